@@ -1,0 +1,54 @@
+# Front door of the real-parts playground (test/testenv, its own Go module).
+TESTENV := test/testenv
+PLAYGROUND_DIR := $(CURDIR)/.playground
+
+.PHONY: playground playground-down testenv-build
+
+# Build (first time, ~15-20 min on 2 cores; cached afterwards) and start the
+# playground; prints what runs where and the KUBECONFIG to use.
+playground:
+	cd $(TESTENV) && go run ./cmd/playground up --dir $(PLAYGROUND_DIR)
+
+# Stop every process the playground started and remove its state.
+playground-down:
+	cd $(TESTENV) && go run ./cmd/playground down --dir $(PLAYGROUND_DIR)
+
+# Build and cache the playground's binaries only.
+testenv-build:
+	cd $(TESTENV) && go run ./cmd/playground build
+
+BIN := $(CURDIR)/bin/kubectl-tenant
+GOTEST_TIMEOUT := 75m
+
+.PHONY: build demo test test-unit test-real deps bench
+
+# Build the plugin into bin/ (put bin/ on PATH to use it as `kubectl tenant`).
+build:
+	go build -trimpath -o $(BIN) ./cmd/kubectl-tenant
+
+# Packages the real-parts tests need that a fresh Debian machine lacks.
+deps:
+	@bash hack/deps.sh
+
+# The main job on the playground: build, start the playground, create tenant
+# "demo" on pool project-x (connected), use it, list.
+demo: build deps playground
+	PATH=$(CURDIR)/bin:$$PATH KUBECONFIG=$(PLAYGROUND_DIR)/kubeconfig \
+	  KUBECTL_TENANT_CHART=$$(cd $(TESTENV)/build/vcluster && go list -m -f '{{.Dir}}' github.com/loft-sh/vcluster)/chart \
+	  bash hack/demo.sh
+
+# Every test: unit tests, then the real-parts tests (harness, vCluster runner,
+# end-to-end) against real kube-apiserver/etcd/vCluster/Argo CD processes.
+test: deps test-unit test-real
+
+test-unit:
+	go vet ./...
+	go test -count=1 ./...
+
+test-real:
+	cd $(TESTENV) && go vet ./... && go test -count=1 -timeout $(GOTEST_TIMEOUT) ./...
+	cd test/e2e && go vet ./... && go test -count=1 -timeout $(GOTEST_TIMEOUT) ./...
+
+# Benchmarks (figures go to docs/performance.md).
+bench:
+	bash bench/run.sh

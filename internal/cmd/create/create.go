@@ -1,0 +1,113 @@
+// Package create implements `kubectl tenant create NAME`.
+package create
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/connect"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+)
+
+// Options of create.
+type Options struct {
+	f       *cmdutil.Factory
+	Tenant  tenant.CreateOptions
+	Connect bool
+	Output  string
+}
+
+// NewCmdCreate builds the command; runF replaces Run in tests.
+func NewCmdCreate(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	o := &Options{f: f}
+	cmd := &cobra.Command{
+		Use:   "create NAME",
+		Short: "Create a tenant: a vCluster pinned to its node pool, ready and connected",
+		Example: `  kubectl tenant create demo
+  kubectl tenant create demo --pool project-x --ttl 8h --connect=false`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.Tenant.Pool, "pool", "", "node pool (nodes labelled and tainted project=POOL); default: the tenant name")
+	fl.StringVar(&o.Tenant.K8sVersion, "k8s-version", "", "Kubernetes version of the virtual cluster (vCluster distro image tag)")
+	fl.StringArrayVarP(&o.Tenant.ValuesFiles, "values", "f", nil, "extra vCluster chart values file (repeatable; later files win)")
+	fl.StringVar(&o.Tenant.Chart, "chart", "", "chart: local path, oci:// reference or chart name in --chart-repo (default vcluster, or $KUBECTL_TENANT_CHART)")
+	fl.StringVar(&o.Tenant.ChartRepo, "chart-repo", "", "chart repository URL (default https://charts.loft.sh)")
+	fl.StringVar(&o.Tenant.ChartVersion, "chart-version", "", "chart version (default 0.34.0 for the default chart)")
+	fl.DurationVar(&o.Tenant.TTL, "ttl", 0, "time to live, recorded as expires-at (e.g. 8h); 0 never expires")
+	fl.DurationVar(&o.Tenant.Wait, "wait", 5*time.Minute, "how long to wait for the virtual API to be ready; 0 returns after install")
+	fl.BoolVar(&o.Connect, "connect", true, "connect when ready (writes context NAME in a background forwarder)")
+	fl.StringVarP(&o.Output, "output", "o", "", "output format: json|yaml|name")
+	return cmd
+}
+
+// Complete fills derived fields.
+func (o *Options) Complete(args []string) error {
+	o.Tenant.Name = args[0]
+	if o.Tenant.Wait == 0 {
+		o.Connect = false // cannot connect to what we did not wait for
+	}
+	return nil
+}
+
+// Validate checks input before any API call.
+func (o *Options) Validate() error {
+	if err := tenant.ValidateName(o.Tenant.Name); err != nil {
+		return err
+	}
+	if o.Tenant.TTL < 0 {
+		return cmdutil.UsageError{Err: fmt.Errorf("--ttl must not be negative")}
+	}
+	return cmdutil.ValidateOutput(o.Output, "", "json", "yaml", "name")
+}
+
+// Run creates the tenant, then connects in the background.
+func (o *Options) Run(ctx context.Context) error {
+	e, err := o.f.Engine()
+	if err != nil {
+		return err
+	}
+	t, err := e.Create(ctx, o.Tenant)
+	if err != nil {
+		return err
+	}
+	if o.Connect {
+		if err := connect.StartBackground(ctx, o.f, t.Name, ""); err != nil {
+			return err
+		}
+		t.Connected = true
+	}
+	out := o.f.IOStreams.Out
+	switch o.Output {
+	case "json", "yaml":
+		return cmdutil.PrintObject(out, o.Output, t)
+	case "name":
+		_, err = fmt.Fprintln(out, "tenant/"+t.Name)
+		return err
+	}
+	msg := fmt.Sprintf("tenant %s created", t.Name)
+	if t.TimeToReady > 0 {
+		msg += fmt.Sprintf(" (ready in %s)", t.TimeToReady)
+	}
+	if t.Connected {
+		msg += fmt.Sprintf("; context %q is current — `kubectl tenant disconnect` switches back", t.Name)
+	}
+	_, err = fmt.Fprintln(out, msg)
+	return err
+}

@@ -1,0 +1,83 @@
+// Package delete implements `kubectl tenant delete NAME`.
+package delete
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+)
+
+// Options of delete.
+type Options struct {
+	f      *cmdutil.Factory
+	Tenant tenant.DeleteOptions
+	Yes    bool
+}
+
+// NewCmdDelete builds the command; runF replaces Run in tests.
+func NewCmdDelete(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	o := &Options{f: f}
+	cmd := &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete a tenant completely: registration, release, namespace, kubeconfig entries, forwarders",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Tenant.Name = args[0]
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return o.Run(cmd.Context())
+		},
+		ValidArgsFunction: cmdutil.CompleteTenantNames(f),
+	}
+	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "do not ask for confirmation (required when stdin is not a terminal)")
+	cmd.Flags().DurationVar(&o.Tenant.Wait, "wait", 5*time.Minute, "how long to wait for the namespace to be gone; 0 does not wait")
+	cmd.Flags().BoolVar(&o.Tenant.IgnoreNotFound, "ignore-not-found", false, "succeed when the tenant does not exist")
+	return cmd
+}
+
+// Validate checks input and confirmation.
+func (o *Options) Validate() error {
+	if err := tenant.ValidateName(o.Tenant.Name); err != nil {
+		return err
+	}
+	if o.Yes {
+		return nil
+	}
+	in, ok := o.f.IOStreams.In.(*os.File)
+	if !ok || !term.IsTerminal(int(in.Fd())) {
+		return cmdutil.UsageError{Err: errors.New("refusing to delete without confirmation: pass --yes")}
+	}
+	fmt.Fprintf(o.f.IOStreams.ErrOut, "Delete tenant %s and everything in namespace %s? [y/N] ", o.Tenant.Name, tenant.NamespaceFor(o.Tenant.Name))
+	ans, _ := bufio.NewReader(in).ReadString('\n')
+	if a := strings.ToLower(strings.TrimSpace(ans)); a != "y" && a != "yes" {
+		return fmt.Errorf("not deleted: %w", context.Canceled)
+	}
+	return nil
+}
+
+// Run deletes the tenant.
+func (o *Options) Run(ctx context.Context) error {
+	e, err := o.f.Engine()
+	if err != nil {
+		return err
+	}
+	if err := e.Delete(ctx, o.Tenant); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(o.f.IOStreams.Out, "tenant %s deleted\n", o.Tenant.Name)
+	return err
+}

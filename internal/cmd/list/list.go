@@ -1,0 +1,144 @@
+// Package list implements `kubectl tenant list`.
+package list
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/util/duration"
+	"k8s.io/cli-runtime/pkg/printers"
+
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+)
+
+// Options of list.
+type Options struct {
+	f      *cmdutil.Factory
+	Output string
+	Owner  string
+	All    bool
+}
+
+// NewCmdList builds the command; runF replaces Run in tests.
+func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	o := &Options{f: f}
+	cmd := &cobra.Command{
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "List tenants with status, pool, age, expiry, connection and registration",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := cmdutil.ValidateOutput(o.Output, cmdutil.OutputFormats...); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: wide|json|yaml|name")
+	cmd.Flags().StringVar(&o.Owner, "owner", "", "only tenants created by this user")
+	// Tenants live in their own namespaces, so list is always cluster-wide;
+	// -A is accepted because kubectl users type it by habit.
+	cmd.Flags().BoolVarP(&o.All, "all-namespaces", "A", false, "list tenants of every namespace (the default; accepted for kubectl habit)")
+	return cmd
+}
+
+// Run lists.
+func (o *Options) Run(ctx context.Context) error {
+	e, err := o.f.Engine()
+	if err != nil {
+		return err
+	}
+	ts, err := e.List(ctx)
+	if err != nil {
+		return err
+	}
+	if o.Owner != "" {
+		kept := ts[:0]
+		for _, t := range ts {
+			if t.Owner == o.Owner {
+				kept = append(kept, t)
+			}
+		}
+		ts = kept
+	}
+	return Print(o.f.IOStreams.Out, o.Output, ts, time.Now())
+}
+
+// List is the -o json|yaml document.
+type List struct {
+	APIVersion string          `json:"apiVersion"`
+	Kind       string          `json:"kind"`
+	Items      []tenant.Tenant `json:"items"`
+}
+
+// Print writes tenants in the given format.
+func Print(w io.Writer, format string, ts []tenant.Tenant, now time.Time) error {
+	switch format {
+	case "json", "yaml":
+		if ts == nil {
+			ts = []tenant.Tenant{}
+		}
+		return cmdutil.PrintObject(w, format, List{APIVersion: "kubectl-tenant.io/v1alpha1", Kind: "TenantList", Items: ts})
+	case "name":
+		for _, t := range ts {
+			if _, err := fmt.Fprintln(w, "tenant/"+t.Name); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	tw := printers.GetNewTabWriter(w)
+	wide := format == "wide"
+	header := "NAME\tSTATUS\tPOOL\tK8S\tAGE\tEXPIRES\tCONNECTED\tREGISTERED"
+	if wide {
+		header += "\tNAMESPACE\tOWNER\tREADY-IN"
+	}
+	fmt.Fprintln(tw, header)
+	for _, t := range ts {
+		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", t.Name, t.Status, dash(t.Pool), dash(t.K8sVersion),
+			duration.HumanDuration(now.Sub(t.CreatedAt)), expires(t.ExpiresAt, now), yesNo(&t.Connected), yesNo(t.Registered))
+		if wide {
+			ready := "-"
+			if t.TimeToReady > 0 {
+				ready = t.TimeToReady.String()
+			}
+			line += fmt.Sprintf("\t%s\t%s\t%s", t.Namespace, dash(t.Owner), ready)
+		}
+		fmt.Fprintln(tw, line)
+	}
+	return tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func yesNo(b *bool) string {
+	switch {
+	case b == nil:
+		return "-"
+	case *b:
+		return "yes"
+	}
+	return "no"
+}
+
+func expires(t *time.Time, now time.Time) string {
+	switch {
+	case t == nil:
+		return "never"
+	case t.Before(now):
+		return "expired"
+	}
+	return "in " + duration.HumanDuration(t.Sub(now))
+}

@@ -1,0 +1,96 @@
+// Package status implements `kubectl tenant status NAME`.
+package status
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/util/duration"
+	"k8s.io/cli-runtime/pkg/printers"
+
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+)
+
+// Options of status.
+type Options struct {
+	f      *cmdutil.Factory
+	Name   string
+	Output string
+	Events int
+}
+
+// NewCmdStatus builds the command; runF replaces Run in tests.
+func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	o := &Options{f: f}
+	cmd := &cobra.Command{
+		Use:   "status NAME",
+		Short: "Show a tenant's details and recent events",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Name = args[0]
+			if err := tenant.ValidateName(o.Name); err != nil {
+				return err
+			}
+			if err := cmdutil.ValidateOutput(o.Output, "", "json", "yaml"); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return o.Run(cmd.Context())
+		},
+		ValidArgsFunction: cmdutil.CompleteTenantNames(f),
+	}
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: json|yaml")
+	cmd.Flags().IntVar(&o.Events, "events", 10, "number of recent events to show")
+	return cmd
+}
+
+// Run prints the tenant.
+func (o *Options) Run(ctx context.Context) error {
+	e, err := o.f.Engine()
+	if err != nil {
+		return err
+	}
+	t, err := e.Get(ctx, o.Name)
+	if err != nil {
+		return err
+	}
+	out := o.f.IOStreams.Out
+	if o.Output != "" {
+		return cmdutil.PrintObject(out, o.Output, t)
+	}
+	now := time.Now()
+	tw := printers.GetNewTabWriter(out)
+	row := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, v) }
+	row("Name", t.Name)
+	row("Namespace", t.Namespace)
+	row("Status", string(t.Status))
+	row("Pool", t.Pool)
+	row("Owner", t.Owner)
+	row("Created", fmt.Sprintf("%s (%s ago)", t.CreatedAt.Format(time.RFC3339), duration.HumanDuration(now.Sub(t.CreatedAt))))
+	if t.ExpiresAt != nil {
+		row("Expires", t.ExpiresAt.Format(time.RFC3339))
+	}
+	if t.TimeToReady > 0 {
+		row("Ready in", t.TimeToReady.String())
+	}
+	row("Connected", fmt.Sprint(t.Connected))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	evs, err := e.Events(ctx, o.Name, o.Events)
+	if err != nil || len(evs) == 0 {
+		return err
+	}
+	fmt.Fprintln(out, "\nEvents:")
+	tw = printers.GetNewTabWriter(out)
+	fmt.Fprintln(tw, "  TYPE\tREASON\tOBJECT\tMESSAGE")
+	for _, ev := range evs {
+		fmt.Fprintf(tw, "  %s\t%s\t%s/%s\t%s\n", ev.Type, ev.Reason, ev.InvolvedObject.Kind, ev.InvolvedObject.Name, ev.Message)
+	}
+	return tw.Flush()
+}

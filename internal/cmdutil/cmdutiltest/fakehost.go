@@ -1,0 +1,69 @@
+// Package cmdutiltest fakes the host cluster's API for command tests that
+// only list tenants (shell completion).
+package cmdutiltest
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+)
+
+// FakeHost serves the two lists Engine.List reads (tenant namespaces and
+// the vCluster Helm release secrets' metadata) for the tenants names, and
+// returns a kubeconfig file pointing at it and a counter of list requests.
+func FakeHost(t testing.TB, names ...string) (kubeconfig string, requests *atomic.Int64) {
+	t.Helper()
+	requests = new(atomic.Int64)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/api/v1/namespaces":
+			requests.Add(1)
+			var items []map[string]any
+			for _, n := range names {
+				items = append(items, map[string]any{"metadata": map[string]any{
+					"name":   tenant.NamespaceFor(n),
+					"labels": map[string]string{tenant.LabelName: n},
+				}})
+			}
+			_ = json.NewEncoder(w).Encode(map[string]any{"kind": "NamespaceList", "apiVersion": "v1", "metadata": map[string]any{}, "items": items})
+		case "/api/v1/secrets":
+			requests.Add(1)
+			if !strings.Contains(r.Header.Get("Accept"), "PartialObjectMetadataList") {
+				http.Error(w, "want metadata", http.StatusNotAcceptable)
+				return
+			}
+			_ = json.NewEncoder(w).Encode(map[string]any{"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": map[string]any{}, "items": []any{}})
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	kubeconfig = filepath.Join(t.TempDir(), "kubeconfig")
+	cfg := `apiVersion: v1
+kind: Config
+clusters:
+- name: host
+  cluster:
+    server: ` + srv.URL + `
+users:
+- name: me
+  user:
+    token: fake
+contexts:
+- name: host
+  context: {cluster: host, user: me}
+current-context: host
+`
+	if err := os.WriteFile(kubeconfig, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return kubeconfig, requests
+}

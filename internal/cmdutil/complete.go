@@ -1,0 +1,53 @@
+package cmdutil
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// CompletionTimeout bounds the cluster query behind a TAB press.
+const CompletionTimeout = 5 * time.Second
+
+// CompleteTenantNames is a ValidArgsFunction completing the first argument
+// with the names of the tenants on the host cluster (one Engine.List call,
+// honouring --kubeconfig/--context given before the TAB). Anything after the
+// first argument, or after `--`, is left to the shell. Errors (no cluster,
+// forbidden) complete nothing rather than printing into the prompt.
+func CompleteTenantNames(f *Factory) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if cmd.ArgsLenAtDash() >= 0 {
+			return nil, cobra.ShellCompDirectiveDefault
+		}
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		e, err := f.Engine()
+		if err != nil {
+			cobra.CompDebugln("tenant names: "+err.Error(), false)
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		ctx := cmd.Context()
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		ctx, cancel := context.WithTimeout(ctx, CompletionTimeout)
+		defer cancel()
+		quiet := *e
+		quiet.Report = nil // never write progress into the prompt
+		ts, err := quiet.List(ctx)
+		if err != nil {
+			cobra.CompDebugln("tenant names: "+err.Error(), false)
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		names := make([]string, 0, len(ts))
+		for _, t := range ts {
+			if strings.HasPrefix(t.Name, toComplete) {
+				names = append(names, t.Name)
+			}
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	}
+}

@@ -1,0 +1,54 @@
+package cmdutil
+
+import (
+	"strings"
+	"context"
+	"errors"
+
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+)
+
+// Exit codes, documented in docs/exit-codes.md.
+const (
+	ExitOK        = 0
+	ExitError     = 1
+	ExitUsage     = 2
+	ExitCancelled = 3
+	ExitForbidden = 4
+)
+
+// UsageError marks bad flags or arguments (exit code 2).
+type UsageError struct{ Err error }
+
+func (e UsageError) Error() string { return e.Err.Error() }
+func (e UsageError) Unwrap() error { return e.Err }
+
+// ExitCode maps an error to the process exit code.
+func ExitCode(err error) int {
+	var (
+		ue  UsageError
+		tue *tenant.UsageError
+		fe  *tenant.ForbiddenError
+	)
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &ue), errors.As(err, &tue):
+		return ExitUsage
+	case errors.Is(err, context.Canceled):
+		return ExitCancelled
+	case errors.As(err, &fe):
+		return ExitForbidden
+	default:
+		return ExitError
+	}
+}
+
+// OneLine is the error's first line: errors are one line for the user.
+func OneLine(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}

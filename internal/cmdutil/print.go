@@ -1,0 +1,42 @@
+package cmdutil
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+
+	"sigs.k8s.io/yaml"
+)
+
+// OutputFormats are the -o values list-like commands accept.
+var OutputFormats = []string{"", "wide", "json", "yaml", "name"}
+
+// ValidateOutput rejects an unknown -o value (exit code 2).
+func ValidateOutput(o string, allowed ...string) error {
+	if !slices.Contains(allowed, o) {
+		return UsageError{fmt.Errorf("unknown output format %q (use one of: json, yaml, wide, name)", o)}
+	}
+	return nil
+}
+
+// PrintObject writes v as JSON or YAML.
+func PrintObject(w io.Writer, format string, v any) error {
+	switch format {
+	case "json":
+		b, err := json.MarshalIndent(v, "", "    ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(w, string(b))
+		return err
+	case "yaml":
+		b, err := yaml.Marshal(v)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(b)
+		return err
+	}
+	return fmt.Errorf("unsupported format %q", format)
+}

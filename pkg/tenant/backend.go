@@ -1,0 +1,49 @@
+package tenant
+
+import (
+	"context"
+)
+
+// InstallRequest is what a Backend needs to install or converge a tenant's
+// control plane.
+type InstallRequest struct {
+	Name      string
+	Namespace string
+	Pool      string
+	// K8sVersion, when set, pins the virtual cluster's Kubernetes version.
+	K8sVersion string
+	// Chart is a local path, an oci:// reference or a chart name in ChartRepo.
+	Chart        string
+	ChartRepo    string
+	ChartVersion string
+	// ValuesFiles are user values merged over the tool's own values.
+	ValuesFiles []string
+}
+
+// Backend installs and removes tenant control planes. plugins/vcluster is
+// the implementation; another virtual-cluster technology can be added behind
+// the same interface.
+type Backend interface {
+	// Install installs the release, or upgrades it to the requested state
+	// when it exists (so re-running create converges).
+	Install(ctx context.Context, req InstallRequest) error
+	// Uninstall removes the release; a missing release is not an error.
+	Uninstall(ctx context.Context, namespace string) error
+	// Releases returns the release of every tenant namespace in one call.
+	Releases(ctx context.Context) (map[string]Release, error)
+	// Credentials reads the tenant's admin credentials; ErrNotFound when the
+	// control plane has not written them yet.
+	Credentials(ctx context.Context, namespace string) (*Credentials, error)
+	// PodSelector selects the control-plane pod(s) in the tenant namespace.
+	PodSelector() string
+	// APIPort is the pod port serving the virtual API.
+	APIPort() int
+}
+
+// Registrar registers tenants with a GitOps controller (Argo CD).
+type Registrar interface {
+	// Deregister removes the tenant; a tenant not registered is not an error.
+	Deregister(ctx context.Context, name string) error
+	// Registered names every registered tenant, fetched once.
+	Registered(ctx context.Context) (map[string]bool, error)
+}

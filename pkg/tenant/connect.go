@@ -1,0 +1,225 @@
+package tenant
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/kubeconfig"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/portforward"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/session"
+)
+
+// ConnectOptions are the inputs of Connect.
+type ConnectOptions struct {
+	Name string
+	// ContextName is the kubeconfig context to write; defaults to Name.
+	ContextName string
+	// LocalPort is the local port of the forward; 0 picks a free one.
+	LocalPort int
+	// Activate switches the current context to the tenant.
+	Activate bool
+	// Record saves a session (with PID, when a background forwarder holds
+	// it) so disconnect and delete can find it.
+	Record bool
+	PID    int
+}
+
+// Connection is a tenant context backed by a port-forward (or by the
+// tenant's exposed endpoint, then forward is nil).
+type Connection struct {
+	Session session.Session
+	e       *Engine
+	opts    ConnectOptions
+	pod     string
+	forward *portforward.Forward
+}
+
+// Connect writes a kubeconfig context for the tenant whose server is a fresh
+// in-process port-forward to the vCluster pod (or its LoadBalancer address),
+// with the tenant CA so TLS is verified.
+func (e *Engine) Connect(ctx context.Context, o ConnectOptions) (*Connection, error) {
+	if err := ValidateName(o.Name); err != nil {
+		return nil, err
+	}
+	if o.ContextName == "" {
+		o.ContextName = ContextFor(o.Name)
+	}
+	ns := NamespaceFor(o.Name)
+	if _, err := e.getNamespace(ctx, o.Name); err != nil {
+		return nil, err
+	}
+	creds, err := e.Backend.Credentials(ctx, ns)
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("tenant %s has no credentials yet (is it ready? see `kubectl tenant status %s`)", o.Name, o.Name)
+	}
+	if err != nil {
+		return nil, apiError(err)
+	}
+	c := &Connection{e: e, opts: o}
+	server, err := e.exposedEndpoint(ctx, ns)
+	if err != nil {
+		return nil, err
+	}
+	if server == "" {
+		if err := c.forwardOnce(ctx); err != nil {
+			return nil, err
+		}
+		server = fmt.Sprintf("https://127.0.0.1:%d", c.forward.LocalPort)
+	}
+	prev, err := e.Kubeconfig.Upsert(kubeconfig.Entry{
+		Name: o.ContextName, Tenant: o.Name, Server: server, Namespace: "default",
+		CA: creds.CA, ClientCert: creds.ClientCert, ClientKey: creds.ClientKey,
+	}, o.Activate)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	if old, ok, _ := e.Sessions.Get(o.ContextName); ok && old.PreviousContext != "" && prev == o.ContextName {
+		prev = old.PreviousContext // reconnecting: keep the context from before the first connect
+	}
+	c.Session = session.Session{
+		Tenant: o.Name, Namespace: ns, Context: o.ContextName, Kubeconfig: e.Kubeconfig.Path,
+		PreviousContext: prev, Server: server, PID: o.PID, Started: e.now(),
+	}
+	if prev == o.ContextName {
+		c.Session.PreviousContext = ""
+	}
+	if o.Record {
+		if err := e.Sessions.Save(c.Session); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// forwardOnce starts a port-forward to the running control-plane pod, on the
+// same local port as before when reconnecting.
+func (c *Connection) forwardOnce(ctx context.Context) error {
+	ns := NamespaceFor(c.opts.Name)
+	pod, msg, err := c.e.controlPlanePod(ctx, ns)
+	if err != nil {
+		return err
+	}
+	if pod == nil || pod.Status.Phase != corev1.PodRunning {
+		return fmt.Errorf("tenant %s is not running: %s", c.opts.Name, firstNonEmpty(msg, "no control-plane pod"))
+	}
+	port := c.opts.LocalPort
+	if c.forward != nil {
+		port = c.forward.LocalPort
+	}
+	fw, err := portforward.Start(ctx, c.e.REST, ns, pod.Name, port, c.e.Backend.APIPort())
+	if err != nil {
+		return apiError(err)
+	}
+	c.forward, c.pod = fw, pod.Name
+	return nil
+}
+
+// exposedEndpoint returns https://<address> when the vCluster Service is a
+// LoadBalancer with an address, so no port-forward is needed.
+func (e *Engine) exposedEndpoint(ctx context.Context, ns string) (string, error) {
+	svc, err := e.Kube.CoreV1().Services(ns).Get(ctx, ReleaseName, metav1.GetOptions{})
+	if err != nil || svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
+		return "", nil // no Service yet or not exposed: forward to the pod
+	}
+	for _, in := range svc.Status.LoadBalancer.Ingress {
+		if h := firstNonEmpty(in.Hostname, in.IP); h != "" {
+			return "https://" + h, nil
+		}
+	}
+	return "", nil
+}
+
+// Hold keeps the connection until ctx ends, re-establishing the forward when
+// the stream drops (pod restart, network blip) on the same local port, so the
+// kubeconfig stays valid.
+func (c *Connection) Hold(ctx context.Context) error {
+	if c.forward == nil {
+		<-ctx.Done()
+		return nil
+	}
+	backoff := 200 * time.Millisecond
+	for {
+		select {
+		case <-ctx.Done():
+			c.forward.Close()
+			return nil
+		case err := <-c.forward.Done():
+			if ctx.Err() != nil {
+				return nil
+			}
+			c.e.Report.emit(StepConnect, PhaseWarning, fmt.Sprintf("forward to %s dropped (%v); reconnecting", c.pod, err), nil)
+		}
+		for {
+			if err := c.forwardOnce(ctx); err == nil {
+				c.e.Report.emit(StepConnect, PhaseDone, fmt.Sprintf("reconnected to %s on 127.0.0.1:%d", c.pod, c.forward.LocalPort), nil)
+				backoff = 200 * time.Millisecond
+				break
+			} else if ctx.Err() != nil {
+				return nil
+			} else {
+				c.e.Report.emit(StepConnect, PhaseWaiting, "reconnect failed: "+oneLine(err), nil)
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 5*time.Second)
+		}
+	}
+}
+
+// Close stops the port-forward (the kubeconfig entry stays until Disconnect).
+func (c *Connection) Close() {
+	if c.forward != nil {
+		c.forward.Close()
+	}
+}
+
+// Disconnect ends a connection by context name (default: the tenant's name):
+// stops its forwarder, removes the tenant's kubeconfig entries and restores
+// the context that was current before connect.
+func (e *Engine) Disconnect(ctx context.Context, contextName string) (*session.Session, error) {
+	s, ok, err := e.Sessions.Get(contextName)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("no connection named %q (see `kubectl tenant list`)", contextName)
+	}
+	if s.PID != os.Getpid() {
+		s.Stop(5 * time.Second)
+	}
+	if _, err := (kubeconfig.Store{Path: s.Kubeconfig}).Remove(s.Tenant, s.PreviousContext); err != nil {
+		return nil, err
+	}
+	return &s, e.Sessions.Unlink(s)
+}
+
+// CurrentSession returns the session whose context is current in the
+// kubeconfig, for `disconnect` without a name.
+func (e *Engine) CurrentSession() (string, error) {
+	c, err := e.Kubeconfig.Load()
+	if err != nil {
+		return "", err
+	}
+	if _, ok, _ := e.Sessions.Get(c.CurrentContext); ok {
+		return c.CurrentContext, nil
+	}
+	ss, err := e.Sessions.List()
+	if err != nil {
+		return "", err
+	}
+	if len(ss) == 1 {
+		return ss[0].Context, nil
+	}
+	return "", fmt.Errorf("current context %q is not a tenant connection: name the tenant to disconnect", c.CurrentContext)
+}

@@ -1,0 +1,386 @@
+package tenant
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	authnv1 "k8s.io/api/authentication/v1"
+	authzv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/portforward"
+)
+
+// CreateOptions are the inputs of Create.
+type CreateOptions struct {
+	Name string
+	// Pool is the node pool (node label and taint project=<pool>); defaults to Name.
+	Pool         string
+	K8sVersion   string
+	Chart        string
+	ChartRepo    string
+	ChartVersion string
+	ValuesFiles  []string
+	// TTL, when > 0, sets expires-at.
+	TTL time.Duration
+	// Wait bounds how long to wait for the control plane; 0 does not wait.
+	Wait time.Duration
+}
+
+// Step names, shared by every face (CLI lines, TUI, tests).
+const (
+	StepPreflight  = "preflight"
+	StepNamespace  = "namespace"
+	StepInstall    = "install"
+	StepSchedule   = "schedule"
+	StepKubeconfig = "kubeconfig secret"
+	StepReady      = "api ready"
+	StepDeregister = "deregister"
+	StepUninstall  = "uninstall"
+	StepDeleteNS   = "delete namespace"
+	StepLocal      = "local cleanup"
+	StepConnect    = "connect"
+)
+
+// Create installs (or converges) a tenant and waits for its API.
+func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Tenant, error) {
+	if err := ValidateName(o.Name); err != nil {
+		return nil, err
+	}
+	if o.Pool == "" {
+		o.Pool = o.Name
+	}
+	if errs := validatePool(o.Pool); errs != nil {
+		return nil, errs
+	}
+	ns := NamespaceFor(o.Name)
+	start := e.now()
+	var owner string
+	if err := e.Report.step(StepPreflight, func() (err error) { owner, err = e.preflight(ctx, ns, o.Pool); return }); err != nil {
+		return nil, err
+	}
+	if err := e.Report.step(StepNamespace, func() error { return e.ensureNamespace(ctx, o, owner, start) }); err != nil {
+		return nil, err
+	}
+	err := e.Report.step(StepInstall, func() error {
+		return e.Backend.Install(ctx, InstallRequest{
+			Name: o.Name, Namespace: ns, Pool: o.Pool, K8sVersion: o.K8sVersion,
+			Chart: o.Chart, ChartRepo: o.ChartRepo, ChartVersion: o.ChartVersion, ValuesFiles: o.ValuesFiles,
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if o.Wait > 0 {
+		if err := e.WaitReady(ctx, o.Name, o.Wait); err != nil {
+			return nil, err
+		}
+		if err := e.recordReady(ctx, ns, start); err != nil {
+			return nil, err
+		}
+	}
+	return e.Get(ctx, o.Name)
+}
+
+func validatePool(pool string) error {
+	if errs := validationIsLabelValue(pool); len(errs) > 0 {
+		return usageErrorf("invalid pool %q: %s", pool, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// preflight checks the API is reachable and the caller may create what create
+// creates; it warns (does not fail) when the pool has no nodes. It returns
+// the caller's user name for the owner annotation.
+func (e *Engine) preflight(ctx context.Context, ns, pool string) (string, error) {
+	if _, err := e.Kube.Discovery().ServerVersion(); err != nil {
+		return "", apiError(err)
+	}
+	checks := []authzv1.ResourceAttributes{
+		{Verb: "create", Resource: "namespaces", Name: ns},
+		{Verb: "create", Group: "apps", Resource: "statefulsets", Namespace: ns},
+		{Verb: "create", Resource: "secrets", Namespace: ns},
+		{Verb: "create", Resource: "services", Namespace: ns},
+		{Verb: "create", Resource: "serviceaccounts", Namespace: ns},
+		{Verb: "create", Group: "rbac.authorization.k8s.io", Resource: "roles", Namespace: ns},
+		{Verb: "create", Group: "rbac.authorization.k8s.io", Resource: "rolebindings", Namespace: ns},
+		{Verb: "create", Resource: "pods/portforward", Namespace: ns},
+	}
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		denied []string
+		first  error
+	)
+	for _, ra := range checks {
+		wg.Add(1)
+		go func(ra authzv1.ResourceAttributes) {
+			defer wg.Done()
+			r, err := e.Kube.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx,
+				&authzv1.SelfSubjectAccessReview{Spec: authzv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &ra}}, metav1.CreateOptions{})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil && first == nil:
+				first = apiError(err)
+			case err == nil && !r.Status.Allowed:
+				res := ra.Resource
+				if ra.Group != "" {
+					res += "." + ra.Group
+				}
+				denied = append(denied, res)
+			}
+		}(ra)
+	}
+	wg.Wait()
+	if first != nil {
+		return "", first
+	}
+	if len(denied) > 0 {
+		return "", &ForbiddenError{msg: fmt.Sprintf("not allowed to create %s in namespace %s (ask for a role that grants them)", strings.Join(denied, ", "), ns)}
+	}
+	nodes, err := e.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: PoolLabel + "=" + pool})
+	switch {
+	case apierrors.IsForbidden(err):
+		e.Report.emit(StepPreflight, PhaseWarning, "cannot list nodes to check pool "+pool, nil)
+	case err != nil:
+		return "", apiError(err)
+	case len(nodes.Items) == 0:
+		e.Report.emit(StepPreflight, PhaseWarning, fmt.Sprintf("no nodes labelled %s=%s: the vCluster pod will stay Pending until the pool has nodes", PoolLabel, pool), nil)
+	}
+	owner := ""
+	if r, err := e.Kube.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authnv1.SelfSubjectReview{}, metav1.CreateOptions{}); err == nil {
+		owner = r.Status.UserInfo.Username
+	}
+	return owner, nil
+}
+
+func oneLine(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// ensureNamespace creates the tenant namespace or brings its labels up to
+// date, keeping created-at and owner from the first create.
+func (e *Engine) ensureNamespace(ctx context.Context, o CreateOptions, owner string, now time.Time) error {
+	nsName := NamespaceFor(o.Name)
+	nsc := e.Kube.CoreV1().Namespaces()
+	ns, err := nsc.Get(ctx, nsName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		ns = &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: nsName}}
+	} else if err != nil {
+		return apiError(err)
+	} else if ns.Labels[LabelName] != o.Name {
+		return fmt.Errorf("namespace %s already exists and is not a kubectl-tenant namespace: choose another name", nsName)
+	} else if ns.DeletionTimestamp != nil {
+		return fmt.Errorf("tenant %s is being deleted: wait for `kubectl tenant delete %s` to finish, then create again", o.Name, o.Name)
+	}
+	if ns.Labels == nil {
+		ns.Labels = map[string]string{}
+	}
+	if ns.Annotations == nil {
+		ns.Annotations = map[string]string{}
+	}
+	ns.Labels[LabelName] = o.Name
+	ns.Labels[LabelPool] = o.Pool
+	ns.Labels[LabelManagedBy] = ManagedByValue
+	setDefault(ns.Annotations, AnnotationCreatedAt, now.UTC().Format(time.RFC3339))
+	if owner != "" {
+		setDefault(ns.Annotations, AnnotationOwner, owner)
+	}
+	if o.K8sVersion != "" {
+		ns.Annotations[AnnotationK8sVersion] = o.K8sVersion
+	}
+	if o.TTL > 0 {
+		ns.Annotations[AnnotationExpiresAt] = now.Add(o.TTL).UTC().Format(time.RFC3339)
+	}
+	if ns.ResourceVersion == "" {
+		_, err = nsc.Create(ctx, ns, metav1.CreateOptions{})
+	} else {
+		_, err = nsc.Update(ctx, ns, metav1.UpdateOptions{})
+	}
+	return apiError(err)
+}
+
+func setDefault(m map[string]string, k, v string) {
+	if _, ok := m[k]; !ok {
+		m[k] = v
+	}
+}
+
+// recordReady stores ready-at and time-to-ready once, on the first success.
+func (e *Engine) recordReady(ctx context.Context, nsName string, start time.Time) error {
+	ns, err := e.Kube.CoreV1().Namespaces().Get(ctx, nsName, metav1.GetOptions{})
+	if err != nil {
+		return apiError(err)
+	}
+	if ns.Annotations[AnnotationReadyAt] != "" {
+		return nil
+	}
+	now := e.now()
+	created := start
+	if v, err := time.Parse(time.RFC3339, ns.Annotations[AnnotationCreatedAt]); err == nil && v.Before(start) {
+		created = v // a resumed create counts from the first attempt
+	}
+	ns.Annotations[AnnotationReadyAt] = now.UTC().Format(time.RFC3339)
+	ns.Annotations[AnnotationTimeToReady] = now.Sub(created).Round(100 * time.Millisecond).String()
+	_, err = e.Kube.CoreV1().Namespaces().Update(ctx, ns, metav1.UpdateOptions{})
+	return apiError(err)
+}
+
+// WaitReady waits until the tenant's virtual API answers /readyz, reporting
+// what it waits for: pod scheduling (with the scheduler's reason), the
+// kubeconfig secret, then the API itself through a port-forward.
+func (e *Engine) WaitReady(ctx context.Context, name string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	ns := NamespaceFor(name)
+	var pod *corev1.Pod
+	err := e.Report.step(StepSchedule, func() error {
+		return e.poll(ctx, StepSchedule, func() (bool, string, error) {
+			p, msg, err := e.controlPlanePod(ctx, ns)
+			pod = p
+			return p != nil && p.Status.Phase == corev1.PodRunning, msg, err
+		})
+	})
+	if err != nil {
+		return err
+	}
+	var creds *Credentials
+	err = e.Report.step(StepKubeconfig, func() error {
+		return e.poll(ctx, StepKubeconfig, func() (bool, string, error) {
+			c, err := e.Backend.Credentials(ctx, ns)
+			if errors.Is(err, ErrNotFound) {
+				return false, "waiting for vCluster to write its kubeconfig secret", nil
+			}
+			creds = c
+			return err == nil, "", err
+		})
+	})
+	if err != nil {
+		return err
+	}
+	return e.Report.step(StepReady, func() error {
+		return e.poll(ctx, StepReady, func() (bool, string, error) {
+			if err := e.probeReadyz(ctx, ns, pod.Name, creds); err != nil {
+				return false, "virtual API not ready: " + oneLine(err), nil
+			}
+			return true, "", nil
+		})
+	})
+}
+
+// controlPlanePod finds the tenant's control-plane pod and says why it is not
+// running yet.
+func (e *Engine) controlPlanePod(ctx context.Context, ns string) (*corev1.Pod, string, error) {
+	pods, err := e.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: e.Backend.PodSelector()})
+	if err != nil {
+		return nil, "", apiError(err)
+	}
+	if len(pods.Items) == 0 {
+		return nil, "waiting for the control-plane pod to be created", nil
+	}
+	p := &pods.Items[0]
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status != corev1.ConditionTrue {
+			return p, fmt.Sprintf("pod %s Pending: %s", p.Name, firstNonEmpty(c.Message, c.Reason)), nil
+		}
+	}
+	if p.Status.Phase != corev1.PodRunning {
+		return p, fmt.Sprintf("pod %s is %s on node %s", p.Name, p.Status.Phase, p.Spec.NodeName), nil
+	}
+	return p, "", nil
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// probeReadyz asks the virtual API server for /readyz through a short-lived
+// port-forward, verifying TLS with the tenant's CA.
+func (e *Engine) probeReadyz(ctx context.Context, ns, pod string, c *Credentials) error {
+	fw, err := portforward.Start(ctx, e.REST, ns, pod, 0, e.Backend.APIPort())
+	if err != nil {
+		return err
+	}
+	defer fw.Close()
+	client, err := tlsClient(c, "localhost")
+	if err != nil {
+		return err
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("https://127.0.0.1:%d/readyz", fw.LocalPort), nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("/readyz: %s: %s", resp.Status, strings.TrimSpace(string(body)))
+	}
+	return nil
+}
+
+// tlsClient trusts only the tenant CA and presents its client certificate.
+func tlsClient(c *Credentials, serverName string) (*http.Client, error) {
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(c.CA) {
+		return nil, fmt.Errorf("the vCluster secret holds no valid CA certificate")
+	}
+	cfg := &tls.Config{RootCAs: pool, ServerName: serverName, MinVersion: tls.VersionTLS12}
+	if len(c.ClientCert) > 0 {
+		cert, err := tls.X509KeyPair(c.ClientCert, c.ClientKey)
+		if err != nil {
+			return nil, fmt.Errorf("vCluster client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg}}, nil
+}
+
+// poll calls check every 500 ms until it is done, reporting each new wait
+// message once.
+func (e *Engine) poll(ctx context.Context, step string, check func() (bool, string, error)) error {
+	last := ""
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		done, msg, err := check()
+		if err != nil && ctx.Err() == nil {
+			return err
+		}
+		if done {
+			return nil
+		}
+		if msg != "" && msg != last {
+			e.Report.emit(step, PhaseWaiting, msg, nil)
+			last = msg
+		}
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return fmt.Errorf("timed out: %s", firstNonEmpty(last, step))
+			}
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,109 @@
+package tenant
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/kubeconfig"
+)
+
+// DeleteOptions are the inputs of Delete.
+type DeleteOptions struct {
+	Name string
+	// Wait bounds how long to wait for the namespace to disappear.
+	Wait time.Duration
+	// IgnoreNotFound makes deleting a tenant that does not exist a success.
+	IgnoreNotFound bool
+}
+
+// Delete removes everything of a tenant: its Argo CD registration, the
+// release, the namespace, its kubeconfig entries and forwarders. Every step
+// tolerates what is already gone, so a re-run after a failure or Ctrl-C
+// finishes the job, and a half-created tenant is cleaned the same way.
+func (e *Engine) Delete(ctx context.Context, o DeleteOptions) error {
+	if err := ValidateName(o.Name); err != nil {
+		return err
+	}
+	nsName := NamespaceFor(o.Name)
+	_, err := e.getNamespace(ctx, o.Name)
+	remote := err == nil
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	if e.Registrar != nil {
+		if err := e.Report.step(StepDeregister, func() error { return e.Registrar.Deregister(ctx, o.Name) }); err != nil {
+			return err
+		}
+	}
+	if remote {
+		if err := e.Report.step(StepUninstall, func() error { return e.Backend.Uninstall(ctx, nsName) }); err != nil {
+			return err
+		}
+		if err := e.Report.step(StepDeleteNS, func() error { return e.deleteNamespace(ctx, nsName, o.Wait) }); err != nil {
+			return err
+		}
+	}
+	var local bool
+	if err := e.Report.step(StepLocal, func() (err error) { local, err = e.cleanLocal(o.Name); return }); err != nil {
+		return err
+	}
+	if !remote && !local && !o.IgnoreNotFound {
+		return fmt.Errorf("tenant %q: %w", o.Name, ErrNotFound)
+	}
+	return nil
+}
+
+func (e *Engine) deleteNamespace(ctx context.Context, nsName string, wait time.Duration) error {
+	nsc := e.Kube.CoreV1().Namespaces()
+	err := nsc.Delete(ctx, nsName, metav1.DeleteOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return apiError(err)
+	}
+	if wait <= 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	return e.poll(ctx, StepDeleteNS, func() (bool, string, error) {
+		_, err := nsc.Get(ctx, nsName, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return true, "", nil
+		}
+		return false, "waiting for namespace " + nsName + " to be removed", apiError(err)
+	})
+}
+
+// cleanLocal stops forwarders and removes kubeconfig entries of the tenant,
+// restoring the context that was current before connect.
+func (e *Engine) cleanLocal(name string) (bool, error) {
+	ss, err := e.Sessions.List()
+	if err != nil {
+		return false, err
+	}
+	found, restore := false, ""
+	for _, s := range ss {
+		if s.Tenant != name {
+			continue
+		}
+		found = true
+		s.Stop(5 * time.Second)
+		if s.Kubeconfig == e.Kubeconfig.Path {
+			restore = s.PreviousContext
+		} else if _, err := (kubeconfig.Store{Path: s.Kubeconfig}).Remove(name, s.PreviousContext); err != nil {
+			return found, err
+		}
+		if err := e.Sessions.Unlink(s); err != nil {
+			return found, err
+		}
+	}
+	removed, err := e.Kubeconfig.Remove(name, restore)
+	return found || removed, err
+}

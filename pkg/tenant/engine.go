@@ -1,0 +1,204 @@
+package tenant
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/kubeconfig"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/session"
+)
+
+// Engine runs tenant lifecycles against one host cluster.
+type Engine struct {
+	Kube    kubernetes.Interface
+	REST    *rest.Config
+	Backend Backend
+	// Registrar is optional; nil means no GitOps registration.
+	Registrar Registrar
+	// Kubeconfig is the file tenant contexts are written to.
+	Kubeconfig kubeconfig.Store
+	Sessions   session.Store
+	Report     Reporter
+	// Now is the clock (tests may pin it).
+	Now func() time.Time
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+// selector selects every tenant namespace.
+func selector() string { return LabelName }
+
+// getNamespace returns the tenant's namespace, or ErrNotFound if there is no
+// namespace or it is not a tenant's (the tool never touches namespaces it did
+// not create).
+func (e *Engine) getNamespace(ctx context.Context, name string) (*corev1.Namespace, error) {
+	ns, err := e.Kube.CoreV1().Namespaces().Get(ctx, NamespaceFor(name), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("tenant %q: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return nil, apiError(err)
+	}
+	if ns.Labels[LabelName] != name {
+		return nil, fmt.Errorf("namespace %s exists but is not managed by kubectl-tenant (no %s=%s label): refusing to touch it", ns.Name, LabelName, name)
+	}
+	return ns, nil
+}
+
+// List returns every tenant from one namespace list, one release list and,
+// when a Registrar is set, one Argo CD query.
+func (e *Engine) List(ctx context.Context) ([]Tenant, error) {
+	nss, err := e.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: selector()})
+	if err != nil {
+		return nil, apiError(err)
+	}
+	rels, err := e.Backend.Releases(ctx)
+	if err != nil {
+		return nil, apiError(err)
+	}
+	var registered map[string]bool
+	if e.Registrar != nil {
+		if registered, err = e.Registrar.Registered(ctx); err != nil {
+			e.Report.emit("list", PhaseWarning, "registration state unknown: "+err.Error(), nil)
+			registered = nil
+		}
+	}
+	connected := e.connectedSet()
+	out := make([]Tenant, 0, len(nss.Items))
+	for i := range nss.Items {
+		t := fromNamespace(&nss.Items[i], rels)
+		t.Connected = connected[t.Name]
+		if registered != nil {
+			r := registered[t.Name]
+			t.Registered = &r
+		}
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// connectedSet names tenants with a live connection in this kubeconfig.
+func (e *Engine) connectedSet() map[string]bool {
+	out := map[string]bool{}
+	ss, _ := e.Sessions.List()
+	for _, s := range ss {
+		if s.Alive() && s.Kubeconfig == e.Kubeconfig.Path {
+			out[s.Tenant] = true
+		}
+	}
+	return out
+}
+
+func fromNamespace(ns *corev1.Namespace, rels map[string]Release) Tenant {
+	t := Tenant{
+		Name:       ns.Labels[LabelName],
+		Namespace:  ns.Name,
+		Pool:       ns.Labels[LabelPool],
+		K8sVersion: ns.Annotations[AnnotationK8sVersion],
+		Owner:      ns.Annotations[AnnotationOwner],
+		CreatedAt:  ns.CreationTimestamp.Time,
+	}
+	if v, err := time.Parse(time.RFC3339, ns.Annotations[AnnotationCreatedAt]); err == nil {
+		t.CreatedAt = v
+	}
+	if v, err := time.Parse(time.RFC3339, ns.Annotations[AnnotationExpiresAt]); err == nil {
+		t.ExpiresAt = &v
+	}
+	if d, err := time.ParseDuration(ns.Annotations[AnnotationTimeToReady]); err == nil {
+		t.TimeToReady = d
+	}
+	rel, hasRel := rels[ns.Name]
+	switch {
+	case ns.Status.Phase == corev1.NamespaceTerminating || ns.DeletionTimestamp != nil:
+		t.Status = StatusTerminating
+	case !hasRel || strings.HasPrefix(rel.Status, "pending"):
+		t.Status = StatusInstalling
+	case rel.Status == "failed":
+		t.Status = StatusFailed
+	case ns.Annotations[AnnotationReadyAt] != "":
+		t.Status = StatusReady
+	default:
+		t.Status = StatusPending
+	}
+	return t
+}
+
+// Get returns one tenant (two calls: namespace and releases).
+func (e *Engine) Get(ctx context.Context, name string) (*Tenant, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	ns, err := e.getNamespace(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	rels, err := e.Backend.Releases(ctx)
+	if err != nil {
+		return nil, apiError(err)
+	}
+	t := fromNamespace(ns, rels)
+	t.Connected = e.connectedSet()[name]
+	return &t, nil
+}
+
+// Events returns the namespace's recent events, newest last.
+func (e *Engine) Events(ctx context.Context, name string, limit int) ([]corev1.Event, error) {
+	evs, err := e.Kube.CoreV1().Events(NamespaceFor(name)).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, apiError(err)
+	}
+	items := evs.Items
+	sort.Slice(items, func(i, j int) bool { return eventTime(items[i]).Before(eventTime(items[j])) })
+	if len(items) > limit {
+		items = items[len(items)-limit:]
+	}
+	return items, nil
+}
+
+func eventTime(ev corev1.Event) time.Time {
+	if !ev.LastTimestamp.IsZero() {
+		return ev.LastTimestamp.Time
+	}
+	if !ev.EventTime.IsZero() {
+		return ev.EventTime.Time
+	}
+	return ev.CreationTimestamp.Time
+}
+
+// apiError turns authorization failures into ForbiddenError (exit code 4) and
+// keeps the API's one-line message.
+func apiError(err error) error {
+	var fe *ForbiddenError
+	if err == nil || errors.As(err, &fe) {
+		return err
+	}
+	if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) {
+		return &ForbiddenError{msg: err.Error()}
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) && !errors.Is(err, context.Canceled) {
+		host := ue.URL
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			host = u.Scheme + "://" + u.Host
+		}
+		return fmt.Errorf("cannot reach the Kubernetes API at %s: %w", host, ue.Err)
+	}
+	return err
+}

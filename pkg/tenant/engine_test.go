@@ -1,0 +1,166 @@
+package tenant
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/kubeconfig"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/session"
+)
+
+// fakeBackend records calls; the real backend is tested end to end against
+// the playground (test/e2e).
+type fakeBackend struct {
+	releases    map[string]Release
+	uninstalled []string
+}
+
+func (b *fakeBackend) Install(context.Context, InstallRequest) error { return nil }
+func (b *fakeBackend) Uninstall(_ context.Context, ns string) error {
+	b.uninstalled = append(b.uninstalled, ns)
+	return nil
+}
+func (b *fakeBackend) Releases(context.Context) (map[string]Release, error) { return b.releases, nil }
+func (b *fakeBackend) Credentials(context.Context, string) (*Credentials, error) {
+	return nil, ErrNotFound
+}
+func (b *fakeBackend) PodSelector() string { return "app=vcluster" }
+func (b *fakeBackend) APIPort() int        { return 8443 }
+
+func tenantNS(name string, ann map[string]string) *corev1.Namespace {
+	return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		Name: NamespaceFor(name), Labels: map[string]string{LabelName: name, LabelPool: "p"}, Annotations: ann,
+	}}
+}
+
+func newEngine(t *testing.T, objs ...runtime.Object) (*Engine, *fake.Clientset, *fakeBackend) {
+	cs := fake.NewSimpleClientset(objs...)
+	b := &fakeBackend{releases: map[string]Release{}}
+	dir := t.TempDir()
+	return &Engine{Kube: cs, Backend: b, Kubeconfig: kubeconfig.Store{Path: filepath.Join(dir, "config")},
+		Sessions: session.Store{Dir: filepath.Join(dir, "sessions")}}, cs, b
+}
+
+func TestListStatusAndOneCallEach(t *testing.T) {
+	ready := tenantNS("a", map[string]string{AnnotationReadyAt: "2026-01-01T00:00:00Z", AnnotationTimeToReady: "41s", AnnotationExpiresAt: "2026-01-02T00:00:00Z"})
+	pending := tenantNS("b", nil)
+	failed := tenantNS("c", nil)
+	installing := tenantNS("d", nil)
+	other := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "vcluster-foreign"}}
+	e, cs, b := newEngine(t, ready, pending, failed, installing, other)
+	b.releases = map[string]Release{
+		"vcluster-a": {Status: "deployed", Version: 1},
+		"vcluster-b": {Status: "deployed", Version: 2},
+		"vcluster-c": {Status: "failed", Version: 1},
+		"vcluster-d": {Status: "pending-install", Version: 1},
+	}
+	ts, err := e.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Status{}
+	for _, tn := range ts {
+		got[tn.Name] = tn.Status
+	}
+	want := map[string]Status{"a": StatusReady, "b": StatusPending, "c": StatusFailed, "d": StatusInstalling}
+	if len(got) != len(want) {
+		t.Fatalf("List returned %v, want %v (the unlabelled namespace must not appear)", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("tenant %s status %s, want %s", k, got[k], v)
+		}
+	}
+	if ts[0].TimeToReady != 41*time.Second || ts[0].ExpiresAt == nil {
+		t.Errorf("annotations not read: %+v", ts[0])
+	}
+	lists := 0
+	for _, a := range cs.Actions() {
+		if a.GetVerb() == "list" {
+			lists++
+		}
+		if a.GetVerb() == "get" {
+			t.Errorf("List made a per-tenant get: %v", a)
+		}
+	}
+	if lists != 1 {
+		t.Errorf("List made %d list calls to the clientset, want 1", lists)
+	}
+}
+
+func TestDeleteRefusesForeignNamespace(t *testing.T) {
+	foreign := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "vcluster-prod"}}
+	e, cs, b := newEngine(t, foreign)
+	err := e.Delete(context.Background(), DeleteOptions{Name: "prod"})
+	if err == nil {
+		t.Fatal("Delete of a namespace without the tenant label succeeded")
+	}
+	for _, a := range cs.Actions() {
+		if a.GetVerb() == "delete" {
+			t.Fatalf("Delete touched a foreign namespace: %v", a)
+		}
+	}
+	if len(b.uninstalled) != 0 {
+		t.Fatalf("Delete uninstalled in a foreign namespace: %v", b.uninstalled)
+	}
+}
+
+func TestDeleteNotFoundAndIgnore(t *testing.T) {
+	e, _, _ := newEngine(t)
+	if err := e.Delete(context.Background(), DeleteOptions{Name: "ghost"}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Delete(ghost) = %v, want ErrNotFound", err)
+	}
+	if err := e.Delete(context.Background(), DeleteOptions{Name: "ghost", IgnoreNotFound: true}); err != nil {
+		t.Fatalf("Delete(ghost, IgnoreNotFound) = %v", err)
+	}
+}
+
+func TestDeleteRemovesNamespaceAndRelease(t *testing.T) {
+	e, cs, b := newEngine(t, tenantNS("gone", nil))
+	var events []Event
+	e.Report = func(ev Event) { events = append(events, ev) }
+	if err := e.Delete(context.Background(), DeleteOptions{Name: "gone"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(b.uninstalled) != 1 || b.uninstalled[0] != "vcluster-gone" {
+		t.Fatalf("uninstalled %v", b.uninstalled)
+	}
+	if _, err := cs.CoreV1().Namespaces().Get(context.Background(), "vcluster-gone", metav1.GetOptions{}); err == nil {
+		t.Fatal("namespace still there")
+	}
+	steps := map[string]bool{}
+	for _, ev := range events {
+		if ev.Phase == PhaseDone {
+			steps[ev.Step] = true
+		}
+	}
+	for _, s := range []string{StepUninstall, StepDeleteNS, StepLocal} {
+		if !steps[s] {
+			t.Errorf("step %q not reported done; events: %v", s, events)
+		}
+	}
+}
+
+func TestPreflightForbidden(t *testing.T) {
+	e, cs, _ := newEngine(t)
+	cs.PrependReactor("create", "selfsubjectaccessreviews", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, &authzReview, nil
+	})
+	_, err := e.Create(context.Background(), CreateOptions{Name: "demo"})
+	var fe *ForbiddenError
+	if !errors.As(err, &fe) {
+		t.Fatalf("Create without rights = %v, want ForbiddenError", err)
+	}
+	if _, err := cs.CoreV1().Namespaces().Get(context.Background(), "vcluster-demo", metav1.GetOptions{}); err == nil {
+		t.Fatal("Create without rights created the namespace")
+	}
+}

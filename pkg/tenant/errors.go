@@ -1,0 +1,24 @@
+package tenant
+
+import (
+	"errors"
+	"fmt"
+)
+
+// UsageError is bad input from the user: the CLI exits with code 2.
+type UsageError struct{ msg string }
+
+func (e *UsageError) Error() string { return e.msg }
+
+func usageErrorf(format string, args ...any) error {
+	return &UsageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// ErrNotFound is returned when a named tenant does not exist.
+var ErrNotFound = errors.New("tenant not found")
+
+// ForbiddenError says the caller lacks a permission the operation needs: the
+// CLI exits with code 4.
+type ForbiddenError struct{ msg string }
+
+func (e *ForbiddenError) Error() string { return e.msg }

@@ -1,0 +1,70 @@
+package tenant
+
+import (
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+const (
+	// NamespacePrefix is prepended to a tenant's name to form its host namespace.
+	NamespacePrefix = "vcluster-"
+	// ReleaseName is the Helm release (and vCluster name) in every tenant namespace.
+	ReleaseName = "vcluster"
+
+	labelPrefix = "tenant.kubectl-tenant.io/"
+	// LabelName marks a namespace as a tenant's and carries the tenant name.
+	LabelName = labelPrefix + "name"
+	// LabelPool records the node pool the vCluster is pinned to.
+	LabelPool = labelPrefix + "pool"
+	// LabelManagedBy is set on everything the tool creates.
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	// ManagedByValue is the value of LabelManagedBy.
+	ManagedByValue = "kubectl-tenant"
+
+	AnnotationOwner       = labelPrefix + "owner"
+	AnnotationCreatedAt   = labelPrefix + "created-at"
+	AnnotationExpiresAt   = labelPrefix + "expires-at"
+	AnnotationK8sVersion  = labelPrefix + "k8s-version"
+	AnnotationReadyAt     = labelPrefix + "ready-at"
+	AnnotationTimeToReady = labelPrefix + "time-to-ready"
+
+	// PoolLabel is the node label (and taint key) that defines a node pool.
+	PoolLabel = "project"
+)
+
+// ValidateName checks that name is a DNS-1123 label and that the namespace
+// derived from it still fits in 63 characters.
+func ValidateName(name string) error {
+	if name == "" {
+		return usageErrorf("tenant name is required")
+	}
+	if errs := validation.IsDNS1123Label(name); len(errs) > 0 {
+		return usageErrorf("invalid tenant name %q: %s", name, strings.Join(errs, "; "))
+	}
+	if ns := NamespaceFor(name); len(ns) > validation.DNS1123LabelMaxLength {
+		return usageErrorf("invalid tenant name %q: namespace %q would be %d characters, the limit is %d (use at most %d characters)",
+			name, ns, len(ns), validation.DNS1123LabelMaxLength, validation.DNS1123LabelMaxLength-len(NamespacePrefix))
+	}
+	return nil
+}
+
+// NamespaceFor is the host namespace of tenant name.
+func NamespaceFor(name string) string { return NamespacePrefix + name }
+
+// ContextFor is the default kubeconfig context name of a tenant.
+func ContextFor(name string) string { return name }
+
+// serviceHost is the in-cluster DNS name of the vCluster Service.
+func serviceHost(ns string) string { return fmt.Sprintf("%s.%s", ReleaseName, ns) }
+
+// ServiceSANs are the names the vCluster serving certificate must cover so the
+// host's Argo CD can reach it by Service DNS (vCluster signs <release> and
+// <release>.<ns> by itself; the .svc forms need extraSANs).
+func ServiceSANs(ns string) []string {
+	h := serviceHost(ns)
+	return []string{h + ".svc", h + ".svc.cluster.local"}
+}
+
+func validationIsLabelValue(v string) []string { return validation.IsValidLabelValue(v) }

@@ -1,0 +1,48 @@
+package tenant
+
+import "time"
+
+// Phase is where a step is.
+type Phase int
+
+const (
+	PhaseStarted Phase = iota
+	PhaseWaiting       // still running; Message says what it waits for
+	PhaseDone
+	PhaseFailed
+	PhaseWarning // the step goes on, but the user should know
+)
+
+func (p Phase) String() string {
+	return [...]string{"started", "waiting", "done", "failed", "warning"}[p]
+}
+
+// Event is one progress report. The CLI prints them as lines, the TUI
+// animates them, tests collect them.
+type Event struct {
+	Time    time.Time `json:"time"`
+	Step    string    `json:"step"`
+	Phase   Phase     `json:"-"`
+	Message string    `json:"message,omitempty"`
+	Err     error     `json:"-"`
+}
+
+// Reporter receives progress events. It must not block for long.
+type Reporter func(Event)
+
+func (r Reporter) emit(step string, p Phase, msg string, err error) {
+	if r != nil {
+		r(Event{Time: time.Now(), Step: step, Phase: p, Message: msg, Err: err})
+	}
+}
+
+// step runs fn as a named step, reporting start and outcome.
+func (r Reporter) step(step string, fn func() error) error {
+	r.emit(step, PhaseStarted, "", nil)
+	if err := fn(); err != nil {
+		r.emit(step, PhaseFailed, err.Error(), err)
+		return err
+	}
+	r.emit(step, PhaseDone, "", nil)
+	return nil
+}

@@ -1,0 +1,45 @@
+package tenant
+
+import "time"
+
+// Status is the coarse state of a tenant, as shown by list.
+type Status string
+
+const (
+	StatusReady       Status = "Ready"
+	StatusPending     Status = "Pending"     // installed, control plane not up yet
+	StatusInstalling  Status = "Installing"  // namespace exists, no deployed release yet
+	StatusFailed      Status = "Failed"      // the release failed
+	StatusTerminating Status = "Terminating" // namespace is being deleted
+)
+
+// Tenant is what list, status and the TUI show about one tenant.
+type Tenant struct {
+	Name        string        `json:"name"`
+	Namespace   string        `json:"namespace"`
+	Status      Status        `json:"status"`
+	Pool        string        `json:"pool,omitempty"`
+	K8sVersion  string        `json:"k8sVersion,omitempty"`
+	Owner       string        `json:"owner,omitempty"`
+	CreatedAt   time.Time     `json:"createdAt"`
+	ExpiresAt   *time.Time    `json:"expiresAt,omitempty"`
+	TimeToReady time.Duration `json:"timeToReady,omitempty"`
+	Chart       string        `json:"chart,omitempty"`
+	Connected   bool          `json:"connected"`
+	Registered  *bool         `json:"registered,omitempty"` // nil: Argo CD not asked
+}
+
+// Release is the Helm release state of a tenant, as the backend sees it.
+type Release struct {
+	Status  string // Helm status: deployed, failed, pending-install, ...
+	Version int    // release revision
+}
+
+// Credentials is what is needed to talk to a tenant's virtual API server,
+// taken from the vc-<release> Secret vCluster writes.
+type Credentials struct {
+	CA         []byte
+	ClientCert []byte
+	ClientKey  []byte
+	Token      string
+}

@@ -1,0 +1,232 @@
+// Package vcluster installs tenants as vClusters with the Helm SDK, in
+// process: no helm or vcluster binary is needed.
+package vcluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"strconv"
+
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/cli"
+	"helm.sh/helm/v3/pkg/registry"
+	"helm.sh/helm/v3/pkg/storage/driver"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+)
+
+// Defaults of the chart reference, used when the user gives none.
+const (
+	DefaultChart        = "vcluster"
+	DefaultChartRepo    = "https://charts.loft.sh"
+	DefaultChartVersion = "0.34.0"
+	// ChartEnv overrides the default chart (a path, an oci:// reference or a
+	// name), e.g. to the chart/ directory of the vcluster Go module offline.
+	ChartEnv = "KUBECTL_TENANT_CHART"
+)
+
+// Backend implements tenant.Backend with the vcluster Helm chart.
+type Backend struct {
+	Getter genericclioptions.RESTClientGetter
+	Kube   kubernetes.Interface
+	Meta   metadata.Interface
+	// Debug receives Helm's debug log; nil discards it.
+	Debug io.Writer
+}
+
+var _ tenant.Backend = (*Backend)(nil)
+
+func (b *Backend) PodSelector() string { return "app=vcluster,release=" + tenant.ReleaseName }
+func (b *Backend) APIPort() int        { return 8443 }
+
+func (b *Backend) config(ns string) (*action.Configuration, error) {
+	cfg := new(action.Configuration)
+	w := b.Debug
+	if w == nil {
+		w = io.Discard
+	}
+	logger := log.New(w, "helm: ", 0)
+	if err := cfg.Init(nsGetter{b.Getter, ns}, ns, "secret", logger.Printf); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// Install installs the release or converges it: a release stuck in a pending
+// state by an interrupted run is rolled back or removed first.
+func (b *Backend) Install(ctx context.Context, req tenant.InstallRequest) error {
+	cfg, err := b.config(req.Namespace)
+	if err != nil {
+		return err
+	}
+	vals, err := Values(req.Name, req.Pool, req.K8sVersion)
+	if err != nil {
+		return err
+	}
+	if vals, err = MergeValues(vals, req.ValuesFiles); err != nil {
+		return err
+	}
+	ch, err := b.loadChart(cfg, req)
+	if err != nil {
+		return err
+	}
+	last, err := cfg.Releases.Last(tenant.ReleaseName)
+	switch {
+	case errors.Is(err, driver.ErrReleaseNotFound):
+		return b.install(ctx, cfg, req.Namespace, ch, vals)
+	case err != nil:
+		return err
+	case last.Info.Status.IsPending() && last.Version == 1, last.Info.Status == "failed" && last.Version == 1, last.Info.Status == "uninstalling":
+		// Never deployed: start over.
+		if _, err := action.NewUninstall(cfg).Run(tenant.ReleaseName); err != nil && !errors.Is(err, driver.ErrReleaseNotFound) {
+			return fmt.Errorf("removing the unfinished release: %w", err)
+		}
+		return b.install(ctx, cfg, req.Namespace, ch, vals)
+	case last.Info.Status.IsPending():
+		rb := action.NewRollback(cfg)
+		if err := rb.Run(tenant.ReleaseName); err != nil {
+			return fmt.Errorf("rolling back the unfinished upgrade: %w", err)
+		}
+	}
+	up := action.NewUpgrade(cfg)
+	up.Namespace = req.Namespace
+	_, err = up.RunWithContext(ctx, tenant.ReleaseName, ch, vals)
+	return err
+}
+
+func (b *Backend) install(ctx context.Context, cfg *action.Configuration, ns string, ch *chart.Chart, vals map[string]any) error {
+	in := action.NewInstall(cfg)
+	in.ReleaseName, in.Namespace = tenant.ReleaseName, ns
+	_, err := in.RunWithContext(ctx, ch, vals)
+	return err
+}
+
+// loadChart resolves a local chart path, an oci:// reference or a chart in a
+// repository (downloaded to Helm's cache).
+func (b *Backend) loadChart(cfg *action.Configuration, req tenant.InstallRequest) (*chart.Chart, error) {
+	ref, repo, version := req.Chart, req.ChartRepo, req.ChartVersion
+	if ref == "" {
+		ref = os.Getenv(ChartEnv)
+	}
+	if ref == "" {
+		ref, repo, version = DefaultChart, firstNonEmpty(repo, DefaultChartRepo), firstNonEmpty(version, DefaultChartVersion)
+	}
+	if _, err := os.Stat(ref); err == nil {
+		ch, err := loader.Load(ref)
+		if err != nil {
+			return nil, fmt.Errorf("chart %s: %w", ref, err)
+		}
+		return ch, nil
+	}
+	if registry.IsOCI(ref) {
+		rc, err := registry.NewClient()
+		if err != nil {
+			return nil, err
+		}
+		cfg.RegistryClient = rc
+	}
+	in := action.NewInstall(cfg)
+	in.RepoURL, in.Version = repo, version
+	path, err := in.LocateChart(ref, cli.New())
+	if err != nil {
+		return nil, fmt.Errorf("chart %s: %w", ref, err)
+	}
+	return loader.Load(path)
+}
+
+// Uninstall removes the release; a missing release is fine.
+func (b *Backend) Uninstall(ctx context.Context, ns string) error {
+	cfg, err := b.config(ns)
+	if err != nil {
+		return err
+	}
+	un := action.NewUninstall(cfg)
+	un.IgnoreNotFound = true
+	_, err = un.Run(tenant.ReleaseName)
+	if errors.Is(err, driver.ErrReleaseNotFound) {
+		return nil
+	}
+	return err
+}
+
+// Releases reads the state of every vcluster release from the labels of
+// Helm's release Secrets in one metadata-only list call (release payloads
+// are large; only the labels are needed).
+func (b *Backend) Releases(ctx context.Context) (map[string]tenant.Release, error) {
+	list, err := b.Meta.Resource(schema.GroupVersionResource{Version: "v1", Resource: "secrets"}).
+		List(ctx, metav1.ListOptions{LabelSelector: "owner=helm,name=" + tenant.ReleaseName})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]tenant.Release{}
+	for _, s := range list.Items {
+		v, _ := strconv.Atoi(s.Labels["version"])
+		if cur, ok := out[s.Namespace]; ok && cur.Version > v {
+			continue
+		}
+		out[s.Namespace] = tenant.Release{Status: s.Labels["status"], Version: v}
+	}
+	return out, nil
+}
+
+// Credentials reads the vc-<release> Secret vCluster writes once its API
+// server runs.
+func (b *Backend) Credentials(ctx context.Context, ns string) (*tenant.Credentials, error) {
+	s, err := b.Kube.CoreV1().Secrets(ns).Get(ctx, "vc-"+tenant.ReleaseName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, tenant.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &tenant.Credentials{
+		CA:         s.Data["certificate-authority"],
+		ClientCert: s.Data["client-certificate"],
+		ClientKey:  s.Data["client-key"],
+		Token:      string(s.Data["token"]),
+	}, nil
+}
+
+// nsGetter pins Helm's kube client to the tenant namespace whatever the
+// kubeconfig context's namespace is.
+type nsGetter struct {
+	genericclioptions.RESTClientGetter
+	ns string
+}
+
+func (g nsGetter) ToRawKubeConfigLoader() clientcmd.ClientConfig {
+	return nsClientConfig{g.RESTClientGetter.ToRawKubeConfigLoader(), g.ns}
+}
+
+// baseConfig lets nsClientConfig embed the interface without its field name
+// colliding with the interface's ClientConfig method.
+type baseConfig = clientcmd.ClientConfig
+
+type nsClientConfig struct {
+	baseConfig
+	ns string
+}
+
+func (c nsClientConfig) Namespace() (string, bool, error) { return c.ns, true, nil }
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,216 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/kubeconfig"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/session"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+)
+
+type listOut struct {
+	Items []tenant.Tenant `json:"items"`
+}
+
+func (w *world) list() map[string]tenant.Tenant {
+	w.t.Helper()
+	r := w.mustRun("list", "-o", "json")
+	var l listOut
+	if err := json.Unmarshal([]byte(r.stdout), &l); err != nil {
+		w.t.Fatalf("list -o json is not JSON (%v): %q", err, r.stdout)
+	}
+	out := map[string]tenant.Tenant{}
+	for _, t := range l.Items {
+		out[t.Name] = t
+	}
+	return out
+}
+
+// assertGone checks that nothing of tenant name is left anywhere.
+func (w *world) assertGone(name string, sess *session.Session) {
+	w.t.Helper()
+	ctx := context.Background()
+	cs, err := w.env.Clientset()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	ns := tenant.NamespaceFor(name)
+	if _, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		w.t.Errorf("namespace %s still exists (err=%v)", ns, err)
+	}
+	secs, err := cs.CoreV1().Secrets("").List(ctx, metav1.ListOptions{LabelSelector: "owner=helm"})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	for _, s := range secs.Items {
+		if s.Namespace == ns {
+			w.t.Errorf("release secret %s/%s left", s.Namespace, s.Name)
+		}
+	}
+	cfg, err := clientcmd.LoadFromFile(w.kubeconfig)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if _, ok := cfg.Contexts[name]; ok {
+		w.t.Errorf("kubeconfig context %s left", name)
+	}
+	if _, ok := cfg.Clusters[kubeconfig.OwnedName(name)]; ok {
+		w.t.Errorf("kubeconfig cluster %s left", kubeconfig.OwnedName(name))
+	}
+	if _, ok := cfg.AuthInfos[kubeconfig.OwnedName(name)]; ok {
+		w.t.Errorf("kubeconfig user %s left", kubeconfig.OwnedName(name))
+	}
+	if cfg.CurrentContext != w.env.Context {
+		w.t.Errorf("current context %q, want %q restored", cfg.CurrentContext, w.env.Context)
+	}
+	st := session.Store{Dir: w.stateDir + "/sessions"}
+	if _, ok, _ := st.Get(name); ok {
+		w.t.Errorf("session %s left", name)
+	}
+	if sess != nil {
+		if sess.PID > 0 && syscall.Kill(sess.PID, 0) == nil {
+			w.t.Errorf("forwarder pid %d still running", sess.PID)
+		}
+		if addr := strings.TrimPrefix(sess.Server, "https://"); addr != "" {
+			if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+				c.Close()
+				w.t.Errorf("forward port %s still listening", addr)
+			}
+		}
+	}
+}
+
+func (w *world) session(name string) *session.Session {
+	w.t.Helper()
+	s, ok, err := session.Store{Dir: w.stateDir + "/sessions"}.Get(name)
+	if err != nil || !ok {
+		w.t.Fatalf("no session for %s: %v", name, err)
+	}
+	return &s
+}
+
+// TestLifecycle: create -> connected -> kubectl --context NAME get ns ->
+// disconnect/connect -> delete -> nothing left.
+func TestLifecycle(t *testing.T) {
+	w := newWorld(t)
+	before, _ := os.ReadFile(w.kubeconfig)
+	r := w.mustRun("create", "e2e-life", "--pool", "project-x", "-f", w.values, "--ttl", "2h")
+	if strings.Contains(r.stdout, "\x1b[") {
+		t.Errorf("stdout has ANSI codes: %q", r.stdout)
+	}
+	for _, step := range []string{tenant.StepPreflight, tenant.StepInstall, tenant.StepKubeconfig, tenant.StepReady} {
+		if !strings.Contains(r.stderr, step) {
+			t.Errorf("progress on stderr lacks step %q:\n%s", step, r.stderr)
+		}
+	}
+	got := w.list()["e2e-life"]
+	if got.Status != tenant.StatusReady || !got.Connected || got.Pool != "project-x" || got.ExpiresAt == nil || got.TimeToReady <= 0 {
+		t.Fatalf("after create, list says %+v", got)
+	}
+	t.Logf("time to ready: %s", got.TimeToReady)
+	out, err := w.kubectl("--context", "e2e-life", "get", "ns", "-o", "name")
+	if err != nil || !strings.Contains(out, "namespace/kube-system") {
+		t.Fatalf("kubectl --context e2e-life get ns: %v\n%s", err, out)
+	}
+	cfg, _ := clientcmd.LoadFromFile(w.kubeconfig)
+	if cfg.CurrentContext != "e2e-life" {
+		t.Errorf("current context %q after create, want e2e-life", cfg.CurrentContext)
+	}
+	if cl := cfg.Clusters[kubeconfig.OwnedName("e2e-life")]; cl == nil || cl.InsecureSkipTLSVerify || len(cl.CertificateAuthorityData) == 0 {
+		t.Errorf("tenant cluster entry must verify TLS with the tenant CA: %+v", cl)
+	}
+	sess := w.session("e2e-life")
+
+	// Re-running create converges instead of failing.
+	w.mustRun("create", "e2e-life", "--pool", "project-x", "-f", w.values, "--connect=false")
+
+	// disconnect restores the previous context and stops the forwarder.
+	w.mustRun("disconnect", "e2e-life")
+	cfg, _ = clientcmd.LoadFromFile(w.kubeconfig)
+	if cfg.CurrentContext != w.env.Context {
+		t.Errorf("after disconnect current context %q, want %q", cfg.CurrentContext, w.env.Context)
+	}
+	if syscall.Kill(sess.PID, 0) == nil {
+		t.Errorf("forwarder %d still alive after disconnect", sess.PID)
+	}
+	if w.list()["e2e-life"].Connected {
+		t.Error("list still says connected after disconnect")
+	}
+
+	// connect -- CMD runs with a throw-away kubeconfig.
+	r = w.mustRun("connect", "e2e-life", "--", "kubectl", "get", "ns", "default", "-o", "name")
+	if !strings.Contains(r.stdout, "namespace/default") {
+		t.Errorf("connect -- kubectl: %q", r.stdout)
+	}
+
+	w.mustRun("connect", "e2e-life", "--background")
+	sess = w.session("e2e-life")
+	w.mustRun("delete", "e2e-life", "--yes")
+	w.assertGone("e2e-life", sess)
+	after, _ := os.ReadFile(w.kubeconfig)
+	if string(after) != string(before) {
+		t.Errorf("kubeconfig after the whole lifecycle differs from before:\n--- before\n%s\n--- after\n%s", before, after)
+	}
+	// Delete is idempotent.
+	if r := w.run(context.Background(), "delete", "e2e-life", "--yes"); r.code == 0 || !strings.Contains(r.stderr, "not found") {
+		t.Errorf("second delete: exit %d, %s", r.code, r.stderr)
+	}
+	w.mustRun("delete", "e2e-life", "--yes", "--ignore-not-found")
+}
+
+// TestTwoTenantsAtOnce: two tenants on two pools, created concurrently, each
+// reachable through its own context.
+func TestTwoTenantsAtOnce(t *testing.T) {
+	w := newWorld(t)
+	names := map[string]string{"e2e-two-a": "project-x", "e2e-two-b": "project-z"}
+	errs := make(chan error, len(names))
+	for name, pool := range names {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			r := w.run(ctx, "create", name, "--pool", pool, "-f", w.values, "--connect=false")
+			if r.code != 0 {
+				errs <- fmt.Errorf("create %s: exit %d: %s", name, r.code, r.stderr)
+				return
+			}
+			errs <- nil
+		}()
+	}
+	for range names {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name := range names {
+		w.mustRun("connect", name, "--background")
+	}
+	for name := range names {
+		out, err := w.kubectl("--context", name, "get", "ns", "default", "-o", "name")
+		if err != nil || !strings.Contains(out, "namespace/default") {
+			t.Errorf("kubectl --context %s: %v %s", name, err, out)
+		}
+	}
+	ls := w.list()
+	for name, pool := range names {
+		if ls[name].Pool != pool || !ls[name].Connected {
+			t.Errorf("list: %s = %+v", name, ls[name])
+		}
+	}
+	for name := range names {
+		s := w.session(name)
+		w.mustRun("delete", name, "--yes")
+		w.assertGone(name, s)
+	}
+}

@@ -1,0 +1,146 @@
+// Package e2e drives the real kubectl-tenant binary against the playground:
+// a real kube-apiserver/etcd, the real vcluster chart and real vCluster
+// control planes (see test/testenv). Nothing here is faked.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kubectl-tenant/kubectl-tenant/test/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// binary builds kubectl-tenant once per test run.
+func binary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "kt-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "kubectl-tenant")
+		_, file, _, _ := runtime.Caller(0)
+		root := filepath.Join(filepath.Dir(file), "..", "..")
+		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/kubectl-tenant")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			binErr = errors.New(string(out))
+		}
+	})
+	if binErr != nil {
+		t.Fatalf("building kubectl-tenant: %v", binErr)
+	}
+	return binPath
+}
+
+// world is one test's view: the shared playground, its own copy of the admin
+// kubeconfig and its own session state directory.
+type world struct {
+	t          *testing.T
+	env        *testenv.Env
+	bin        string
+	kubeconfig string
+	stateDir   string
+	values     string
+}
+
+func newWorld(t *testing.T) *world {
+	env := testenv.Start(t)
+	w := &world{t: t, env: env, bin: binary(t), stateDir: t.TempDir()}
+	w.kubeconfig = filepath.Join(t.TempDir(), "kubeconfig")
+	b, err := os.ReadFile(env.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(w.kubeconfig, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w.values, _ = filepath.Abs("../testenv/playground-values.yaml")
+	return w
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// run runs kubectl-tenant with the world's environment.
+func (w *world) run(ctx context.Context, args ...string) result {
+	w.t.Helper()
+	cmd := exec.CommandContext(ctx, w.bin, args...)
+	cmd.Env = w.environ()
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String()}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		r.code = ee.ExitCode()
+	case err != nil:
+		w.t.Fatalf("running %v: %v", args, err)
+	}
+	return r
+}
+
+func (w *world) environ() []string {
+	return append(os.Environ(),
+		"KUBECONFIG="+w.kubeconfig,
+		"KUBECTL_TENANT_STATE_DIR="+w.stateDir,
+		"KUBECTL_TENANT_CHART="+w.env.VClusterChart,
+		"NO_COLOR=1",
+	)
+}
+
+// mustRun fails the test unless the command exits 0.
+func (w *world) mustRun(args ...string) result {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	r := w.run(ctx, args...)
+	if r.code != 0 {
+		w.t.Fatalf("kubectl-tenant %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+	return r
+}
+
+// kubectl runs the real kubectl with the world's kubeconfig.
+func (w *world) kubectl(args ...string) (string, error) {
+	cmd := exec.Command("kubectl", args...)
+	cmd.Env = w.environ()
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// oneLineError asserts stderr ends in exactly one "error:" line.
+func oneLineError(t *testing.T, r result) string {
+	t.Helper()
+	var errs []string
+	for _, l := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
+		if strings.HasPrefix(l, "error: ") {
+			errs = append(errs, l)
+		}
+	}
+	if len(errs) != 1 {
+		t.Fatalf("want exactly one error line, stderr:\n%s", r.stderr)
+	}
+	return errs[0]
+}

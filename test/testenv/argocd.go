@@ -1,0 +1,175 @@
+package testenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+const argoCDServer = "argocd-server"
+
+// argoCD starts redis-backed argocd-server as a local process and gives it
+// what it expects in the cluster: CRDs, argocd-cm, argocd-secret,
+// argocd-rbac-cm. In the host cluster a Pod on the system node stands for it
+// (kwok runs it, no container), behind Service argocd-server (443 -> 8080),
+// and a kwok PortForward rule sends the pod's 8080 to the local process, so
+// `kubectl port-forward svc/argocd-server -n argocd 8080:443` reaches it.
+func (u *upper) argoCD(ctx context.Context, kubeconfig string, mods moduleDirs, redis *proc) error {
+	crdDir := filepath.Join(mods.argocd, "manifests", "crds")
+	var crds []string
+	for _, f := range []string{"application-crd.yaml", "applicationset-crd.yaml", "appproject-crd.yaml"} {
+		crds = append(crds, filepath.Join(crdDir, f))
+	}
+	if err := applyCRDs(ctx, u.dyn, crds); err != nil {
+		return err
+	}
+	core := u.cs.CoreV1()
+	ns := ArgoCDNamespace
+	meta := func(name string) metav1.ObjectMeta {
+		return metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{
+			"app.kubernetes.io/name":    name,
+			"app.kubernetes.io/part-of": "argocd", // argocd-server ignores argocd-cm without it
+		}}
+	}
+	if err := create(ctx, core.Namespaces().Create, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		return err
+	}
+	for _, err := range []error{
+		create(ctx, core.ConfigMaps(ns).Create, &corev1.ConfigMap{ObjectMeta: meta("argocd-cm")}),
+		create(ctx, core.ConfigMaps(ns).Create, &corev1.ConfigMap{ObjectMeta: meta("argocd-rbac-cm")}),
+		// argocd-server fills in server.secretkey and the admin password
+		// (also writing argocd-initial-admin-secret) on its first start.
+		create(ctx, core.Secrets(ns).Create, &corev1.Secret{ObjectMeta: meta("argocd-secret")}),
+	} {
+		if err != nil {
+			return fmt.Errorf("argocd objects: %w", err)
+		}
+	}
+
+	if err := waitReady(ctx, redis, partTimeout, func() error {
+		return redisPing("127.0.0.1:" + strconv.Itoa(u.ports.Redis))
+	}); err != nil {
+		return err
+	}
+	static := u.path("argocd-static") // no UI assets; the API is what counts
+	if err := os.MkdirAll(static, 0o755); err != nil {
+		return err
+	}
+	argo, err := u.start(partArgoCD, "http://127.0.0.1:"+strconv.Itoa(u.ports.ArgoCD), u.bins["argocd"], []string{
+		"--kubeconfig=" + kubeconfig,
+		"--namespace=" + ns,
+		// Plain HTTP: TLS is not what the playground tests, and clients reach
+		// it through the apiserver's port-forward, which is TLS already.
+		"--insecure",
+		"--address=127.0.0.1", "--port=" + strconv.Itoa(u.ports.ArgoCD),
+		"--metrics-address=127.0.0.1", "--metrics-port=" + strconv.Itoa(u.ports.ArgoCDMetrics),
+		"--redis=127.0.0.1:" + strconv.Itoa(u.ports.Redis),
+		// No repo-server runs; login and cluster registration never call it.
+		"--repo-server=127.0.0.1:" + strconv.Itoa(u.ports.RepoServer),
+		"--staticassets=" + static,
+	}, "ARGOCD_BINARY_NAME=argocd-server")
+	if err != nil {
+		return err
+	}
+	if err := u.argoCDPod(ctx); err != nil {
+		return err
+	}
+	plain := &http.Client{Timeout: 2 * time.Second}
+	return waitReady(ctx, argo, partTimeout, func() error {
+		if err := httpOK(plain, "http://127.0.0.1:"+strconv.Itoa(u.ports.ArgoCD)+"/healthz", ""); err != nil {
+			return err
+		}
+		_, err := core.Secrets(ns).Get(ctx, "argocd-initial-admin-secret", metav1.GetOptions{})
+		return err
+	})
+}
+
+// argoCDPod creates the host-cluster face of argocd-server (Service, Pod,
+// PortForward rule) and waits for the Pod to be scheduled and Running, which
+// also proves kube-controller-manager, kube-scheduler and kwok work.
+func (u *upper) argoCDPod(ctx context.Context) error {
+	core := u.cs.CoreV1()
+	ns := ArgoCDNamespace
+	labels := map[string]string{"app.kubernetes.io/name": argoCDServer, "app.kubernetes.io/part-of": "argocd"}
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: argoCDServer, Namespace: ns, Labels: labels},
+		Spec: corev1.ServiceSpec{
+			Selector: map[string]string{"app.kubernetes.io/name": argoCDServer},
+			// As in Argo CD's own manifests: both ports go to 8080.
+			Ports: []corev1.ServicePort{
+				{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080)},
+				{Name: "https", Port: 443, TargetPort: intstr.FromInt32(8080)},
+			},
+		},
+	}
+	if err := create(ctx, core.Services(ns).Create, svc); err != nil {
+		return err
+	}
+	pf := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "kwok.x-k8s.io/v1alpha1",
+		"kind":       "PortForward",
+		// kwok matches a PortForward to the pod of the same name.
+		"metadata": map[string]any{"name": argoCDServer, "namespace": ns},
+		"spec": map[string]any{"forwards": []any{map[string]any{
+			"ports":  []any{int64(8080)},
+			"target": map[string]any{"address": "127.0.0.1", "port": int64(u.ports.ArgoCD)},
+		}}},
+	}}
+	if _, err := u.dyn.Resource(portForwardGVR).Namespace(ns).Create(ctx, pf, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("create PortForward for argocd-server: %w", err)
+	}
+
+	// The Pod needs the namespace's default ServiceAccount, which
+	// kube-controller-manager creates: that is its readiness check.
+	if err := u.waitControllerManager(ctx, ns); err != nil {
+		return err
+	}
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: argoCDServer, Namespace: ns, Labels: labels},
+		Spec: corev1.PodSpec{
+			NodeSelector: map[string]string{"pool": SystemPool},
+			Containers: []corev1.Container{{
+				Name:  argoCDServer,
+				Image: "quay.io/argoproj/argocd:" + ArgoCDVersion, // never pulled: kwok runs no containers
+				Ports: []corev1.ContainerPort{{Name: "server", ContainerPort: 8080}},
+			}},
+		},
+	}
+	if err := waitReady(ctx, u.proc(partKCM), partTimeout, func() error {
+		return create(ctx, core.Pods(ns).Create, pod)
+	}); err != nil {
+		return err
+	}
+	if err := waitReady(ctx, u.proc(partScheduler), partTimeout, func() error {
+		p, err := core.Pods(ns).Get(ctx, argoCDServer, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if p.Spec.NodeName == "" {
+			return errors.New("pod argocd/argocd-server is not scheduled")
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return waitReady(ctx, u.proc(partKwok), partTimeout, func() error {
+		p, err := core.Pods(ns).Get(ctx, argoCDServer, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if p.Status.Phase != corev1.PodRunning {
+			return fmt.Errorf("pod argocd/argocd-server is %s", p.Status.Phase)
+		}
+		return nil
+	})
+}

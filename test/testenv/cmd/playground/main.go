@@ -1,0 +1,107 @@
+// Command playground starts and stops the local playground: a real
+// Kubernetes control plane with kwok nodes, Argo CD and the vCluster runner,
+// all as local processes (see package testenv).
+//
+//	playground up [--dir .playground]   start (or show) the playground
+//	playground down [--dir .playground] stop it and remove its directory
+//	playground build                    build and cache the binaries only
+//	playground vcluster-runner ...      internal: run by `up`
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"text/tabwriter"
+
+	"github.com/kubectl-tenant/kubectl-tenant/test/testenv"
+	"github.com/kubectl-tenant/kubectl-tenant/test/testenv/vcrunner"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "playground:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() error {
+	return fmt.Errorf("usage: playground up|down [--dir DIR] | build | vcluster-runner ARGS")
+}
+
+func run(args []string) error {
+	if len(args) == 0 {
+		return usage()
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logf := func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }
+	switch args[0] {
+	case "up":
+		dir, err := dirFlag("up", args[1:])
+		if err != nil {
+			return err
+		}
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		env, err := testenv.Up(ctx, testenv.Options{Dir: dir, Logf: logf, RunnerExe: self})
+		if err != nil {
+			return err
+		}
+		printEnv(env)
+		return nil
+	case "down":
+		dir, err := dirFlag("down", args[1:])
+		if err != nil {
+			return err
+		}
+		return testenv.Down(dir)
+	case "build":
+		bins, err := testenv.EnsureBinaries(ctx, logf)
+		if err != nil {
+			return err
+		}
+		for name, path := range bins {
+			fmt.Printf("%-24s %s\n", name, path)
+		}
+		return nil
+	case "vcluster-runner":
+		return vcrunner.Main(args[1:])
+	}
+	return usage()
+}
+
+func dirFlag(cmd string, args []string) (string, error) {
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	dir := fs.String("dir", ".playground", "state directory of the playground")
+	if err := fs.Parse(args); err != nil {
+		return "", err
+	}
+	if fs.NArg() > 0 {
+		return "", usage()
+	}
+	return *dir, nil
+}
+
+// printEnv tells what runs where and how to use it.
+func printEnv(env *testenv.Env) {
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "PART\tADDRESS\tPID\tLOG")
+	for _, p := range env.Parts {
+		fmt.Fprintf(w, "%s\t%s\t%d\t%s\n", p.Name, p.Address, p.PID, p.Log)
+	}
+	_ = w.Flush()
+	fmt.Printf("\nnodes: %s-0 (untainted, pool=%[1]s)", testenv.SystemPool)
+	for _, p := range env.Pools {
+		fmt.Printf(", %s-0 (project=%[1]s, tainted)", p)
+	}
+	fmt.Printf("\nargo cd: kubectl port-forward -n %s svc/argocd-server 8080:443, then http://localhost:8080 \n", env.ArgoCDNamespace)
+	fmt.Printf("         user admin, password: kubectl -n %s get secret argocd-initial-admin-secret -o jsonpath='{.data.password}' | base64 -d\n", env.ArgoCDNamespace)
+	fmt.Printf("vcluster chart: %s\n", env.VClusterChart)
+	fmt.Printf("\nexport KUBECONFIG=%s\n", env.Kubeconfig)
+}

@@ -1,0 +1,61 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// nodes starts kwok and creates the node pools: system-0 and one node per
+// tenant pool, all Ready when this returns.
+func (u *upper) nodes(ctx context.Context, kubeconfig string, mods moduleDirs) error {
+	// kwok reads PortForward rules as CRs, so rules (the argocd-server one,
+	// the vCluster runner's) can be added while it runs.
+	crd := filepath.Join(mods.kwok, "kustomize", "crd", "bases", "kwok.x-k8s.io_portforwards.yaml")
+	if err := applyCRDs(ctx, u.dyn, []string{crd}); err != nil {
+		return err
+	}
+	kwokAddr := "127.0.0.1:" + strconv.Itoa(u.ports.Kwok)
+	kwok, err := u.start(partKwok, kwokAddr+" (kubelet API of all nodes)", u.bins["kwok"], []string{
+		"--kubeconfig=" + kubeconfig,
+		"--manage-nodes-with-annotation-selector=" + kwokNodeAnnotation + "=fake",
+		// Nodes get InternalIP 127.0.0.1 and kubelet port = kwok's server, so
+		// the apiserver's port-forward and logs requests reach kwok.
+		"--node-ip=127.0.0.1",
+		"--node-port=" + strconv.Itoa(u.ports.Kwok),
+		"--server-address=" + kwokAddr,
+		"--enable-crds=PortForward",
+	},
+		// kwok also loads ~/.kwok/kwok.yaml; keep a user's file out of it.
+		"HOME="+u.path("kwok-home"))
+	if err != nil {
+		return err
+	}
+	plain := &http.Client{Timeout: 2 * time.Second}
+	if err := waitReady(ctx, kwok, partTimeout, func() error { return httpOK(plain, "http://"+kwokAddr+"/healthz", "") }); err != nil {
+		return err
+	}
+	pools := append([]string{SystemPool}, TenantPools...)
+	for _, pool := range pools {
+		if err := create(ctx, u.cs.CoreV1().Nodes().Create, nodeFor(pool)); err != nil {
+			return fmt.Errorf("create node for pool %s: %w", pool, err)
+		}
+	}
+	return waitReady(ctx, kwok, partTimeout, func() error {
+		for _, pool := range pools {
+			n, err := u.cs.CoreV1().Nodes().Get(ctx, pool+"-0", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			if !nodeReady(n) {
+				return fmt.Errorf("node %s is not Ready", n.Name)
+			}
+		}
+		return nil
+	})
+}

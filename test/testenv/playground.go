@@ -1,0 +1,300 @@
+package testenv
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+)
+
+const (
+	// SystemPool is the untainted node pool (node system-0, label pool=system)
+	// where the playground's own pods (argocd-server) land.
+	SystemPool = "system"
+	// ArgoCDNamespace holds argocd-server's objects and its Service.
+	ArgoCDNamespace = "argocd"
+)
+
+// TenantPools are the tainted node pools: node <pool>-0, label
+// project=<pool>, taint project=<pool>:NoSchedule.
+var TenantPools = []string{"project-x", "project-z"}
+
+// Part names, also the names of their pid and log files.
+const (
+	partEtcd      = "etcd"
+	partAPIServer = "kube-apiserver"
+	partKCM       = "kube-controller-manager"
+	partScheduler = "kube-scheduler"
+	partRedis     = "redis-server"
+	partKwok      = "kwok"
+	partArgoCD    = "argocd-server"
+	partRunner    = "vcluster-runner"
+)
+
+// startOrder is the order Up starts parts in; Down stops them in reverse.
+var startOrder = []string{partEtcd, partAPIServer, partKCM, partScheduler, partRedis, partKwok, partArgoCD, partRunner}
+
+// Options configure Up.
+type Options struct {
+	// Dir holds all state (pids, logs, data, certificates, kubeconfig,
+	// env.json). Required.
+	Dir string
+	// Logf receives progress lines; nil discards them.
+	Logf func(format string, args ...any)
+	// Ports fixes ports; zero fields get free ones.
+	Ports Ports
+	// RunnerExe is a binary whose "vcluster-runner" subcommand runs
+	// vcrunner.Main (cmd/playground passes itself). Empty: Up builds
+	// cmd/playground into Dir/bin.
+	RunnerExe string
+}
+
+// Up starts the playground in opts.Dir and returns its description, which
+// it also writes to Dir/env.json. If a playground is already running there,
+// it returns that one. On failure it stops whatever it started (logs stay in
+// Dir/logs) and returns an error whose first line says what went wrong.
+func Up(ctx context.Context, opts Options) (*Env, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("testenv.Up: Options.Dir is empty")
+	}
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	logf := opts.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	if env, err := readEnv(dir); err == nil {
+		if dead := deadParts(env); len(dead) == 0 {
+			logf("playground in %s is already running", dir)
+			return env, nil
+		} else {
+			logf("playground in %s is partly down (%v); starting it afresh", dir, dead)
+		}
+	}
+	// Clear what a stopped or failed earlier run left behind.
+	if err := Down(dir); err != nil {
+		return nil, err
+	}
+	bins, err := EnsureBinaries(ctx, BuildLogf(logf))
+	if err != nil {
+		return nil, err
+	}
+	redis, err := ensureRedis(ctx, logf)
+	if err != nil {
+		return nil, err
+	}
+	ports, err := resolvePorts(opts.Ports)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
+		return nil, err
+	}
+	u := &upper{dir: dir, logf: logf, bins: bins, redis: redis, ports: ports, runnerExe: opts.RunnerExe}
+	start := time.Now()
+	env, err := u.run(ctx)
+	if err != nil {
+		u.abort()
+		return nil, err
+	}
+	logf("playground up in %s", time.Since(start).Round(100*time.Millisecond))
+	return env, nil
+}
+
+// upper carries the state of one Up.
+type upper struct {
+	dir       string
+	logf      func(string, ...any)
+	bins      Binaries
+	redis     string
+	ports     Ports
+	runnerExe string
+	pki       *pki
+	procs     []*proc
+	cs        *kubernetes.Clientset
+	dyn       dynamic.Interface
+}
+
+func (u *upper) path(elem ...string) string {
+	return filepath.Join(append([]string{u.dir}, elem...)...)
+}
+
+// start starts a part that serves addr (empty if nothing).
+func (u *upper) start(name, addr, bin string, args []string, env ...string) (*proc, error) {
+	p, err := startProc(u.dir, name, bin, args, env)
+	if err != nil {
+		return nil, err
+	}
+	p.Address = addr
+	u.procs = append(u.procs, p)
+	u.logf("started %s (pid %d)", name, p.PID)
+	return p, nil
+}
+
+// abort stops every process this Up started and drops the pid files and
+// env.json; the logs stay for the error's reader.
+func (u *upper) abort() {
+	var groups []int
+	for _, p := range u.procs {
+		groups = append(groups, p.PID)
+	}
+	if err := stopGroups(groups, 5*time.Second); err != nil {
+		u.logf("stopping after failure: %v", err)
+	}
+	_ = os.RemoveAll(pidDir(u.dir))
+	_ = os.Remove(u.path("env.json"))
+}
+
+func (u *upper) run(ctx context.Context) (*Env, error) {
+	// Slow lookups that need no cluster run meanwhile.
+	modsCh := goResult(func() (moduleDirs, error) { return resolveModuleDirs(ctx) })
+	runnerCh := goResult(func() (string, error) { return u.runnerBinary(ctx) })
+
+	var err error
+	if u.pki, err = makePKI(u.path("pki")); err != nil {
+		return nil, err
+	}
+	apiURL := "https://127.0.0.1:" + strconv.Itoa(u.ports.APIServer)
+	env := &Env{
+		Dir:             u.dir,
+		Kubeconfig:      u.path("kubeconfig"),
+		Context:         ContextName,
+		APIServerURL:    apiURL,
+		Pools:           TenantPools,
+		ArgoCDNamespace: ArgoCDNamespace,
+		Bins:            u.bins,
+		CAFile:          u.pki.caCert,
+		Ports:           u.ports,
+	}
+	// Components get their own copy: users may edit Dir/kubeconfig.
+	compKubeconfig := u.path("pki", "admin.kubeconfig")
+	for _, f := range []string{env.Kubeconfig, compKubeconfig} {
+		if err := writeKubeconfig(f, apiURL, u.pki); err != nil {
+			return nil, err
+		}
+	}
+	if err := u.controlPlane(ctx, compKubeconfig); err != nil {
+		return nil, err
+	}
+	if u.cs, err = env.Clientset(); err != nil {
+		return nil, err
+	}
+	rc, _ := env.RESTConfig()
+	if u.dyn, err = dynamic.NewForConfig(rc); err != nil {
+		return nil, err
+	}
+	redis, err := u.start(partRedis, "127.0.0.1:"+strconv.Itoa(u.ports.Redis), u.redis, []string{"--port", strconv.Itoa(u.ports.Redis), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", u.path("data")})
+	if err != nil {
+		return nil, err
+	}
+	mods, err := (<-modsCh).get()
+	if err != nil {
+		return nil, err
+	}
+	env.VClusterChart = filepath.Join(mods.vcluster, "chart")
+	if err := u.nodes(ctx, compKubeconfig, mods); err != nil {
+		return nil, err
+	}
+	if err := u.argoCD(ctx, compKubeconfig, mods, redis); err != nil {
+		return nil, err
+	}
+
+	if err := writeEnv(env, u.procs); err != nil {
+		return nil, err
+	}
+	runnerBin, err := (<-runnerCh).get()
+	if err != nil {
+		return nil, err
+	}
+	runner, err := u.start(partRunner, "", runnerBin, []string{"vcluster-runner", "--env", u.path("env.json")},
+		"KUBECONFIG="+compKubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	// The runner has no readiness signal of its own yet: it must at least
+	// survive reading env.json.
+	started := time.Now()
+	if err := waitReady(ctx, runner, 10*time.Second, func() error {
+		if time.Since(started) < 500*time.Millisecond {
+			return errors.New("starting")
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := writeEnv(env, u.procs); err != nil {
+		return nil, err
+	}
+	return env, nil
+}
+
+// result is a value computed in the background.
+type result[T any] struct {
+	v   T
+	err error
+}
+
+func (r result[T]) get() (T, error) { return r.v, r.err }
+
+func goResult[T any](f func() (T, error)) <-chan result[T] {
+	ch := make(chan result[T], 1)
+	go func() { v, err := f(); ch <- result[T]{v, err} }()
+	return ch
+}
+
+// writeEnv writes Dir/env.json atomically: the vCluster runner may be
+// reading it while Up adds the runner's own entry.
+func writeEnv(env *Env, procs []*proc) error {
+	env.Parts = env.Parts[:0]
+	for _, p := range procs {
+		env.Parts = append(env.Parts, p.Part)
+	}
+	b, err := json.MarshalIndent(env, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(env.Dir, "env.json.tmp")
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(env.Dir, "env.json"))
+}
+
+// ReadEnv loads the description of the playground running in dir.
+func ReadEnv(dir string) (*Env, error) { return readEnv(dir) }
+
+func readEnv(dir string) (*Env, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "env.json"))
+	if err != nil {
+		return nil, err
+	}
+	var env Env
+	if err := json.Unmarshal(b, &env); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "env.json"), err)
+	}
+	return &env, nil
+}
+
+// deadParts names the recorded parts of env whose process group is gone.
+func deadParts(env *Env) []string {
+	var dead []string
+	if len(env.Parts) == 0 {
+		return []string{"(no parts recorded)"}
+	}
+	for _, p := range env.Parts {
+		if !procAlive(p.PID) {
+			dead = append(dead, p.Name)
+		}
+	}
+	return dead
+}

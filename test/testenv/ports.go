@@ -1,0 +1,75 @@
+package testenv
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"syscall"
+)
+
+// Ports fixes the ports of the playground's parts; a zero field means "pick a
+// free one". Fixed ports are checked before anything starts, so a clash
+// gives one clear error instead of a half-started playground.
+type Ports struct {
+	Etcd      int `json:"etcd,omitempty"`
+	EtcdPeer  int `json:"etcdPeer,omitempty"`
+	APIServer int `json:"apiServer,omitempty"`
+	Kwok      int `json:"kwok,omitempty"`
+	Redis     int `json:"redis,omitempty"`
+	ArgoCD    int `json:"argocd,omitempty"`
+	// ArgoCDMetrics and RepoServer: argocd-server insists on a metrics port
+	// and a repo-server address; nothing serves the latter in the
+	// playground (it is not contacted for login or cluster registration).
+	ArgoCDMetrics int `json:"argocdMetrics,omitempty"`
+	RepoServer    int `json:"repoServer,omitempty"`
+}
+
+// resolvePorts checks that every fixed port is free and fills the others with
+// free ones. Listeners are held until all ports are chosen so no two parts get
+// the same port.
+func resolvePorts(p Ports) (Ports, error) {
+	fields := []struct {
+		name string
+		port *int
+		host string // the address the part binds
+	}{
+		{"etcd", &p.Etcd, "127.0.0.1"},
+		{"etcd peer", &p.EtcdPeer, "127.0.0.1"},
+		{"kube-apiserver", &p.APIServer, "0.0.0.0"},
+		{"kwok", &p.Kwok, "127.0.0.1"},
+		{"redis-server", &p.Redis, "127.0.0.1"},
+		{"argocd-server", &p.ArgoCD, "127.0.0.1"},
+		{"argocd-server metrics", &p.ArgoCDMetrics, "127.0.0.1"},
+		{"argocd repo-server (unused)", &p.RepoServer, "127.0.0.1"},
+	}
+	var held []net.Listener
+	defer func() {
+		for _, l := range held {
+			l.Close()
+		}
+	}()
+	for _, f := range fields {
+		if *f.port != 0 {
+			l, err := net.Listen("tcp", net.JoinHostPort(f.host, strconv.Itoa(*f.port)))
+			if err != nil {
+				if errors.Is(err, syscall.EADDRINUSE) {
+					return p, fmt.Errorf("port %d for %s is already in use", *f.port, f.name)
+				}
+				return p, fmt.Errorf("cannot listen on port %d for %s: %v", *f.port, f.name, err)
+			}
+			held = append(held, l)
+		}
+	}
+	for _, f := range fields {
+		if *f.port == 0 {
+			l, err := net.Listen("tcp", net.JoinHostPort(f.host, "0"))
+			if err != nil {
+				return p, fmt.Errorf("no free port for %s: %v", f.name, err)
+			}
+			held = append(held, l)
+			*f.port = l.Addr().(*net.TCPAddr).Port
+		}
+	}
+	return p, nil
+}

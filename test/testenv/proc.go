@@ -1,0 +1,237 @@
+package testenv
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Part is one process of the playground: what runs where.
+type Part struct {
+	Name string `json:"name"`
+	// Address is what it serves (URL or host:port), empty if nothing.
+	Address string `json:"address,omitempty"`
+	PID     int    `json:"pid"`
+	Log     string `json:"log"`
+}
+
+// proc is a started process. exited is closed once it has been reaped, so a
+// dead child is never mistaken for a live one (an unreaped zombie still
+// answers kill(pid, 0)).
+type proc struct {
+	Part
+	exited chan struct{}
+}
+
+func pidDir(dir string) string { return filepath.Join(dir, "pids") }
+func logDir(dir string) string { return filepath.Join(dir, "logs") }
+
+// startProc starts bin in its own session (Setsid), so that Down can stop it
+// with everything it spawned by signalling the process group, and records its
+// pid in Dir/pids/<name>.pid. Output goes to Dir/logs/<name>.log.
+func startProc(dir, name, bin string, args, env []string) (*proc, error) {
+	for _, d := range []string{pidDir(dir), logDir(dir)} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	logPath := filepath.Join(logDir(dir), name+".log")
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close() // the child has its own descriptor
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &proc{Part: Part{Name: name, PID: cmd.Process.Pid, Log: logPath}, exited: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.exited) }()
+	if err := os.WriteFile(filepath.Join(pidDir(dir), name+".pid"), []byte(strconv.Itoa(p.PID)+"\n"), 0o644); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *proc) alive() bool {
+	select {
+	case <-p.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// recordedPIDs reads Dir/pids: part name -> pid.
+func recordedPIDs(dir string) map[string]int {
+	out := map[string]int{}
+	files, _ := filepath.Glob(filepath.Join(pidDir(dir), "*.pid"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
+			out[strings.TrimSuffix(filepath.Base(f), ".pid")] = pid
+		}
+	}
+	return out
+}
+
+// procStat returns the state and process group of pid from /proc.
+func procStat(pid int) (state string, pgid int, ok bool) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return "", 0, false
+	}
+	// Fields after "(comm)": state ppid pgrp ...; comm may hold spaces.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 3 {
+		return "", 0, false
+	}
+	pgid, _ = strconv.Atoi(f[2])
+	return f[0], pgid, true
+}
+
+// procAlive tells whether pid still runs as the leader of its own process
+// group, as every part Up starts does (a recycled pid rarely is).
+func procAlive(pid int) bool {
+	state, pgid, ok := procStat(pid)
+	return ok && state != "Z" && state != "X" && pgid == pid
+}
+
+// groupMembers lists the live (non-zombie) processes whose process group is
+// pgid. It reads /proc rather than trusting kill(-pgid, 0), because zombies
+// whose parent does not reap them still count for kill.
+func groupMembers(pgid int) []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		state, g, ok := procStat(pid)
+		if ok && state != "Z" && state != "X" && g == pgid {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// stopGroups sends SIGTERM to each process group, waits up to grace for all
+// of them to go, then SIGKILLs what is left and waits for that too.
+func stopGroups(pgids []int, grace time.Duration) error {
+	signalAll := func(sig syscall.Signal) {
+		for _, g := range pgids {
+			_ = syscall.Kill(-g, sig)
+		}
+	}
+	waitGone := func(d time.Duration) []int {
+		deadline := time.Now().Add(d)
+		for {
+			var left []int
+			for _, g := range pgids {
+				if len(groupMembers(g)) > 0 {
+					left = append(left, g)
+				}
+			}
+			if len(left) == 0 || time.Now().After(deadline) {
+				return left
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	signalAll(syscall.SIGTERM)
+	if len(waitGone(grace)) == 0 {
+		return nil
+	}
+	signalAll(syscall.SIGKILL)
+	if left := waitGone(5 * time.Second); len(left) > 0 {
+		return fmt.Errorf("process groups %v survived SIGKILL", left)
+	}
+	return nil
+}
+
+// stopOrder lists part names in the order Down stops them: the vCluster
+// runner (and anything else not started by Up itself) first, while the host
+// apiserver is still there for it to clean up against; then the rest in
+// reverse start order.
+func stopOrder(names []string) [][]string {
+	rank := map[string]int{}
+	for i, n := range startOrder {
+		rank[n] = i + 1
+	}
+	sort.Slice(names, func(i, j int) bool { return rank[names[i]] > rank[names[j]] })
+	var first, rest []string
+	for _, n := range names {
+		if rank[n] == 0 || n == partRunner {
+			first = append(first, n)
+		} else {
+			rest = append(rest, n)
+		}
+	}
+	return [][]string{first, rest}
+}
+
+// Down stops every process recorded under dir (SIGTERM to its process group,
+// SIGKILL after a grace period), waits for them, and removes dir. It refuses
+// to remove a directory that does not look like a playground.
+func Down(dir string) error {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if !looksLikePlayground(dir) {
+		return fmt.Errorf("%s does not look like a playground directory (no pids/ or env.json); not removing it", dir)
+	}
+	pids := recordedPIDs(dir)
+	names := make([]string, 0, len(pids))
+	for n := range pids {
+		names = append(names, n)
+	}
+	var errs []error
+	for i, batch := range stopOrder(names) {
+		var groups []int
+		for _, n := range batch {
+			groups = append(groups, pids[n])
+		}
+		// The runner gets longer: it stops vCluster control planes of its own.
+		grace := 10 * time.Second
+		if i == 0 {
+			grace = 20 * time.Second
+		}
+		if err := stopGroups(groups, grace); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("playground down: %w", err)
+	}
+	return os.RemoveAll(dir)
+}
+
+func looksLikePlayground(dir string) bool {
+	for _, f := range []string{"pids", "env.json", "logs"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return true
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	return err == nil && len(entries) == 0
+}

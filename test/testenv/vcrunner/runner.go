@@ -1,0 +1,339 @@
+package vcrunner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	listersv1 "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/workqueue"
+)
+
+// PodSelector selects the vCluster control-plane pods of the chart.
+const PodSelector = "app=vcluster,release"
+
+// ReadyFile is created in the playground directory once the runner watches
+// pods, and removed when it stops.
+const ReadyFile = "vcluster-runner.ready"
+
+var portForwardGVR = schema.GroupVersionResource{Group: "kwok.x-k8s.io", Version: "v1alpha1", Resource: "portforwards"}
+
+type runner struct {
+	env    *env
+	tag    string
+	client kubernetes.Interface
+	dyn    dynamic.Interface
+	pods   listersv1.PodLister
+	queue  workqueue.TypedRateLimitingInterface[string]
+
+	mu      sync.Mutex
+	tenants map[string]*tenant
+}
+
+func newRunner(e *env) (*runner, error) {
+	loading := &clientcmd.ClientConfigLoadingRules{ExplicitPath: e.Kubeconfig}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(loading,
+		&clientcmd.ConfigOverrides{CurrentContext: e.Context}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("vcluster-runner: kubeconfig %s: %w", e.Kubeconfig, err)
+	}
+	cfg.UserAgent = "playground-vcluster-runner"
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &runner{
+		env:     e,
+		tag:     tag(e.Dir),
+		client:  client,
+		dyn:     dyn,
+		queue:   workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]()),
+		tenants: map[string]*tenant{},
+	}, nil
+}
+
+func (r *runner) run(ctx context.Context) error {
+	if removed := Cleanup(r.env.Dir); len(removed) > 0 {
+		logf("removed leftovers of an earlier runner: %v", removed)
+	}
+	factory := informers.NewSharedInformerFactoryWithOptions(r.client, 0,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = PodSelector }))
+	inf := factory.Core().V1().Pods()
+	r.pods = inf.Lister()
+	enqueue := func(obj any) {
+		if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
+			r.queue.Add(key)
+		}
+	}
+	_, _ = inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    enqueue,
+		UpdateFunc: func(_, obj any) { enqueue(obj) },
+		DeleteFunc: enqueue,
+	})
+	factory.Start(ctx.Done())
+	syncCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	ok := cache.WaitForCacheSync(syncCtx.Done(), inf.Informer().HasSynced)
+	cancel()
+	if !ok {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return errors.New("vcluster-runner: pod informer did not sync within 2m (is the host apiserver up?)")
+	}
+	ready := filepath.Join(r.env.Dir, ReadyFile)
+	_ = os.WriteFile(ready, []byte(fmt.Sprintf("%d\n", os.Getpid())), 0o644)
+	logf("watching pods (%s) in all namespaces; network namespaces kt-%s-N, 10.213.N.0/30", PodSelector, r.tag)
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for r.processNext(ctx) {
+		}
+	}()
+	<-ctx.Done()
+	r.queue.ShutDown()
+	<-done
+	_ = os.Remove(ready)
+	return r.stopAll()
+}
+
+func (r *runner) processNext(ctx context.Context) bool {
+	key, quit := r.queue.Get()
+	if quit {
+		return false
+	}
+	defer r.queue.Done(key)
+	if err := r.reconcile(ctx, key); err != nil {
+		if ctx.Err() != nil {
+			return true
+		}
+		logf("%s: %v (retrying)", key, err)
+		r.queue.AddRateLimited(key)
+		return true
+	}
+	r.queue.Forget(key)
+	return true
+}
+
+// wanted says whether pod should have a running vCluster behind it.
+func wanted(pod *corev1.Pod) bool {
+	return pod.DeletionTimestamp == nil &&
+		pod.Spec.NodeName != "" &&
+		pod.Status.PodIP != "" &&
+		pod.Labels["release"] != "" &&
+		pod.Status.Phase != corev1.PodSucceeded && pod.Status.Phase != corev1.PodFailed
+}
+
+func (r *runner) reconcile(ctx context.Context, key string) error {
+	ns, name, err := cache.SplitMetaNamespaceKey(key)
+	if err != nil {
+		return nil
+	}
+	pod, err := r.pods.Pods(ns).Get(name)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	if err != nil {
+		pod = nil
+	}
+	r.mu.Lock()
+	t := r.tenants[key]
+	r.mu.Unlock()
+	if t != nil && (pod == nil || !wanted(pod) || pod.UID != t.uid) {
+		reason := "pod deleted"
+		if pod != nil {
+			reason = "pod terminating or replaced"
+		}
+		logf("%s: %s; stopping its vcluster", key, reason)
+		if err := r.stopTenant(ctx, t); err != nil {
+			logf("%v", err)
+		}
+		t = nil
+	}
+	if pod == nil || !wanted(pod) || t != nil {
+		return nil
+	}
+	return r.startTenant(ctx, pod)
+}
+
+func (r *runner) allocSlot() (netSlot, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	used := usedIndexes()
+	for _, t := range r.tenants {
+		used[t.net.Index] = true
+	}
+	for n := 0; n < 256; n++ {
+		if !used[n] && !netnsExists(newSlot(r.tag, n).NetNS) {
+			return newSlot(r.tag, n), nil
+		}
+	}
+	return netSlot{}, errors.New("no free 10.213.N.0/30 network left")
+}
+
+func (r *runner) startTenant(ctx context.Context, pod *corev1.Pod) error {
+	release := pod.Labels["release"]
+	sec, err := r.client.CoreV1().Secrets(pod.Namespace).Get(ctx, "vc-config-"+release, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("read vCluster config: %w", err)
+	}
+	values, ok := sec.Data["config.yaml"]
+	if !ok {
+		return fmt.Errorf("secret vc-config-%s has no config.yaml", release)
+	}
+	var oldRV string
+	if s, err := r.client.CoreV1().Secrets(pod.Namespace).Get(ctx, "vc-"+release, metav1.GetOptions{}); err == nil {
+		oldRV = s.ResourceVersion
+	}
+	slot, err := r.allocSlot()
+	if err != nil {
+		return err
+	}
+	t := newTenant(r, pod, slot)
+	r.mu.Lock()
+	r.tenants[t.key] = t // reserves the slot
+	r.mu.Unlock()
+	if err := t.prepare(ctx, values); err != nil {
+		r.mu.Lock()
+		delete(r.tenants, t.key)
+		r.mu.Unlock()
+		_ = teardownNet(ctx, slot)
+		_ = os.RemoveAll(t.dir)
+		return fmt.Errorf("prepare: %w", err)
+	}
+	if err := r.ensurePortForward(ctx, pod, slot.NSIP); err != nil {
+		r.mu.Lock()
+		delete(r.tenants, t.key)
+		r.mu.Unlock()
+		_ = teardownNet(ctx, slot)
+		_ = os.RemoveAll(t.dir)
+		return fmt.Errorf("kwok PortForward: %w", err)
+	}
+	started := time.Now()
+	go t.loop()
+	go r.reportSecret(t, oldRV, started)
+	return nil
+}
+
+// reportSecret logs how long the vCluster took to write its vc-<release>
+// Secret (a new resourceVersion if one existed before).
+func (r *runner) reportSecret(t *tenant, oldRV string, started time.Time) {
+	for {
+		select {
+		case <-t.stopCh:
+			return
+		case <-time.After(250 * time.Millisecond):
+		}
+		if time.Since(started) > 10*time.Minute {
+			logf("%s: no vc-%s secret after 10m; see %s", t.key, t.release, t.log)
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		s, err := r.client.CoreV1().Secrets(t.ns).Get(ctx, "vc-"+t.release, metav1.GetOptions{})
+		cancel()
+		if err == nil && s.ResourceVersion != oldRV {
+			logf("%s: vc-%s secret written %s after process start", t.key, t.release, time.Since(started).Round(time.Millisecond))
+			return
+		}
+	}
+}
+
+// ensurePortForward creates (or updates) the kwok PortForward rule that
+// sends the pod's port 8443 to the vCluster in its network namespace. It is
+// owned by the pod, so the garbage collector removes it with the pod too.
+func (r *runner) ensurePortForward(ctx context.Context, pod *corev1.Pod, nsIP string) error {
+	obj := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "kwok.x-k8s.io/v1alpha1",
+		"kind":       "PortForward",
+		"metadata": map[string]any{
+			"name":      pod.Name,
+			"namespace": pod.Namespace,
+			"labels":    map[string]any{"app.kubernetes.io/managed-by": "playground-vcluster-runner"},
+			"ownerReferences": []any{map[string]any{
+				"apiVersion": "v1", "kind": "Pod", "name": pod.Name, "uid": string(pod.UID),
+			}},
+		},
+		"spec": map[string]any{
+			"forwards": []any{map[string]any{
+				"ports":  []any{int64(8443)},
+				"target": map[string]any{"address": nsIP, "port": int64(8443)},
+			}},
+		},
+	}}
+	c := r.dyn.Resource(portForwardGVR).Namespace(pod.Namespace)
+	_, err := c.Create(ctx, obj, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		cur, gerr := c.Get(ctx, pod.Name, metav1.GetOptions{})
+		if gerr != nil {
+			return gerr
+		}
+		obj.SetResourceVersion(cur.GetResourceVersion())
+		_, err = c.Update(ctx, obj, metav1.UpdateOptions{})
+	}
+	return err
+}
+
+func (r *runner) deletePortForward(ctx context.Context, ns, name string) error {
+	err := r.dyn.Resource(portForwardGVR).Namespace(ns).Delete(ctx, name, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
+func (r *runner) stopTenant(ctx context.Context, t *tenant) error {
+	start := time.Now()
+	err := t.stop(ctx)
+	r.mu.Lock()
+	if r.tenants[t.key] == t {
+		delete(r.tenants, t.key)
+	}
+	r.mu.Unlock()
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if perr := r.deletePortForward(dctx, t.ns, t.pod); perr != nil && !apierrors.IsNotFound(perr) {
+		// the namespace may be gone already; the garbage collector owns it then
+		logf("%s: delete PortForward: %v", t.key, perr)
+	}
+	logf("%s: stopped vcluster and removed %s in %s", t.key, t.net.NetNS, time.Since(start).Round(time.Millisecond))
+	return err
+}
+
+func (r *runner) stopAll() error {
+	r.mu.Lock()
+	ts := make([]*tenant, 0, len(r.tenants))
+	for _, t := range r.tenants {
+		ts = append(ts, t)
+	}
+	r.mu.Unlock()
+	var wg sync.WaitGroup
+	errs := make([]error, len(ts))
+	for i, t := range ts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = r.stopTenant(context.Background(), t)
+		}()
+	}
+	wg.Wait()
+	logf("stopped %d vcluster(s)", len(ts))
+	return errors.Join(errs...)
+}
