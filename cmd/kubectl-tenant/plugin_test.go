@@ -31,8 +31,10 @@ func TestInstalledAsKubectlPlugin(t *testing.T) {
 	}
 	bin := t.TempDir()
 	const testVersion = "v9.9.9-plugintest"
-	build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(bin, "kubectl-tenant"),
-		"-ldflags", "-s -w -X github.com/kubectl-tenant/kubectl-tenant/internal/cmd/version.Version="+testVersion, ".")
+	// Same compile flags as `go test` itself, so every package comes from
+	// the build cache and only the link runs.
+	build := exec.Command("go", "build", "-o", filepath.Join(bin, "kubectl-tenant"),
+		"-ldflags", "-X github.com/kubectl-tenant/kubectl-tenant/internal/cmd/version.Version="+testVersion, ".")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

@@ -3,19 +3,22 @@
 package cmdutil
 
 import (
-	"os"
 	"fmt"
+	"os"
+	"strings"
 	"sync"
 
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/progress"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/kubeconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/session"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd"
 	"github.com/kubectl-tenant/kubectl-tenant/plugins/vcluster"
 )
 
@@ -27,6 +30,7 @@ type Factory struct {
 
 	once   sync.Once
 	engine *tenant.Engine
+	argocd *argocd.Registrar
 	err    error
 }
 
@@ -48,6 +52,11 @@ func (f *Factory) KubeconfigPath() string {
 // progress to stderr.
 func (f *Factory) Engine() (*tenant.Engine, error) {
 	f.once.Do(func() {
+		host, err := f.hostContext()
+		if err != nil {
+			f.err = err
+			return
+		}
 		cfg, err := f.ConfigFlags.ToRESTConfig()
 		if err != nil {
 			f.err = fmt.Errorf("kubeconfig: %w", err)
@@ -64,15 +73,31 @@ func (f *Factory) Engine() (*tenant.Engine, error) {
 			return
 		}
 		f.engine = &tenant.Engine{
-			Kube:       kube,
-			REST:       cfg,
-			Backend:    &vcluster.Backend{Getter: f.ConfigFlags, Kube: kube, Meta: meta},
-			Kubeconfig: kubeconfig.Store{Path: f.KubeconfigPath()},
-			Sessions:   session.Store{Dir: session.DefaultDir()},
-			Report:     progress.Lines(f.IOStreams.ErrOut),
+			Kube:        kube,
+			REST:        cfg,
+			Backend:     &vcluster.Backend{Getter: f.ConfigFlags, Kube: kube, Meta: meta},
+			Kubeconfig:  kubeconfig.Store{Path: f.KubeconfigPath()},
+			Sessions:    session.Store{Dir: session.DefaultDir()},
+			HostContext: host,
+			Report:      progress.Lines(f.IOStreams.ErrOut),
 		}
+		// Argo CD registration: delete deregisters, list shows REGISTERED;
+		// without an Argo CD on the host both are no-ops.
+		f.argocd = &argocd.Registrar{Engine: f.engine, Meta: meta,
+			Options: argocd.Options{Namespace: os.Getenv(argocd.NamespaceEnv)}}
+		f.engine.Registrar = f.argocd
 	})
 	return f.engine, f.err
+}
+
+// ArgoCD returns the engine's Argo CD registrar (its Options default to
+// namespace $KUBECTL_TENANT_ARGOCD_NAMESPACE or argocd, port-forward, auto
+// auth); register sets them from its flags.
+func (f *Factory) ArgoCD() (*argocd.Registrar, error) {
+	if _, err := f.Engine(); err != nil {
+		return nil, err
+	}
+	return f.argocd, nil
 }
 
 // TokenEnv passes --token to a background forwarder without putting it in
@@ -86,4 +111,35 @@ func (f *Factory) TakeTokenFromEnv() {
 			*t = v
 		}
 	}
+}
+
+// hostContext makes commands talk to the host cluster even while a tenant
+// context (written by connect) is current: without --context, a current
+// context that is one of ours is replaced by the host context recorded in its
+// session. It returns the effective host context name.
+func (f *Factory) hostContext() (string, error) {
+	if c := f.ConfigFlags.Context; c != nil && *c != "" {
+		return *c, nil
+	}
+	// A fresh load: ConfigFlags caches its loader with the overrides of the
+	// first call, so it must not be asked before --context is settled.
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if p := f.ConfigFlags.KubeConfig; p != nil {
+		rules.ExplicitPath = *p
+	}
+	raw, err := rules.Load()
+	if err != nil {
+		return "", nil // let ToRESTConfig report the kubeconfig problem
+	}
+	cur := raw.CurrentContext
+	cx, ok := raw.Contexts[cur]
+	if !ok || !strings.HasPrefix(cx.Cluster, kubeconfig.OwnedName("")) {
+		return cur, nil
+	}
+	s, ok, _ := session.Store{Dir: session.DefaultDir()}.Get(cur)
+	if !ok || s.HostContext == "" {
+		return "", UsageError{fmt.Errorf("the current context %q is a tenant, not the host cluster: pass --context HOST or run `kubectl tenant disconnect`", cur)}
+	}
+	*f.ConfigFlags.Context = s.HostContext
+	return s.HostContext, nil
 }

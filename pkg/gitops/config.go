@@ -142,18 +142,18 @@ type Duration struct{ time.Duration }
 
 // Built-in defaults.
 const (
-	DefaultTargetRevision    = "main"
-	DefaultArgoCDNamespace   = "argocd"
-	DefaultArgoCDChartRepo   = "https://argoproj.github.io/argo-helm"
-	DefaultArgoCDChart       = "argo-cd"
+	DefaultTargetRevision     = "main"
+	DefaultArgoCDNamespace    = "argocd"
+	DefaultArgoCDChartRepo    = "https://argoproj.github.io/argo-helm"
+	DefaultArgoCDChart        = "argo-cd"
 	DefaultArgoCDChartVersion = "9.1.0"
-	DefaultClusterName       = "platform"
-	DefaultRegion            = "eu01"
-	DefaultSystemPool        = "system"
-	DefaultMachineType       = "c1.2"
-	DefaultMinSize           = 1
-	DefaultMaxSize           = 3
-	DefaultZone              = "eu01-1"
-	DefaultVolumeSize        = 20
-	DefaultVolumeType        = "storage_premium_perf1"
+	DefaultClusterName        = "platform"
+	DefaultRegion             = "eu01"
+	DefaultSystemPool         = "system"
+	DefaultMachineType        = "c1.2"
+	DefaultMinSize            = 1
+	DefaultMaxSize            = 3
+	DefaultZone               = "eu01-1"
+	DefaultVolumeSize         = 20
+	DefaultVolumeType         = "storage_premium_perf1"
 )

@@ -21,6 +21,9 @@ type Session struct {
 	Context         string    `json:"context"`
 	Kubeconfig      string    `json:"kubeconfig"`
 	PreviousContext string    `json:"previousContext,omitempty"`
+	// HostContext is the host cluster's context the tenant was reached
+	// through; commands run while a tenant context is current use it.
+	HostContext string `json:"hostContext,omitempty"`
 	Server          string    `json:"server"`
 	PID             int       `json:"pid,omitempty"` // background forwarder, 0 if none
 	Started         time.Time `json:"started"`

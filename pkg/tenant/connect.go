@@ -85,7 +85,7 @@ func (e *Engine) Connect(ctx context.Context, o ConnectOptions) (*Connection, er
 	}
 	c.Session = session.Session{
 		Tenant: o.Name, Namespace: ns, Context: o.ContextName, Kubeconfig: e.Kubeconfig.Path,
-		PreviousContext: prev, Server: server, PID: o.PID, Started: e.now(),
+		PreviousContext: prev, HostContext: e.HostContext, Server: server, PID: o.PID, Started: e.now(),
 	}
 	if prev == o.ContextName {
 		c.Session.PreviousContext = ""

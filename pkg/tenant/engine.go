@@ -29,7 +29,10 @@ type Engine struct {
 	// Kubeconfig is the file tenant contexts are written to.
 	Kubeconfig kubeconfig.Store
 	Sessions   session.Store
-	Report     Reporter
+	// HostContext names the host cluster's kubeconfig context, recorded in
+	// sessions so later commands find the host while a tenant is current.
+	HostContext string
+	Report      Reporter
 	// Now is the clock (tests may pin it).
 	Now func() time.Time
 }

@@ -22,3 +22,10 @@ var ErrNotFound = errors.New("tenant not found")
 type ForbiddenError struct{ msg string }
 
 func (e *ForbiddenError) Error() string { return e.msg }
+
+// NewForbiddenError lets plugins report rejected credentials or a denied
+// permission of another system (Argo CD) with the same exit code 4.
+func NewForbiddenError(msg string) error { return &ForbiddenError{msg: msg} }
+
+// NewUsageError lets plugins report bad input with the CLI's exit code 2.
+func NewUsageError(msg string) error { return &UsageError{msg: msg} }

@@ -117,7 +117,7 @@ func TestLifecycle(t *testing.T) {
 	}
 	got := w.list()["e2e-life"]
 	if got.Status != tenant.StatusReady || !got.Connected || got.Pool != "project-x" || got.ExpiresAt == nil || got.TimeToReady <= 0 {
-		t.Fatalf("after create, list says %+v", got)
+		t.Fatalf("after create, list says %+v\ncreate stderr:\n%s\nlist:\n%s", got, r.stderr, w.mustRun("list", "-o", "json").stdout)
 	}
 	t.Logf("time to ready: %s", got.TimeToReady)
 	out, err := w.kubectl("--context", "e2e-life", "get", "ns", "-o", "name")

@@ -28,7 +28,7 @@ var (
 )
 
 // binary builds kubectl-tenant once per test run.
-func binary(t *testing.T) string {
+func binary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "kt-bin-")
@@ -54,7 +54,7 @@ func binary(t *testing.T) string {
 // world is one test's view: the shared playground, its own copy of the admin
 // kubeconfig and its own session state directory.
 type world struct {
-	t          *testing.T
+	t          testing.TB
 	env        *testenv.Env
 	bin        string
 	kubeconfig string
@@ -62,7 +62,10 @@ type world struct {
 	values     string
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T) *world { return newWorldB(t, t) }
+
+// newWorldB also serves benchmarks.
+func newWorldB(t testing.TB, _ *testing.T) *world {
 	env := testenv.Start(t)
 	w := &world{t: t, env: env, bin: binary(t), stateDir: t.TempDir()}
 	w.kubeconfig = filepath.Join(t.TempDir(), "kubeconfig")
@@ -131,7 +134,7 @@ func (w *world) kubectl(args ...string) (string, error) {
 }
 
 // oneLineError asserts stderr ends in exactly one "error:" line.
-func oneLineError(t *testing.T, r result) string {
+func oneLineError(t testing.TB, r result) string {
 	t.Helper()
 	var errs []string
 	for _, l := range strings.Split(strings.TrimSpace(r.stderr), "\n") {

@@ -18,19 +18,25 @@ import (
 
 const argoCDServer = "argocd-server"
 
+// argoCDCRDs are Argo CD's CRD files, in the argo-cd module.
+func argoCDCRDs(mods moduleDirs) []string {
+	var files []string
+	for _, f := range []string{"application-crd.yaml", "applicationset-crd.yaml", "appproject-crd.yaml"} {
+		files = append(files, filepath.Join(mods.argocd, "manifests", "crds", f))
+	}
+	return files
+}
+
 // argoCD starts redis-backed argocd-server as a local process and gives it
 // what it expects in the cluster: CRDs, argocd-cm, argocd-secret,
 // argocd-rbac-cm. In the host cluster a Pod on the system node stands for it
 // (kwok runs it, no container), behind Service argocd-server (443 -> 8080),
 // and a kwok PortForward rule sends the pod's 8080 to the local process, so
 // `kubectl port-forward svc/argocd-server -n argocd 8080:443` reaches it.
-func (u *upper) argoCD(ctx context.Context, kubeconfig string, mods moduleDirs, redis *proc) error {
-	crdDir := filepath.Join(mods.argocd, "manifests", "crds")
-	var crds []string
-	for _, f := range []string{"application-crd.yaml", "applicationset-crd.yaml", "appproject-crd.yaml"} {
-		crds = append(crds, filepath.Join(crdDir, f))
-	}
-	if err := applyCRDs(ctx, u.dyn, crds); err != nil {
+// crds delivers the result of applying Argo CD's CRDs, which runs in the
+// background because the 1 MB ApplicationSet CRD takes the apiserver seconds.
+func (u *upper) argoCD(ctx context.Context, kubeconfig string, crds <-chan result[struct{}], redis *proc) error {
+	if _, err := (<-crds).get(); err != nil {
 		return err
 	}
 	core := u.cs.CoreV1()
@@ -129,8 +135,9 @@ func (u *upper) argoCDPod(ctx context.Context) error {
 		return fmt.Errorf("create PortForward for argocd-server: %w", err)
 	}
 
-	// The Pod needs the namespace's default ServiceAccount, which
-	// kube-controller-manager creates: that is its readiness check.
+	// kube-controller-manager publishes kube-root-ca.crt (its readiness
+	// check) and creates the default ServiceAccount the Pod needs; until the
+	// latter exists, admission rejects the Pod, hence the retries.
 	if err := u.waitControllerManager(ctx, ns); err != nil {
 		return err
 	}

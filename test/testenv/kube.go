@@ -11,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -147,6 +148,15 @@ func nodeFor(pool string) *corev1.Node {
 			"kubernetes.io/arch":     "amd64",
 		},
 	}}
+	// kwok's default capacity has no ephemeral-storage, so pods requesting
+	// it (the vcluster chart's do) would never be scheduled.
+	capacity := corev1.ResourceList{
+		corev1.ResourceCPU:              *resource.NewQuantity(1000, resource.DecimalSI),
+		corev1.ResourceMemory:           *resource.NewQuantity(1<<40, resource.BinarySI),
+		corev1.ResourcePods:             *resource.NewQuantity(1000, resource.DecimalSI),
+		corev1.ResourceEphemeralStorage: *resource.NewQuantity(1<<40, resource.BinarySI),
+	}
+	n.Status.Capacity, n.Status.Allocatable = capacity, capacity.DeepCopy()
 	if pool == SystemPool {
 		n.Labels["pool"] = SystemPool
 		return n

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -13,13 +12,8 @@ import (
 
 // nodes starts kwok and creates the node pools: system-0 and one node per
 // tenant pool, all Ready when this returns.
-func (u *upper) nodes(ctx context.Context, kubeconfig string, mods moduleDirs) error {
-	// kwok reads PortForward rules as CRs, so rules (the argocd-server one,
-	// the vCluster runner's) can be added while it runs.
-	crd := filepath.Join(mods.kwok, "kustomize", "crd", "bases", "kwok.x-k8s.io_portforwards.yaml")
-	if err := applyCRDs(ctx, u.dyn, []string{crd}); err != nil {
-		return err
-	}
+// The PortForward CRD must be established before.
+func (u *upper) nodes(ctx context.Context, kubeconfig string) error {
 	kwokAddr := "127.0.0.1:" + strconv.Itoa(u.ports.Kwok)
 	kwok, err := u.start(partKwok, kwokAddr+" (kubelet API of all nodes)", u.bins["kwok"], []string{
 		"--kubeconfig=" + kubeconfig,

@@ -35,7 +35,9 @@ const (
 	partRedis     = "redis-server"
 	partKwok      = "kwok"
 	partArgoCD    = "argocd-server"
-	partRunner    = "vcluster-runner"
+	// Not "vcluster-…": the runner owns pids/vcluster-*.pid (one per
+	// vCluster it runs) and clears those files itself.
+	partRunner = "vcrunner"
 )
 
 // startOrder is the order Up starts parts in; Down stops them in reverse.
@@ -73,12 +75,12 @@ func Up(ctx context.Context, opts Options) (*Env, error) {
 		logf = func(string, ...any) {}
 	}
 	if env, err := readEnv(dir); err == nil {
-		if dead := deadParts(env); len(dead) == 0 {
+		dead := deadParts(env)
+		if len(dead) == 0 {
 			logf("playground in %s is already running", dir)
 			return env, nil
-		} else {
-			logf("playground in %s is partly down (%v); starting it afresh", dir, dead)
 		}
+		logf("playground in %s is partly down (%v); starting it afresh", dir, dead)
 	}
 	// Clear what a stopped or failed earlier run left behind.
 	if err := Down(dir); err != nil {
@@ -100,13 +102,13 @@ func Up(ctx context.Context, opts Options) (*Env, error) {
 		return nil, err
 	}
 	u := &upper{dir: dir, logf: logf, bins: bins, redis: redis, ports: ports, runnerExe: opts.RunnerExe}
-	start := time.Now()
+	u.t0 = time.Now()
 	env, err := u.run(ctx)
 	if err != nil {
 		u.abort()
 		return nil, err
 	}
-	logf("playground up in %s", time.Since(start).Round(100*time.Millisecond))
+	logf("playground up in %s", time.Since(u.t0).Round(100*time.Millisecond))
 	return env, nil
 }
 
@@ -118,6 +120,7 @@ type upper struct {
 	redis     string
 	ports     Ports
 	runnerExe string
+	t0        time.Time // start of Up, for progress lines
 	pki       *pki
 	procs     []*proc
 	cs        *kubernetes.Clientset
@@ -136,7 +139,7 @@ func (u *upper) start(name, addr, bin string, args []string, env ...string) (*pr
 	}
 	p.Address = addr
 	u.procs = append(u.procs, p)
-	u.logf("started %s (pid %d)", name, p.PID)
+	u.logf("started %s (pid %d) at +%s", name, p.PID, time.Since(u.t0).Round(100*time.Millisecond))
 	return p, nil
 }
 
@@ -202,10 +205,20 @@ func (u *upper) run(ctx context.Context) (*Env, error) {
 		return nil, err
 	}
 	env.VClusterChart = filepath.Join(mods.vcluster, "chart")
-	if err := u.nodes(ctx, compKubeconfig, mods); err != nil {
+	// kwok reads PortForward rules as CRs, so rules (the argocd-server one,
+	// the vCluster runner's) can be added while it runs.
+	kwokCRD := filepath.Join(mods.kwok, "kustomize", "crd", "bases", "kwok.x-k8s.io_portforwards.yaml")
+	if err := applyCRDs(ctx, u.dyn, []string{kwokCRD}); err != nil {
 		return nil, err
 	}
-	if err := u.argoCD(ctx, compKubeconfig, mods, redis); err != nil {
+	argoCRDs := goResult(func() (struct{}, error) {
+		return struct{}{}, applyCRDs(ctx, u.dyn, argoCDCRDs(mods))
+	})
+	if err := u.nodes(ctx, compKubeconfig); err != nil {
+		<-argoCRDs // let the apply end before Up stops the apiserver
+		return nil, err
+	}
+	if err := u.argoCD(ctx, compKubeconfig, argoCRDs, redis); err != nil {
 		return nil, err
 	}
 

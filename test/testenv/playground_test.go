@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -78,6 +79,9 @@ func TestNodePools(t *testing.T) {
 			t.Errorf("%s: taints %v, want %s=%s:%s", n.Name, n.Spec.Taints, want.Key, want.Value, want.Effect)
 		}
 		checkReady(t, n)
+		if n.Status.Allocatable.StorageEphemeral().IsZero() {
+			t.Errorf("%s: no allocatable ephemeral-storage (vcluster pods request it)", n.Name)
+		}
 	}
 }
 
@@ -221,5 +225,37 @@ func TestPortInUseIsOneClearLine(t *testing.T) {
 	want := fmt.Sprintf("port %d for etcd is already in use", port)
 	if err.Error() != want || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("error %q, want %q", err, want)
+	}
+}
+
+func TestDownLeavesNothingAndUpWorksAgain(t *testing.T) {
+	testenv.Start(t) // the binaries are built by now
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	defer testenv.Down(dir)
+	for round := 1; round <= 2; round++ {
+		env, err := testenv.Up(ctx, testenv.Options{Dir: dir})
+		if err != nil {
+			t.Fatalf("Up #%d: %v", round, err)
+		}
+		if err := testenv.Down(dir); err != nil {
+			t.Fatalf("Down #%d: %v", round, err)
+		}
+		if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			t.Fatalf("Down #%d left %s behind (%v)", round, dir, err)
+		}
+		p := env.Ports
+		for _, port := range []int{p.Etcd, p.EtcdPeer, p.APIServer, p.Kwok, p.Redis, p.ArgoCD, p.ArgoCDMetrics} {
+			if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second); err == nil {
+				c.Close()
+				t.Errorf("after Down #%d something still listens on port %d", round, port)
+			}
+		}
+		for _, part := range env.Parts {
+			if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", part.PID)); err == nil && !strings.Contains(string(b), ") Z ") {
+				t.Errorf("after Down #%d %s (pid %d) still runs", round, part.Name, part.PID)
+			}
+		}
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -165,25 +165,26 @@ func stopGroups(pgids []int, grace time.Duration) error {
 	return nil
 }
 
-// stopOrder lists part names in the order Down stops them: the vCluster
-// runner (and anything else not started by Up itself) first, while the host
-// apiserver is still there for it to clean up against; then the rest in
-// reverse start order.
+// stopOrder groups part names into the batches Down stops one after the
+// other: the vCluster runner and what it recorded (pids it wrote itself),
+// while the host apiserver is still there for it to clean up against; then
+// the apiserver's clients; then the apiserver, which shuts down slowly once
+// etcd is gone; then etcd.
 func stopOrder(names []string) [][]string {
-	rank := map[string]int{}
-	for i, n := range startOrder {
-		rank[n] = i + 1
-	}
-	sort.Slice(names, func(i, j int) bool { return rank[names[i]] > rank[names[j]] })
-	var first, rest []string
+	batches := make([][]string, 4)
 	for _, n := range names {
-		if rank[n] == 0 || n == partRunner {
-			first = append(first, n)
-		} else {
-			rest = append(rest, n)
+		switch {
+		case n == partEtcd:
+			batches[3] = append(batches[3], n)
+		case n == partAPIServer:
+			batches[2] = append(batches[2], n)
+		case n == partRunner || !slices.Contains(startOrder, n):
+			batches[0] = append(batches[0], n)
+		default:
+			batches[1] = append(batches[1], n)
 		}
 	}
-	return [][]string{first, rest}
+	return batches
 }
 
 // Down stops every process recorded under dir (SIGTERM to its process group,
@@ -201,6 +202,14 @@ func Down(dir string) error {
 		return fmt.Errorf("%s does not look like a playground directory (no pids/ or env.json); not removing it", dir)
 	}
 	pids := recordedPIDs(dir)
+	// env.json lists the parts too, in case a pid file went missing.
+	if env, err := readEnv(dir); err == nil {
+		for _, p := range env.Parts {
+			if _, ok := pids[p.Name]; !ok && procAlive(p.PID) {
+				pids[p.Name] = p.PID
+			}
+		}
+	}
 	names := make([]string, 0, len(pids))
 	for n := range pids {
 		names = append(names, n)

@@ -4,13 +4,17 @@ package create
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/connect"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/register"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/progress"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd"
 )
 
 // Options of create.
@@ -19,6 +23,10 @@ type Options struct {
 	Tenant  tenant.CreateOptions
 	Connect bool
 	Output  string
+	// Register runs `kubectl tenant register NAME --yes` at the end, with
+	// the cluster labels RegisterLabels (KEY=VALUE; default env=vdev).
+	Register       bool
+	RegisterLabels []string
 }
 
 // NewCmdCreate builds the command; runF replaces Run in tests.
@@ -54,6 +62,8 @@ func NewCmdCreate(f *cmdutil.Factory, runF func(context.Context, *Options) error
 	fl.DurationVar(&o.Tenant.Wait, "wait", 5*time.Minute, "how long to wait for the virtual API to be ready; 0 returns after install")
 	fl.BoolVar(&o.Connect, "connect", true, "connect when ready (writes context NAME in a background forwarder)")
 	fl.StringVarP(&o.Output, "output", "o", "", "output format: json|yaml|name")
+	fl.BoolVar(&o.Register, "register", false, "register the tenant with Argo CD when ready (as `kubectl tenant register NAME --yes`)")
+	fl.StringArrayVar(&o.RegisterLabels, "label", nil, "with --register: Argo CD cluster label KEY=VALUE (repeatable; default env=vdev)")
 	return cmd
 }
 
@@ -74,24 +84,50 @@ func (o *Options) Validate() error {
 	if o.Tenant.TTL < 0 {
 		return cmdutil.UsageError{Err: fmt.Errorf("--ttl must not be negative")}
 	}
+	if o.Register && o.Tenant.Wait == 0 {
+		return cmdutil.UsageError{Err: fmt.Errorf("--register needs the tenant ready: do not set --wait 0")}
+	}
+	if len(o.RegisterLabels) > 0 && !o.Register {
+		return cmdutil.UsageError{Err: fmt.Errorf("--label only applies with --register")}
+	}
+	if labels, err := register.ParseLabels(o.RegisterLabels); err != nil {
+		return err
+	} else if err := (&argocd.RegisterOptions{Name: o.Tenant.Name, Labels: labels}).Validate(); err != nil {
+		return err
+	}
 	return cmdutil.ValidateOutput(o.Output, "", "json", "yaml", "name")
 }
 
-// Run creates the tenant, then connects in the background.
+// Run creates the tenant, then connects in the background. Progress is the
+// live step view on a terminal (not with -o json|yaml), plain lines otherwise.
 func (o *Options) Run(ctx context.Context) error {
 	e, err := o.f.Engine()
 	if err != nil {
 		return err
 	}
-	t, err := e.Create(ctx, o.Tenant)
+	name := o.Tenant.Name
+	report, finish := progress.For(o.f.IOStreams.ErrOut, o.Output != "json" && o.Output != "yaml",
+		"Creating tenant "+name, "create", name, progress.CreatePlan(o.Tenant.Wait > 0, o.Connect))
+	e.Report = report
+	t, err := o.create(ctx, e, report)
 	if err != nil {
+		finish("", err)
 		return err
 	}
-	if o.Connect {
-		if err := connect.StartBackground(ctx, o.f, t.Name, ""); err != nil {
-			return err
+	done := fmt.Sprintf("tenant %s is %s", t.Name, t.Status)
+	if t.TimeToReady > 0 {
+		done += fmt.Sprintf(" (ready in %s)", t.TimeToReady)
+	}
+	finish(done, nil)
+	if o.Register {
+		labels, _ := register.ParseLabels(o.RegisterLabels) // checked in Validate
+		ro := argocd.RegisterOptions{Name: name, Labels: labels}
+		ao := argocd.Options{Namespace: os.Getenv(argocd.NamespaceEnv)}
+		if _, err := register.Register(ctx, o.f, ro, ao, false, o.Output != "json" && o.Output != "yaml"); err != nil {
+			return fmt.Errorf("tenant %s is created, but not registered with Argo CD (re-run with --register, or run `kubectl tenant register %s`): %w", name, name, err)
 		}
-		t.Connected = true
+		registered := true
+		t.Registered = &registered
 	}
 	out := o.f.IOStreams.Out
 	switch o.Output {
@@ -105,9 +141,27 @@ func (o *Options) Run(ctx context.Context) error {
 	if t.TimeToReady > 0 {
 		msg += fmt.Sprintf(" (ready in %s)", t.TimeToReady)
 	}
+	if t.Registered != nil && *t.Registered {
+		msg += "; registered with Argo CD"
+	}
 	if t.Connected {
 		msg += fmt.Sprintf("; context %q is current — `kubectl tenant disconnect` switches back", t.Name)
 	}
 	_, err = fmt.Fprintln(out, msg)
 	return err
+}
+
+func (o *Options) create(ctx context.Context, e *tenant.Engine, report tenant.Reporter) (*tenant.Tenant, error) {
+	t, err := e.Create(ctx, o.Tenant)
+	if err != nil || !o.Connect {
+		return t, err
+	}
+	report(tenant.Event{Time: time.Now(), Step: tenant.StepConnect, Phase: tenant.PhaseStarted})
+	if err := connect.StartBackground(ctx, o.f, t.Name, ""); err != nil {
+		report(tenant.Event{Time: time.Now(), Step: tenant.StepConnect, Phase: tenant.PhaseFailed, Message: err.Error(), Err: err})
+		return nil, err
+	}
+	report(tenant.Event{Time: time.Now(), Step: tenant.StepConnect, Phase: tenant.PhaseDone})
+	t.Connected = true
+	return t, nil
 }

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/progress"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
 
@@ -69,15 +70,20 @@ func (o *Options) Validate() error {
 	return nil
 }
 
-// Run deletes the tenant.
+// Run deletes the tenant, showing the live step view on a terminal.
 func (o *Options) Run(ctx context.Context) error {
 	e, err := o.f.Engine()
 	if err != nil {
 		return err
 	}
+	name := o.Tenant.Name
+	report, finish := progress.For(o.f.IOStreams.ErrOut, true, "Deleting tenant "+name, "delete", name, progress.DeletePlan())
+	e.Report = report
 	if err := e.Delete(ctx, o.Tenant); err != nil {
+		finish("", err)
 		return err
 	}
-	_, err = fmt.Fprintf(o.f.IOStreams.Out, "tenant %s deleted\n", o.Tenant.Name)
+	finish(fmt.Sprintf("tenant %s deleted", name), nil)
+	_, err = fmt.Fprintf(o.f.IOStreams.Out, "tenant %s deleted\n", name)
 	return err
 }

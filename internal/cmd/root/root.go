@@ -2,6 +2,8 @@
 package root
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/completion"
@@ -10,9 +12,14 @@ import (
 	deletecmd "github.com/kubectl-tenant/kubectl-tenant/internal/cmd/delete"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/disconnect"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/list"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/register"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/render"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/status"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/version"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/progress"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/tui"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
 
 // NewCmdRoot returns `kubectl tenant` with every subcommand.
@@ -21,12 +28,23 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		Use:   "kubectl-tenant",
 		Short: "Private, throw-away Kubernetes clusters (vClusters) registered with your GitOps platform",
 		Long: `kubectl tenant gives you a private virtual cluster on the shared host cluster in minutes:
-created on your project's node pool, connected as a kubeconfig context, and torn down completely.`,
+created on your project's node pool, connected as a kubeconfig context, and torn down completely.
+
+Run without arguments in a terminal to open the interactive app: the tenant list, a new-tenant
+wizard and live progress, driving the same engine as the commands. Its create passes the chart
+values files named in $KUBECTL_TENANT_VALUES (comma-separated), like create -f.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl tenant"},
 		PersistentPreRun: func(*cobra.Command, []string) {
 			f.TakeTokenFromEnv()
+		},
+		// No arguments on a terminal: the interactive app; otherwise help.
+		RunE: func(c *cobra.Command, _ []string) error {
+			if !progress.IsTerminal(f.IOStreams.In) || !progress.IsTerminal(f.IOStreams.Out) {
+				return c.Help()
+			}
+			return runTUI(c.Context(), f)
 		},
 	}
 	cmd.SetIn(f.IOStreams.In)
@@ -42,6 +60,8 @@ created on your project's node pool, connected as a kubeconfig context, and torn
 		list.NewCmdList(f, nil),
 		status.NewCmdStatus(f, nil),
 		version.NewCmdVersion(f),
+		render.NewCmdRender(f, nil),
+		register.NewCmdRegister(f, nil), register.NewCmdDeregister(f, nil),
 		completion.NewCmdCompletion(f),
 	)
 	for _, c := range cmd.Commands() {
@@ -62,4 +82,28 @@ func wrapArgs(c *cobra.Command) {
 		}
 		return nil
 	}
+}
+
+// runTUI wires the interactive app to the Factory's engine: its events go to
+// the app instead of stderr; connections are background forwarders, as
+// `create` makes them.
+func runTUI(ctx context.Context, f *cmdutil.Factory) error {
+	e, err := f.Engine()
+	if err != nil {
+		return err
+	}
+	bus := tui.NewBus()
+	e.Report = bus.Reporter()
+	return tui.Run(ctx, tui.Config{
+		Engine: e,
+		Bus:    bus,
+		Connect: func(ctx context.Context, name string) error {
+			return connect.StartBackground(ctx, f, name, "")
+		},
+		Disconnect: func(ctx context.Context, name string) error {
+			_, err := e.Disconnect(ctx, tenant.ContextFor(name))
+			return err
+		},
+		ValuesFiles: tui.ValuesFromEnv(),
+	}, f.IOStreams.In, f.IOStreams.Out)
 }

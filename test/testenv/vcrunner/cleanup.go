@@ -97,5 +97,10 @@ func Leftovers(dir string) []string {
 	for _, f := range pidFiles {
 		out = append(out, "pid file "+f)
 	}
+	if entries, err := os.ReadDir(volumesDir(dir)); err == nil {
+		for _, e := range entries {
+			out = append(out, "volume dir "+filepath.Join(volumesDir(dir), e.Name()))
+		}
+	}
 	return out
 }

@@ -32,7 +32,7 @@ func StartSandbox(ctx context.Context, dir, kubeconfig string, bins map[string]s
 	if err != nil {
 		return nil, err
 	}
-	t := newTenant(r, pod, slot)
+	t := newTenant(r, pod, slot, "")
 	r.tenants[t.key] = t
 	if err := t.prepare(ctx, []byte("controlPlane:\n  distro:\n    k8s:\n      enabled: true\n")); err != nil {
 		return nil, err

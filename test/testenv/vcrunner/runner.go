@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,12 +34,14 @@ const ReadyFile = "vcluster-runner.ready"
 var portForwardGVR = schema.GroupVersionResource{Group: "kwok.x-k8s.io", Version: "v1alpha1", Resource: "portforwards"}
 
 type runner struct {
-	env    *env
-	tag    string
-	client kubernetes.Interface
-	dyn    dynamic.Interface
-	pods   listersv1.PodLister
-	queue  workqueue.TypedRateLimitingInterface[string]
+	env     *env
+	tag     string
+	client  kubernetes.Interface
+	dyn     dynamic.Interface
+	pods    listersv1.PodLister
+	claims  listersv1.PersistentVolumeClaimLister
+	volumes listersv1.PersistentVolumeLister
+	queue   workqueue.TypedRateLimitingInterface[string]
 
 	mu      sync.Mutex
 	tenants map[string]*tenant
@@ -76,21 +79,31 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	factory := informers.NewSharedInformerFactoryWithOptions(r.client, 0,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = PodSelector }))
-	inf := factory.Core().V1().Pods()
-	r.pods = inf.Lister()
-	enqueue := func(obj any) {
-		if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
-			r.queue.Add(key)
+	pvFactory := informers.NewSharedInformerFactoryWithOptions(r.client, 0,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = managedByLabel + "=" + managedBy }))
+	podInf := factory.Core().V1().Pods()
+	pvcInf := factory.Core().V1().PersistentVolumeClaims()
+	pvInf := pvFactory.Core().V1().PersistentVolumes()
+	r.pods, r.claims, r.volumes = podInf.Lister(), pvcInf.Lister(), pvInf.Lister()
+	handler := func(prefix string) cache.ResourceEventHandler {
+		enqueue := func(obj any) {
+			if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
+				r.queue.Add(prefix + key)
+			}
+		}
+		return cache.ResourceEventHandlerFuncs{
+			AddFunc:    enqueue,
+			UpdateFunc: func(_, obj any) { enqueue(obj) },
+			DeleteFunc: enqueue,
 		}
 	}
-	_, _ = inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    enqueue,
-		UpdateFunc: func(_, obj any) { enqueue(obj) },
-		DeleteFunc: enqueue,
-	})
+	_, _ = podInf.Informer().AddEventHandler(handler(""))
+	_, _ = pvcInf.Informer().AddEventHandler(handler(claimKey))
+	_, _ = pvInf.Informer().AddEventHandler(handler(volumeKey))
 	factory.Start(ctx.Done())
+	pvFactory.Start(ctx.Done())
 	syncCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	ok := cache.WaitForCacheSync(syncCtx.Done(), inf.Informer().HasSynced)
+	ok := cache.WaitForCacheSync(syncCtx.Done(), podInf.Informer().HasSynced, pvcInf.Informer().HasSynced, pvInf.Informer().HasSynced)
 	cancel()
 	if !ok {
 		if ctx.Err() != nil {
@@ -100,7 +113,7 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	ready := filepath.Join(r.env.Dir, ReadyFile)
 	_ = os.WriteFile(ready, []byte(fmt.Sprintf("%d\n", os.Getpid())), 0o644)
-	logf("watching pods (%s) in all namespaces; network namespaces kt-%s-N, 10.213.N.0/30", PodSelector, r.tag)
+	logf("watching pods and claims (%s) in all namespaces; network namespaces kt-%s-N, 10.213.N.0/30", PodSelector, r.tag)
 
 	done := make(chan struct{})
 	go func() {
@@ -133,16 +146,47 @@ func (r *runner) processNext(ctx context.Context) bool {
 	return true
 }
 
+// isControlPlane says whether pod is a vCluster control-plane pod of the
+// chart (container "syncer"), not a workload that a vCluster synced into the
+// host and that happens to carry the same labels.
+func isControlPlane(pod *corev1.Pod) bool {
+	if _, synced := pod.Labels["vcluster.loft.sh/managed-by"]; synced {
+		return false
+	}
+	for _, c := range pod.Spec.Containers {
+		if c.Name == "syncer" {
+			return true
+		}
+	}
+	return false
+}
+
 // wanted says whether pod should have a running vCluster behind it.
 func wanted(pod *corev1.Pod) bool {
-	return pod.DeletionTimestamp == nil &&
+	return pod.DeletionTimestamp == nil && isControlPlane(pod) &&
 		pod.Spec.NodeName != "" &&
 		pod.Status.PodIP != "" &&
 		pod.Labels["release"] != "" &&
 		pod.Status.Phase != corev1.PodSucceeded && pod.Status.Phase != corev1.PodFailed
 }
 
+// Work-queue key prefixes; pod keys are plain namespace/name.
+const (
+	claimKey  = "pvc:"
+	volumeKey = "pv:"
+)
+
 func (r *runner) reconcile(ctx context.Context, key string) error {
+	if k, ok := strings.CutPrefix(key, volumeKey); ok {
+		return r.reconcileVolume(ctx, k)
+	}
+	if k, ok := strings.CutPrefix(key, claimKey); ok {
+		ns, name, err := cache.SplitMetaNamespaceKey(k)
+		if err != nil {
+			return nil
+		}
+		return r.reconcileClaim(ctx, ns, name)
+	}
 	ns, name, err := cache.SplitMetaNamespaceKey(key)
 	if err != nil {
 		return nil
@@ -203,11 +247,15 @@ func (r *runner) startTenant(ctx context.Context, pod *corev1.Pod) error {
 	if s, err := r.client.CoreV1().Secrets(pod.Namespace).Get(ctx, "vc-"+release, metav1.GetOptions{}); err == nil {
 		oldRV = s.ResourceVersion
 	}
+	vol, err := r.dataVolume(pod)
+	if err != nil {
+		return err
+	}
 	slot, err := r.allocSlot()
 	if err != nil {
 		return err
 	}
-	t := newTenant(r, pod, slot)
+	t := newTenant(r, pod, slot, vol)
 	r.mu.Lock()
 	r.tenants[t.key] = t // reserves the slot
 	r.mu.Unlock()

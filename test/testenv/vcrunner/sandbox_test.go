@@ -2,8 +2,13 @@ package vcrunner_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -12,29 +17,64 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/test/testenv/vcrunner"
 )
 
-// fakeVCluster stands in for the vcluster binary: it reports what it sees
-// inside the sandbox and stays up.
-const fakeVCluster = `#!/bin/sh
-echo "args: $*"
-echo "cwd: $(pwd)"
-env | sort
-for d in /data /binaries /conf /tmp /etcd; do test -d $d && echo "dir $d"; done
-ls /binaries
-test -r /etc/os-release && echo "host /etc visible"
-for i in $(seq 1 40); do
-  if curl -sS --cacert /conf/etcd/ca.crt --cert /conf/etcd/client.crt --key /conf/etcd/client.key https://127.0.0.1:2379/health; then echo; echo "etcd healthy"; break; fi
-  sleep 0.25
-done
-ip -4 -o addr
-grep -E 'server:|tls-server-name:' /conf/host.kubeconfig
-echo from-the-sandbox > /data/marker
-exec sleep 1000
-`
+// fakeVCluster runs when this test binary is started as /binaries/vcluster
+// inside a sandbox (see TestMain): it reports what it sees and stays up.
+func fakeVCluster() int {
+	fmt.Printf("args: %s\n", strings.Join(os.Args[1:], " "))
+	env := os.Environ()
+	sort.Strings(env)
+	for _, e := range env {
+		fmt.Println(e)
+	}
+	for _, d := range []string{"/data", "/binaries", "/conf", "/tmp", "/etcd"} {
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			fmt.Println("dir", d)
+		}
+	}
+	if _, err := os.Stat("/etc/os-release"); err == nil {
+		fmt.Println("host /etc visible")
+	}
+	// etcd: TLS with client certificates on 127.0.0.1:2379.
+	ca, _ := os.ReadFile("/conf/etcd/ca.crt")
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	cert, err := tls.LoadX509KeyPair("/conf/etcd/client.crt", "/conf/etcd/client.key")
+	if err != nil {
+		fmt.Println("client cert:", err)
+	}
+	for i := 0; i < 80; i++ {
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", "127.0.0.1:2379",
+			&tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}, ServerName: "127.0.0.1"})
+		if err == nil {
+			c.Close()
+			fmt.Println("etcd TLS ok")
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		fmt.Println("addr", a.String())
+	}
+	kc, _ := os.ReadFile("/conf/host.kubeconfig")
+	for _, l := range strings.Split(string(kc), "\n") {
+		if strings.Contains(l, "server:") || strings.Contains(l, "tls-server-name:") {
+			fmt.Println(strings.TrimSpace(l))
+		}
+	}
+	if err := os.WriteFile("/data/marker", []byte("from-the-sandbox\n"), 0o644); err != nil {
+		fmt.Println("write /data:", err)
+	}
+	fmt.Println("fake vcluster ready")
+	time.Sleep(time.Hour)
+	return 0
+}
 
 // TestSandbox checks the tenant sandbox without an apiserver: network
-// namespace and veth, the private root with /data, /binaries, /conf and /tmp,
-// a TLS etcd on 127.0.0.1:2379 inside, the rewritten host kubeconfig, that the
-// host root stays untouched, and that stopping removes everything.
+// namespace and veth, the private root with /data, /binaries, /conf, /etcd
+// and /tmp, a TLS etcd on 127.0.0.1:2379 inside, the rewritten host
+// kubeconfig, that the host root stays untouched, and that stopping removes
+// everything. This test binary stands in for the vcluster binary.
 func TestSandbox(t *testing.T) {
 	if err := vcrunner.Preflight(); err != nil {
 		t.Fatal(err)
@@ -43,11 +83,11 @@ func TestSandbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir() // under /tmp, which the sandbox replaces: paths must still resolve
-	fake := filepath.Join(dir, "fake-vcluster")
-	if err := os.WriteFile(fake, []byte(fakeVCluster), 0o755); err != nil {
+	self, err := os.Executable()
+	if err != nil {
 		t.Fatal(err)
 	}
+	dir := t.TempDir() // under /tmp, which the sandbox replaces: paths must still resolve
 	kc := filepath.Join(dir, "kubeconfig")
 	if err := os.WriteFile(kc, []byte(`apiVersion: v1
 kind: Config
@@ -65,7 +105,7 @@ current-context: playground
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	sb, err := vcrunner.StartSandbox(ctx, dir, kc, map[string]string{"vcluster": fake, "etcd": bins["etcd"]}, "vcluster-demo", "vcluster-0")
+	sb, err := vcrunner.StartSandbox(ctx, dir, kc, map[string]string{"vcluster": self, "etcd": bins["etcd"]}, "vcluster-demo", "vcluster-0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +118,7 @@ current-context: playground
 	var log string
 	for start := time.Now(); time.Since(start) < 30*time.Second; time.Sleep(200 * time.Millisecond) {
 		b, _ := os.ReadFile(sb.Log)
-		if log = string(b); strings.Contains(log, "tls-server-name") {
+		if log = string(b); strings.Contains(log, "fake vcluster ready") {
 			break
 		}
 	}
@@ -88,10 +128,11 @@ current-context: playground
 		"KUBECONFIG=/conf/host.kubeconfig",
 		"dir /data", "dir /binaries", "dir /conf", "dir /tmp", "dir /etcd",
 		"host /etc visible",
-		"etcd healthy",
-		sb.NSIP + "/30",
+		"etcd TLS ok",
+		"addr " + sb.NSIP + "/30",
 		"server: https://" + sb.HostIP + ":6443",
 		"tls-server-name: 127.0.0.1",
+		"fake vcluster ready",
 	} {
 		if !strings.Contains(log, want) {
 			t.Fatalf("sandbox output lacks %q:\n%s", want, log)
@@ -105,8 +146,11 @@ current-context: playground
 			t.Fatalf("%s exists on the host root", p)
 		}
 	}
-	if left := vcrunner.Leftovers(dir); len(left) < 4 {
-		t.Fatalf("expected processes, netns, veth and state dir while running, got %v", left)
+	left := strings.Join(vcrunner.Leftovers(dir), "\n")
+	for _, want := range []string{"process ", "netns " + sb.NetNS, "veth ", "state dir "} {
+		if !strings.Contains(left, want) {
+			t.Fatalf("while running, Leftovers lacks %q:\n%s", want, left)
+		}
 	}
 	if err := sb.Stop(ctx); err != nil {
 		t.Fatal(err)

@@ -43,6 +43,8 @@ type tenant struct {
 	hostIP  string
 	net     netSlot
 	dir     string // state dir
+	dataDir string // /data inside
+	etcdDir string // the etcd's data (/etcd inside)
 	log     string // vCluster's log
 	etcdLog string
 
@@ -62,9 +64,17 @@ func (t *tenant) pidFile() string {
 	return filepath.Join(t.r.env.Dir, "pids", "vcluster-"+t.ns+"_"+t.pod+".pid")
 }
 
-func newTenant(r *runner, pod *corev1.Pod, slot netSlot) *tenant {
+// newTenant describes the vCluster for pod. vol is the directory of the
+// pod's data volume, or "" for data that lives as long as the pod.
+func newTenant(r *runner, pod *corev1.Pod, slot netSlot, vol string) *tenant {
 	logs := filepath.Join(r.env.Dir, "logs")
+	dir := filepath.Join(tenantsDir(r.env.Dir), stateDirName(pod.Namespace, pod.Name))
+	if vol == "" {
+		vol = dir
+	}
 	return &tenant{
+		dataDir: filepath.Join(vol, "data"),
+		etcdDir: filepath.Join(vol, "etcd"),
 		r:       r,
 		key:     pod.Namespace + "/" + pod.Name,
 		ns:      pod.Namespace,
@@ -75,7 +85,7 @@ func newTenant(r *runner, pod *corev1.Pod, slot netSlot) *tenant {
 		node:    pod.Spec.NodeName,
 		hostIP:  pod.Status.HostIP,
 		net:     slot,
-		dir:     filepath.Join(tenantsDir(r.env.Dir), stateDirName(pod.Namespace, pod.Name)),
+		dir:     dir,
 		log:     filepath.Join(logs, "vcluster-"+pod.Namespace+".log"),
 		etcdLog: filepath.Join(logs, "vcluster-"+pod.Namespace+"-etcd.log"),
 		stopCh:  make(chan struct{}),
@@ -87,8 +97,8 @@ func newTenant(r *runner, pod *corev1.Pod, slot netSlot) *tenant {
 // script, and makes its network namespace.
 func (t *tenant) prepare(ctx context.Context, chartValues []byte) error {
 	_ = os.RemoveAll(t.dir)
-	for _, d := range []string{"root", "data", "tmp", "conf", "etcd"} {
-		if err := os.MkdirAll(filepath.Join(t.dir, d), 0o755); err != nil {
+	for _, d := range []string{filepath.Join(t.dir, "root"), filepath.Join(t.dir, "tmp"), filepath.Join(t.dir, "conf"), t.dataDir, t.etcdDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
 		}
 	}
@@ -152,6 +162,8 @@ func (t *tenant) script() string {
 	w("set -eu")
 	w("S=%s", shq(t.dir))
 	w(`R="$S/root"`)
+	w("D=%s", shq(t.dataDir))
+	w("E=%s", shq(t.etcdDir))
 	w(`mount -t tmpfs -o mode=0755 vcluster-root "$R"`)
 	w(`for e in /*; do`)
 	w(`  n="${e#/}"`)
@@ -161,7 +173,8 @@ func (t *tenant) script() string {
 	w(`  elif [ -e "$e" ]; then : > "$R/$n"; mount --bind "$e" "$R/$n"; fi`)
 	w(`done`)
 	w(`for d in data binaries tmp conf etcd; do mkdir "$R/$d"; done`)
-	w(`for d in data tmp conf etcd; do mount --bind "$S/$d" "$R/$d"; done`)
+	w(`mount --bind "$D" "$R/data"; mount --bind "$E" "$R/etcd"`)
+	w(`for d in tmp conf; do mount --bind "$S/$d" "$R/$d"; done`)
 	w(`chmod 1777 "$S/tmp"`)
 	for _, b := range names {
 		w(`: > "$R/binaries/%s"; mount --bind %s "$R/binaries/%s"`, b, shq(bins[b]), b)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/dynamic"
@@ -31,7 +33,13 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/test/testenv/vcrunner"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) {
+	// TestSandbox runs this binary as the sandbox's /binaries/vcluster.
+	if os.Args[0] == "/binaries/vcluster" {
+		os.Exit(fakeVCluster())
+	}
+	testenv.Main(m)
+}
 
 const release = "vcluster"
 
@@ -75,6 +83,7 @@ type tenantRun struct {
 	stopPF     func()
 	localPort  uint16
 	kubeconfig []byte
+	values     map[string]any // nil: playgroundValues(ns, pool)
 }
 
 // TestVCluster installs the real vCluster chart into the playground and
@@ -94,6 +103,13 @@ func TestVCluster(t *testing.T) {
 
 	demo := &tenantRun{ns: "vcluster-demo", pool: "project-x"}
 	other := &tenantRun{ns: "vcluster-other", pool: "project-z"}
+	t.Cleanup(func() {
+		for _, tr := range []*tenantRun{demo, other} {
+			if tr.stopPF != nil {
+				tr.stopPF()
+			}
+		}
+	})
 
 	t.Run("one tenant", func(t *testing.T) {
 		install(t, env, demo)
@@ -132,6 +148,12 @@ func TestVCluster(t *testing.T) {
 		if _, err := cs.CoreV1().Namespaces().Get(ctx, "only-in-demo", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 			t.Fatalf("virtual namespace leaked into the host cluster: %v", err)
 		}
+		// Each pod's port 8443 goes to its own network namespace.
+		a, b := forwardTarget(t, ctx, rc, demo), forwardTarget(t, ctx, rc, other)
+		if a == b || !strings.HasPrefix(a, "10.213.") || !strings.HasPrefix(b, "10.213.") {
+			t.Fatalf("kwok PortForward targets %s and %s, want two distinct 10.213.N.2 addresses", a, b)
+		}
+		t.Logf("kwok PortForward targets: %s -> %s:8443, %s -> %s:8443", demo.ns, a, other.ns, b)
 	})
 
 	t.Run("pod replaced", func(t *testing.T) {
@@ -141,7 +163,9 @@ func TestVCluster(t *testing.T) {
 		// The Deployment makes a new pod; the runner must stop the old
 		// vCluster and start one for the new pod.
 		old := demo.pod
-		demo.stopPF()
+		if demo.stopPF != nil {
+			demo.stopPF()
+		}
 		if err := cs.CoreV1().Pods(demo.ns).Delete(ctx, old.Name, metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -182,6 +206,86 @@ func TestVCluster(t *testing.T) {
 	})
 }
 
+// TestVClusterPersistent installs the chart with its default persistence: a
+// StatefulSet whose claim "data" the runner provisions. It proves pod
+// <release>-0 serves through `port-forward pod/<release>-0 8443`, that the
+// virtual cluster's state survives the pod being replaced, and that deleting
+// the namespace removes the volume too.
+func TestVClusterPersistent(t *testing.T) {
+	env := testenv.Start(t)
+	rc, err := env.RESTConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := kubernetes.NewForConfigOrDie(rc)
+	ctx := t.Context()
+	tr := &tenantRun{ns: "vcluster-sts", pool: "project-x"}
+	tr.values = playgroundValues(tr.ns, tr.pool)
+	delete(tr.values["controlPlane"].(map[string]any)["statefulSet"].(map[string]any), "persistence")
+	t.Cleanup(func() {
+		if tr.stopPF != nil {
+			tr.stopPF()
+		}
+	})
+	install(t, env, tr)
+	waitTenant(t, ctx, env, rc, cs, tr)
+	if tr.pod.Name != release+"-0" {
+		t.Fatalf("pod is %s, want %s-0 (StatefulSet)", tr.pod.Name, release)
+	}
+	pvc, err := cs.CoreV1().PersistentVolumeClaims(tr.ns).Get(ctx, "data-"+release+"-0", metav1.GetOptions{})
+	if err != nil || pvc.Status.Phase != corev1.ClaimBound {
+		t.Fatalf("claim data-%s-0: %v %+v", release, err, pvc.Status)
+	}
+	t.Logf("%s: pod %s, claim bound to %s; install->vc secret %s, install->virtual /readyz %s",
+		tr.ns, tr.pod.Name, pvc.Spec.VolumeName, tr.secretAt.Round(100*time.Millisecond), tr.readyAt.Round(100*time.Millisecond))
+	mark := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "survives-restart"}}
+	if _, err := tr.virtual.CoreV1().Namespaces().Create(ctx, mark, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	old := tr.pod
+	tr.stopPF()
+	if err := cs.CoreV1().Pods(tr.ns).Delete(ctx, old.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tr.installed, tr.pod = time.Now(), nil
+	for {
+		tr.pod = nil
+		waitTenant(t, ctx, env, rc, cs, tr)
+		if tr.pod.UID != old.UID {
+			break
+		}
+		tr.stopPF()
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !slices.Contains(namespaces(t, ctx, tr.virtual), "survives-restart") {
+		t.Fatal("virtual cluster state was lost when the pod was replaced")
+	}
+	t.Logf("replacement pod %s kept the virtual cluster's state; delete->virtual /readyz %s", tr.pod.Name, tr.readyAt.Round(100*time.Millisecond))
+
+	tr.stopPF()
+	uninstall(t, env, tr.ns)
+	if err := cs.CoreV1().Namespaces().Delete(ctx, tr.ns, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	var left []string
+	for time.Since(start) < 2*time.Minute {
+		left = vcrunner.Leftovers(env.Dir)
+		if _, err := cs.CoreV1().PersistentVolumes().Get(ctx, pvc.Spec.VolumeName, metav1.GetOptions{}); err == nil {
+			left = append(left, "PersistentVolume "+pvc.Spec.VolumeName)
+		}
+		if len(left) == 0 {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if len(left) > 0 {
+		t.Fatalf("left behind 2m after deleting %s: %v", tr.ns, left)
+	}
+	t.Logf("process, network namespace, volume and PersistentVolume gone %s after deleting the namespace", time.Since(start).Round(100*time.Millisecond))
+}
+
 func helmConfig(t *testing.T, env *testenv.Env, ns string) *action.Configuration {
 	t.Helper()
 	flags := genericclioptions.NewConfigFlags(false)
@@ -207,7 +311,11 @@ func install(t *testing.T, env *testenv.Env, tr *tenantRun) {
 	in.CreateNamespace = true
 	in.Timeout = 2 * time.Minute
 	tr.installed = time.Now()
-	if _, err := in.RunWithContext(t.Context(), chrt, playgroundValues(tr.ns, tr.pool)); err != nil {
+	values := tr.values
+	if values == nil {
+		values = playgroundValues(tr.ns, tr.pool)
+	}
+	if _, err := in.RunWithContext(t.Context(), chrt, values); err != nil {
 		t.Fatalf("helm install %s into %s: %v", release, tr.ns, err)
 	}
 	t.Logf("helm install into %s took %s", tr.ns, time.Since(tr.installed).Round(time.Millisecond))
@@ -266,22 +374,29 @@ func waitTenant(t *testing.T, ctx context.Context, env *testenv.Env, rc *rest.Co
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	port, stop := forwardPod(t, rc, tr.ns, tr.pod.Name, 8443)
-	tr.localPort, tr.stopPF = port, stop
+	// The forward dies when kwok has no rule yet or nothing listens behind it
+	// (as kubectl port-forward does): make a new one for every attempt until
+	// the virtual apiserver answers.
 	var lastErr error
 	for {
-		// A replaced pod's vCluster may rewrite the secret: use the latest.
-		if s, err := cs.CoreV1().Secrets(tr.ns).Get(ctx, "vc-"+release, metav1.GetOptions{}); err == nil {
-			tr.kubeconfig = s.Data["config"]
+		port, stop, err := forwardPod(rc, tr.ns, tr.pod.Name, 8443)
+		if err == nil {
+			// A replaced pod's vCluster may rewrite the secret: use the latest.
+			if s, err := cs.CoreV1().Secrets(tr.ns).Get(ctx, "vc-"+release, metav1.GetOptions{}); err == nil {
+				tr.kubeconfig = s.Data["config"]
+			}
+			virtual := kubernetes.NewForConfigOrDie(virtualConfig(t, tr.kubeconfig, port))
+			rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			_, err = virtual.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(rctx)
+			cancel()
+			if err == nil {
+				tr.readyAt = time.Since(tr.installed)
+				tr.virtual, tr.localPort, tr.stopPF = virtual, port, stop
+				return
+			}
+			stop()
 		}
-		tr.virtual = kubernetes.NewForConfigOrDie(virtualConfig(t, tr.kubeconfig, port))
-		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, lastErr = tr.virtual.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(rctx)
-		cancel()
-		if lastErr == nil {
-			tr.readyAt = time.Since(tr.installed)
-			return
-		}
+		lastErr = err
 		if time.Now().After(deadline) {
 			t.Fatalf("virtual /readyz through port-forward not ok after 4m: %v; vCluster log:\n%s",
 				lastErr, tail(env.Dir+"/logs/vcluster-"+tr.ns+".log", 30))
@@ -312,7 +427,10 @@ func checkServicePortForward(t *testing.T, ctx context.Context, rc *rest.Config,
 	if err != nil || len(pods.Items) == 0 {
 		t.Fatalf("no pod behind service %s: %v", release, err)
 	}
-	port, stop := forwardPod(t, rc, tr.ns, pods.Items[0].Name, target)
+	port, stop, err := forwardPod(rc, tr.ns, pods.Items[0].Name, target)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer stop()
 	nss := namespaces(t, ctx, kubernetes.NewForConfigOrDie(virtualConfig(t, tr.kubeconfig, port)))
 	t.Logf("through svc/%s 443: %d namespaces", release, len(nss))
@@ -357,44 +475,61 @@ func namespaces(t *testing.T, ctx context.Context, cs *kubernetes.Clientset) []s
 
 // forwardPod forwards a free local port to pod:port through the host
 // apiserver (client-go's port-forward, as kubectl does).
-func forwardPod(t *testing.T, rc *rest.Config, ns, pod string, port int) (uint16, func()) {
-	t.Helper()
+func forwardPod(rc *rest.Config, ns, pod string, port int) (uint16, func(), error) {
 	transport, upgrader, err := spdy.RoundTripperFor(rc)
 	if err != nil {
-		t.Fatal(err)
+		return 0, nil, err
 	}
 	u, err := url.Parse(fmt.Sprintf("%s/api/v1/namespaces/%s/pods/%s/portforward", strings.TrimSuffix(rc.Host, "/"), ns, pod))
 	if err != nil {
-		t.Fatal(err)
+		return 0, nil, err
 	}
 	dialer := spdy.NewDialer(upgrader, &http.Client{Transport: transport}, http.MethodPost, u)
 	stopCh, readyCh := make(chan struct{}), make(chan struct{})
 	pf, err := portforward.NewOnAddresses(dialer, []string{"127.0.0.1"}, []string{fmt.Sprintf("0:%d", port)}, stopCh, readyCh, io.Discard, io.Discard)
 	if err != nil {
-		t.Fatal(err)
+		return 0, nil, err
 	}
 	errCh := make(chan error, 1)
 	go func() { errCh <- pf.ForwardPorts() }()
+	var once sync.Once
+	stop := func() { once.Do(func() { close(stopCh) }) }
 	select {
 	case <-readyCh:
 	case err := <-errCh:
-		t.Fatalf("port-forward %s/%s %d: %v", ns, pod, port, err)
+		return 0, nil, fmt.Errorf("port-forward %s/%s %d: %w", ns, pod, port, err)
 	case <-time.After(30 * time.Second):
-		t.Fatalf("port-forward %s/%s %d: not ready after 30s", ns, pod, port)
+		stop()
+		return 0, nil, fmt.Errorf("port-forward %s/%s %d: not ready after 30s", ns, pod, port)
 	}
 	ports, err := pf.GetPorts()
 	if err != nil {
-		t.Fatal(err)
+		stop()
+		return 0, nil, err
 	}
-	var once bool
-	stop := func() {
-		if !once {
-			once = true
-			close(stopCh)
+	return ports[0].Local, stop, nil
+}
+
+// forwardTarget is the address kwok's PortForward rule for tr's pod sends
+// port 8443 to.
+func forwardTarget(t *testing.T, ctx context.Context, rc *rest.Config, tr *tenantRun) string {
+	t.Helper()
+	gvr := schema.GroupVersionResource{Group: "kwok.x-k8s.io", Version: "v1alpha1", Resource: "portforwards"}
+	pf, err := dynamic.NewForConfigOrDie(rc).Resource(gvr).Namespace(tr.ns).Get(ctx, tr.pod.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("PortForward for %s/%s: %v", tr.ns, tr.pod.Name, err)
+	}
+	fwds, _, _ := unstructured.NestedSlice(pf.Object, "spec", "forwards")
+	for _, f := range fwds {
+		m, _ := f.(map[string]any)
+		addr, _, _ := unstructured.NestedString(m, "target", "address")
+		port, _, _ := unstructured.NestedInt64(m, "target", "port")
+		if port == 8443 {
+			return addr
 		}
 	}
-	t.Cleanup(stop)
-	return ports[0].Local, stop
+	t.Fatalf("PortForward %s/%s has no target for 8443: %v", tr.ns, tr.pod.Name, fwds)
+	return ""
 }
 
 func portForwards(t *testing.T, ctx context.Context, rc *rest.Config, nss ...string) []string {

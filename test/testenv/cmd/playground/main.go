@@ -12,8 +12,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"text/tabwriter"
 
@@ -66,8 +68,8 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		for name, path := range bins {
-			fmt.Printf("%-24s %s\n", name, path)
+		for _, name := range slices.Sorted(maps.Keys(bins)) {
+			fmt.Printf("%-24s %s\n", name, bins[name])
 		}
 		return nil
 	case "vcluster-runner":

@@ -1,0 +1,55 @@
+package root
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+)
+
+// TestUsageErrorsExit2 runs the real command tree with bad input: every case
+// must fail before touching a cluster (there is none) with exit code 2.
+func TestUsageErrorsExit2(t *testing.T) {
+	for _, args := range [][]string{
+		{"create"},
+		{"create", "Bad_Name"},
+		{"create", "ok", "--ttl", "-1h"},
+		{"create", "ok", "-o", "xml"},
+		{"create", "ok", "--no-such-flag"},
+		{"connect", "a", "b"},
+		{"connect", "ok", "--background", "--", "true"},
+		{"list", "extra"},
+		{"list", "-o", "table"},
+		{"status"},
+		{"delete", "ok"}, // no --yes and stdin is not a terminal
+		{"version", "-o", "xml"},
+	} {
+		var out, errb bytes.Buffer
+		streams := genericiooptions.IOStreams{In: &bytes.Buffer{}, Out: &out, ErrOut: &errb}
+		cmd := NewCmdRoot(cmdutil.NewFactory(streams))
+		cmd.SetArgs(append(args, "--kubeconfig", "/nonexistent/kubeconfig"))
+		err := cmd.ExecuteContext(context.Background())
+		if code := cmdutil.ExitCode(err); code != cmdutil.ExitUsage {
+			t.Errorf("%v: exit code %d (err %v), want 2", args, code, err)
+		}
+		if out.Len() != 0 {
+			t.Errorf("%v: wrote to stdout: %q", args, out.String())
+		}
+	}
+}
+
+func TestVersionJSONNeedsNoCluster(t *testing.T) {
+	var out bytes.Buffer
+	streams := genericiooptions.IOStreams{In: &bytes.Buffer{}, Out: &out, ErrOut: &bytes.Buffer{}}
+	cmd := NewCmdRoot(cmdutil.NewFactory(streams))
+	cmd.SetArgs([]string{"version", "-o", "json", "--kubeconfig", "/nonexistent"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(out.Bytes(), []byte(`"goVersion"`)) {
+		t.Fatalf("version -o json: %s", out.String())
+	}
+}

@@ -1,0 +1,149 @@
+// Package tui is the interactive face of kubectl-tenant: a bubbletea app
+// (tenant list, new-tenant wizard, live step view) that drives the same
+// lifecycle engine as the flags and has no logic of its own. Every call to the
+// engine runs in a tea.Cmd; engine events reach the model in order through a
+// Bus read by a tea.Cmd.
+package tui
+
+import (
+	"context"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+)
+
+// Engine is what the TUI needs from the lifecycle engine; *tenant.Engine
+// implements it.
+type Engine interface {
+	List(ctx context.Context) ([]tenant.Tenant, error)
+	Pools(ctx context.Context) ([]string, error)
+	Create(ctx context.Context, o tenant.CreateOptions) (*tenant.Tenant, error)
+	Delete(ctx context.Context, o tenant.DeleteOptions) error
+}
+
+var _ Engine = (*tenant.Engine)(nil)
+
+// Config wires the app to the engine and to what lives outside it.
+type Config struct {
+	Engine Engine
+	// Bus receives the engine's events: set the engine's Report to
+	// Bus.Reporter(). Nil: a new Bus (events are then only what the model
+	// itself posts).
+	Bus *Bus
+	// Connect starts a background connection to a tenant (context NAME,
+	// made current); nil: connecting is not available.
+	Connect func(ctx context.Context, name string) error
+	// Disconnect ends the tenant's connection; nil: not available.
+	Disconnect func(ctx context.Context, name string) error
+	// Register registers a tenant with Argo CD; nil: not available.
+	Register func(ctx context.Context, name string) error
+	// ValuesFiles are extra chart values files for create (see ValuesEnv).
+	ValuesFiles []string
+	// Wait bounds how long create waits for the API and delete for the
+	// namespace (default 5m, as the flags).
+	Wait time.Duration
+	// Refresh is the tenant list's background refresh period (default 3s).
+	Refresh time.Duration
+	// Now is the clock (tests pin it).
+	Now func() time.Time
+}
+
+// ValuesEnv names comma-separated chart values files that the TUI's create
+// passes like `create -f`.
+const ValuesEnv = "KUBECTL_TENANT_VALUES"
+
+// ValuesFromEnv returns the files named by ValuesEnv.
+func ValuesFromEnv() []string {
+	var out []string
+	for _, f := range strings.Split(os.Getenv(ValuesEnv), ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Bus is an unbounded, ordered queue of messages for the model: engine
+// events (through Reporter, which never blocks the engine) and operation
+// results posted after them, so a result never overtakes its last events.
+type Bus struct {
+	mu     sync.Mutex
+	items  []tea.Msg
+	ready  chan struct{}
+	closed bool
+}
+
+// NewBus returns an empty Bus.
+func NewBus() *Bus { return &Bus{ready: make(chan struct{}, 1)} }
+
+// Reporter returns a tenant.Reporter posting every event on the bus.
+func (b *Bus) Reporter() tenant.Reporter {
+	return func(ev tenant.Event) { b.Post(eventMsg(ev)) }
+}
+
+// Post queues a message; after Close it is dropped.
+func (b *Bus) Post(m tea.Msg) {
+	b.mu.Lock()
+	if !b.closed {
+		b.items = append(b.items, m)
+	}
+	b.mu.Unlock()
+	select {
+	case b.ready <- struct{}{}:
+	default:
+	}
+}
+
+// Close makes next return busClosedMsg once the queue is drained.
+func (b *Bus) Close() {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	select {
+	case b.ready <- struct{}{}:
+	default:
+	}
+}
+
+// next blocks until a message is queued, the bus is closed and drained, or
+// ctx ends.
+func (b *Bus) next(ctx context.Context) tea.Msg {
+	for {
+		b.mu.Lock()
+		if len(b.items) > 0 {
+			m := b.items[0]
+			b.items = b.items[1:]
+			b.mu.Unlock()
+			return m
+		}
+		closed := b.closed
+		b.mu.Unlock()
+		if closed {
+			return busClosedMsg{}
+		}
+		select {
+		case <-b.ready:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// listen is the tea.Cmd that reads the bus; the model re-arms it after
+// every message it delivers.
+func (b *Bus) listen(ctx context.Context) tea.Cmd {
+	return func() tea.Msg { return busMsg{b.next(ctx)} }
+}
+
+type (
+	// eventMsg is one engine event.
+	eventMsg tenant.Event
+	// busMsg wraps what the bus delivered, so the model knows to listen again.
+	busMsg       struct{ msg tea.Msg }
+	busClosedMsg struct{}
+)

@@ -1,0 +1,222 @@
+package gitops
+
+import (
+	"bytes"
+	"flag"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/golden from the current output")
+
+// goldenConfigs are the representative configs under testdata.
+var goldenConfigs = []string{"minimal", "full", "empty"}
+
+func mustLoad(t *testing.T, name string) *Config {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name+".yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Errors name the file as given; keep golden output independent of it.
+	cfg, err := Parse(name+".yaml", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func mustRender(t *testing.T, cfg *Config) Files {
+	t.Helper()
+	files, err := Render(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// TestGolden compares every rendered file with testdata/golden/<config>/.
+// Run `go test ./pkg/gitops -run TestGolden -update` to regenerate.
+func TestGolden(t *testing.T) {
+	for _, name := range goldenConfigs {
+		t.Run(name, func(t *testing.T) {
+			files := mustRender(t, mustLoad(t, name))
+			dir := filepath.Join("testdata", "golden", name)
+			if *update {
+				if err := os.RemoveAll(dir); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := Write(dir, files, WriteOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			golden := readTree(t, dir)
+			for _, p := range files.Paths() {
+				want, ok := golden[p]
+				if !ok {
+					t.Errorf("%s: rendered but not in %s (run with -update)", p, dir)
+					continue
+				}
+				if !bytes.Equal(files[p], want) {
+					t.Errorf("%s differs from golden (run with -update):\n%s", p, unifiedDiff(p, want, files[p], Written))
+				}
+			}
+			for p := range golden {
+				if _, ok := files[p]; !ok {
+					t.Errorf("%s: in %s but no longer rendered", p, dir)
+				}
+			}
+		})
+	}
+}
+
+func readTree(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		out[filepath.ToSlash(rel)] = b
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestRenderIsDeterministic(t *testing.T) {
+	for _, name := range goldenConfigs {
+		a := mustRender(t, mustLoad(t, name))
+		for i := 0; i < 5; i++ {
+			b := mustRender(t, mustLoad(t, name))
+			if len(a) != len(b) {
+				t.Fatalf("%s: %d files, then %d", name, len(a), len(b))
+			}
+			for p := range a {
+				if !bytes.Equal(a[p], b[p]) {
+					t.Fatalf("%s: %s differs between two renders", name, p)
+				}
+			}
+		}
+	}
+}
+
+// TestRenderedFiles checks the promises of the platform flow on the output,
+// independent of the golden bytes.
+func TestRenderedFiles(t *testing.T) {
+	files := mustRender(t, mustLoad(t, "full"))
+	for p, b := range files {
+		if !bytes.HasPrefix(b, []byte(Header)) {
+			t.Errorf("%s does not start with the generated-file header", p)
+		}
+	}
+	wantPaths := []string{
+		"applications/app-vcluster-payments.yaml",
+		"applications/app-vcluster-search.yaml",
+		"applications/applicationset-vargocd.yaml",
+		"terraform/outputs.tf", "terraform/providers.tf", "terraform/ske.tf", "terraform/terraform.tfvars", "terraform/variables.tf",
+		"vcluster/payments/appproject.yaml",
+		"vcluster/payments/helm/values.yaml",
+		"vcluster/payments/namespace.yaml",
+		"vcluster/payments/rbac.yaml",
+		"vcluster/payments/system/argocd/values.yaml",
+		"vcluster/payments/vcluster-loadbalancer.yaml",
+		"vcluster/search/appproject.yaml",
+		"vcluster/search/helm/values.yaml",
+		"vcluster/search/namespace.yaml",
+		"vcluster/search/rbac.yaml",
+		"vcluster/search/system/argocd/values.yaml",
+	}
+	if got := files.Paths(); strings.Join(got, "\n") != strings.Join(wantPaths, "\n") {
+		t.Fatalf("paths:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantPaths, "\n"))
+	}
+
+	var app map[string]any
+	if err := yaml.Unmarshal(files["applications/app-vcluster-payments.yaml"], &app); err != nil {
+		t.Fatal(err)
+	}
+	spec := app["spec"].(map[string]any)
+	dest := spec["destination"].(map[string]any)
+	if dest["server"] != "https://kubernetes.default.svc" || dest["namespace"] != "vcluster-payments" {
+		t.Errorf("destination %v", dest)
+	}
+	sources := spec["sources"].([]any)
+	var ref, chart bool
+	for _, s := range sources {
+		m := s.(map[string]any)
+		if m["ref"] == "valuesRepo" {
+			ref = true
+		}
+		if h, ok := m["helm"].(map[string]any); ok {
+			chart = h["releaseName"] == "vcluster" && m["chart"] == "vcluster"
+			vf := h["valueFiles"].([]any)
+			if vf[len(vf)-1] != "$valuesRepo/vcluster/payments/helm/values.yaml" {
+				t.Errorf("valueFiles %v", vf)
+			}
+		}
+	}
+	if !ref || !chart {
+		t.Errorf("sources need ref valuesRepo and the vcluster chart with releaseName vcluster: %v", sources)
+	}
+	auto := spec["syncPolicy"].(map[string]any)["automated"].(map[string]any)
+	if auto["prune"] != true || auto["selfHeal"] != true {
+		t.Errorf("automated %v", auto)
+	}
+
+	// The values are the ones create installs, resolved per project.
+	var vals map[string]any
+	if err := yaml.Unmarshal(files["vcluster/payments/helm/values.yaml"], &vals); err != nil {
+		t.Fatal(err)
+	}
+	sched := vals["controlPlane"].(map[string]any)["statefulSet"].(map[string]any)["scheduling"].(map[string]any)
+	if sched["nodeSelector"].(map[string]any)["project"] != "payments" {
+		t.Errorf("nodeSelector %v", sched["nodeSelector"])
+	}
+	if tag := vals["controlPlane"].(map[string]any)["distro"].(map[string]any)["k8s"].(map[string]any)["image"].(map[string]any)["tag"]; tag != "v1.34.2" {
+		t.Errorf("k8s version: cluster k8sVersion must win over defaults, got %v", tag)
+	}
+
+	var argo map[string]any
+	if err := yaml.Unmarshal(files["vcluster/payments/system/argocd/values.yaml"], &argo); err != nil {
+		t.Fatal(err)
+	}
+	if argo["server"].(map[string]any)["replicas"] != float64(2) || argo["configs"] == nil || argo["dex"] == nil {
+		t.Errorf("argocd values must deep-merge cluster over defaults: %v", argo)
+	}
+
+	var ns map[string]any
+	if err := yaml.Unmarshal(files["vcluster/payments/namespace.yaml"], &ns); err != nil {
+		t.Fatal(err)
+	}
+	labels := ns["metadata"].(map[string]any)["labels"].(map[string]any)
+	for k, v := range map[string]any{
+		"tenant.kubectl-tenant.io/name": "payments", "tenant.kubectl-tenant.io/pool": "payments",
+		"app.kubernetes.io/managed-by": "kubectl-tenant", "team": "payments", "cost-center": "platform",
+	} {
+		if labels[k] != v {
+			t.Errorf("namespace label %s=%v, want %v", k, labels[k], v)
+		}
+	}
+
+	tfvars := strings.Join(strings.Fields(string(files["terraform/terraform.tfvars"])), " ")
+	for _, want := range []string{`payments-gpu = {`, `project = "payments"`, `effect = "NoSchedule" key = "project" value = "payments"`, `sys = {`} {
+		if !strings.Contains(tfvars, want) {
+			t.Errorf("terraform.tfvars lacks %q:\n%s", want, tfvars)
+		}
+	}
+	if strings.Contains(string(files["vcluster/search/namespace.yaml"]), "v1.34.2") {
+		t.Error("search must keep the defaults' k8s version")
+	}
+}

@@ -1,0 +1,693 @@
+package argocd
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	authzv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+)
+
+// Step names of register (deregister uses tenant.StepDeregister).
+const (
+	StepLogin       = "argocd login"
+	StepCertificate = "certificate"
+	StepManager     = "argocd-manager"
+	StepRegister    = "register"
+	StepBootstrap   = "bootstrap"
+)
+
+// Modes of registration.
+const (
+	ModeAPI         = "api"
+	ModeDeclarative = "declarative"
+)
+
+// Server addresses.
+const (
+	// AddressInCluster is https://vcluster.vcluster-NAME: the vCluster
+	// Service by its in-cluster DNS name, which the host's Argo CD reaches
+	// with no LoadBalancer and the vCluster certificate covers by default.
+	AddressInCluster = "in-cluster"
+	// AddressForwarded is the tenant's live `connect --background` forward,
+	// https://127.0.0.1:PORT: only an Argo CD on this machine reaches it,
+	// and only while the forwarder runs.
+	AddressForwarded = "forwarded"
+)
+
+// Labels and annotations Argo CD gives cluster Secrets.
+const (
+	SecretTypeLabel     = "argocd.argoproj.io/secret-type"
+	SecretTypeCluster   = "cluster"
+	managedByAnnotation = "managed-by"
+	managedByArgoCD     = "argocd.argoproj.io"
+)
+
+// NamespaceEnv overrides where delete and list look for Argo CD (default
+// argocd); register's --argocd-namespace defaults to it too.
+const NamespaceEnv = "KUBECTL_TENANT_ARGOCD_NAMESPACE"
+
+// DefaultLabels are the cluster labels when none are given: what the
+// bootstrap ApplicationSet's cluster generator selects.
+func DefaultLabels() map[string]string { return map[string]string{"env": "vdev"} }
+
+// Registrar registers tenants with Argo CD and is the engine's
+// tenant.Registrar (delete deregisters, list shows REGISTERED).
+type Registrar struct {
+	Engine *tenant.Engine
+	// Meta lists cluster Secrets metadata-only for Registered.
+	Meta metadata.Interface
+	// Options say where Argo CD is and how to log in.
+	Options Options
+}
+
+var _ tenant.Registrar = (*Registrar)(nil)
+
+// RegisterOptions are the inputs of Register.
+type RegisterOptions struct {
+	Name string
+	// Labels of the Argo CD cluster (default env=vdev); the tool adds
+	// tenant.kubectl-tenant.io/name and app.kubernetes.io/managed-by.
+	Labels map[string]string
+	// Mode is ModeAPI (default) or ModeDeclarative.
+	Mode string
+	// ServerAddress is AddressInCluster (default), AddressForwarded or an
+	// https:// URL.
+	ServerAddress string
+	// Namespaces, when set, scope argocd-manager to Roles in these vCluster
+	// namespaces instead of a ClusterRole.
+	Namespaces []string
+	// TokenWait bounds the wait for the manager's token (default 30s).
+	TokenWait time.Duration
+}
+
+// Result is what Register did.
+type Result struct {
+	Name          string            `json:"name"`
+	Server        string            `json:"server"`
+	Labels        map[string]string `json:"labels"`
+	Mode          string            `json:"mode"`
+	Connection    string            `json:"connectionState,omitempty"`
+	ArgoCDVersion string            `json:"argocdVersion,omitempty"`
+	Secret        string            `json:"secret,omitempty"` // declarative mode: namespace/name
+}
+
+func (r *Registrar) ns() string { return r.Options.namespace() }
+
+func (r *Registrar) emit(step string, p tenant.Phase, msg string, err error) {
+	if r.Engine.Report != nil {
+		r.Engine.Report(tenant.Event{Time: time.Now(), Step: step, Phase: p, Message: msg, Err: err})
+	}
+}
+
+func (r *Registrar) step(step string, fn func() (string, error)) error {
+	r.emit(step, tenant.PhaseStarted, "", nil)
+	msg, err := fn()
+	if err != nil {
+		r.emit(step, tenant.PhaseFailed, err.Error(), err)
+		return err
+	}
+	r.emit(step, tenant.PhaseDone, msg, nil)
+	return nil
+}
+
+// Validate checks o without any API call.
+func (o *RegisterOptions) Validate() error {
+	if err := tenant.ValidateName(o.Name); err != nil {
+		return err
+	}
+	switch o.Mode {
+	case "", ModeAPI, ModeDeclarative:
+	default:
+		return tenant.NewUsageError(fmt.Sprintf("unknown --mode %q (use api or declarative)", o.Mode))
+	}
+	for k, v := range o.Labels {
+		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
+			return tenant.NewUsageError(fmt.Sprintf("invalid label key %q: %s", k, strings.Join(errs, "; ")))
+		}
+		if errs := validation.IsValidLabelValue(v); len(errs) > 0 {
+			return tenant.NewUsageError(fmt.Sprintf("invalid label value %q: %s", v, strings.Join(errs, "; ")))
+		}
+		if k == tenant.LabelName || k == SecretTypeLabel {
+			return tenant.NewUsageError(fmt.Sprintf("label %s is set by kubectl-tenant", k))
+		}
+	}
+	for _, ns := range o.Namespaces {
+		if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+			return tenant.NewUsageError(fmt.Sprintf("--namespaces: invalid namespace %q: %s", ns, strings.Join(errs, "; ")))
+		}
+	}
+	switch o.ServerAddress {
+	case "", AddressInCluster, AddressForwarded:
+	default:
+		if _, err := addressURL(o.ServerAddress); err != nil {
+			return tenant.NewUsageError(err.Error())
+		}
+	}
+	return nil
+}
+
+func addressURL(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("invalid --server-address %q: use in-cluster, forwarded or an https:// URL", s)
+	}
+	return u, nil
+}
+
+// InClusterAddress is the vCluster Service's in-cluster URL for tenant name.
+func InClusterAddress(name string) string {
+	return "https://" + tenant.ReleaseName + "." + tenant.NamespaceFor(name)
+}
+
+// clusterLabels are the user's labels (default env=vdev) plus the tool's.
+func clusterLabels(name string, user map[string]string) map[string]string {
+	l := maps.Clone(user)
+	if len(l) == 0 {
+		l = DefaultLabels()
+	}
+	l[tenant.LabelName] = name
+	l[tenant.LabelManagedBy] = tenant.ManagedByValue
+	return l
+}
+
+// Register adds the tenant to Argo CD as `argocd cluster add NAME --upsert`
+// would, with the vCluster's in-cluster address:
+//
+//  1. log in to Argo CD (api mode) or check the caller may write cluster
+//     Secrets in its namespace (declarative mode) — before anything is
+//     created, so bad credentials or a missing Argo CD change nothing;
+//  2. check the vCluster's serving certificate covers the chosen address;
+//  3. converge ServiceAccount argocd-manager (kube-system), its ClusterRole
+//     (or Roles) and binding, and a long-lived token Secret in the vCluster;
+//  4. upsert the cluster (POST /api/v1/clusters?upsert=true) or write the
+//     equivalent Secret labelled argocd.argoproj.io/secret-type=cluster.
+//
+// A re-run is an upsert. If step 4 fails on a first registration, what
+// step 3 made is removed again. The token is never printed or logged.
+func (r *Registrar) Register(ctx context.Context, o RegisterOptions) (*Result, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if err := r.Options.Validate(); err != nil {
+		return nil, err
+	}
+	e := r.Engine
+	if o.Mode == "" {
+		o.Mode = ModeAPI
+	}
+	if o.TokenWait <= 0 {
+		o.TokenWait = 30 * time.Second
+	}
+	if _, err := e.Get(ctx, o.Name); err != nil {
+		return nil, err
+	}
+	server, err := r.serverAddress(o)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Name: o.Name, Server: server, Labels: clusterLabels(o.Name, o.Labels), Mode: o.Mode}
+
+	var sess *Session
+	if o.Mode == ModeAPI {
+		err = r.step(StepLogin, func() (string, error) {
+			s, err := Login(ctx, e.Kube, e.REST, r.Options)
+			if err != nil {
+				return "", err
+			}
+			sess = s
+			if err := s.Require(ctx, "create", server); err != nil {
+				return "", err
+			}
+			how := ""
+			if s.Plaintext {
+				how = ", plain HTTP"
+			}
+			return fmt.Sprintf("Argo CD %s as %s%s", s.Version, s.User, how), nil
+		})
+		if sess != nil {
+			defer sess.Close()
+		}
+		if err != nil {
+			return nil, err
+		}
+		res.ArgoCDVersion = sess.Version
+	} else {
+		err = r.step(StepLogin, func() (string, error) {
+			return "no login: writing the cluster Secret directly", r.checkSecretAccess(ctx)
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	acc, err := e.Open(ctx, o.Name)
+	if err != nil {
+		return nil, err
+	}
+	defer acc.Close()
+	err = r.step(StepCertificate, func() (string, error) {
+		host := hostOf(server)
+		return "the vCluster certificate covers " + host, checkServingCert(ctx, acc, o.Name, host)
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	kc, err := kubernetes.NewForConfig(acc.Config)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		token   string
+		created bool
+	)
+	err = r.step(StepManager, func() (string, error) {
+		var err error
+		token, created, err = installManager(ctx, kc, o.Namespaces, o.TokenWait)
+		scope := "cluster-wide"
+		if len(o.Namespaces) > 0 {
+			scope = "namespaces " + strings.Join(o.Namespaces, ",")
+		}
+		return fmt.Sprintf("ServiceAccount %s/%s with a token (%s)", ManagerNamespace, ManagerServiceAccount, scope), err
+	})
+	if err != nil {
+		if created {
+			r.rollback(kc)
+		}
+		return nil, err
+	}
+
+	cl := &Cluster{
+		Server: server, Name: o.Name, Labels: res.Labels, Namespaces: o.Namespaces,
+		Config: ClusterConfig{BearerToken: token, TLSClientConfig: TLSClientConfig{CAData: acc.CA}},
+	}
+	err = r.step(StepRegister, func() (string, error) {
+		if o.Mode == ModeDeclarative {
+			name, err := r.writeSecret(ctx, cl)
+			res.Secret = r.ns() + "/" + name
+			return "Secret " + res.Secret, err
+		}
+		state, err := r.upsert(ctx, sess, cl)
+		res.Connection = state.Status
+		if err != nil {
+			return "", err
+		}
+		if state.Status != "" && state.Status != ConnectionSuccessful {
+			r.emit(StepRegister, tenant.PhaseWarning, fmt.Sprintf("Argo CD's connection to %s is %s: %s", server, state.Status, state.Message), nil)
+		}
+		return fmt.Sprintf("%s as %s, connection %s", o.Name, server, firstNonEmpty(state.Status, "not reported")), nil
+	})
+	if err != nil {
+		if created {
+			r.rollback(kc)
+		}
+		return nil, err
+	}
+	return res, nil
+}
+
+// rollback removes the manager objects of a first registration that failed.
+func (r *Registrar) rollback(kc kubernetes.Interface) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := uninstallManager(ctx, kc); err != nil {
+		r.emit(StepManager, tenant.PhaseWarning, "could not remove argocd-manager after the failure: "+oneLine(err.Error()), nil)
+	}
+}
+
+func (r *Registrar) serverAddress(o RegisterOptions) (string, error) {
+	switch o.ServerAddress {
+	case "", AddressInCluster:
+		return InClusterAddress(o.Name), nil
+	case AddressForwarded:
+		ss, err := r.Engine.Sessions.List()
+		if err != nil {
+			return "", err
+		}
+		for _, s := range ss {
+			if s.Tenant == o.Name && s.Alive() && strings.HasPrefix(s.Server, "https://127.0.0.1:") {
+				r.emit(StepRegister, tenant.PhaseWarning, "--server-address forwarded: only an Argo CD on this machine reaches "+s.Server+", and only while the forwarder runs", nil)
+				return s.Server, nil
+			}
+		}
+		return "", fmt.Errorf("--server-address forwarded: tenant %s has no live port-forward (run `kubectl tenant connect %s --background` first)", o.Name, o.Name)
+	}
+	u, _ := addressURL(o.ServerAddress)
+	return strings.TrimRight(u.String(), "/"), nil
+}
+
+func hostOf(server string) string {
+	u, err := url.Parse(server)
+	if err != nil {
+		return server
+	}
+	return u.Hostname()
+}
+
+// checkServingCert reads the vCluster's serving certificate through the
+// forward (verified with the tenant CA) and checks it names host.
+func checkServingCert(ctx context.Context, acc *tenant.Access, name, host string) error {
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(acc.CA) {
+		return errors.New("the vCluster secret holds no valid CA certificate")
+	}
+	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: 10 * time.Second},
+		Config: &tls.Config{RootCAs: pool, ServerName: "localhost", MinVersion: tls.VersionTLS12}}
+	conn, err := d.DialContext(ctx, "tcp", acc.Addr)
+	if err != nil {
+		return fmt.Errorf("reading the vCluster's serving certificate: %w", err)
+	}
+	defer conn.Close()
+	certs := conn.(*tls.Conn).ConnectionState().PeerCertificates
+	if len(certs) == 0 {
+		return errors.New("the vCluster presented no certificate")
+	}
+	return certCovers(certs[0], name, host)
+}
+
+// certCovers explains, when the certificate does not name host, exactly
+// which value adds it.
+func certCovers(cert *x509.Certificate, name, host string) error {
+	if cert.VerifyHostname(host) == nil {
+		return nil
+	}
+	names := slices.Clone(cert.DNSNames)
+	for _, ip := range cert.IPAddresses {
+		names = append(names, ip.String())
+	}
+	return fmt.Errorf("the vCluster's serving certificate does not cover %s (it covers %s): add it with the chart value "+
+		"controlPlane.proxy.extraSANs: [%s] (kubectl tenant create %s -f values.yaml converges the tenant), or register another --server-address",
+		host, strings.Join(names, ", "), host, name)
+}
+
+// upsert registers cl through the API and returns Argo CD's view of the
+// connection. A declarative Secret of this tenant for the same server is
+// removed first (best effort), so the two modes never leave two entries.
+func (r *Registrar) upsert(ctx context.Context, s *Session, cl *Cluster) (ConnectionState, error) {
+	if secs, err := r.Engine.Kube.CoreV1().Secrets(r.ns()).List(ctx, metav1.ListOptions{LabelSelector: tenant.LabelName + "=" + cl.Name}); err == nil {
+		for _, sec := range secs.Items {
+			if sec.Annotations[managedByAnnotation] != managedByArgoCD {
+				_ = r.Engine.Kube.CoreV1().Secrets(r.ns()).Delete(ctx, sec.Name, metav1.DeleteOptions{})
+			}
+		}
+	}
+	if _, err := s.UpsertCluster(ctx, cl); err != nil {
+		var ae *APIError
+		if errors.As(err, &ae) {
+			return ConnectionState{}, fmt.Errorf("Argo CD refused the cluster: %s", ae.Message)
+		}
+		return ConnectionState{}, err
+	}
+	items, err := s.ListClusters(ctx)
+	if err != nil {
+		return ConnectionState{}, err
+	}
+	for i := range items {
+		if items[i].Server == cl.Server {
+			return items[i].State(), nil
+		}
+	}
+	return ConnectionState{}, fmt.Errorf("Argo CD accepted the cluster but does not list %s", cl.Server)
+}
+
+// SecretName is the name of a tenant's declarative cluster Secret.
+func SecretName(name string) string { return "cluster-" + tenant.NamespaceFor(name) }
+
+// ClusterSecret is the declarative equivalent of cl: what Argo CD itself
+// stores for a cluster added through its API.
+func ClusterSecret(ns string, cl *Cluster) (*corev1.Secret, error) {
+	cfg, err := json.Marshal(cl.Config)
+	if err != nil {
+		return nil, err
+	}
+	labels := maps.Clone(cl.Labels)
+	labels[SecretTypeLabel] = SecretTypeCluster
+	data := map[string][]byte{"name": []byte(cl.Name), "server": []byte(cl.Server), "config": cfg}
+	if len(cl.Namespaces) > 0 {
+		data["namespaces"] = []byte(strings.Join(cl.Namespaces, ","))
+	}
+	if cl.ClusterResources {
+		data["clusterResources"] = []byte("true")
+	}
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: SecretName(cl.Name), Namespace: ns, Labels: labels},
+		Type:       corev1.SecretTypeOpaque,
+		Data:       data,
+	}, nil
+}
+
+// writeSecret creates or replaces the tenant's declarative cluster Secret,
+// and removes an API-made entry of the tenant (Argo CD would otherwise see
+// two clusters with one server).
+func (r *Registrar) writeSecret(ctx context.Context, cl *Cluster) (string, error) {
+	want, err := ClusterSecret(r.ns(), cl)
+	if err != nil {
+		return "", err
+	}
+	secrets := r.Engine.Kube.CoreV1().Secrets(r.ns())
+	cur, err := secrets.Get(ctx, want.Name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		_, err = secrets.Create(ctx, want, metav1.CreateOptions{})
+	case err == nil:
+		cur.Labels, cur.Data, cur.StringData = want.Labels, want.Data, nil
+		_, err = secrets.Update(ctx, cur, metav1.UpdateOptions{})
+	}
+	if err != nil {
+		return "", kubeError(err)
+	}
+	others, err := secrets.List(ctx, metav1.ListOptions{LabelSelector: tenant.LabelName + "=" + cl.Name})
+	if err != nil {
+		return "", kubeError(err)
+	}
+	for _, s := range others.Items {
+		if s.Name != want.Name {
+			if err := secrets.Delete(ctx, s.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+				return "", kubeError(err)
+			}
+		}
+	}
+	return want.Name, nil
+}
+
+// checkSecretAccess fails early, before the vCluster is touched, when there
+// is no Argo CD namespace or the caller may not write Secrets in it.
+func (r *Registrar) checkSecretAccess(ctx context.Context) error {
+	ns := r.ns()
+	if _, err := r.Engine.Kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+		return fmt.Errorf("%w: there is no namespace %s (use --argocd-namespace)", ErrNotInstalled, ns)
+	} else if err != nil && !apierrors.IsForbidden(err) {
+		return kubeError(err)
+	}
+	var denied []string
+	for _, verb := range []string{"create", "update", "list", "delete"} {
+		rv, err := r.Engine.Kube.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authzv1.SelfSubjectAccessReview{
+			Spec: authzv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authzv1.ResourceAttributes{Verb: verb, Resource: "secrets", Namespace: ns}},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			return kubeError(err)
+		}
+		if !rv.Status.Allowed {
+			denied = append(denied, verb)
+		}
+	}
+	if len(denied) > 0 {
+		return tenant.NewForbiddenError(fmt.Sprintf("--mode declarative needs to %s Secrets in namespace %s: ask for that role, or use --mode api", strings.Join(denied, ", "), ns))
+	}
+	return nil
+}
+
+// Registered names the tenants with an Argo CD cluster entry, from ONE
+// metadata-only list of the Secrets in the Argo CD namespace labelled
+// argocd.argoproj.io/secret-type=cluster and tenant.kubectl-tenant.io/name.
+// Argo CD stores every cluster as such a Secret and copies the cluster's
+// labels onto it, so this is Argo CD's own view, read without a
+// port-forward, login or token. Only when the caller may not list Secrets
+// there does it ask the API (login + GET /api/v1/clusters). A missing Argo
+// CD returns nil (list shows "-"), not an error.
+func (r *Registrar) Registered(ctx context.Context) (map[string]bool, error) {
+	ns := r.ns()
+	sel := SecretTypeLabel + "=" + SecretTypeCluster + "," + tenant.LabelName
+	list, err := r.Meta.Resource(schema.GroupVersionResource{Version: "v1", Resource: "secrets"}).Namespace(ns).
+		List(ctx, metav1.ListOptions{LabelSelector: sel})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case apierrors.IsForbidden(err):
+		return r.registeredFromAPI(ctx)
+	case err != nil:
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, s := range list.Items {
+		out[s.Labels[tenant.LabelName]] = true
+	}
+	if len(out) == 0 && !r.installed(ctx) {
+		return nil, nil
+	}
+	return out, nil
+}
+
+// installed says whether there is an Argo CD namespace with Service
+// argocd-server (or the caller cannot tell, which counts as installed).
+func (r *Registrar) installed(ctx context.Context) bool {
+	_, err := r.Engine.Kube.CoreV1().Services(r.ns()).Get(ctx, ServerService, metav1.GetOptions{})
+	return !apierrors.IsNotFound(err)
+}
+
+func (r *Registrar) registeredFromAPI(ctx context.Context) (map[string]bool, error) {
+	s, err := Login(ctx, r.Engine.Kube, r.Engine.REST, r.Options)
+	if errors.Is(err, ErrNotInstalled) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	items, err := s.ListClusters(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, c := range items {
+		if n := c.Labels[tenant.LabelName]; n != "" {
+			out[n] = true
+		}
+	}
+	return out, nil
+}
+
+// Deregister removes the tenant from Argo CD (tenant.Registrar; delete calls
+// it first). Nothing registered, or no Argo CD at all, is not an error.
+func (r *Registrar) Deregister(ctx context.Context, name string) error {
+	_, err := r.Unregister(ctx, name, false)
+	return err
+}
+
+// Unregister removes every Argo CD entry of the tenant — through the API
+// (DELETE /api/v1/clusters/{server}) for entries Argo CD made, deleting the
+// Secret for declarative ones — then, when the vCluster is reachable, the
+// argocd-manager objects inside it (always with cleanManager, else only if
+// an entry was found). It returns the servers deregistered.
+//
+// Entries are found by the tenant label on their Secrets (one list call).
+// When the API cannot be used (Argo CD down, login refused) but the caller
+// may delete Secrets, Argo CD's own Secret is deleted instead: Argo CD
+// watches them, so the effect is the same, and a tenant can always be torn
+// down.
+func (r *Registrar) Unregister(ctx context.Context, name string, cleanManager bool) ([]string, error) {
+	ns := r.ns()
+	secrets := r.Engine.Kube.CoreV1().Secrets(ns)
+	list, err := secrets.List(ctx, metav1.ListOptions{LabelSelector: tenant.LabelName + "=" + name})
+	var servers []string
+	switch {
+	case apierrors.IsForbidden(err):
+		if servers, err = r.unregisterViaAPI(ctx, name); err != nil {
+			return nil, err
+		}
+	case err != nil:
+		return nil, kubeError(err)
+	default:
+		var sess *Session
+		var loginErr error
+		defer func() { sess.Close() }()
+		for _, sec := range list.Items {
+			server := strings.TrimRight(string(sec.Data["server"]), "/")
+			if sec.Annotations[managedByAnnotation] == managedByArgoCD && server != "" {
+				if sess == nil && loginErr == nil {
+					sess, loginErr = Login(ctx, r.Engine.Kube, r.Engine.REST, r.Options)
+				}
+				if loginErr == nil {
+					err := sess.DeleteCluster(ctx, server)
+					if err == nil {
+						servers = append(servers, server)
+						continue
+					}
+					loginErr = err
+				}
+				r.emit(tenant.StepDeregister, tenant.PhaseWarning, "Argo CD API unavailable ("+oneLine(loginErr.Error())+"): deleting its cluster Secret "+ns+"/"+sec.Name+" directly", nil)
+			}
+			if err := secrets.Delete(ctx, sec.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+				return servers, kubeError(err)
+			}
+			servers = append(servers, firstNonEmpty(server, sec.Name))
+		}
+	}
+	if len(servers) > 0 || cleanManager {
+		r.cleanManager(ctx, name, cleanManager)
+	}
+	sort.Strings(servers)
+	return servers, nil
+}
+
+func (r *Registrar) unregisterViaAPI(ctx context.Context, name string) ([]string, error) {
+	s, err := Login(ctx, r.Engine.Kube, r.Engine.REST, r.Options)
+	if errors.Is(err, ErrNotInstalled) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	items, err := s.ListClusters(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var servers []string
+	for _, c := range items {
+		if c.Labels[tenant.LabelName] != name {
+			continue
+		}
+		if err := s.DeleteCluster(ctx, c.Server); err != nil {
+			return servers, err
+		}
+		servers = append(servers, c.Server)
+	}
+	return servers, nil
+}
+
+// cleanManager removes argocd-manager from the vCluster when it is running;
+// a tenant that is not (half-created, being deleted) is skipped quietly
+// unless the user asked for the cleanup.
+func (r *Registrar) cleanManager(ctx context.Context, name string, loud bool) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	warn := func(msg string) {
+		if loud {
+			r.emit(tenant.StepDeregister, tenant.PhaseWarning, msg, nil)
+		}
+	}
+	acc, err := r.Engine.Open(ctx, name)
+	if err != nil {
+		warn("argocd-manager left in the vCluster: " + oneLine(err.Error()))
+		return
+	}
+	defer acc.Close()
+	kc, err := kubernetes.NewForConfig(acc.Config)
+	if err == nil {
+		err = uninstallManager(ctx, kc)
+	}
+	if err != nil {
+		r.emit(tenant.StepDeregister, tenant.PhaseWarning, "could not remove argocd-manager from the vCluster: "+oneLine(err.Error()), nil)
+	}
+}

@@ -1,0 +1,311 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"log"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/restmapper"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+)
+
+// gitopsConfig renders one project per playground pool: project-x is
+// installed for real, project-z (with a load balancer) is dry-run only.
+const gitopsConfig = `repoURL: https://git.example.com/platform/platform.git
+defaults:
+  ttl: 8h
+  labels:
+    e2e: gitops
+  argocdValues:
+    configs:
+      params:
+        server.insecure: true
+clusters:
+  - project: project-x
+    nodePools:
+      - name: workload
+  - project: project-z
+    groups: [team-z]
+    loadBalancer:
+      sourceRanges: [10.0.0.0/8]
+    nodePools:
+      - name: workload-2
+`
+
+// TestGitOpsRenderedManifestsAndValues renders a config with the real
+// binary, applies every rendered Kubernetes and Argo CD manifest to the
+// playground apiserver with server-side dry-run and strict field validation
+// (the Argo CD CRDs validate Application, ApplicationSet and AppProject),
+// then installs the rendered vCluster values with the real vcluster chart
+// and waits for the vCluster on the project's pool.
+func TestGitOpsRenderedManifestsAndValues(t *testing.T) {
+	w := newWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte(gitopsConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	repo := filepath.Join(dir, "repo")
+	w.mustRun("render", "-f", cfgPath, "--out", repo)
+	if r := w.mustRun("render", "-f", cfgPath, "--out", repo, "--check"); !strings.Contains(r.stdout, "up to date") {
+		t.Fatalf("check after render: %s", r.stdout)
+	}
+
+	restCfg, err := w.env.RESTConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := w.env.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dyn, err := dynamic.NewForConfig(restCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(cs.Discovery()))
+
+	manifests := renderedManifests(t, repo)
+	var namespaces, others []*unstructured.Unstructured
+	for _, m := range manifests {
+		if m.obj.GetKind() == "Namespace" {
+			namespaces = append(namespaces, m.obj)
+		} else {
+			others = append(others, m.obj)
+		}
+	}
+	kinds := map[string]int{}
+	for _, m := range manifests {
+		kinds[m.obj.GetKind()]++
+	}
+	for kind, n := range map[string]int{"Application": 2, "ApplicationSet": 1, "AppProject": 2, "Namespace": 2, "Role": 2, "RoleBinding": 2, "Service": 1} {
+		if kinds[kind] != n {
+			t.Errorf("rendered %d %s, want %d (all: %v)", kinds[kind], kind, n, kinds)
+		}
+	}
+
+	// Namespaced objects need their namespace: the namespaces are applied
+	// for real (as Argo CD would first), and removed at the end.
+	for _, ns := range namespaces {
+		t.Cleanup(func() { deleteNamespace(t, cs.CoreV1().Namespaces(), ns.GetName()) })
+		if err := apply(ctx, dyn, mapper, ns, false); err != nil {
+			t.Fatalf("apply %s: %v", ns.GetName(), err)
+		}
+	}
+	for _, m := range manifests {
+		if err := apply(ctx, dyn, mapper, m.obj, true); err != nil {
+			t.Errorf("%s: server-side dry-run of %s %s/%s: %v", m.path, m.obj.GetKind(), m.obj.GetNamespace(), m.obj.GetName(), err)
+		}
+	}
+	if t.Failed() {
+		return
+	}
+
+	// The rendered values install the real chart (plus the playground's
+	// no-PVC values, since the playground has no storage provisioner).
+	const project = "project-x"
+	ns := tenant.NamespaceFor(project)
+	vals := readValues(t, filepath.Join(repo, "vcluster", project, "helm", "values.yaml"))
+	vals = mergeValues(vals, readValues(t, w.values))
+	getter := genericclioptions.NewConfigFlags(false)
+	getter.KubeConfig, getter.Namespace = &w.kubeconfig, &ns
+	hcfg := new(action.Configuration)
+	if err := hcfg.Init(getter, ns, "secret", log.New(io.Discard, "", 0).Printf); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := loader.Load(w.env.VClusterChart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := action.NewInstall(hcfg)
+	in.ReleaseName, in.Namespace = tenant.ReleaseName, ns
+	t.Cleanup(func() { _, _ = action.NewUninstall(hcfg).Run(tenant.ReleaseName) })
+	if _, err := in.RunWithContext(ctx, ch, vals); err != nil {
+		t.Fatalf("helm install of the rendered values: %v", err)
+	}
+
+	// The vCluster lands on the project's pool and its control plane writes
+	// the kubeconfig Secret.
+	var pod *corev1.Pod
+	for {
+		pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=vcluster,release=" + tenant.ReleaseName})
+		if err == nil && len(pods.Items) > 0 {
+			pod = &pods.Items[0]
+			_, serr := cs.CoreV1().Secrets(ns).Get(ctx, "vc-"+tenant.ReleaseName, metav1.GetOptions{})
+			if pod.Status.Phase == corev1.PodRunning && serr == nil {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			if pod != nil {
+				t.Fatalf("vCluster pod %s not Running with Secret vc-%s: phase %s, node %q, conditions %v", pod.Name, tenant.ReleaseName, pod.Status.Phase, pod.Spec.NodeName, pod.Status.Conditions)
+			}
+			t.Fatalf("no vCluster pod in %s: %v", ns, err)
+		case <-time.After(time.Second):
+		}
+	}
+	if pod.Spec.NodeName != project+"-0" {
+		t.Errorf("vCluster pod on node %q, want %s-0 (pool %s)", pod.Spec.NodeName, project, project)
+	}
+
+	// kubectl tenant sees the GitOps tenant through the rendered namespace.
+	got, ok := w.list()[project]
+	if !ok {
+		t.Fatalf("kubectl tenant list does not show %s", project)
+	}
+	if got.Pool != project || got.Namespace != ns {
+		t.Errorf("list shows %+v", got)
+	}
+}
+
+type manifest struct {
+	path string
+	obj  *unstructured.Unstructured
+}
+
+// renderedManifests reads the Kubernetes objects of the rendered tree:
+// applications/*.yaml and vcluster/<project>/*.yaml (Helm values under
+// helm/ and system/ are not manifests).
+func renderedManifests(t *testing.T, repo string) []manifest {
+	t.Helper()
+	var out []manifest
+	err := filepath.WalkDir(repo, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() || filepath.Ext(p) != ".yaml" {
+			return err
+		}
+		rel, _ := filepath.Rel(repo, p)
+		parts := strings.Split(filepath.ToSlash(rel), "/")
+		if !(parts[0] == "applications" && len(parts) == 2 || parts[0] == "vcluster" && len(parts) == 3) {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096)
+		for {
+			var u unstructured.Unstructured
+			if err := dec.Decode(&u.Object); err != nil {
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				return err
+			}
+			if len(u.Object) > 0 {
+				out = append(out, manifest{rel, &u})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) == 0 {
+		t.Fatal("no manifests rendered")
+	}
+	return out
+}
+
+// apply server-side applies obj with strict field validation, as a dry run
+// or for real.
+func apply(ctx context.Context, dyn dynamic.Interface, mapper *restmapper.DeferredDiscoveryRESTMapper, obj *unstructured.Unstructured, dryRun bool) error {
+	gvk := obj.GroupVersionKind()
+	m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return err
+	}
+	data, err := json.Marshal(obj.Object)
+	if err != nil {
+		return err
+	}
+	opts := metav1.PatchOptions{FieldManager: "kubectl-tenant-e2e", Force: ptrTo(true), FieldValidation: "Strict"}
+	if dryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	var ri dynamic.ResourceInterface = dyn.Resource(m.Resource)
+	if obj.GetNamespace() != "" {
+		ri = dyn.Resource(m.Resource).Namespace(obj.GetNamespace())
+	}
+	_, err = ri.Patch(ctx, obj.GetName(), types.ApplyPatchType, data, opts)
+	return err
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+func readValues(t *testing.T, path string) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v map[string]any
+	if err := yaml.Unmarshal(b, &v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return v
+}
+
+func mergeValues(dst, src map[string]any) map[string]any {
+	for k, v := range src {
+		if sv, ok := v.(map[string]any); ok {
+			if dv, ok := dst[k].(map[string]any); ok {
+				dst[k] = mergeValues(dv, sv)
+				continue
+			}
+		}
+		dst[k] = v
+	}
+	return dst
+}
+
+type namespaceDeleter interface {
+	Delete(ctx context.Context, name string, opts metav1.DeleteOptions) error
+	Get(ctx context.Context, name string, opts metav1.GetOptions) (*corev1.Namespace, error)
+}
+
+// deleteNamespace deletes ns and waits (bounded) until it is gone.
+func deleteNamespace(t *testing.T, nss namespaceDeleter, ns string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := nss.Delete(ctx, ns, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		t.Errorf("delete namespace %s: %v", ns, err)
+		return
+	}
+	for {
+		if _, err := nss.Get(ctx, ns, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Errorf("namespace %s not deleted within 2m", ns)
+			return
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
