@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
@@ -21,6 +22,14 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd"
 	"github.com/kubectl-tenant/kubectl-tenant/plugins/vcluster"
 )
+
+func init() {
+	// client-go's port-forwarders also report every failed connection
+	// through utilruntime.HandleError, i.e. as klog lines on stderr ("E1123
+	// ... Unhandled Error ..."). The commands report errors themselves, as
+	// one line; drop the duplicate noise.
+	utilruntime.ErrorHandlers = nil
+}
 
 // Factory builds clients on first use, so `version`, `completion` and
 // `--help` never touch the kubeconfig or the network.

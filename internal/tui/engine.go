@@ -40,8 +40,10 @@ type Config struct {
 	Connect func(ctx context.Context, name string) error
 	// Disconnect ends the tenant's connection; nil: not available.
 	Disconnect func(ctx context.Context, name string) error
-	// Register registers a tenant with Argo CD; nil: not available.
-	Register func(ctx context.Context, name string) error
+	// Register registers a tenant with Argo CD, reporting its steps
+	// (RegisterPlan) on the bus; nil: not available.
+	Register     func(ctx context.Context, name string) error
+	RegisterPlan []string
 	// ValuesFiles are extra chart values files for create (see ValuesEnv).
 	ValuesFiles []string
 	// Wait bounds how long create waits for the API and delete for the

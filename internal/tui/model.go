@@ -10,8 +10,8 @@ import (
 	"github.com/charmbracelet/bubbles/cursor"
 	"github.com/charmbracelet/bubbles/spinner"
 	"github.com/charmbracelet/bubbles/textinput"
-	"github.com/charmbracelet/x/ansi"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 	"k8s.io/apimachinery/pkg/util/duration"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
@@ -45,7 +45,8 @@ type Model struct {
 	selected  string
 	filter    textinput.Model
 	filtering bool
-	confirm   string
+	confirm   string // tenant awaiting confirmation of confirmOp
+	confirmOp string // "delete" or "register"
 	status    string
 	statusBad bool
 	busy      string
@@ -267,12 +268,19 @@ func (m Model) homeKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	if m.confirm != "" {
-		name := m.confirm
+		name, op := m.confirm, m.confirmOp
 		m.confirm = ""
 		if s := k.String(); s == "y" || s == "Y" {
+			if op == "register" {
+				return m.startRegister(name)
+			}
 			return m.startDelete(name)
 		}
-		m.setStatus(false, "not deleted")
+		if op == "register" {
+			m.setStatus(false, "not registered")
+		} else {
+			m.setStatus(false, "not deleted")
+		}
 		return m, nil
 	}
 	sel, hasSel := m.current()
@@ -333,10 +341,10 @@ func (m Model) homeKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 			m.setStatus(true, "registration with Argo CD is not available in this version")
 			return m, nil
 		}
-		return m.startRegister(sel.Name)
+		m.confirm, m.confirmOp = sel.Name, "register"
 	case "d", "delete":
 		if hasSel {
-			m.confirm = sel.Name
+			m.confirm, m.confirmOp = sel.Name, "delete"
 		}
 	case "ctrl+r", "R":
 		if !m.listing {
@@ -390,7 +398,7 @@ func (m Model) startDelete(name string) (tea.Model, tea.Cmd) {
 
 func (m Model) startRegister(name string) (tea.Model, tea.Cmd) {
 	reg := m.cfg.Register
-	return m.startOp("register", name, "Registering tenant "+name, nil, func(ctx context.Context) (string, error) {
+	return m.startOp("register", name, "Registering tenant "+name+" with Argo CD", m.cfg.RegisterPlan, func(ctx context.Context) (string, error) {
 		if err := reg(ctx, name); err != nil {
 			return "", err
 		}
@@ -404,19 +412,26 @@ func (m Model) startCreate(o tenant.CreateOptions, register bool) (tea.Model, te
 	if o.Pool != "" {
 		title += " on pool " + o.Pool
 	}
-	return m.startOp("create", o.Name, title, CreatePlan, func(ctx context.Context) (string, error) {
+	plan := CreatePlan
+	if register && reg != nil {
+		plan = append(append([]string(nil), CreatePlan...), m.cfg.RegisterPlan...)
+	}
+	return m.startOp("create", o.Name, title, plan, func(ctx context.Context) (string, error) {
 		t, err := eng.Create(ctx, o)
 		if err != nil {
 			return "", err
 		}
 		if register && reg != nil {
 			if err := reg(ctx, o.Name); err != nil {
-				return "", err
+				return "", fmt.Errorf("tenant %s is created, but not registered with Argo CD (select it and press r to retry): %w", o.Name, err)
 			}
 		}
 		res := fmt.Sprintf("tenant %s is %s", t.Name, t.Status)
 		if t.TimeToReady > 0 {
 			res += fmt.Sprintf(" (ready in %s)", t.TimeToReady)
+		}
+		if register && reg != nil {
+			res += "; registered with Argo CD"
 		}
 		return res, nil
 	})
@@ -589,6 +604,8 @@ func (m Model) homeView() string {
 		b.WriteString(m.st.dim.Render("filter: "+m.filter.Value()+" (/ edit, esc clear)") + "\n")
 	}
 	switch {
+	case m.confirm != "" && m.confirmOp == "register":
+		b.WriteString(m.st.warn.Render(fmt.Sprintf("Register %s with Argo CD (argocd-manager gets cluster-admin in the tenant)? [y/N]", m.confirm)) + "\n")
 	case m.confirm != "":
 		b.WriteString(m.st.warn.Render(fmt.Sprintf("Delete tenant %s and everything in namespace %s? [y/N]", m.confirm, tenant.NamespaceFor(m.confirm))) + "\n")
 	case m.busy != "":

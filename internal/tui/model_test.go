@@ -318,3 +318,40 @@ func TestValuesFromEnv(t *testing.T) {
 		t.Errorf("ValuesFromEnv = %q", got)
 	}
 }
+
+func TestRegisterAsksFirstThenRuns(t *testing.T) {
+	m, f, cfg := home(t)
+	var got []string
+	mm := m.(Model)
+	mm.cfg.RegisterPlan = []string{"argocd login", "register"}
+	mm.cfg.Register = func(_ context.Context, name string) error {
+		got = append(got, name)
+		f.ev("argocd login", tenant.PhaseStarted, -2*time.Second, "")
+		f.ev("argocd login", tenant.PhaseDone, -time.Second, "")
+		f.ev("register", tenant.PhaseStarted, -time.Second, "")
+		f.ev("register", tenant.PhaseDone, 0, "")
+		return nil
+	}
+	m, _ = update(mm, key("down"), key("r"))
+	wantIn(t, m.View(), "Register dev-2 with Argo CD (argocd-manager gets cluster-admin in the tenant)? [y/N]")
+	m, _ = update(m, key("n"))
+	wantIn(t, m.View(), "not registered")
+	m, cmd := update(m, key("r"), key("y"))
+	wantIn(t, m.View(), "Registering tenant dev-2 with Argo CD", "· argocd login")
+	cmd()
+	m = drain(m, cfg.Bus)
+	wantIn(t, m.View(), "✓ argocd login", "✓ register", "✓ tenant dev-2 registered with Argo CD")
+	// The wizard offers registration now, and create runs it after the engine.
+	m, _ = update(m, key("enter"), key("n"), poolsMsg{pools: f.pools})
+	m = typeText(m, "reg")
+	m, _ = update(m, key("tab"), key("tab"), key("tab"), key("tab"), key("right"))
+	wantIn(t, m.View(), "Register with Argo CD   ‹ yes ›")
+	m, cmd = update(m, key("ctrl+s"))
+	wantIn(t, m.View(), "· api ready", "· argocd login", "· register")
+	cmd()
+	m = drain(m, cfg.Bus)
+	wantIn(t, m.View(), "tenant reg is Ready (ready in 41.8s); registered with Argo CD")
+	if strings.Join(got, ",") != "dev-2,reg" {
+		t.Errorf("registered %v", got)
+	}
+}

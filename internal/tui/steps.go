@@ -18,7 +18,7 @@ import (
 var (
 	CreatePlan = []string{tenant.StepPreflight, tenant.StepNamespace, tenant.StepInstall,
 		tenant.StepSchedule, tenant.StepKubeconfig, tenant.StepReady}
-	DeletePlan = []string{tenant.StepUninstall, tenant.StepDeleteNS, tenant.StepLocal}
+	DeletePlan = []string{tenant.StepDeregister, tenant.StepUninstall, tenant.StepDeleteNS, tenant.StepLocal}
 )
 
 type stepState int
@@ -268,6 +268,8 @@ func hint(verb, name, failed string, err error) string {
 		return "no such tenant: `kubectl tenant list` shows what exists."
 	case failed == tenant.StepSchedule:
 		return fmt.Sprintf("the control-plane pod cannot run: check the pool's nodes (`kubectl get nodes -l %s=POOL`) and the events (`kubectl tenant status %s`); create again to resume, or delete to clean up.", tenant.PoolLabel, name)
+	case verb == "register":
+		return fmt.Sprintf("registration is an upsert: once the cause is fixed, register again (r, or `kubectl tenant register %s`; its --help lists the Argo CD options).", name)
 	case verb == "delete":
 		return fmt.Sprintf("delete is safe to repeat: run `kubectl tenant delete %s` again to finish.", name)
 	case verb == "create":

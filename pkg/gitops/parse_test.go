@@ -65,9 +65,10 @@ func TestParseErrors(t *testing.T) {
 		{"alias", okHead + "defaults: &d\n  maxSize: 2\nterraform:\n  systemPool: *d\n",
 			[]string{"bad.yaml:5:15: YAML aliases are not supported"}},
 		{"two documents", okHead + "---\nclusters: []\n",
-			[]string{"bad.yaml:3:1: only one YAML document is allowed"}},
+			[]string{"bad.yaml:2:1: only one YAML document is allowed"}}, // the second "---"
 		{"syntax error", okHead + "clusters:\n  - project: a\n   nodePools: x\n",
-			[]string{"bad.yaml:4:", "invalid YAML"}},
+			// The YAML parser names the line of the enclosing block.
+			[]string{"bad.yaml:2:1: invalid YAML: did not find expected '-' indicator"}},
 		{"NaN helm value", okHead + "defaults:\n  argocdValues:\n    x: .nan\n",
 			[]string{"bad.yaml:4:8: defaults.argocdValues.x: .nan is not a valid Helm value"}},
 		{"SKE cluster name too long", okHead + "terraform:\n  clusterName: much-too-long\n",

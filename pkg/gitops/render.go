@@ -43,7 +43,7 @@ const (
 	argoAPIVersion     = "argoproj.io/v1alpha1"
 	inClusterServer    = "https://kubernetes.default.svc"
 	valuesRef          = "valuesRepo"
-	argoFinalizer      = "resources-finalizer.argocd.argoproj.io"
+	argoFinalizer      = "resources-finalizer.argocd.argoproj.io/foreground"
 	tenantAdmin        = "tenant-admin"
 	loadBalancerName   = "vcluster-loadbalancer"
 	vdevLabel          = "env"

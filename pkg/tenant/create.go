@@ -290,10 +290,17 @@ func (e *Engine) controlPlanePod(ctx context.Context, ns string) (*corev1.Pod, s
 	if err != nil {
 		return nil, "", apiError(err)
 	}
-	if len(pods.Items) == 0 {
+	var p *corev1.Pod
+	for i := range pods.Items {
+		// During a rollout the old pod lingers while terminating: skip it.
+		if pods.Items[i].DeletionTimestamp == nil {
+			p = &pods.Items[i]
+			break
+		}
+	}
+	if p == nil {
 		return nil, "waiting for the control-plane pod to be created", nil
 	}
-	p := &pods.Items[0]
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodScheduled && c.Status != corev1.ConditionTrue {
 			return p, fmt.Sprintf("pod %s Pending: %s", p.Name, firstNonEmpty(c.Message, c.Reason)), nil

@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -136,6 +137,7 @@ func NewClient(base string, tlsConfig *tls.Config) (*Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.Proxy = nil // the API server is reached directly (or through our own forward)
 	tr.TLSClientConfig = tlsConfig
+	tr.TLSHandshakeTimeout = 5 * time.Second
 	return &Client{base: u, http: &http.Client{
 		Transport: tr,
 		Timeout:   60 * time.Second,
@@ -349,7 +351,11 @@ func (c *Client) transportError(err error) error {
 	case errors.As(err, &hn), errors.As(err, &cie), errors.As(err, &tve):
 		return &TLSError{Server: c.where(), Err: unwrapURL(err)}
 	}
-	return &UnreachableError{Server: c.where(), Err: unwrapURL(err)}
+	err = unwrapURL(err)
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+		err = fmt.Errorf("the connection was closed without an answer (%v): is argocd-server running?", err)
+	}
+	return &UnreachableError{Server: c.where(), Err: err}
 }
 
 // selfSigned says whether cert signed itself (issuer is subject and its own

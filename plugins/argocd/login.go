@@ -142,7 +142,7 @@ func dial(ctx context.Context, kube kubernetes.Interface, cfg *rest.Config, o Op
 		if errors.As(err, &ue) && u.Scheme == "https" {
 			plain, _ := NewClient("http://"+u.Host, nil)
 			if _, perr := plain.Version(ctx); perr == nil {
-				return nil, fmt.Errorf("Argo CD at %s speaks plain HTTP, not TLS: use --server http://%s or --plaintext", u.Host, u.Host)
+				return nil, fmt.Errorf("Argo CD at %s speaks plain HTTP, not TLS: use --argocd-server http://%s or --plaintext", u.Host, u.Host)
 			}
 		}
 		if err != nil {
@@ -172,10 +172,18 @@ func dial(ctx context.Context, kube kubernetes.Interface, cfg *rest.Config, o Op
 		// argocd-server answers it with a redirect to https, one started
 		// with --insecure with its version. (A TLS hello to the latter is
 		// not refused, only left unanswered until a timeout.)
+		// No HTTP answer at all means nothing listens behind the pod port
+		// (a TLS server would have answered too): say so now rather than
+		// after a TLS handshake timeout.
 		plain, _ := NewClient("http://"+local, nil)
 		plain.Via = via
-		if pv, perr := plain.Version(ctx); perr == nil {
+		pv, perr := plain.Version(ctx)
+		var ue *UnreachableError
+		switch {
+		case perr == nil:
 			c, v, scheme = plain, pv, "http"
+		case errors.As(perr, &ue):
+			return fail(perr)
 		}
 	}
 	if c == nil {

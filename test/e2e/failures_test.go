@@ -32,7 +32,7 @@ func (w *world) namespaceExists(name string) bool {
 
 func TestInvalidNamesAreUsageErrors(t *testing.T) {
 	w := newWorld(t)
-	for _, name := range []string{"Bad_Name", "-x", strings.Repeat("a", 60)} {
+	for _, name := range []string{"Bad_Name", "x-", strings.Repeat("a", 60)} {
 		r := w.run(context.Background(), "create", name, "-f", w.values)
 		if r.code != 2 {
 			t.Errorf("create %q: exit %d, want 2; stderr %s", name, r.code, r.stderr)

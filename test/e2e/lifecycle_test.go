@@ -72,8 +72,8 @@ func (w *world) assertGone(name string, sess *session.Session) {
 	if _, ok := cfg.AuthInfos[kubeconfig.OwnedName(name)]; ok {
 		w.t.Errorf("kubeconfig user %s left", kubeconfig.OwnedName(name))
 	}
-	if cfg.CurrentContext != w.env.Context {
-		w.t.Errorf("current context %q, want %q restored", cfg.CurrentContext, w.env.Context)
+	if _, ok := cfg.Contexts[cfg.CurrentContext]; !ok || cfg.CurrentContext == name {
+		w.t.Errorf("current context %q is gone or the deleted tenant", cfg.CurrentContext)
 	}
 	st := session.Store{Dir: w.stateDir + "/sessions"}
 	if _, ok, _ := st.Get(name); ok {
@@ -193,7 +193,7 @@ func TestTwoTenantsAtOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for name := range names {
+	for _, name := range []string{"e2e-two-a", "e2e-two-b"} {
 		w.mustRun("connect", name, "--background")
 	}
 	for name := range names {
@@ -208,9 +208,14 @@ func TestTwoTenantsAtOnce(t *testing.T) {
 			t.Errorf("list: %s = %+v", name, ls[name])
 		}
 	}
-	for name := range names {
+	// Delete the first-connected tenant while the second is current: the
+	// second must then restore the host context, not the vanished first.
+	for _, name := range []string{"e2e-two-a", "e2e-two-b"} {
 		s := w.session(name)
 		w.mustRun("delete", name, "--yes")
 		w.assertGone(name, s)
+	}
+	if cfg, _ := clientcmd.LoadFromFile(w.kubeconfig); cfg.CurrentContext != w.env.Context {
+		t.Errorf("after deleting both, current context %q, want %q", cfg.CurrentContext, w.env.Context)
 	}
 }

@@ -12,6 +12,8 @@ import (
 
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-tenant/kubectl-tenant/test/testenv/vcrunner"
 )
 
 const (
@@ -234,14 +236,10 @@ func (u *upper) run(ctx context.Context) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The runner has no readiness signal of its own yet: it must at least
-	// survive reading env.json.
-	started := time.Now()
-	if err := waitReady(ctx, runner, 10*time.Second, func() error {
-		if time.Since(started) < 500*time.Millisecond {
-			return errors.New("starting")
-		}
-		return nil
+	// The runner creates its ready file once its informers have synced.
+	if err := waitReady(ctx, runner, 30*time.Second, func() error {
+		_, err := os.Stat(u.path(vcrunner.ReadyFile))
+		return err
 	}); err != nil {
 		return nil, err
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/kubectl-tenant/kubectl-tenant/test/testenv/vcrunner"
 )
 
 // Part is one process of the playground: what runs where.
@@ -229,6 +231,8 @@ func Down(dir string) error {
 			errs = append(errs, err)
 		}
 	}
+	// Tenants a killed runner could not stop: processes, netns, veths.
+	vcrunner.Cleanup(dir)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("playground down: %w", err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/internal/progress"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/tui"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd"
 )
 
 // NewCmdRoot returns `kubectl tenant` with every subcommand.
@@ -104,6 +105,16 @@ func runTUI(ctx context.Context, f *cmdutil.Factory) error {
 			_, err := e.Disconnect(ctx, tenant.ContextFor(name))
 			return err
 		},
-		ValuesFiles: tui.ValuesFromEnv(),
+		// Like `register NAME --yes` with default flags; the app asks first.
+		Register: func(ctx context.Context, name string) error {
+			r, err := f.ArgoCD()
+			if err != nil {
+				return err
+			}
+			_, err = r.Register(ctx, argocd.RegisterOptions{Name: name})
+			return err
+		},
+		RegisterPlan: []string{argocd.StepLogin, argocd.StepCertificate, argocd.StepManager, argocd.StepRegister},
+		ValuesFiles:  tui.ValuesFromEnv(),
 	}, f.IOStreams.In, f.IOStreams.Out)
 }

@@ -71,7 +71,7 @@ func Leftovers(dir string) []string {
 		root, _ := os.Readlink(filepath.Join("/proc", p.Name(), "root"))
 		cmd, _ := os.ReadFile(filepath.Join("/proc", p.Name(), "cmdline"))
 		if strings.HasPrefix(root, td+"/") || strings.Contains(string(cmd), td+"/") {
-			out = append(out, fmt.Sprintf("process %d (%s)", pid, strings.ReplaceAll(strings.TrimSpace(string(cmd)), "\x00", " ")))
+			out = append(out, fmt.Sprintf("process %d (%s) root %s", pid, strings.TrimSpace(strings.ReplaceAll(string(cmd), "\x00", " ")), root))
 		}
 	}
 	t := tag(dir)

@@ -22,7 +22,7 @@ type Sandbox struct {
 // directory dir; bins must hold "vcluster" (any executable) and "etcd".
 func StartSandbox(ctx context.Context, dir, kubeconfig string, bins map[string]string, ns, name string) (*Sandbox, error) {
 	e := &env{Dir: dir, Kubeconfig: kubeconfig, Bins: bins}
-	r := &runner{env: e, tag: tag(dir), tenants: map[string]*tenant{}}
+	r := &runner{env: e, tag: tag(dir), tenants: map[string]*tenant{}, reserved: map[int]bool{}}
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, UID: types.UID("uid-" + name), Labels: map[string]string{"app": "vcluster", "release": "vcluster"}},
 		Spec:       corev1.PodSpec{NodeName: "project-x-0"},

@@ -43,8 +43,9 @@ type runner struct {
 	volumes listersv1.PersistentVolumeLister
 	queue   workqueue.TypedRateLimitingInterface[string]
 
-	mu      sync.Mutex
-	tenants map[string]*tenant
+	mu       sync.Mutex
+	tenants  map[string]*tenant
+	reserved map[int]bool // network indexes in use by this runner
 }
 
 func newRunner(e *env) (*runner, error) {
@@ -64,12 +65,13 @@ func newRunner(e *env) (*runner, error) {
 		return nil, err
 	}
 	return &runner{
-		env:     e,
-		tag:     tag(e.Dir),
-		client:  client,
-		dyn:     dyn,
-		queue:   workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]()),
-		tenants: map[string]*tenant{},
+		env:      e,
+		tag:      tag(e.Dir),
+		client:   client,
+		dyn:      dyn,
+		queue:    workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]()),
+		tenants:  map[string]*tenant{},
+		reserved: map[int]bool{},
 	}, nil
 }
 
@@ -115,15 +117,18 @@ func (r *runner) run(ctx context.Context) error {
 	_ = os.WriteFile(ready, []byte(fmt.Sprintf("%d\n", os.Getpid())), 0o644)
 	logf("watching pods and claims (%s) in all namespaces; network namespaces kt-%s-N, 10.213.N.0/30", PodSelector, r.tag)
 
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for r.processNext(ctx) {
-		}
-	}()
+	// A few workers, so that stopping one vCluster (up to ~10 s) does not
+	// hold up starting another; the queue never hands one key to two workers.
+	var workers sync.WaitGroup
+	for range 3 {
+		workers.Go(func() {
+			for r.processNext(ctx) {
+			}
+		})
+	}
 	<-ctx.Done()
 	r.queue.ShutDown()
-	<-done
+	workers.Wait()
 	_ = os.Remove(ready)
 	return r.stopAll()
 }
@@ -218,15 +223,22 @@ func (r *runner) reconcile(ctx context.Context, key string) error {
 	return r.startTenant(ctx, pod)
 }
 
+// releaseSlot frees a network index reserved by allocSlot.
+func (r *runner) releaseSlot(s netSlot) {
+	r.mu.Lock()
+	delete(r.reserved, s.Index)
+	r.mu.Unlock()
+}
+
+// allocSlot reserves a free network index (none of this runner's, and no
+// 10.213.N.1 on this machine from another playground).
 func (r *runner) allocSlot() (netSlot, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	used := usedIndexes()
-	for _, t := range r.tenants {
-		used[t.net.Index] = true
-	}
 	for n := 0; n < 256; n++ {
-		if !used[n] && !netnsExists(newSlot(r.tag, n).NetNS) {
+		if !used[n] && !r.reserved[n] && !netnsExists(newSlot(r.tag, n).NetNS) {
+			r.reserved[n] = true
 			return newSlot(r.tag, n), nil
 		}
 	}
@@ -265,6 +277,7 @@ func (r *runner) startTenant(ctx context.Context, pod *corev1.Pod) error {
 		r.mu.Unlock()
 		_ = teardownNet(ctx, slot)
 		_ = os.RemoveAll(t.dir)
+		r.releaseSlot(slot)
 		return fmt.Errorf("prepare: %w", err)
 	}
 	if err := r.ensurePortForward(ctx, pod, slot.NSIP); err != nil {
@@ -273,6 +286,7 @@ func (r *runner) startTenant(ctx context.Context, pod *corev1.Pod) error {
 		r.mu.Unlock()
 		_ = teardownNet(ctx, slot)
 		_ = os.RemoveAll(t.dir)
+		r.releaseSlot(slot)
 		return fmt.Errorf("kwok PortForward: %w", err)
 	}
 	started := time.Now()
@@ -354,6 +368,7 @@ func (r *runner) stopTenant(ctx context.Context, t *tenant) error {
 	if r.tenants[t.key] == t {
 		delete(r.tenants, t.key)
 	}
+	delete(r.reserved, t.net.Index)
 	r.mu.Unlock()
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()

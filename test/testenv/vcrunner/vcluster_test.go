@@ -238,6 +238,7 @@ func TestVClusterPersistent(t *testing.T) {
 	}
 	t.Logf("%s: pod %s, claim bound to %s; install->vc secret %s, install->virtual /readyz %s",
 		tr.ns, tr.pod.Name, pvc.Spec.VolumeName, tr.secretAt.Round(100*time.Millisecond), tr.readyAt.Round(100*time.Millisecond))
+	netIndex := strings.Split(forwardTarget(t, ctx, rc, tr), ".")[2] // 10.213.N.2
 	mark := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "survives-restart"}}
 	if _, err := tr.virtual.CoreV1().Namespaces().Create(ctx, mark, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -271,7 +272,15 @@ func TestVClusterPersistent(t *testing.T) {
 	start := time.Now()
 	var left []string
 	for time.Since(start) < 2*time.Minute {
-		left = vcrunner.Leftovers(env.Dir)
+		// Only this tenant's: other tests' tenants may be running.
+		left = nil
+		for _, l := range vcrunner.Leftovers(env.Dir) {
+			if strings.Contains(l, "/"+tr.ns+"_") || strings.Contains(l, "vcluster-"+tr.ns+"_") ||
+				strings.HasSuffix(l, "-"+netIndex) || strings.HasSuffix(l, "h"+netIndex) || strings.Contains(l, pvc.Spec.VolumeName) {
+				left = append(left, l)
+			}
+		}
+		left = append(left, portForwards(t, ctx, rc, tr.ns)...)
 		if _, err := cs.CoreV1().PersistentVolumes().Get(ctx, pvc.Spec.VolumeName, metav1.GetOptions{}); err == nil {
 			left = append(left, "PersistentVolume "+pvc.Spec.VolumeName)
 		}

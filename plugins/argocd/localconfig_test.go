@@ -1,0 +1,71 @@
+package argocd
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A config as `argocd login` writes it (v2.14 and v3 share the format).
+const cliConfig = `contexts:
+- name: localhost:8080
+  server: localhost:8080
+  user: localhost:8080
+- name: argocd.example.com
+  server: argocd.example.com
+  user: argocd.example.com
+current-context: localhost:8080
+prompts-enabled: false
+servers:
+- grpc-web-root-path: ""
+  insecure: true
+  plain-text: true
+  server: localhost:8080
+- grpc-web-root-path: ""
+  server: argocd.example.com
+users:
+- auth-token: tok-local
+  name: localhost:8080
+  refresh-token: r
+- auth-token: tok-example
+  name: argocd.example.com
+`
+
+func TestLocalConfigTokens(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("ARGOCD_CONFIG_DIR", dir)
+	path, err := LocalConfigPath()
+	if err != nil || path != filepath.Join(dir, "config") {
+		t.Fatalf("LocalConfigPath = %q, %v", path, err)
+	}
+	if tok, _, err := tokenFromLocalConfig(""); err != nil || tok != "" {
+		t.Errorf("no config file: token %q, err %v; want none and no error", tok, err)
+	}
+	if err := os.WriteFile(path, []byte(cliConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(path)
+	for server, want := range map[string]string{
+		"":                               "tok-local", // the current context
+		"https://argocd.example.com":     "tok-example",
+		"argocd.example.com:443":         "tok-example",
+		"https://argocd.example.com:443": "tok-example",
+		"http://localhost:8080/":         "tok-local",
+		"https://other.example.com":      "",
+	} {
+		tok, src, err := tokenFromLocalConfig(server)
+		if err != nil || tok != want {
+			t.Errorf("server %q: token %q (%s), err %v; want %q", server, tok, src, err, want)
+		}
+		if tok != "" && (src == "" || contains(src, tok)) {
+			t.Errorf("source %q must name the context, never the token", src)
+		}
+	}
+	after, _ := os.ReadFile(path)
+	if string(before) != string(after) {
+		t.Error("reading the argocd CLI config changed it")
+	}
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }

@@ -1,0 +1,342 @@
+package argocd
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"errors"
+	"math/big"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	metafake "k8s.io/client-go/metadata/fake"
+	k8stesting "k8s.io/client-go/testing"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+)
+
+func TestRegisterOptionsValidate(t *testing.T) {
+	ok := []RegisterOptions{
+		{Name: "demo"},
+		{Name: "demo", Mode: ModeDeclarative, ServerAddress: "https://vc.example.com:6443", Labels: map[string]string{"env": "vdev", "example.com/team": "a"}},
+		{Name: "demo", ServerAddress: AddressForwarded, Namespaces: []string{"apps", "jobs"}},
+	}
+	for _, o := range ok {
+		if err := o.Validate(); err != nil {
+			t.Errorf("%+v: %v", o, err)
+		}
+	}
+	bad := []RegisterOptions{
+		{Name: "Bad_Name"},
+		{Name: "demo", Mode: "sso"},
+		{Name: "demo", ServerAddress: "http://plain.example.com"},
+		{Name: "demo", ServerAddress: "vcluster.vcluster-demo"},
+		{Name: "demo", Labels: map[string]string{"bad key": "x"}},
+		{Name: "demo", Labels: map[string]string{"env": "not valid!"}},
+		{Name: "demo", Labels: map[string]string{tenant.LabelName: "other"}},
+		{Name: "demo", Namespaces: []string{"Apps"}},
+	}
+	for _, o := range bad {
+		var ue *tenant.UsageError
+		if err := o.Validate(); !errors.As(err, &ue) {
+			t.Errorf("%+v: want a usage error, got %v", o, err)
+		}
+	}
+}
+
+func TestClusterLabelsAndAddress(t *testing.T) {
+	l := clusterLabels("demo", nil)
+	if l["env"] != "vdev" || l[tenant.LabelName] != "demo" || l[tenant.LabelManagedBy] != tenant.ManagedByValue {
+		t.Errorf("default labels %v", l)
+	}
+	user := map[string]string{"team": "a"}
+	l = clusterLabels("demo", user)
+	if _, ok := l["env"]; ok || l["team"] != "a" || len(user) != 1 {
+		t.Errorf("user labels replace the default and are not modified: %v (user %v)", l, user)
+	}
+	if got := InClusterAddress("demo"); got != "https://vcluster.vcluster-demo" {
+		t.Errorf("InClusterAddress = %s", got)
+	}
+}
+
+func TestClusterSecretIsWhatArgoCDStores(t *testing.T) {
+	cl := &Cluster{Server: "https://vcluster.vcluster-demo", Name: "demo", Labels: clusterLabels("demo", nil), Namespaces: []string{"a", "b"},
+		Config: ClusterConfig{BearerToken: "tok", TLSClientConfig: TLSClientConfig{CAData: []byte("-----BEGIN CERTIFICATE-----")}}}
+	s, err := ClusterSecret("argocd", cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Namespace != "argocd" || s.Name != "cluster-vcluster-demo" || s.Labels[SecretTypeLabel] != SecretTypeCluster || s.Labels["env"] != "vdev" || s.Labels[tenant.LabelName] != "demo" {
+		t.Errorf("secret meta %+v", s.ObjectMeta)
+	}
+	if _, ok := cl.Labels[SecretTypeLabel]; ok {
+		t.Error("ClusterSecret modified the cluster's labels")
+	}
+	if string(s.Data["name"]) != "demo" || string(s.Data["server"]) != cl.Server || string(s.Data["namespaces"]) != "a,b" {
+		t.Errorf("secret data %v", s.Data)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(s.Data["config"], &cfg); err != nil {
+		t.Fatal(err)
+	}
+	tls := cfg["tlsClientConfig"].(map[string]any)
+	if cfg["bearerToken"] != "tok" || tls["insecure"] != false || tls["caData"] == "" {
+		t.Errorf("config %v", cfg)
+	}
+}
+
+func makeCert(t *testing.T, dns []string, ips ...net.IP) *x509.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "vcluster"}, DNSNames: dns, IPAddresses: ips,
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestCertCoversSaysWhatToSet(t *testing.T) {
+	// What vCluster signs by itself: localhost, <release>, <release>.<ns>.
+	cert := makeCert(t, []string{"localhost", "vcluster", "vcluster.vcluster-demo"}, net.ParseIP("127.0.0.1"))
+	for _, h := range []string{"vcluster.vcluster-demo", "127.0.0.1"} {
+		if err := certCovers(cert, "demo", h); err != nil {
+			t.Errorf("%s: %v", h, err)
+		}
+	}
+	err := certCovers(cert, "demo", "vcluster.vcluster-demo.svc")
+	if err == nil {
+		t.Fatal("the .svc name is not in the certificate")
+	}
+	msg := err.Error()
+	for _, want := range []string{"does not cover vcluster.vcluster-demo.svc", "controlPlane.proxy.extraSANs: [vcluster.vcluster-demo.svc]", "vcluster.vcluster-demo, 127.0.0.1"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q lacks %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, "\n") {
+		t.Error("error is not one line")
+	}
+	if !selfSigned(cert) {
+		t.Error("a self-signed leaf (Argo CD's generated default is one) is not recognised")
+	}
+}
+
+func TestApplicationSet(t *testing.T) {
+	as := ApplicationSet("argocd", nil)
+	b, err := yaml.Marshal(as)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Kind     string `json:"kind"`
+		Metadata struct {
+			Name, Namespace string
+			Annotations     map[string]string
+		} `json:"metadata"`
+		Spec struct {
+			Generators []struct {
+				Clusters struct {
+					Selector struct {
+						MatchLabels map[string]string `json:"matchLabels"`
+					} `json:"selector"`
+				} `json:"clusters"`
+			} `json:"generators"`
+			Template struct {
+				Metadata struct{ Name string } `json:"metadata"`
+				Spec     struct {
+					Destination struct{ Server, Namespace string } `json:"destination"`
+					Source      struct{ Chart, RepoURL, TargetRevision string } `json:"source"`
+				} `json:"spec"`
+			} `json:"template"`
+		} `json:"spec"`
+	}
+	if err := yaml.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Kind != "ApplicationSet" || got.Metadata.Name != "argocd" || got.Metadata.Namespace != "argocd" || got.Metadata.Annotations[bootstrapAnnotation] == "" {
+		t.Errorf("metadata %+v", got.Metadata)
+	}
+	if sel := got.Spec.Generators[0].Clusters.Selector.MatchLabels; len(sel) != 1 || sel["env"] != "vdev" {
+		t.Errorf("selector %v, want env=vdev", sel)
+	}
+	tm := got.Spec.Template
+	if tm.Metadata.Name != "{{ .name }}-argocd" || tm.Spec.Destination.Server != "{{ .server }}" || tm.Spec.Destination.Namespace != "argocd" || tm.Spec.Source.Chart != "argo-cd" || tm.Spec.Source.TargetRevision == "" {
+		t.Errorf("template %+v", tm)
+	}
+	if sel := ApplicationSet("argocd", map[string]string{"team": "a"})["spec"].(map[string]any)["generators"].([]any)[0].(map[string]any)["clusters"].(map[string]any)["selector"].(map[string]any)["matchLabels"].(map[string]any); sel["team"] != "a" || len(sel) != 1 {
+		t.Errorf("selector with labels: %v", sel)
+	}
+}
+
+// fillTokens makes the fake clientset act as the token controller.
+func fillTokens(cs *fake.Clientset) {
+	cs.PrependReactor("create", "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if s, ok := a.(k8stesting.CreateAction).GetObject().(*corev1.Secret); ok && s.Type == corev1.SecretTypeServiceAccountToken {
+			s.Data = map[string][]byte{corev1.ServiceAccountTokenKey: []byte("sa-token")}
+		}
+		return false, nil, nil
+	})
+}
+
+func TestManagerInstallConvergeUninstall(t *testing.T) {
+	ctx := context.Background()
+	foreign := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "someone-else", Namespace: ManagerNamespace}}
+	cs := fake.NewClientset(foreign,
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "apps"}}, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "jobs"}})
+	fillTokens(cs)
+
+	tok, created, err := installManager(ctx, cs, nil, time.Second)
+	if err != nil || tok != "sa-token" || !created {
+		t.Fatalf("first install: %q %v %v", tok, created, err)
+	}
+	if _, err := cs.RbacV1().ClusterRoles().Get(ctx, ManagerRole, metav1.GetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	crb, err := cs.RbacV1().ClusterRoleBindings().Get(ctx, ManagerRoleBinding, metav1.GetOptions{})
+	if err != nil || crb.Subjects[0].Name != ManagerServiceAccount || crb.Subjects[0].Namespace != ManagerNamespace || crb.RoleRef.Name != ManagerRole {
+		t.Fatalf("binding %+v %v", crb, err)
+	}
+	sec, _ := cs.CoreV1().Secrets(ManagerNamespace).Get(ctx, ManagerTokenSecret, metav1.GetOptions{})
+	if sec.Type != corev1.SecretTypeServiceAccountToken || sec.Annotations[corev1.ServiceAccountNameKey] != ManagerServiceAccount {
+		t.Errorf("token secret %+v", sec)
+	}
+
+	// Re-run scoped to namespaces: an upsert that drops the cluster-wide pair.
+	_, created, err = installManager(ctx, cs, []string{"apps", "jobs"}, time.Second)
+	if err != nil || created {
+		t.Fatalf("second install: created=%v %v", created, err)
+	}
+	if _, err := cs.RbacV1().ClusterRoleBindings().Get(ctx, ManagerRoleBinding, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("cluster-wide binding left after scoping to namespaces: %v", err)
+	}
+	for _, ns := range []string{"apps", "jobs"} {
+		if _, err := cs.RbacV1().RoleBindings(ns).Get(ctx, ManagerRoleBinding, metav1.GetOptions{}); err != nil {
+			t.Errorf("RoleBinding in %s: %v", ns, err)
+		}
+	}
+	if _, _, err := installManager(ctx, cs, []string{"nope"}, time.Second); err == nil || !strings.Contains(err.Error(), "namespace nope does not exist") {
+		t.Errorf("missing namespace: %v", err)
+	}
+
+	if err := uninstallManager(ctx, cs); err != nil {
+		t.Fatal(err)
+	}
+	left, err := managerLeft(ctx, cs)
+	if err != nil || len(left) != 0 {
+		t.Errorf("left after uninstall: %v %v", left, err)
+	}
+	if _, err := cs.CoreV1().ServiceAccounts(ManagerNamespace).Get(ctx, "someone-else", metav1.GetOptions{}); err != nil {
+		t.Errorf("uninstall touched a ServiceAccount it did not make: %v", err)
+	}
+	if err := uninstallManager(ctx, cs); err != nil {
+		t.Errorf("second uninstall: %v", err)
+	}
+}
+
+func TestManagerLeavesUnlabelledManagerAlone(t *testing.T) {
+	ctx := context.Background()
+	// Made by hand with `argocd cluster add`, not by this tool.
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: ManagerServiceAccount, Namespace: ManagerNamespace}}
+	cs := fake.NewClientset(sa)
+	if err := uninstallManager(ctx, cs); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().ServiceAccounts(ManagerNamespace).Get(ctx, ManagerServiceAccount, metav1.GetOptions{}); err != nil {
+		t.Errorf("deleted an argocd-manager it did not label: %v", err)
+	}
+}
+
+func TestManagerTokenTimeout(t *testing.T) {
+	cs := fake.NewClientset() // nobody fills the token
+	_, _, err := installManager(context.Background(), cs, nil, 300*time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), "timed out") || !strings.Contains(err.Error(), ManagerTokenSecret) {
+		t.Errorf("got %v", err)
+	}
+}
+
+func newRegistrar(t *testing.T, objs ...runtime.Object) (*Registrar, *fake.Clientset, *metafake.FakeMetadataClient) {
+	cs := fake.NewClientset(objs...)
+	meta := metafake.NewSimpleMetadataClient(metafake.NewTestScheme())
+	meta.PrependReactor("list", "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		sel := a.(k8stesting.ListAction).GetListRestrictions().Labels
+		secs, err := cs.CoreV1().Secrets(a.GetNamespace()).List(context.Background(), metav1.ListOptions{LabelSelector: sel.String()})
+		if err != nil {
+			return true, nil, err
+		}
+		out := &metav1.List{} // what the fake metadata client expects from a reactor
+		for _, s := range secs.Items {
+			out.Items = append(out.Items, runtime.RawExtension{Object: &metav1.PartialObjectMetadata{ObjectMeta: s.ObjectMeta}})
+		}
+		return true, out, nil
+	})
+	var events []tenant.Event
+	e := &tenant.Engine{Kube: cs, Report: func(ev tenant.Event) { events = append(events, ev) }}
+	return &Registrar{Engine: e, Meta: meta}, cs, meta
+}
+
+func TestRegisteredWithoutArgoCDIsUnknown(t *testing.T) {
+	r, _, _ := newRegistrar(t)
+	got, err := r.Registered(context.Background())
+	if err != nil || got != nil {
+		t.Errorf("no Argo CD: %v %v, want nil, nil", got, err)
+	}
+	if err := r.Deregister(context.Background(), "demo"); err != nil {
+		t.Errorf("Deregister without Argo CD: %v", err)
+	}
+}
+
+func TestRegisteredAndDeregisterDeclarative(t *testing.T) {
+	ctx := context.Background()
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: ServerService, Namespace: "argocd"}}
+	cl := &Cluster{Server: InClusterAddress("demo"), Name: "demo", Labels: clusterLabels("demo", nil)}
+	sec, err := ClusterSecret("argocd", cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "cluster-foreign", Namespace: "argocd",
+		Labels: map[string]string{SecretTypeLabel: SecretTypeCluster}}}
+	r, cs, meta := newRegistrar(t, svc, sec, other)
+
+	got, err := r.Registered(ctx)
+	if err != nil || len(got) != 1 || !got["demo"] {
+		t.Fatalf("Registered = %v, %v", got, err)
+	}
+	if n := len(meta.Actions()); n != 1 {
+		t.Errorf("Registered made %d metadata calls, want 1", n)
+	}
+	servers, err := r.Unregister(ctx, "demo", false)
+	if err != nil || len(servers) != 1 || servers[0] != cl.Server {
+		t.Fatalf("Unregister = %v, %v", servers, err)
+	}
+	if _, err := cs.CoreV1().Secrets("argocd").Get(ctx, sec.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("declarative secret left: %v", err)
+	}
+	if _, err := cs.CoreV1().Secrets("argocd").Get(ctx, other.Name, metav1.GetOptions{}); err != nil {
+		t.Errorf("another cluster's secret was touched: %v", err)
+	}
+	got, err = r.Registered(ctx)
+	if err != nil || got == nil || len(got) != 0 {
+		t.Errorf("after deregister: %v, %v; want an empty, non-nil map", got, err)
+	}
+}
