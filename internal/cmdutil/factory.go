@@ -71,6 +71,10 @@ func (f *Factory) Engine() (*tenant.Engine, error) {
 			f.err = fmt.Errorf("kubeconfig: %w", err)
 			return
 		}
+		// client-go's default (5 QPS, burst 10) throttles a create's parallel
+		// access reviews and the TUI's refreshes; the apiserver's own
+		// priority and fairness is the real limit.
+		cfg.QPS, cfg.Burst = 50, 100
 		kube, err := kubernetes.NewForConfig(cfg)
 		if err != nil {
 			f.err = err

@@ -221,7 +221,7 @@ func (r *Registrar) Register(ctx context.Context, o RegisterOptions) (*Result, e
 	if _, err := e.Get(ctx, o.Name); err != nil {
 		return nil, err
 	}
-	server, err := r.serverAddress(o)
+	server, note, err := r.serverAddress(o)
 	if err != nil {
 		return nil, err
 	}
@@ -323,6 +323,9 @@ func (r *Registrar) Register(ctx context.Context, o RegisterOptions) (*Result, e
 		}
 		return nil, err
 	}
+	if note != "" {
+		r.emit(StepRegister, tenant.PhaseWarning, note, nil)
+	}
 	return res, nil
 }
 
@@ -335,25 +338,25 @@ func (r *Registrar) rollback(kc kubernetes.Interface) {
 	}
 }
 
-func (r *Registrar) serverAddress(o RegisterOptions) (string, error) {
+// serverAddress resolves --server-address; note is a caveat to report.
+func (r *Registrar) serverAddress(o RegisterOptions) (server, note string, err error) {
 	switch o.ServerAddress {
 	case "", AddressInCluster:
-		return InClusterAddress(o.Name), nil
+		return InClusterAddress(o.Name), "", nil
 	case AddressForwarded:
 		ss, err := r.Engine.Sessions.List()
 		if err != nil {
-			return "", err
+			return "", "", err
 		}
 		for _, s := range ss {
 			if s.Tenant == o.Name && s.Alive() && strings.HasPrefix(s.Server, "https://127.0.0.1:") {
-				r.emit(StepRegister, tenant.PhaseWarning, "--server-address forwarded: only an Argo CD on this machine reaches "+s.Server+", and only while the forwarder runs", nil)
-				return s.Server, nil
+				return s.Server, "--server-address forwarded: only an Argo CD on this machine reaches " + s.Server + ", and only while the forwarder runs", nil
 			}
 		}
-		return "", fmt.Errorf("--server-address forwarded: tenant %s has no live port-forward (run `kubectl tenant connect %s --background` first)", o.Name, o.Name)
+		return "", "", fmt.Errorf("--server-address forwarded: tenant %s has no live port-forward (run `kubectl tenant connect %s --background` first)", o.Name, o.Name)
 	}
 	u, _ := addressURL(o.ServerAddress)
-	return strings.TrimRight(u.String(), "/"), nil
+	return strings.TrimRight(u.String(), "/"), "", nil
 }
 
 func hostOf(server string) string {
@@ -414,7 +417,9 @@ func (r *Registrar) upsert(ctx context.Context, s *Session, cl *Cluster) (Connec
 	if _, err := s.UpsertCluster(ctx, cl); err != nil {
 		var ae *APIError
 		if errors.As(err, &ae) {
-			return ConnectionState{}, fmt.Errorf("Argo CD refused the cluster: %s", ae.Message)
+			// Argo CD's messages may quote the cluster spec: never the token.
+			msg := strings.ReplaceAll(ae.Message, cl.Config.BearerToken, "<redacted>")
+			return ConnectionState{}, fmt.Errorf("Argo CD refused the cluster: %s", msg)
 		}
 		return ConnectionState{}, err
 	}

@@ -165,7 +165,7 @@ func TestApplicationSet(t *testing.T) {
 			Template struct {
 				Metadata struct{ Name string } `json:"metadata"`
 				Spec     struct {
-					Destination struct{ Server, Namespace string } `json:"destination"`
+					Destination struct{ Server, Namespace string }              `json:"destination"`
 					Source      struct{ Chart, RepoURL, TargetRevision string } `json:"source"`
 				} `json:"spec"`
 			} `json:"template"`

@@ -326,6 +326,21 @@ func TestRegisterForwarded(t *testing.T) {
 	if objs := w.managerObjects(name); len(objs) != 0 {
 		t.Errorf("manager objects after deregister: %v", objs)
 	}
+
+	// delete is never blocked by Argo CD: with the API refusing the login
+	// it removes Argo CD's cluster Secret itself (Argo CD watches them) and
+	// says so.
+	w.mustRun("register", name, "--server-address", "forwarded", "--yes")
+	r = w.runEnv([]string{"ARGOCD_AUTH_TOKEN=garbage"}, "delete", name, "--yes")
+	if r.code != 0 || !strings.Contains(r.stderr, "deleting its cluster Secret") {
+		t.Errorf("delete with the Argo CD API refusing: exit %d\n%s", r.code, r.stderr)
+	}
+	if e := a.entriesOf(name); len(e) != 0 {
+		t.Errorf("entries after delete: %+v", e)
+	}
+	if s := w.clusterSecrets(name); len(s) != 0 {
+		t.Errorf("cluster secrets after delete: %v", s)
+	}
 }
 
 // TestRegisterDeclarative writes the cluster Secret directly; Argo CD lists

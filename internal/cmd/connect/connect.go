@@ -235,7 +235,9 @@ func StartBackground(ctx context.Context, f *cmdutil.Factory, name, contextName 
 		return err
 	}
 	w.Close()
-	_ = cmd.Process.Release()
+	// Reap it when it ends while this process lives on (the TUI does):
+	// an unreaped forwarder stays a zombie that looks alive to disconnect.
+	go func() { _ = cmd.Wait() }()
 	line, err := readLine(ctx, r)
 	if err != nil {
 		return fmt.Errorf("background forwarder: %w (log: %s)", err, logf.Name())
