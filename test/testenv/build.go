@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -81,6 +82,20 @@ func EnsureBinaries(ctx context.Context, logf BuildLogf) (Binaries, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Test binaries of several packages start at once: one builds, the
+	// others wait and then find the cache warm.
+	if err := os.MkdirAll(CacheRoot(), 0o755); err != nil {
+		return nil, err
+	}
+	lock, err := os.OpenFile(filepath.Join(CacheRoot(), ".build.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return nil, fmt.Errorf("locking the build cache: %w", err)
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
 	out := Binaries{}
 	for _, c := range components() {
 		dir, err := ensureComponent(ctx, filepath.Join(src, "build", c.name), c, logf)
