@@ -404,16 +404,11 @@ func certCovers(cert *x509.Certificate, name, host string) error {
 }
 
 // upsert registers cl through the API and returns Argo CD's view of the
-// connection. A declarative Secret of this tenant for the same server is
-// removed first (best effort), so the two modes never leave two entries.
+// connection. Once Argo CD has it, a declarative Secret of this tenant (an
+// earlier --mode declarative) is removed (best effort: it needs host RBAC),
+// so switching modes never leaves two entries, and a failed upsert keeps
+// the earlier registration.
 func (r *Registrar) upsert(ctx context.Context, s *Session, cl *Cluster) (ConnectionState, error) {
-	if secs, err := r.Engine.Kube.CoreV1().Secrets(r.ns()).List(ctx, metav1.ListOptions{LabelSelector: tenant.LabelName + "=" + cl.Name}); err == nil {
-		for _, sec := range secs.Items {
-			if sec.Annotations[managedByAnnotation] != managedByArgoCD {
-				_ = r.Engine.Kube.CoreV1().Secrets(r.ns()).Delete(ctx, sec.Name, metav1.DeleteOptions{})
-			}
-		}
-	}
 	if _, err := s.UpsertCluster(ctx, cl); err != nil {
 		var ae *APIError
 		if errors.As(err, &ae) {
@@ -422,6 +417,14 @@ func (r *Registrar) upsert(ctx context.Context, s *Session, cl *Cluster) (Connec
 			return ConnectionState{}, fmt.Errorf("Argo CD refused the cluster: %s", msg)
 		}
 		return ConnectionState{}, err
+	}
+	secrets := r.Engine.Kube.CoreV1().Secrets(r.ns())
+	if l, err := secrets.List(ctx, metav1.ListOptions{LabelSelector: tenant.LabelName + "=" + cl.Name}); err == nil {
+		for _, sec := range l.Items {
+			if sec.Annotations[managedByAnnotation] != managedByArgoCD {
+				_ = secrets.Delete(ctx, sec.Name, metav1.DeleteOptions{})
+			}
+		}
 	}
 	items, err := s.ListClusters(ctx)
 	if err != nil {

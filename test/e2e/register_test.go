@@ -227,8 +227,8 @@ func TestRegisterInCluster(t *testing.T) {
 	const name = "e2e-reg"
 	server := "https://vcluster." + tenant.NamespaceFor(name)
 
-	r := w.mustRun("create", name, "--pool", "project-x", "-f", w.values, "--connect=false", "--register", "-o", "json")
 	t.Cleanup(func() { w.run(context.Background(), "delete", name, "--yes", "--ignore-not-found") })
+	r := w.mustRun("create", name, "--pool", "project-x", "-f", w.values, "--connect=false", "--register", "-o", "json")
 	var created tenant.Tenant
 	if err := json.Unmarshal([]byte(r.stdout), &created); err != nil || created.Registered == nil || !*created.Registered {
 		t.Fatalf("create --register -o json: %v %s", err, r.stdout)
@@ -350,7 +350,11 @@ func TestRegisterDeclarative(t *testing.T) {
 	a := w.argo()
 	const name = "e2e-regdecl"
 	w.createTenant(name, "project-x")
-	r := w.mustRun("register", name, "--mode", "declarative", "--namespaces", "default,kube-system", "--label", "env=vdev", "--label", "team=decl", "--yes", "-o", "json")
+	t.Cleanup(func() {
+		w.kubectl("delete", "applicationset", "-n", w.env.ArgoCDNamespace, "argocd", "--ignore-not-found")
+	})
+	r := w.mustRun("register", name, "--mode", "declarative", "--namespaces", "default,kube-system", "--label", "env=vdev", "--label", "team=decl",
+		"--bootstrap", "--yes", "-o", "json")
 	var out registerOut
 	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || out.Secret != "argocd/cluster-vcluster-"+name {
 		t.Fatalf("register: %v %s", err, r.stdout)
@@ -359,6 +363,11 @@ func TestRegisterDeclarative(t *testing.T) {
 	got := a.entriesOf(name)
 	if len(got) != 1 || got[0].Server != "https://vcluster."+tenant.NamespaceFor(name) || got[0].Labels["team"] != "decl" {
 		t.Fatalf("Argo CD's view of the declarative Secret: %+v", got)
+	}
+	// --bootstrap applied the ApplicationSet selecting the same labels.
+	sel, err := w.kubectl("get", "applicationset", "-n", w.env.ArgoCDNamespace, "argocd", "-o", "jsonpath={.spec.generators[0].clusters.selector.matchLabels}")
+	if err != nil || !strings.Contains(sel, `"team":"decl"`) || !strings.Contains(sel, `"env":"vdev"`) {
+		t.Errorf("bootstrap ApplicationSet selector: %v %s", err, sel)
 	}
 	objs := strings.Join(w.managerObjects(name), " ")
 	if strings.Contains(objs, "clusterrole") || strings.Count(objs, "rolebinding") != 2 {
