@@ -14,13 +14,12 @@ const CompletionTimeout = 5 * time.Second
 // CompleteTenantNames is a ValidArgsFunction completing the first argument
 // with the names of the tenants on the host cluster (one Engine.List call,
 // honouring --kubeconfig/--context given before the TAB). Anything after the
-// first argument, or after `--`, is left to the shell. Errors (no cluster,
-// forbidden) complete nothing rather than printing into the prompt.
+// first argument completes nothing. Errors (no cluster, forbidden) complete
+// nothing rather than printing into the prompt.
 func CompleteTenantNames(f *Factory) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-		if cmd.ArgsLenAtDash() >= 0 {
-			return nil, cobra.ShellCompDirectiveDefault
-		}
+		// (cmd.ArgsLenAtDash is no guide here: cobra's completion parses
+		// the flags once with an extra "--", and pflag keeps that count.)
 		if len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}

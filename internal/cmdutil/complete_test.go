@@ -52,16 +52,3 @@ func TestCompleteTenantNamesWithoutCluster(t *testing.T) {
 		t.Errorf("completion wrote to stderr: %q", errOut)
 	}
 }
-
-// TestCompleteAfterDash leaves `connect NAME -- COMMAND` to the shell.
-func TestCompleteAfterDash(t *testing.T) {
-	streams, _, _, _ := genericiooptions.NewTestIOStreams()
-	cmd := &cobra.Command{Use: "connect", Run: func(*cobra.Command, []string) {}}
-	if err := cmd.Flags().Parse([]string{"demo", "--", "kub"}); err != nil {
-		t.Fatal(err)
-	}
-	_, dir := cmdutil.CompleteTenantNames(cmdutil.NewFactory(streams))(cmd, []string{"demo"}, "kub")
-	if dir != cobra.ShellCompDirectiveDefault {
-		t.Errorf("after --: directive %v, want Default", dir)
-	}
-}

@@ -1,9 +1,9 @@
 package cmdutil
 
 import (
-	"strings"
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )

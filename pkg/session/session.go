@@ -10,23 +10,22 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 )
 
 // Session is one connection of a tenant.
 type Session struct {
-	Tenant          string    `json:"tenant"`
-	Namespace       string    `json:"namespace"`
-	Context         string    `json:"context"`
-	Kubeconfig      string    `json:"kubeconfig"`
-	PreviousContext string    `json:"previousContext,omitempty"`
+	Tenant          string `json:"tenant"`
+	Namespace       string `json:"namespace"`
+	Context         string `json:"context"`
+	Kubeconfig      string `json:"kubeconfig"`
+	PreviousContext string `json:"previousContext,omitempty"`
 	// HostContext is the host cluster's context the tenant was reached
 	// through; commands run while a tenant context is current use it.
-	HostContext string `json:"hostContext,omitempty"`
-	Server          string    `json:"server"`
-	PID             int       `json:"pid,omitempty"` // background forwarder, 0 if none
-	Started         time.Time `json:"started"`
+	HostContext string    `json:"hostContext,omitempty"`
+	Server      string    `json:"server"`
+	PID         int       `json:"pid,omitempty"` // background forwarder, 0 if none
+	Started     time.Time `json:"started"`
 }
 
 // Alive reports whether the session's forwarder process still runs.
@@ -34,7 +33,7 @@ func (s Session) Alive() bool {
 	if s.PID <= 0 {
 		return false
 	}
-	return syscall.Kill(s.PID, 0) == nil
+	return processAlive(s.PID)
 }
 
 // Store is a directory of session files.
@@ -145,12 +144,12 @@ func (s Session) Stop(grace time.Duration) {
 	if !s.Alive() {
 		return
 	}
-	_ = syscall.Kill(s.PID, syscall.SIGTERM)
+	terminate(s.PID)
 	deadline := time.Now().Add(grace)
 	for s.Alive() && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	if s.Alive() {
-		_ = syscall.Kill(s.PID, syscall.SIGKILL)
+		kill(s.PID)
 	}
 }

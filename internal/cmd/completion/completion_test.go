@@ -10,6 +10,7 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/completion"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/root"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil/cmdutiltest"
 )
 
 func execute(t *testing.T, args ...string) (string, error) {
@@ -74,5 +75,30 @@ func TestDynamicCompletion(t *testing.T) {
 		if !strings.Contains(out, sh+"\n") {
 			t.Errorf("__complete completion \"\" lacks %q:\n%s", sh, out)
 		}
+	}
+}
+
+// TestTenantNames completes tenant names through cobra's __complete on the
+// real command tree, against a fake host cluster.
+func TestTenantNames(t *testing.T) {
+	kubeconfig, _ := cmdutiltest.FakeHost(t, "demo", "dev-2")
+	t.Setenv("KUBECONFIG", kubeconfig)
+	t.Setenv("KUBECTL_TENANT_STATE_DIR", t.TempDir())
+	for _, verb := range []string{"connect", "delete", "disconnect", "status"} {
+		out, err := execute(t, "__complete", verb, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out != "demo\ndev-2\n:4\n" {
+			t.Errorf("__complete %s \"\" = %q, want the tenant names and :4 (no file completion)", verb, out)
+		}
+		out, _ = execute(t, "__complete", verb, "demo", "")
+		if out != ":4\n" {
+			t.Errorf("__complete %s demo \"\" = %q, want nothing", verb, out)
+		}
+	}
+	out, _ := execute(t, "__complete", "status", "--events", "3", "dev")
+	if out != "dev-2\n:4\n" {
+		t.Errorf("__complete status --events 3 dev = %q", out)
 	}
 }

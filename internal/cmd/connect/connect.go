@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -229,7 +228,7 @@ func StartBackground(ctx context.Context, f *cmdutil.Factory, name, contextName 
 		// In the environment, not argv: argv is world-readable in /proc.
 		cmd.Env = append(cmd.Env, cmdutil.TokenEnv+"="+*t)
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // survives the terminal
+	detach(cmd) // survives the terminal
 	if err := cmd.Start(); err != nil {
 		w.Close()
 		return err
