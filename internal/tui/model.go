@@ -12,8 +12,8 @@ import (
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
-	"k8s.io/apimachinery/pkg/util/duration"
 
+	"github.com/kubectl-tenant/kubectl-tenant/internal/columns"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
 
@@ -588,8 +588,8 @@ func (m Model) homeView() string {
 		default:
 			status = m.st.warn.Render(fmt.Sprintf("%-12s", status))
 		}
-		line := fmt.Sprintf("%-2s%-22s %s %-14s %-6s %-10s %-10s %s", mark, t.Name, status, dash(t.Pool),
-			age(t.CreatedAt, now), expires(t.ExpiresAt, now), yesNo(&t.Connected), yesNo(t.Registered))
+		line := fmt.Sprintf("%-2s%-22s %s %-14s %-6s %-10s %-10s %s", mark, t.Name, status, columns.Dash(t.Pool),
+			columns.Age(t.CreatedAt, now), columns.Expires(t.ExpiresAt, now), columns.YesNo(&t.Connected), columns.YesNo(t.Registered))
 		line = strings.TrimRight(line, " ")
 		if i == m.cursor {
 			line = m.st.sel.Render(line)
@@ -686,40 +686,6 @@ func (m Model) fit(s string) string {
 		lines[i] = clipWidth(l, m.width-1)
 	}
 	return strings.Join(lines, "\n")
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-func yesNo(b *bool) string {
-	switch {
-	case b == nil:
-		return "-"
-	case *b:
-		return "yes"
-	}
-	return "no"
-}
-
-func age(t, now time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return duration.HumanDuration(now.Sub(t))
-}
-
-func expires(t *time.Time, now time.Time) string {
-	switch {
-	case t == nil:
-		return "never"
-	case t.Before(now):
-		return "expired"
-	}
-	return "in " + duration.HumanDuration(t.Sub(now))
 }
 
 func visibleWidth(s string) int { return ansi.StringWidth(s) }

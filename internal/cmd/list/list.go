@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/cli-runtime/pkg/printers"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/columns"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
 
@@ -102,43 +102,16 @@ func Print(w io.Writer, format string, ts []tenant.Tenant, now time.Time) error 
 	}
 	fmt.Fprintln(tw, header)
 	for _, t := range ts {
-		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", t.Name, t.Status, dash(t.Pool), dash(t.K8sVersion),
-			duration.HumanDuration(now.Sub(t.CreatedAt)), expires(t.ExpiresAt, now), yesNo(&t.Connected), yesNo(t.Registered))
+		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", t.Name, t.Status, columns.Dash(t.Pool), columns.Dash(t.K8sVersion),
+			columns.Age(t.CreatedAt, now), columns.Expires(t.ExpiresAt, now), columns.YesNo(&t.Connected), columns.YesNo(t.Registered))
 		if wide {
 			ready := "-"
 			if t.TimeToReady > 0 {
 				ready = t.TimeToReady.String()
 			}
-			line += fmt.Sprintf("\t%s\t%s\t%s", t.Namespace, dash(t.Owner), ready)
+			line += fmt.Sprintf("\t%s\t%s\t%s", t.Namespace, columns.Dash(t.Owner), ready)
 		}
 		fmt.Fprintln(tw, line)
 	}
 	return tw.Flush()
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-func yesNo(b *bool) string {
-	switch {
-	case b == nil:
-		return "-"
-	case *b:
-		return "yes"
-	}
-	return "no"
-}
-
-func expires(t *time.Time, now time.Time) string {
-	switch {
-	case t == nil:
-		return "never"
-	case t.Before(now):
-		return "expired"
-	}
-	return "in " + duration.HumanDuration(t.Sub(now))
 }

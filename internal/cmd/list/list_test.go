@@ -1,0 +1,46 @@
+package list
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+)
+
+func TestPrintFormats(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	exp := now.Add(3 * time.Hour)
+	reg := true
+	ts := []tenant.Tenant{
+		{Name: "a", Namespace: "vcluster-a", Status: tenant.StatusReady, Pool: "project-x", CreatedAt: now.Add(-2 * time.Hour), ExpiresAt: &exp, Connected: true, Registered: &reg, TimeToReady: 18 * time.Second},
+		{Name: "b", Namespace: "vcluster-b", Status: tenant.StatusPending, CreatedAt: now.Add(-time.Minute)},
+	}
+	var b bytes.Buffer
+	if err := Print(&b, "", ts, now); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 3 || strings.Join(strings.Fields(lines[1]), " ") != "a Ready project-x - 120m in 3h yes yes" ||
+		strings.Join(strings.Fields(lines[2]), " ") != "b Pending - - 60s never no -" {
+		t.Fatalf("table:\n%s", b.String())
+	}
+	b.Reset()
+	if err := Print(&b, "wide", ts, now); err != nil || !strings.Contains(b.String(), "vcluster-a") || !strings.Contains(b.String(), "18s") {
+		t.Fatalf("wide: %v\n%s", err, b.String())
+	}
+	b.Reset()
+	if err := Print(&b, "name", ts, now); err != nil || b.String() != "tenant/a\ntenant/b\n" {
+		t.Fatalf("name: %q", b.String())
+	}
+	b.Reset()
+	if err := Print(&b, "json", nil, now); err != nil {
+		t.Fatal(err)
+	}
+	var l List
+	if err := json.Unmarshal(b.Bytes(), &l); err != nil || l.Kind != "TenantList" || l.Items == nil {
+		t.Fatalf("json of an empty list must be a TenantList with items []: %v %s", err, b.String())
+	}
+}
