@@ -23,14 +23,6 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/plugins/vcluster"
 )
 
-func init() {
-	// client-go's port-forwarders also report every failed connection
-	// through utilruntime.HandleError, i.e. as klog lines on stderr ("E1123
-	// ... Unhandled Error ..."). The commands report errors themselves, as
-	// one line; drop the duplicate noise.
-	utilruntime.ErrorHandlers = nil
-}
-
 // Factory builds clients on first use, so `version`, `completion` and
 // `--help` never touch the kubeconfig or the network.
 type Factory struct {
@@ -45,6 +37,11 @@ type Factory struct {
 
 // NewFactory returns a Factory over kubectl's standard flags.
 func NewFactory(streams genericiooptions.IOStreams) *Factory {
+	// client-go's port-forwarders also report every failed connection
+	// through utilruntime.HandleError, i.e. as klog lines on stderr ("E1123
+	// ... Unhandled Error ..."). The commands report errors themselves, as
+	// one line; drop the duplicate noise.
+	utilruntime.ErrorHandlers = nil
 	return &Factory{
 		ConfigFlags: genericclioptions.NewConfigFlags(true).WithDiscoveryBurst(300).WithDiscoveryQPS(50.0),
 		IOStreams:   streams,
