@@ -215,6 +215,82 @@ type registerOut struct {
 	ConnectionState            string `json:"connectionState"`
 }
 
+// TestRegisterInCluster is the issue's "done when": create --register puts
+// the vCluster into Argo CD at its in-cluster Service address with labels,
+// and Argo CD reaches it (connection Successful); a re-register is an
+// upsert; deregister and delete leave no cluster entry and no manager
+// objects. It needs argocd-server to reach https://vcluster.vcluster-NAME
+// (the harness's service-network reachability).
+func TestRegisterInCluster(t *testing.T) {
+	w := newWorld(t)
+	a := w.argo()
+	const name = "e2e-reg"
+	server := "https://vcluster." + tenant.NamespaceFor(name)
+
+	t.Cleanup(func() { w.run(context.Background(), "delete", name, "--yes", "--ignore-not-found") })
+	r := w.mustRun("create", name, "--pool", "project-x", "-f", w.values, "--connect=false", "--register", "-o", "json")
+	var created tenant.Tenant
+	if err := json.Unmarshal([]byte(r.stdout), &created); err != nil || created.Registered == nil || !*created.Registered {
+		t.Fatalf("create --register -o json: %v %s", err, r.stdout)
+	}
+	token := w.managerToken(name)
+	noSecrets(t, r, token, a.pw)
+	got, ok := a.clusters()[server]
+	if !ok {
+		t.Fatalf("GET /api/v1/clusters has no %s: %v", server, a.clusters())
+	}
+	if got.Name != name || got.Labels["env"] != "vdev" || got.Labels[tenant.LabelName] != name {
+		t.Errorf("cluster entry %+v", got)
+	}
+	if got.Info.ConnectionState.Status != "Successful" {
+		t.Errorf("connection state %+v, want Successful (Argo CD reaches the vCluster)", got.Info.ConnectionState)
+	}
+	if objs := w.managerObjects(name); len(objs) != 4 { // sa, token secret, clusterrole, clusterrolebinding
+		t.Errorf("manager objects in the vCluster: %v", objs)
+	}
+	if l := w.list()[name]; l.Registered == nil || !*l.Registered {
+		t.Errorf("list: REGISTERED %v", l.Registered)
+	}
+
+	// Re-register with other labels: an upsert of the same entry.
+	r = w.mustRun("register", name, "--label", "env=vdev", "--label", "team=e2e", "--yes", "-o", "json")
+	noSecrets(t, r, token, a.pw)
+	var out registerOut
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || out.ConnectionState != "Successful" || out.Server != server {
+		t.Errorf("register -o json: %v %s", err, r.stdout)
+	}
+	entries := a.entriesOf(name)
+	if len(entries) != 1 || entries[0].Labels["team"] != "e2e" {
+		t.Errorf("after re-register, entries %+v: want one, with team=e2e", entries)
+	}
+
+	// deregister keeps the tenant, removes the entry and the manager.
+	w.mustRun("deregister", name)
+	if e := a.entriesOf(name); len(e) != 0 {
+		t.Errorf("entries after deregister: %+v", e)
+	}
+	if objs := w.managerObjects(name); len(objs) != 0 {
+		t.Errorf("manager objects after deregister: %v", objs)
+	}
+	if l := w.list()[name]; l.Registered == nil || *l.Registered {
+		t.Errorf("list after deregister: REGISTERED %v", l.Registered)
+	}
+
+	// delete deregisters first.
+	w.mustRun("register", name, "--yes")
+	r = w.mustRun("delete", name, "--yes")
+	if !strings.Contains(r.stderr, tenant.StepDeregister) {
+		t.Errorf("delete did not report a deregister step:\n%s", r.stderr)
+	}
+	if e := a.entriesOf(name); len(e) != 0 {
+		t.Errorf("entries after delete: %+v", e)
+	}
+	if s := w.clusterSecrets(name); len(s) != 0 {
+		t.Errorf("cluster secrets after delete: %v", s)
+	}
+	w.assertGone(name, nil)
+}
+
 // TestRegisterForwarded runs the API path against the real server with the
 // tenant's local forward as address (the playground's argocd-server is a
 // local process, so it reaches 127.0.0.1): upsert, connection Successful,

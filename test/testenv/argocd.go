@@ -14,6 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/kubectl-tenant/kubectl-tenant/test/testenv/vcrunner"
 )
 
 const argoCDServer = "argocd-server"
@@ -71,7 +73,20 @@ func (u *upper) argoCD(ctx context.Context, kubeconfig string, crds <-chan resul
 	if err := os.MkdirAll(static, 0o755); err != nil {
 		return err
 	}
-	argo, err := u.start(partArgoCD, "http://127.0.0.1:"+strconv.Itoa(u.ports.ArgoCD), u.bins["argocd"], []string{
+	// Simulated service networking (what CoreDNS and kube-proxy do in a real
+	// cluster): argocd-server runs in a private mount namespace in which
+	// Dir/hosts is bind-mounted over /etc/hosts. The vCluster runner keeps
+	// that file (in place) mapping vcluster.<ns>[.svc[.cluster.local]] to a
+	// per-tenant loopback proxy that forwards to the vCluster; see
+	// vcrunner/service.go. Go's resolver notices the file's changes within
+	// seconds. The exec keeps the pid, so the process-group handling holds.
+	hosts := u.path(vcrunner.HostsFile)
+	if err := os.WriteFile(hosts, []byte(vcrunner.HostsHeader), 0o644); err != nil {
+		return err
+	}
+	argo, err := u.start(partArgoCD, "http://127.0.0.1:"+strconv.Itoa(u.ports.ArgoCD), "unshare", []string{
+		"-m", "--propagation", "private", "/bin/sh", "-c", `mount --bind "$0" /etc/hosts && exec "$@"`,
+		hosts, u.bins["argocd"],
 		"--kubeconfig=" + kubeconfig,
 		"--namespace=" + ns,
 		// Plain HTTP: TLS is not what the playground tests, and clients reach

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,6 +47,8 @@ type runner struct {
 	mu       sync.Mutex
 	tenants  map[string]*tenant
 	reserved map[int]bool // network indexes in use by this runner
+
+	hostsMu sync.Mutex // serialises writes of <env dir>/hosts
 }
 
 func newRunner(e *env) (*runner, error) {
@@ -112,6 +115,9 @@ func (r *runner) run(ctx context.Context) error {
 			return nil
 		}
 		return errors.New("vcluster-runner: pod informer did not sync within 2m (is the host apiserver up?)")
+	}
+	if err := r.writeHosts(); err != nil {
+		logf("write %s: %v", HostsFile, err)
 	}
 	ready := filepath.Join(r.env.Dir, ReadyFile)
 	_ = os.WriteFile(ready, []byte(fmt.Sprintf("%d\n", os.Getpid())), 0o644)
@@ -289,6 +295,22 @@ func (r *runner) startTenant(ctx context.Context, pod *corev1.Pod) error {
 		r.releaseSlot(slot)
 		return fmt.Errorf("kwok PortForward: %w", err)
 	}
+	svc, err := startServiceProxy(net.JoinHostPort(serviceIP(slot.Index), "443"), net.JoinHostPort(slot.NSIP, "8443"))
+	if err != nil {
+		r.mu.Lock()
+		delete(r.tenants, t.key)
+		r.mu.Unlock()
+		_ = teardownNet(ctx, slot)
+		_ = os.RemoveAll(t.dir)
+		r.releaseSlot(slot)
+		return err
+	}
+	r.mu.Lock()
+	t.svc = svc
+	r.mu.Unlock()
+	if err := r.writeHosts(); err != nil {
+		logf("%s: write %s: %v", t.key, HostsFile, err)
+	}
 	started := time.Now()
 	go t.loop()
 	go r.reportSecret(t, oldRV, started)
@@ -369,7 +391,15 @@ func (r *runner) stopTenant(ctx context.Context, t *tenant) error {
 		delete(r.tenants, t.key)
 	}
 	delete(r.reserved, t.net.Index)
+	svc := t.svc
+	t.svc = nil
 	r.mu.Unlock()
+	if svc != nil {
+		svc.close()
+	}
+	if herr := r.writeHosts(); herr != nil {
+		logf("%s: write %s: %v", t.key, HostsFile, herr)
+	}
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if perr := r.deletePortForward(dctx, t.ns, t.pod); perr != nil && !apierrors.IsNotFound(perr) {

@@ -42,10 +42,11 @@ type tenant struct {
 	node    string
 	hostIP  string
 	net     netSlot
-	dir     string // state dir
-	dataDir string // /data inside
-	etcdDir string // the etcd's data (/etcd inside)
-	log     string // vCluster's log
+	svc     *serviceProxy // simulated Service (see service.go); guarded by runner.mu
+	dir     string        // state dir
+	dataDir string        // /data inside
+	etcdDir string        // the etcd's data (/etcd inside)
+	log     string        // vCluster's log
 	etcdLog string
 
 	mu      sync.Mutex
