@@ -88,8 +88,14 @@ type result struct {
 // run runs kubectl-tenant with the world's environment.
 func (w *world) run(ctx context.Context, args ...string) result {
 	w.t.Helper()
+	return w.runWith(ctx, nil, args...)
+}
+
+// runWith runs kubectl-tenant with the world's environment plus extra.
+func (w *world) runWith(ctx context.Context, extra []string, args ...string) result {
+	w.t.Helper()
 	cmd := exec.CommandContext(ctx, w.bin, args...)
-	cmd.Env = w.environ()
+	cmd.Env = append(w.environ(), extra...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

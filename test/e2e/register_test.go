@@ -7,10 +7,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -134,25 +132,12 @@ func (a *argo) entriesOf(name string) []argoCluster {
 	return out
 }
 
-// runEnv is w.run with extra environment variables.
+// runEnv is w.run with extra environment variables and a 5-minute bound.
 func (w *world) runEnv(extra []string, args ...string) result {
 	w.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, w.bin, args...)
-	cmd.Env = append(w.environ(), extra...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	r := result{stdout: out.String(), stderr: errb.String()}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	case err != nil:
-		w.t.Fatalf("running %v: %v", args, err)
-	}
-	return r
+	return w.runWith(ctx, extra, args...)
 }
 
 // managerObjects lists the argocd-manager objects inside the tenant's
