@@ -371,8 +371,14 @@ func (e *Engine) poll(ctx context.Context, step string, check func() (bool, stri
 	defer t.Stop()
 	for {
 		done, msg, err := check()
-		if err != nil && ctx.Err() == nil {
+		if err != nil && ctx.Err() == nil && !nearDeadline(ctx) {
 			return err
+		}
+		if err != nil {
+			// client-go's rate limiter fails a call that would end after the
+			// deadline before the deadline passes: report the timeout and
+			// what we waited for, not the limiter.
+			<-ctx.Done()
 		}
 		if done {
 			return nil
@@ -390,4 +396,10 @@ func (e *Engine) poll(ctx context.Context, step string, check func() (bool, stri
 		case <-t.C:
 		}
 	}
+}
+
+// nearDeadline reports whether ctx ends within a second.
+func nearDeadline(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	return ok && time.Until(dl) < time.Second
 }
