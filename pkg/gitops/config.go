@@ -97,6 +97,10 @@ type Settings struct {
 	// TTL is recorded on the tenant namespace (annotation
 	// tenant.kubectl-tenant.io/ttl) for garbage collection.
 	TTL Duration `yaml:"ttl"`
+	// Isolation adds the vCluster chart's ResourceQuota, LimitRange and
+	// NetworkPolicies (workload traffic only from the tenant itself), as
+	// `create --isolation` does.
+	Isolation *bool `yaml:"isolation"`
 	// Labels go on the tenant's namespace, Application and AppProject and on
 	// the nodes of its pools. Cluster labels are added to default labels.
 	Labels map[string]string `yaml:"labels"`

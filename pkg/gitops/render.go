@@ -90,6 +90,7 @@ type project struct {
 	Pools        []resolvedPool
 	K8sVersion   string
 	TTL          string
+	Isolation    bool
 	Labels       map[string]string // user labels
 	ArgoCDValues map[string]any
 	Groups       []string
@@ -111,6 +112,11 @@ func resolveProject(c *Config, cl Cluster) project {
 		K8sVersion: or(cl.K8sVersion, d.K8sVersion),
 		Labels:     merged(d.Labels, cl.Labels),
 		Groups:     cl.Groups,
+	}
+	if iso := cl.Isolation; iso != nil {
+		p.Isolation = *iso
+	} else if d.Isolation != nil {
+		p.Isolation = *d.Isolation
 	}
 	ttl := cl.TTL
 	if ttl.Duration == 0 {
@@ -204,7 +210,7 @@ func Render(c *Config) (Files, error) {
 		put(path.Join(dir, "rbac.yaml"), b, err)
 		b, err = yamlDocs(appProject(&r, p))
 		put(path.Join(dir, "appproject.yaml"), b, err)
-		vals, err := vcluster.Values(p.Name, p.Name, p.K8sVersion)
+		vals, err := vcluster.TenantValues(p.Name, p.Name, p.K8sVersion, p.Isolation)
 		if err == nil {
 			b, err = yamlDocs(vals)
 		}
@@ -249,7 +255,7 @@ func yamlDocs(objs ...any) ([]byte, error) {
 type obj = map[string]any
 
 func (p project) objectLabels() map[string]string {
-	return merged(p.Labels, map[string]string{tenant.LabelName: p.Name, tenant.LabelManagedBy: tenant.ManagedByValue})
+	return merged(p.Labels, tenant.Labels(p.Name, p.Name))
 }
 
 func meta(name, namespace string, labels map[string]string) obj {
@@ -349,6 +355,9 @@ func namespace(c *Config, p project) obj {
 	}
 	if p.TTL != "" {
 		ann[AnnotationTTL] = p.TTL
+	}
+	if p.Isolation {
+		ann[tenant.AnnotationIsolation] = "true"
 	}
 	m["annotations"] = ann
 	return obj{"apiVersion": "v1", "kind": "Namespace", "metadata": m}

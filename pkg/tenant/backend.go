@@ -18,6 +18,9 @@ type InstallRequest struct {
 	ChartVersion string
 	// ValuesFiles are user values merged over the tool's own values.
 	ValuesFiles []string
+	// Isolation asks for the backend's quota, limit range and network
+	// policies (over the tool's values, under the user's).
+	Isolation bool
 }
 
 // Backend installs and removes tenant control planes. plugins/vcluster is

@@ -33,6 +33,9 @@ type CreateOptions struct {
 	ValuesFiles  []string
 	// TTL, when > 0, sets expires-at.
 	TTL time.Duration
+	// Isolation adds a ResourceQuota, a LimitRange and NetworkPolicies that
+	// admit workload traffic only from the tenant itself.
+	Isolation bool
 	// Wait bounds how long to wait for the control plane; 0 does not wait.
 	Wait time.Duration
 }
@@ -76,6 +79,7 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Tenant, error) {
 		return e.Backend.Install(ctx, InstallRequest{
 			Name: o.Name, Namespace: ns, Pool: o.Pool, K8sVersion: o.K8sVersion,
 			Chart: o.Chart, ChartRepo: o.ChartRepo, ChartVersion: o.ChartVersion, ValuesFiles: o.ValuesFiles,
+			Isolation: o.Isolation,
 		})
 	})
 	if err != nil {
@@ -194,9 +198,15 @@ func (e *Engine) ensureNamespace(ctx context.Context, o CreateOptions, owner str
 	if ns.Annotations == nil {
 		ns.Annotations = map[string]string{}
 	}
-	ns.Labels[LabelName] = o.Name
+	for k, v := range Labels(o.Name, o.Pool) {
+		ns.Labels[k] = v
+	}
 	ns.Labels[LabelPool] = o.Pool
-	ns.Labels[LabelManagedBy] = ManagedByValue
+	if o.Isolation {
+		ns.Annotations[AnnotationIsolation] = "true"
+	} else {
+		delete(ns.Annotations, AnnotationIsolation)
+	}
 	setDefault(ns.Annotations, AnnotationCreatedAt, now.UTC().Format(time.RFC3339))
 	if owner != "" {
 		setDefault(ns.Annotations, AnnotationOwner, owner)

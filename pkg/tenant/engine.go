@@ -114,6 +114,8 @@ func fromNamespace(ns *corev1.Namespace, rels map[string]Release) Tenant {
 		Name:       ns.Labels[LabelName],
 		Namespace:  ns.Name,
 		Pool:       ns.Labels[LabelPool],
+		Workspace:  ns.Labels[LabelWorkspace],
+		Isolation:  ns.Annotations[AnnotationIsolation] == "true",
 		K8sVersion: ns.Annotations[AnnotationK8sVersion],
 		Owner:      ns.Annotations[AnnotationOwner],
 		CreatedAt:  ns.CreationTimestamp.Time,

@@ -18,6 +18,10 @@ const (
 	LabelName = labelPrefix + "name"
 	// LabelPool records the node pool the vCluster is pinned to.
 	LabelPool = labelPrefix + "pool"
+	// LabelWorkspace carries the tenant's workspace: the project whose node
+	// pool it runs on. Tenant and workspace label everything the tool creates
+	// on the host, so fleet operations can be scoped by them.
+	LabelWorkspace = labelPrefix + "workspace"
 	// LabelManagedBy is set on everything the tool creates.
 	LabelManagedBy = "app.kubernetes.io/managed-by"
 	// ManagedByValue is the value of LabelManagedBy.
@@ -29,10 +33,18 @@ const (
 	AnnotationK8sVersion  = labelPrefix + "k8s-version"
 	AnnotationReadyAt     = labelPrefix + "ready-at"
 	AnnotationTimeToReady = labelPrefix + "time-to-ready"
+	// AnnotationIsolation records that the tenant was created with isolation
+	// policies, so later upgrades keep them.
+	AnnotationIsolation = labelPrefix + "isolation"
 
 	// PoolLabel is the node label (and taint key) that defines a node pool.
 	PoolLabel = "project"
 )
+
+// Labels are the labels every host object of a tenant carries.
+func Labels(name, workspace string) map[string]string {
+	return map[string]string{LabelName: name, LabelWorkspace: workspace, LabelManagedBy: ManagedByValue}
+}
 
 // ValidateName checks that name is a DNS-1123 label and that the namespace
 // derived from it still fits in 63 characters.

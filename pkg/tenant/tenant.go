@@ -19,6 +19,8 @@ type Tenant struct {
 	Namespace   string        `json:"namespace"`
 	Status      Status        `json:"status"`
 	Pool        string        `json:"pool,omitempty"`
+	Workspace   string        `json:"workspace,omitempty"`
+	Isolation   bool          `json:"isolation,omitempty"`
 	K8sVersion  string        `json:"k8sVersion,omitempty"`
 	Owner       string        `json:"owner,omitempty"`
 	CreatedAt   time.Time     `json:"createdAt"`

@@ -72,11 +72,8 @@ func (b *Backend) Install(ctx context.Context, req tenant.InstallRequest) error 
 	if err != nil {
 		return err
 	}
-	vals, err := Values(req.Name, req.Pool, req.K8sVersion)
+	vals, err := values(req)
 	if err != nil {
-		return err
-	}
-	if vals, err = MergeValues(vals, req.ValuesFiles); err != nil {
 		return err
 	}
 	ch, err := b.loadChart(cfg, req)
@@ -86,7 +83,7 @@ func (b *Backend) Install(ctx context.Context, req tenant.InstallRequest) error 
 	last, err := cfg.Releases.Last(tenant.ReleaseName)
 	switch {
 	case errors.Is(err, driver.ErrReleaseNotFound):
-		return b.install(ctx, cfg, req.Namespace, ch, vals)
+		return b.install(ctx, cfg, req, ch, vals)
 	case err != nil:
 		return err
 	case last.Info.Status.IsPending() && last.Version == 1, last.Info.Status == "failed" && last.Version == 1, last.Info.Status == "uninstalling":
@@ -94,7 +91,7 @@ func (b *Backend) Install(ctx context.Context, req tenant.InstallRequest) error 
 		if _, err := action.NewUninstall(cfg).Run(tenant.ReleaseName); err != nil && !errors.Is(err, driver.ErrReleaseNotFound) {
 			return fmt.Errorf("removing the unfinished release: %w", err)
 		}
-		return b.install(ctx, cfg, req.Namespace, ch, vals)
+		return b.install(ctx, cfg, req, ch, vals)
 	case last.Info.Status.IsPending():
 		rb := action.NewRollback(cfg)
 		if err := rb.Run(tenant.ReleaseName); err != nil {
@@ -103,13 +100,17 @@ func (b *Backend) Install(ctx context.Context, req tenant.InstallRequest) error 
 	}
 	up := action.NewUpgrade(cfg)
 	up.Namespace = req.Namespace
+	up.PostRenderer = labeller(tenant.Labels(req.Name, req.Pool))
+	up.Labels = tenant.Labels(req.Name, req.Pool) // on the release Secrets too
 	_, err = up.RunWithContext(ctx, tenant.ReleaseName, ch, vals)
 	return err
 }
 
-func (b *Backend) install(ctx context.Context, cfg *action.Configuration, ns string, ch *chart.Chart, vals map[string]any) error {
+func (b *Backend) install(ctx context.Context, cfg *action.Configuration, req tenant.InstallRequest, ch *chart.Chart, vals map[string]any) error {
 	in := action.NewInstall(cfg)
-	in.ReleaseName, in.Namespace = tenant.ReleaseName, ns
+	in.ReleaseName, in.Namespace = tenant.ReleaseName, req.Namespace
+	in.PostRenderer = labeller(tenant.Labels(req.Name, req.Pool))
+	in.Labels = tenant.Labels(req.Name, req.Pool) // on the release Secrets too
 	_, err := in.RunWithContext(ctx, ch, vals)
 	return err
 }

@@ -22,14 +22,64 @@ func Values(name, pool, k8sVersion string) (map[string]any, error) {
 	sts.Scheduling.Tolerations = []map[string]any{{
 		"key": tenant.PoolLabel, "operator": "Equal", "value": pool, "effect": "NoSchedule",
 	}}
-	tenantLabels := map[string]string{tenant.LabelName: name, tenant.LabelManagedBy: tenant.ManagedByValue}
+	tenantLabels := tenant.Labels(name, pool)
 	sts.Labels = tenantLabels
 	sts.Pods.Labels = tenantLabels
 	c.ControlPlane.Proxy.ExtraSANs = tenant.ServiceSANs(ns)
 	if k8sVersion != "" {
 		c.ControlPlane.Distro.K8S.Image.Tag = k8sVersion
 	}
-	b, err := json.Marshal(&c)
+	return toMap(&c)
+}
+
+// values are the chart values of an install: the tool's, the isolation
+// policies when asked for, then the user's files over both.
+func values(req tenant.InstallRequest) (map[string]any, error) {
+	vals, err := TenantValues(req.Name, req.Pool, req.K8sVersion, req.Isolation)
+	if err != nil {
+		return nil, err
+	}
+	return MergeValues(vals, req.ValuesFiles)
+}
+
+// TenantValues are Values plus, when isolation is asked for, Isolation: the
+// one place both create and render get a tenant's values from.
+func TenantValues(name, pool, k8sVersion string, isolation bool) (map[string]any, error) {
+	vals, err := Values(name, pool, k8sVersion)
+	if err != nil || !isolation {
+		return vals, err
+	}
+	iso, err := Isolation(name, pool)
+	if err != nil {
+		return nil, err
+	}
+	return merge(vals, iso), nil
+}
+
+// Isolation are the chart values that fence a tenant in on the host: the
+// chart's ResourceQuota and LimitRange (its default sizes) and its
+// NetworkPolicies, which admit workload traffic only from the same vCluster
+// (pod selectors without a namespace selector match the tenant's own
+// namespace only) while the API port stays reachable for kubectl and Argo CD.
+// Users tune the limits with their own values files.
+func Isolation(name, workspace string) (map[string]any, error) {
+	labels := tenant.Labels(name, workspace)
+	var p vclusterconfig.Policies
+	p.ResourceQuota.Enabled = "true"
+	p.ResourceQuota.Labels = labels
+	p.LimitRange.Enabled = "true"
+	p.LimitRange.Labels = labels
+	p.NetworkPolicy.Enabled = true
+	p.NetworkPolicy.Labels = labels
+	m, err := toMap(&p)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"policies": m}, nil
+}
+
+func toMap(v any) (map[string]any, error) {
+	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}

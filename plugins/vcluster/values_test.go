@@ -28,10 +28,12 @@ func TestValuesPinToPoolAndAddSANs(t *testing.T) {
     labels:
       app.kubernetes.io/managed-by: kubectl-tenant
       tenant.kubectl-tenant.io/name: demo
+      tenant.kubectl-tenant.io/workspace: project-x
     pods:
       labels:
         app.kubernetes.io/managed-by: kubectl-tenant
         tenant.kubectl-tenant.io/name: demo
+        tenant.kubectl-tenant.io/workspace: project-x
     scheduling:
       nodeSelector:
         project: project-x

@@ -36,7 +36,8 @@ func NewCmdCreate(f *cmdutil.Factory, runF func(context.Context, *Options) error
 		Use:   "create NAME",
 		Short: "Create a tenant: a vCluster pinned to its node pool, ready and connected",
 		Example: `  kubectl tenant create demo
-  kubectl tenant create demo --pool project-x --ttl 8h --connect=false`,
+  kubectl tenant create demo --pool project-x --ttl 8h --connect=false
+  kubectl tenant create demo --isolation   # quota, limit range, tenant-only network policy`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
@@ -59,6 +60,7 @@ func NewCmdCreate(f *cmdutil.Factory, runF func(context.Context, *Options) error
 	fl.StringVar(&o.Tenant.ChartRepo, "chart-repo", "", "chart repository URL (default https://charts.loft.sh)")
 	fl.StringVar(&o.Tenant.ChartVersion, "chart-version", "", "chart version (default 0.34.0 for the default chart)")
 	fl.DurationVar(&o.Tenant.TTL, "ttl", 0, "time to live, recorded as expires-at (e.g. 8h); 0 never expires")
+	fl.BoolVar(&o.Tenant.Isolation, "isolation", false, "add the chart's ResourceQuota, LimitRange and NetworkPolicies (workload traffic only from the tenant itself); tune them with -f")
 	fl.DurationVar(&o.Tenant.Wait, "wait", 5*time.Minute, "how long to wait for the virtual API to be ready; 0 returns after install")
 	fl.BoolVar(&o.Connect, "connect", true, "connect when ready (writes context NAME in a background forwarder)")
 	fl.StringVarP(&o.Output, "output", "o", "", "output format: json|yaml|name")

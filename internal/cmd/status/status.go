@@ -70,6 +70,10 @@ func (o *Options) Run(ctx context.Context) error {
 	row("Namespace", t.Namespace)
 	row("Status", string(t.Status))
 	row("Pool", t.Pool)
+	if t.Workspace != "" {
+		row("Workspace", t.Workspace)
+	}
+	row("Isolation", fmt.Sprint(t.Isolation))
 	row("Owner", t.Owner)
 	row("Created", fmt.Sprintf("%s (%s ago)", t.CreatedAt.Format(time.RFC3339), duration.HumanDuration(now.Sub(t.CreatedAt))))
 	if t.ExpiresAt != nil {
