@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -180,7 +181,7 @@ func TestTwoTenantsAtOnce(t *testing.T) {
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
-			r := w.run(ctx, "create", name, "--pool", pool, "-f", w.values, "--connect=false")
+			r := w.run(ctx, "create", name, "--pool", pool, "-f", w.values, "--connect=false", "--isolation")
 			if r.code != 0 {
 				errs <- fmt.Errorf("create %s: exit %d: %s", name, r.code, r.stderr)
 				return
@@ -208,13 +209,25 @@ func TestTwoTenantsAtOnce(t *testing.T) {
 			t.Errorf("list: %s = %+v", name, ls[name])
 		}
 	}
+	for name, pool := range names {
+		w.assertIsolated(name, pool)
+	}
 	// Delete the first-connected tenant while the second is current: the
 	// second must then restore the host context, not the vanished first.
-	for _, name := range []string{"e2e-two-a", "e2e-two-b"} {
-		s := w.session(name)
-		w.mustRun("delete", name, "--yes")
-		w.assertGone(name, s)
+	// Deleting one tenant touches nothing of the other's.
+	before := w.tenantObjects("e2e-two-b")
+	s := w.session("e2e-two-a")
+	w.mustRun("delete", "e2e-two-a", "--yes")
+	w.assertGone("e2e-two-a", s)
+	if after := w.tenantObjects("e2e-two-b"); !reflect.DeepEqual(before, after) {
+		t.Errorf("deleting e2e-two-a changed e2e-two-b's objects:\nbefore %v\nafter  %v", before, after)
 	}
+	if out, err := w.kubectl("--context", "e2e-two-b", "get", "ns", "default", "-o", "name"); err != nil {
+		t.Errorf("e2e-two-b unreachable after deleting e2e-two-a: %v %s", err, out)
+	}
+	s = w.session("e2e-two-b")
+	w.mustRun("delete", "e2e-two-b", "--yes")
+	w.assertGone("e2e-two-b", s)
 	if cfg, _ := clientcmd.LoadFromFile(w.kubeconfig); cfg.CurrentContext != w.env.Context {
 		t.Errorf("after deleting both, current context %q, want %q", cfg.CurrentContext, w.env.Context)
 	}
