@@ -564,25 +564,38 @@ func (r *Registrar) installed(ctx context.Context) bool {
 }
 
 func (r *Registrar) registeredFromAPI(ctx context.Context) (map[string]bool, error) {
-	s, err := Login(ctx, r.Engine.Kube, r.Engine.REST, r.Options)
+	out := map[string]bool{}
+	err := r.withTenantClusters(ctx, func(_ *Session, c Cluster) error {
+		out[c.Labels[tenant.LabelName]] = true
+		return nil
+	})
 	if errors.Is(err, ErrNotInstalled) {
 		return nil, nil
 	}
+	return out, err
+}
+
+// withTenantClusters logs in to Argo CD and calls fn for every cluster entry
+// labelled as a tenant's.
+func (r *Registrar) withTenantClusters(ctx context.Context, fn func(*Session, Cluster) error) error {
+	s, err := Login(ctx, r.Engine.Kube, r.Engine.REST, r.Options)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer s.Close()
 	items, err := s.ListClusters(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	out := map[string]bool{}
 	for _, c := range items {
-		if n := c.Labels[tenant.LabelName]; n != "" {
-			out[n] = true
+		if c.Labels[tenant.LabelName] == "" {
+			continue
+		}
+		if err := fn(s, c); err != nil {
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // Deregister removes the tenant from Argo CD (tenant.Registrar; delete calls
@@ -649,29 +662,21 @@ func (r *Registrar) Unregister(ctx context.Context, name string, cleanManager bo
 }
 
 func (r *Registrar) unregisterViaAPI(ctx context.Context, name string) ([]string, error) {
-	s, err := Login(ctx, r.Engine.Kube, r.Engine.REST, r.Options)
+	var servers []string
+	err := r.withTenantClusters(ctx, func(s *Session, c Cluster) error {
+		if c.Labels[tenant.LabelName] != name {
+			return nil
+		}
+		if err := s.DeleteCluster(ctx, c.Server); err != nil {
+			return err
+		}
+		servers = append(servers, c.Server)
+		return nil
+	})
 	if errors.Is(err, ErrNotInstalled) {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	defer s.Close()
-	items, err := s.ListClusters(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var servers []string
-	for _, c := range items {
-		if c.Labels[tenant.LabelName] != name {
-			continue
-		}
-		if err := s.DeleteCluster(ctx, c.Server); err != nil {
-			return servers, err
-		}
-		servers = append(servers, c.Server)
-	}
-	return servers, nil
+	return servers, err
 }
 
 // cleanManager removes argocd-manager from the vCluster when it is running;
