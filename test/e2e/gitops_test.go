@@ -44,6 +44,7 @@ defaults:
         server.insecure: true
 clusters:
   - project: project-x
+    isolation: true
     nodePools:
       - name: workload
   - project: project-z
@@ -172,6 +173,16 @@ func TestGitOpsRenderedManifestsAndValues(t *testing.T) {
 	}
 	if pod.Spec.NodeName != project+"-0" {
 		t.Errorf("vCluster pod on node %q, want %s-0 (pool %s)", pod.Spec.NodeName, project, project)
+	}
+	// isolation: true rendered the chart's quota, limit range and policies.
+	if q, err := cs.CoreV1().ResourceQuotas(ns).List(ctx, metav1.ListOptions{LabelSelector: tenant.LabelName + "=" + project}); err != nil || len(q.Items) != 1 {
+		t.Errorf("resource quotas labelled for %s: %v (err %v)", project, q, err)
+	}
+	if l, err := cs.CoreV1().LimitRanges(ns).List(ctx, metav1.ListOptions{LabelSelector: tenant.LabelName + "=" + project}); err != nil || len(l.Items) != 1 {
+		t.Errorf("limit ranges labelled for %s: %v (err %v)", project, l, err)
+	}
+	if np, err := cs.NetworkingV1().NetworkPolicies(ns).List(ctx, metav1.ListOptions{}); err != nil || len(np.Items) == 0 {
+		t.Errorf("no network policies in %s (err %v)", ns, err)
 	}
 
 	// kubectl tenant sees the GitOps tenant through the rendered namespace.
