@@ -29,6 +29,9 @@ const (
 	AnnotationK8sVersion  = labelPrefix + "k8s-version"
 	AnnotationReadyAt     = labelPrefix + "ready-at"
 	AnnotationTimeToReady = labelPrefix + "time-to-ready"
+	// AnnotationSleepingSince is set on the namespace while the tenant
+	// sleeps, so list derives Sleeping from its one namespace list.
+	AnnotationSleepingSince = labelPrefix + "sleeping-since"
 
 	// PoolLabel is the node label (and taint key) that defines a node pool.
 	PoolLabel = "project"
