@@ -104,12 +104,16 @@ func TestSleepWake(t *testing.T) {
 	}
 	w.mustRun("connect", name, "--background")
 	sess := w.session(name)
+	if procs, _ := w.leftoversOf(ns); len(procs) == 0 {
+		t.Fatalf("no runner process of %s while awake: the check below would prove nothing", ns)
+	}
 
 	// Interrupted once the scale-down is done, then re-run: converges.
 	code, out := w.interruptAfter(tenant.StepScaleDown, "sleep", name)
 	if code != 3 && code != 0 {
 		t.Fatalf("interrupted sleep: exit %d, want 3 (cancelled) or 0 (finished first)\n%s", code, out)
 	}
+	t.Logf("interrupted sleep exited %d", code)
 	if got := w.list()[name].Status; got != tenant.StatusSleeping {
 		t.Errorf("after an interrupted sleep list says %s, want %s", got, tenant.StatusSleeping)
 	}
@@ -166,7 +170,9 @@ func TestSleepWake(t *testing.T) {
 		}
 	}
 
+	start := time.Now()
 	r = w.mustRun("wake", name, "--wait", "10m")
+	t.Logf("wake took %s", time.Since(start).Round(100*time.Millisecond))
 	for _, step := range []string{tenant.StepScaleUp, tenant.StepReady} {
 		if !strings.Contains(r.stderr, step) {
 			t.Errorf("wake progress lacks step %q:\n%s", step, r.stderr)
