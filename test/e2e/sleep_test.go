@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -187,6 +188,28 @@ func TestSleepWake(t *testing.T) {
 	r = w.mustRun("connect", name, "--", "kubectl", "get", "configmap", "kept", "-o", "jsonpath={.data.k}")
 	if r.stdout != "v" {
 		t.Errorf("ConfigMap kept after sleep and wake: got %q, want v", r.stdout)
+	}
+
+	// On a terminal connect asks: "n" leaves it asleep (cancelled, exit 3),
+	// the default wakes it and connects.
+	w.mustRun("sleep", name)
+	for i, answer := range []string{"n", ""} {
+		p := &tmuxPane{t: t, socket: fmt.Sprintf("kt-e2e-nap-%d-%d", os.Getpid(), i)}
+		p.start(w.environ(), fmt.Sprintf("%q connect %s -- kubectl get configmap kept -o name; echo \"connect exited: $?\"; sleep 600", w.bin, name))
+		p.waitFor(`Tenant `+name+` is sleeping\. Wake it\? \[Y/n\]`, time.Minute, "connect exited")
+		if answer != "" {
+			p.keys(true, answer)
+		}
+		p.keys(false, "Enter")
+		want := `connect exited: 3`
+		if answer == "" {
+			want = `(?s)configmap/kept.*connect exited: 0`
+		}
+		s := p.waitFor(want, 10*time.Minute, "connect exited: 1")
+		_, _ = p.tmux("kill-server")
+		if answer == "n" && w.list()[name].Status != tenant.StatusSleeping {
+			t.Errorf("answering n woke the tenant:\n%s", s)
+		}
 	}
 
 	// connect --wake wakes without asking.
