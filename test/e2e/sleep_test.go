@@ -195,6 +195,7 @@ func TestSleepWake(t *testing.T) {
 	w.mustRun("sleep", name)
 	for i, answer := range []string{"n", ""} {
 		p := &tmuxPane{t: t, socket: fmt.Sprintf("kt-e2e-nap-%d-%d", os.Getpid(), i)}
+		t.Cleanup(func() { _, _ = p.tmux("kill-server") })
 		p.start(w.environ(), fmt.Sprintf("%q connect %s -- kubectl get configmap kept -o name; echo \"connect exited: $?\"; sleep 600", w.bin, name))
 		p.waitFor(`Tenant `+name+` is sleeping\. Wake it\? \[Y/n\]`, time.Minute, "connect exited")
 		if answer != "" {
@@ -206,7 +207,6 @@ func TestSleepWake(t *testing.T) {
 			want = `(?s)configmap/kept.*connect exited: 0`
 		}
 		s := p.waitFor(want, 10*time.Minute, "connect exited: 1")
-		_, _ = p.tmux("kill-server")
 		if answer == "n" && w.list()[name].Status != tenant.StatusSleeping {
 			t.Errorf("answering n woke the tenant:\n%s", s)
 		}
