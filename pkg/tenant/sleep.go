@@ -109,20 +109,7 @@ func (e *Engine) Wake(ctx context.Context, o WakeOptions) (*Tenant, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = e.Report.stepMsg(StepScaleUp, func() (string, error) {
-		changed, err := e.Backend.Wake(ctx, ns.Name)
-		if err != nil {
-			return "", apiError(err)
-		}
-		msg := ""
-		if !changed {
-			msg = "already awake"
-		}
-		// Cleared only once scaled up: an interrupted wake still says
-		// Sleeping and a re-run finishes it.
-		return msg, e.setSleeping(ctx, ns, false)
-	})
-	if err != nil {
+	if err := e.scaleUp(ctx, ns); err != nil {
 		return nil, err
 	}
 	if o.Wait > 0 {
@@ -131,6 +118,23 @@ func (e *Engine) Wake(ctx context.Context, o WakeOptions) (*Tenant, error) {
 		}
 	}
 	return e.Get(ctx, o.Name)
+}
+
+// scaleUp is wake's first step: the backend restores what sleep recorded,
+// then the namespace's sleeping mark goes (only then: an interrupted wake
+// still says Sleeping and a re-run finishes it).
+func (e *Engine) scaleUp(ctx context.Context, ns *corev1.Namespace) error {
+	return e.Report.stepMsg(StepScaleUp, func() (string, error) {
+		changed, err := e.Backend.Wake(ctx, ns.Name)
+		if err != nil {
+			return "", apiError(err)
+		}
+		msg := ""
+		if !changed {
+			msg = "already awake"
+		}
+		return msg, e.setSleeping(ctx, ns, false)
+	})
 }
 
 // liveNamespace is the tenant's namespace, refusing one being deleted.

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"testing"
 
+	authzv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	k8stesting "k8s.io/client-go/testing"
 )
 
 func pod(ns, name string, labels map[string]string) *corev1.Pod {
@@ -99,5 +102,25 @@ func TestSleepRefusesMissingAndForeign(t *testing.T) {
 	var ue *UsageError
 	if _, err := e.Sleep(ctx, SleepOptions{Name: "Bad_Name"}); !errors.As(err, &ue) {
 		t.Errorf("Sleep(Bad_Name) = %v, want UsageError", err)
+	}
+}
+
+// TestCreateWakesASleepingTenant: re-running create converges to a running
+// tenant, so it clears what sleep left.
+func TestCreateWakesASleepingTenant(t *testing.T) {
+	ns := tenantNS("nap", map[string]string{AnnotationSleepingSince: "2026-01-01T01:00:00Z"})
+	ns.ResourceVersion = "1" // exists: ensureNamespace updates it
+	e, cs, b := newEngine(t, ns)
+	b.releases["vcluster-nap"] = Release{Status: "deployed", Version: 2}
+	b.asleep["vcluster-nap"] = true
+	cs.PrependReactor("create", "selfsubjectaccessreviews", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, &authzv1.SelfSubjectAccessReview{Status: authzv1.SubjectAccessReviewStatus{Allowed: true}}, nil
+	})
+	tn, err := e.Create(context.Background(), CreateOptions{Name: "nap"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tn.Status == StatusSleeping || tn.SleepingSince != nil || b.asleep["vcluster-nap"] {
+		t.Fatalf("create left the tenant asleep: %+v, backend %v", tn, b.asleep)
 	}
 }

@@ -76,8 +76,9 @@ func (w *world) leftoversOf(ns string) (procs, volumes []string) {
 // TestSleepWake: a tenant with state sleeps (connection ended, control plane
 // and synced pods gone, namespace and volume kept, list says Sleeping),
 // connect refuses without --wake off a terminal, wake brings the state
-// back; interrupted and repeated sleeps and wakes converge; delete works
-// on a sleeping tenant.
+// back (asked on a terminal, --wake elsewhere); interrupted and repeated
+// sleeps and wakes converge; create wakes and delete removes a sleeping
+// tenant.
 func TestSleepWake(t *testing.T) {
 	const name = "e2e-nap"
 	ns := tenant.NamespaceFor(name)
@@ -217,6 +218,17 @@ func TestSleepWake(t *testing.T) {
 	r = w.mustRun("connect", name, "--wake", "--", "kubectl", "get", "configmap", "kept", "-o", "name")
 	if !strings.Contains(r.stdout, "configmap/kept") || !strings.Contains(r.stderr, tenant.StepScaleUp) {
 		t.Errorf("connect --wake: stdout %q\n%s", r.stdout, r.stderr)
+	}
+
+	// Re-running create converges to a running tenant: it wakes a sleeping one.
+	w.mustRun("sleep", name)
+	w.mustRun("create", name, "--pool", "project-x", "-f", w.values, "-f", persistentValues(t), "--connect=false")
+	if got := w.list()[name]; got.Status != tenant.StatusReady || got.SleepingSince != nil {
+		t.Errorf("create on a sleeping tenant left %+v", got)
+	}
+	sts, err = cs.AppsV1().StatefulSets(ns).Get(ctx, "vcluster", metav1.GetOptions{})
+	if err != nil || *sts.Spec.Replicas != 1 || sts.Annotations["loft.sh/paused"] != "" {
+		t.Errorf("after create on a sleeping tenant the StatefulSet is still paused: %v %+v", err, sts)
 	}
 
 	w.mustRun("sleep", name)
