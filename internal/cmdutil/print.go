@@ -7,6 +7,8 @@ import (
 	"slices"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
 
 // OutputFormats are the -o values list-like commands accept.
@@ -39,4 +41,18 @@ func PrintObject(w io.Writer, format string, v any) error {
 		return err
 	}
 	return fmt.Errorf("unsupported format %q", format)
+}
+
+// PrintTenant writes the outcome of a one-tenant command: the object for
+// json|yaml, tenant/NAME for name, else the human sentence.
+func PrintTenant(w io.Writer, format string, t *tenant.Tenant, human string) error {
+	switch format {
+	case "json", "yaml":
+		return PrintObject(w, format, t)
+	case "name":
+		_, err := fmt.Fprintln(w, "tenant/"+t.Name)
+		return err
+	}
+	_, err := fmt.Fprintln(w, human)
+	return err
 }

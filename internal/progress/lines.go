@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -77,3 +78,20 @@ func CreatePlan(wait, connect bool) []string {
 // DeletePlan is the steps of delete (deregister shows up when there is a
 // registrar).
 func DeletePlan() []string { return append([]string(nil), tui.DeletePlan...) }
+
+// SleepPlan is the steps of sleep; without waiting nothing watches the
+// control plane stop.
+func SleepPlan(wait bool) []string {
+	if wait {
+		return append([]string(nil), tui.SleepPlan...)
+	}
+	return slices.DeleteFunc(append([]string(nil), tui.SleepPlan...), func(s string) bool { return s == tenant.StepStopped })
+}
+
+// WakePlan is the steps of wake: scaling up, then create's waits.
+func WakePlan(wait bool) []string {
+	if !wait {
+		return []string{tenant.StepScaleUp}
+	}
+	return append([]string(nil), tui.WakePlan...)
+}

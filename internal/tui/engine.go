@@ -24,6 +24,8 @@ type Engine interface {
 	Pools(ctx context.Context) ([]string, error)
 	Create(ctx context.Context, o tenant.CreateOptions) (*tenant.Tenant, error)
 	Delete(ctx context.Context, o tenant.DeleteOptions) error
+	Sleep(ctx context.Context, o tenant.SleepOptions) (*tenant.Tenant, error)
+	Wake(ctx context.Context, o tenant.WakeOptions) (*tenant.Tenant, error)
 }
 
 var _ Engine = (*tenant.Engine)(nil)
@@ -46,8 +48,8 @@ type Config struct {
 	RegisterPlan []string
 	// ValuesFiles are extra chart values files for create (see ValuesEnv).
 	ValuesFiles []string
-	// Wait bounds how long create waits for the API and delete for the
-	// namespace (default 5m, as the flags).
+	// Wait bounds how long create and wake wait for the API, delete for the
+	// namespace and sleep for the control plane to stop (default 5m).
 	Wait time.Duration
 	// Refresh is the tenant list's background refresh period (default 3s).
 	Refresh time.Duration

@@ -82,6 +82,32 @@ func (f *fakeEngine) Delete(_ context.Context, o tenant.DeleteOptions) error {
 	return nil
 }
 
+// setStatus sets a tenant's status, as sleep and wake do.
+func (f *fakeEngine) setStatus(name string, st tenant.Status) (*tenant.Tenant, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.tenants {
+		if f.tenants[i].Name == name {
+			f.tenants[i].Status = st
+			t := f.tenants[i]
+			return &t, nil
+		}
+	}
+	return nil, tenant.ErrNotFound
+}
+
+func (f *fakeEngine) Sleep(_ context.Context, o tenant.SleepOptions) (*tenant.Tenant, error) {
+	f.ev(tenant.StepScaleDown, tenant.PhaseStarted, -2*time.Second, "")
+	f.ev(tenant.StepScaleDown, tenant.PhaseDone, -time.Second, "")
+	return f.setStatus(o.Name, tenant.StatusSleeping)
+}
+
+func (f *fakeEngine) Wake(_ context.Context, o tenant.WakeOptions) (*tenant.Tenant, error) {
+	f.ev(tenant.StepScaleUp, tenant.PhaseStarted, -2*time.Second, "")
+	f.ev(tenant.StepScaleUp, tenant.PhaseDone, -time.Second, "")
+	return f.setStatus(o.Name, tenant.StatusReady)
+}
+
 // quickCreate reports every step done.
 func quickCreate(_ context.Context, ev func(string, tenant.Phase, time.Duration, string)) error {
 	at := -42 * time.Second

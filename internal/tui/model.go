@@ -317,7 +317,19 @@ func (m Model) homeKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		if !hasSel {
 			return m, nil
 		}
+		if sel.Status == tenant.StatusSleeping {
+			m.setStatus(false, "%s is sleeping: press w to wake it, then connect", sel.Name)
+			return m, nil
+		}
 		return m.startConnect(sel.Name)
+	case "s":
+		if hasSel {
+			return m.startSleep(sel.Name)
+		}
+	case "w":
+		if hasSel {
+			return m.startWake(sel.Name)
+		}
 	case "x":
 		if !hasSel {
 			return m, nil
@@ -393,6 +405,27 @@ func (m Model) startDelete(name string) (tea.Model, tea.Cmd) {
 			return "", err
 		}
 		return fmt.Sprintf("tenant %s deleted", name), nil
+	})
+}
+
+func (m Model) startSleep(name string) (tea.Model, tea.Cmd) {
+	eng, wait := m.cfg.Engine, m.cfg.Wait
+	return m.startOp("sleep", name, "Putting tenant "+name+" to sleep", SleepPlan, func(ctx context.Context) (string, error) {
+		if _, err := eng.Sleep(ctx, tenant.SleepOptions{Name: name, Wait: wait}); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("tenant %s is sleeping (w wakes it)", name), nil
+	})
+}
+
+func (m Model) startWake(name string) (tea.Model, tea.Cmd) {
+	eng, wait := m.cfg.Engine, m.cfg.Wait
+	return m.startOp("wake", name, "Waking tenant "+name, WakePlan, func(ctx context.Context) (string, error) {
+		t, err := eng.Wake(ctx, tenant.WakeOptions{Name: name, Wait: wait})
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("tenant %s is %s", t.Name, t.Status), nil
 	})
 }
 
@@ -619,6 +652,7 @@ func (m Model) homeView() string {
 		}
 		b.WriteString(st.Render(m.status) + "\n")
 	}
+	// s (sleep) and w (wake) are listed under ? only: the footer is full.
 	b.WriteString(m.keys("enter/c", "connect", "x", "disconnect", "n", "new", "r", "register", "d", "delete", "/", "filter", "?", "help", "q", "quit"))
 	return m.fit(b.String())
 }
@@ -647,6 +681,8 @@ func (m Model) helpView() string {
 		{"↑/↓ j/k", "move"},
 		{"enter, c", "connect: a background forwarder keeps context NAME current, also after you quit"},
 		{"x", "disconnect: stop the forwarder, restore the previous context"},
+		{"s", "sleep: end connections, scale the tenant to zero, keep its data"},
+		{"w", "wake a sleeping tenant and wait until it is ready"},
 		{"n", "new tenant: name, pool, Kubernetes version, time to live, Argo CD registration"},
 		{"r", "register the tenant with Argo CD"},
 		{"d", "delete the tenant (asks first): registration, release, namespace, local entries"},
@@ -660,7 +696,7 @@ func (m Model) helpView() string {
 	for _, r := range rows {
 		b.WriteString(fmt.Sprintf("  %-10s %s\n", m.st.key.Render(r[0]), r[1]))
 	}
-	b.WriteString("\nThe same engine as the commands: `kubectl tenant create|connect|delete|list --help`.\n")
+	b.WriteString("\nThe same engine as the commands: `kubectl tenant create|connect|sleep|wake|delete|list --help`.\n")
 	b.WriteString(m.st.dim.Render("press any key") + "\n")
 	return m.fit(b.String())
 }

@@ -173,6 +173,25 @@ func TestDeleteAsksFirst(t *testing.T) {
 	wantIn(t, m.View(), "2 tenants")
 }
 
+func TestSleepThenConnectAsksToWake(t *testing.T) {
+	m, _, cfg := home(t)
+	m, cmd := update(m, key("s"))
+	wantIn(t, m.View(), "Putting tenant demo to sleep", "disconnect", "scale down")
+	cmd()
+	m = drain(m, cfg.Bus)
+	wantIn(t, m.View(), "✓ scale down", "tenant demo is sleeping (w wakes it)")
+	m, cmd = update(m, key("enter"))
+	m, _ = update(m, cmd())
+	wantIn(t, m.View(), "Sleeping")
+	m, _ = update(m, key("c"))
+	wantIn(t, m.View(), "demo is sleeping: press w to wake it")
+	m, cmd = update(m, key("w"))
+	wantIn(t, m.View(), "Waking tenant demo", "scale up", "api ready")
+	cmd()
+	m = drain(m, cfg.Bus)
+	wantIn(t, m.View(), "✓ scale up", "tenant demo is Ready")
+}
+
 func TestWizardValidatesAsYouTypeAndCreates(t *testing.T) {
 	m, f, cfg := home(t)
 	mm := m.(Model)

@@ -19,6 +19,8 @@ var (
 	CreatePlan = []string{tenant.StepPreflight, tenant.StepNamespace, tenant.StepInstall,
 		tenant.StepSchedule, tenant.StepKubeconfig, tenant.StepReady}
 	DeletePlan = []string{tenant.StepDeregister, tenant.StepUninstall, tenant.StepDeleteNS, tenant.StepLocal}
+	SleepPlan  = []string{tenant.StepDisconnect, tenant.StepScaleDown, tenant.StepStopped, tenant.StepWorkloads}
+	WakePlan   = []string{tenant.StepScaleUp, tenant.StepSchedule, tenant.StepKubeconfig, tenant.StepReady}
 )
 
 type stepState int

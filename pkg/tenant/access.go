@@ -41,7 +41,7 @@ func (e *Engine) Open(ctx context.Context, name string) (*Access, error) {
 		return nil, err
 	}
 	ns := NamespaceFor(name)
-	if _, err := e.getNamespace(ctx, name); err != nil {
+	if err := e.awakeNamespace(ctx, name); err != nil {
 		return nil, err
 	}
 	creds, err := e.Backend.Credentials(ctx, ns)

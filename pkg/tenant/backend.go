@@ -41,6 +41,24 @@ type Backend interface {
 	PodSelector() string
 	// APIPort is the pod port serving the virtual API.
 	APIPort() int
+	// Sleep scales the control plane to zero, recording on its workloads
+	// what Wake restores. Sleeping a sleeping tenant changes nothing.
+	Sleep(ctx context.Context, namespace string) (SleepResult, error)
+	// Wake restores what Sleep recorded; waking an awake tenant changes
+	// nothing. It reports whether anything was scaled up.
+	Wake(ctx context.Context, namespace string) (bool, error)
+	// WorkloadSelector selects the pods the control plane synced into the
+	// tenant namespace (they lose their manager while it sleeps).
+	WorkloadSelector() string
+}
+
+// SleepResult says what Backend.Sleep did.
+type SleepResult struct {
+	// Changed is false when the tenant was already asleep.
+	Changed bool
+	// Warning, when set, is something the user should know (e.g. the
+	// control plane keeps no state across a restart).
+	Warning string
 }
 
 // Registrar registers tenants with a GitOps controller (Argo CD).

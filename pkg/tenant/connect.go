@@ -51,7 +51,7 @@ func (e *Engine) Connect(ctx context.Context, o ConnectOptions) (*Connection, er
 		o.ContextName = ContextFor(o.Name)
 	}
 	ns := NamespaceFor(o.Name)
-	if _, err := e.getNamespace(ctx, o.Name); err != nil {
+	if err := e.awakeNamespace(ctx, o.Name); err != nil {
 		return nil, err
 	}
 	creds, err := e.Backend.Credentials(ctx, ns)

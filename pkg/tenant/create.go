@@ -85,6 +85,15 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Tenant, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Create converges to a running tenant: one put to sleep is woken (the
+	// upgrade restored the chart's replicas but not the pause marks).
+	if nsObj, err := e.getNamespace(ctx, o.Name); err != nil {
+		return nil, err
+	} else if isSleeping(nsObj) {
+		if err := e.scaleUp(ctx, nsObj); err != nil {
+			return nil, err
+		}
+	}
 	if o.Wait > 0 {
 		if err := e.WaitReady(ctx, o.Name, o.Wait); err != nil {
 			return nil, err

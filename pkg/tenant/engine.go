@@ -129,6 +129,9 @@ func fromNamespace(ns *corev1.Namespace, rels map[string]Release) Tenant {
 	if d, err := time.ParseDuration(ns.Annotations[AnnotationTimeToReady]); err == nil {
 		t.TimeToReady = d
 	}
+	if v, err := time.Parse(time.RFC3339, ns.Annotations[AnnotationSleepingSince]); err == nil {
+		t.SleepingSince = &v
+	}
 	rel, hasRel := rels[ns.Name]
 	switch {
 	case ns.Status.Phase == corev1.NamespaceTerminating || ns.DeletionTimestamp != nil:
@@ -137,6 +140,8 @@ func fromNamespace(ns *corev1.Namespace, rels map[string]Release) Tenant {
 		t.Status = StatusInstalling
 	case rel.Status == "failed":
 		t.Status = StatusFailed
+	case isSleeping(ns):
+		t.Status = StatusSleeping
 	case ns.Annotations[AnnotationReadyAt] != "":
 		t.Status = StatusReady
 	default:

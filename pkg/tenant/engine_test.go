@@ -22,6 +22,7 @@ import (
 type fakeBackend struct {
 	releases    map[string]Release
 	uninstalled []string
+	asleep      map[string]bool
 }
 
 func (b *fakeBackend) Install(context.Context, InstallRequest) error { return nil }
@@ -33,8 +34,19 @@ func (b *fakeBackend) Releases(context.Context) (map[string]Release, error) { re
 func (b *fakeBackend) Credentials(context.Context, string) (*Credentials, error) {
 	return nil, ErrNotFound
 }
-func (b *fakeBackend) PodSelector() string { return "app=vcluster" }
-func (b *fakeBackend) APIPort() int        { return 8443 }
+func (b *fakeBackend) PodSelector() string      { return "app=vcluster" }
+func (b *fakeBackend) APIPort() int             { return 8443 }
+func (b *fakeBackend) WorkloadSelector() string { return "synced=yes" }
+func (b *fakeBackend) Sleep(_ context.Context, ns string) (SleepResult, error) {
+	was := b.asleep[ns]
+	b.asleep[ns] = true
+	return SleepResult{Changed: !was}, nil
+}
+func (b *fakeBackend) Wake(_ context.Context, ns string) (bool, error) {
+	was := b.asleep[ns]
+	delete(b.asleep, ns)
+	return was, nil
+}
 
 func tenantNS(name string, ann map[string]string) *corev1.Namespace {
 	return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
@@ -44,7 +56,7 @@ func tenantNS(name string, ann map[string]string) *corev1.Namespace {
 
 func newEngine(t *testing.T, objs ...runtime.Object) (*Engine, *fake.Clientset, *fakeBackend) {
 	cs := fake.NewSimpleClientset(objs...)
-	b := &fakeBackend{releases: map[string]Release{}}
+	b := &fakeBackend{releases: map[string]Release{}, asleep: map[string]bool{}}
 	dir := t.TempDir()
 	return &Engine{Kube: cs, Backend: b, Kubeconfig: kubeconfig.Store{Path: filepath.Join(dir, "config")},
 		Sessions: session.Store{Dir: filepath.Join(dir, "sessions")}}, cs, b
@@ -55,13 +67,15 @@ func TestListStatusAndOneCallEach(t *testing.T) {
 	pending := tenantNS("b", nil)
 	failed := tenantNS("c", nil)
 	installing := tenantNS("d", nil)
+	sleeping := tenantNS("e", map[string]string{AnnotationReadyAt: "2026-01-01T00:00:00Z", AnnotationSleepingSince: "2026-01-01T01:00:00Z"})
 	other := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "vcluster-foreign"}}
-	e, cs, b := newEngine(t, ready, pending, failed, installing, other)
+	e, cs, b := newEngine(t, ready, pending, failed, installing, sleeping, other)
 	b.releases = map[string]Release{
 		"vcluster-a": {Status: "deployed", Version: 1},
 		"vcluster-b": {Status: "deployed", Version: 2},
 		"vcluster-c": {Status: "failed", Version: 1},
 		"vcluster-d": {Status: "pending-install", Version: 1},
+		"vcluster-e": {Status: "deployed", Version: 1},
 	}
 	ts, err := e.List(context.Background())
 	if err != nil {
@@ -71,7 +85,7 @@ func TestListStatusAndOneCallEach(t *testing.T) {
 	for _, tn := range ts {
 		got[tn.Name] = tn.Status
 	}
-	want := map[string]Status{"a": StatusReady, "b": StatusPending, "c": StatusFailed, "d": StatusInstalling}
+	want := map[string]Status{"a": StatusReady, "b": StatusPending, "c": StatusFailed, "d": StatusInstalling, "e": StatusSleeping}
 	if len(got) != len(want) {
 		t.Fatalf("List returned %v, want %v (the unlabelled namespace must not appear)", got, want)
 	}

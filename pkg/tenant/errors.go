@@ -29,3 +29,12 @@ func NewForbiddenError(msg string) error { return &ForbiddenError{msg: msg} }
 
 // NewUsageError lets plugins report bad input with the CLI's exit code 2.
 func NewUsageError(msg string) error { return &UsageError{msg: msg} }
+
+// SleepingError says the tenant is asleep (see Engine.Sleep): connect and
+// Open return it instead of failing on the missing control plane, so callers
+// can offer to wake it.
+type SleepingError struct{ Name string }
+
+func (e *SleepingError) Error() string {
+	return fmt.Sprintf("tenant %s is sleeping (wake it with `kubectl tenant wake %s`)", e.Name, e.Name)
+}

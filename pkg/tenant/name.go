@@ -36,6 +36,9 @@ const (
 	// AnnotationIsolation records that the tenant was created with isolation
 	// policies, so later upgrades keep them.
 	AnnotationIsolation = labelPrefix + "isolation"
+	// AnnotationSleepingSince is set on the namespace while the tenant
+	// sleeps, so list derives Sleeping from its one namespace list.
+	AnnotationSleepingSince = labelPrefix + "sleeping-since"
 
 	// PoolLabel is the node label (and taint key) that defines a node pool.
 	PoolLabel = "project"

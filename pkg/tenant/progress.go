@@ -38,11 +38,18 @@ func (r Reporter) emit(step string, p Phase, msg string, err error) {
 
 // step runs fn as a named step, reporting start and outcome.
 func (r Reporter) step(step string, fn func() error) error {
+	return r.stepMsg(step, func() (string, error) { return "", fn() })
+}
+
+// stepMsg is step whose done event carries fn's message (e.g. "already
+// asleep").
+func (r Reporter) stepMsg(step string, fn func() (string, error)) error {
 	r.emit(step, PhaseStarted, "", nil)
-	if err := fn(); err != nil {
+	msg, err := fn()
+	if err != nil {
 		r.emit(step, PhaseFailed, err.Error(), err)
 		return err
 	}
-	r.emit(step, PhaseDone, "", nil)
+	r.emit(step, PhaseDone, msg, nil)
 	return nil
 }

@@ -11,6 +11,7 @@ const (
 	StatusInstalling  Status = "Installing"  // namespace exists, no deployed release yet
 	StatusFailed      Status = "Failed"      // the release failed
 	StatusTerminating Status = "Terminating" // namespace is being deleted
+	StatusSleeping    Status = "Sleeping"    // scaled to zero by sleep, data kept
 )
 
 // Tenant is what list, status and the TUI show about one tenant.
@@ -27,8 +28,10 @@ type Tenant struct {
 	ExpiresAt   *time.Time    `json:"expiresAt,omitempty"`
 	TimeToReady time.Duration `json:"timeToReady,omitempty"`
 	Chart       string        `json:"chart,omitempty"`
-	Connected   bool          `json:"connected"`
-	Registered  *bool         `json:"registered,omitempty"` // nil: Argo CD not asked
+	// SleepingSince is when sleep scaled the tenant to zero.
+	SleepingSince *time.Time `json:"sleepingSince,omitempty"`
+	Connected     bool       `json:"connected"`
+	Registered    *bool      `json:"registered,omitempty"` // nil: Argo CD not asked
 }
 
 // Release is the Helm release state of a tenant, as the backend sees it.

@@ -1,11 +1,8 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
-	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -125,31 +122,9 @@ func TestHalfCreatedThenDelete(t *testing.T) {
 // the install step started) and checks a re-run finishes the job.
 func TestInterruptedCreateResumes(t *testing.T) {
 	w := newWorld(t)
-	cmd := exec.Command(w.bin, "create", "e2e-sigint", "--pool", "project-z", "-f", w.values, "--connect=false")
-	cmd.Env = w.environ()
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stderr)
-	var seen []string
-	for sc.Scan() {
-		seen = append(seen, sc.Text())
-		if strings.Contains(sc.Text(), tenant.StepNamespace) && strings.Contains(sc.Text(), "done") {
-			_ = cmd.Process.Signal(syscall.SIGINT)
-			break
-		}
-	}
-	for sc.Scan() {
-		seen = append(seen, sc.Text())
-	}
-	err = cmd.Wait()
-	code := cmd.ProcessState.ExitCode()
+	code, out := w.interruptAfter(tenant.StepNamespace, "create", "e2e-sigint", "--pool", "project-z", "-f", w.values, "--connect=false")
 	if code != 3 && code != 0 {
-		t.Fatalf("interrupted create: exit %d (%v), want 3 (cancelled) or 0 (finished first)\n%s", code, err, strings.Join(seen, "\n"))
+		t.Fatalf("interrupted create: exit %d, want 3 (cancelled) or 0 (finished first)\n%s", code, out)
 	}
 	t.Logf("interrupted create exited %d", code)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)

@@ -38,6 +38,16 @@ func (p *tmuxPane) keys(literal bool, keys ...string) {
 	time.Sleep(150 * time.Millisecond) // one key, one frame: like a person, not a paste
 }
 
+// start runs script in a new 120x40 terminal with env (plus TERM).
+func (p *tmuxPane) start(env []string, script string) {
+	p.t.Helper()
+	start := exec.Command("tmux", "-L", p.socket, "-f", "/dev/null", "new-session", "-d", "-s", "kt", "-x", "120", "-y", "40", "sh", "-c", script)
+	start.Env = append(env, "TERM=xterm-256color")
+	if out, err := start.CombinedOutput(); err != nil {
+		p.t.Fatalf("tmux new-session: %v\n%s", err, out)
+	}
+}
+
 func (p *tmuxPane) screen() string {
 	out, err := p.tmux("capture-pane", "-p", "-t", "kt")
 	if err != nil {
@@ -91,11 +101,7 @@ func TestTUI(t *testing.T) {
 	// The shell prints the exit code and keeps the pane, so the test sees how
 	// the app ended.
 	script := fmt.Sprintf("%q; echo \"tui exited: $?\"; sleep 600", w.bin)
-	start := exec.Command("tmux", "-L", p.socket, "-f", "/dev/null", "new-session", "-d", "-s", "kt", "-x", "120", "-y", "40", "sh", "-c", script)
-	start.Env = append(w.environ(), "TERM=xterm-256color", "KUBECTL_TENANT_VALUES="+w.values)
-	if out, err := start.CombinedOutput(); err != nil {
-		t.Fatalf("tmux new-session: %v\n%s", err, out)
-	}
+	p.start(append(w.environ(), "KUBECTL_TENANT_VALUES="+w.values), script)
 	p.waitFor(`kubectl tenant\s+\d+ tenants`, time.Minute, "tui exited")
 
 	// The wizard: name validated as typed, a pool from the nodes' labels.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/wake"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/kubeconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/session"
@@ -27,7 +28,9 @@ type Options struct {
 	ContextName string
 	LocalPort   int
 	Background  bool
-	Command     []string
+	// Wake wakes a sleeping tenant without asking.
+	Wake    bool
+	Command []string
 	// forwarder is set in the detached child that holds a background
 	// connection; readyFD is where it reports readiness to its parent.
 	forwarder bool
@@ -42,7 +45,8 @@ func NewCmdConnect(f *cmdutil.Factory, runF func(context.Context, *Options) erro
 		Short: "Connect to a tenant: kubeconfig context NAME through an in-process port-forward",
 		Long: `Connect writes a kubeconfig context for the tenant (server: a local port-forward to the
 vCluster pod, or its LoadBalancer address; TLS verified with the tenant CA), makes it current
-and keeps the forward open. Ctrl-C (or 'kubectl tenant disconnect') restores the previous context.`,
+and keeps the forward open. Ctrl-C (or 'kubectl tenant disconnect') restores the previous context.
+A sleeping tenant is woken first: on a terminal connect asks, elsewhere it needs --wake.`,
 		Example: `  kubectl tenant connect demo                 # foreground; Ctrl-C to end
   kubectl tenant connect demo --background    # detached forwarder; end with disconnect
   kubectl tenant connect demo -- kubectl get ns`,
@@ -65,6 +69,7 @@ and keeps the forward open. Ctrl-C (or 'kubectl tenant disconnect') restores the
 	fl.StringVar(&o.ContextName, "context-name", "", "kubeconfig context to write (default: the tenant name)")
 	fl.IntVar(&o.LocalPort, "local-port", 0, "local port of the forward (default: a free port)")
 	fl.BoolVar(&o.Background, "background", false, "keep a detached forwarder (reconnects on drops) until `kubectl tenant disconnect`")
+	fl.BoolVar(&o.Wake, "wake", false, "wake the tenant if it is sleeping, without asking")
 	fl.BoolVar(&o.forwarder, "forwarder", false, "internal: run as the background forwarder")
 	fl.IntVar(&o.readyFD, "ready-fd", 0, "internal: file descriptor to report readiness on")
 	_ = fl.MarkHidden("forwarder")
@@ -109,7 +114,7 @@ func (o *Options) Run(ctx context.Context) error {
 	case o.forwarder:
 		return o.runForwarder(ctx)
 	case o.Background:
-		if err := StartBackground(ctx, o.f, o.Name, o.ContextName); err != nil {
+		if err := o.awake(ctx, func() error { return StartBackground(ctx, o.f, o.Name, o.ContextName) }); err != nil {
 			return err
 		}
 		fmt.Fprintf(o.f.IOStreams.Out, "context %q is current; `kubectl tenant disconnect %s` switches back\n", o.ContextName, o.ContextName)
@@ -121,8 +126,12 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c, err := e.Connect(ctx, tenant.ConnectOptions{Name: o.Name, ContextName: o.ContextName, LocalPort: o.LocalPort,
-		Activate: true, Record: true, PID: os.Getpid()})
+	var c *tenant.Connection
+	err = o.awake(ctx, func() (err error) {
+		c, err = e.Connect(ctx, tenant.ConnectOptions{Name: o.Name, ContextName: o.ContextName, LocalPort: o.LocalPort,
+			Activate: true, Record: true, PID: os.Getpid()})
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -148,7 +157,11 @@ func (o *Options) runCommand(ctx context.Context) error {
 	defer os.RemoveAll(dir)
 	scoped := *e
 	scoped.Kubeconfig = kubeconfig.Store{Path: filepath.Join(dir, "kubeconfig")}
-	c, err := scoped.Connect(ctx, tenant.ConnectOptions{Name: o.Name, ContextName: o.ContextName, LocalPort: o.LocalPort, Activate: true})
+	var c *tenant.Connection
+	err = o.awake(ctx, func() (err error) {
+		c, err = scoped.Connect(ctx, tenant.ConnectOptions{Name: o.Name, ContextName: o.ContextName, LocalPort: o.LocalPort, Activate: true})
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -183,6 +196,11 @@ func (o *Options) runForwarder(ctx context.Context) error {
 	}
 	c, err := e.Connect(ctx, tenant.ConnectOptions{Name: o.Name, ContextName: o.ContextName, LocalPort: o.LocalPort,
 		Activate: true, Record: true, PID: os.Getpid()})
+	var se *tenant.SleepingError
+	if errors.As(err, &se) {
+		report(sleepingLine) // the parent offers to wake it
+		return err
+	}
 	if err != nil {
 		report("error: " + err.Error())
 		return err
@@ -244,7 +262,37 @@ func StartBackground(ctx context.Context, f *cmdutil.Factory, name, contextName 
 	if msg, ok := strings.CutPrefix(line, "error: "); ok {
 		return errors.New(msg)
 	}
+	if line == sleepingLine {
+		return &tenant.SleepingError{Name: name}
+	}
 	return nil
+}
+
+// sleepingLine is what the forwarder reports when the tenant sleeps.
+const sleepingLine = "sleeping"
+
+// awake runs connect; when the tenant sleeps it wakes it (with --wake, or
+// after asking on a terminal) and connects again. An awake tenant costs no
+// extra API call: connect reads the namespace anyway.
+func (o *Options) awake(ctx context.Context, connect func() error) error {
+	err := connect()
+	var se *tenant.SleepingError
+	if !errors.As(err, &se) {
+		return err
+	}
+	if !o.Wake {
+		yes, asked := cmdutil.Confirm(o.f.IOStreams, fmt.Sprintf("Tenant %s is sleeping. Wake it? [Y/n]", o.Name), true)
+		switch {
+		case !asked:
+			return fmt.Errorf("tenant %s is sleeping: run `kubectl tenant wake %s` or pass --wake", o.Name, o.Name)
+		case !yes:
+			return fmt.Errorf("not connected, tenant %s is still sleeping: %w", o.Name, context.Canceled)
+		}
+	}
+	if _, err := wake.Wake(ctx, o.f, tenant.WakeOptions{Name: o.Name, Wait: wake.DefaultWait}, true); err != nil {
+		return err
+	}
+	return connect()
 }
 
 func readLine(ctx context.Context, r *os.File) (string, error) {

@@ -2,16 +2,12 @@
 package delete
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/progress"
@@ -58,13 +54,11 @@ func (o *Options) Validate() error {
 	if o.Yes {
 		return nil
 	}
-	in, ok := o.f.IOStreams.In.(*os.File)
-	if !ok || !term.IsTerminal(int(in.Fd())) {
+	yes, asked := cmdutil.Confirm(o.f.IOStreams, fmt.Sprintf("Delete tenant %s and everything in namespace %s? [y/N]", o.Tenant.Name, tenant.NamespaceFor(o.Tenant.Name)), false)
+	switch {
+	case !asked:
 		return cmdutil.UsageError{Err: errors.New("refusing to delete without confirmation: pass --yes")}
-	}
-	fmt.Fprintf(o.f.IOStreams.ErrOut, "Delete tenant %s and everything in namespace %s? [y/N] ", o.Tenant.Name, tenant.NamespaceFor(o.Tenant.Name))
-	ans, _ := bufio.NewReader(in).ReadString('\n')
-	if a := strings.ToLower(strings.TrimSpace(ans)); a != "y" && a != "yes" {
+	case !yes:
 		return fmt.Errorf("not deleted: %w", context.Canceled)
 	}
 	return nil

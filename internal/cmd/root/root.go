@@ -14,8 +14,10 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/list"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/register"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/render"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/sleep"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/status"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/version"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/wake"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/progress"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/tui"
@@ -60,6 +62,8 @@ values files named in $KUBECTL_TENANT_VALUES (comma-separated), like create -f.`
 		deletecmd.NewCmdDelete(f, nil),
 		list.NewCmdList(f, nil),
 		status.NewCmdStatus(f, nil),
+		sleep.NewCmdSleep(f, nil),
+		wake.NewCmdWake(f, nil),
 		version.NewCmdVersion(f),
 		render.NewCmdRender(f, nil),
 		register.NewCmdRegister(f, nil), register.NewCmdDeregister(f, nil),

@@ -82,6 +82,9 @@ func (o *Options) Run(ctx context.Context) error {
 	if t.TimeToReady > 0 {
 		row("Ready in", t.TimeToReady.String())
 	}
+	if t.SleepingSince != nil {
+		row("Sleeping since", fmt.Sprintf("%s (`kubectl tenant wake %s` brings it back)", t.SleepingSince.Format(time.RFC3339), t.Name))
+	}
 	row("Connected", fmt.Sprint(t.Connected))
 	if err := tw.Flush(); err != nil {
 		return err

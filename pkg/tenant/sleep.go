@@ -1,0 +1,198 @@
+package tenant
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// Steps of sleep and wake.
+const (
+	StepDisconnect = "disconnect"
+	StepScaleDown  = "scale down"
+	StepStopped    = "control plane stopped"
+	StepWorkloads  = "stop workloads"
+	StepScaleUp    = "scale up"
+)
+
+// SleepOptions are the inputs of Sleep.
+type SleepOptions struct {
+	Name string
+	// Wait bounds how long to wait for the control-plane pods to be gone; 0
+	// does not wait.
+	Wait time.Duration
+}
+
+// WakeOptions are the inputs of Wake.
+type WakeOptions struct {
+	Name string
+	// Wait bounds how long to wait for the virtual API (as create); 0 returns
+	// after scaling up.
+	Wait time.Duration
+}
+
+func isSleeping(ns *corev1.Namespace) bool { return ns.Annotations[AnnotationSleepingSince] != "" }
+
+// Sleep scales a tenant to zero and keeps its data (the control plane's
+// volume, the namespace, the release): its connections end first, then the
+// backend scales down, the namespace is marked sleeping, and once the control
+// plane is gone the pods it synced into the namespace are removed, as
+// `vcluster pause` does. Every step tolerates having run before, so sleeping
+// a sleeping tenant succeeds and a re-run after Ctrl-C converges.
+func (e *Engine) Sleep(ctx context.Context, o SleepOptions) (*Tenant, error) {
+	if err := ValidateName(o.Name); err != nil {
+		return nil, err
+	}
+	ns, err := e.liveNamespace(ctx, o.Name)
+	if err != nil {
+		return nil, err
+	}
+	// A forwarder would only keep reconnecting to a pod that is gone.
+	if err := e.Report.step(StepDisconnect, func() error { _, err := e.cleanLocal(o.Name); return err }); err != nil {
+		return nil, err
+	}
+	err = e.Report.stepMsg(StepScaleDown, func() (string, error) {
+		res, err := e.Backend.Sleep(ctx, ns.Name)
+		if err != nil {
+			return "", apiError(err)
+		}
+		if res.Warning != "" {
+			e.Report.emit(StepScaleDown, PhaseWarning, res.Warning, nil)
+		}
+		msg := ""
+		if !res.Changed {
+			msg = "already asleep"
+		}
+		return msg, e.setSleeping(ctx, ns, true)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if o.Wait > 0 {
+		err := e.Report.step(StepStopped, func() error {
+			ctx, cancel := context.WithTimeout(ctx, o.Wait)
+			defer cancel()
+			return e.poll(ctx, StepStopped, func() (bool, string, error) {
+				pods, err := e.Kube.CoreV1().Pods(ns.Name).List(ctx, metav1.ListOptions{LabelSelector: e.Backend.PodSelector()})
+				if err != nil {
+					return false, "", apiError(err)
+				}
+				if n := len(pods.Items); n > 0 {
+					return false, fmt.Sprintf("waiting for %d control-plane pod(s) to stop", n), nil
+				}
+				return true, "", nil
+			})
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := e.Report.step(StepWorkloads, func() error { return e.deleteWorkloads(ctx, ns.Name) }); err != nil {
+		return nil, err
+	}
+	return e.Get(ctx, o.Name)
+}
+
+// Wake scales a sleeping tenant back up, clears the sleeping mark and waits
+// for its API like create. Waking an awake tenant only checks it is ready.
+func (e *Engine) Wake(ctx context.Context, o WakeOptions) (*Tenant, error) {
+	if err := ValidateName(o.Name); err != nil {
+		return nil, err
+	}
+	ns, err := e.liveNamespace(ctx, o.Name)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.scaleUp(ctx, ns); err != nil {
+		return nil, err
+	}
+	if o.Wait > 0 {
+		if err := e.WaitReady(ctx, o.Name, o.Wait); err != nil {
+			return nil, err
+		}
+	}
+	return e.Get(ctx, o.Name)
+}
+
+// scaleUp is wake's first step: the backend restores what sleep recorded,
+// then the namespace's sleeping mark goes (only then: an interrupted wake
+// still says Sleeping and a re-run finishes it).
+func (e *Engine) scaleUp(ctx context.Context, ns *corev1.Namespace) error {
+	return e.Report.stepMsg(StepScaleUp, func() (string, error) {
+		changed, err := e.Backend.Wake(ctx, ns.Name)
+		if err != nil {
+			return "", apiError(err)
+		}
+		msg := ""
+		if !changed {
+			msg = "already awake"
+		}
+		return msg, e.setSleeping(ctx, ns, false)
+	})
+}
+
+// liveNamespace is the tenant's namespace, refusing one being deleted.
+func (e *Engine) liveNamespace(ctx context.Context, name string) (*corev1.Namespace, error) {
+	ns, err := e.getNamespace(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if ns.DeletionTimestamp != nil {
+		return nil, fmt.Errorf("tenant %s is being deleted", name)
+	}
+	return ns, nil
+}
+
+// awakeNamespace checks the tenant exists and is not asleep (SleepingError)
+// with the namespace read connect does anyway: no extra API call.
+func (e *Engine) awakeNamespace(ctx context.Context, name string) error {
+	ns, err := e.getNamespace(ctx, name)
+	if err != nil {
+		return err
+	}
+	if isSleeping(ns) {
+		return &SleepingError{Name: name}
+	}
+	return nil
+}
+
+// setSleeping adds or removes the namespace's sleeping mark with a merge
+// patch (no read-modify-write race with other annotations).
+func (e *Engine) setSleeping(ctx context.Context, ns *corev1.Namespace, on bool) error {
+	if isSleeping(ns) == on {
+		return nil
+	}
+	var v any // null removes the annotation
+	if on {
+		v = e.now().UTC().Format(time.RFC3339)
+	}
+	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]any{AnnotationSleepingSince: v}}})
+	_, err := e.Kube.CoreV1().Namespaces().Patch(ctx, ns.Name, types.MergePatchType, patch, metav1.PatchOptions{})
+	return apiError(err)
+}
+
+// deleteWorkloads removes the pods the control plane synced into the
+// namespace: without it they would run on unmanaged (`vcluster pause` does
+// the same; on wake the control plane recreates them from its state).
+func (e *Engine) deleteWorkloads(ctx context.Context, ns string) error {
+	pc := e.Kube.CoreV1().Pods(ns)
+	pods, err := pc.List(ctx, metav1.ListOptions{LabelSelector: e.Backend.WorkloadSelector()})
+	if err != nil {
+		return apiError(err)
+	}
+	for _, p := range pods.Items {
+		if err := pc.Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return apiError(err)
+		}
+	}
+	if n := len(pods.Items); n > 0 {
+		e.Report.emit(StepWorkloads, PhaseWaiting, fmt.Sprintf("deleted %d synced pod(s)", n), nil)
+	}
+	return nil
+}
