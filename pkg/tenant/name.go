@@ -29,6 +29,13 @@ const (
 	AnnotationK8sVersion  = labelPrefix + "k8s-version"
 	AnnotationReadyAt     = labelPrefix + "ready-at"
 	AnnotationTimeToReady = labelPrefix + "time-to-ready"
+	// AnnotationTTL is a time to live (Go duration) counted from the
+	// namespace's creation; GitOps-rendered namespaces carry it instead of
+	// expires-at. expires-at, when set, wins (extend writes it).
+	AnnotationTTL = labelPrefix + "ttl"
+	// AnnotationLastConnectedAt is when connect last opened the tenant
+	// (throttled), for stats' idle tenants.
+	AnnotationLastConnectedAt = labelPrefix + "last-connected-at"
 
 	// PoolLabel is the node label (and taint key) that defines a node pool.
 	PoolLabel = "project"

@@ -24,6 +24,9 @@ type Tenant struct {
 	CreatedAt   time.Time     `json:"createdAt"`
 	ExpiresAt   *time.Time    `json:"expiresAt,omitempty"`
 	TimeToReady time.Duration `json:"timeToReady,omitempty"`
+	// LastConnectedAt is when connect last opened the tenant (nil: never
+	// recorded).
+	LastConnectedAt *time.Time `json:"lastConnectedAt,omitempty"`
 	Chart       string        `json:"chart,omitempty"`
 	Connected   bool          `json:"connected"`
 	Registered  *bool         `json:"registered,omitempty"` // nil: Argo CD not asked
