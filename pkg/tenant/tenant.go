@@ -27,9 +27,9 @@ type Tenant struct {
 	// LastConnectedAt is when connect last opened the tenant (nil: never
 	// recorded).
 	LastConnectedAt *time.Time `json:"lastConnectedAt,omitempty"`
-	Chart       string        `json:"chart,omitempty"`
-	Connected   bool          `json:"connected"`
-	Registered  *bool         `json:"registered,omitempty"` // nil: Argo CD not asked
+	Chart           string     `json:"chart,omitempty"`
+	Connected       bool       `json:"connected"`
+	Registered      *bool      `json:"registered,omitempty"` // nil: Argo CD not asked
 }
 
 // Release is the Helm release state of a tenant, as the backend sees it.
