@@ -94,8 +94,12 @@ func Print(w io.Writer, format string, dryRun bool, rs []tenant.GCResult, now ti
 		return cmdutil.PrintObject(w, format, Result{APIVersion: "kubectl-tenant.io/v1alpha1", Kind: "GCResult", DryRun: dryRun, Items: rs})
 	}
 	for _, r := range rs {
-		ago := duration.HumanDuration(now.Sub(r.ExpiresAt))
-		line := fmt.Sprintf("tenant %s %s (expired %s ago)", r.Name, r.Action, ago)
+		// kubectl's wording: "deleted (dry run)".
+		action := r.Action
+		if action == tenant.GCWouldDelete {
+			action = tenant.GCDeleted + " (dry run)"
+		}
+		line := fmt.Sprintf("tenant/%s %s, expired %s ago", r.Name, action, duration.HumanDuration(now.Sub(r.ExpiresAt)))
 		if r.Error != "" {
 			line += ": " + r.Error
 		}

@@ -19,9 +19,13 @@ func TestPrint(t *testing.T) {
 	if err := Print(&b, "", false, rs, now); err != nil {
 		t.Fatal(err)
 	}
-	want := "tenant a deleted (expired 60m ago)\ntenant b failed (expired 2m ago): boom\ngc: 1 deleted, 1 failed\n"
+	want := "tenant/a deleted, expired 60m ago\ntenant/b failed, expired 2m ago: boom\ngc: 1 deleted, 1 failed\n"
 	if b.String() != want {
 		t.Fatalf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+	b.Reset()
+	if err := Print(&b, "", true, []tenant.GCResult{{Name: "a", ExpiresAt: now.Add(-time.Hour), Action: tenant.GCWouldDelete}}, now); err != nil || b.String() != "tenant/a deleted (dry run), expired 60m ago\ngc (dry run): 1 expired tenants would be deleted\n" {
+		t.Fatalf("dry run: %q %v", b.String(), err)
 	}
 	b.Reset()
 	if err := Print(&b, "", true, nil, now); err != nil || b.String() != "gc: no expired tenants\n" {
