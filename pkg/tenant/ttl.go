@@ -96,12 +96,12 @@ type GCOptions struct {
 	DryRun bool
 	// Wait bounds how long each delete waits for the namespace to be gone.
 	Wait time.Duration
-	// Attempts is how often a failed delete is tried (default 5): another gc
+	// Attempts is how often a failed delete is tried (default 6): another gc
 	// deleting the same tenant or an apiserver restart fails a step; every
 	// step is idempotent, so trying again finishes the job.
 	Attempts int
 	// Backoff is the pause before the second attempt, doubled after (default
-	// 2s: five attempts span half a minute, an apiserver restart).
+	// 2s: six attempts span a minute, enough for an apiserver restart).
 	Backoff time.Duration
 }
 
@@ -120,7 +120,7 @@ type GCResult struct {
 // for failing to list tenants.
 func (e *Engine) GC(ctx context.Context, o GCOptions) ([]GCResult, error) {
 	if o.Attempts <= 0 {
-		o.Attempts = 5
+		o.Attempts = 6
 	}
 	if o.Backoff <= 0 {
 		o.Backoff = 2 * time.Second
