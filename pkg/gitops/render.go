@@ -19,10 +19,12 @@ const (
 	SectionApplications = "applications"
 	SectionVCluster     = "vcluster"
 	SectionTerraform    = "terraform"
+	// SectionSystem holds what the platform itself runs (the gc CronJob).
+	SectionSystem = "system"
 )
 
 // Sections lists every section, in order.
-var Sections = []string{SectionApplications, SectionVCluster, SectionTerraform}
+var Sections = []string{SectionApplications, SectionVCluster, SectionTerraform, SectionSystem}
 
 // Header is the first line of every rendered file. Write overwrites and
 // deletes only files that start with it.
@@ -214,6 +216,12 @@ func Render(c *Config) (Files, error) {
 		if p.LoadBalancer != nil {
 			b, err = yamlDocs(loadBalancer(p))
 			put(path.Join(dir, "vcluster-loadbalancer.yaml"), b, err)
+		}
+	}
+	if r.GC.Enabled == nil || *r.GC.Enabled {
+		for p, objs := range gcFiles(&r) {
+			b, err = yamlDocs(objs...)
+			put(p, b, err)
 		}
 	}
 	tf, err := terraformFiles(&r)

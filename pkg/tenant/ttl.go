@@ -96,12 +96,13 @@ type GCOptions struct {
 	DryRun bool
 	// Wait bounds how long each delete waits for the namespace to be gone.
 	Wait time.Duration
-	// Attempts is how often a failed delete is tried (default 6): another gc
-	// deleting the same tenant or an apiserver restart fails a step; every
-	// step is idempotent, so trying again finishes the job.
-	Attempts int
-	// Backoff is the pause before the second attempt, doubled after (default
-	// 2s: six attempts span a minute, enough for an apiserver restart).
+	// RetryFor bounds how long a failing delete is tried again (default 3
+	// minutes): another gc deleting the same tenant or an apiserver restart
+	// fails a step; every step is idempotent, so trying again finishes the
+	// job. Negative: no retry.
+	RetryFor time.Duration
+	// Backoff is the first pause between attempts, doubled up to 15s
+	// (default 1s).
 	Backoff time.Duration
 }
 
@@ -119,11 +120,11 @@ type GCResult struct {
 // its result and the other tenants are still processed; the error is only
 // for failing to list tenants.
 func (e *Engine) GC(ctx context.Context, o GCOptions) ([]GCResult, error) {
-	if o.Attempts <= 0 {
-		o.Attempts = 6
+	if o.RetryFor == 0 {
+		o.RetryFor = 3 * time.Minute
 	}
 	if o.Backoff <= 0 {
-		o.Backoff = 2 * time.Second
+		o.Backoff = time.Second
 	}
 	nss, err := e.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: selector()})
 	if err != nil {
@@ -158,20 +159,19 @@ func (e *Engine) gcDelete(ctx context.Context, name string, o GCOptions) error {
 	if e.Report != nil {
 		sub.Report = func(ev Event) { ev.Step = name + ": " + ev.Step; e.Report(ev) }
 	}
-	backoff := o.Backoff
-	var err error
+	backoff, giveUp := o.Backoff, time.Now().Add(o.RetryFor)
 	for attempt := 1; ; attempt++ {
-		err = sub.Delete(ctx, DeleteOptions{Name: name, Wait: o.Wait, IgnoreNotFound: true})
+		err := sub.Delete(ctx, DeleteOptions{Name: name, Wait: o.Wait, IgnoreNotFound: true})
 		var fe *ForbiddenError
-		if err == nil || attempt >= o.Attempts || errors.As(err, &fe) || ctx.Err() != nil {
+		if err == nil || errors.As(err, &fe) || ctx.Err() != nil || time.Now().Add(backoff).After(giveUp) {
 			return err
 		}
-		e.Report.emit(name+": "+StepDeleteNS, PhaseWarning, fmt.Sprintf("attempt %d failed (%s); trying again", attempt, oneLine(err)), nil)
+		e.Report.emit(name+": "+StepDeleteNS, PhaseWarning, fmt.Sprintf("attempt %d failed (%s); trying again in %s", attempt, oneLine(err), backoff), nil)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(backoff):
 		}
-		backoff *= 2
+		backoff = min(2*backoff, 15*time.Second)
 	}
 }

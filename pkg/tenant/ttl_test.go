@@ -160,7 +160,7 @@ func TestGCFailureIsPerTenant(t *testing.T) {
 		}
 		return false, nil, nil
 	})
-	res, err := e.GC(context.Background(), GCOptions{Attempts: 2, Backoff: time.Millisecond})
+	res, err := e.GC(context.Background(), GCOptions{RetryFor: 50 * time.Millisecond, Backoff: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,8 +168,8 @@ func TestGCFailureIsPerTenant(t *testing.T) {
 	if got["a"] != GCFailed || got["b"] != GCDeleted || res[0].Error == "" {
 		t.Fatalf("gc: %+v", res)
 	}
-	if calls != 2 {
-		t.Errorf("delete of a tried %d times, want 2", calls)
+	if calls < 2 {
+		t.Errorf("delete of a tried %d times, want a retry", calls)
 	}
 }
 
