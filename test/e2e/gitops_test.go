@@ -103,7 +103,8 @@ func TestGitOpsRenderedManifestsAndValues(t *testing.T) {
 	for _, m := range manifests {
 		kinds[m.obj.GetKind()]++
 	}
-	for kind, n := range map[string]int{"Application": 2, "ApplicationSet": 1, "AppProject": 2, "Namespace": 2, "Role": 2, "RoleBinding": 2, "Service": 1} {
+	for kind, n := range map[string]int{"Application": 3, "ApplicationSet": 1, "AppProject": 2, "Namespace": 3, "Role": 2, "RoleBinding": 2, "Service": 1,
+		"ServiceAccount": 1, "ClusterRole": 1, "ClusterRoleBinding": 1, "CronJob": 1} {
 		if kinds[kind] != n {
 			t.Errorf("rendered %d %s, want %d (all: %v)", kinds[kind], kind, n, kinds)
 		}
@@ -190,8 +191,8 @@ type manifest struct {
 }
 
 // renderedManifests reads the Kubernetes objects of the rendered tree:
-// applications/*.yaml and vcluster/<project>/*.yaml (Helm values under
-// helm/ and system/ are not manifests).
+// applications/*.yaml, vcluster/<project>/*.yaml (Helm values under helm/
+// and system/ are not manifests) and system/<component>/*.yaml.
 func renderedManifests(t *testing.T, repo string) []manifest {
 	t.Helper()
 	var out []manifest
@@ -201,7 +202,7 @@ func renderedManifests(t *testing.T, repo string) []manifest {
 		}
 		rel, _ := filepath.Rel(repo, p)
 		parts := strings.Split(filepath.ToSlash(rel), "/")
-		if !(parts[0] == "applications" && len(parts) == 2 || parts[0] == "vcluster" && len(parts) == 3) {
+		if !(parts[0] == "applications" && len(parts) == 2 || (parts[0] == "vcluster" || parts[0] == "system") && len(parts) == 3) {
 			return nil
 		}
 		b, err := os.ReadFile(p)

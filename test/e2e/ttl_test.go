@@ -4,13 +4,21 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	authnv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
@@ -189,9 +197,11 @@ func TestGCResumesAcrossAPIServerRestart(t *testing.T) {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+	start := time.Now()
 	if err := w.env.RestartAPIServer(ctx, 2*time.Second); err != nil {
 		t.Fatalf("restart apiserver: %v", err)
 	}
+	t.Logf("apiserver restarted in %s", time.Since(start).Round(100*time.Millisecond))
 	var r result
 	select {
 	case r = <-done:
@@ -201,6 +211,94 @@ func TestGCResumesAcrossAPIServerRestart(t *testing.T) {
 	t.Logf("gc: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	if r.code != 0 || !strings.Contains(r.stdout, "tenant/"+name+" deleted") {
 		t.Fatalf("gc across the restart: exit %d", r.code)
+	}
+	w.assertGone(name, nil)
+}
+
+// TestGCAsRenderedServiceAccount runs gc with nothing but the rights of the
+// rendered ServiceAccount (its ClusterRole applied for real, a token of its
+// own), as the rendered CronJob runs it: the expired tenant is deleted
+// completely, so the ClusterRole is enough.
+func TestGCAsRenderedServiceAccount(t *testing.T) {
+	w := newWorld(t)
+	const name = "e2e-gc-sa"
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
+	defer cancel()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		w.run(ctx, "delete", name, "--yes", "--ignore-not-found")
+	})
+	dir := t.TempDir()
+	cfgPath, repo := filepath.Join(dir, "config.yaml"), filepath.Join(dir, "repo")
+	if err := os.WriteFile(cfgPath, []byte("repoURL: https://git.example.com/platform.git\nclusters: []\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.mustRun("render", "-f", cfgPath, "--out", repo, "--only", "system")
+
+	restCfg, err := w.env.RESTConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := w.env.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dyn, err := dynamic.NewForConfig(restCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(cs.Discovery()))
+	var sa, ns string
+	for _, m := range renderedManifests(t, repo) {
+		if m.obj.GetKind() == "CronJob" {
+			continue // kwok nodes run no Jobs: gc runs as the binary below
+		}
+		switch m.obj.GetKind() {
+		case "ServiceAccount":
+			sa, ns = m.obj.GetName(), m.obj.GetNamespace()
+		case "Namespace":
+			t.Cleanup(func() { deleteNamespace(t, cs.CoreV1().Namespaces(), m.obj.GetName()) })
+		case "ClusterRole":
+			t.Cleanup(func() {
+				_ = cs.RbacV1().ClusterRoles().Delete(context.Background(), m.obj.GetName(), metav1.DeleteOptions{})
+			})
+		case "ClusterRoleBinding":
+			t.Cleanup(func() {
+				_ = cs.RbacV1().ClusterRoleBindings().Delete(context.Background(), m.obj.GetName(), metav1.DeleteOptions{})
+			})
+		}
+		if err := apply(ctx, dyn, mapper, m.obj, false); err != nil {
+			t.Fatalf("apply %s %s: %v", m.obj.GetKind(), m.obj.GetName(), err)
+		}
+	}
+	if sa == "" {
+		t.Fatal("no ServiceAccount rendered under system/")
+	}
+	tok, err := cs.CoreV1().ServiceAccounts(ns).CreateToken(ctx, sa, &authnv1.TokenRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := os.ReadFile(w.env.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saKubeconfig := filepath.Join(dir, "gc-kubeconfig")
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["host"] = &clientcmdapi.Cluster{Server: w.env.APIServerURL, CertificateAuthorityData: ca}
+	kc.AuthInfos["gc"] = &clientcmdapi.AuthInfo{Token: tok.Status.Token}
+	kc.Contexts["gc"] = &clientcmdapi.Context{Cluster: "host", AuthInfo: "gc"}
+	kc.CurrentContext = "gc"
+	if err := clientcmd.WriteToFile(*kc, saKubeconfig); err != nil {
+		t.Fatal(err)
+	}
+
+	// The ServiceAccount may not create tenants: the admin does.
+	w.mustRun("create", name, "--pool", "project-x", "-f", w.values, "--ttl", "1s", "--wait", "10m", "--connect=false")
+	r := w.run(ctx, "gc", "--kubeconfig", saKubeconfig)
+	t.Logf("gc as %s/%s: exit %d\nstdout:\n%s\nstderr:\n%s", ns, sa, r.code, r.stdout, r.stderr)
+	if r.code != 0 || !strings.Contains(r.stdout, "tenant/"+name+" deleted") {
+		t.Fatalf("gc with the rendered RBAC: exit %d", r.code)
 	}
 	w.assertGone(name, nil)
 }
