@@ -166,7 +166,7 @@ func (e *Engine) gcDelete(ctx context.Context, name string, o GCOptions) error {
 		if err == nil || errors.As(err, &fe) || ctx.Err() != nil || time.Now().Add(backoff).After(giveUp) {
 			return err
 		}
-		e.Report.emit(name+": "+StepDeleteNS, PhaseWarning, fmt.Sprintf("attempt %d failed (%s); trying again in %s", attempt, oneLine(err), backoff), nil)
+		e.Report.emit(name+": retry", PhaseWarning, fmt.Sprintf("attempt %d failed (%s); trying again in %s", attempt, oneLine(err), backoff), nil)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
