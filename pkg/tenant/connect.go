@@ -58,12 +58,12 @@ func (e *Engine) recordConnect(ctx context.Context, ns *corev1.Namespace) <-chan
 		close(done)
 		return done
 	}
-	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, AnnotationLastConnectedAt, now.UTC().Format(time.RFC3339))
+	patch := annotationPatch(AnnotationLastConnectedAt, now.UTC().Format(time.RFC3339))
 	go func() {
 		defer close(done)
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		_, _ = e.Kube.CoreV1().Namespaces().Patch(ctx, ns.Name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+		_, _ = e.Kube.CoreV1().Namespaces().Patch(ctx, ns.Name, types.MergePatchType, patch, metav1.PatchOptions{})
 	}()
 	return done
 }

@@ -73,14 +73,19 @@ func (e *Engine) Extend(ctx context.Context, o ExtendOptions) (*Tenant, error) {
 			value = NeverExpires
 		}
 	}
-	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]any{AnnotationExpiresAt: value}}})
-	if _, err := e.Kube.CoreV1().Namespaces().Patch(ctx, ns.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+	if _, err := e.Kube.CoreV1().Namespaces().Patch(ctx, ns.Name, types.MergePatchType, annotationPatch(AnnotationExpiresAt, value), metav1.PatchOptions{}); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, fmt.Errorf("tenant %q: %w", o.Name, ErrNotFound)
 		}
 		return nil, apiError(err)
 	}
 	return e.Get(ctx, o.Name)
+}
+
+// annotationPatch is a JSON merge patch setting one annotation (nil removes it).
+func annotationPatch(key string, value any) []byte {
+	b, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]any{key: value}}})
+	return b
 }
 
 // GC actions, one per expired tenant.
