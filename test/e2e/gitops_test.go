@@ -25,6 +25,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/restmapper"
 	"sigs.k8s.io/yaml"
 
@@ -76,19 +77,7 @@ func TestGitOpsRenderedManifestsAndValues(t *testing.T) {
 		t.Fatalf("check after render: %s", r.stdout)
 	}
 
-	restCfg, err := w.env.RESTConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := w.env.Clientset()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dyn, err := dynamic.NewForConfig(restCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(cs.Discovery()))
+	cs, dyn, mapper := w.clients()
 
 	manifests := renderedManifests(t, repo)
 	var namespaces, others []*unstructured.Unstructured
@@ -183,6 +172,25 @@ func TestGitOpsRenderedManifestsAndValues(t *testing.T) {
 	if got.Pool != project || got.Namespace != ns {
 		t.Errorf("list shows %+v", got)
 	}
+}
+
+// clients are the typed and dynamic clients of the playground, with a
+// REST mapper for applying arbitrary manifests.
+func (w *world) clients() (*kubernetes.Clientset, dynamic.Interface, *restmapper.DeferredDiscoveryRESTMapper) {
+	w.t.Helper()
+	restCfg, err := w.env.RESTConfig()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	cs, err := w.env.Clientset()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	dyn, err := dynamic.NewForConfig(restCfg)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return cs, dyn, restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(cs.Discovery()))
 }
 
 type manifest struct {

@@ -14,9 +14,6 @@ import (
 
 	authnv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
@@ -26,6 +23,17 @@ import (
 type gcOut struct {
 	DryRun bool              `json:"dryRun"`
 	Items  []tenant.GCResult `json:"items"`
+}
+
+// deleteAtEnd deletes the tenants when the test ends, whatever happened.
+func (w *world) deleteAtEnd(names ...string) {
+	w.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		for _, n := range names {
+			w.run(ctx, "delete", n, "--yes", "--ignore-not-found")
+		}
+	})
 }
 
 func (w *world) gcJSON(r result) gcOut {
@@ -45,13 +53,7 @@ func (w *world) gcJSON(r result) gcOut {
 func TestTTLGCExtendStats(t *testing.T) {
 	w := newWorld(t)
 	const old, live = "e2e-ttl-old", "e2e-ttl-live"
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		for _, n := range []string{old, live} {
-			w.run(ctx, "delete", n, "--yes", "--ignore-not-found")
-		}
-	})
+	w.deleteAtEnd(old, live)
 	var wg sync.WaitGroup
 	errs := make(chan error, 2)
 	for _, args := range [][]string{
@@ -167,11 +169,7 @@ func TestTTLGCExtendStats(t *testing.T) {
 func TestGCResumesAcrossAPIServerRestart(t *testing.T) {
 	w := newWorld(t)
 	const name = "e2e-gc-restart"
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		w.run(ctx, "delete", name, "--yes", "--ignore-not-found")
-	})
+	w.deleteAtEnd(name)
 	w.mustRun("create", name, "--pool", "project-x", "-f", w.values, "--ttl", "1s", "--wait", "10m", "--connect=false")
 	cs, err := w.env.Clientset()
 	if err != nil {
@@ -224,11 +222,7 @@ func TestGCAsRenderedServiceAccount(t *testing.T) {
 	const name = "e2e-gc-sa"
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		w.run(ctx, "delete", name, "--yes", "--ignore-not-found")
-	})
+	w.deleteAtEnd(name)
 	dir := t.TempDir()
 	cfgPath, repo := filepath.Join(dir, "config.yaml"), filepath.Join(dir, "repo")
 	if err := os.WriteFile(cfgPath, []byte("repoURL: https://git.example.com/platform.git\nclusters: []\n"), 0o644); err != nil {
@@ -236,19 +230,7 @@ func TestGCAsRenderedServiceAccount(t *testing.T) {
 	}
 	w.mustRun("render", "-f", cfgPath, "--out", repo, "--only", "system")
 
-	restCfg, err := w.env.RESTConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := w.env.Clientset()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dyn, err := dynamic.NewForConfig(restCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(cs.Discovery()))
+	cs, dyn, mapper := w.clients()
 	var sa, ns string
 	for _, m := range renderedManifests(t, repo) {
 		if m.obj.GetKind() == "CronJob" {
