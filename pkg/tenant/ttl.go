@@ -111,19 +111,23 @@ type GCOptions struct {
 	Backoff time.Duration
 }
 
-// GCResult is what GC did to one expired tenant.
+// GCResult is what GC did to one tenant.
 type GCResult struct {
-	Name      string    `json:"name"`
-	ExpiresAt time.Time `json:"expiresAt"`
-	Action    string    `json:"action"`
-	Error     string    `json:"error,omitempty"`
+	Name string `json:"name"`
+	// ExpiresAt is nil for a tenant already gone from the cluster whose
+	// local entries (forwarder, kubeconfig context) were left behind.
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+	Action    string     `json:"action"`
+	Error     string     `json:"error,omitempty"`
 }
 
 // GC deletes every expired tenant with Delete (registration, release,
 // namespace, local kubeconfig entries and forwarders). A tenant another run
-// is deleting, or already gone, counts as deleted. A failure is recorded in
-// its result and the other tenants are still processed; the error is only
-// for failing to list tenants.
+// is deleting, or already gone, counts as deleted. It then cleans the local
+// entries of this host's tenants that are gone from the cluster: left by a
+// gc interrupted after the namespace went, or deleted elsewhere (the
+// in-cluster gc). A failure is recorded in its result and the other tenants
+// are still processed; the error is only for failing to list tenants.
 func (e *Engine) GC(ctx context.Context, o GCOptions) ([]GCResult, error) {
 	if o.RetryFor == 0 {
 		o.RetryFor = 3 * time.Minute
@@ -137,13 +141,15 @@ func (e *Engine) GC(ctx context.Context, o GCOptions) ([]GCResult, error) {
 	}
 	now := e.now()
 	var out []GCResult
+	present := map[string]bool{}
 	for i := range nss.Items {
 		ns := &nss.Items[i]
+		present[ns.Labels[LabelName]] = true
 		exp := ExpiryOf(ns)
 		if exp == nil || exp.After(now) {
 			continue
 		}
-		r := GCResult{Name: ns.Labels[LabelName], ExpiresAt: *exp, Action: GCWouldDelete}
+		r := GCResult{Name: ns.Labels[LabelName], ExpiresAt: exp, Action: GCWouldDelete}
 		if !o.DryRun {
 			r.Action = GCDeleted
 			if err := e.gcDelete(ctx, r.Name, o); err != nil {
@@ -155,7 +161,36 @@ func (e *Engine) GC(ctx context.Context, o GCOptions) ([]GCResult, error) {
 		}
 		out = append(out, r)
 	}
-	return out, nil
+	return append(out, e.gcLocal(ctx, present, o.DryRun)...), nil
+}
+
+// gcLocal cleans the sessions (forwarder, kubeconfig entries) of this host's
+// tenants that no longer have a namespace.
+func (e *Engine) gcLocal(ctx context.Context, present map[string]bool, dryRun bool) []GCResult {
+	ss, err := e.Sessions.List()
+	if err != nil {
+		return []GCResult{{Name: "(local sessions)", Action: GCFailed, Error: oneLine(err)}}
+	}
+	var out []GCResult
+	for _, s := range ss {
+		if present[s.Tenant] || s.HostContext != e.HostContext {
+			continue
+		}
+		present[s.Tenant] = true // one result per tenant
+		// Created since the list? Then it is not gone.
+		if _, err := e.getNamespace(ctx, s.Tenant); !errors.Is(err, ErrNotFound) {
+			continue
+		}
+		r := GCResult{Name: s.Tenant, Action: GCWouldDelete}
+		if !dryRun {
+			r.Action = GCDeleted
+			if err := e.Report.step(s.Tenant+": "+StepLocal, func() error { _, err := e.cleanLocal(s.Tenant); return err }); err != nil {
+				r.Action, r.Error = GCFailed, oneLine(err)
+			}
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // gcDelete deletes one tenant, its progress steps prefixed with its name.

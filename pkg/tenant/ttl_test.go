@@ -3,6 +3,7 @@ package tenant
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -12,6 +13,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/kubeconfig"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/session"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -170,6 +174,47 @@ func TestGCFailureIsPerTenant(t *testing.T) {
 	}
 	if calls < 2 {
 		t.Errorf("delete of a tried %d times, want a retry", calls)
+	}
+}
+
+// A tenant gone from the cluster (deleted elsewhere, or by a gc interrupted
+// after its namespace went) leaves a session and kubeconfig entries: gc
+// removes them, but not those of another host's tenants.
+func TestGCCleansLocalLeftovers(t *testing.T) {
+	e, _, _ := newEngine(t, tenantNS("live", nil))
+	e.HostContext = "host"
+	for _, s := range []session.Session{
+		{Tenant: "gone", Context: "gone", HostContext: "host", Kubeconfig: e.Kubeconfig.Path},
+		{Tenant: "live", Context: "live", HostContext: "host", Kubeconfig: e.Kubeconfig.Path},
+		{Tenant: "elsewhere", Context: "elsewhere", HostContext: "other", Kubeconfig: e.Kubeconfig.Path},
+	} {
+		if err := e.Sessions.Save(s); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Kubeconfig.Upsert(kubeconfig.Entry{Name: s.Context, Tenant: s.Tenant, Server: "https://127.0.0.1:1"}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	res, err := e.GC(ctx, GCOptions{DryRun: true})
+	if err != nil || len(res) != 1 || res[0].Name != "gone" || res[0].Action != GCWouldDelete || res[0].ExpiresAt != nil {
+		t.Fatalf("dry run: %+v, %v", res, err)
+	}
+	if res, err = e.GC(ctx, GCOptions{}); err != nil || len(res) != 1 || res[0].Action != GCDeleted {
+		t.Fatalf("gc: %+v, %v", res, err)
+	}
+	ss, _ := e.Sessions.List()
+	var left []string
+	for _, s := range ss {
+		left = append(left, s.Tenant)
+	}
+	slices.Sort(left)
+	if !slices.Equal(left, []string{"elsewhere", "live"}) {
+		t.Errorf("sessions left: %v", left)
+	}
+	cfg, _ := e.Kubeconfig.Load()
+	if _, ok := cfg.Contexts["gone"]; ok || cfg.Contexts["live"] == nil {
+		t.Errorf("contexts left: %v", cfg.Contexts)
 	}
 }
 

@@ -158,7 +158,7 @@ func TestTTLGCExtendStats(t *testing.T) {
 		t.Fatalf("gc deleted %s, which has not expired", live)
 	}
 	// Nothing left to collect.
-	if r := w.mustRun("gc"); !strings.Contains(r.stdout, "no expired tenants") {
+	if r := w.mustRun("gc"); !strings.Contains(r.stdout, "nothing to delete") {
 		t.Errorf("gc after gc: %s", r.stdout)
 	}
 }
@@ -283,4 +283,51 @@ func TestGCAsRenderedServiceAccount(t *testing.T) {
 		t.Fatalf("gc with the rendered RBAC: exit %d", r.code)
 	}
 	w.assertGone(name, nil)
+}
+
+// TestGCInterruptedThenRerun kills gc while it waits for the expired
+// tenant's namespace to go; the namespace goes anyway, and the next gc
+// finishes the job: it stops the forwarder and removes the kubeconfig
+// entries the killed run did not get to.
+func TestGCInterruptedThenRerun(t *testing.T) {
+	w := newWorld(t)
+	const name = "e2e-gc-int"
+	w.deleteAtEnd(name)
+	w.mustRun("create", name, "--pool", "project-x", "-f", w.values, "--ttl", "1s", "--wait", "10m")
+	sess := w.session(name)
+	cs, err := w.env.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	gcCtx, kill := context.WithCancel(ctx)
+	done := make(chan result, 1)
+	go func() { done <- w.run(gcCtx, "gc") }()
+	ns := tenant.NamespaceFor(name)
+	for {
+		n, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		if err == nil && n.DeletionTimestamp != nil {
+			break
+		}
+		select {
+		case r := <-done:
+			t.Fatalf("gc ended before deleting the namespace (namespace err %v): exit %d\n%s\n%s", err, r.code, r.stdout, r.stderr)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	kill()
+	r := <-done
+	t.Logf("killed gc: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	deleteNamespace(t, cs.CoreV1().Namespaces(), ns) // waits until it is gone
+	if _, ok := w.list()[name]; ok {
+		t.Fatalf("%s still listed", name)
+	}
+
+	r = w.mustRun("gc")
+	t.Logf("gc again:\n%s%s", r.stdout, r.stderr)
+	if !strings.Contains(r.stdout, "tenant/"+name+" deleted, gone from the cluster") {
+		t.Errorf("second gc did not clean up after the first: %s", r.stdout)
+	}
+	w.assertGone(name, sess)
 }

@@ -31,6 +31,8 @@ func NewCmdGC(f *cmdutil.Factory, runF func(context.Context, *Options) error) *c
 GitOps namespace's creation time plus its ttl) the way delete does: Argo CD registration,
 release, namespace, kubeconfig entries and forwarders on this machine. It prints one line per
 tenant and a summary, and exits 1 when a delete failed (the others are still deleted).
+It also removes the forwarders and kubeconfig entries of this host's tenants that are gone
+from the cluster (deleted elsewhere, e.g. by the in-cluster gc).
 
 Runs may overlap (a tenant another gc is deleting counts as deleted) and an interrupted run
 finishes the job when run again. 'kubectl tenant render' renders a CronJob that runs gc in
@@ -80,7 +82,7 @@ func (o *Options) Run(ctx context.Context) error {
 		return err
 	}
 	if n := count(rs, tenant.GCFailed); n > 0 {
-		return fmt.Errorf("gc: %d of %d expired tenants could not be deleted", n, len(rs))
+		return fmt.Errorf("gc: %d of %d tenants could not be deleted", n, len(rs))
 	}
 	return nil
 }
@@ -99,7 +101,10 @@ func Print(w io.Writer, format string, dryRun bool, rs []tenant.GCResult, now ti
 		if action == tenant.GCWouldDelete {
 			action = tenant.GCDeleted + " (dry run)"
 		}
-		line := fmt.Sprintf("tenant/%s %s, expired %s ago", r.Name, action, duration.HumanDuration(now.Sub(r.ExpiresAt)))
+		line := fmt.Sprintf("tenant/%s %s, gone from the cluster: local entries", r.Name, action)
+		if r.ExpiresAt != nil {
+			line = fmt.Sprintf("tenant/%s %s, expired %s ago", r.Name, action, duration.HumanDuration(now.Sub(*r.ExpiresAt)))
+		}
 		if r.Error != "" {
 			line += ": " + r.Error
 		}
@@ -110,9 +115,9 @@ func Print(w io.Writer, format string, dryRun bool, rs []tenant.GCResult, now ti
 	var summary string
 	switch {
 	case len(rs) == 0:
-		summary = "gc: no expired tenants"
+		summary = "gc: nothing to delete"
 	case dryRun:
-		summary = fmt.Sprintf("gc (dry run): %d expired tenants would be deleted", len(rs))
+		summary = fmt.Sprintf("gc (dry run): %d would be deleted", len(rs))
 	default:
 		summary = fmt.Sprintf("gc: %d deleted, %d failed", count(rs, tenant.GCDeleted), count(rs, tenant.GCFailed))
 	}

@@ -12,23 +12,24 @@ import (
 func TestPrint(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	rs := []tenant.GCResult{
-		{Name: "a", ExpiresAt: now.Add(-time.Hour), Action: tenant.GCDeleted},
-		{Name: "b", ExpiresAt: now.Add(-2 * time.Minute), Action: tenant.GCFailed, Error: "boom"},
+		{Name: "a", ExpiresAt: ptr(now.Add(-time.Hour)), Action: tenant.GCDeleted},
+		{Name: "b", ExpiresAt: ptr(now.Add(-2 * time.Minute)), Action: tenant.GCFailed, Error: "boom"},
+		{Name: "c", Action: tenant.GCDeleted},
 	}
 	var b bytes.Buffer
 	if err := Print(&b, "", false, rs, now); err != nil {
 		t.Fatal(err)
 	}
-	want := "tenant/a deleted, expired 60m ago\ntenant/b failed, expired 2m ago: boom\ngc: 1 deleted, 1 failed\n"
+	want := "tenant/a deleted, expired 60m ago\ntenant/b failed, expired 2m ago: boom\ntenant/c deleted, gone from the cluster: local entries\ngc: 2 deleted, 1 failed\n"
 	if b.String() != want {
 		t.Fatalf("got:\n%s\nwant:\n%s", b.String(), want)
 	}
 	b.Reset()
-	if err := Print(&b, "", true, []tenant.GCResult{{Name: "a", ExpiresAt: now.Add(-time.Hour), Action: tenant.GCWouldDelete}}, now); err != nil || b.String() != "tenant/a deleted (dry run), expired 60m ago\ngc (dry run): 1 expired tenants would be deleted\n" {
+	if err := Print(&b, "", true, []tenant.GCResult{{Name: "a", ExpiresAt: ptr(now.Add(-time.Hour)), Action: tenant.GCWouldDelete}}, now); err != nil || b.String() != "tenant/a deleted (dry run), expired 60m ago\ngc (dry run): 1 would be deleted\n" {
 		t.Fatalf("dry run: %q %v", b.String(), err)
 	}
 	b.Reset()
-	if err := Print(&b, "", true, nil, now); err != nil || b.String() != "gc: no expired tenants\n" {
+	if err := Print(&b, "", true, nil, now); err != nil || b.String() != "gc: nothing to delete\n" {
 		t.Fatalf("empty: %q %v", b.String(), err)
 	}
 	b.Reset()
@@ -40,3 +41,5 @@ func TestPrint(t *testing.T) {
 		t.Fatalf("json: %v %s", err, b.String())
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
