@@ -38,6 +38,8 @@ type Config struct {
 	ArgoCDChart Chart `yaml:"argocdChart"`
 	// Terraform configures the host cluster and its system node pool.
 	Terraform Terraform `yaml:"terraform"`
+	// GC is the CronJob running `kubectl tenant gc` in the host cluster.
+	GC GC `yaml:"gc"`
 	// Defaults apply to every cluster and node pool that does not set them.
 	Defaults Settings `yaml:"defaults"`
 	// Clusters are the projects, one vCluster each.
@@ -45,6 +47,20 @@ type Config struct {
 
 	// File is the name errors are reported against.
 	File string `yaml:"-"`
+}
+
+// GC configures system/tenant-gc/: a CronJob that deletes expired tenants
+// with `kubectl tenant gc`, its ServiceAccount and the least RBAC gc needs,
+// and the Application syncing them.
+type GC struct {
+	// Enabled defaults to true.
+	Enabled *bool `yaml:"enabled"`
+	// Image has kubectl-tenant on its PATH (default DefaultGCImage).
+	Image string `yaml:"image"`
+	// Schedule is a cron schedule (default every 15 minutes).
+	Schedule string `yaml:"schedule"`
+	// Namespace the CronJob runs in (default kubectl-tenant-system).
+	Namespace string `yaml:"namespace"`
 }
 
 // Chart references a Helm chart in a Helm repository.
@@ -160,4 +176,7 @@ const (
 	DefaultZone               = "eu01-1"
 	DefaultVolumeSize         = 20
 	DefaultVolumeType         = "storage_premium_perf1"
+	DefaultGCImage            = "ghcr.io/kubectl-tenant/kubectl-tenant:latest"
+	DefaultGCSchedule         = "*/15 * * * *"
+	DefaultGCNamespace        = "kubectl-tenant-system"
 )

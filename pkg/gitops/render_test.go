@@ -123,9 +123,11 @@ func TestRenderedFiles(t *testing.T) {
 		}
 	}
 	wantPaths := []string{
+		"applications/app-tenant-gc.yaml",
 		"applications/app-vcluster-payments.yaml",
 		"applications/app-vcluster-search.yaml",
 		"applications/applicationset-vargocd.yaml",
+		"system/tenant-gc/cronjob.yaml", "system/tenant-gc/namespace.yaml", "system/tenant-gc/rbac.yaml",
 		"terraform/outputs.tf", "terraform/providers.tf", "terraform/ske.tf", "terraform/terraform.tfvars", "terraform/variables.tf",
 		"vcluster/payments/appproject.yaml",
 		"vcluster/payments/helm/values.yaml",
@@ -218,5 +220,25 @@ func TestRenderedFiles(t *testing.T) {
 	}
 	if strings.Contains(string(files["vcluster/search/namespace.yaml"]), "v1.34.2") {
 		t.Error("search must keep the defaults' k8s version")
+	}
+}
+
+// TestGCCronJob: the gc CronJob is rendered by default with the
+// configured image, and not at all when disabled.
+func TestGCCronJob(t *testing.T) {
+	files := mustRender(t, mustLoad(t, "full"))
+	cj := string(files["system/tenant-gc/cronjob.yaml"])
+	for _, want := range []string{"image: registry.example.com/platform/kubectl-tenant:v1.2.0", "schedule: 0 * * * *", "namespace: platform-gc", "- gc"} {
+		if !strings.Contains(cj, want) {
+			t.Errorf("cronjob.yaml lacks %q:\n%s", want, cj)
+		}
+	}
+	cfg := mustLoad(t, "minimal")
+	off := false
+	cfg.GC.Enabled = &off
+	for p := range mustRender(t, cfg) {
+		if strings.HasPrefix(p, "system/") || strings.Contains(p, "tenant-gc") {
+			t.Errorf("gc disabled but %s rendered", p)
+		}
 	}
 }

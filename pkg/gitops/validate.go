@@ -75,6 +75,15 @@ func validate(c *Config, locate func(string) (int, int)) ErrorList {
 	}
 	v.chart("vclusterChart", c.VClusterChart)
 	v.chart("argocdChart", c.ArgoCDChart)
+	if c.GC.Namespace != "" {
+		v.dnsLabel("gc.namespace", c.GC.Namespace, validation.DNS1123LabelMaxLength)
+	}
+	if c.GC.Schedule != "" && len(strings.Fields(c.GC.Schedule)) != 5 && !strings.HasPrefix(c.GC.Schedule, "@") {
+		v.errorf("gc.schedule", "%q is not a cron schedule (five fields, e.g. \"*/15 * * * *\", or @hourly)", c.GC.Schedule)
+	}
+	if c.GC.Image != "" && strings.ContainsAny(c.GC.Image, " \t") {
+		v.errorf("gc.image", "%q is not an image reference", c.GC.Image)
+	}
 
 	t := c.Terraform
 	if t.ProjectID != "" && !uuidRE.MatchString(t.ProjectID) {
@@ -325,5 +334,11 @@ func (c *Config) withDefaults() Config {
 	r.Terraform.ClusterName = or(c.Terraform.ClusterName, DefaultClusterName)
 	r.Terraform.Region = or(c.Terraform.Region, DefaultRegion)
 	r.Terraform.SystemPool.Name = or(c.Terraform.SystemPool.Name, DefaultSystemPool)
+	r.GC = GC{
+		Enabled:   c.GC.Enabled,
+		Image:     or(c.GC.Image, DefaultGCImage),
+		Schedule:  or(c.GC.Schedule, DefaultGCSchedule),
+		Namespace: or(c.GC.Namespace, DefaultGCNamespace),
+	}
 	return r
 }

@@ -41,7 +41,7 @@ func (e *Engine) Open(ctx context.Context, name string) (*Access, error) {
 		return nil, err
 	}
 	ns := NamespaceFor(name)
-	if err := e.awakeNamespace(ctx, name); err != nil {
+	if _, err := e.awakeNamespace(ctx, name); err != nil {
 		return nil, err
 	}
 	creds, err := e.Backend.Credentials(ctx, ns)

@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/kubeconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/portforward"
@@ -38,6 +39,33 @@ type Connection struct {
 	opts    ConnectOptions
 	pod     string
 	forward *portforward.Forward
+	// recorded closes when the last-connected-at patch is done.
+	recorded <-chan struct{}
+}
+
+// connectRecordEvery throttles the last-connected-at patch: idleness is
+// judged in hours, so one write a minute is plenty.
+const connectRecordEvery = time.Minute
+
+// recordConnect patches last-connected-at in the background, off connect's
+// critical path (the credential read and the port-forward take longer than
+// the patch). It is best effort: a user who may connect but not patch
+// namespaces (the GitOps tenant-admin Role) connects all the same.
+func (e *Engine) recordConnect(ctx context.Context, ns *corev1.Namespace) <-chan struct{} {
+	done := make(chan struct{})
+	now := e.now()
+	if v, err := time.Parse(time.RFC3339, ns.Annotations[AnnotationLastConnectedAt]); err == nil && now.Sub(v) < connectRecordEvery {
+		close(done)
+		return done
+	}
+	patch := annotationPatch(AnnotationLastConnectedAt, now.UTC().Format(time.RFC3339))
+	go func() {
+		defer close(done)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_, _ = e.Kube.CoreV1().Namespaces().Patch(ctx, ns.Name, types.MergePatchType, patch, metav1.PatchOptions{})
+	}()
+	return done
 }
 
 // Connect writes a kubeconfig context for the tenant whose server is a fresh
@@ -51,23 +79,27 @@ func (e *Engine) Connect(ctx context.Context, o ConnectOptions) (*Connection, er
 		o.ContextName = ContextFor(o.Name)
 	}
 	ns := NamespaceFor(o.Name)
-	if err := e.awakeNamespace(ctx, o.Name); err != nil {
+	nsObj, err := e.awakeNamespace(ctx, o.Name)
+	if err != nil {
 		return nil, err
 	}
+	c := &Connection{e: e, opts: o, recorded: e.recordConnect(ctx, nsObj)}
 	creds, err := e.Backend.Credentials(ctx, ns)
-	if errors.Is(err, ErrNotFound) {
-		return nil, fmt.Errorf("tenant %s has no credentials yet (is it ready? see `kubectl tenant status %s`)", o.Name, o.Name)
-	}
 	if err != nil {
+		c.Close()
+		if errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("tenant %s has no credentials yet (is it ready? see `kubectl tenant status %s`)", o.Name, o.Name)
+		}
 		return nil, apiError(err)
 	}
-	c := &Connection{e: e, opts: o}
 	server, err := e.exposedEndpoint(ctx, ns)
 	if err != nil {
+		c.Close()
 		return nil, err
 	}
 	if server == "" {
 		if err := c.forwardOnce(ctx); err != nil {
+			c.Close()
 			return nil, err
 		}
 		server = fmt.Sprintf("https://127.0.0.1:%d", c.forward.LocalPort)
@@ -177,10 +209,14 @@ func (c *Connection) Hold(ctx context.Context) error {
 	}
 }
 
-// Close stops the port-forward (the kubeconfig entry stays until Disconnect).
+// Close stops the port-forward (the kubeconfig entry stays until Disconnect)
+// and lets the last-connected-at patch finish.
 func (c *Connection) Close() {
 	if c.forward != nil {
 		c.forward.Close()
+	}
+	if c.recorded != nil {
+		<-c.recorded
 	}
 }
 

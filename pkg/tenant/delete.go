@@ -61,10 +61,13 @@ func (e *Engine) Delete(ctx context.Context, o DeleteOptions) error {
 func (e *Engine) deleteNamespace(ctx context.Context, nsName string, wait time.Duration) error {
 	nsc := e.Kube.CoreV1().Namespaces()
 	err := nsc.Delete(ctx, nsName, metav1.DeleteOptions{})
-	if apierrors.IsNotFound(err) {
+	switch {
+	case apierrors.IsNotFound(err):
 		return nil
-	}
-	if err != nil {
+	case apierrors.IsConflict(err):
+		// Already terminating (another delete or gc got there first): wait
+		// for it like for our own.
+	case err != nil:
 		return apiError(err)
 	}
 	if wait <= 0 {

@@ -67,13 +67,9 @@ func (e *Engine) getNamespace(ctx context.Context, name string) (*corev1.Namespa
 // List returns every tenant from one namespace list, one release list and,
 // when a Registrar is set, one Argo CD query.
 func (e *Engine) List(ctx context.Context) ([]Tenant, error) {
-	nss, err := e.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: selector()})
+	out, err := e.tenants(ctx)
 	if err != nil {
-		return nil, apiError(err)
-	}
-	rels, err := e.Backend.Releases(ctx)
-	if err != nil {
-		return nil, apiError(err)
+		return nil, err
 	}
 	var registered map[string]bool
 	if e.Registrar != nil {
@@ -83,15 +79,31 @@ func (e *Engine) List(ctx context.Context) ([]Tenant, error) {
 		}
 	}
 	connected := e.connectedSet()
-	out := make([]Tenant, 0, len(nss.Items))
-	for i := range nss.Items {
-		t := fromNamespace(&nss.Items[i], rels)
+	for i := range out {
+		t := &out[i]
 		t.Connected = connected[t.Name]
 		if registered != nil {
 			r := registered[t.Name]
 			t.Registered = &r
 		}
-		out = append(out, t)
+	}
+	return out, nil
+}
+
+// tenants reads every tenant from one namespace list and one release list,
+// sorted by name (no local or Argo CD state).
+func (e *Engine) tenants(ctx context.Context) ([]Tenant, error) {
+	nss, err := e.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: selector()})
+	if err != nil {
+		return nil, apiError(err)
+	}
+	rels, err := e.Backend.Releases(ctx)
+	if err != nil {
+		return nil, apiError(err)
+	}
+	out := make([]Tenant, 0, len(nss.Items))
+	for i := range nss.Items {
+		out = append(out, fromNamespace(&nss.Items[i], rels))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
@@ -123,8 +135,9 @@ func fromNamespace(ns *corev1.Namespace, rels map[string]Release) Tenant {
 	if v, err := time.Parse(time.RFC3339, ns.Annotations[AnnotationCreatedAt]); err == nil {
 		t.CreatedAt = v
 	}
-	if v, err := time.Parse(time.RFC3339, ns.Annotations[AnnotationExpiresAt]); err == nil {
-		t.ExpiresAt = &v
+	t.ExpiresAt = ExpiryOf(ns)
+	if v, err := time.Parse(time.RFC3339, ns.Annotations[AnnotationLastConnectedAt]); err == nil {
+		t.LastConnectedAt = &v
 	}
 	if d, err := time.ParseDuration(ns.Annotations[AnnotationTimeToReady]); err == nil {
 		t.TimeToReady = d

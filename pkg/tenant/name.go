@@ -39,6 +39,13 @@ const (
 	// AnnotationSleepingSince is set on the namespace while the tenant
 	// sleeps, so list derives Sleeping from its one namespace list.
 	AnnotationSleepingSince = labelPrefix + "sleeping-since"
+	// AnnotationTTL is a time to live (Go duration) counted from the
+	// namespace's creation; GitOps-rendered namespaces carry it instead of
+	// expires-at. expires-at, when set, wins (extend writes it).
+	AnnotationTTL = labelPrefix + "ttl"
+	// AnnotationLastConnectedAt is when connect last opened the tenant
+	// (throttled), for stats' idle tenants.
+	AnnotationLastConnectedAt = labelPrefix + "last-connected-at"
 
 	// PoolLabel is the node label (and taint key) that defines a node pool.
 	PoolLabel = "project"

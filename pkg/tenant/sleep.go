@@ -151,15 +151,15 @@ func (e *Engine) liveNamespace(ctx context.Context, name string) (*corev1.Namesp
 
 // awakeNamespace checks the tenant exists and is not asleep (SleepingError)
 // with the namespace read connect does anyway: no extra API call.
-func (e *Engine) awakeNamespace(ctx context.Context, name string) error {
+func (e *Engine) awakeNamespace(ctx context.Context, name string) (*corev1.Namespace, error) {
 	ns, err := e.getNamespace(ctx, name)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if isSleeping(ns) {
-		return &SleepingError{Name: name}
+		return nil, &SleepingError{Name: name}
 	}
-	return nil
+	return ns, nil
 }
 
 // setSleeping adds or removes the namespace's sleeping mark with a merge

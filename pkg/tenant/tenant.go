@@ -27,7 +27,10 @@ type Tenant struct {
 	CreatedAt   time.Time     `json:"createdAt"`
 	ExpiresAt   *time.Time    `json:"expiresAt,omitempty"`
 	TimeToReady time.Duration `json:"timeToReady,omitempty"`
-	Chart       string        `json:"chart,omitempty"`
+	// LastConnectedAt is when connect last opened the tenant (nil: never
+	// recorded).
+	LastConnectedAt *time.Time `json:"lastConnectedAt,omitempty"`
+	Chart           string     `json:"chart,omitempty"`
 	// SleepingSince is when sleep scaled the tenant to zero.
 	SleepingSince *time.Time `json:"sleepingSince,omitempty"`
 	Connected     bool       `json:"connected"`

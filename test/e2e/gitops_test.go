@@ -25,6 +25,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/restmapper"
 	"sigs.k8s.io/yaml"
 
@@ -77,19 +78,7 @@ func TestGitOpsRenderedManifestsAndValues(t *testing.T) {
 		t.Fatalf("check after render: %s", r.stdout)
 	}
 
-	restCfg, err := w.env.RESTConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := w.env.Clientset()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dyn, err := dynamic.NewForConfig(restCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(cs.Discovery()))
+	cs, dyn, mapper := w.clients()
 
 	manifests := renderedManifests(t, repo)
 	var namespaces, others []*unstructured.Unstructured
@@ -104,7 +93,8 @@ func TestGitOpsRenderedManifestsAndValues(t *testing.T) {
 	for _, m := range manifests {
 		kinds[m.obj.GetKind()]++
 	}
-	for kind, n := range map[string]int{"Application": 2, "ApplicationSet": 1, "AppProject": 2, "Namespace": 2, "Role": 2, "RoleBinding": 2, "Service": 1} {
+	for kind, n := range map[string]int{"Application": 3, "ApplicationSet": 1, "AppProject": 2, "Namespace": 3, "Role": 2, "RoleBinding": 2, "Service": 1,
+		"ServiceAccount": 1, "ClusterRole": 1, "ClusterRoleBinding": 1, "CronJob": 1} {
 		if kinds[kind] != n {
 			t.Errorf("rendered %d %s, want %d (all: %v)", kinds[kind], kind, n, kinds)
 		}
@@ -195,14 +185,33 @@ func TestGitOpsRenderedManifestsAndValues(t *testing.T) {
 	}
 }
 
+// clients are the typed and dynamic clients of the playground, with a
+// REST mapper for applying arbitrary manifests.
+func (w *world) clients() (*kubernetes.Clientset, dynamic.Interface, *restmapper.DeferredDiscoveryRESTMapper) {
+	w.t.Helper()
+	restCfg, err := w.env.RESTConfig()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	cs, err := w.env.Clientset()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	dyn, err := dynamic.NewForConfig(restCfg)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return cs, dyn, restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(cs.Discovery()))
+}
+
 type manifest struct {
 	path string
 	obj  *unstructured.Unstructured
 }
 
 // renderedManifests reads the Kubernetes objects of the rendered tree:
-// applications/*.yaml and vcluster/<project>/*.yaml (Helm values under
-// helm/ and system/ are not manifests).
+// applications/*.yaml, vcluster/<project>/*.yaml (Helm values under helm/
+// and system/ are not manifests) and system/<component>/*.yaml.
 func renderedManifests(t *testing.T, repo string) []manifest {
 	t.Helper()
 	var out []manifest
@@ -212,7 +221,7 @@ func renderedManifests(t *testing.T, repo string) []manifest {
 		}
 		rel, _ := filepath.Rel(repo, p)
 		parts := strings.Split(filepath.ToSlash(rel), "/")
-		if !(parts[0] == "applications" && len(parts) == 2 || parts[0] == "vcluster" && len(parts) == 3) {
+		if !(parts[0] == "applications" && len(parts) == 2 || (parts[0] == "vcluster" || parts[0] == "system") && len(parts) == 3) {
 			return nil
 		}
 		b, err := os.ReadFile(p)

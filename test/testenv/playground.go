@@ -270,6 +270,11 @@ func writeEnv(env *Env, procs []*proc) error {
 	for _, p := range procs {
 		env.Parts = append(env.Parts, p.Part)
 	}
+	return saveEnv(env)
+}
+
+// saveEnv writes env to Dir/env.json atomically.
+func saveEnv(env *Env) error {
 	b, err := json.MarshalIndent(env, "", "  ")
 	if err != nil {
 		return err

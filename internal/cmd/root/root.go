@@ -11,10 +11,13 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/create"
 	deletecmd "github.com/kubectl-tenant/kubectl-tenant/internal/cmd/delete"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/disconnect"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/extend"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/gc"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/list"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/register"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/render"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/sleep"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/stats"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/status"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/version"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/wake"
@@ -64,6 +67,9 @@ values files named in $KUBECTL_TENANT_VALUES (comma-separated), like create -f.`
 		status.NewCmdStatus(f, nil),
 		sleep.NewCmdSleep(f, nil),
 		wake.NewCmdWake(f, nil),
+		extend.NewCmdExtend(f, nil),
+		gc.NewCmdGC(f, nil),
+		stats.NewCmdStats(f, nil),
 		version.NewCmdVersion(f),
 		render.NewCmdRender(f, nil),
 		register.NewCmdRegister(f, nil), register.NewCmdDeregister(f, nil),

@@ -26,6 +26,16 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"status"},
 		{"delete", "ok"}, // no --yes and stdin is not a terminal
 		{"version", "-o", "xml"},
+		{"extend", "ok"},
+		{"extend", "ok", "--ttl", "0"},
+		{"extend", "ok", "--ttl", "-1h"},
+		{"extend", "ok", "--ttl", "1h", "--never"},
+		{"extend", "Bad_Name", "--ttl", "1h"},
+		{"gc", "extra"},
+		{"gc", "-o", "wide"},
+		{"gc", "--wait", "-1s"},
+		{"stats", "--since", "0"},
+		{"stats", "-o", "name"},
 	} {
 		var out, errb bytes.Buffer
 		streams := genericiooptions.IOStreams{In: &bytes.Buffer{}, Out: &out, ErrOut: &errb}

@@ -1,0 +1,92 @@
+// Package extend implements `kubectl tenant extend NAME`.
+package extend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/columns"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+)
+
+// Options of extend.
+type Options struct {
+	f      *cmdutil.Factory
+	Tenant tenant.ExtendOptions
+	Output string
+}
+
+// NewCmdExtend builds the command; runF replaces Run in tests.
+func NewCmdExtend(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	o := &Options{f: f}
+	cmd := &cobra.Command{
+		Use:   "extend NAME (--ttl DURATION | --never)",
+		Short: "Set when a tenant expires: now + --ttl, or never",
+		Long: `Extend sets the tenant's expiry (annotation tenant.kubectl-tenant.io/expires-at on its
+namespace) to now + --ttl, counted from now, not from the old expiry. --never removes the
+expiry. An expired tenant that gc has not deleted yet can still be extended.`,
+		Example: `  kubectl tenant extend demo --ttl 4h
+  kubectl tenant extend demo --never`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Tenant.Name = args[0]
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return o.Run(cmd.Context())
+		},
+		ValidArgsFunction: cmdutil.CompleteTenantNames(f),
+	}
+	cmd.Flags().DurationVar(&o.Tenant.TTL, "ttl", 0, "new time to live from now (e.g. 4h)")
+	cmd.Flags().BoolVar(&o.Tenant.Never, "never", false, "remove the expiry: the tenant lives until deleted")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: json|yaml|name")
+	return cmd
+}
+
+// Validate checks input before any API call.
+func (o *Options) Validate() error {
+	if err := tenant.ValidateName(o.Tenant.Name); err != nil {
+		return err
+	}
+	switch {
+	case o.Tenant.Never && o.Tenant.TTL != 0:
+		return cmdutil.UsageError{Err: errors.New("--ttl and --never exclude each other")}
+	case !o.Tenant.Never && o.Tenant.TTL <= 0:
+		return cmdutil.UsageError{Err: errors.New("give a positive --ttl, or --never to remove the expiry")}
+	}
+	return cmdutil.ValidateOutput(o.Output, "", "json", "yaml", "name")
+}
+
+// Run extends and prints the new expiry.
+func (o *Options) Run(ctx context.Context) error {
+	e, err := o.f.Engine()
+	if err != nil {
+		return err
+	}
+	t, err := e.Extend(ctx, o.Tenant)
+	if err != nil {
+		return err
+	}
+	out := o.f.IOStreams.Out
+	switch o.Output {
+	case "json", "yaml":
+		return cmdutil.PrintObject(out, o.Output, t)
+	case "name":
+		_, err = fmt.Fprintln(out, "tenant/"+t.Name)
+		return err
+	}
+	if t.ExpiresAt == nil {
+		_, err = fmt.Fprintf(out, "tenant %s never expires\n", t.Name)
+		return err
+	}
+	_, err = fmt.Fprintf(out, "tenant %s expires at %s (%s)\n", t.Name, t.ExpiresAt.Format(time.RFC3339), columns.Expires(t.ExpiresAt, time.Now()))
+	return err
+}

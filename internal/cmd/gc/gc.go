@@ -1,0 +1,136 @@
+// Package gc implements `kubectl tenant gc`.
+package gc
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/util/duration"
+
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+)
+
+// Options of gc.
+type Options struct {
+	f      *cmdutil.Factory
+	GC     tenant.GCOptions
+	Output string
+}
+
+// NewCmdGC builds the command; runF replaces Run in tests.
+func NewCmdGC(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	o := &Options{f: f}
+	cmd := &cobra.Command{
+		Use:   "gc",
+		Short: "Delete expired tenants completely, as delete does",
+		Long: `gc deletes every tenant past its expiry (expires-at from create --ttl or extend, or a
+GitOps namespace's creation time plus its ttl) the way delete does: Argo CD registration,
+release, namespace, kubeconfig entries and forwarders on this machine. It prints one line per
+tenant and a summary, and exits 1 when a delete failed (the others are still deleted).
+It also removes the forwarders and kubeconfig entries of this host's tenants that are gone
+from the cluster (deleted elsewhere, e.g. by the in-cluster gc).
+
+Runs may overlap (a tenant another gc is deleting counts as deleted) and an interrupted run
+finishes the job when run again. 'kubectl tenant render' renders a CronJob that runs gc in
+the host cluster. A GitOps tenant is recreated by Argo CD unless its project is removed from
+config.yaml.`,
+		Example: `  kubectl tenant gc --dry-run
+  kubectl tenant gc -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := cmdutil.ValidateOutput(o.Output, "", "json", "yaml"); err != nil {
+				return err
+			}
+			if o.GC.Wait < 0 {
+				return cmdutil.UsageError{Err: fmt.Errorf("--wait must not be negative")}
+			}
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().BoolVar(&o.GC.DryRun, "dry-run", false, "only print which tenants would be deleted")
+	cmd.Flags().DurationVar(&o.GC.Wait, "wait", 5*time.Minute, "how long to wait for each namespace to be gone; 0 does not wait")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: json|yaml")
+	return cmd
+}
+
+// Result is the -o json|yaml document.
+type Result struct {
+	APIVersion string            `json:"apiVersion"`
+	Kind       string            `json:"kind"`
+	DryRun     bool              `json:"dryRun"`
+	Items      []tenant.GCResult `json:"items"`
+}
+
+// Run collects garbage and reports; the error says how many deletes failed.
+func (o *Options) Run(ctx context.Context) error {
+	e, err := o.f.Engine()
+	if err != nil {
+		return err
+	}
+	rs, err := e.GC(ctx, o.GC)
+	if perr := Print(o.f.IOStreams.Out, o.Output, o.GC.DryRun, rs, time.Now()); perr != nil && err == nil {
+		err = perr
+	}
+	if err != nil {
+		return err
+	}
+	if n := count(rs, tenant.GCFailed); n > 0 {
+		return fmt.Errorf("gc: %d of %d tenants could not be deleted", n, len(rs))
+	}
+	return nil
+}
+
+// Print writes the results: one line per tenant and a summary, or a document.
+func Print(w io.Writer, format string, dryRun bool, rs []tenant.GCResult, now time.Time) error {
+	if format == "json" || format == "yaml" {
+		if rs == nil {
+			rs = []tenant.GCResult{}
+		}
+		return cmdutil.PrintObject(w, format, Result{APIVersion: "kubectl-tenant.io/v1alpha1", Kind: "GCResult", DryRun: dryRun, Items: rs})
+	}
+	for _, r := range rs {
+		// kubectl's wording: "deleted (dry run)".
+		action := r.Action
+		if action == tenant.GCWouldDelete {
+			action = tenant.GCDeleted + " (dry run)"
+		}
+		line := fmt.Sprintf("tenant/%s %s, gone from the cluster: local entries", r.Name, action)
+		if r.ExpiresAt != nil {
+			line = fmt.Sprintf("tenant/%s %s, expired %s ago", r.Name, action, duration.HumanDuration(now.Sub(*r.ExpiresAt)))
+		}
+		if r.Error != "" {
+			line += ": " + r.Error
+		}
+		if _, err := fmt.Fprintln(w, line); err != nil {
+			return err
+		}
+	}
+	var summary string
+	switch {
+	case len(rs) == 0:
+		summary = "gc: nothing to delete"
+	case dryRun:
+		summary = fmt.Sprintf("gc (dry run): %d would be deleted", len(rs))
+	default:
+		summary = fmt.Sprintf("gc: %d deleted, %d failed", count(rs, tenant.GCDeleted), count(rs, tenant.GCFailed))
+	}
+	_, err := fmt.Fprintln(w, summary)
+	return err
+}
+
+func count(rs []tenant.GCResult, action string) int {
+	n := 0
+	for _, r := range rs {
+		if r.Action == action {
+			n++
+		}
+	}
+	return n
+}
