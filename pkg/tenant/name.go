@@ -29,6 +29,9 @@ const (
 	AnnotationK8sVersion  = labelPrefix + "k8s-version"
 	AnnotationReadyAt     = labelPrefix + "ready-at"
 	AnnotationTimeToReady = labelPrefix + "time-to-ready"
+	// AnnotationApplication names the Argo CD Application (namespace/name)
+	// that installs a GitOps tenant; its namespace has no Helm release.
+	AnnotationApplication = labelPrefix + "gitops-application"
 
 	// PoolLabel is the node label (and taint key) that defines a node pool.
 	PoolLabel = "project"
