@@ -11,6 +11,7 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/clientcmd"
@@ -32,6 +33,7 @@ type Factory struct {
 	once   sync.Once
 	engine *tenant.Engine
 	argocd *argocd.Registrar
+	gitops *argocd.Installer
 	err    error
 }
 
@@ -96,6 +98,16 @@ func (f *Factory) Engine() (*tenant.Engine, error) {
 		f.argocd = &argocd.Registrar{Engine: f.engine, Meta: meta,
 			Options: argocd.Options{Namespace: os.Getenv(argocd.NamespaceEnv)}}
 		f.engine.Registrar = f.argocd
+		// GitOps installation: create --gitops applies an Application,
+		// delete removes the Application of a tenant installed that way.
+		dyn, err := dynamic.NewForConfig(cfg)
+		if err != nil {
+			f.err = err
+			return
+		}
+		f.gitops = &argocd.Installer{Engine: f.engine, Dynamic: dyn,
+			Options: argocd.Options{Namespace: os.Getenv(argocd.NamespaceEnv)}}
+		f.engine.GitOps = f.gitops
 	})
 	return f.engine, f.err
 }
@@ -108,6 +120,16 @@ func (f *Factory) ArgoCD() (*argocd.Registrar, error) {
 		return nil, err
 	}
 	return f.argocd, nil
+}
+
+// GitOps returns the engine's Argo CD installer (namespace
+// $KUBECTL_TENANT_ARGOCD_NAMESPACE or argocd, no config); create --gitops
+// sets its config.
+func (f *Factory) GitOps() (*argocd.Installer, error) {
+	if _, err := f.Engine(); err != nil {
+		return nil, err
+	}
+	return f.gitops, nil
 }
 
 // TokenEnv passes --token to a background forwarder without putting it in

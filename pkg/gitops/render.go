@@ -38,7 +38,7 @@ var (
 	AnnotationTTL = tenant.AnnotationTTL
 	// AnnotationApplication names the Argo CD Application (namespace/name)
 	// that owns the tenant: remove the project from config.yaml to delete it.
-	AnnotationApplication = tenantLabelPrefix + "gitops-application"
+	AnnotationApplication = tenant.AnnotationApplication
 )
 
 const (
@@ -357,7 +357,7 @@ func namespace(c *Config, p project) obj {
 	labels := p.objectLabels()
 	labels[tenant.LabelPool] = p.Name
 	m := meta(p.Namespace, "", labels)
-	ann := map[string]string{AnnotationApplication: c.ArgoCDNamespace + "/" + applicationName(p.Name)}
+	ann := map[string]string{AnnotationApplication: ApplicationRef(c.ArgoCDNamespace, p.Name)}
 	if p.K8sVersion != "" {
 		ann[tenant.AnnotationK8sVersion] = p.K8sVersion
 	}

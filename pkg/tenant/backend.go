@@ -2,6 +2,7 @@ package tenant
 
 import (
 	"context"
+	"time"
 )
 
 // InstallRequest is what a Backend needs to install or converge a tenant's
@@ -67,4 +68,23 @@ type Registrar interface {
 	Deregister(ctx context.Context, name string) error
 	// Registered names every registered tenant, fetched once.
 	Registered(ctx context.Context) (map[string]bool, error)
+}
+
+// GitOps installs tenants through a GitOps controller (an Argo CD
+// Application) instead of the Backend; the Backend still finds the pods and
+// reads the credentials of what the controller installs.
+type GitOps interface {
+	// Preflight checks the controller can take the tenant (its API and
+	// namespace exist, the caller may write Applications) and returns the
+	// Application (namespace/name) that will own it.
+	Preflight(ctx context.Context, name string) (app string, err error)
+	// Apply creates or converges the tenant's Application.
+	Apply(ctx context.Context, req InstallRequest) error
+	// Synced reports whether the controller has synced the Application, and
+	// otherwise what it waits for; an error is a sync that failed.
+	Synced(ctx context.Context, name string) (bool, string, error)
+	// Remove deletes the tenant's Application so the controller prunes what
+	// it installed, and waits up to wait for it to be gone (0: no wait). A
+	// missing Application, or no Argo CD at all, is not an error.
+	Remove(ctx context.Context, name string, wait time.Duration) error
 }

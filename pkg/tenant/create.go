@@ -38,6 +38,9 @@ type CreateOptions struct {
 	Isolation bool
 	// Wait bounds how long to wait for the control plane; 0 does not wait.
 	Wait time.Duration
+	// GitOps installs through Engine.GitOps (an Argo CD Application)
+	// instead of the Backend.
+	GitOps bool
 }
 
 // Step names, shared by every face (CLI lines, TUI, tests).
@@ -45,10 +48,12 @@ const (
 	StepPreflight  = "preflight"
 	StepNamespace  = "namespace"
 	StepInstall    = "install"
+	StepSync       = "argocd sync"
 	StepSchedule   = "schedule"
 	StepKubeconfig = "kubeconfig secret"
 	StepReady      = "api ready"
 	StepDeregister = "deregister"
+	StepDeleteApp  = "delete application"
 	StepUninstall  = "uninstall"
 	StepDeleteNS   = "delete namespace"
 	StepLocal      = "local cleanup"
@@ -66,21 +71,38 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Tenant, error) {
 	if errs := validatePool(o.Pool); errs != nil {
 		return nil, errs
 	}
+	if o.GitOps && e.GitOps == nil {
+		return nil, usageErrorf("GitOps installation is not available")
+	}
 	ns := NamespaceFor(o.Name)
 	start := e.now()
-	var owner string
-	if err := e.Report.step(StepPreflight, func() (err error) { owner, err = e.preflight(ctx, ns, o.Pool); return }); err != nil {
+	var owner, app string
+	err := e.Report.step(StepPreflight, func() (err error) {
+		if owner, err = e.preflight(ctx, ns, o.Pool); err != nil {
+			return err
+		}
+		if err = e.checkInstallMode(ctx, o); err != nil || !o.GitOps {
+			return err
+		}
+		app, err = e.GitOps.Preflight(ctx, o.Name)
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
-	if err := e.Report.step(StepNamespace, func() error { return e.ensureNamespace(ctx, o, owner, start) }); err != nil {
+	if err := e.Report.step(StepNamespace, func() error { return e.ensureNamespace(ctx, o, owner, app, start) }); err != nil {
 		return nil, err
 	}
-	err := e.Report.step(StepInstall, func() error {
-		return e.Backend.Install(ctx, InstallRequest{
+	err = e.Report.step(StepInstall, func() error {
+		req := InstallRequest{
 			Name: o.Name, Namespace: ns, Pool: o.Pool, K8sVersion: o.K8sVersion,
 			Chart: o.Chart, ChartRepo: o.ChartRepo, ChartVersion: o.ChartVersion, ValuesFiles: o.ValuesFiles,
 			Isolation: o.Isolation,
-		})
+		}
+		if o.GitOps {
+			return e.GitOps.Apply(ctx, req)
+		}
+		return e.Backend.Install(ctx, req)
 	})
 	if err != nil {
 		return nil, err
@@ -95,7 +117,17 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Tenant, error) {
 		}
 	}
 	if o.Wait > 0 {
-		if err := e.WaitReady(ctx, o.Name, o.Wait); err != nil {
+		wait := o.Wait
+		if o.GitOps {
+			// Argo CD, not this process, installs the chart: wait for its
+			// sync first, so a broken source shows up as Argo CD's message
+			// rather than as a pod that never appears.
+			if err := e.Report.step(StepSync, func() error { return e.waitSynced(ctx, o.Name, o.Wait) }); err != nil {
+				return nil, err
+			}
+			wait = max(o.Wait-e.now().Sub(start), time.Second)
+		}
+		if err := e.WaitReady(ctx, o.Name, wait); err != nil {
 			return nil, err
 		}
 		if err := e.recordReady(ctx, ns, start); err != nil {
@@ -186,9 +218,42 @@ func oneLine(err error) string {
 	return s
 }
 
+func (e *Engine) waitSynced(ctx context.Context, name string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return e.poll(ctx, StepSync, func() (bool, string, error) { return e.GitOps.Synced(ctx, name) })
+}
+
+// checkInstallMode refuses to switch an existing tenant between Helm and
+// GitOps installation: both would manage the same objects.
+func (e *Engine) checkInstallMode(ctx context.Context, o CreateOptions) error {
+	ns, err := e.Kube.CoreV1().Namespaces().Get(ctx, NamespaceFor(o.Name), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return apiError(err)
+	}
+	app := ns.Annotations[AnnotationApplication]
+	if app != "" && !o.GitOps {
+		return usageErrorf("tenant %s is installed by Argo CD Application %s: re-run with --gitops, or delete it first", o.Name, app)
+	}
+	if app == "" && o.GitOps {
+		rels, err := e.Backend.Releases(ctx)
+		if err != nil {
+			return apiError(err)
+		}
+		if _, ok := rels[ns.Name]; ok {
+			return usageErrorf("tenant %s is installed with Helm: create it without --gitops, or delete it first", o.Name)
+		}
+	}
+	return nil
+}
+
 // ensureNamespace creates the tenant namespace or brings its labels up to
-// date, keeping created-at and owner from the first create.
-func (e *Engine) ensureNamespace(ctx context.Context, o CreateOptions, owner string, now time.Time) error {
+// date, keeping created-at and owner from the first create. app, when set,
+// is the Argo CD Application that installs the tenant.
+func (e *Engine) ensureNamespace(ctx context.Context, o CreateOptions, owner, app string, now time.Time) error {
 	nsName := NamespaceFor(o.Name)
 	nsc := e.Kube.CoreV1().Namespaces()
 	ns, err := nsc.Get(ctx, nsName, metav1.GetOptions{})
@@ -222,6 +287,9 @@ func (e *Engine) ensureNamespace(ctx context.Context, o CreateOptions, owner str
 	}
 	if o.K8sVersion != "" {
 		ns.Annotations[AnnotationK8sVersion] = o.K8sVersion
+	}
+	if app != "" {
+		ns.Annotations[AnnotationApplication] = app
 	}
 	if o.TTL > 0 {
 		ns.Annotations[AnnotationExpiresAt] = now.Add(o.TTL).UTC().Format(time.RFC3339)

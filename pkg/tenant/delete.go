@@ -30,13 +30,22 @@ func (e *Engine) Delete(ctx context.Context, o DeleteOptions) error {
 		return err
 	}
 	nsName := NamespaceFor(o.Name)
-	_, err := e.getNamespace(ctx, o.Name)
+	ns, err := e.getNamespace(ctx, o.Name)
 	remote := err == nil
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return err
 	}
 	if e.Registrar != nil {
 		if err := e.Report.step(StepDeregister, func() error { return e.Registrar.Deregister(ctx, o.Name) }); err != nil {
+			return err
+		}
+	}
+	// The Application goes first, with Argo CD's resources finalizer: left
+	// in place, selfHeal would re-create what the next steps delete. A
+	// missing namespace may still leave an Application of a half-created
+	// tenant behind.
+	if e.GitOps != nil && (!remote || ns.Annotations[AnnotationApplication] != "") {
+		if err := e.Report.step(StepDeleteApp, func() error { return e.GitOps.Remove(ctx, o.Name, o.Wait) }); err != nil {
 			return err
 		}
 	}

@@ -26,6 +26,9 @@ type Engine struct {
 	Backend Backend
 	// Registrar is optional; nil means no GitOps registration.
 	Registrar Registrar
+	// GitOps is optional: it installs tenants created with
+	// CreateOptions.GitOps, and delete removes their Applications.
+	GitOps GitOps
 	// Kubeconfig is the file tenant contexts are written to.
 	Kubeconfig kubeconfig.Store
 	Sessions   session.Store
@@ -146,6 +149,10 @@ func fromNamespace(ns *corev1.Namespace, rels map[string]Release) Tenant {
 		t.SleepingSince = &v
 	}
 	rel, hasRel := rels[ns.Name]
+	if !hasRel && ns.Annotations[AnnotationApplication] != "" {
+		// Argo CD renders the chart itself: there is no Helm release.
+		rel, hasRel = Release{Status: "deployed"}, true
+	}
 	switch {
 	case ns.Status.Phase == corev1.NamespaceTerminating || ns.DeletionTimestamp != nil:
 		t.Status = StatusTerminating

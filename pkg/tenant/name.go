@@ -46,6 +46,9 @@ const (
 	// AnnotationLastConnectedAt is when connect last opened the tenant
 	// (throttled), for stats' idle tenants.
 	AnnotationLastConnectedAt = labelPrefix + "last-connected-at"
+	// AnnotationApplication names the Argo CD Application (namespace/name)
+	// that installs a GitOps tenant; its namespace has no Helm release.
+	AnnotationApplication = labelPrefix + "gitops-application"
 
 	// PoolLabel is the node label (and taint key) that defines a node pool.
 	PoolLabel = "project"

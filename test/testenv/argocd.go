@@ -95,8 +95,7 @@ func (u *upper) argoCD(ctx context.Context, kubeconfig string, crds <-chan resul
 		"--address=127.0.0.1", "--port=" + strconv.Itoa(u.ports.ArgoCD),
 		"--metrics-address=127.0.0.1", "--metrics-port=" + strconv.Itoa(u.ports.ArgoCDMetrics),
 		"--redis=127.0.0.1:" + strconv.Itoa(u.ports.Redis),
-		// No repo-server runs; login and cluster registration never call it.
-		"--repo-server=127.0.0.1:" + strconv.Itoa(u.ports.RepoServer),
+		"--repo-server=127.0.0.1:" + strconv.Itoa(u.ports.RepoServer), "--repo-server-plaintext",
 		"--staticassets=" + static,
 	}, "ARGOCD_BINARY_NAME=argocd-server")
 	if err != nil {

@@ -21,6 +21,9 @@ const (
 	KwokVersion     = "v0.7.0"
 	VClusterVersion = "v0.34.0"
 	ArgoCDVersion   = "v3.2.11"
+	// HelmVersion is the helm CLI argocd-repo-server execs: the Helm SDK
+	// version of the root module.
+	HelmVersion = "v3.20.2"
 )
 
 // component is one wrapper module under build/ and the commands built from it.
@@ -55,6 +58,9 @@ func components() []component {
 		{name: "argocd", version: ArgoCDVersion,
 			ldflags: " -X github.com/argoproj/argo-cd/v3/common.version=" + strings.TrimPrefix(ArgoCDVersion, "v"),
 			cmds:    map[string]string{"argocd": "github.com/argoproj/argo-cd/v3/cmd"}},
+		{name: "helm", version: HelmVersion,
+			ldflags: " -X helm.sh/helm/v3/internal/version.version=" + HelmVersion,
+			cmds:    map[string]string{"helm": "helm.sh/helm/v3/cmd/helm"}},
 	}
 }
 

@@ -19,7 +19,11 @@ type Env struct {
 	// VClusterChart is the path of the vcluster Helm chart (chart/ in the
 	// github.com/loft-sh/vcluster module at VClusterVersion).
 	VClusterChart string `json:"vclusterChart"`
-	// ArgoCDNamespace is where argocd-server runs (Service argocd-server).
+	// ChartRepoURL is a Helm repository (http://127.0.0.1:PORT) serving that
+	// chart as vcluster version VClusterVersion without the "v", for Argo CD.
+	ChartRepoURL string `json:"chartRepoURL"`
+	// ArgoCDNamespace is where argocd-server runs (Service argocd-server);
+	// argocd-repo-server and argocd-application-controller run beside it.
 	ArgoCDNamespace string `json:"argocdNamespace"`
 	// Bins are the built binaries by name.
 	Bins Binaries `json:"bins"`

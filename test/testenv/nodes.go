@@ -24,6 +24,12 @@ func (u *upper) nodes(ctx context.Context, kubeconfig string) error {
 		"--node-port=" + strconv.Itoa(u.ports.Kwok),
 		"--server-address=" + kwokAddr,
 		"--enable-crds=PortForward",
+		// Node leases renewed every 10s, as kubelet (and kwokctl) do. Run
+		// bare, kwok only posts node status about once a minute, past
+		// kube-controller-manager's grace period: every node flapped
+		// NotReady and its pods lost their Ready condition for good (kwok
+		// does not restore it), so Deployments never became Available.
+		"--node-lease-duration-seconds=40",
 	},
 		// kwok also loads ~/.kwok/kwok.yaml; keep a user's file out of it.
 		"HOME="+u.path("kwok-home"))

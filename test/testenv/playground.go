@@ -43,7 +43,8 @@ const (
 )
 
 // startOrder is the order Up starts parts in; Down stops them in reverse.
-var startOrder = []string{partEtcd, partAPIServer, partKCM, partScheduler, partRedis, partKwok, partArgoCD, partRunner}
+var startOrder = []string{partEtcd, partAPIServer, partKCM, partScheduler, partRedis, partKwok, partArgoCD,
+	partRepoServer, partController, partChartRepo, partRunner}
 
 // Options configure Up.
 type Options struct {
@@ -223,12 +224,19 @@ func (u *upper) run(ctx context.Context) (*Env, error) {
 	if err := u.argoCD(ctx, compKubeconfig, argoCRDs, redis); err != nil {
 		return nil, err
 	}
-
-	if err := writeEnv(env, u.procs); err != nil {
+	repoServer, controller, err := u.startArgoCDGitOps(compKubeconfig)
+	if err != nil {
 		return nil, err
 	}
+
 	runnerBin, err := (<-runnerCh).get()
 	if err != nil {
+		return nil, err
+	}
+	if env.ChartRepoURL, _, err = u.chartRepo(ctx, env.VClusterChart, runnerBin); err != nil {
+		return nil, err
+	}
+	if err := writeEnv(env, u.procs); err != nil {
 		return nil, err
 	}
 	runner, err := u.start(partRunner, "", runnerBin, []string{"vcluster-runner", "--env", u.path("env.json")},
@@ -241,6 +249,9 @@ func (u *upper) run(ctx context.Context) (*Env, error) {
 		_, err := os.Stat(u.path(vcrunner.ReadyFile))
 		return err
 	}); err != nil {
+		return nil, err
+	}
+	if err := u.waitArgoCDGitOps(ctx, repoServer, controller); err != nil {
 		return nil, err
 	}
 	if err := writeEnv(env, u.procs); err != nil {

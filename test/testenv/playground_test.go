@@ -246,7 +246,8 @@ func TestDownLeavesNothingAndUpWorksAgain(t *testing.T) {
 			t.Fatalf("Down #%d left %s behind (%v)", round, dir, err)
 		}
 		p := env.Ports
-		for _, port := range []int{p.Etcd, p.EtcdPeer, p.APIServer, p.Kwok, p.Redis, p.ArgoCD, p.ArgoCDMetrics} {
+		for _, port := range []int{p.Etcd, p.EtcdPeer, p.APIServer, p.Kwok, p.Redis, p.ArgoCD, p.ArgoCDMetrics,
+			p.RepoServer, p.RepoServerMetrics, p.ControllerMetrics, p.ChartRepo} {
 			if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second); err == nil {
 				c.Close()
 				t.Errorf("after Down #%d something still listens on port %d", round, port)

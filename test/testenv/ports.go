@@ -12,17 +12,19 @@ import (
 // free one". Fixed ports are checked before anything starts, so a clash
 // gives one clear error instead of a half-started playground.
 type Ports struct {
-	Etcd      int `json:"etcd,omitempty"`
-	EtcdPeer  int `json:"etcdPeer,omitempty"`
-	APIServer int `json:"apiServer,omitempty"`
-	Kwok      int `json:"kwok,omitempty"`
-	Redis     int `json:"redis,omitempty"`
-	ArgoCD    int `json:"argocd,omitempty"`
-	// ArgoCDMetrics and RepoServer: argocd-server insists on a metrics port
-	// and a repo-server address; nothing serves the latter in the
-	// playground (it is not contacted for login or cluster registration).
+	Etcd          int `json:"etcd,omitempty"`
+	EtcdPeer      int `json:"etcdPeer,omitempty"`
+	APIServer     int `json:"apiServer,omitempty"`
+	Kwok          int `json:"kwok,omitempty"`
+	Redis         int `json:"redis,omitempty"`
+	ArgoCD        int `json:"argocd,omitempty"`
 	ArgoCDMetrics int `json:"argocdMetrics,omitempty"`
-	RepoServer    int `json:"repoServer,omitempty"`
+	// RepoServer is argocd-repo-server's gRPC port (plain text).
+	RepoServer        int `json:"repoServer,omitempty"`
+	RepoServerMetrics int `json:"repoServerMetrics,omitempty"`
+	ControllerMetrics int `json:"controllerMetrics,omitempty"`
+	// ChartRepo serves the local Helm repository with the vcluster chart.
+	ChartRepo int `json:"chartRepo,omitempty"`
 }
 
 // resolvePorts checks that every fixed port is free and fills the others with
@@ -41,7 +43,11 @@ func resolvePorts(p Ports) (Ports, error) {
 		{"redis-server", &p.Redis, "127.0.0.1"},
 		{"argocd-server", &p.ArgoCD, "127.0.0.1"},
 		{"argocd-server metrics", &p.ArgoCDMetrics, "127.0.0.1"},
-		{"argocd repo-server (unused)", &p.RepoServer, "127.0.0.1"},
+		{"argocd-repo-server", &p.RepoServer, "127.0.0.1"},
+		{"argocd-repo-server metrics", &p.RepoServerMetrics, "127.0.0.1"},
+		// The controller has no metrics address flag: it binds every address.
+		{"argocd-application-controller metrics", &p.ControllerMetrics, "0.0.0.0"},
+		{"chart repository", &p.ChartRepo, "127.0.0.1"},
 	}
 	var held []net.Listener
 	defer func() {

@@ -3,8 +3,11 @@ package create
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,6 +16,7 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/register"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/progress"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/gitops"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd"
 )
@@ -27,6 +31,10 @@ type Options struct {
 	// the cluster labels RegisterLabels (KEY=VALUE; default env=vdev).
 	Register       bool
 	RegisterLabels []string
+	// ConfigFile is the platform config.yaml for --gitops; GitOpsConfig is
+	// it parsed (nil without one).
+	ConfigFile   string
+	GitOpsConfig *gitops.Config
 }
 
 // NewCmdCreate builds the command; runF replaces Run in tests.
@@ -35,9 +43,21 @@ func NewCmdCreate(f *cmdutil.Factory, runF func(context.Context, *Options) error
 	cmd := &cobra.Command{
 		Use:   "create NAME",
 		Short: "Create a tenant: a vCluster pinned to its node pool, ready and connected",
+		Long: `create installs a vCluster into namespace vcluster-NAME, pinned to the node pool
+(nodes labelled and tainted project=POOL), waits until its API answers and connects.
+
+With --gitops the tenant is installed by the host's Argo CD instead of Helm: create
+server-side-applies the Argo CD Application vcluster-NAME (field manager kubectl-tenant)
+into Argo CD's namespace ($KUBECTL_TENANT_ARGOCD_NAMESPACE, config.yaml's argocdNamespace,
+or argocd), waits for Argo CD to sync it and then for the vCluster like a Helm create.
+When NAME is a project of --config config.yaml the Application is the one
+'kubectl tenant render' renders (project folder and values from the platform repository);
+otherwise it is built from the flags and the config's defaults, with the values inline.
+'kubectl tenant delete NAME' deletes the Application first, so Argo CD prunes the vCluster.`,
 		Example: `  kubectl tenant create demo
   kubectl tenant create demo --pool project-x --ttl 8h --connect=false
-  kubectl tenant create demo --isolation   # quota, limit range, tenant-only network policy`,
+  kubectl tenant create demo --isolation   # quota, limit range, tenant-only network policy
+  kubectl tenant create project-x --gitops --config platform/config.yaml`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
@@ -66,6 +86,8 @@ func NewCmdCreate(f *cmdutil.Factory, runF func(context.Context, *Options) error
 	fl.StringVarP(&o.Output, "output", "o", "", "output format: json|yaml|name")
 	fl.BoolVar(&o.Register, "register", false, "register the tenant with Argo CD when ready (as `kubectl tenant register NAME --yes`)")
 	fl.StringArrayVar(&o.RegisterLabels, "label", nil, "with --register: Argo CD cluster label KEY=VALUE (repeatable; default env=vdev)")
+	fl.BoolVar(&o.Tenant.GitOps, "gitops", false, "install through the host's Argo CD (an Application) instead of Helm")
+	fl.StringVar(&o.ConfigFile, "config", "", "with --gitops: platform config.yaml (as for render); a project of it is installed as rendered")
 	return cmd
 }
 
@@ -97,7 +119,49 @@ func (o *Options) Validate() error {
 	} else if err := (&argocd.RegisterOptions{Name: o.Tenant.Name, Labels: labels}).Validate(); err != nil {
 		return err
 	}
+	if err := o.validateGitOps(); err != nil {
+		return err
+	}
 	return cmdutil.ValidateOutput(o.Output, "", "json", "yaml", "name")
+}
+
+// validateGitOps checks the --gitops flags and loads --config.
+func (o *Options) validateGitOps() error {
+	t := &o.Tenant
+	if !t.GitOps {
+		if o.ConfigFile != "" {
+			return cmdutil.UsageError{Err: errors.New("--config only applies with --gitops")}
+		}
+		return nil
+	}
+	if c := t.Chart; strings.HasPrefix(c, "oci://") || strings.ContainsAny(c, `/\`) || c == "." || c == ".." {
+		return cmdutil.UsageError{Err: fmt.Errorf("--chart %q: with --gitops the chart is a name in --chart-repo (Argo CD cannot read a local chart)", c)}
+	}
+	if o.ConfigFile == "" {
+		return nil
+	}
+	cfg, err := gitops.Load(o.ConfigFile)
+	if err != nil {
+		var list gitops.ErrorList
+		if errors.As(err, &list) && len(list) > 1 {
+			err = fmt.Errorf("%w (and %d more problems: see `kubectl tenant render -f %s`)", list[0], len(list)-1, o.ConfigFile)
+		}
+		return cmdutil.UsageError{Err: err}
+	}
+	o.GitOpsConfig = cfg
+	if !slices.ContainsFunc(cfg.Clusters, func(c gitops.Cluster) bool { return c.Project == t.Name }) {
+		return nil
+	}
+	for flag, v := range map[string]string{"--pool": t.Pool, "--k8s-version": t.K8sVersion, "--chart": t.Chart, "--chart-repo": t.ChartRepo, "--chart-version": t.ChartVersion} {
+		if v != "" && !(flag == "--pool" && v == t.Name) {
+			return cmdutil.UsageError{Err: fmt.Errorf("%s: tenant %s is a project of %s, which sets it", flag, t.Name, o.ConfigFile)}
+		}
+	}
+	if t.Isolation {
+		return cmdutil.UsageError{Err: fmt.Errorf("--isolation: tenant %s is a project of %s, which sets it (isolation: true)", t.Name, o.ConfigFile)}
+	}
+	t.Pool = t.Name // a project's pool is named like it
+	return nil
 }
 
 // Run creates the tenant, then connects in the background. Progress is the
@@ -106,6 +170,16 @@ func (o *Options) Run(ctx context.Context) error {
 	e, err := o.f.Engine()
 	if err != nil {
 		return err
+	}
+	if o.Tenant.GitOps {
+		in, err := o.f.GitOps()
+		if err != nil {
+			return err
+		}
+		in.Config = o.GitOpsConfig
+		if in.Options.Namespace == "" && o.GitOpsConfig != nil {
+			in.Options.Namespace = o.GitOpsConfig.ArgoCDNamespace
+		}
 	}
 	name := o.Tenant.Name
 	report, finish := progress.For(o.f.IOStreams.ErrOut, o.Output != "json" && o.Output != "yaml",

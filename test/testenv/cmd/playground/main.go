@@ -6,18 +6,22 @@
 //	playground down [--dir .playground] stop it and remove its directory
 //	playground build                    build and cache the binaries only
 //	playground vcluster-runner ...      internal: run by `up`
+//	playground file-server --addr A --dir D  internal: the local Helm repository
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"maps"
+	"net/http"
 	"os"
 	"os/signal"
 	"slices"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/kubectl-tenant/kubectl-tenant/test/testenv"
 	"github.com/kubectl-tenant/kubectl-tenant/test/testenv/vcrunner"
@@ -31,7 +35,7 @@ func main() {
 }
 
 func usage() error {
-	return fmt.Errorf("usage: playground up|down [--dir DIR] | build | vcluster-runner ARGS")
+	return fmt.Errorf("usage: playground up|down [--dir DIR] | build | vcluster-runner ARGS | file-server --addr ADDR --dir DIR")
 }
 
 func run(args []string) error {
@@ -74,6 +78,19 @@ func run(args []string) error {
 		return nil
 	case "vcluster-runner":
 		return vcrunner.Main(args[1:])
+	case "file-server":
+		fs := flag.NewFlagSet("file-server", flag.ContinueOnError)
+		addr := fs.String("addr", "127.0.0.1:0", "listen address")
+		dir := fs.String("dir", ".", "directory to serve")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		srv := &http.Server{Addr: *addr, Handler: http.FileServer(http.Dir(*dir)), ReadHeaderTimeout: 10 * time.Second}
+		go func() { <-ctx.Done(); _ = srv.Close() }()
+		if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
 	}
 	return usage()
 }
@@ -104,6 +121,6 @@ func printEnv(env *testenv.Env) {
 	}
 	fmt.Printf("\nargo cd: kubectl port-forward -n %s svc/argocd-server 8080:443, then http://localhost:8080 \n", env.ArgoCDNamespace)
 	fmt.Printf("         user admin, password: kubectl -n %s get secret argocd-initial-admin-secret -o jsonpath='{.data.password}' | base64 -d\n", env.ArgoCDNamespace)
-	fmt.Printf("vcluster chart: %s\n", env.VClusterChart)
+	fmt.Printf("vcluster chart: %s (Helm repository for Argo CD: %s)\n", env.VClusterChart, env.ChartRepoURL)
 	fmt.Printf("\nexport KUBECONFIG=%s\n", env.Kubeconfig)
 }

@@ -1,0 +1,121 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/repo"
+)
+
+// Parts that let Argo CD install Applications (create --gitops): the real
+// argocd-repo-server (which execs the built helm and the machine's git) and
+// argocd-application-controller, and a local Helm repository serving the
+// vcluster chart, since the playground has no internet.
+const (
+	partRepoServer = "argocd-repo-server"
+	partController = "argocd-application-controller"
+	partChartRepo  = "chart-repo"
+)
+
+// startArgoCDGitOps starts repo-server and application-controller without
+// waiting for them (waitArgoCDGitOps does, while the runner starts).
+// argocd-server's objects (namespace, argocd-cm, argocd-secret) must exist.
+func (u *upper) startArgoCDGitOps(kubeconfig string) (repoServer, controller *proc, err error) {
+	redis := "--redis=127.0.0.1:" + strconv.Itoa(u.ports.Redis)
+	repoServerAddr := "127.0.0.1:" + strconv.Itoa(u.ports.RepoServer)
+	tmp := u.path("data", "repo-server")
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		return nil, nil, err
+	}
+	repoServer, err = u.start(partRepoServer, repoServerAddr, u.bins["argocd"], []string{
+		"--address=127.0.0.1", "--port=" + strconv.Itoa(u.ports.RepoServer),
+		"--metrics-address=127.0.0.1", "--metrics-port=" + strconv.Itoa(u.ports.RepoServerMetrics),
+		redis,
+		// Plain gRPC on loopback, as between argocd-server and repo-server
+		// TLS is not what the playground tests.
+		"--disable-tls",
+		"--parallelismlimit=2",
+	},
+		"ARGOCD_BINARY_NAME=argocd-repo-server",
+		// Argo CD execs helm (built from the Helm version the tool uses) and git.
+		"PATH="+filepath.Dir(u.bins["helm"])+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"ARGOCD_GPG_ENABLED=false",
+		// Checkouts and the git askpass socket default to fixed /tmp paths
+		// that concurrent playgrounds would share.
+		"TMPDIR="+tmp,
+		"ARGOCD_ASK_PASS_SOCK="+filepath.Join(tmp, "askpass.sock"),
+		"HOME="+tmp,
+	)
+	if err != nil {
+		return nil, nil, err
+	}
+	controller, err = u.start(partController, "", u.bins["argocd"], []string{
+		"--kubeconfig=" + kubeconfig,
+		"--namespace=" + ArgoCDNamespace,
+		redis,
+		"--repo-server=" + repoServerAddr, "--repo-server-plaintext",
+		"--metrics-port=" + strconv.Itoa(u.ports.ControllerMetrics),
+		// Two cores shared with the apiserver and vClusters.
+		"--status-processors=2", "--operation-processors=2",
+	},
+		"ARGOCD_BINARY_NAME=argocd-application-controller",
+		// The in-cluster destination (https://kubernetes.default.svc) is the
+		// playground apiserver, read from KUBECONFIG.
+		"ARGOCD_FAKE_IN_CLUSTER=true", "KUBECONFIG="+kubeconfig,
+	)
+	return repoServer, controller, err
+}
+
+// waitArgoCDGitOps waits for repo-server's and the controller's health endpoints.
+func (u *upper) waitArgoCDGitOps(ctx context.Context, repoServer, controller *proc) error {
+	plain := &http.Client{Timeout: 2 * time.Second}
+	if err := waitReady(ctx, repoServer, partTimeout, func() error {
+		return httpOK(plain, "http://127.0.0.1:"+strconv.Itoa(u.ports.RepoServerMetrics)+"/healthz?full=true", "")
+	}); err != nil {
+		return err
+	}
+	return waitReady(ctx, controller, partTimeout, func() error {
+		return httpOK(plain, "http://127.0.0.1:"+strconv.Itoa(u.ports.ControllerMetrics)+"/healthz", "")
+	})
+}
+
+// chartRepo packages the vcluster chart (versioned like VClusterVersion;
+// the module's Chart.yaml says 0.0.1) into Dir/charts with an index.yaml and
+// serves that directory over HTTP on 127.0.0.1 with the playground binary.
+func (u *upper) chartRepo(ctx context.Context, chartDir, playgroundBin string) (string, *proc, error) {
+	dir := u.path("charts")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", nil, err
+	}
+	ch, err := loader.Load(chartDir)
+	if err != nil {
+		return "", nil, fmt.Errorf("load vcluster chart: %w", err)
+	}
+	ch.Metadata.Version = strings.TrimPrefix(VClusterVersion, "v")
+	if _, err := chartutil.Save(ch, dir); err != nil {
+		return "", nil, fmt.Errorf("package vcluster chart: %w", err)
+	}
+	url := "http://127.0.0.1:" + strconv.Itoa(u.ports.ChartRepo)
+	idx, err := repo.IndexDirectory(dir, url)
+	if err != nil {
+		return "", nil, fmt.Errorf("index chart repository: %w", err)
+	}
+	idx.SortEntries()
+	if err := idx.WriteFile(filepath.Join(dir, "index.yaml"), 0o644); err != nil {
+		return "", nil, err
+	}
+	p, err := u.start(partChartRepo, url, playgroundBin, []string{"file-server", "--addr", "127.0.0.1:" + strconv.Itoa(u.ports.ChartRepo), "--dir", dir})
+	if err != nil {
+		return "", nil, err
+	}
+	plain := &http.Client{Timeout: 2 * time.Second}
+	return url, p, waitReady(ctx, p, partTimeout, func() error { return httpOK(plain, url+"/index.yaml", "") })
+}
