@@ -189,19 +189,8 @@ func TestGitOpsRenderedManifestsAndValues(t *testing.T) {
 // REST mapper for applying arbitrary manifests.
 func (w *world) clients() (*kubernetes.Clientset, dynamic.Interface, *restmapper.DeferredDiscoveryRESTMapper) {
 	w.t.Helper()
-	restCfg, err := w.env.RESTConfig()
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	cs, err := w.env.Clientset()
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	dyn, err := dynamic.NewForConfig(restCfg)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return cs, dyn, restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(cs.Discovery()))
+	cs := w.clientset()
+	return cs, w.dynamic(), restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(cs.Discovery()))
 }
 
 type manifest struct {

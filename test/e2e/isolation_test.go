@@ -8,7 +8,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
@@ -26,19 +25,6 @@ var hostKinds = []schema.GroupVersionResource{
 	{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles"},
 	{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"},
 	{Group: "networking.k8s.io", Version: "v1", Resource: "networkpolicies"},
-}
-
-func (w *world) dynamic() dynamic.Interface {
-	w.t.Helper()
-	cfg, err := w.env.RESTConfig()
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	d, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return d
 }
 
 // createdByTool: rendered by Helm from the chart, or Helm's release Secrets.
