@@ -31,6 +31,8 @@ type CreateOptions struct {
 	ChartRepo    string
 	ChartVersion string
 	ValuesFiles  []string
+	// Labels are set on the tenant namespace (for upgrade --selector).
+	Labels map[string]string
 	// TTL, when > 0, sets expires-at.
 	TTL time.Duration
 	// Wait bounds how long to wait for the control plane; 0 does not wait.
@@ -62,6 +64,9 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Tenant, error) {
 	}
 	if errs := validatePool(o.Pool); errs != nil {
 		return nil, errs
+	}
+	if err := ValidateLabels(o.Labels); err != nil {
+		return nil, err
 	}
 	ns := NamespaceFor(o.Name)
 	start := e.now()
@@ -193,6 +198,9 @@ func (e *Engine) ensureNamespace(ctx context.Context, o CreateOptions, owner str
 	}
 	if ns.Annotations == nil {
 		ns.Annotations = map[string]string{}
+	}
+	for k, v := range o.Labels {
+		ns.Labels[k] = v
 	}
 	ns.Labels[LabelName] = o.Name
 	ns.Labels[LabelPool] = o.Pool

@@ -22,6 +22,12 @@ import (
 type fakeBackend struct {
 	releases    map[string]Release
 	uninstalled []string
+	inspected   []string
+}
+
+func (b *fakeBackend) Inspect(_ context.Context, req InstallRequest) (Change, error) {
+	b.inspected = append(b.inspected, req.Name)
+	return Change{Revision: 2, Status: "deployed", From: "1", To: "1"}, nil
 }
 
 func (b *fakeBackend) Install(context.Context, InstallRequest) error { return nil }

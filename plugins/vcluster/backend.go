@@ -4,6 +4,7 @@ package vcluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/cli"
 	"helm.sh/helm/v3/pkg/registry"
+	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage/driver"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -72,23 +74,17 @@ func (b *Backend) Install(ctx context.Context, req tenant.InstallRequest) error 
 	if err != nil {
 		return err
 	}
-	vals, err := Values(req.Name, req.Pool, req.K8sVersion)
-	if err != nil {
-		return err
-	}
-	if vals, err = MergeValues(vals, req.ValuesFiles); err != nil {
-		return err
-	}
-	ch, err := b.loadChart(cfg, req)
-	if err != nil {
-		return err
-	}
 	last, err := cfg.Releases.Last(tenant.ReleaseName)
-	switch {
-	case errors.Is(err, driver.ErrReleaseNotFound):
-		return b.install(ctx, cfg, req.Namespace, ch, vals)
-	case err != nil:
+	if err != nil && !errors.Is(err, driver.ErrReleaseNotFound) {
 		return err
+	}
+	ch, vals, err := b.resolve(cfg, req, last)
+	if err != nil {
+		return err
+	}
+	switch {
+	case last == nil:
+		return b.install(ctx, cfg, req.Namespace, ch, vals)
 	case last.Info.Status.IsPending() && last.Version == 1, last.Info.Status == "failed" && last.Version == 1, last.Info.Status == "uninstalling":
 		// Never deployed: start over.
 		if _, err := action.NewUninstall(cfg).Run(tenant.ReleaseName); err != nil && !errors.Is(err, driver.ErrReleaseNotFound) {
@@ -105,6 +101,82 @@ func (b *Backend) Install(ctx context.Context, req tenant.InstallRequest) error 
 	up.Namespace = req.Namespace
 	_, err = up.RunWithContext(ctx, tenant.ReleaseName, ch, vals)
 	return err
+}
+
+// Inspect compares the release with what Install(req) would deploy.
+func (b *Backend) Inspect(_ context.Context, req tenant.InstallRequest) (tenant.Change, error) {
+	cfg, err := b.config(req.Namespace)
+	if err != nil {
+		return tenant.Change{}, err
+	}
+	last, err := cfg.Releases.Last(tenant.ReleaseName)
+	if errors.Is(err, driver.ErrReleaseNotFound) {
+		return tenant.Change{}, tenant.ErrNotFound
+	}
+	if err != nil {
+		return tenant.Change{}, err
+	}
+	ch, vals, err := b.resolve(cfg, req, last)
+	if err != nil {
+		return tenant.Change{}, err
+	}
+	c := tenant.Change{Revision: last.Version, Status: last.Info.Status.String(), To: ch.Metadata.Version}
+	if last.Chart != nil && last.Chart.Metadata != nil {
+		c.From = last.Chart.Metadata.Version
+	}
+	c.ValuesChanged = !sameValues(last.Config, vals)
+	return c, nil
+}
+
+// resolve loads the chart and computes the values to install: the tool's
+// values over, with ReuseValues, the last revision's values (the user's
+// earlier files), then req.ValuesFiles over both.
+func (b *Backend) resolve(cfg *action.Configuration, req tenant.InstallRequest, last *release.Release) (*chart.Chart, map[string]any, error) {
+	vals, err := Values(req.Name, req.Pool, req.K8sVersion)
+	if err != nil {
+		return nil, nil, err
+	}
+	if req.ReuseValues && last != nil {
+		prev, err := copyValues(last.Config)
+		if err != nil {
+			return nil, nil, err
+		}
+		vals = merge(prev, vals)
+		// A repository chart stays at the release's version unless asked;
+		// a local chart has only its own.
+		if _, statErr := os.Stat(firstNonEmpty(req.Chart, os.Getenv(ChartEnv))); statErr != nil &&
+			req.ChartVersion == "" && last.Chart != nil && last.Chart.Metadata != nil {
+			req.ChartVersion = last.Chart.Metadata.Version
+		}
+	}
+	if vals, err = MergeValues(vals, req.ValuesFiles); err != nil {
+		return nil, nil, err
+	}
+	ch, err := b.loadChart(cfg, req)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ch, vals, nil
+}
+
+// copyValues deep-copies values through JSON, which also gives them the
+// types a stored release decodes to, so sameValues compares like with like.
+func copyValues(v map[string]any) (map[string]any, error) {
+	out := map[string]any{}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return out, json.Unmarshal(b, &out)
+}
+
+func sameValues(a, b map[string]any) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	if len(a) == 0 && len(b) == 0 {
+		return true
+	}
+	return errA == nil && errB == nil && string(ja) == string(jb)
 }
 
 func (b *Backend) install(ctx context.Context, cfg *action.Configuration, ns string, ch *chart.Chart, vals map[string]any) error {
@@ -128,6 +200,10 @@ func (b *Backend) loadChart(cfg *action.Configuration, req tenant.InstallRequest
 		ch, err := loader.Load(ref)
 		if err != nil {
 			return nil, fmt.Errorf("chart %s: %w", ref, err)
+		}
+		// A local chart has one version: refuse to install it as another.
+		if req.ChartVersion != "" && ch.Metadata.Version != req.ChartVersion {
+			return nil, tenant.NewUsageError(fmt.Sprintf("chart %s is version %s, not the requested --chart-version %s", ref, ch.Metadata.Version, req.ChartVersion))
 		}
 		return ch, nil
 	}
