@@ -15,6 +15,7 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/register"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/render"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/status"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/upgrade"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/version"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/progress"
@@ -60,6 +61,7 @@ values files named in $KUBECTL_TENANT_VALUES (comma-separated), like create -f.`
 		deletecmd.NewCmdDelete(f, nil),
 		list.NewCmdList(f, nil),
 		status.NewCmdStatus(f, nil),
+		upgrade.NewCmdUpgrade(f, nil),
 		version.NewCmdVersion(f),
 		render.NewCmdRender(f, nil),
 		register.NewCmdRegister(f, nil), register.NewCmdDeregister(f, nil),
