@@ -49,6 +49,9 @@ type Backend interface {
 	// Inspect says what Install(req) would change, changing nothing;
 	// ErrNotFound when there is no release.
 	Inspect(ctx context.Context, req InstallRequest) (Change, error)
+	// RolloutDone says whether the control plane runs its latest template
+	// everywhere (after Install changed it); msg says what is left.
+	RolloutDone(ctx context.Context, namespace string) (done bool, msg string, err error)
 	// Uninstall removes the release; a missing release is not an error.
 	Uninstall(ctx context.Context, namespace string) error
 	// Releases returns the release of every tenant namespace in one call.

@@ -31,6 +31,9 @@ func (b *fakeBackend) Inspect(_ context.Context, req InstallRequest) (Change, er
 }
 
 func (b *fakeBackend) Install(context.Context, InstallRequest) error { return nil }
+func (b *fakeBackend) RolloutDone(context.Context, string) (bool, string, error) {
+	return true, "", nil
+}
 func (b *fakeBackend) Uninstall(_ context.Context, ns string) error {
 	b.uninstalled = append(b.uninstalled, ns)
 	return nil

@@ -312,6 +312,19 @@ func (e *Engine) upgradeOne(ctx context.Context, o UpgradeOptions, ns *corev1.Na
 	if err != nil {
 		return err
 	}
+	// Right after the upgrade the old pod still answers: wait for the
+	// rollout first, or the health check would pass on the old version.
+	ctx, cancel := context.WithTimeout(ctx, o.Wait)
+	defer cancel()
+	err = e.Report.step(StepRollout, func() error {
+		return e.poll(ctx, StepRollout, func() (bool, string, error) {
+			done, msg, err := e.Backend.RolloutDone(ctx, ns.Name)
+			return done, msg, apiError(err)
+		})
+	})
+	if err != nil {
+		return err
+	}
 	return e.WaitReady(ctx, ns.Labels[LabelName], o.Wait)
 }
 
@@ -325,8 +338,11 @@ func failedNames(items []UpgradeItem) []string {
 	return out
 }
 
-// StepUpgrade is the Helm upgrade of one tenant.
-const StepUpgrade = "upgrade"
+// Steps of one tenant's upgrade (then WaitReady's).
+const (
+	StepUpgrade = "upgrade"
+	StepRollout = "rollout"
+)
 
 // locked serialises a reporter shared by concurrent upgrades.
 func (r Reporter) locked(mu *sync.Mutex) Reporter {
@@ -356,7 +372,7 @@ func (r Reporter) prefixed(prefix string) Reporter {
 // Upgrade reports them.
 func UpgradeSteps(name string) []string {
 	var out []string
-	for _, s := range []string{StepUpgrade, StepSchedule, StepKubeconfig, StepReady} {
+	for _, s := range []string{StepUpgrade, StepRollout, StepSchedule, StepKubeconfig, StepReady} {
 		out = append(out, name+": "+s)
 	}
 	return out
