@@ -45,7 +45,8 @@ func (w *world) revision(name string) int {
 	return max
 }
 
-// bumpedChart copies the playground chart with version 0.34.1-test and a pod
+// bumpedChart copies the playground chart (its Chart.yaml says 0.0.1, as in the
+// vcluster module) with version 0.34.1-test and a pod
 // annotation carrying the chart version, so upgrading really restarts the pod.
 func bumpedChart(t *testing.T, src string) string {
 	dst := filepath.Join(t.TempDir(), "vcluster")
@@ -63,7 +64,7 @@ func bumpedChart(t *testing.T, src string) string {
 			t.Fatal(err)
 		}
 	}
-	edit("Chart.yaml", "version: 0.34.0", "version: 0.34.1-test")
+	edit("Chart.yaml", "version: 0.0.1", "version: 0.34.1-test")
 	edit("templates/statefulset.yaml", `vClusterConfigHash: {{ include "vcluster.vClusterConfigHash" . }}`,
 		`vClusterConfigHash: {{ include "vcluster.vClusterConfigHash" . }}
         e2e-chart-version: {{ .Chart.Version | quote }}`)
@@ -119,7 +120,7 @@ func TestUpgradeWaves(t *testing.T) {
 	o, r := up("-l", "team=a", "--canary", "1", "--dry-run")
 	if r.code != 0 || !o.DryRun || len(o.Waves) != 2 || o.Waves[0].Name != "canary" ||
 		len(o.Waves[0].Tenants) != 1 || o.Waves[0].Tenants[0].Name != "up-a1" || o.Waves[1].Tenants[0].Name != "up-a2" ||
-		o.Waves[0].Tenants[0].From != "0.34.0" || o.Waves[0].Tenants[0].To != "0.34.1-test" {
+		o.Waves[0].Tenants[0].From != "0.0.1" || o.Waves[0].Tenants[0].To != "0.34.1-test" {
 		t.Fatalf("dry run plan: exit %d %+v\nstderr: %s", r.code, o, r.stderr)
 	}
 	for n := range tenants {
