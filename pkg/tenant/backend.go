@@ -22,6 +22,25 @@ type InstallRequest struct {
 	// Isolation asks for the backend's quota, limit range and network
 	// policies (over the tool's values, under the user's).
 	Isolation bool
+	// ReuseValues keeps the values of the release's last revision (the
+	// user's earlier files) under the tool's values and ValuesFiles, and
+	// an empty ChartVersion keeps the release's chart version: what
+	// upgrade needs.
+	ReuseValues bool
+}
+
+// Change is what installing a request over the existing release would do.
+type Change struct {
+	Revision int    // the release's current revision
+	Status   string // its Helm status
+	From, To string // chart versions
+	// ValuesChanged says the computed values differ from the release's.
+	ValuesChanged bool
+}
+
+// Unchanged says the release is deployed at the target chart and values.
+func (c Change) Unchanged() bool {
+	return c.Status == "deployed" && c.From == c.To && !c.ValuesChanged
 }
 
 // Backend installs and removes tenant control planes. plugins/vcluster is
@@ -31,6 +50,12 @@ type Backend interface {
 	// Install installs the release, or upgrades it to the requested state
 	// when it exists (so re-running create converges).
 	Install(ctx context.Context, req InstallRequest) error
+	// Inspect says what Install(req) would change, changing nothing;
+	// ErrNotFound when there is no release.
+	Inspect(ctx context.Context, req InstallRequest) (Change, error)
+	// RolloutDone says whether the control plane runs its latest template
+	// everywhere (after Install changed it); msg says what is left.
+	RolloutDone(ctx context.Context, namespace string) (done bool, msg string, err error)
 	// Uninstall removes the release; a missing release is not an error.
 	Uninstall(ctx context.Context, namespace string) error
 	// Releases returns the release of every tenant namespace in one call.

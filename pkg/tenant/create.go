@@ -31,6 +31,8 @@ type CreateOptions struct {
 	ChartRepo    string
 	ChartVersion string
 	ValuesFiles  []string
+	// Labels are set on the tenant namespace (for upgrade --selector).
+	Labels map[string]string
 	// TTL, when > 0, sets expires-at.
 	TTL time.Duration
 	// Isolation adds a ResourceQuota, a LimitRange and NetworkPolicies that
@@ -73,6 +75,9 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Tenant, error) {
 	}
 	if o.GitOps && e.GitOps == nil {
 		return nil, usageErrorf("GitOps installation is not available")
+	}
+	if err := ValidateLabels(o.Labels); err != nil {
+		return nil, err
 	}
 	ns := NamespaceFor(o.Name)
 	start := e.now()
@@ -271,6 +276,9 @@ func (e *Engine) ensureNamespace(ctx context.Context, o CreateOptions, owner, ap
 	}
 	if ns.Annotations == nil {
 		ns.Annotations = map[string]string{}
+	}
+	for k, v := range o.Labels {
+		ns.Labels[k] = v
 	}
 	for k, v := range Labels(o.Name, o.Pool) {
 		ns.Labels[k] = v

@@ -23,9 +23,18 @@ type fakeBackend struct {
 	releases    map[string]Release
 	uninstalled []string
 	asleep      map[string]bool
+	inspected   []string
+}
+
+func (b *fakeBackend) Inspect(_ context.Context, req InstallRequest) (Change, error) {
+	b.inspected = append(b.inspected, req.Name)
+	return Change{Revision: 2, Status: "deployed", From: "1", To: "1"}, nil
 }
 
 func (b *fakeBackend) Install(context.Context, InstallRequest) error { return nil }
+func (b *fakeBackend) RolloutDone(context.Context, string) (bool, string, error) {
+	return true, "", nil
+}
 func (b *fakeBackend) Uninstall(_ context.Context, ns string) error {
 	b.uninstalled = append(b.uninstalled, ns)
 	return nil

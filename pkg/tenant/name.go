@@ -92,4 +92,21 @@ func ServiceSANs(ns string) []string {
 	return []string{h + ".svc", h + ".svc.cluster.local"}
 }
 
+// ValidateLabels checks user labels for a tenant namespace: valid keys and
+// values, none of the keys the tool or Kubernetes set themselves.
+func ValidateLabels(l map[string]string) error {
+	for k, v := range l {
+		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
+			return usageErrorf("invalid label key %q: %s", k, strings.Join(errs, "; "))
+		}
+		if errs := validation.IsValidLabelValue(v); len(errs) > 0 {
+			return usageErrorf("invalid label value %q: %s", v, strings.Join(errs, "; "))
+		}
+		if strings.HasPrefix(k, labelPrefix) || k == LabelManagedBy || strings.HasPrefix(k, "kubernetes.io/") {
+			return usageErrorf("label %s is set by kubectl-tenant or Kubernetes, not by --label", k)
+		}
+	}
+	return nil
+}
+
 func validationIsLabelValue(v string) []string { return validation.IsValidLabelValue(v) }

@@ -4,26 +4,33 @@ package vcluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log"
 	"os"
 	"strconv"
+	"strings"
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/cli"
 	"helm.sh/helm/v3/pkg/registry"
+	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage/driver"
+	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/kubectl/pkg/polymorphichelpers"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
@@ -72,20 +79,17 @@ func (b *Backend) Install(ctx context.Context, req tenant.InstallRequest) error 
 	if err != nil {
 		return err
 	}
-	vals, err := values(req)
-	if err != nil {
-		return err
-	}
-	ch, err := b.loadChart(cfg, req)
-	if err != nil {
-		return err
-	}
 	last, err := cfg.Releases.Last(tenant.ReleaseName)
-	switch {
-	case errors.Is(err, driver.ErrReleaseNotFound):
-		return b.install(ctx, cfg, req, ch, vals)
-	case err != nil:
+	if err != nil && !errors.Is(err, driver.ErrReleaseNotFound) {
 		return err
+	}
+	ch, vals, err := b.resolve(cfg, req, last)
+	if err != nil {
+		return err
+	}
+	switch {
+	case last == nil:
+		return b.install(ctx, cfg, req, ch, vals)
 	case last.Info.Status.IsPending() && last.Version == 1, last.Info.Status == "failed" && last.Version == 1, last.Info.Status == "uninstalling":
 		// Never deployed: start over.
 		if _, err := action.NewUninstall(cfg).Run(tenant.ReleaseName); err != nil && !errors.Is(err, driver.ErrReleaseNotFound) {
@@ -104,6 +108,82 @@ func (b *Backend) Install(ctx context.Context, req tenant.InstallRequest) error 
 	up.Labels = tenant.Labels(req.Name, req.Pool) // on the release Secrets too
 	_, err = up.RunWithContext(ctx, tenant.ReleaseName, ch, vals)
 	return err
+}
+
+// Inspect compares the release with what Install(req) would deploy.
+func (b *Backend) Inspect(_ context.Context, req tenant.InstallRequest) (tenant.Change, error) {
+	cfg, err := b.config(req.Namespace)
+	if err != nil {
+		return tenant.Change{}, err
+	}
+	last, err := cfg.Releases.Last(tenant.ReleaseName)
+	if errors.Is(err, driver.ErrReleaseNotFound) {
+		return tenant.Change{}, tenant.ErrNotFound
+	}
+	if err != nil {
+		return tenant.Change{}, err
+	}
+	ch, vals, err := b.resolve(cfg, req, last)
+	if err != nil {
+		return tenant.Change{}, err
+	}
+	c := tenant.Change{Revision: last.Version, Status: last.Info.Status.String(), To: ch.Metadata.Version}
+	if last.Chart != nil && last.Chart.Metadata != nil {
+		c.From = last.Chart.Metadata.Version
+	}
+	c.ValuesChanged = !sameValues(last.Config, vals)
+	return c, nil
+}
+
+// resolve loads the chart and computes the values to install: the tool's
+// values over, with ReuseValues, the last revision's values (the user's
+// earlier files), then req.ValuesFiles over both.
+func (b *Backend) resolve(cfg *action.Configuration, req tenant.InstallRequest, last *release.Release) (*chart.Chart, map[string]any, error) {
+	vals, err := TenantValues(req.Name, req.Pool, req.K8sVersion, req.Isolation)
+	if err != nil {
+		return nil, nil, err
+	}
+	if req.ReuseValues && last != nil {
+		prev, err := copyValues(last.Config)
+		if err != nil {
+			return nil, nil, err
+		}
+		vals = merge(prev, vals)
+		// A repository chart stays at the release's version unless asked;
+		// a local chart has only its own.
+		if _, statErr := os.Stat(firstNonEmpty(req.Chart, os.Getenv(ChartEnv))); statErr != nil &&
+			req.ChartVersion == "" && last.Chart != nil && last.Chart.Metadata != nil {
+			req.ChartVersion = last.Chart.Metadata.Version
+		}
+	}
+	if vals, err = MergeValues(vals, req.ValuesFiles); err != nil {
+		return nil, nil, err
+	}
+	ch, err := b.loadChart(cfg, req)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ch, vals, nil
+}
+
+// copyValues deep-copies values through JSON, which also gives them the
+// types a stored release decodes to, so sameValues compares like with like.
+func copyValues(v map[string]any) (map[string]any, error) {
+	out := map[string]any{}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return out, json.Unmarshal(b, &out)
+}
+
+func sameValues(a, b map[string]any) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	if len(a) == 0 && len(b) == 0 {
+		return true
+	}
+	return errA == nil && errB == nil && string(ja) == string(jb)
 }
 
 func (b *Backend) install(ctx context.Context, cfg *action.Configuration, req tenant.InstallRequest, ch *chart.Chart, vals map[string]any) error {
@@ -130,6 +210,10 @@ func (b *Backend) loadChart(cfg *action.Configuration, req tenant.InstallRequest
 		if err != nil {
 			return nil, fmt.Errorf("chart %s: %w", ref, err)
 		}
+		// A local chart has one version: refuse to install it as another.
+		if req.ChartVersion != "" && ch.Metadata.Version != req.ChartVersion {
+			return nil, tenant.NewUsageError(fmt.Sprintf("chart %s is version %s, not the requested --chart-version %s", ref, ch.Metadata.Version, req.ChartVersion))
+		}
 		return ch, nil
 	}
 	if registry.IsOCI(ref) {
@@ -146,6 +230,43 @@ func (b *Backend) loadChart(cfg *action.Configuration, req tenant.InstallRequest
 		return nil, fmt.Errorf("chart %s: %w", ref, err)
 	}
 	return loader.Load(path)
+}
+
+// RolloutDone says whether the control plane's Deployment or StatefulSet
+// (the chart picks the kind) runs its latest template on every replica, with
+// kubectl's rollout status rules; msg says what is left.
+func (b *Backend) RolloutDone(ctx context.Context, ns string) (bool, string, error) {
+	opts := metav1.ListOptions{LabelSelector: "app=vcluster,release=" + tenant.ReleaseName}
+	deps, err := b.Kube.AppsV1().Deployments(ns).List(ctx, opts)
+	if err != nil {
+		return false, "", err
+	}
+	sts, err := b.Kube.AppsV1().StatefulSets(ns).List(ctx, opts)
+	if err != nil {
+		return false, "", err
+	}
+	var objs []any
+	for i := range deps.Items {
+		objs = append(objs, &deps.Items[i])
+	}
+	for i := range sts.Items {
+		objs = append(objs, &sts.Items[i])
+	}
+	for _, o := range objs {
+		u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
+		if err != nil {
+			return false, "", err
+		}
+		var v polymorphichelpers.StatusViewer = &polymorphichelpers.DeploymentStatusViewer{}
+		if _, ok := o.(*appsv1.StatefulSet); ok {
+			v = &polymorphichelpers.StatefulSetStatusViewer{}
+		}
+		msg, done, err := v.Status(&unstructured.Unstructured{Object: u}, 0)
+		if err != nil || !done {
+			return false, strings.TrimSpace(msg), err
+		}
+	}
+	return true, "", nil
 }
 
 // Uninstall removes the release; a missing release is fine.

@@ -32,7 +32,7 @@ func renderChart(t *testing.T, req tenant.InstallRequest) []unstructured.Unstruc
 	if err != nil {
 		t.Fatal(err)
 	}
-	vals, err := values(req)
+	vals, err := TenantValues(req.Name, req.Pool, req.K8sVersion, req.Isolation)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,16 +32,6 @@ func Values(name, pool, k8sVersion string) (map[string]any, error) {
 	return toMap(&c)
 }
 
-// values are the chart values of an install: the tool's, the isolation
-// policies when asked for, then the user's files over both.
-func values(req tenant.InstallRequest) (map[string]any, error) {
-	vals, err := TenantValues(req.Name, req.Pool, req.K8sVersion, req.Isolation)
-	if err != nil {
-		return nil, err
-	}
-	return MergeValues(vals, req.ValuesFiles)
-}
-
 // TenantValues are Values plus, when isolation is asked for, Isolation: the
 // one place both create and render get a tenant's values from.
 func TenantValues(name, pool, k8sVersion string, isolation bool) (map[string]any, error) {

@@ -27,10 +27,10 @@ type Options struct {
 	Tenant  tenant.CreateOptions
 	Connect bool
 	Output  string
-	// Register runs `kubectl tenant register NAME --yes` at the end, with
-	// the cluster labels RegisterLabels (KEY=VALUE; default env=vdev).
-	Register       bool
-	RegisterLabels []string
+	// Labels (KEY=VALUE) go on the tenant namespace and, with Register,
+	// are the Argo CD cluster labels too (default there env=vdev).
+	Register bool
+	Labels   []string
 	// ConfigFile is the platform config.yaml for --gitops; GitOpsConfig is
 	// it parsed (nil without one).
 	ConfigFile   string
@@ -85,7 +85,7 @@ otherwise it is built from the flags and the config's defaults, with the values 
 	fl.BoolVar(&o.Connect, "connect", true, "connect when ready (writes context NAME in a background forwarder)")
 	fl.StringVarP(&o.Output, "output", "o", "", "output format: json|yaml|name")
 	fl.BoolVar(&o.Register, "register", false, "register the tenant with Argo CD when ready (as `kubectl tenant register NAME --yes`)")
-	fl.StringArrayVar(&o.RegisterLabels, "label", nil, "with --register: Argo CD cluster label KEY=VALUE (repeatable; default env=vdev)")
+	fl.StringArrayVar(&o.Labels, "label", nil, "label KEY=VALUE on the tenant namespace, for `upgrade -l` (repeatable); with --register also an Argo CD cluster label (default there env=vdev)")
 	fl.BoolVar(&o.Tenant.GitOps, "gitops", false, "install through the host's Argo CD (an Application) instead of Helm")
 	fl.StringVar(&o.ConfigFile, "config", "", "with --gitops: platform config.yaml (as for render); a project of it is installed as rendered")
 	return cmd
@@ -111,12 +111,15 @@ func (o *Options) Validate() error {
 	if o.Register && o.Tenant.Wait == 0 {
 		return cmdutil.UsageError{Err: fmt.Errorf("--register needs the tenant ready: do not set --wait 0")}
 	}
-	if len(o.RegisterLabels) > 0 && !o.Register {
-		return cmdutil.UsageError{Err: fmt.Errorf("--label only applies with --register")}
-	}
-	if labels, err := register.ParseLabels(o.RegisterLabels); err != nil {
+	labels, err := register.ParseLabels(o.Labels)
+	if err != nil {
 		return err
-	} else if err := (&argocd.RegisterOptions{Name: o.Tenant.Name, Labels: labels}).Validate(); err != nil {
+	}
+	if err := tenant.ValidateLabels(labels); err != nil {
+		return err
+	}
+	o.Tenant.Labels = labels
+	if err := (&argocd.RegisterOptions{Name: o.Tenant.Name, Labels: labels}).Validate(); err != nil {
 		return err
 	}
 	if err := o.validateGitOps(); err != nil {
@@ -196,8 +199,7 @@ func (o *Options) Run(ctx context.Context) error {
 	}
 	finish(done, nil)
 	if o.Register {
-		labels, _ := register.ParseLabels(o.RegisterLabels) // checked in Validate
-		ro := argocd.RegisterOptions{Name: name, Labels: labels}
+		ro := argocd.RegisterOptions{Name: name, Labels: o.Tenant.Labels}
 		ao := argocd.Options{Namespace: os.Getenv(argocd.NamespaceEnv)}
 		if _, err := register.Register(ctx, o.f, ro, ao, false, o.Output != "json" && o.Output != "yaml"); err != nil {
 			return fmt.Errorf("tenant %s is created, but not registered with Argo CD (re-run with --register, or run `kubectl tenant register %s`): %w", name, name, err)

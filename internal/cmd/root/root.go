@@ -19,6 +19,7 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/sleep"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/stats"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/status"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/upgrade"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/version"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/wake"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
@@ -70,6 +71,7 @@ values files named in $KUBECTL_TENANT_VALUES (comma-separated), like create -f.`
 		extend.NewCmdExtend(f, nil),
 		gc.NewCmdGC(f, nil),
 		stats.NewCmdStats(f, nil),
+		upgrade.NewCmdUpgrade(f, nil),
 		version.NewCmdVersion(f),
 		render.NewCmdRender(f, nil),
 		register.NewCmdRegister(f, nil), register.NewCmdDeregister(f, nil),

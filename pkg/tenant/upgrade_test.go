@@ -1,0 +1,109 @@
+package tenant
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func names(w UpgradeWave) []string {
+	var out []string
+	for _, it := range w.Tenants {
+		out = append(out, it.Name)
+	}
+	return out
+}
+
+func TestWaves(t *testing.T) {
+	items := func(n int) []UpgradeItem {
+		var out []UpgradeItem
+		for i := range n {
+			out = append(out, UpgradeItem{Name: string(rune('a' + i))})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		n, canary, size int
+		want            [][]string
+	}{
+		{n: 3, canary: 1, size: 0, want: [][]string{{"a"}, {"b"}, {"c"}}},
+		{n: 10, canary: 2, size: 0, want: [][]string{{"a", "b"}, {"c", "d"}, {"e", "f"}, {"g", "h"}, {"i", "j"}}},
+		{n: 5, canary: 1, size: 3, want: [][]string{{"a"}, {"b", "c", "d"}, {"e"}}},
+		{n: 2, canary: 5, size: 0, want: [][]string{{"a", "b"}}},
+		{n: 2, canary: 0, size: 5, want: [][]string{{"a", "b"}}},
+		{n: 0, canary: 1, size: 0, want: nil},
+	} {
+		ws := Waves(items(tc.n), tc.canary, tc.size)
+		var got [][]string
+		for _, w := range ws {
+			got = append(got, names(w))
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("Waves(%d, canary %d, size %d) = %v, want %v", tc.n, tc.canary, tc.size, got, tc.want)
+		}
+		if tc.canary > 0 && len(ws) > 0 && ws[0].Name != "canary" {
+			t.Errorf("first wave is %q, want canary", ws[0].Name)
+		}
+	}
+}
+
+func TestValidateUpgrade(t *testing.T) {
+	ok := UpgradeOptions{Selector: "team=a", ChartVersion: "1", Wait: 1}
+	if err := ValidateUpgrade(ok); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []UpgradeOptions{
+		{ChartVersion: "1", Wait: 1},                        // nothing selected
+		{Name: "a", All: true, ChartVersion: "1", Wait: 1},  // two selections
+		{Selector: "team in (", ChartVersion: "1", Wait: 1}, // bad selector
+		{All: true, Wait: 1},                                // nothing to upgrade to
+		{All: true, ChartVersion: "1", Wait: 1, Canary: -1}, // negative
+		{All: true, ChartVersion: "1"},                      // no wait
+	} {
+		var ue *UsageError
+		if err := ValidateUpgrade(bad); !errors.As(err, &ue) {
+			t.Errorf("ValidateUpgrade(%+v) = %v, want a usage error", bad, err)
+		}
+	}
+}
+
+// Tenants outside the selection are never looked at; unavailable ones are
+// skipped with a reason; ones at the target are unchanged (no probe).
+func TestPlanUpgradeSelection(t *testing.T) {
+	ready := map[string]string{AnnotationReadyAt: "2026-01-01T00:00:00Z"}
+	a1, a2, b, pending := tenantNS("a1", ready), tenantNS("a2", ready), tenantNS("b", ready), tenantNS("a3", nil)
+	a1.Labels["team"], a2.Labels["team"], pending.Labels["team"] = "a", "a", "a"
+	b.Labels["team"] = "b"
+	e, _, fb := newEngine(t, a1, a2, b, pending)
+	for _, n := range []string{"a1", "a2", "b", "a3"} {
+		fb.releases[NamespaceFor(n)] = Release{Status: "deployed", Version: 1}
+	}
+	p, err := e.PlanUpgrade(context.Background(), UpgradeOptions{Selector: "team=a", ChartVersion: "1", Canary: 1, Wait: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Waves) != 0 || len(p.Unchanged) != 2 || len(p.Skipped) != 1 || p.Skipped[0].Name != "a3" || !strings.Contains(p.Skipped[0].Reason, "never became Ready") {
+		t.Fatalf("plan %+v", p)
+	}
+	for _, n := range fb.inspected {
+		if n == "b" {
+			t.Errorf("tenant b (team=b) was inspected")
+		}
+	}
+	if _, err := e.PlanUpgrade(context.Background(), UpgradeOptions{Selector: "team=c", ChartVersion: "1", Wait: 1}); err == nil || !strings.Contains(err.Error(), "no tenant matches") {
+		t.Errorf("empty selection: %v", err)
+	}
+}
+
+func TestValidateLabels(t *testing.T) {
+	if err := ValidateLabels(map[string]string{"team": "a", "example.com/x": "y"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []map[string]string{{"bad key!": "a"}, {"team": "bad value!"}, {LabelName: "x"}, {LabelPool: "x"}, {LabelManagedBy: "me"}} {
+		if err := ValidateLabels(bad); err == nil {
+			t.Errorf("ValidateLabels(%v) accepted", bad)
+		}
+	}
+}
