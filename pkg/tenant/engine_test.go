@@ -24,10 +24,12 @@ type fakeBackend struct {
 	uninstalled []string
 	asleep      map[string]bool
 	inspected   []string
+	requests    []InstallRequest
 }
 
 func (b *fakeBackend) Inspect(_ context.Context, req InstallRequest) (Change, error) {
 	b.inspected = append(b.inspected, req.Name)
+	b.requests = append(b.requests, req)
 	return Change{Revision: 2, Status: "deployed", From: "1", To: "1"}, nil
 }
 

@@ -97,6 +97,41 @@ func TestPlanUpgradeSelection(t *testing.T) {
 	}
 }
 
+// Asleep and Argo CD-installed tenants are skipped without a probe, with a
+// reason; an isolated tenant's upgrade keeps its isolation policies.
+func TestPlanUpgradeSkipsAsleepAndGitOpsKeepsIsolation(t *testing.T) {
+	ready := map[string]string{AnnotationReadyAt: "2026-01-01T00:00:00Z"}
+	asleep := tenantNS("asleep", map[string]string{AnnotationReadyAt: "2026-01-01T00:00:00Z", AnnotationSleepingSince: "2026-01-02T00:00:00Z"})
+	app := tenantNS("app", map[string]string{AnnotationReadyAt: "2026-01-01T00:00:00Z", AnnotationApplication: "argocd/vcluster-app"})
+	iso := tenantNS("iso", map[string]string{AnnotationReadyAt: "2026-01-01T00:00:00Z", AnnotationIsolation: "true"})
+	plain := tenantNS("plain", ready)
+	e, _, fb := newEngine(t, asleep, app, iso, plain)
+	for _, n := range []string{"asleep", "iso", "plain"} {
+		fb.releases[NamespaceFor(n)] = Release{Status: "deployed", Version: 1}
+	}
+	p, err := e.PlanUpgrade(context.Background(), UpgradeOptions{All: true, ChartVersion: "1", Wait: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := map[string]string{}
+	for _, it := range p.Skipped {
+		reasons[it.Name] = it.Reason
+	}
+	if !strings.Contains(reasons["asleep"], "asleep") || !strings.Contains(reasons["app"], "argocd/vcluster-app") || len(reasons) != 2 {
+		t.Errorf("skipped: %v", reasons)
+	}
+	isolation := map[string]bool{}
+	for _, r := range fb.requests {
+		isolation[r.Name] = r.Isolation
+	}
+	if _, ok := isolation["asleep"]; ok {
+		t.Error("a sleeping tenant was inspected")
+	}
+	if !isolation["iso"] || isolation["plain"] {
+		t.Errorf("isolation in upgrade requests: %v, want iso only", isolation)
+	}
+}
+
 func TestValidateLabels(t *testing.T) {
 	if err := ValidateLabels(map[string]string{"team": "a", "example.com/x": "y"}); err != nil {
 		t.Fatal(err)
