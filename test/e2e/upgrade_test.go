@@ -187,3 +187,53 @@ func TestUpgradeWaves(t *testing.T) {
 		}
 	}
 }
+
+// TestUpgradeResumesAcrossAPIServerRestart restarts the apiserver while an
+// upgrade runs: whatever that run reports, running the same upgrade again
+// finishes the job (a release left pending is rolled back and redone), and a
+// third run finds the tenant unchanged at the target.
+func TestUpgradeResumesAcrossAPIServerRestart(t *testing.T) {
+	w := newWorld(t)
+	const name = "up-restart"
+	w.deleteAtEnd(name)
+	w.mustRun("create", name, "--pool", "project-x", "-f", w.values, "--connect=false", "--wait", "8m")
+	chart := bumpedChart(t, w.env.VClusterChart)
+	rev := w.revision(name)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	args := []string{"upgrade", name, "--chart", chart, "--chart-version", "0.34.1-test", "--wait", "8m", "-o", "json"}
+	done := make(chan result, 1)
+	go func() { done <- w.run(ctx, args...) }()
+
+	// Restart once Helm has written the new revision (the upgrade is under way).
+	for w.revision(name) == rev {
+		select {
+		case r := <-done:
+			t.Fatalf("upgrade ended before writing a revision: exit %d\n%s", r.code, r.stderr)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if err := w.env.RestartAPIServer(ctx, 2*time.Second); err != nil {
+		t.Fatalf("restart apiserver: %v", err)
+	}
+	r := <-done
+	t.Logf("upgrade across the restart: exit %d\n%s", r.code, r.stderr)
+
+	var o upgradeOut
+	r = w.run(ctx, args...)
+	if err := json.Unmarshal([]byte(r.stdout), &o); err != nil || r.code != 0 {
+		t.Fatalf("re-run: exit %d (%v)\nstdout: %s\nstderr: %s", r.code, err, r.stdout, r.stderr)
+	}
+	r = w.run(ctx, args...)
+	o = upgradeOut{}
+	if err := json.Unmarshal([]byte(r.stdout), &o); err != nil || r.code != 0 || len(o.Unchanged) != 1 || o.Unchanged[0].To != "0.34.1-test" {
+		t.Fatalf("third run: exit %d %+v\nstderr: %s", r.code, o, r.stderr)
+	}
+	out, err := w.kubectl("get", "pods", "-n", tenant.NamespaceFor(name), "-l", "app=vcluster", "-o", "jsonpath={.items[*].metadata.annotations.e2e-chart-version}")
+	if err != nil || strings.TrimSpace(out) != "0.34.1-test" {
+		t.Errorf("pod not from the new chart: %q %v", out, err)
+	}
+	if l := w.list(); l[name].Status != tenant.StatusReady {
+		t.Errorf("after the resumed upgrade: %+v", l[name])
+	}
+}
