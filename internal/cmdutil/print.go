@@ -46,11 +46,16 @@ func PrintObject(w io.Writer, format string, v any) error {
 // PrintTenant writes the outcome of a one-tenant command: the object for
 // json|yaml, tenant/NAME for name, else the human sentence.
 func PrintTenant(w io.Writer, format string, t *tenant.Tenant, human string) error {
+	return PrintOutcome(w, format, t.Name, t, human)
+}
+
+// PrintOutcome is PrintTenant for any result object about tenant name.
+func PrintOutcome(w io.Writer, format, name string, obj any, human string) error {
 	switch format {
 	case "json", "yaml":
-		return PrintObject(w, format, t)
+		return PrintObject(w, format, obj)
 	case "name":
-		_, err := fmt.Fprintln(w, "tenant/"+t.Name)
+		_, err := fmt.Fprintln(w, "tenant/"+name)
 		return err
 	}
 	_, err := fmt.Fprintln(w, human)

@@ -207,14 +207,6 @@ func (o *Options) Run(ctx context.Context) error {
 		registered := true
 		t.Registered = &registered
 	}
-	out := o.f.IOStreams.Out
-	switch o.Output {
-	case "json", "yaml":
-		return cmdutil.PrintObject(out, o.Output, t)
-	case "name":
-		_, err = fmt.Fprintln(out, "tenant/"+t.Name)
-		return err
-	}
 	msg := fmt.Sprintf("tenant %s created", t.Name)
 	if t.TimeToReady > 0 {
 		msg += fmt.Sprintf(" (ready in %s)", t.TimeToReady)
@@ -225,8 +217,7 @@ func (o *Options) Run(ctx context.Context) error {
 	if t.Connected {
 		msg += fmt.Sprintf("; context %q is current — `kubectl tenant disconnect` switches back", t.Name)
 	}
-	_, err = fmt.Fprintln(out, msg)
-	return err
+	return cmdutil.PrintTenant(o.f.IOStreams.Out, o.Output, t, msg)
 }
 
 func (o *Options) create(ctx context.Context, e *tenant.Engine, report tenant.Reporter) (*tenant.Tenant, error) {

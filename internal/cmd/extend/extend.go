@@ -75,18 +75,9 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	out := o.f.IOStreams.Out
-	switch o.Output {
-	case "json", "yaml":
-		return cmdutil.PrintObject(out, o.Output, t)
-	case "name":
-		_, err = fmt.Fprintln(out, "tenant/"+t.Name)
-		return err
+	human := fmt.Sprintf("tenant %s never expires", t.Name)
+	if t.ExpiresAt != nil {
+		human = fmt.Sprintf("tenant %s expires at %s (%s)", t.Name, t.ExpiresAt.Format(time.RFC3339), columns.Expires(t.ExpiresAt, time.Now()))
 	}
-	if t.ExpiresAt == nil {
-		_, err = fmt.Fprintf(out, "tenant %s never expires\n", t.Name)
-		return err
-	}
-	_, err = fmt.Fprintf(out, "tenant %s expires at %s (%s)\n", t.Name, t.ExpiresAt.Format(time.RFC3339), columns.Expires(t.ExpiresAt, time.Now()))
-	return err
+	return cmdutil.PrintTenant(o.f.IOStreams.Out, o.Output, t, human)
 }

@@ -178,16 +178,7 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	out := o.f.IOStreams.Out
-	switch o.Output {
-	case "json", "yaml":
-		return cmdutil.PrintObject(out, o.Output, res)
-	case "name":
-		_, err = fmt.Fprintln(out, "tenant/"+res.Name)
-		return err
-	}
-	_, err = fmt.Fprintln(out, Summary(res))
-	return err
+	return cmdutil.PrintOutcome(o.f.IOStreams.Out, o.Output, res.Name, res, Summary(res))
 }
 
 // Summary is the one-line outcome of a registration.
