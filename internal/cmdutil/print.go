@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"time"
 
 	"sigs.k8s.io/yaml"
 
@@ -60,4 +61,16 @@ func PrintOutcome(w io.Writer, format, name string, obj any, human string) error
 	}
 	_, err := fmt.Fprintln(w, human)
 	return err
+}
+
+// ValidateTenantStep checks the input of a one-tenant command that waits
+// (sleep, wake): the name, a non-negative --wait and -o json|yaml|name.
+func ValidateTenantStep(name string, wait time.Duration, output string) error {
+	if err := tenant.ValidateName(name); err != nil {
+		return err
+	}
+	if wait < 0 {
+		return UsageError{Err: fmt.Errorf("--wait must not be negative")}
+	}
+	return ValidateOutput(output, "", "json", "yaml", "name")
 }

@@ -52,13 +52,7 @@ restores the tenant with its state. Sleeping a sleeping tenant succeeds and chan
 
 // Validate checks input before any API call.
 func (o *Options) Validate() error {
-	if err := tenant.ValidateName(o.Tenant.Name); err != nil {
-		return err
-	}
-	if o.Tenant.Wait < 0 {
-		return cmdutil.UsageError{Err: fmt.Errorf("--wait must not be negative")}
-	}
-	return cmdutil.ValidateOutput(o.Output, "", "json", "yaml", "name")
+	return cmdutil.ValidateTenantStep(o.Tenant.Name, o.Tenant.Wait, o.Output)
 }
 
 // Run puts the tenant to sleep, showing the live step view on a terminal.

@@ -54,13 +54,7 @@ API like create. Waking an awake tenant only checks that it is ready.`,
 
 // Validate checks input before any API call.
 func (o *Options) Validate() error {
-	if err := tenant.ValidateName(o.Tenant.Name); err != nil {
-		return err
-	}
-	if o.Tenant.Wait < 0 {
-		return cmdutil.UsageError{Err: fmt.Errorf("--wait must not be negative")}
-	}
-	return cmdutil.ValidateOutput(o.Output, "", "json", "yaml", "name")
+	return cmdutil.ValidateTenantStep(o.Tenant.Name, o.Tenant.Wait, o.Output)
 }
 
 // Run wakes the tenant.
