@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the real-parts tests need beyond Go, git and kubectl, from
 # Debian's archive: redis-server (Argo CD's cache), iproute2 (network
-# namespaces for vCluster), util-linux (unshare), procps, tmux (the
-# TUI's end-to-end test).
+# namespaces for vCluster and real nodes), util-linux (unshare), procps,
+# tmux (the TUI's end-to-end test), and for the playground's real nodes
+# (`playground up --real-nodes`): containerd and runc (the container
+# runtime), containernetworking-plugins (bridge, host-local, portmap,
+# loopback in /usr/lib/cni), iptables (kube-proxy, portmap), conntrack
+# (kube-proxy clears stale UDP entries with it) and busybox-static (the `cp`
+# and shell inside the images the playground assembles).
 set -euo pipefail
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
@@ -11,9 +16,15 @@ command -v unshare >/dev/null || need+=(util-linux)
 command -v pgrep >/dev/null || need+=(procps)
 command -v make >/dev/null || need+=(make)
 command -v tmux >/dev/null || need+=(tmux)
+command -v containerd >/dev/null || need+=(containerd)
+command -v runc >/dev/null || need+=(runc)
+[ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
+command -v iptables >/dev/null || need+=(iptables)
+command -v conntrack >/dev/null || need+=(conntrack)
+[ -x /bin/busybox ] || need+=(busybox-static)
 if ((${#need[@]})); then
   sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
   echo "installing ${need[*]} (apt)"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
