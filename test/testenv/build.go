@@ -24,6 +24,10 @@ const (
 	// HelmVersion is the helm CLI argocd-repo-server execs: the Helm SDK
 	// version of the root module.
 	HelmVersion = "v3.20.2"
+	// CoreDNSVersion is the host cluster's DNS on real nodes and the image
+	// vCluster v0.34 deploys inside a Kubernetes 1.34 tenant
+	// (coredns/coredns:1.12.1, vcluster pkg/constants/coredns.go).
+	CoreDNSVersion = "v1.12.1"
 )
 
 // component is one wrapper module under build/ and the commands built from it.
@@ -32,6 +36,10 @@ type component struct {
 	version string
 	cmds    map[string]string // binary name -> package path
 	ldflags string
+	// wrapper is the directory under build/ (default: name).
+	wrapper string
+	// realNode parts are built only for playgrounds with real nodes.
+	realNode bool
 }
 
 func kubeVersionFlags() string {
@@ -61,6 +69,17 @@ func components() []component {
 		{name: "helm", version: HelmVersion,
 			ldflags: " -X helm.sh/helm/v3/internal/version.version=" + HelmVersion,
 			cmds:    map[string]string{"helm": "helm.sh/helm/v3/cmd/helm"}},
+		// Real nodes: kubelet and kube-proxy from the control plane's wrapper
+		// module. Its go.mod already resolves every package they need (with
+		// -mod=readonly), so it stays as it is and the control plane's cache
+		// entry stays valid; they are cached under their own key.
+		{name: "kube-node", wrapper: "kube", version: KubeVersion, ldflags: kubeVersionFlags(), realNode: true,
+			cmds: map[string]string{
+				"kubelet":    "k8s.io/kubernetes/cmd/kubelet",
+				"kube-proxy": "k8s.io/kubernetes/cmd/kube-proxy",
+			}},
+		{name: "coredns", version: CoreDNSVersion, realNode: true,
+			cmds: map[string]string{"coredns": "github.com/coredns/coredns"}},
 	}
 }
 
@@ -84,6 +103,16 @@ type BuildLogf func(format string, args ...any)
 // version, the wrapper module's go.mod/go.sum and the flags, so changing any
 // of them rebuilds that part only.
 func EnsureBinaries(ctx context.Context, logf BuildLogf) (Binaries, error) {
+	return ensureBinaries(ctx, logf, false)
+}
+
+// EnsureRealNodeBinaries is EnsureBinaries plus what real nodes run:
+// kubelet, kube-proxy and CoreDNS.
+func EnsureRealNodeBinaries(ctx context.Context, logf BuildLogf) (Binaries, error) {
+	return ensureBinaries(ctx, logf, true)
+}
+
+func ensureBinaries(ctx context.Context, logf BuildLogf, realNodes bool) (Binaries, error) {
 	src, err := moduleDir()
 	if err != nil {
 		return nil, err
@@ -104,7 +133,14 @@ func EnsureBinaries(ctx context.Context, logf BuildLogf) (Binaries, error) {
 	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
 	out := Binaries{}
 	for _, c := range components() {
-		dir, err := ensureComponent(ctx, filepath.Join(src, "build", c.name), c, logf)
+		if c.realNode && !realNodes {
+			continue
+		}
+		wrapper := c.wrapper
+		if wrapper == "" {
+			wrapper = c.name
+		}
+		dir, err := ensureComponent(ctx, filepath.Join(src, "build", wrapper), c, logf)
 		if err != nil {
 			return nil, err
 		}

@@ -40,17 +40,21 @@ func (u *upper) controlPlane(ctx context.Context, kubeconfig string) error {
 	}
 
 	pk := u.pki
-	api, err := u.start(partAPIServer, "https://0.0.0.0:"+strconv.Itoa(u.ports.APIServer), u.bins["kube-apiserver"], []string{
+	authz := "RBAC"
+	if len(u.realNodes) > 0 {
+		authz = "Node,RBAC"
+	}
+	apiArgs := []string{
 		"--etcd-servers=" + etcdURL,
 		// All addresses: vCluster control planes in network namespaces reach
 		// the host apiserver over veth addresses not known at this point.
 		"--bind-address=0.0.0.0",
 		"--secure-port=" + strconv.Itoa(u.ports.APIServer),
-		"--advertise-address=" + advertiseAddress(),
+		"--advertise-address=" + u.advertiseAddress(),
 		"--tls-cert-file=" + pk.serveCert, "--tls-private-key-file=" + pk.serveKey,
 		"--client-ca-file=" + pk.caCert,
 		"--token-auth-file=" + pk.tokens,
-		"--authorization-mode=RBAC",
+		"--authorization-mode=" + authz,
 		"--service-account-key-file=" + pk.saPub,
 		"--service-account-signing-key-file=" + pk.saKey,
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
@@ -61,7 +65,19 @@ func (u *upper) controlPlane(ctx context.Context, kubeconfig string) error {
 		"--allow-privileged=true",
 		"--cert-dir=" + u.path("pki"),
 		"--profiling=false",
-	})
+	}
+	if len(u.realNodes) > 0 {
+		// Real kubelets: the Node authorizer and NodeRestriction limit each
+		// to its own node and pods; the apiserver reaches kubelets with a
+		// client certificate they trust.
+		if err := pk.issueCert(u.path("pki", "apiserver-kubelet-client"), "kube-apiserver-kubelet-client", []string{"system:masters"}, nil, true); err != nil {
+			return err
+		}
+		apiArgs = append(apiArgs, "--enable-admission-plugins=NodeRestriction",
+			"--kubelet-client-certificate="+u.path("pki", "apiserver-kubelet-client.crt"),
+			"--kubelet-client-key="+u.path("pki", "apiserver-kubelet-client.key"))
+	}
+	api, err := u.start(partAPIServer, "https://0.0.0.0:"+strconv.Itoa(u.ports.APIServer), u.bins["kube-apiserver"], apiArgs)
 	if err != nil {
 		return err
 	}
@@ -94,9 +110,16 @@ func (u *upper) controlPlane(ctx context.Context, kubeconfig string) error {
 }
 
 // advertiseAddress is the address the apiserver publishes in the
-// "kubernetes" Service: the host's first non-loopback IPv4, so the choice
-// does not depend on a default route (offline CI machines may have none).
-func advertiseAddress() string {
+// "kubernetes" Service. With real nodes it is the first node's veth host
+// address, which every node's pods reach (masqueraded to their node's
+// address) without touching any address outside the playground's
+// namespaces. Otherwise it is the host's first non-loopback IPv4, so the
+// choice does not depend on a default route (offline CI machines may have
+// none).
+func (u *upper) advertiseAddress() string {
+	if len(u.realNodes) > 0 {
+		return u.realNodes[0].HostIP
+	}
 	for _, ip := range hostIPs() {
 		if ip4 := ip.To4(); ip4 != nil && !ip4.IsLoopback() {
 			return ip4.String()

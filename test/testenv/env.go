@@ -34,6 +34,9 @@ type Env struct {
 	CAFile string `json:"caFile"`
 	// Ports are the ports in use.
 	Ports Ports `json:"ports"`
+	// RealNodes are the real nodes (Options.RealNodes); their pools have no
+	// kwok node.
+	RealNodes []RealNode `json:"realNodes,omitempty"`
 	// Parts are the running processes, in start order.
 	Parts []Part `json:"parts"`
 }

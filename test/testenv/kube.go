@@ -54,6 +54,17 @@ func writeKubeconfig(path, server string, p *pki) error {
 	return clientcmd.WriteToFile(*cfg, path)
 }
 
+// writeCertKubeconfig writes a kubeconfig that authenticates with the
+// client certificate base.crt/base.key (a node's kubelet, kube-proxy).
+func writeCertKubeconfig(path, server string, p *pki, base string) error {
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters[ContextName] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: p.caPEM}
+	cfg.AuthInfos[ContextName] = &clientcmdapi.AuthInfo{ClientCertificate: base + ".crt", ClientKey: base + ".key"}
+	cfg.Contexts[ContextName] = &clientcmdapi.Context{Cluster: ContextName, AuthInfo: ContextName}
+	cfg.CurrentContext = ContextName
+	return clientcmd.WriteToFile(*cfg, path)
+}
+
 // RESTConfig returns a client config for the host cluster (admin).
 func (e *Env) RESTConfig() (*rest.Config, error) {
 	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(

@@ -40,7 +40,12 @@ func (u *upper) nodes(ctx context.Context, kubeconfig string) error {
 	if err := waitReady(ctx, kwok, partTimeout, func() error { return httpOK(plain, "http://"+kwokAddr+"/healthz", "") }); err != nil {
 		return err
 	}
-	pools := append([]string{SystemPool}, TenantPools...)
+	var pools []string
+	for _, pool := range append([]string{SystemPool}, TenantPools...) {
+		if !u.realPool(pool) {
+			pools = append(pools, pool)
+		}
+	}
 	for _, pool := range pools {
 		if err := create(ctx, u.cs.CoreV1().Nodes().Create, nodeFor(pool)); err != nil {
 			return fmt.Errorf("create node for pool %s: %w", pool, err)
@@ -58,4 +63,55 @@ func (u *upper) nodes(ctx context.Context, kubeconfig string) error {
 		}
 		return nil
 	})
+}
+
+// realPool tells whether pool has a real node instead of a kwok one.
+func (u *upper) realPool(pool string) bool {
+	for _, n := range u.realNodes {
+		if n.Pool == pool {
+			return true
+		}
+	}
+	return false
+}
+
+// realNodeNets plans the real nodes and makes their network namespaces
+// (before the PKI and the apiserver, which use the veth host addresses).
+func (u *upper) realNodeNets(ctx context.Context) error {
+	nodes, err := planRealNodes(u.dir)
+	if err != nil {
+		return err
+	}
+	u.realNodes = nodes
+	for _, n := range nodes {
+		if err := setupNodeNet(ctx, n, nodes[0].HostIP); err != nil {
+			return fmt.Errorf("real node %s: %w", n.Name, err)
+		}
+		if err := makeCgroupRoot(n.CgroupRoot); err != nil {
+			return fmt.Errorf("real node %s: %w", n.Name, err)
+		}
+	}
+	return nil
+}
+
+// startRealNodes starts every real node, waits until each is Ready, and
+// deploys CoreDNS on the first one's pool.
+func (u *upper) startRealNodes(ctx context.Context) error {
+	if len(u.realNodes) == 0 {
+		return nil
+	}
+	for _, n := range u.realNodes {
+		if err := u.writeNodeFiles(n); err != nil {
+			return fmt.Errorf("real node %s: %w", n.Name, err)
+		}
+		if err := u.startRealNode(ctx, n, u.images); err != nil {
+			return fmt.Errorf("real node %s: %w", n.Name, err)
+		}
+		u.logf("real node %s Ready at +%s", n.Name, time.Since(u.t0).Round(100*time.Millisecond))
+	}
+	if err := u.deployCoreDNS(ctx, u.realNodes[0].Pool); err != nil {
+		return err
+	}
+	u.logf("coredns available at +%s", time.Since(u.t0).Round(100*time.Millisecond))
+	return nil
 }

@@ -26,6 +26,8 @@ type pki struct {
 	tokens        string // --token-auth-file
 	adminToken    string // bearer token of the admin user (system:masters)
 	caPEM         []byte
+	ca            *x509.Certificate
+	caPriv        *ecdsa.PrivateKey
 }
 
 // makePKI writes a fresh CA, a serving certificate for the apiserver and a
@@ -96,6 +98,7 @@ func makePKI(dir string) (*pki, error) {
 	}
 
 	p.caPEM = pemBytes("CERTIFICATE", caDER)
+	p.ca, p.caPriv = ca, caKey
 	tok := make([]byte, 24)
 	if _, err := rand.Read(tok); err != nil {
 		return nil, err
@@ -144,4 +147,35 @@ func hostIPs() []net.IP {
 		}
 	}
 	return ips
+}
+
+// issueCert writes base.crt and base.key: a certificate from the playground
+// CA for cn in organizations orgs, a client certificate if client, else a
+// serving one for ips.
+func (p *pki) issueCert(base, cn string, orgs []string, ips []net.IP, client bool) error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: serial(),
+		Subject:      pkix.Name{CommonName: cn, Organization: orgs},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(10 * 365 * 24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses:  ips,
+	}
+	if client {
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, &key.PublicKey, p.caPriv)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(base+".crt", pemBytes("CERTIFICATE", der), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(base+".key", ecPEM(key), 0o600)
 }

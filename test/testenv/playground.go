@@ -59,6 +59,11 @@ type Options struct {
 	// vcrunner.Main (cmd/playground passes itself). Empty: Up builds
 	// cmd/playground into Dir/bin.
 	RunnerExe string
+	// RealNodes replaces the kwok node of each pool in RealNodePools with a
+	// real node (containerd, kubelet, kube-proxy in a network namespace of
+	// its own) and runs CoreDNS as the host cluster's DNS on it. Off: the
+	// playground is all kwok, as before.
+	RealNodes bool
 }
 
 // Up starts the playground in opts.Dir and returns its description, which
@@ -89,9 +94,22 @@ func Up(ctx context.Context, opts Options) (*Env, error) {
 	if err := Down(dir); err != nil {
 		return nil, err
 	}
-	bins, err := EnsureBinaries(ctx, BuildLogf(logf))
+	ensure := EnsureBinaries
+	if opts.RealNodes {
+		if err := realNodePreflight(); err != nil {
+			return nil, err
+		}
+		ensure = EnsureRealNodeBinaries
+	}
+	bins, err := ensure(ctx, BuildLogf(logf))
 	if err != nil {
 		return nil, err
+	}
+	var images Images
+	if opts.RealNodes {
+		if images, err = EnsureImages(ctx, bins, BuildLogf(logf)); err != nil {
+			return nil, err
+		}
 	}
 	redis, err := ensureRedis(ctx, logf)
 	if err != nil {
@@ -104,8 +122,16 @@ func Up(ctx context.Context, opts Options) (*Env, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
 		return nil, err
 	}
-	u := &upper{dir: dir, logf: logf, bins: bins, redis: redis, ports: ports, runnerExe: opts.RunnerExe}
+	u := &upper{dir: dir, logf: logf, bins: bins, redis: redis, ports: ports, runnerExe: opts.RunnerExe, images: images}
 	u.t0 = time.Now()
+	if opts.RealNodes {
+		// Before the PKI: the apiserver's serving certificate names the
+		// veth host addresses, which kubelets and pods reach it at.
+		if err := u.realNodeNets(ctx); err != nil {
+			u.abort()
+			return nil, err
+		}
+	}
 	env, err := u.run(ctx)
 	if err != nil {
 		u.abort()
@@ -123,7 +149,9 @@ type upper struct {
 	redis     string
 	ports     Ports
 	runnerExe string
-	t0        time.Time // start of Up, for progress lines
+	images    Images     // image archives for real nodes
+	realNodes []RealNode // empty: all nodes are kwok's
+	t0        time.Time  // start of Up, for progress lines
 	pki       *pki
 	procs     []*proc
 	cs        *kubernetes.Clientset
@@ -153,8 +181,18 @@ func (u *upper) abort() {
 	for _, p := range u.procs {
 		groups = append(groups, p.PID)
 	}
+	if len(u.realNodes) > 0 {
+		for _, err := range stopRealNodePods(u.dir, recordedPIDs(u.dir)) {
+			u.logf("stopping real-node pods after failure: %v", err)
+		}
+	}
 	if err := stopGroups(groups, 5*time.Second); err != nil {
 		u.logf("stopping after failure: %v", err)
+	}
+	if len(u.realNodes) > 0 {
+		for _, err := range cleanupRealNodes(u.dir) {
+			u.logf("cleaning up real nodes after failure: %v", err)
+		}
 	}
 	_ = os.RemoveAll(pidDir(u.dir))
 	_ = os.Remove(u.path("env.json"))
@@ -180,6 +218,7 @@ func (u *upper) run(ctx context.Context) (*Env, error) {
 		Bins:            u.bins,
 		CAFile:          u.pki.caCert,
 		Ports:           u.ports,
+		RealNodes:       u.realNodes,
 	}
 	// Components get their own copy: users may edit Dir/kubeconfig.
 	compKubeconfig := u.path("pki", "admin.kubeconfig")
@@ -219,6 +258,10 @@ func (u *upper) run(ctx context.Context) (*Env, error) {
 	})
 	if err := u.nodes(ctx, compKubeconfig); err != nil {
 		<-argoCRDs // let the apply end before Up stops the apiserver
+		return nil, err
+	}
+	if err := u.startRealNodes(ctx); err != nil {
+		<-argoCRDs
 		return nil, err
 	}
 	if err := u.argoCD(ctx, compKubeconfig, argoCRDs, redis); err != nil {

@@ -216,7 +216,9 @@ func Down(dir string) error {
 	for n := range pids {
 		names = append(names, n)
 	}
-	var errs []error
+	// Real nodes first: kubelets stop, then their containerds remove every
+	// pod (containers, CNI, sandbox mounts) while they still run.
+	errs := stopRealNodePods(dir, pids)
 	for i, batch := range stopOrder(names) {
 		var groups []int
 		for _, n := range batch {
@@ -233,6 +235,8 @@ func Down(dir string) error {
 	}
 	// Tenants a killed runner could not stop: processes, netns, veths.
 	vcrunner.Cleanup(dir)
+	// What real nodes leave: container processes, mounts, cgroups, netns.
+	errs = append(errs, cleanupRealNodes(dir)...)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("playground down: %w", err)
 	}

@@ -2,9 +2,13 @@
 // Kubernetes control plane with kwok nodes, Argo CD and the vCluster runner,
 // all as local processes (see package testenv).
 //
-//	playground up [--dir .playground]   start (or show) the playground
-//	playground down [--dir .playground] stop it and remove its directory
-//	playground build                    build and cache the binaries only
+//	playground up [--dir .playground] [--real-nodes]  start (or show) the playground
+//	playground down [--dir .playground]               stop it and remove its directory
+//	playground build [--real-nodes]                   build and cache the binaries only
+//
+// --real-nodes (opt-in): pool project-x gets a real node (containerd,
+// kubelet, kube-proxy in a network namespace) and CoreDNS runs on it.
+//
 //	playground vcluster-runner ...      internal: run by `up`
 //	playground file-server --addr A --dir D  internal: the local Helm repository
 package main
@@ -35,7 +39,7 @@ func main() {
 }
 
 func usage() error {
-	return fmt.Errorf("usage: playground up|down [--dir DIR] | build | vcluster-runner ARGS | file-server --addr ADDR --dir DIR")
+	return fmt.Errorf("usage: playground up [--dir DIR] [--real-nodes] | down [--dir DIR] | build [--real-nodes] | vcluster-runner ARGS | file-server --addr ADDR --dir DIR")
 }
 
 func run(args []string) error {
@@ -47,7 +51,7 @@ func run(args []string) error {
 	logf := func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }
 	switch args[0] {
 	case "up":
-		dir, err := dirFlag("up", args[1:])
+		dir, real, err := dirFlag("up", args[1:], true)
 		if err != nil {
 			return err
 		}
@@ -55,22 +59,40 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		env, err := testenv.Up(ctx, testenv.Options{Dir: dir, Logf: logf, RunnerExe: self})
+		env, err := testenv.Up(ctx, testenv.Options{Dir: dir, Logf: logf, RunnerExe: self, RealNodes: real})
 		if err != nil {
 			return err
 		}
 		printEnv(env)
 		return nil
 	case "down":
-		dir, err := dirFlag("down", args[1:])
+		dir, _, err := dirFlag("down", args[1:], false)
 		if err != nil {
 			return err
 		}
 		return testenv.Down(dir)
 	case "build":
-		bins, err := testenv.EnsureBinaries(ctx, logf)
+		fs := flag.NewFlagSet("build", flag.ContinueOnError)
+		real := fs.Bool("real-nodes", false, "also build kubelet, kube-proxy, CoreDNS and the real nodes' images")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		ensure := testenv.EnsureBinaries
+		if *real {
+			ensure = testenv.EnsureRealNodeBinaries
+		}
+		bins, err := ensure(ctx, logf)
 		if err != nil {
 			return err
+		}
+		if *real {
+			images, err := testenv.EnsureImages(ctx, bins, logf)
+			if err != nil {
+				return err
+			}
+			for _, name := range slices.Sorted(maps.Keys(images)) {
+				bins["image "+name] = images[name]
+			}
 		}
 		for _, name := range slices.Sorted(maps.Keys(bins)) {
 			fmt.Printf("%-24s %s\n", name, bins[name])
@@ -95,16 +117,20 @@ func run(args []string) error {
 	return usage()
 }
 
-func dirFlag(cmd string, args []string) (string, error) {
+func dirFlag(cmd string, args []string, withRealNodes bool) (string, bool, error) {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	dir := fs.String("dir", ".playground", "state directory of the playground")
+	real := false
+	if withRealNodes {
+		fs.BoolVar(&real, "real-nodes", false, "run pool project-x on a real node (containerd, kubelet, kube-proxy, CoreDNS)")
+	}
 	if err := fs.Parse(args); err != nil {
-		return "", err
+		return "", false, err
 	}
 	if fs.NArg() > 0 {
-		return "", usage()
+		return "", false, usage()
 	}
-	return *dir, nil
+	return *dir, real, nil
 }
 
 // printEnv tells what runs where and how to use it.
@@ -117,7 +143,13 @@ func printEnv(env *testenv.Env) {
 	_ = w.Flush()
 	fmt.Printf("\nnodes: %s-0 (untainted, pool=%[1]s)", testenv.SystemPool)
 	for _, p := range env.Pools {
-		fmt.Printf(", %s-0 (project=%[1]s, tainted)", p)
+		real := ""
+		for _, n := range env.RealNodes {
+			if n.Pool == p {
+				real = ", real node " + n.NodeIP + " in netns " + n.NetNS
+			}
+		}
+		fmt.Printf(", %s-0 (project=%[1]s, tainted%s)", p, real)
 	}
 	fmt.Printf("\nargo cd: kubectl port-forward -n %s svc/argocd-server 8080:443, then http://localhost:8080 \n", env.ArgoCDNamespace)
 	fmt.Printf("         user admin, password: kubectl -n %s get secret argocd-initial-admin-secret -o jsonpath='{.data.password}' | base64 -d\n", env.ArgoCDNamespace)

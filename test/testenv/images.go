@@ -1,0 +1,284 @@
+package testenv
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// Image references the playground's real nodes have without a registry:
+// each is an OCI image assembled from binaries the playground builds,
+// imported into every node's containerd under exactly these names, so
+// imagePullPolicy IfNotPresent never pulls.
+const (
+	// PauseImage is the sandbox image (containerd's sandbox_image).
+	PauseImage = "registry.k8s.io/pause:3.10"
+	// TestWebImage serves "testweb <hostname>" on port 80 and, run as
+	// `testweb get URL`, fetches URL until it answers (cmd/testweb).
+	TestWebImage = "kubectl-tenant.local/testweb:v1"
+	// CoreDNSImage is the host cluster's DNS; the same image is also
+	// imported as VClusterCoreDNSImage.
+	CoreDNSImage = "registry.k8s.io/coredns/coredns:" + CoreDNSVersion
+	// VClusterCoreDNSImage is the in-tenant CoreDNS vCluster v0.34 deploys
+	// for Kubernetes 1.34 ("coredns/coredns:1.12.1", Docker Hub).
+	VClusterCoreDNSImage = "docker.io/coredns/coredns:1.12.1"
+)
+
+// imageFile is one entry of an image's single layer: a regular file copied
+// from src, a symlink (link), or a directory (dir).
+type imageFile struct {
+	path string // inside the image, relative (e.g. "bin/sh")
+	src  string
+	link string
+	dir  bool
+	mode int64
+}
+
+// imageSpec is an image the playground assembles.
+type imageSpec struct {
+	name       string   // cache file name
+	refs       []string // references it is imported under
+	files      []imageFile
+	entrypoint []string
+	cmd        []string
+}
+
+// key identifies the archive built from spec: its files' sources are paths
+// in content-keyed cache directories or hashed below by the caller.
+func (s imageSpec) key(extra string) string {
+	h := sha256.New()
+	fmt.Fprintln(h, s.refs, s.entrypoint, s.cmd, extra, runtime.Version())
+	for _, f := range s.files {
+		fmt.Fprintln(h, f.path, f.src, f.link, f.dir, f.mode)
+		if fi, err := os.Stat(f.src); err == nil {
+			fmt.Fprintln(h, fi.Size(), fi.ModTime().UnixNano())
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+// Images maps an image's cache name to its archive (docker-archive format,
+// all of the image's references as RepoTags).
+type Images map[string]string
+
+// busyboxFiles are /bin/busybox (Debian busybox-static) and the applets an
+// image needs as symlinks.
+func busyboxFiles(applets ...string) []imageFile {
+	files := []imageFile{{path: "bin", dir: true, mode: 0o755}, {path: "bin/busybox", src: "/bin/busybox", mode: 0o755}}
+	for _, a := range applets {
+		files = append(files, imageFile{path: "bin/" + a, link: "busybox"})
+	}
+	return files
+}
+
+// imageSpecs lists the images of real nodes, from the built binaries bins
+// and the small playground commands in tools (pause, testweb).
+func imageSpecs(bins Binaries, tools map[string]string) []imageSpec {
+	base := func(extra ...imageFile) []imageFile {
+		files := []imageFile{{path: "tmp", dir: true, mode: 0o1777}, {path: "etc", dir: true, mode: 0o755}}
+		return append(files, extra...)
+	}
+	return []imageSpec{
+		{name: "pause", refs: []string{PauseImage},
+			files:      base(imageFile{path: "pause", src: tools["pause"], mode: 0o755}),
+			entrypoint: []string{"/pause"}},
+		{name: "testweb", refs: []string{TestWebImage},
+			files: append(base(imageFile{path: "testweb", src: tools["testweb"], mode: 0o755}),
+				busyboxFiles("sh", "cat", "ls", "wget", "nslookup", "sleep")...),
+			entrypoint: []string{"/testweb"}},
+		{name: "coredns", refs: []string{CoreDNSImage, VClusterCoreDNSImage},
+			files:      base(imageFile{path: "coredns", src: bins["coredns"], mode: 0o755}),
+			entrypoint: []string{"/coredns"}},
+	}
+}
+
+// ensureTools builds the playground's own small commands that go into
+// images (cmd/pause, cmd/testweb), static, cached by their sources' hash.
+func ensureTools(ctx context.Context, logf BuildLogf) (map[string]string, error) {
+	src, err := moduleDir()
+	if err != nil {
+		return nil, err
+	}
+	cmds := []string{"pause", "testweb"}
+	h := sha256.New()
+	fmt.Fprintln(h, runtime.Version())
+	for _, c := range cmds {
+		b, err := os.ReadFile(filepath.Join(src, "cmd", c, "main.go"))
+		if err != nil {
+			return nil, err
+		}
+		h.Write(b)
+	}
+	dir := filepath.Join(CacheRoot(), "tools-"+hex.EncodeToString(h.Sum(nil))[:12])
+	out := map[string]string{}
+	for _, c := range cmds {
+		out[c] = filepath.Join(dir, c)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".complete")); err == nil {
+		return out, nil
+	}
+	tmp, err := os.MkdirTemp(CacheRoot(), "tools.tmp-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	for _, c := range cmds {
+		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(tmp, c), "./cmd/"+c)
+		cmd.Dir = src
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOTOOLCHAIN=local")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("build of cmd/%s failed: %v: %s", c, err, tail(string(b), 10))
+		}
+	}
+	logf("built pause and testweb")
+	if err := os.WriteFile(filepath.Join(tmp, ".complete"), nil, 0o644); err != nil {
+		return nil, err
+	}
+	_ = os.RemoveAll(dir)
+	return out, os.Rename(tmp, dir)
+}
+
+// EnsureImages assembles (or finds cached) the image archives of real nodes.
+// bins must hold the real-node binaries (EnsureRealNodeBinaries).
+func EnsureImages(ctx context.Context, bins Binaries, logf BuildLogf) (Images, error) {
+	tools, err := ensureTools(ctx, logf)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(CacheRoot(), "images")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	out := Images{}
+	for _, s := range imageSpecs(bins, tools) {
+		for _, f := range s.files {
+			if !f.dir && f.link == "" && f.src == "" {
+				return nil, fmt.Errorf("image %s: no source for /%s", s.name, f.path)
+			}
+		}
+		path := filepath.Join(dir, s.name+"-"+s.key("")+".tar")
+		out[s.name] = path
+		if _, err := os.Stat(path); err == nil {
+			continue
+		}
+		start := time.Now()
+		if err := writeImage(path, s); err != nil {
+			return nil, fmt.Errorf("image %s: %w", s.name, err)
+		}
+		logf("assembled image %s in %s", strings.Join(s.refs, ", "), time.Since(start).Round(100*time.Millisecond))
+	}
+	return out, nil
+}
+
+// writeImage writes spec as a docker-archive (what `ctr images import`
+// reads) to path, atomically.
+func writeImage(path string, s imageSpec) error {
+	layerTar, err := os.CreateTemp(filepath.Dir(path), "layer-*.tar")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(layerTar.Name())
+	if err := writeLayer(layerTar, s.files); err != nil {
+		layerTar.Close()
+		return err
+	}
+	if err := layerTar.Close(); err != nil {
+		return err
+	}
+	layer, err := tarball.LayerFromFile(layerTar.Name(), tarball.WithCompressionLevel(gzip.BestSpeed), tarball.WithCompressedCaching)
+	if err != nil {
+		return err
+	}
+	img, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		return err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return err
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", runtime.GOARCH
+	cf.Created = v1.Time{Time: time.Unix(0, 0).UTC()}
+	cf.Config.Entrypoint, cf.Config.Cmd = s.entrypoint, s.cmd
+	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		return err
+	}
+	refs := map[name.Reference]v1.Image{}
+	for _, r := range s.refs {
+		tag, err := name.NewTag(r)
+		if err != nil {
+			return err
+		}
+		refs[tag] = img
+	}
+	tmp := path + ".tmp"
+	if err := tarball.MultiRefWriteToFile(tmp, refs); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// writeLayer writes files as an uncompressed layer tar, in path order, owned
+// by root, with a fixed time (the archive depends only on its inputs).
+func writeLayer(w io.Writer, files []imageFile) error {
+	sorted := append([]imageFile(nil), files...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].path < sorted[j].path })
+	tw := tar.NewWriter(w)
+	mtime := time.Unix(0, 0)
+	for _, f := range sorted {
+		hdr := &tar.Header{Name: f.path, Mode: f.mode, ModTime: mtime, Format: tar.FormatPAX}
+		switch {
+		case f.dir:
+			hdr.Typeflag, hdr.Name = tar.TypeDir, f.path+"/"
+			if err := tw.WriteHeader(hdr); err != nil {
+				return err
+			}
+		case f.link != "":
+			hdr.Typeflag, hdr.Linkname, hdr.Mode = tar.TypeSymlink, f.link, 0o777
+			if err := tw.WriteHeader(hdr); err != nil {
+				return err
+			}
+		default:
+			in, err := os.Open(f.src)
+			if err != nil {
+				return err
+			}
+			fi, err := in.Stat()
+			if err != nil {
+				in.Close()
+				return err
+			}
+			hdr.Typeflag, hdr.Size = tar.TypeReg, fi.Size()
+			if err := tw.WriteHeader(hdr); err != nil {
+				in.Close()
+				return err
+			}
+			_, err = io.Copy(tw, in)
+			in.Close()
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return tw.Close()
+}

@@ -1,0 +1,435 @@
+package testenv
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// Real nodes: one network namespace per node, with containerd, kubelet and
+// kube-proxy inside, started by Up when Options.RealNodes is set. Addresses
+// exist only in those namespaces and on their veth pairs:
+//
+//	node i: veth 10.214.i.0/30 (host side .1, node side .2 = InternalIP),
+//	        pod CIDR 10.215.i.0/24 on bridge cni0 inside the namespace.
+//
+// The Service CIDR (serviceCIDR) is programmed by kube-proxy inside the
+// namespaces only. Pods leave their node masqueraded to the node's address
+// (the bridge plugin's ipMasq), so the host needs no route to a pod CIDR and
+// forwards nothing: a packet from a pod can reach the host only at the veth
+// host address, where the apiserver listens.
+const (
+	realNodeNetPrefix = "10.214."
+	realNodePodPrefix = "10.215."
+	// realNodeClusterCIDR covers every real node's pod CIDR.
+	realNodeClusterCIDR = "10.215.0.0/16"
+	// ClusterDNSIP is the kube-dns Service's ClusterIP, the kubelets'
+	// clusterDNS.
+	ClusterDNSIP = "10.96.0.10"
+	// realNodeNetNSPrefix and realNodeVethPrefix name what Up makes, with
+	// the playground's tag (so Down and leftovers checks find them by name).
+	realNodeNetNSPrefix = "kr-"
+	realNodeVethPrefix  = "kr"
+)
+
+// RealNodePools are the pools that get a real node instead of a kwok one
+// when Options.RealNodes is set.
+var RealNodePools = []string{"project-x"}
+
+// RealNode is one real node of the playground.
+type RealNode struct {
+	Name string `json:"name"` // <pool>-0, as the kwok node it replaces
+	Pool string `json:"pool"`
+	// NetNS is the network namespace (ip netns) everything of the node runs in.
+	NetNS    string `json:"netns"`
+	VethHost string `json:"vethHost"`
+	// HostIP is the host end of the veth pair; NodeIP the node's InternalIP.
+	HostIP  string `json:"hostIP"`
+	NodeIP  string `json:"nodeIP"`
+	PodCIDR string `json:"podCIDR"`
+	// Dir holds the node's state: containerd root/state/socket, kubelet
+	// root, CNI config and IPAM data, configs and certificates.
+	Dir string `json:"dir"`
+	// CgroupRoot is the kubelet's cgroup root (made in every cgroup v1
+	// hierarchy); every pod's cgroup lives under it.
+	CgroupRoot string `json:"cgroupRoot"`
+	// ContainerdSocket is the node's containerd (ctr --address, CRI).
+	ContainerdSocket string `json:"containerdSocket"`
+}
+
+// nodeTag is a short hash of the playground directory that names the
+// playground's namespaces, veths and cgroups.
+func nodeTag(dir string) string {
+	h := sha256.Sum256([]byte("real-nodes:" + dir))
+	return hex.EncodeToString(h[:])[:6]
+}
+
+func realNodesDir(dir string) string { return filepath.Join(dir, "nodes") }
+
+// planRealNodes picks free 10.214.N indexes (not on this host yet) for the
+// real node pools.
+func planRealNodes(dir string) ([]RealNode, error) {
+	used := map[int]bool{}
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil && strings.HasPrefix(ipn.IP.String(), realNodeNetPrefix) {
+			if n, err := strconv.Atoi(strings.Split(ipn.IP.String(), ".")[2]); err == nil {
+				used[n] = true
+			}
+		}
+	}
+	tag := nodeTag(dir)
+	var nodes []RealNode
+	i := 0
+	for _, pool := range RealNodePools {
+		for used[i] {
+			i++
+		}
+		if i > 254 {
+			return nil, fmt.Errorf("no free %s0.0/16 slot for a real node", realNodeNetPrefix)
+		}
+		name := pool + "-0"
+		nodes = append(nodes, RealNode{
+			Name: name, Pool: pool,
+			NetNS:            fmt.Sprintf("%s%s-%d", realNodeNetNSPrefix, tag, i),
+			VethHost:         fmt.Sprintf("%s%sh%d", realNodeVethPrefix, tag, i),
+			HostIP:           fmt.Sprintf("%s%d.1", realNodeNetPrefix, i),
+			NodeIP:           fmt.Sprintf("%s%d.2", realNodeNetPrefix, i),
+			PodCIDR:          fmt.Sprintf("%s%d.0/24", realNodePodPrefix, i),
+			Dir:              filepath.Join(realNodesDir(dir), name),
+			CgroupRoot:       fmt.Sprintf("/%s%s-%s", realNodeNetNSPrefix, tag, name),
+			ContainerdSocket: filepath.Join(realNodesDir(dir), name, "containerd.sock"),
+		})
+		used[i] = true
+	}
+	return nodes, nil
+}
+
+// runCmd runs a command (30 s at most) and puts its output in the error.
+func runCmd(ctx context.Context, name string, args ...string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// realNodePreflight names, in one line, what this machine lacks for real
+// nodes.
+func realNodePreflight() error {
+	var missing []string
+	for _, bin := range []string{"containerd", "containerd-shim-runc-v2", "runc", "ctr", "ip", "nsenter", "iptables", "conntrack"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			missing = append(missing, bin)
+		}
+	}
+	for _, f := range []string{"/usr/lib/cni/bridge", "/usr/lib/cni/host-local", "/usr/lib/cni/loopback", "/usr/lib/cni/portmap", "/bin/busybox"} {
+		if _, err := os.Stat(f); err != nil {
+			missing = append(missing, f)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("real nodes need %s (run hack/deps.sh: Debian containerd runc containernetworking-plugins iptables conntrack busybox-static)", strings.Join(missing, ", "))
+	}
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("real nodes need root (network namespaces, mounts, cgroups)")
+	}
+	if _, err := os.Stat("/sys/fs/cgroup/memory"); err != nil {
+		return fmt.Errorf("real nodes need cgroup v1 hierarchies under /sys/fs/cgroup (found no memory hierarchy)")
+	}
+	return nil
+}
+
+// setupNodeNet makes the node's network namespace and veth pair and sets the
+// namespace's sysctls: forwarding (pods <-> veth), bridged traffic through
+// iptables (kube-proxy's DNAT for pod-to-pod Service traffic on one bridge).
+// Routes in the namespace: its /30, the Service CIDR and the apiserver's
+// advertise address, both via the host end. No default route.
+func setupNodeNet(ctx context.Context, n RealNode, advertise string) error {
+	ns := func(args ...string) []string { return append([]string{"-n", n.NetNS}, args...) }
+	steps := [][]string{
+		{"netns", "add", n.NetNS},
+		{"link", "add", n.VethHost, "type", "veth", "peer", "name", "eth0", "netns", n.NetNS},
+		{"addr", "add", n.HostIP + "/30", "dev", n.VethHost},
+		{"link", "set", n.VethHost, "up"},
+		ns("addr", "add", n.NodeIP+"/30", "dev", "eth0"),
+		ns("link", "set", "eth0", "up"),
+		ns("link", "set", "lo", "up"),
+		ns("route", "add", serviceCIDR, "via", n.HostIP),
+	}
+	if advertise != n.HostIP {
+		steps = append(steps, ns("route", "add", advertise+"/32", "via", n.HostIP))
+	}
+	for _, st := range steps {
+		if err := runCmd(ctx, "ip", st...); err != nil {
+			return err
+		}
+	}
+	for _, kv := range []string{"net.ipv4.ip_forward=1", "net.bridge.bridge-nf-call-iptables=1", "net.ipv4.conf.all.route_localnet=1"} {
+		if err := runCmd(ctx, "ip", "netns", "exec", n.NetNS, "sysctl", "-qw", kv); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cgroupHierarchies lists the mounted cgroup v1 hierarchies.
+func cgroupHierarchies() []string {
+	entries, _ := os.ReadDir("/sys/fs/cgroup")
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() && e.Name() != "unified" {
+			out = append(out, filepath.Join("/sys/fs/cgroup", e.Name()))
+		}
+	}
+	return out
+}
+
+// makeCgroupRoot creates the kubelet's cgroup root in every hierarchy
+// (kubelet refuses a root that does not exist), with the cpuset of its
+// parent (a new v1 cpuset is empty, and its children copy it).
+func makeCgroupRoot(root string) error {
+	for _, h := range cgroupHierarchies() {
+		d := filepath.Join(h, root)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+		if filepath.Base(h) == "cpuset" {
+			for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+				b, err := os.ReadFile(filepath.Join(h, f))
+				if err != nil {
+					return err
+				}
+				if err := os.WriteFile(filepath.Join(d, f), b, 0o644); err != nil {
+					return fmt.Errorf("cgroup %s: %w", filepath.Join(d, f), err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// writeNodeFiles writes the containerd config, the CNI conflist, the
+// kubelet's and kube-proxy's configs and kubeconfigs of node n.
+func (u *upper) writeNodeFiles(n RealNode) error {
+	for _, d := range []string{"cni", "kubelet", "pki", "containerd"} {
+		if err := os.MkdirAll(filepath.Join(n.Dir, d), 0o755); err != nil {
+			return err
+		}
+	}
+	p := func(elem ...string) string { return filepath.Join(append([]string{n.Dir}, elem...)...) }
+	containerd := fmt.Sprintf(`version = 2
+root = %[1]q
+state = %[2]q
+disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.devmapper"]
+
+[grpc]
+  address = %[3]q
+
+[ttrpc]
+  address = %[4]q
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = %[5]q
+
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = %[6]q
+  disable_apparmor = true
+  netns_mounts_under_state_dir = true
+  stream_server_address = "127.0.0.1"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+        Root = %[7]q
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = %[8]q
+`, p("containerd", "root"), p("containerd", "state"), n.ContainerdSocket, n.ContainerdSocket+".ttrpc",
+		p("containerd", "opt"), PauseImage, p("containerd", "runc"), p("cni"))
+	cni := map[string]any{
+		"cniVersion": "1.0.0",
+		"name":       n.NetNS,
+		"plugins": []any{
+			map[string]any{
+				"type": "bridge", "bridge": "cni0", "isGateway": true, "ipMasq": true, "hairpinMode": true,
+				"ipam": map[string]any{
+					"type":    "host-local",
+					"dataDir": p("cni-ipam"),
+					"ranges":  []any{[]any{map[string]any{"subnet": n.PodCIDR}}},
+					"routes":  []any{map[string]any{"dst": "0.0.0.0/0"}},
+				},
+			},
+			map[string]any{"type": "portmap", "capabilities": map[string]any{"portMappings": true}},
+		},
+	}
+	cniJSON, _ := json.MarshalIndent(cni, "", "  ")
+	loopback := []byte(`{"cniVersion": "1.0.0", "name": "lo", "type": "loopback"}` + "\n")
+	kubelet := map[string]any{
+		"apiVersion":               "kubelet.config.k8s.io/v1beta1",
+		"kind":                     "KubeletConfiguration",
+		"cgroupDriver":             "cgroupfs",
+		"cgroupRoot":               n.CgroupRoot,
+		"containerRuntimeEndpoint": "unix://" + n.ContainerdSocket,
+		"address":                  n.NodeIP,
+		"port":                     10250,
+		"readOnlyPort":             0,
+		"healthzBindAddress":       "127.0.0.1",
+		"healthzPort":              10248,
+		"authentication": map[string]any{
+			"anonymous": map[string]any{"enabled": false},
+			"x509":      map[string]any{"clientCAFile": u.pki.caCert},
+			"webhook":   map[string]any{"enabled": false},
+		},
+		// Only the CA's clients get in (the apiserver's kubelet client
+		// certificate), and they may do anything.
+		"authorization":     map[string]any{"mode": "AlwaysAllow"},
+		"tlsCertFile":       p("pki", "kubelet-serving.crt"),
+		"tlsPrivateKeyFile": p("pki", "kubelet-serving.key"),
+		"clusterDNS":        []string{ClusterDNSIP},
+		"clusterDomain":     "cluster.local",
+		// No host nameservers in pods: names outside the cluster do not
+		// resolve, and nothing is sent to an outside resolver.
+		"resolvConf":                  p("resolv.conf"),
+		"failSwapOn":                  false,
+		"registerWithTaints":          []any{map[string]any{"key": "project", "value": n.Pool, "effect": "NoSchedule"}},
+		"imageGCHighThresholdPercent": 100,
+		"imageGCLowThresholdPercent":  99,
+		"evictionHard": map[string]string{"memory.available": "100Mi", "nodefs.available": "2%",
+			"imagefs.available": "2%", "nodefs.inodesFree": "2%"},
+		"serializeImagePulls":       false,
+		"nodeStatusReportFrequency": "10s",
+		"fileCheckFrequency":        "5s",
+		"syncFrequency":             "10s",
+		"rotateCertificates":        false,
+		"serverTLSBootstrap":        false,
+		"protectKernelDefaults":     false,
+		"makeIPTablesUtilChains":    true,
+	}
+	proxy := map[string]any{
+		"apiVersion":         "kubeproxy.config.k8s.io/v1alpha1",
+		"kind":               "KubeProxyConfiguration",
+		"mode":               "iptables",
+		"clientConnection":   map[string]any{"kubeconfig": p("kube-proxy.kubeconfig")},
+		"hostnameOverride":   n.Name,
+		"bindAddress":        n.NodeIP,
+		"clusterCIDR":        realNodeClusterCIDR,
+		"metricsBindAddress": "127.0.0.1:10249",
+		"healthzBindAddress": "127.0.0.1:10256",
+		// Leave the (global) conntrack table size and timeouts alone.
+		"conntrack": map[string]any{"maxPerCore": 0, "min": 0,
+			"tcpEstablishedTimeout": "0s", "tcpCloseWaitTimeout": "0s"},
+	}
+	kubeletYAML, err := yaml.Marshal(kubelet)
+	if err != nil {
+		return err
+	}
+	proxyYAML, err := yaml.Marshal(proxy)
+	if err != nil {
+		return err
+	}
+	files := map[string][]byte{
+		p("containerd", "config.toml"): []byte(containerd),
+		p("cni", "10-bridge.conflist"): append(cniJSON, '\n'),
+		p("cni", "99-loopback.conf"):   loopback,
+		p("kubelet-config.yaml"):       kubeletYAML,
+		p("kube-proxy-config.yaml"):    proxyYAML,
+		p("resolv.conf"):               []byte("# real nodes: cluster DNS only (no outside resolver)\noptions ndots:5\n"),
+	}
+	for f, b := range files {
+		if err := os.WriteFile(f, b, 0o644); err != nil {
+			return err
+		}
+	}
+	server := "https://" + n.HostIP + ":" + strconv.Itoa(u.ports.APIServer)
+	if err := u.pki.issueCert(p("pki", "kubelet"), "system:node:"+n.Name, []string{"system:nodes"}, nil, true); err != nil {
+		return err
+	}
+	if err := u.pki.issueCert(p("pki", "kubelet-serving"), "system:node:"+n.Name, []string{"system:nodes"},
+		[]net.IP{net.ParseIP(n.NodeIP)}, false); err != nil {
+		return err
+	}
+	if err := u.pki.issueCert(p("pki", "kube-proxy"), "system:kube-proxy", nil, nil, true); err != nil {
+		return err
+	}
+	if err := writeCertKubeconfig(p("kubelet.kubeconfig"), server, u.pki, p("pki", "kubelet")); err != nil {
+		return err
+	}
+	return writeCertKubeconfig(p("kube-proxy.kubeconfig"), server, u.pki, p("pki", "kube-proxy"))
+}
+
+// inNetNS prefixes a command so it runs in network namespace ns only (not
+// `ip netns exec`, which also makes a mount namespace: kubelet's volume
+// mounts must be visible to containerd).
+func inNetNS(ns string, bin string, args ...string) (string, []string) {
+	return "nsenter", append([]string{"--net=/run/netns/" + ns, "--", bin}, args...)
+}
+
+// startRealNode starts containerd, imports the images, then kubelet and
+// kube-proxy of node n, all in its network namespace.
+func (u *upper) startRealNode(ctx context.Context, n RealNode, images Images) error {
+	p := func(elem ...string) string { return filepath.Join(append([]string{n.Dir}, elem...)...) }
+	bin, args := inNetNS(n.NetNS, "containerd", "--config", p("containerd", "config.toml"))
+	ctrd, err := u.start("containerd-"+n.Name, n.ContainerdSocket, bin, args)
+	if err != nil {
+		return err
+	}
+	if err := waitReady(ctx, ctrd, partTimeout, func() error {
+		return runCmd(ctx, "ctr", "--address", n.ContainerdSocket, "version")
+	}); err != nil {
+		return err
+	}
+	start := time.Now()
+	for _, img := range images {
+		if err := runCmd(ctx, "ctr", "--address", n.ContainerdSocket, "-n", "k8s.io", "images", "import", img); err != nil {
+			return err
+		}
+	}
+	u.logf("imported %d images into %s's containerd in %s", len(images), n.Name, time.Since(start).Round(100*time.Millisecond))
+
+	labels := "project=" + n.Pool + ",type=real"
+	bin, args = inNetNS(n.NetNS, u.bins["kubelet"],
+		"--config="+p("kubelet-config.yaml"),
+		"--kubeconfig="+p("kubelet.kubeconfig"),
+		"--hostname-override="+n.Name,
+		"--node-ip="+n.NodeIP,
+		"--node-labels="+labels,
+		"--root-dir="+p("kubelet"),
+		"--cert-dir="+p("pki"),
+	)
+	kubelet, err := u.start("kubelet-"+n.Name, "https://"+n.NodeIP+":10250", bin, args)
+	if err != nil {
+		return err
+	}
+	bin, args = inNetNS(n.NetNS, u.bins["kube-proxy"], "--config="+p("kube-proxy-config.yaml"))
+	if _, err := u.start("kube-proxy-"+n.Name, "", bin, args); err != nil {
+		return err
+	}
+	return waitReady(ctx, kubelet, 2*partTimeout, func() error {
+		node, err := u.cs.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if !nodeReady(node) {
+			return fmt.Errorf("node %s is not Ready", n.Name)
+		}
+		return nil
+	})
+}

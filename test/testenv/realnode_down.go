@@ -1,0 +1,255 @@
+package testenv
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// stopRealNodePods runs before the playground's processes are stopped: it
+// stops every kubelet (so nothing restarts pods), then asks each node's
+// containerd through the CRI to stop and remove every pod sandbox, which
+// kills the containers, runs CNI DEL (IP release, portmap rules) and
+// unmounts the sandboxes' namespaces and /dev/shm.
+func stopRealNodePods(dir string, pids map[string]int) []error {
+	var errs []error
+	var kubelets []int
+	for name, pid := range pids {
+		if strings.HasPrefix(name, "kubelet-") {
+			kubelets = append(kubelets, pid)
+		}
+	}
+	if err := stopGroups(kubelets, 10*time.Second); err != nil {
+		errs = append(errs, err)
+	}
+	socks, _ := filepath.Glob(filepath.Join(realNodesDir(dir), "*", "containerd.sock"))
+	for _, sock := range socks {
+		if err := removeSandboxes(sock); err != nil {
+			errs = append(errs, fmt.Errorf("pods on %s: %w", filepath.Base(filepath.Dir(sock)), err))
+		}
+	}
+	return errs
+}
+
+func removeSandboxes(sock string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	conn, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	rt := runtimeapi.NewRuntimeServiceClient(conn)
+	list, err := rt.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{})
+	if err != nil {
+		return nil // containerd is not running: nothing to ask it
+	}
+	for _, sb := range list.Items {
+		if _, err := rt.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: sb.Id}); err != nil {
+			return fmt.Errorf("stop pod sandbox %s (%s/%s): %w", sb.Id, sb.Metadata.GetNamespace(), sb.Metadata.GetName(), err)
+		}
+		if _, err := rt.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: sb.Id}); err != nil {
+			return fmt.Errorf("remove pod sandbox %s: %w", sb.Id, err)
+		}
+	}
+	return nil
+}
+
+// cleanupRealNodes removes, after the processes Up started are gone, what
+// real nodes leave behind: container processes and shims, mounts under
+// Dir/nodes, the kubelets' cgroups, the network namespaces and veths (their
+// iptables rules, bridge and routes go with them). Found by name (the
+// playground's tag) and path, so it works without env.json.
+func cleanupRealNodes(dir string) []error {
+	var errs []error
+	tag := nodeTag(dir)
+	nodes := realNodesDir(dir)
+	// Processes: everything in our cgroups (containers, pause), and shims
+	// or anything else whose command line names our node directories.
+	for range 3 {
+		pids := realNodeProcs(dir)
+		if len(pids) == 0 {
+			break
+		}
+		for _, pid := range pids {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if left := realNodeProcs(dir); len(left) > 0 {
+		errs = append(errs, fmt.Errorf("processes %v of real nodes survived SIGKILL", left))
+	}
+	for _, m := range mountsUnder(nodes) {
+		if err := syscall.Unmount(m, 0); err != nil {
+			if err := syscall.Unmount(m, syscall.MNT_DETACH); err != nil {
+				errs = append(errs, fmt.Errorf("unmount %s: %w", m, err))
+			}
+		}
+	}
+	for _, c := range realNodeCgroups(tag) {
+		if err := os.Remove(c); err != nil && !os.IsNotExist(err) {
+			errs = append(errs, fmt.Errorf("remove cgroup %s: %w", c, err))
+		}
+	}
+	ctx := context.Background()
+	for _, ns := range realNodeNetNS(tag) {
+		if err := runCmd(ctx, "ip", "netns", "del", ns); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, v := range realNodeVeths(tag) {
+		if err := runCmd(ctx, "ip", "link", "del", v); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// RealNodeLeftovers lists what real nodes of the playground in dir made and
+// still exists: processes, mounts, cgroups, network namespaces, veths.
+// Empty after Down.
+func RealNodeLeftovers(dir string) []string {
+	dir, _ = filepath.Abs(dir)
+	tag := nodeTag(dir)
+	var out []string
+	for _, pid := range realNodeProcs(dir) {
+		cmd, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+		out = append(out, fmt.Sprintf("process %d (%s)", pid, strings.TrimSpace(strings.ReplaceAll(string(cmd), "\x00", " "))))
+	}
+	for _, m := range mountsUnder(realNodesDir(dir)) {
+		out = append(out, "mount "+m)
+	}
+	for _, c := range realNodeCgroups(tag) {
+		out = append(out, "cgroup "+c)
+	}
+	for _, ns := range realNodeNetNS(tag) {
+		out = append(out, "netns "+ns)
+	}
+	for _, v := range realNodeVeths(tag) {
+		out = append(out, "veth "+v)
+	}
+	return out
+}
+
+// realNodeProcs lists processes in the real nodes' cgroups or whose command
+// line names a real node's directory (containerd, shims, kubelet).
+func realNodeProcs(dir string) []int {
+	tag := nodeTag(dir)
+	marker := realNodesDir(dir) + "/"
+	cgMarker := "/" + realNodeNetNSPrefix + tag + "-"
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		cmd, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		cg, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cgroup"))
+		if len(cmd) == 0 && len(cg) == 0 {
+			continue
+		}
+		if strings.Contains(string(cmd), marker) || strings.Contains(string(cg), cgMarker) {
+			if state, _, ok := procStat(pid); ok && state != "Z" {
+				pids = append(pids, pid)
+			}
+		}
+	}
+	return pids
+}
+
+// mountsUnder lists mount points at or below root, deepest first.
+func mountsUnder(root string) []string {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 5 {
+			continue
+		}
+		mp := unescapeMount(fields[4])
+		if mp == root || strings.HasPrefix(mp, root+"/") {
+			out = append(out, mp)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
+	return out
+}
+
+// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// realNodeCgroups lists the cgroup directories under the real nodes' cgroup
+// roots in every hierarchy, deepest first (the order rmdir needs).
+func realNodeCgroups(tag string) []string {
+	var out []string
+	for _, h := range cgroupHierarchies() {
+		roots, _ := filepath.Glob(filepath.Join(h, realNodeNetNSPrefix+tag+"-*"))
+		for _, r := range roots {
+			_ = filepath.WalkDir(r, func(p string, d os.DirEntry, err error) error {
+				if err == nil && d.IsDir() {
+					out = append(out, p)
+				}
+				return nil
+			})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return strings.Count(out[i], "/") > strings.Count(out[j], "/") })
+	return out
+}
+
+func realNodeNetNS(tag string) []string {
+	var out []string
+	entries, _ := os.ReadDir("/run/netns")
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), realNodeNetNSPrefix+tag+"-") {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+func realNodeVeths(tag string) []string {
+	var out []string
+	ifs, _ := net.Interfaces()
+	for _, i := range ifs {
+		if strings.HasPrefix(i.Name, realNodeVethPrefix+tag+"h") {
+			out = append(out, i.Name)
+		}
+	}
+	return out
+}
