@@ -36,8 +36,6 @@ type component struct {
 	version string
 	cmds    map[string]string // binary name -> package path
 	ldflags string
-	// wrapper is the directory under build/ (default: name).
-	wrapper string
 	// realNode parts are built only for playgrounds with real nodes.
 	realNode bool
 }
@@ -69,11 +67,11 @@ func components() []component {
 		{name: "helm", version: HelmVersion,
 			ldflags: " -X helm.sh/helm/v3/internal/version.version=" + HelmVersion,
 			cmds:    map[string]string{"helm": "helm.sh/helm/v3/cmd/helm"}},
-		// Real nodes: kubelet and kube-proxy from the control plane's wrapper
-		// module. Its go.mod already resolves every package they need (with
-		// -mod=readonly), so it stays as it is and the control plane's cache
-		// entry stays valid; they are cached under their own key.
-		{name: "kube-node", wrapper: "kube", version: KubeVersion, ldflags: kubeVersionFlags(), realNode: true,
+		// Real nodes: kubelet and kube-proxy at the control plane's version,
+		// from build/kube-node: build/kube's go.mod (same k8s.io/kubernetes,
+		// same staging replaces) tidied for them. Adding them to build/kube
+		// would change its go.sum and so rebuild the cached control plane.
+		{name: "kube-node", version: KubeVersion, ldflags: kubeVersionFlags(), realNode: true,
 			cmds: map[string]string{
 				"kubelet":    "k8s.io/kubernetes/cmd/kubelet",
 				"kube-proxy": "k8s.io/kubernetes/cmd/kube-proxy",
@@ -136,11 +134,7 @@ func ensureBinaries(ctx context.Context, logf BuildLogf, realNodes bool) (Binari
 		if c.realNode && !realNodes {
 			continue
 		}
-		wrapper := c.wrapper
-		if wrapper == "" {
-			wrapper = c.name
-		}
-		dir, err := ensureComponent(ctx, filepath.Join(src, "build", wrapper), c, logf)
+		dir, err := ensureComponent(ctx, filepath.Join(src, "build", c.name), c, logf)
 		if err != nil {
 			return nil, err
 		}

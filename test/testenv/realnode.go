@@ -187,12 +187,14 @@ func setupNodeNet(ctx context.Context, n RealNode, advertise string) error {
 	return nil
 }
 
-// cgroupHierarchies lists the mounted cgroup v1 hierarchies.
+// cgroupHierarchies lists the mounted cgroup hierarchies: the v1 ones and,
+// on a hybrid machine, the v2 one under unified/ (runc mirrors v1 cgroups
+// there).
 func cgroupHierarchies() []string {
 	entries, _ := os.ReadDir("/sys/fs/cgroup")
 	var out []string
 	for _, e := range entries {
-		if e.IsDir() && e.Name() != "unified" {
+		if e.IsDir() {
 			out = append(out, filepath.Join("/sys/fs/cgroup", e.Name()))
 		}
 	}

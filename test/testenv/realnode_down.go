@@ -114,7 +114,20 @@ func cleanupRealNodes(dir string) []error {
 			errs = append(errs, err)
 		}
 	}
+	for _, f := range cniCacheFiles(tag) {
+		if err := os.Remove(f); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errs
+}
+
+// cniCacheFiles are libcni's result cache entries (kept by containerd's CNI
+// library under /var/lib/cni/results, named after the network, which is the
+// node's netns name) that a CNI DEL did not remove.
+func cniCacheFiles(tag string) []string {
+	files, _ := filepath.Glob(filepath.Join("/var/lib/cni/results", realNodeNetNSPrefix+tag+"-*"))
+	return files
 }
 
 // RealNodeLeftovers lists what real nodes of the playground in dir made and
@@ -139,6 +152,9 @@ func RealNodeLeftovers(dir string) []string {
 	}
 	for _, v := range realNodeVeths(tag) {
 		out = append(out, "veth "+v)
+	}
+	for _, f := range cniCacheFiles(tag) {
+		out = append(out, "CNI cache "+f)
 	}
 	return out
 }
