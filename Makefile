@@ -1,21 +1,24 @@
 # Front door of the real-parts playground (test/testenv, its own Go module).
 TESTENV := test/testenv
 PLAYGROUND_DIR := $(CURDIR)/.playground
+# PLAYGROUND_FLAGS=--real-nodes gives pool project-x a real node (opt-in).
+PLAYGROUND_FLAGS ?=
 
 .PHONY: playground playground-down testenv-build
 
 # Build (first time, ~15-20 min on 2 cores; cached afterwards) and start the
 # playground; prints what runs where and the KUBECONFIG to use.
 playground:
-	cd $(TESTENV) && go run ./cmd/playground up --dir $(PLAYGROUND_DIR)
+	cd $(TESTENV) && go run ./cmd/playground up --dir $(PLAYGROUND_DIR) $(PLAYGROUND_FLAGS)
 
 # Stop every process the playground started and remove its state.
 playground-down:
 	cd $(TESTENV) && go run ./cmd/playground down --dir $(PLAYGROUND_DIR)
 
-# Build and cache the playground's binaries only.
+# Build and cache the playground's binaries only (with what real nodes need:
+# test/testenv/realnodes runs in `make test`).
 testenv-build:
-	cd $(TESTENV) && go run ./cmd/playground build
+	cd $(TESTENV) && go run ./cmd/playground build --real-nodes
 
 BIN := $(CURDIR)/bin/kubectl-tenant
 GOTEST_TIMEOUT := 75m

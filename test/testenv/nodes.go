@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -83,6 +85,16 @@ func (u *upper) realNodeNets(ctx context.Context) error {
 		return err
 	}
 	u.realNodes = nodes
+	// kubelet makes /var/log/containers (a fixed path) if it is missing;
+	// Down removes it again then, once its links are gone.
+	if err := os.MkdirAll(realNodesDir(u.dir), 0o755); err != nil {
+		return err
+	}
+	if _, err := os.Stat(varLogContainers); os.IsNotExist(err) {
+		if err := os.WriteFile(filepath.Join(realNodesDir(u.dir), createdVarLogContainers), nil, 0o644); err != nil {
+			return err
+		}
+	}
 	for _, n := range nodes {
 		if err := setupNodeNet(ctx, n, nodes[0].HostIP); err != nil {
 			return fmt.Errorf("real node %s: %w", n.Name, err)

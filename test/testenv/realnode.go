@@ -251,6 +251,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = %[6]q
   disable_apparmor = true
+  # No CAP_SYS_RESOURCE here (measured: runc failed "failed to update
+  # /proc/self/oom_score_adj: Permission denied" for the sandbox's -998):
+  # scores below containerd's own are raised to it.
+  restrict_oom_score_adj = true
   netns_mounts_under_state_dir = true
   stream_server_address = "127.0.0.1"
   [plugins."io.containerd.grpc.v1.cri".containerd]
@@ -309,7 +313,11 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 		"clusterDomain":     "cluster.local",
 		// No host nameservers in pods: names outside the cluster do not
 		// resolve, and nothing is sent to an outside resolver.
-		"resolvConf":                  p("resolv.conf"),
+		"resolvConf": p("resolv.conf"),
+		// Container logs under the node's directory, not /var/log/pods
+		// (kubelet's /var/log/containers links are a fixed path: Down
+		// removes those pointing here).
+		"podLogsDir":                  p("pod-logs"),
 		"failSwapOn":                  false,
 		"registerWithTaints":          []any{map[string]any{"key": "project", "value": n.Pool, "effect": "NoSchedule"}},
 		"imageGCHighThresholdPercent": 100,

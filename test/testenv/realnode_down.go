@@ -76,6 +76,15 @@ func cleanupRealNodes(dir string) []error {
 	var errs []error
 	tag := nodeTag(dir)
 	nodes := realNodesDir(dir)
+	// Shims' sockets (a killed shim cannot remove its own), from the
+	// address files containerd keeps in each task's bundle.
+	addrs, _ := filepath.Glob(filepath.Join(nodes, "*", "containerd", "state", "io.containerd.runtime.v2.task", "*", "*", "address"))
+	var shimSockets []string
+	for _, a := range addrs {
+		if b, err := os.ReadFile(a); err == nil {
+			shimSockets = append(shimSockets, strings.TrimPrefix(strings.TrimSpace(string(b)), "unix://"))
+		}
+	}
 	// Processes: everything in our cgroups (containers, pause), and shims
 	// or anything else whose command line names our node directories.
 	for range 3 {
@@ -114,12 +123,36 @@ func cleanupRealNodes(dir string) []error {
 			errs = append(errs, err)
 		}
 	}
-	for _, f := range cniCacheFiles(tag) {
-		if err := os.Remove(f); err != nil {
+	for _, f := range append(append(cniCacheFiles(tag), containerLogLinks(nodes)...), shimSockets...) {
+		if err := os.Remove(f); err != nil && !os.IsNotExist(err) {
 			errs = append(errs, err)
 		}
 	}
+	if _, err := os.Stat(filepath.Join(nodes, createdVarLogContainers)); err == nil {
+		_ = os.Remove(varLogContainers) // only if empty: others' links stay
+	}
 	return errs
+}
+
+const (
+	varLogContainers = "/var/log/containers"
+	// createdVarLogContainers marks (in Dir/nodes) that varLogContainers
+	// did not exist before the real nodes' kubelets made it.
+	createdVarLogContainers = ".created-var-log-containers"
+)
+
+// containerLogLinks are kubelet's /var/log/containers symlinks (a fixed
+// path) that point into the real nodes' directory.
+func containerLogLinks(nodes string) []string {
+	var out []string
+	entries, _ := os.ReadDir(varLogContainers)
+	for _, e := range entries {
+		p := filepath.Join(varLogContainers, e.Name())
+		if target, err := os.Readlink(p); err == nil && strings.HasPrefix(target, nodes+"/") {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // cniCacheFiles are libcni's result cache entries (kept by containerd's CNI
@@ -155,6 +188,9 @@ func RealNodeLeftovers(dir string) []string {
 	}
 	for _, f := range cniCacheFiles(tag) {
 		out = append(out, "CNI cache "+f)
+	}
+	for _, f := range containerLogLinks(realNodesDir(dir)) {
+		out = append(out, "container log link "+f)
 	}
 	return out
 }
