@@ -90,7 +90,7 @@ func (u *upper) controlPlane(ctx context.Context, kubeconfig string) error {
 		return err
 	}
 
-	if _, err := u.start(partKCM, "", u.bins["kube-controller-manager"], []string{
+	kcmArgs := []string{
 		"--kubeconfig=" + kubeconfig,
 		"--secure-port=0", "--leader-elect=false",
 		// Signs service-account token Secrets (argocd cluster add waits for
@@ -99,7 +99,14 @@ func (u *upper) controlPlane(ctx context.Context, kubeconfig string) error {
 		"--root-ca-file=" + pk.caCert,
 		"--cluster-signing-cert-file=" + pk.caCert, "--cluster-signing-key-file=" + pk.caKey,
 		"--service-cluster-ip-range=" + serviceCIDR,
-	}); err != nil {
+	}
+	if len(u.realNodes) > 0 {
+		// A real dynamic provisioner for the default StorageClass
+		// (kubernetes.io/host-path: directories /tmp/hostpath_pv/<uuid>,
+		// one host only, which the playground is).
+		kcmArgs = append(kcmArgs, "--enable-hostpath-provisioner")
+	}
+	if _, err := u.start(partKCM, "", u.bins["kube-controller-manager"], kcmArgs); err != nil {
 		return err
 	}
 	_, err = u.start(partScheduler, "", u.bins["kube-scheduler"], []string{

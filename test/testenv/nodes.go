@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -67,6 +68,12 @@ func (u *upper) nodes(ctx context.Context, kubeconfig string) error {
 	})
 }
 
+// StorageClassName is the default StorageClass of playgrounds with real
+// nodes: kube-controller-manager's built-in host-path provisioner, a real
+// dynamic provisioner in a binary the playground already builds (no image
+// or build of its own; it serves one host, and the playground is one).
+const StorageClassName = "standard"
+
 // realPool tells whether pool has a real node instead of a kwok one.
 func (u *upper) realPool(pool string) bool {
 	for _, n := range u.realNodes {
@@ -85,14 +92,17 @@ func (u *upper) realNodeNets(ctx context.Context) error {
 		return err
 	}
 	u.realNodes = nodes
-	// kubelet makes /var/log/containers (a fixed path) if it is missing;
-	// Down removes it again then, once its links are gone.
+	// kubelet makes /var/log/containers and the host-path provisioner
+	// /tmp/hostpath_pv (fixed paths) if missing; Down removes them again
+	// then, once empty.
 	if err := os.MkdirAll(realNodesDir(u.dir), 0o755); err != nil {
 		return err
 	}
-	if _, err := os.Stat(varLogContainers); os.IsNotExist(err) {
-		if err := os.WriteFile(filepath.Join(realNodesDir(u.dir), createdVarLogContainers), nil, 0o644); err != nil {
-			return err
+	for marker, path := range map[string]string{createdVarLogContainers: varLogContainers, createdHostPathPVDir: hostPathPVDir} {
+		if _, err := os.Stat(path); os.IsNotExist(err) {
+			if err := os.WriteFile(filepath.Join(realNodesDir(u.dir), marker), nil, 0o644); err != nil {
+				return err
+			}
 		}
 	}
 	for _, n := range nodes {
@@ -120,6 +130,13 @@ func (u *upper) startRealNodes(ctx context.Context) error {
 			return fmt.Errorf("real node %s: %w", n.Name, err)
 		}
 		u.logf("real node %s Ready at +%s", n.Name, time.Since(u.t0).Round(100*time.Millisecond))
+	}
+	if err := create(ctx, u.cs.StorageV1().StorageClasses().Create, &storagev1.StorageClass{
+		ObjectMeta: metav1.ObjectMeta{Name: StorageClassName,
+			Annotations: map[string]string{"storageclass.kubernetes.io/is-default-class": "true"}},
+		Provisioner: "kubernetes.io/host-path",
+	}); err != nil {
+		return fmt.Errorf("default StorageClass: %w", err)
 	}
 	if err := u.deployCoreDNS(ctx, u.realNodes[0].Pool); err != nil {
 		return err

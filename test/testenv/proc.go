@@ -218,6 +218,7 @@ func Down(dir string) error {
 	}
 	// Real nodes first: kubelets stop, then their containerds remove every
 	// pod (containers, CNI, sandbox mounts) while they still run.
+	pvDirs := hostPathVolumes(dir)
 	errs := stopRealNodePods(dir, pids)
 	for i, batch := range stopOrder(names) {
 		var groups []int
@@ -237,6 +238,7 @@ func Down(dir string) error {
 	vcrunner.Cleanup(dir)
 	// What real nodes leave: container processes, mounts, cgroups, netns.
 	errs = append(errs, cleanupRealNodes(dir)...)
+	errs = append(errs, removeHostPathVolumes(dir, pvDirs)...)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("playground down: %w", err)
 	}

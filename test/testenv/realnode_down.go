@@ -15,6 +15,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -134,8 +135,57 @@ func cleanupRealNodes(dir string) []error {
 	return errs
 }
 
+// hostPathVolumes lists, while the apiserver still runs, the directories of
+// the PersistentVolumes the host-path provisioner made for the playground in
+// dir, for Down to remove once nothing uses them.
+func hostPathVolumes(dir string) []string {
+	if _, err := os.Stat(realNodesDir(dir)); err != nil {
+		return nil
+	}
+	env, err := readEnv(dir)
+	if err != nil {
+		return nil
+	}
+	cs, err := env.Clientset()
+	if err != nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	pvs, err := cs.CoreV1().PersistentVolumes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, pv := range pvs.Items {
+		if hp := pv.Spec.HostPath; hp != nil && strings.HasPrefix(hp.Path, hostPathPVDir+"/") {
+			out = append(out, filepath.Clean(hp.Path))
+		}
+	}
+	return out
+}
+
+// removeHostPathVolumes removes the volume directories and, if the real
+// nodes made it, the provisioner's base directory once empty.
+func removeHostPathVolumes(dir string, vols []string) []error {
+	var errs []error
+	for _, v := range vols {
+		if err := os.RemoveAll(v); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(realNodesDir(dir), createdHostPathPVDir)); err == nil {
+		_ = os.Remove(hostPathPVDir) // only if empty
+	}
+	return errs
+}
+
 const (
-	varLogContainers = "/var/log/containers"
+	// hostPathPVDir is where kube-controller-manager's host-path
+	// provisioner makes volumes (fixed in its code).
+	hostPathPVDir        = "/tmp/hostpath_pv"
+	createdHostPathPVDir = ".created-hostpath-pv"
+	varLogContainers     = "/var/log/containers"
 	// createdVarLogContainers marks (in Dir/nodes) that varLogContainers
 	// did not exist before the real nodes' kubelets made it.
 	createdVarLogContainers = ".created-var-log-containers"

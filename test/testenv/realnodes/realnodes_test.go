@@ -16,6 +16,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
@@ -29,12 +30,19 @@ const pool = "project-x"
 // runs the test web server as a real container on pool project-x's node,
 // exposes it as a Service, and has a second pod fetch http://web.<ns>.svc
 // through the host CoreDNS (kube-dns at the kubelet's clusterDNS) and
-// kube-proxy's ClusterIP rules. After Down, nothing of the real nodes is
-// left, and the host's iptables rules and routes are as before.
+// kube-proxy's ClusterIP rules. The web pod mounts a claim the default
+// StorageClass's provisioner binds. After Down, nothing of the real nodes is
+// left (processes, mounts, cgroups, namespaces, veths, volume directories),
+// and the host's iptables rules and routes are as before.
 func TestRealNodeWebThroughServiceDNS(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)
 	defer cancel()
 	hostBefore := hostNetState(t)
+	existedBefore := map[string]bool{}
+	for _, p := range []string{"/var/log/containers", "/tmp/hostpath_pv"} {
+		_, err := os.Stat(p)
+		existedBefore[p] = err == nil
+	}
 	dir, err := os.MkdirTemp("", "testenv-realnodes-")
 	if err != nil {
 		t.Fatal(err)
@@ -77,8 +85,23 @@ func TestRealNodeWebThroughServiceDNS(t *testing.T) {
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// A claim without a class: the default StorageClass's provisioner
+	// (kube-controller-manager's host-path one) makes and binds a volume.
+	if _, err := cs.CoreV1().PersistentVolumeClaims(ns).Create(ctx, &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: "data"},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
+		},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	labels := map[string]string{"app": "web"}
-	if _, err := cs.CoreV1().Pods(ns).Create(ctx, podOnPool("web", labels, nil), metav1.CreateOptions{}); err != nil {
+	webPod := podOnPool("web", labels, nil)
+	webPod.Spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{
+		PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data"}}}}
+	webPod.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "data", MountPath: "/data"}}
+	if _, err := cs.CoreV1().Pods(ns).Create(ctx, webPod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := cs.CoreV1().Services(ns).Create(ctx, &corev1.Service{
@@ -98,6 +121,22 @@ func TestRealNodeWebThroughServiceDNS(t *testing.T) {
 	if err != nil || !bytes.Contains(tasks, []byte(strings.TrimPrefix(cid, "containerd://"))) {
 		t.Fatalf("container %s is not a running task of the node's containerd (%v):\n%s", cid, err, tasks)
 	}
+
+	pvc, err := cs.CoreV1().PersistentVolumeClaims(ns).Get(ctx, "data", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pvc.Status.Phase != corev1.ClaimBound || pvc.Spec.StorageClassName == nil || *pvc.Spec.StorageClassName != testenv.StorageClassName {
+		t.Fatalf("PVC data: phase %s class %v; want Bound by the default class %s", pvc.Status.Phase, pvc.Spec.StorageClassName, testenv.StorageClassName)
+	}
+	pv, err := cs.CoreV1().PersistentVolumes().Get(ctx, pvc.Spec.VolumeName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pv.Spec.HostPath == nil {
+		t.Fatalf("PV %s is not a host-path volume: %+v", pv.Name, pv.Spec.PersistentVolumeSource)
+	}
+	volDir := pv.Spec.HostPath.Path
 
 	url := "http://web." + ns + ".svc"
 	if _, err := cs.CoreV1().Pods(ns).Create(ctx, podOnPool("fetch", nil, []string{"/testweb", "get", "--timeout", "90s", url}),
@@ -122,6 +161,14 @@ func TestRealNodeWebThroughServiceDNS(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("playground directory %s still exists after Down (%v)", dir, err)
+	}
+	if _, err := os.Stat(volDir); !os.IsNotExist(err) {
+		t.Errorf("volume directory %s of PV %s still exists after Down (%v)", volDir, pv.Name, err)
+	}
+	for _, p := range []string{"/var/log/containers", "/tmp/hostpath_pv"} {
+		if _, err := os.Stat(p); existedBefore[p] != (err == nil) {
+			t.Errorf("%s: existed before Up %v, exists after Down %v", p, existedBefore[p], err == nil)
+		}
 	}
 	if after := hostNetState(t); after != hostBefore {
 		t.Errorf("host iptables rules or routes changed:\nbefore:\n%s\nafter:\n%s", hostBefore, after)
