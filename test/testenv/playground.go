@@ -85,6 +85,10 @@ func Up(ctx context.Context, opts Options) (*Env, error) {
 	if env, err := readEnv(dir); err == nil {
 		dead := deadParts(env)
 		if len(dead) == 0 {
+			if opts.RealNodes != (len(env.RealNodes) > 0) {
+				return nil, fmt.Errorf("a playground %s real nodes is already running in %s: stop it first (playground down --dir %[2]s)",
+					map[bool]string{true: "with", false: "without"}[len(env.RealNodes) > 0], dir)
+			}
 			logf("playground in %s is already running", dir)
 			return env, nil
 		}

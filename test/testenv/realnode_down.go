@@ -3,6 +3,7 @@ package testenv
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -25,6 +26,9 @@ import (
 // kills the containers, runs CNI DEL (IP release, portmap rules) and
 // unmounts the sandboxes' namespaces and /dev/shm.
 func stopRealNodePods(dir string, pids map[string]int) []error {
+	if _, err := os.Stat(realNodesDir(dir)); err != nil {
+		return nil // a playground without real nodes
+	}
 	var errs []error
 	var kubelets []int
 	for name, pid := range pids {
@@ -57,15 +61,19 @@ func removeSandboxes(sock string) error {
 	if err != nil {
 		return nil // containerd is not running: nothing to ask it
 	}
+	// On failure go on with the others: cleanupRealNodes kills and
+	// unmounts whatever is left.
+	var errs []error
 	for _, sb := range list.Items {
 		if _, err := rt.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: sb.Id}); err != nil {
-			return fmt.Errorf("stop pod sandbox %s (%s/%s): %w", sb.Id, sb.Metadata.GetNamespace(), sb.Metadata.GetName(), err)
+			errs = append(errs, fmt.Errorf("stop pod sandbox %s (%s/%s): %w", sb.Id, sb.Metadata.GetNamespace(), sb.Metadata.GetName(), err))
+			continue
 		}
 		if _, err := rt.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: sb.Id}); err != nil {
-			return fmt.Errorf("remove pod sandbox %s: %w", sb.Id, err)
+			errs = append(errs, fmt.Errorf("remove pod sandbox %s: %w", sb.Id, err))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // cleanupRealNodes removes, after the processes Up started are gone, what
@@ -74,6 +82,9 @@ func removeSandboxes(sock string) error {
 // iptables rules, bridge and routes go with them). Found by name (the
 // playground's tag) and path, so it works without env.json.
 func cleanupRealNodes(dir string) []error {
+	if _, err := os.Stat(realNodesDir(dir)); err != nil {
+		return nil // a playground without real nodes (Up makes Dir/nodes first)
+	}
 	var errs []error
 	tag := nodeTag(dir)
 	nodes := realNodesDir(dir)
