@@ -11,6 +11,7 @@ import (
 
 	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 )
 
 // nodes starts kwok and creates the node pools: system-0 and one node per
@@ -135,6 +136,9 @@ func (u *upper) startRealNodes(ctx context.Context) error {
 		ObjectMeta: metav1.ObjectMeta{Name: StorageClassName,
 			Annotations: map[string]string{"storageclass.kubernetes.io/is-default-class": "true"}},
 		Provisioner: "kubernetes.io/host-path",
+		// Provision once a pod is scheduled: the vCluster runner's volumes
+		// for chart claims of kwok pools, pre-bound at once, keep winning.
+		VolumeBindingMode: ptr.To(storagev1.VolumeBindingWaitForFirstConsumer),
 	}); err != nil {
 		return fmt.Errorf("default StorageClass: %w", err)
 	}

@@ -148,6 +148,9 @@ func realNodePreflight() error {
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("real nodes need root (network namespaces, mounts, cgroups)")
 	}
+	if _, err := os.Stat("/proc/sys/net/bridge/bridge-nf-call-iptables"); err != nil {
+		return fmt.Errorf("real nodes need the br_netfilter kernel module (kube-proxy's rules must see bridged pod traffic): modprobe br_netfilter")
+	}
 	if _, err := os.Stat("/sys/fs/cgroup/memory"); err != nil {
 		return fmt.Errorf("real nodes need cgroup v1 hierarchies under /sys/fs/cgroup (found no memory hierarchy)")
 	}

@@ -18,6 +18,20 @@ type env struct {
 	Context      string            `json:"context"`
 	APIServerURL string            `json:"apiServerURL"`
 	Bins         map[string]string `json:"bins"`
+	// RealNodes are nodes with a real kubelet (testenv.Options.RealNodes):
+	// the runner leaves their pods alone.
+	RealNodes []struct {
+		Name string `json:"name"`
+	} `json:"realNodes"`
+}
+
+func (e *env) realNode(name string) bool {
+	for _, n := range e.RealNodes {
+		if n.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // binaries the runner needs from env.Bins. kube-scheduler is optional (only

@@ -209,6 +209,10 @@ func (r *runner) reconcile(ctx context.Context, key string) error {
 	if err != nil {
 		pod = nil
 	}
+	if pod != nil && r.env.realNode(pod.Spec.NodeName) {
+		// A real node's kubelet runs this pod itself.
+		pod = nil
+	}
 	r.mu.Lock()
 	t := r.tenants[key]
 	r.mu.Unlock()
