@@ -230,7 +230,7 @@ func writeImage(path string, s imageSpec) error {
 		}
 		refs[tag] = img
 	}
-	tmp := path + ".tmp"
+	tmp := fmt.Sprintf("%s.tmp-%d", path, os.Getpid()) // two Ups may assemble at once
 	if err := tarball.MultiRefWriteToFile(tmp, refs); err != nil {
 		os.Remove(tmp)
 		return err
