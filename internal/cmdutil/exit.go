@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/kubectl-tenant/kubectl-tenant/internal/columns"
+
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
 
@@ -44,11 +46,12 @@ func ExitCode(err error) int {
 	}
 }
 
-// OneLine is the error's first line: errors are one line for the user.
+// OneLine is the error's first line, safe for a terminal: errors are one
+// line for the user, and may quote what the cluster said.
 func OneLine(err error) string {
 	s := err.Error()
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
 	}
-	return s
+	return columns.Clean(s)
 }

@@ -188,8 +188,11 @@ func (e *Engine) Get(ctx context.Context, name string) (*Tenant, error) {
 	return &t, nil
 }
 
-// Events returns the namespace's recent events, newest last.
+// Events returns the namespace's (at most limit) recent events, newest last.
 func (e *Engine) Events(ctx context.Context, name string, limit int) ([]corev1.Event, error) {
+	if limit < 0 {
+		return nil, usageErrorf("--events must not be negative")
+	}
 	evs, err := e.Kube.CoreV1().Events(NamespaceFor(name)).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, apiError(err)

@@ -43,8 +43,9 @@ values files named in $KUBECTL_TENANT_VALUES (comma-separated), like create -f.`
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl tenant"},
-		PersistentPreRun: func(*cobra.Command, []string) {
+		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
 			f.TakeTokenFromEnv()
+			return cmdutil.ValidateCounts(c.Flags())
 		},
 		// No arguments on a terminal: the interactive app; otherwise help.
 		RunE: func(c *cobra.Command, _ []string) error {
