@@ -215,6 +215,17 @@ func eventTime(ev corev1.Event) time.Time {
 	return ev.CreationTimestamp.Time
 }
 
+// ping asks the API server for its version under ctx (Discovery's
+// ServerVersion takes no context, so Ctrl-C could not stop it).
+func (e *Engine) ping(ctx context.Context) error {
+	rc := e.Kube.Discovery().RESTClient()
+	if rc == nil { // client-go's fake has no REST client
+		_, err := e.Kube.Discovery().ServerVersion()
+		return err
+	}
+	return rc.Get().AbsPath("/version").Do(ctx).Error()
+}
+
 // apiError turns authorization failures into ForbiddenError (exit code 4) and
 // keeps the API's one-line message.
 func apiError(err error) error {
