@@ -11,6 +11,7 @@ command -v unshare >/dev/null || need+=(util-linux)
 command -v pgrep >/dev/null || need+=(procps)
 command -v make >/dev/null || need+=(make)
 command -v tmux >/dev/null || need+=(tmux)
+command -v gcc >/dev/null || need+=(gcc) # go test -race (make test-unit)
 if ((${#need[@]})); then
   sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
   echo "installing ${need[*]} (apt)"

@@ -4,7 +4,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"net/http"
@@ -17,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil/cmdutiltest"
 )
 
 var (
@@ -53,7 +54,7 @@ func binary(t *testing.T) string {
 // reads the request and never answers (an overloaded apiserver, a broken
 // proxy). It returns a kubeconfig trusting it and a channel that receives
 // once per request.
-func blackHole(t *testing.T) (kubeconfig string, requests <-chan struct{}) {
+func blackHole(t *testing.T) (string, <-chan struct{}) {
 	t.Helper()
 	reqs := make(chan struct{}, 100)
 	release := make(chan struct{})
@@ -70,13 +71,7 @@ func blackHole(t *testing.T) (kubeconfig string, requests <-chan struct{}) {
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { close(release) }) // runs first: Close waits for handlers
 	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
-	kubeconfig = filepath.Join(t.TempDir(), "kubeconfig")
-	cfg := "apiVersion: v1\nkind: Config\nclusters:\n- name: host\n  cluster:\n    server: " + srv.URL +
-		"\n    certificate-authority-data: " + b64(ca) + "\nusers:\n- name: me\n  user:\n    token: fake\ncontexts:\n- name: host\n  context: {cluster: host, user: me}\ncurrent-context: host\n"
-	if err := os.WriteFile(kubeconfig, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return kubeconfig, reqs
+	return cmdutiltest.Kubeconfig(t, srv.URL, ca), reqs
 }
 
 // interrupted starts the binary against a black-hole API server, waits until
@@ -149,5 +144,3 @@ func TestConnectHangupExits3(t *testing.T) {
 		t.Fatalf("exit %d, want 3 (-1: killed by SIGHUP)\n%s", code, stderr)
 	}
 }
-
-func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

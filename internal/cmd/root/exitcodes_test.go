@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -70,7 +69,7 @@ func TestExitCodesMatchTheDocs(t *testing.T) {
 			}
 		})
 		t.Run(verb+"/"+unreachable, func(t *testing.T) {
-			code, errb := execute(t, context.Background(), kubeconfigFor(t, refusedURL(t)), v.args)
+			code, errb := execute(t, context.Background(), cmdutiltest.Kubeconfig(t, refusedURL(t), nil), v.args)
 			if code != want[unreachable] {
 				t.Errorf("%v: exit %d, want %d: %s", v.args, code, want[unreachable], errb)
 			}
@@ -82,7 +81,7 @@ func TestExitCodesMatchTheDocs(t *testing.T) {
 				_, _ = w.Write([]byte(`{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Forbidden","code":403,"message":"` + r.URL.Path + ` is forbidden: User \"me\" cannot do that"}`))
 			}))
 			t.Cleanup(srv.Close)
-			code, errb := execute(t, context.Background(), kubeconfigFor(t, srv.URL), v.args)
+			code, errb := execute(t, context.Background(), cmdutiltest.Kubeconfig(t, srv.URL, nil), v.args)
 			if code != want[forbidden] {
 				t.Errorf("%v: exit %d, want %d: %s", v.args, code, want[forbidden], errb)
 			}
@@ -100,7 +99,7 @@ func TestExitCodesMatchTheDocs(t *testing.T) {
 			}))
 			t.Cleanup(srv.Close)
 			t.Cleanup(func() { close(release) })
-			code, errb := execute(t, ctx, kubeconfigFor(t, srv.URL), v.args)
+			code, errb := execute(t, ctx, cmdutiltest.Kubeconfig(t, srv.URL, nil), v.args)
 			if code != want[cancelled] {
 				t.Errorf("%v: exit %d, want %d: %s", v.args, code, want[cancelled], errb)
 			}
@@ -149,17 +148,6 @@ func execute(t *testing.T, ctx context.Context, kubeconfig string, args []string
 		errb.WriteString("error: " + cmdutil.OneLine(err))
 	}
 	return cmdutil.ExitCodeFor(ctx, err), errb.String()
-}
-
-func kubeconfigFor(t *testing.T, server string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "kubeconfig")
-	cfg := "apiVersion: v1\nkind: Config\nclusters:\n- name: host\n  cluster:\n    server: " + server +
-		"\nusers:\n- name: me\n  user:\n    token: fake\ncontexts:\n- name: host\n  context: {cluster: host, user: me}\ncurrent-context: host\n"
-	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 // refusedURL is a loopback address nothing listens on.
