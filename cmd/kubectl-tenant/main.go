@@ -5,8 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
+	"runtime/debug"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -15,12 +14,27 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	os.Exit(run())
+}
+
+// run executes the command and returns the exit code (docs/exit-codes.md).
+func run() (code int) {
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
-	err := root.NewCmdRoot(cmdutil.NewFactory(streams)).ExecuteContext(ctx)
-	stop()
+	f := cmdutil.NewFactory(streams)
+	ctx, stop := f.Interrupts.Notify(context.Background(), os.Stderr, os.Exit)
+	defer stop()
+	// A panic is a bug: exit 1 like any other error (Go's own 2 means usage
+	// here), with the stack for the report.
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(os.Stderr, "error: internal error (a bug; please report it with what follows): %s\n%s",
+				cmdutil.OneLine(fmt.Errorf("%v", r)), debug.Stack())
+			code = cmdutil.ExitError
+		}
+	}()
+	err := root.NewCmdRoot(f).ExecuteContext(ctx)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "error:", cmdutil.OneLine(err))
 	}
-	os.Exit(cmdutil.ExitCode(err))
+	return cmdutil.ExitCodeFor(ctx, err)
 }

@@ -3,7 +3,10 @@ package cmdutil
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+
+	"github.com/kubectl-tenant/kubectl-tenant/internal/columns"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
@@ -23,16 +26,41 @@ type UsageError struct{ Err error }
 func (e UsageError) Error() string { return e.Err.Error() }
 func (e UsageError) Unwrap() error { return e.Err }
 
-// ExitCode maps an error to the process exit code.
+// CommandExitError is the failure of the command `connect NAME -- CMD` ran:
+// the tool exits with CMD's code, as `kubectl exec` does.
+type CommandExitError struct {
+	Command string
+	Code    int
+}
+
+func (e *CommandExitError) Error() string {
+	return fmt.Sprintf("%s exited with code %d", e.Command, e.Code)
+}
+
+// ExitCodeFor is the exit code of a command run under ctx: ExitCode(err),
+// except that a command that failed after it was interrupted (ctx
+// cancelled by a signal) exits 3 whatever error the interruption surfaced
+// as.
+func ExitCodeFor(ctx context.Context, err error) int {
+	if err != nil && ctx.Err() != nil {
+		return ExitCancelled
+	}
+	return ExitCode(err)
+}
+
+// ExitCode maps an error to the process exit code (docs/exit-codes.md).
 func ExitCode(err error) int {
 	var (
 		ue  UsageError
 		tue *tenant.UsageError
 		fe  *tenant.ForbiddenError
+		ce  *CommandExitError
 	)
 	switch {
 	case err == nil:
 		return ExitOK
+	case errors.As(err, &ce):
+		return ce.Code
 	case errors.As(err, &ue), errors.As(err, &tue):
 		return ExitUsage
 	case errors.Is(err, context.Canceled):
@@ -44,11 +72,12 @@ func ExitCode(err error) int {
 	}
 }
 
-// OneLine is the error's first line: errors are one line for the user.
+// OneLine is the error's first line, safe for a terminal: errors are one
+// line for the user, and may quote what the cluster said.
 func OneLine(err error) string {
 	s := err.Error()
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
 	}
-	return s
+	return columns.Clean(s)
 }

@@ -29,6 +29,8 @@ import (
 type Factory struct {
 	ConfigFlags *genericclioptions.ConfigFlags
 	IOStreams   genericiooptions.IOStreams
+	// Interrupts is main's signal handling; commands set its hint.
+	Interrupts Interrupts
 
 	once   sync.Once
 	engine *tenant.Engine
@@ -44,10 +46,10 @@ func NewFactory(streams genericiooptions.IOStreams) *Factory {
 	// ... Unhandled Error ..."). The commands report errors themselves, as
 	// one line; drop the duplicate noise.
 	utilruntime.ErrorHandlers = nil
-	return &Factory{
-		ConfigFlags: genericclioptions.NewConfigFlags(true).WithDiscoveryBurst(300).WithDiscoveryQPS(50.0),
-		IOStreams:   streams,
-	}
+	flags := genericclioptions.NewConfigFlags(true).WithDiscoveryBurst(300).WithDiscoveryQPS(50.0)
+	timeout := DefaultRequestTimeout.String()
+	flags.Timeout = &timeout // the --request-timeout default; Helm's client reads it too
+	return &Factory{ConfigFlags: flags, IOStreams: streams}
 }
 
 // KubeconfigPath is the file tenant contexts are written to: --kubeconfig,

@@ -2,7 +2,10 @@
 package columns
 
 import (
+	"fmt"
+	"strings"
 	"time"
+	"unicode"
 
 	"k8s.io/apimachinery/pkg/util/duration"
 )
@@ -43,4 +46,33 @@ func Expires(t *time.Time, now time.Time) string {
 		return "expired"
 	}
 	return "in " + duration.HumanDuration(t.Sub(now))
+}
+
+// Clean makes text from the cluster (annotation values, event and error
+// messages) safe to print on a terminal: control characters (escape
+// sequences, carriage returns, newlines, C1 codes) and bidirectional
+// overrides are shown escaped, as \x1b or \u202e, instead of being
+// interpreted by the terminal. Other text, non-ASCII included, is unchanged.
+func Clean(s string) string {
+	i := strings.IndexFunc(s, unsafe)
+	if i < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.WriteString(s[:i])
+	for _, r := range s[i:] {
+		switch {
+		case !unsafe(r):
+			b.WriteRune(r)
+		case r < 0x100:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		}
+	}
+	return b.String()
+}
+
+func unsafe(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
 }

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/kubectl-tenant/kubectl-tenant/internal/columns"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/tui"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
@@ -39,7 +40,7 @@ func Lines(w io.Writer) tenant.Reporter {
 			line += fmt.Sprintf(" (%s)", ev.Time.Sub(t).Round(100*time.Millisecond))
 		}
 		if ev.Message != "" && ev.Phase != tenant.PhaseFailed { // the error line says it once
-			line += ": " + ev.Message
+			line += ": " + columns.Clean(ev.Message)
 		}
 		fmt.Fprintln(w, line)
 	}

@@ -210,7 +210,7 @@ func (m Model) onBus(msg tea.Msg) (Model, tea.Cmd) {
 }
 
 func (m *Model) setStatus(bad bool, format string, a ...any) {
-	m.status, m.statusBad = fmt.Sprintf(format, a...), bad
+	m.status, m.statusBad = columns.Clean(fmt.Sprintf(format, a...)), bad
 }
 
 func (m Model) forwardToInputs(msg tea.Msg) (tea.Model, tea.Cmd) {

@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/bubbles/spinner"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/kubectl-tenant/kubectl-tenant/internal/columns"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
 
@@ -93,6 +94,7 @@ func (s *Steps) find(name string) *step {
 // apply folds one engine event into the view.
 func (s *Steps) apply(ev tenant.Event) {
 	st := s.find(ev.Step)
+	ev.Message = columns.Clean(ev.Message) // from the cluster: no escape sequences
 	t := ev.Time
 	if t.IsZero() {
 		t = s.now()
@@ -207,7 +209,7 @@ func (s Steps) View() string {
 		return b.String()
 	}
 	if s.ShowError {
-		b.WriteString(s.wrap(s.st.errBox.Render("Error: ")+oneLine(s.err.Error()), "       ") + "\n")
+		b.WriteString(s.wrap(s.st.errBox.Render("Error: ")+columns.Clean(oneLine(s.err.Error())), "       ") + "\n")
 	}
 	if h := hint(s.Verb, s.Name, s.failedStep(), s.err); h != "" {
 		b.WriteString(s.wrap(s.st.bold.Render("Hint: ")+h, "      ") + "\n")

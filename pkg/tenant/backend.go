@@ -51,7 +51,8 @@ type Backend interface {
 	// when it exists (so re-running create converges).
 	Install(ctx context.Context, req InstallRequest) error
 	// Inspect says what Install(req) would change, changing nothing;
-	// ErrNotFound when there is no release.
+	// ErrNotFound when there is no release. PlanUpgrade calls it for up
+	// to PlanParallelism tenants at once.
 	Inspect(ctx context.Context, req InstallRequest) (Change, error)
 	// RolloutDone says whether the control plane runs its latest template
 	// everywhere (after Install changed it); msg says what is left.

@@ -153,7 +153,7 @@ func validatePool(pool string) error {
 // creates; it warns (does not fail) when the pool has no nodes. It returns
 // the caller's user name for the owner annotation.
 func (e *Engine) preflight(ctx context.Context, ns, pool string) (string, error) {
-	if _, err := e.Kube.Discovery().ServerVersion(); err != nil {
+	if err := e.ping(ctx); err != nil {
 		return "", apiError(err)
 	}
 	checks := []authzv1.ResourceAttributes{

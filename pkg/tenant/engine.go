@@ -188,8 +188,11 @@ func (e *Engine) Get(ctx context.Context, name string) (*Tenant, error) {
 	return &t, nil
 }
 
-// Events returns the namespace's recent events, newest last.
+// Events returns the namespace's (at most limit) recent events, newest last.
 func (e *Engine) Events(ctx context.Context, name string, limit int) ([]corev1.Event, error) {
+	if limit < 0 {
+		return nil, usageErrorf("--events must not be negative")
+	}
 	evs, err := e.Kube.CoreV1().Events(NamespaceFor(name)).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, apiError(err)
@@ -210,6 +213,17 @@ func eventTime(ev corev1.Event) time.Time {
 		return ev.EventTime.Time
 	}
 	return ev.CreationTimestamp.Time
+}
+
+// ping asks the API server for its version under ctx (Discovery's
+// ServerVersion takes no context, so Ctrl-C could not stop it).
+func (e *Engine) ping(ctx context.Context) error {
+	rc := e.Kube.Discovery().RESTClient()
+	if rc == nil { // client-go's fake has no REST client
+		_, err := e.Kube.Discovery().ServerVersion()
+		return err
+	}
+	return rc.Get().AbsPath("/version").Do(ctx).Error()
 }
 
 // apiError turns authorization failures into ForbiddenError (exit code 4) and

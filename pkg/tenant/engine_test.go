@@ -3,7 +3,9 @@ package tenant
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +22,7 @@ import (
 // fakeBackend records calls; the real backend is tested end to end against
 // the playground (test/e2e).
 type fakeBackend struct {
+	mu          sync.Mutex // PlanUpgrade calls Inspect concurrently
 	releases    map[string]Release
 	uninstalled []string
 	asleep      map[string]bool
@@ -28,6 +31,8 @@ type fakeBackend struct {
 }
 
 func (b *fakeBackend) Inspect(_ context.Context, req InstallRequest) (Change, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	b.inspected = append(b.inspected, req.Name)
 	b.requests = append(b.requests, req)
 	return Change{Revision: 2, Status: "deployed", From: "1", To: "1"}, nil
@@ -187,5 +192,30 @@ func TestPreflightForbidden(t *testing.T) {
 	}
 	if _, err := cs.CoreV1().Namespaces().Get(context.Background(), "vcluster-demo", metav1.GetOptions{}); err == nil {
 		t.Fatal("Create without rights created the namespace")
+	}
+}
+
+// A negative limit is a usage error, not a panic (audit L1: slice bounds
+// out of range with 0 and with 3 events).
+func TestEventsLimit(t *testing.T) {
+	var evs []runtime.Object
+	for i := range 3 {
+		evs = append(evs, &corev1.Event{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("e%d", i), Namespace: NamespaceFor("demo")},
+			Message: fmt.Sprint(i), LastTimestamp: metav1.NewTime(time.Unix(int64(1000+i), 0))})
+	}
+	e, _, _ := newEngine(t, evs...)
+	for _, limit := range []int{-1, -5} {
+		_, err := e.Events(context.Background(), "demo", limit)
+		var ue *UsageError
+		if !errors.As(err, &ue) {
+			t.Errorf("Events(limit %d): %v, want a usage error", limit, err)
+		}
+	}
+	got, err := e.Events(context.Background(), "demo", 2)
+	if err != nil || len(got) != 2 || got[0].Message != "1" || got[1].Message != "2" {
+		t.Errorf("Events(limit 2) = %v, %v; want the newest two, oldest first", got, err)
+	}
+	if got, err := e.Events(context.Background(), "demo", 0); err != nil || len(got) != 0 {
+		t.Errorf("Events(limit 0) = %v, %v", got, err)
 	}
 }

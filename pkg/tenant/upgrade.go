@@ -155,6 +155,10 @@ func (o UpgradeOptions) request(ns *corev1.Namespace) InstallRequest {
 	}
 }
 
+// PlanParallelism bounds how many tenants PlanUpgrade inspects and probes at
+// once. Backend.Inspect must be safe for concurrent use.
+const PlanParallelism = 4
+
 // PlanUpgrade selects the tenants, sorts out the unchanged and unavailable
 // ones and orders the rest into the canary and the waves. It changes
 // nothing; the availability probe only reads.
@@ -171,11 +175,22 @@ func (e *Engine) PlanUpgrade(ctx context.Context, o UpgradeOptions) (*UpgradePla
 		return nil, apiError(err)
 	}
 	items := make([]UpgradeItem, len(nss))
+	// Each classification may load a chart and hold a port-forward for its
+	// health probe: at most PlanParallelism at once, however many tenants
+	// --all selects.
 	var wg sync.WaitGroup
+	slots := make(chan struct{}, PlanParallelism)
 	for i := range nss {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				items[i] = UpgradeItem{Name: nss[i].Labels[LabelName], Outcome: OutcomeSkipped, Reason: oneLine(ctx.Err())}
+				return
+			}
+			defer func() { <-slots }()
 			items[i] = e.classify(ctx, o, &nss[i], rels)
 		}(i)
 	}

@@ -3,9 +3,14 @@ package tenant
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
 )
 
 func names(w UpgradeWave) []string {
@@ -140,5 +145,47 @@ func TestValidateLabels(t *testing.T) {
 		if err := ValidateLabels(bad); err == nil {
 			t.Errorf("ValidateLabels(%v) accepted", bad)
 		}
+	}
+}
+
+// gatedBackend counts how many Inspect calls run at once.
+type gatedBackend struct {
+	*fakeBackend
+	cur, max atomic.Int32
+}
+
+func (b *gatedBackend) Inspect(ctx context.Context, req InstallRequest) (Change, error) {
+	n := b.cur.Add(1)
+	defer b.cur.Add(-1)
+	for m := b.max.Load(); n > m && !b.max.CompareAndSwap(m, n); m = b.max.Load() {
+	}
+	time.Sleep(20 * time.Millisecond) // overlap with the others, if they run
+	return b.fakeBackend.Inspect(ctx, req)
+}
+
+// Planning an upgrade of many tenants inspects (and probes) at most
+// PlanParallelism of them at once (audit L10: it started one goroutine per
+// tenant, each with a chart load and a port-forward).
+func TestPlanUpgradeBoundsConcurrency(t *testing.T) {
+	ready := map[string]string{AnnotationReadyAt: "2026-01-01T00:00:00Z"}
+	var nss []runtime.Object
+	for i := range 3 * PlanParallelism {
+		nss = append(nss, tenantNS(fmt.Sprintf("t%d", i), ready))
+	}
+	e, _, fb := newEngine(t, nss...)
+	for i := range 3 * PlanParallelism {
+		fb.releases[NamespaceFor(fmt.Sprintf("t%d", i))] = Release{Status: "deployed", Version: 1}
+	}
+	gb := &gatedBackend{fakeBackend: fb}
+	e.Backend = gb
+	p, err := e.PlanUpgrade(context.Background(), UpgradeOptions{All: true, ChartVersion: "1", Wait: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Unchanged) != 3*PlanParallelism {
+		t.Fatalf("plan %+v", p)
+	}
+	if m := gb.max.Load(); m > PlanParallelism {
+		t.Errorf("%d Inspect calls ran at once, want at most %d", m, PlanParallelism)
 	}
 }

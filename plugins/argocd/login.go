@@ -206,7 +206,7 @@ func serverURL(s string, plaintext bool) (*url.URL, error) {
 	}
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, fmt.Errorf("invalid --server %q: want https://HOST[:PORT] (or http:// for a plain-HTTP server)", s)
+		return nil, fmt.Errorf("invalid --argocd-server %q: want https://HOST[:PORT] (or http:// for a plain-HTTP server)", s)
 	}
 	if plaintext {
 		u.Scheme = "http"

@@ -155,6 +155,10 @@ func TestLifecycle(t *testing.T) {
 	if !strings.Contains(r.stdout, "namespace/default") {
 		t.Errorf("connect -- kubectl: %q", r.stdout)
 	}
+	// ... and exits with CMD's code, as kubectl exec does.
+	if r := w.run(context.Background(), "connect", "e2e-life", "--", "sh", "-c", "exit 7"); r.code != 7 {
+		t.Errorf("connect -- sh -c 'exit 7': exit %d, want 7\n%s", r.code, r.stderr)
+	}
 
 	w.mustRun("connect", "e2e-life", "--background")
 	sess = w.session("e2e-life")

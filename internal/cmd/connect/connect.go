@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -172,7 +173,7 @@ func (o *Options) runCommand(ctx context.Context) error {
 	if err := cmd.Run(); err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			return fmt.Errorf("%s exited with code %d", o.Command[0], ee.ExitCode())
+			return &cmdutil.CommandExitError{Command: o.Command[0], Code: exitStatus(ee.ProcessState)}
 		}
 		return err
 	}
@@ -334,4 +335,16 @@ func passthroughFlags(f *cmdutil.Factory) []string {
 	add("certificate-authority", c.CAFile)
 	add("request-timeout", c.Timeout)
 	return out
+}
+
+// exitStatus is a finished command's exit code; a command killed by a
+// signal counts 128+signal, as in a shell.
+func exitStatus(ps *os.ProcessState) int {
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	if c := ps.ExitCode(); c > 0 {
+		return c
+	}
+	return cmdutil.ExitError
 }

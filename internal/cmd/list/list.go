@@ -102,14 +102,17 @@ func Print(w io.Writer, format string, ts []tenant.Tenant, now time.Time) error 
 	}
 	fmt.Fprintln(tw, header)
 	for _, t := range ts {
-		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", t.Name, t.Status, columns.Dash(t.Pool), columns.Dash(t.K8sVersion),
+		// Annotation values are anyone's with namespace-patch rights:
+		// never let them reach the terminal raw.
+		c := columns.Clean
+		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", c(t.Name), c(string(t.Status)), c(columns.Dash(t.Pool)), c(columns.Dash(t.K8sVersion)),
 			columns.Age(t.CreatedAt, now), columns.Expires(t.ExpiresAt, now), columns.YesNo(&t.Connected), columns.YesNo(t.Registered))
 		if wide {
 			ready := "-"
 			if t.TimeToReady > 0 {
 				ready = t.TimeToReady.String()
 			}
-			line += fmt.Sprintf("\t%s\t%s\t%s", t.Namespace, columns.Dash(t.Owner), ready)
+			line += fmt.Sprintf("\t%s\t%s\t%s", c(t.Namespace), c(columns.Dash(t.Owner)), ready)
 		}
 		fmt.Fprintln(tw, line)
 	}

@@ -44,3 +44,22 @@ func TestPrintFormats(t *testing.T) {
 		t.Fatalf("json of an empty list must be a TenantList with items []: %v %s", err, b.String())
 	}
 }
+
+// Annotation values (owner, k8s version) reach the table escaped: a value
+// with an escape sequence cannot retitle or clear the terminal (audit L16).
+func TestPrintEscapesControlCharacters(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	ts := []tenant.Tenant{{Name: "a", Namespace: "vcluster-a", Status: tenant.StatusReady, CreatedAt: now,
+		Owner: "mallory\x1b]0;owned\a\x1b[2J", K8sVersion: "v1.34\r\u202eevil"}}
+	var b bytes.Buffer
+	if err := Print(&b, "wide", ts, now); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if strings.ContainsAny(out, "\x1b\a\r\u202e") {
+		t.Fatalf("raw control characters in the table: %q", out)
+	}
+	if !strings.Contains(out, `mallory\x1b]0;owned\x07\x1b[2J`) || !strings.Contains(out, `v1.34\x0d\u202eevil`) {
+		t.Fatalf("escaped values missing: %q", out)
+	}
+}

@@ -67,7 +67,7 @@ repository is out of date, for CI.`,
 	fl.StringVar(&o.Out, "out", ".", "root of the platform repository to write into")
 	fl.BoolVar(&o.All, "all", false, "render every section (the default)")
 	fl.StringSliceVar(&o.Only, "only", nil, "render only these sections: "+strings.Join(gitops.Sections, ","))
-	fl.BoolVar(&o.Check, "check", false, "write nothing; print a diff and exit 1 if the repository is out of date")
+	fl.BoolVar(&o.Check, "check", false, "write nothing; print a diff and exit 1 if the repository is out of date (2: the config is invalid)")
 	return cmd
 }
 
@@ -123,9 +123,12 @@ func (o *Options) Run(ctx context.Context) error {
 			for _, e := range list {
 				fmt.Fprintln(errOut, "error:", e)
 			}
-			return fmt.Errorf("%s: %d problems, nothing written", o.File, len(list))
+			return cmdutil.UsageError{Err: fmt.Errorf("%s: %d problems, nothing written", o.File, len(list))}
 		}
-		return err
+		// A config that cannot be used is bad input (exit 2), as for
+		// `create --gitops --config`; `--check` exits 1 only when the
+		// repository is out of date (or cannot be read or written).
+		return cmdutil.UsageError{Err: err}
 	}
 	files, err := gitops.Render(cfg)
 	if err != nil {

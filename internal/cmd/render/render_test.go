@@ -104,8 +104,10 @@ func TestRenderBadConfigWritesNothing(t *testing.T) {
 			dir := t.TempDir()
 			cfg := writeConfig(t, t.TempDir(), src)
 			_, errOut, code := run(t, "-f", cfg, "--out", dir)
-			if code != cmdutil.ExitError {
-				t.Fatalf("exit %d, want 1: %s", code, errOut)
+			// Bad input, exit 2, as `create --gitops --config` says for the
+			// same file (audit L6: render said 1).
+			if code != cmdutil.ExitUsage {
+				t.Fatalf("exit %d, want 2: %s", code, errOut)
 			}
 			if !strings.Contains(errOut, cfg+":") {
 				t.Errorf("error does not quote the file: %s", errOut)
@@ -120,7 +122,7 @@ func TestRenderBadConfigWritesNothing(t *testing.T) {
 func TestRenderMissingConfig(t *testing.T) {
 	dir := t.TempDir()
 	_, errOut, code := run(t, "-f", filepath.Join(dir, "nope.yaml"), "--out", dir)
-	if code != cmdutil.ExitError || !strings.Contains(errOut, "nope.yaml") {
+	if code != cmdutil.ExitUsage || !strings.Contains(errOut, "nope.yaml") {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 }

@@ -3,6 +3,7 @@ package root
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -43,8 +44,10 @@ values files named in $KUBECTL_TENANT_VALUES (comma-separated), like create -f.`
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl tenant"},
-		PersistentPreRun: func(*cobra.Command, []string) {
+		PersistentPreRunE: func(c *cobra.Command, args []string) error {
 			f.TakeTokenFromEnv()
+			f.Interrupts.SetHint(interruptHint(c.Name(), args))
+			return cmdutil.ValidateCounts(c.Flags())
 		},
 		// No arguments on a terminal: the interactive app; otherwise help.
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -81,6 +84,29 @@ values files named in $KUBECTL_TENANT_VALUES (comma-separated), like create -f.`
 		wrapArgs(c)
 	}
 	return cmd
+}
+
+// interruptHint is what a second Ctrl-C says the verb may leave behind, and
+// how to finish (every step is idempotent, so the same command resumes).
+func interruptHint(verb string, args []string) string {
+	name := "NAME"
+	if len(args) > 0 {
+		name = args[0]
+	}
+	switch verb {
+	case "create":
+		return fmt.Sprintf("tenant %s may be half-created (namespace %s, its Helm release or Argo CD Application): run `kubectl tenant create %s` again to resume, or `kubectl tenant delete %s` to remove it",
+			name, tenant.NamespaceFor(name), name, name)
+	case "delete":
+		return fmt.Sprintf("tenant %s may be half-deleted: run `kubectl tenant delete %s --yes` again to finish", name, name)
+	case "connect":
+		return fmt.Sprintf("the kubeconfig context may still point at tenant %s through a closed port: run `kubectl tenant disconnect` to switch back", name)
+	case "upgrade":
+		return "a tenant's upgrade may be half-done: run the same upgrade again to resume (a release left pending is rolled back first)"
+	case "gc":
+		return "expired tenants may be half-deleted: run `kubectl tenant gc` again to finish"
+	}
+	return ""
 }
 
 // wrapArgs makes argument-count errors usage errors (exit code 2).

@@ -11,6 +11,7 @@ import (
 	"k8s.io/cli-runtime/pkg/printers"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/columns"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
 
@@ -65,7 +66,10 @@ func (o *Options) Run(ctx context.Context) error {
 	}
 	now := time.Now()
 	tw := printers.GetNewTabWriter(out)
-	row := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, v) }
+	// Values come from annotations and events anyone with patch rights on
+	// the namespace (or a tenant's workloads) controls: escape control
+	// characters before they reach the terminal.
+	row := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, columns.Clean(v)) }
 	row("Name", t.Name)
 	row("Namespace", t.Namespace)
 	row("Status", string(t.Status))
@@ -97,7 +101,8 @@ func (o *Options) Run(ctx context.Context) error {
 	tw = printers.GetNewTabWriter(out)
 	fmt.Fprintln(tw, "  TYPE\tREASON\tOBJECT\tMESSAGE")
 	for _, ev := range evs {
-		fmt.Fprintf(tw, "  %s\t%s\t%s/%s\t%s\n", ev.Type, ev.Reason, ev.InvolvedObject.Kind, ev.InvolvedObject.Name, ev.Message)
+		c := columns.Clean
+		fmt.Fprintf(tw, "  %s\t%s\t%s/%s\t%s\n", c(ev.Type), c(ev.Reason), c(ev.InvolvedObject.Kind), c(ev.InvolvedObject.Name), c(ev.Message))
 	}
 	return tw.Flush()
 }

@@ -3,6 +3,7 @@
 package cmdutiltest
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -46,13 +47,24 @@ func FakeHost(t testing.TB, names ...string) (kubeconfig string, requests *atomi
 		}
 	}))
 	t.Cleanup(srv.Close)
-	kubeconfig = filepath.Join(t.TempDir(), "kubeconfig")
+	return Kubeconfig(t, srv.URL, nil), requests
+}
+
+// Kubeconfig writes a kubeconfig whose current context "host" points at
+// server with a fake token, trusting the PEM caPEM when given.
+func Kubeconfig(t testing.TB, server string, caPEM []byte) string {
+	t.Helper()
+	ca := ""
+	if caPEM != nil {
+		ca = "\n    certificate-authority-data: " + base64.StdEncoding.EncodeToString(caPEM)
+	}
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
 	cfg := `apiVersion: v1
 kind: Config
 clusters:
 - name: host
   cluster:
-    server: ` + srv.URL + `
+    server: ` + server + ca + `
 users:
 - name: me
   user:
@@ -65,5 +77,5 @@ current-context: host
 	if err := os.WriteFile(kubeconfig, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return kubeconfig, requests
+	return kubeconfig
 }

@@ -1,0 +1,146 @@
+//go:build unix
+
+package main
+
+import (
+	"bytes"
+	"encoding/pem"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil/cmdutiltest"
+)
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// binary builds kubectl-tenant once for the process-level tests
+// ($KUBECTL_TENANT_TEST_BINARY runs them against another build).
+func binary(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("KUBECTL_TENANT_TEST_BINARY"); p != "" {
+		return p
+	}
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "kubectl-tenant-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "kubectl-tenant")
+		if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+			binErr = errors.New("go build: " + err.Error() + "\n" + string(out))
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+// blackHole is an API server on loopback that completes the TLS handshake,
+// reads the request and never answers (an overloaded apiserver, a broken
+// proxy). It returns a kubeconfig trusting it and a channel that receives
+// once per request.
+func blackHole(t *testing.T) (string, <-chan struct{}) {
+	t.Helper()
+	reqs := make(chan struct{}, 100)
+	release := make(chan struct{})
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case reqs <- struct{}{}:
+		default:
+		}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) }) // runs first: Close waits for handlers
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	return cmdutiltest.Kubeconfig(t, srv.URL, ca), reqs
+}
+
+// interrupted starts the binary against a black-hole API server, waits until
+// it is blocked in an API request, sends sigs (in order) and returns the
+// exit code and stderr. A process that does not end fails by the timeout
+// (no wall-clock assertion on how fast it ends).
+func interrupted(t *testing.T, sigs []syscall.Signal, args ...string) (int, string) {
+	t.Helper()
+	kubeconfig, requests := blackHole(t)
+	cmd := exec.Command(binary(t), args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig, "HOME="+t.TempDir(), "KUBECTL_TENANT_STATE_DIR="+t.TempDir())
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-requests:
+	case err := <-done:
+		t.Fatalf("%v ended before it reached the API: %v\n%s", args, err, stderr.String())
+	}
+	for _, s := range sigs {
+		_ = cmd.Process.Signal(s)
+	}
+	const generous = 60 * time.Second
+	select {
+	case <-done:
+	case <-time.After(generous):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("%v still running %s after %v (the audit's H3 hang)\n%s", args, generous, sigs, stderr.String())
+	}
+	return cmd.ProcessState.ExitCode(), stderr.String()
+}
+
+// Audit H3: create against an API server that never answers hung for good
+// and ignored Ctrl-C. Now one SIGINT ends it with exit 3.
+func TestCreateInterruptedOnStalledAPIExits3(t *testing.T) {
+	code, stderr := interrupted(t, []syscall.Signal{syscall.SIGINT}, "create", "demo", "--wait", "1m")
+	if code != 3 {
+		t.Fatalf("exit %d, want 3\n%s", code, stderr)
+	}
+	if !strings.HasPrefix(stderr, "error: ") && !strings.Contains(stderr, "\nerror: ") {
+		t.Errorf("no error line:\n%s", stderr)
+	}
+}
+
+// A second signal ends the process at once, with exit 3 and a line that
+// says what may be left and how to resume.
+func TestCreateSignalledTwiceExits3(t *testing.T) {
+	code, stderr := interrupted(t, []syscall.Signal{syscall.SIGINT, syscall.SIGTERM}, "create", "demo", "--wait", "1m")
+	if code != 3 {
+		t.Fatalf("exit %d, want 3\n%s", code, stderr)
+	}
+	// Which signal ends it depends on timing; either way the last line is
+	// the one error line.
+	if strings.Contains(stderr, "stopped at once") && !strings.Contains(stderr, "kubectl tenant create demo") {
+		t.Errorf("the second-signal line does not say how to resume:\n%s", stderr)
+	}
+}
+
+// Audit L7: SIGHUP (the terminal closed) killed connect without cleanup.
+// It now cancels like SIGINT: the command ends through its own cleanup,
+// exit 3, instead of being killed by the signal.
+func TestConnectHangupExits3(t *testing.T) {
+	code, stderr := interrupted(t, []syscall.Signal{syscall.SIGHUP}, "connect", "demo")
+	if code != 3 {
+		t.Fatalf("exit %d, want 3 (-1: killed by SIGHUP)\n%s", code, stderr)
+	}
+}

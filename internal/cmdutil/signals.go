@@ -1,0 +1,72 @@
+package cmdutil
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// DefaultRequestTimeout bounds every single API request unless
+// --request-timeout says otherwise (0 means no limit, as in kubectl): an API
+// server that accepts the connection and never answers must not hang a
+// command. Watches are not used; port-forward streams are not requests and
+// are not limited.
+const DefaultRequestTimeout = 30 * time.Second
+
+// InterruptSignals end a command: Ctrl-C, kill, and closing the terminal
+// (SIGHUP), so a foreground connect restores the context in every case.
+var InterruptSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+
+// Interrupts turns the first interrupt signal into a cancelled context: the
+// command stops its API calls and waits, cleans up what it must, and exits
+// 3. A second signal ends the process at once (exit 3), after a line that
+// says what may be left behind (hint, read when the signal arrives) and that
+// running the command again finishes it. stop releases the signals.
+type Interrupts struct {
+	hint atomic.Pointer[string]
+}
+
+// SetHint sets what the second-signal line says may be left and how to
+// resume; the root command sets it per verb before running it.
+func (in *Interrupts) SetHint(s string) { in.hint.Store(&s) }
+
+// Hint is the current hint, or a general one.
+func (in *Interrupts) Hint() string {
+	if h := in.hint.Load(); h != nil && *h != "" {
+		return *h
+	}
+	return "what it was changing may be half-done: run the same command again, every step resumes or cleans up what an earlier run left"
+}
+
+// Notify returns a context cancelled by the first signal; exit is called
+// with ExitCancelled on the second (os.Exit in main).
+func (in *Interrupts) Notify(parent context.Context, errOut io.Writer, exit func(int)) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, InterruptSignals...)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case s := <-ch:
+			cancel(fmt.Errorf("%v signal received: %w", s, context.Canceled))
+		case <-done:
+			return
+		}
+		select {
+		case s := <-ch:
+			fmt.Fprintf(errOut, "error: %v again: stopped at once; %s\n", s, in.Hint())
+			exit(ExitCancelled)
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(ch)
+		close(done)
+		cancel(nil)
+	}
+}
