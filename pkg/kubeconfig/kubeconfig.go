@@ -109,17 +109,12 @@ func OwnedName(context string) string { return ownedPrefix + context }
 func (s Store) Upsert(e Entry, activate bool) (previous string, err error) {
 	err = s.modify(func(c *clientcmdapi.Config) error {
 		previous = c.CurrentContext
+		if err := conflict(c, e); err != nil {
+			return err
+		}
 		m := Mark{Tenant: e.Tenant, Host: e.Host}
 		if old, exists := c.Contexts[e.Name]; exists {
-			om, ours := MarkOf(old)
-			switch {
-			case !ours:
-				return &ConflictError{Context: e.Name}
-			case om.Tenant != e.Tenant:
-				return &ConflictError{Context: e.Name, Owner: "tenant " + om.Tenant}
-			case !om.Legacy && om.Host != e.Host:
-				return &ConflictError{Context: e.Name, Owner: fmt.Sprintf("tenant %s of host context %q", om.Tenant, om.Host)}
-			}
+			om, _ := MarkOf(old)
 			if previous == e.Name {
 				previous = om.Previous
 			}
@@ -127,9 +122,6 @@ func (s Store) Upsert(e Entry, activate bool) (previous string, err error) {
 			if old.Cluster != OwnedName(e.Name) {
 				defer dropUnreferenced(c, old.Cluster)
 			}
-		}
-		if e.Name == e.Host {
-			return &ConflictError{Context: e.Name, Owner: "the host cluster"}
 		}
 		if previous == e.Name {
 			previous = ""
@@ -151,6 +143,37 @@ func (s Store) Upsert(e Entry, activate bool) (previous string, err error) {
 		return nil
 	})
 	return previous, err
+}
+
+// conflict refuses e when its context name is taken by a context the tool
+// did not write, by another tenant's or another host's, or is the host
+// context itself.
+func conflict(c *clientcmdapi.Config, e Entry) error {
+	if old, exists := c.Contexts[e.Name]; exists {
+		om, ours := MarkOf(old)
+		switch {
+		case !ours:
+			return &ConflictError{Context: e.Name}
+		case om.Tenant != e.Tenant:
+			return &ConflictError{Context: e.Name, Owner: "tenant " + om.Tenant}
+		case !om.Legacy && om.Host != e.Host:
+			return &ConflictError{Context: e.Name, Owner: fmt.Sprintf("tenant %s of host context %q", om.Tenant, om.Host)}
+		}
+	}
+	if e.Name == e.Host {
+		return &ConflictError{Context: e.Name, Owner: "the host cluster"}
+	}
+	return nil
+}
+
+// Check returns the *ConflictError Upsert(e) would fail with, without
+// writing anything.
+func (s Store) Check(e Entry) error {
+	c, err := s.Load()
+	if err != nil {
+		return err
+	}
+	return conflict(c, e)
 }
 
 // dropUnreferenced removes the tool's cluster and user entries of name when

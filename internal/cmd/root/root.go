@@ -43,9 +43,6 @@ values files named in $KUBECTL_TENANT_VALUES (comma-separated), like create -f.`
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl tenant"},
-		PersistentPreRun: func(*cobra.Command, []string) {
-			f.TakeTokenFromEnv()
-		},
 		// No arguments on a terminal: the interactive app; otherwise help.
 		RunE: func(c *cobra.Command, _ []string) error {
 			if !progress.IsTerminal(f.IOStreams.In) || !progress.IsTerminal(f.IOStreams.Out) {
