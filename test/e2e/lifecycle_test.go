@@ -77,7 +77,7 @@ func (w *world) assertGone(name string, sess *session.Session) {
 		w.t.Errorf("current context %q is gone or the deleted tenant", cfg.CurrentContext)
 	}
 	st := session.Store{Dir: w.stateDir + "/sessions"}
-	if _, ok, _ := st.Get(name); ok {
+	if _, ok, _ := st.Get(w.kubeconfig, name); ok {
 		w.t.Errorf("session %s left", name)
 	}
 	if sess != nil {
@@ -95,7 +95,7 @@ func (w *world) assertGone(name string, sess *session.Session) {
 
 func (w *world) session(name string) *session.Session {
 	w.t.Helper()
-	s, ok, err := session.Store{Dir: w.stateDir + "/sessions"}.Get(name)
+	s, ok, err := session.Store{Dir: w.stateDir + "/sessions"}.Get(w.kubeconfig, name)
 	if err != nil || !ok {
 		w.t.Fatalf("no session for %s: %v", name, err)
 	}

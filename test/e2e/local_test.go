@@ -1,0 +1,221 @@
+package e2e
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/kubeconfig"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/session"
+)
+
+// These tests are about local processes and files (the forwarder, its
+// signals, session state), so their host "cluster" is a loopback TLS server
+// that records what it is sent and never answers: no playground needed.
+
+// localWorld is a kubeconfig whose host context "host" points at server,
+// and a state directory.
+type localWorld struct {
+	t                    *testing.T
+	bin, kubeconfig, dir string
+}
+
+func newLocalWorld(t *testing.T, server string) *localWorld {
+	w := &localWorld{t: t, bin: binary(t), dir: t.TempDir()}
+	w.kubeconfig = filepath.Join(t.TempDir(), "config")
+	c := clientcmdapi.NewConfig()
+	c.Clusters["host"] = &clientcmdapi.Cluster{Server: server}
+	c.AuthInfos["host"] = &clientcmdapi.AuthInfo{}
+	c.Contexts["host"] = &clientcmdapi.Context{Cluster: "host", AuthInfo: "host"}
+	c.CurrentContext = "host"
+	if err := clientcmd.WriteToFile(*c, w.kubeconfig); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func (w *localWorld) command(args ...string) *exec.Cmd {
+	cmd := exec.Command(w.bin, args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+w.kubeconfig, "KUBECTL_TENANT_STATE_DIR="+w.dir, "NO_COLOR=1")
+	return cmd
+}
+
+func (w *localWorld) sessions() session.Store { return session.Store{Dir: filepath.Join(w.dir, "sessions")} }
+
+// gone reports whether pid has exited (a zombie counts as exited).
+func gone(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i > 0 && len(s) > i+2 && s[i+2] == 'Z'
+}
+
+// childOf finds a process whose parent is ppid.
+func childOf(ppid int) int {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(f) > 1 && f[1] == strconv.Itoa(ppid) {
+			return pid
+		}
+	}
+	return 0
+}
+
+// TestDisconnectLeavesAStalePIDAlone: the session's forwarder died long ago
+// and its PID now belongs to an unrelated process; disconnect cleans the
+// context and leaves that process alone (H1).
+func TestDisconnectLeavesAStalePIDAlone(t *testing.T) {
+	w := newLocalWorld(t, "https://127.0.0.1:1")
+	victim := exec.Command("sleep", "300")
+	if err := victim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- victim.Wait() }()
+	t.Cleanup(func() { _ = victim.Process.Kill() })
+	before, _ := os.ReadFile(w.kubeconfig)
+	if _, err := (kubeconfig.Store{Path: w.kubeconfig}).Upsert(kubeconfig.Entry{Name: "demo", Tenant: "demo", Host: "host", Server: "https://127.0.0.1:2"}, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.sessions().Save(session.Session{Tenant: "demo", Context: "demo", Kubeconfig: w.kubeconfig, PreviousContext: "host", HostContext: "host", PID: victim.Process.Pid}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := w.command("disconnect", "demo").CombinedOutput()
+	if err != nil {
+		t.Fatalf("disconnect: %v\n%s", err, out)
+	}
+	select {
+	case err := <-exited:
+		t.Fatalf("disconnect signalled the unrelated process %d: %v", victim.Process.Pid, err)
+	case <-time.After(time.Second):
+	}
+	after, _ := os.ReadFile(w.kubeconfig)
+	if c, _ := clientcmd.Load(after); c.CurrentContext != "host" || c.Contexts["demo"] != nil {
+		t.Errorf("after disconnect:\n%s\nwant as before:\n%s", after, before)
+	}
+	if _, ok, _ := w.sessions().Get(w.kubeconfig, "demo"); ok {
+		t.Error("session left")
+	}
+}
+
+// hangingAPI is a TLS server that records each request's headers and never
+// answers until the test ends.
+type hangingAPI struct {
+	*httptest.Server
+	mu   sync.Mutex
+	seen []http.Header
+	got  chan struct{}
+}
+
+func newHangingAPI(t *testing.T) *hangingAPI {
+	a := &hangingAPI{got: make(chan struct{}, 100)}
+	done := make(chan struct{})
+	a.Server = httptest.NewTLSServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		a.mu.Lock()
+		a.seen = append(a.seen, r.Header.Clone())
+		a.mu.Unlock()
+		a.got <- struct{}{}
+		select {
+		case <-done:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(func() { close(done); a.Close() })
+	return a
+}
+
+// TestBackgroundConnectKeepsIdentityAndCtrlCStopsIt: the forwarder acts
+// with the user's --as/--as-group, TLS flags and token (M3), has no token in
+// its environment or argv (L14), and Ctrl-C of the parent while it connects
+// leaves no forwarder, session or context behind (M2).
+func TestBackgroundConnectKeepsIdentityAndCtrlCStopsIt(t *testing.T) {
+	api := newHangingAPI(t)
+	w := newLocalWorld(t, api.URL) // no CA: only --insecure-skip-tls-verify reaches it
+	before, _ := os.ReadFile(w.kubeconfig)
+	const token = "E2E-SECRET-BEARER-TOKEN"
+	parent := w.command("connect", "demo", "--background", "--token", token,
+		"--as", "restricted-user", "--as-group", "viewers", "--insecure-skip-tls-verify")
+	var stderr bytes.Buffer
+	parent.Stderr = &stderr
+	if err := parent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	parentDone := make(chan struct{})
+	go func() { _ = parent.Wait(); close(parentDone) }()
+	t.Cleanup(func() { _ = parent.Process.Kill() })
+	select {
+	case <-api.got:
+	case <-parentDone:
+		t.Fatalf("parent exited before the forwarder reached the API: %s", stderr.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the forwarder never reached the API (TLS flags dropped?); stderr: %s", stderr.String())
+	}
+	api.mu.Lock()
+	h := api.seen[0]
+	api.mu.Unlock()
+	if h.Get("Impersonate-User") != "restricted-user" || h.Get("Impersonate-Group") != "viewers" || h.Get("Authorization") != "Bearer "+token {
+		t.Errorf("the forwarder's request lacks the user's identity: %v", h)
+	}
+	child := childOf(parent.Process.Pid)
+	if child == 0 {
+		t.Fatal("no forwarder process found")
+	}
+	t.Cleanup(func() { _ = syscall.Kill(child, syscall.SIGKILL) })
+	for _, f := range []string{"environ", "cmdline"} {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(child) + "/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte(token)) {
+			t.Errorf("the token is in the forwarder's %s", f)
+		}
+	}
+	// Ctrl-C while it connects.
+	_ = parent.Process.Signal(os.Interrupt)
+	select {
+	case <-parentDone:
+	case <-time.After(30 * time.Second):
+		t.Fatal("parent did not exit after Ctrl-C")
+	}
+	if code := parent.ProcessState.ExitCode(); code != 3 {
+		t.Errorf("exit %d after Ctrl-C, want 3; stderr: %s", code, stderr.String())
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !gone(child) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !gone(child) {
+		t.Fatalf("forwarder %d still runs after the parent was interrupted", child)
+	}
+	if after, _ := os.ReadFile(w.kubeconfig); !bytes.Equal(after, before) {
+		t.Errorf("kubeconfig changed:\n%s", after)
+	}
+	if ss, _ := w.sessions().List(); len(ss) != 0 {
+		t.Errorf("sessions left: %+v", ss)
+	}
+}
