@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
+	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,11 +16,14 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/kubeconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/session"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
 
 // These tests are about local processes and files (the forwarder, its
@@ -52,7 +57,9 @@ func (w *localWorld) command(args ...string) *exec.Cmd {
 	return cmd
 }
 
-func (w *localWorld) sessions() session.Store { return session.Store{Dir: filepath.Join(w.dir, "sessions")} }
+func (w *localWorld) sessions() session.Store {
+	return session.Store{Dir: filepath.Join(w.dir, "sessions")}
+}
 
 // gone reports whether pid has exited (a zombie counts as exited).
 func gone(pid int) bool {
@@ -217,5 +224,115 @@ func TestBackgroundConnectKeepsIdentityAndCtrlCStopsIt(t *testing.T) {
 	}
 	if ss, _ := w.sessions().List(); len(ss) != 0 {
 		t.Errorf("sessions left: %+v", ss)
+	}
+}
+
+// tenantAPI is a TLS server that answers the few calls a connect makes for
+// tenant "demo" exposed at a LoadBalancer address (no port-forward needed).
+func tenantAPI(t *testing.T) *httptest.Server {
+	ns := &corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
+		ObjectMeta: metav1.ObjectMeta{Name: "vcluster-demo", Labels: map[string]string{tenant.LabelName: "demo"}}}
+	sec := &corev1.Secret{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+		ObjectMeta: metav1.ObjectMeta{Name: "vc-vcluster", Namespace: "vcluster-demo"},
+		Data:       map[string][]byte{"certificate-authority": []byte("ca"), "client-certificate": []byte("c"), "client-key": []byte("k")}}
+	svc := &corev1.Service{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+		ObjectMeta: metav1.ObjectMeta{Name: "vcluster", Namespace: "vcluster-demo"},
+		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer},
+		Status:     corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{Ingress: []corev1.LoadBalancerIngress{{IP: "127.0.0.1"}}}}}
+	objs := map[string]any{
+		"/api/v1/namespaces/vcluster-demo":                     ns,
+		"/api/v1/namespaces/vcluster-demo/secrets/vc-vcluster": sec,
+		"/api/v1/namespaces/vcluster-demo/services/vcluster":   svc,
+	}
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		rw.Header().Set("Content-Type", "application/json")
+		o, ok := objs[r.URL.Path]
+		if !ok {
+			rw.WriteHeader(http.StatusNotFound)
+			_ = json.NewEncoder(rw).Encode(metav1.Status{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Status"},
+				Status: metav1.StatusFailure, Reason: metav1.StatusReasonNotFound, Code: http.StatusNotFound})
+			return
+		}
+		_ = json.NewEncoder(rw).Encode(o)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// forwarders lists the forwarder processes of this world.
+func (w *localWorld) forwarders() []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || gone(pid) {
+			continue
+		}
+		cl, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		env, _ := os.ReadFile("/proc/" + e.Name() + "/environ")
+		if bytes.Contains(cl, []byte("--forwarder")) && bytes.Contains(env, []byte("KUBECTL_TENANT_STATE_DIR="+w.dir+"\x00")) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// TestConcurrentBackgroundConnectsLeaveOneForwarder: two `connect
+// --background` of one tenant at once (create plus the TUI, two terminals)
+// end with exactly one forwarder, the one the session names; a third
+// replaces it; disconnect leaves nothing (L12).
+func TestConcurrentBackgroundConnectsLeaveOneForwarder(t *testing.T) {
+	api := tenantAPI(t)
+	w := newLocalWorld(t, api.URL)
+	c, _ := clientcmd.LoadFromFile(w.kubeconfig)
+	c.Clusters["host"].CertificateAuthorityData = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: api.Certificate().Raw})
+	if err := clientcmd.WriteToFile(*c, w.kubeconfig); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(w.kubeconfig)
+	t.Cleanup(func() {
+		for _, pid := range w.forwarders() {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	for round := range 3 {
+		var wg sync.WaitGroup
+		outs := make([]string, 2)
+		codes := make([]int, 2)
+		for i := range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				cmd := w.command("connect", "demo", "--background")
+				out, _ := cmd.CombinedOutput()
+				outs[i], codes[i] = string(out), cmd.ProcessState.ExitCode()
+			}()
+		}
+		wg.Wait()
+		if codes[0] != 0 && codes[1] != 0 {
+			t.Fatalf("round %d: both connects failed:\n%s\n%s", round, outs[0], outs[1])
+		}
+		fw := w.forwarders()
+		s, ok, _ := w.sessions().Get(w.kubeconfig, "demo")
+		if len(fw) != 1 || !ok || s.Holder() != fw[0] {
+			t.Fatalf("round %d: forwarders %v, session %+v (holder %d); want exactly one, the session's\n%s\n%s", round, fw, s, s.Holder(), outs[0], outs[1])
+		}
+		// A later connect replaces it.
+		cmd := w.command("connect", "demo", "--background")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("third connect: %v\n%s", err, out)
+		}
+		if now := w.forwarders(); len(now) != 1 || now[0] == fw[0] {
+			t.Fatalf("round %d: after a third connect forwarders %v (before %v)", round, now, fw)
+		}
+		if out, err := w.command("disconnect", "demo").CombinedOutput(); err != nil {
+			t.Fatalf("disconnect: %v\n%s", err, out)
+		}
+		if fw := w.forwarders(); len(fw) != 0 {
+			t.Fatalf("round %d: forwarders left after disconnect: %v", round, fw)
+		}
+		if after, _ := os.ReadFile(w.kubeconfig); !bytes.Equal(after, before) {
+			t.Fatalf("round %d: kubeconfig after disconnect:\n%s", round, after)
+		}
 	}
 }
