@@ -70,7 +70,7 @@ A sleeping tenant is woken first: on a terminal connect asks, elsewhere it needs
 		ValidArgsFunction: cmdutil.CompleteTenantNames(f),
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&o.ContextName, "context-name", "", "kubeconfig context to write (default: the tenant name)")
+	fl.StringVar(&o.ContextName, "context-name", "", "kubeconfig context to write (default: the tenant name); an existing context kubectl-tenant did not write is never replaced")
 	fl.IntVar(&o.LocalPort, "local-port", 0, "local port of the forward (default: a free port)")
 	fl.BoolVar(&o.Background, "background", false, "keep a detached forwarder (reconnects on drops) until `kubectl tenant disconnect`")
 	fl.BoolVar(&o.Wake, "wake", false, "wake the tenant if it is sleeping, without asking")
