@@ -5,6 +5,8 @@ package session
 import (
 	"errors"
 	"os"
+	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -36,3 +38,16 @@ func unlock(f *os.File) { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }
 
 func terminate(pid int) { _ = syscall.Kill(pid, syscall.SIGTERM) }
 func kill(pid int)      { _ = syscall.Kill(pid, syscall.SIGKILL) }
+
+// exited reports whether pid has ended; a zombie (not yet reaped by its
+// parent, or by a slow init) has.
+func exited(pid int) bool {
+	if b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); err == nil {
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		return i > 0 && len(s) > i+2 && s[i+2] == 'Z'
+	} else if _, serr := os.Stat("/proc/self/stat"); serr == nil {
+		return true // /proc works and pid is not in it
+	}
+	return syscall.Kill(pid, 0) != nil
+}

@@ -42,3 +42,12 @@ func kill(pid int) {
 		_ = p.Kill()
 	}
 }
+
+func exited(pid int) bool {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return true
+	}
+	_ = p.Release()
+	return false
+}

@@ -297,12 +297,15 @@ func stopHolder(lock string, grace time.Duration) {
 		return
 	}
 	terminate(pid)
-	if waitReleased(lock, grace) {
-		return
-	}
-	if holderPID(lock) == pid {
+	deadline := time.Now().Add(grace)
+	if !waitReleased(lock, grace) && holderPID(lock) == pid {
 		kill(pid)
 		waitReleased(lock, 2*time.Second)
+	}
+	// It gives the lock up on its way out; wait until it has exited, so
+	// its port and files are free when Stop returns.
+	for !exited(pid) && time.Now().Before(deadline.Add(2*time.Second)) {
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

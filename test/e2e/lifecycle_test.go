@@ -8,7 +8,6 @@ import (
 	"os"
 	"reflect"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -81,7 +80,7 @@ func (w *world) assertGone(name string, sess *session.Session) {
 		w.t.Errorf("session %s left", name)
 	}
 	if sess != nil {
-		if sess.PID > 0 && syscall.Kill(sess.PID, 0) == nil {
+		if sess.PID > 0 && !gone(sess.PID) {
 			w.t.Errorf("forwarder pid %d still running", sess.PID)
 		}
 		if addr := strings.TrimPrefix(sess.Server, "https://"); addr != "" {
@@ -143,7 +142,7 @@ func TestLifecycle(t *testing.T) {
 	if cfg.CurrentContext != w.env.Context {
 		t.Errorf("after disconnect current context %q, want %q", cfg.CurrentContext, w.env.Context)
 	}
-	if syscall.Kill(sess.PID, 0) == nil {
+	if !gone(sess.PID) {
 		t.Errorf("forwarder %d still alive after disconnect", sess.PID)
 	}
 	if w.list()["e2e-life"].Connected {

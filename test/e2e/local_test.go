@@ -61,7 +61,8 @@ func (w *localWorld) sessions() session.Store {
 	return session.Store{Dir: filepath.Join(w.dir, "sessions")}
 }
 
-// gone reports whether pid has exited (a zombie counts as exited).
+// gone reports whether pid has exited. A zombie counts as exited: a
+// forwarder's parent has exited, and PID 1 of some sandboxes reaps late.
 func gone(pid int) bool {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
