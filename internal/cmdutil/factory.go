@@ -5,7 +5,6 @@ package cmdutil
 import (
 	"fmt"
 	"os"
-	"strings"
 	"sync"
 
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -31,6 +30,9 @@ type Factory struct {
 	IOStreams   genericiooptions.IOStreams
 	// Interrupts is main's signal handling; commands set its hint.
 	Interrupts Interrupts
+	// LocalOnly marks a command that edits only local state (disconnect):
+	// a current tenant context whose host cluster is unknown is no error.
+	LocalOnly bool
 
 	once   sync.Once
 	engine *tenant.Engine
@@ -91,7 +93,7 @@ func (f *Factory) Engine() (*tenant.Engine, error) {
 			REST:        cfg,
 			Backend:     &vcluster.Backend{Getter: f.ConfigFlags, Kube: kube, Meta: meta},
 			Kubeconfig:  kubeconfig.Store{Path: f.KubeconfigPath()},
-			Sessions:    session.Store{Dir: session.DefaultDir()},
+			Sessions:    session.DefaultStore(),
 			HostContext: host,
 			Report:      progress.Lines(f.IOStreams.ErrOut),
 		}
@@ -134,23 +136,11 @@ func (f *Factory) GitOps() (*argocd.Installer, error) {
 	return f.gitops, nil
 }
 
-// TokenEnv passes --token to a background forwarder without putting it in
-// its command line.
-const TokenEnv = "KUBECTL_TENANT_BEARER_TOKEN"
-
-// TakeTokenFromEnv fills --token from TokenEnv when the flag is unset.
-func (f *Factory) TakeTokenFromEnv() {
-	if t := f.ConfigFlags.BearerToken; t != nil && *t == "" {
-		if v := os.Getenv(TokenEnv); v != "" {
-			*t = v
-		}
-	}
-}
-
 // hostContext makes commands talk to the host cluster even while a tenant
 // context (written by connect) is current: without --context, a current
 // context that is one of ours is replaced by the host context recorded in its
-// session. It returns the effective host context name.
+// session or in the context's own mark. It returns the effective host context
+// name.
 func (f *Factory) hostContext() (string, error) {
 	if c := f.ConfigFlags.Context; c != nil && *c != "" {
 		return *c, nil
@@ -166,14 +156,20 @@ func (f *Factory) hostContext() (string, error) {
 		return "", nil // let ToRESTConfig report the kubeconfig problem
 	}
 	cur := raw.CurrentContext
-	cx, ok := raw.Contexts[cur]
-	if !ok || !strings.HasPrefix(cx.Cluster, kubeconfig.OwnedName("")) {
+	m, ours := kubeconfig.MarkOf(raw.Contexts[cur])
+	if !ours {
 		return cur, nil
 	}
-	s, ok, _ := session.Store{Dir: session.DefaultDir()}.Get(cur)
-	if !ok || s.HostContext == "" {
+	host := m.Host
+	if s, ok, _ := session.DefaultStore().Get(rules.GetDefaultFilename(), cur); ok && s.HostContext != "" {
+		host = s.HostContext
+	}
+	if host == "" || host == cur {
+		if f.LocalOnly {
+			return cur, nil
+		}
 		return "", UsageError{fmt.Errorf("the current context %q is a tenant, not the host cluster: pass --context HOST or run `kubectl tenant disconnect`", cur)}
 	}
-	*f.ConfigFlags.Context = s.HostContext
-	return s.HostContext, nil
+	*f.ConfigFlags.Context = host
+	return host, nil
 }

@@ -58,7 +58,7 @@ func TestUpsertRemoveKeepsUserEntriesByteForByte(t *testing.T) {
 	if fi.Mode().Perm() != 0o600 {
 		t.Fatalf("mode %v, want 0600", fi.Mode().Perm())
 	}
-	removed, err := s.Remove("alpha", "prod")
+	removed, err := s.RemoveContext("alpha", "prod")
 	if err != nil || !removed {
 		t.Fatalf("Remove = %v, %v", removed, err)
 	}
@@ -73,12 +73,17 @@ func TestUpsertRemoveKeepsUserEntriesByteForByte(t *testing.T) {
 
 func TestRemoveNeverTouchesForeignContextOfSameName(t *testing.T) {
 	p, orig := userConfig(t)
-	removed, err := Store{Path: p}.Remove("demo", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if removed {
-		t.Fatal("Remove reported removing the user's own context named like the tenant")
+	for _, remove := range []func() (bool, error){
+		func() (bool, error) { return Store{Path: p}.RemoveTenant("demo", "", "") },
+		func() (bool, error) { return Store{Path: p}.RemoveContext("demo", "") },
+	} {
+		removed, err := remove()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if removed {
+			t.Fatal("Remove reported removing the user's own context named like the tenant")
+		}
 	}
 	after, _ := os.ReadFile(p)
 	if !bytes.Equal(after, orig) {

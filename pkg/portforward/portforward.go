@@ -23,6 +23,8 @@ type Forward struct {
 	LocalPort int
 	stop      chan struct{}
 	done      chan error
+	// ended closes when the forward has ended, however.
+	ended chan struct{}
 }
 
 // Done yields once when the forward ends (nil after Close).
@@ -55,7 +57,11 @@ func Start(ctx context.Context, cfg *rest.Config, namespace, pod string, localPo
 			return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
 		})
 	}
-	f := &Forward{stop: make(chan struct{}), done: make(chan error, 1)}
+	return start(ctx, dialer, namespace+"/"+pod, localPort, remotePort)
+}
+
+func start(ctx context.Context, dialer httpstream.Dialer, target string, localPort, remotePort int) (*Forward, error) {
+	f := &Forward{stop: make(chan struct{}), done: make(chan error, 1), ended: make(chan struct{})}
 	ready := make(chan struct{})
 	errOut := &lastLine{}
 	pf, err := portforward.NewOnAddresses(dialer, []string{"127.0.0.1"},
@@ -63,14 +69,18 @@ func Start(ctx context.Context, cfg *rest.Config, namespace, pod string, localPo
 	if err != nil {
 		return nil, err
 	}
-	go func() { f.done <- pf.ForwardPorts() }()
+	go func() {
+		err := pf.ForwardPorts()
+		close(f.ended)
+		f.done <- err
+	}()
 	select {
 	case <-ready:
 	case err := <-f.done:
 		if err == nil {
-			err = fmt.Errorf("port-forward to %s/%s ended before it was ready", namespace, pod)
+			err = fmt.Errorf("port-forward to %s ended before it was ready", target)
 		}
-		return nil, fmt.Errorf("port-forward to %s/%s: %w", namespace, pod, err)
+		return nil, fmt.Errorf("port-forward to %s: %w", target, err)
 	case <-ctx.Done():
 		f.Close()
 		return nil, ctx.Err()
@@ -78,14 +88,17 @@ func Start(ctx context.Context, cfg *rest.Config, namespace, pod string, localPo
 	ports, err := pf.GetPorts()
 	if err != nil || len(ports) == 0 {
 		f.Close()
-		return nil, fmt.Errorf("port-forward to %s/%s: no local port: %v", namespace, pod, err)
+		return nil, fmt.Errorf("port-forward to %s: no local port: %v", target, err)
 	}
 	f.LocalPort = int(ports[0].Local)
+	// Close on ctx's end; give up watching once the forward ended by
+	// itself (a dropped stream), or each reconnect would leave one behind.
 	go func() {
 		select {
 		case <-ctx.Done():
 			f.Close()
 		case <-f.stop:
+		case <-f.ended:
 		}
 	}()
 	return f, nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -39,6 +38,8 @@ type Connection struct {
 	opts    ConnectOptions
 	pod     string
 	forward *portforward.Forward
+	// lock is held while a recorded connection lives (see session.Lock).
+	lock *session.Lock
 	// recorded closes when the last-connected-at patch is done.
 	recorded <-chan struct{}
 }
@@ -78,12 +79,25 @@ func (e *Engine) Connect(ctx context.Context, o ConnectOptions) (*Connection, er
 	if o.ContextName == "" {
 		o.ContextName = ContextFor(o.Name)
 	}
+	if err := e.CheckContext(o.Name, o.ContextName); err != nil {
+		return nil, err
+	}
+	entry := kubeconfig.Entry{Name: o.ContextName, Tenant: o.Name, Host: e.HostContext, Namespace: "default"}
 	ns := NamespaceFor(o.Name)
 	nsObj, err := e.awakeNamespace(ctx, o.Name)
 	if err != nil {
 		return nil, err
 	}
 	c := &Connection{e: e, opts: o, recorded: e.recordConnect(ctx, nsObj)}
+	if o.Record {
+		// One holder per context: an older connection of it is replaced
+		// (its holder proven by the lock it holds), a concurrent one loses.
+		e.Sessions.StopHolder(e.Kubeconfig.Path, o.ContextName, 5*time.Second)
+		if c.lock, err = e.Sessions.Lock(e.Kubeconfig.Path, o.ContextName); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
 	creds, err := e.Backend.Credentials(ctx, ns)
 	if err != nil {
 		c.Close()
@@ -104,31 +118,47 @@ func (e *Engine) Connect(ctx context.Context, o ConnectOptions) (*Connection, er
 		}
 		server = fmt.Sprintf("https://127.0.0.1:%d", c.forward.LocalPort)
 	}
-	prev, err := e.Kubeconfig.Upsert(kubeconfig.Entry{
-		Name: o.ContextName, Tenant: o.Name, Server: server, Namespace: "default",
-		CA: creds.CA, ClientCert: creds.ClientCert, ClientKey: creds.ClientKey,
-	}, o.Activate)
+	entry.Server, entry.CA, entry.ClientCert, entry.ClientKey = server, creds.CA, creds.ClientCert, creds.ClientKey
+	prev, err := e.Kubeconfig.Upsert(entry, o.Activate)
 	if err != nil {
 		c.Close()
-		return nil, err
+		return nil, contextError(err)
 	}
-	if old, ok, _ := e.Sessions.Get(o.ContextName); ok && old.PreviousContext != "" && prev == o.ContextName {
-		prev = old.PreviousContext // reconnecting: keep the context from before the first connect
+	if old, ok, _ := e.Sessions.Get(e.Kubeconfig.Path, o.ContextName); ok && prev == "" && old.PreviousContext != o.ContextName {
+		prev = old.PreviousContext // reconnecting a context of an older version (no mark)
 	}
 	c.Session = session.Session{
 		Tenant: o.Name, Namespace: ns, Context: o.ContextName, Kubeconfig: e.Kubeconfig.Path,
 		PreviousContext: prev, HostContext: e.HostContext, Server: server, PID: o.PID, Started: e.now(),
 	}
-	if prev == o.ContextName {
-		c.Session.PreviousContext = ""
-	}
 	if o.Record {
 		if err := e.Sessions.Save(c.Session); err != nil {
+			// Leave no switched context behind that nothing records.
+			_, _ = e.Kubeconfig.RemoveContext(o.ContextName, prev)
 			c.Close()
 			return nil, err
 		}
 	}
 	return c, nil
+}
+
+// CheckContext refuses, as a usage error, a context name Connect could not
+// write: invalid, or taken by a context the tool did not write for this
+// tenant and host.
+func (e *Engine) CheckContext(name, contextName string) error {
+	if err := ValidateContextName(contextName); err != nil {
+		return err
+	}
+	return contextError(e.Kubeconfig.Check(kubeconfig.Entry{Name: contextName, Tenant: name, Host: e.HostContext}))
+}
+
+// contextError turns a refused context name into a usage error.
+func contextError(err error) error {
+	var ce *kubeconfig.ConflictError
+	if errors.As(err, &ce) {
+		return usageErrorf("%s", ce.Error())
+	}
+	return err
 }
 
 // forwardOnce starts a port-forward to the running control-plane pod, on the
@@ -184,6 +214,7 @@ func (c *Connection) Hold(ctx context.Context) error {
 			c.forward.Close()
 			return nil
 		case err := <-c.forward.Done():
+			c.forward.Close() // ended by itself: release what it holds
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -209,8 +240,8 @@ func (c *Connection) Hold(ctx context.Context) error {
 	}
 }
 
-// Close stops the port-forward (the kubeconfig entry stays until Disconnect)
-// and lets the last-connected-at patch finish.
+// Close stops the port-forward (the kubeconfig entry stays until Disconnect),
+// lets the last-connected-at patch finish and gives up the session lock.
 func (c *Connection) Close() {
 	if c.forward != nil {
 		c.forward.Close()
@@ -218,44 +249,71 @@ func (c *Connection) Close() {
 	if c.recorded != nil {
 		<-c.recorded
 	}
+	c.lock.Release()
 }
 
 // Disconnect ends a connection by context name (default: the tenant's name):
-// stops its forwarder, removes the tenant's kubeconfig entries and restores
-// the context that was current before connect.
+// stops its holder, removes the tenant's kubeconfig entries and restores
+// the context that was current before connect. A context the tool wrote
+// without a session (lost state directory, a killed connect) is removed as
+// well, restoring the context its mark records.
 func (e *Engine) Disconnect(ctx context.Context, contextName string) (*session.Session, error) {
-	s, ok, err := e.Sessions.Get(contextName)
+	s, ok, err := e.Sessions.Get(e.Kubeconfig.Path, contextName)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		return nil, fmt.Errorf("no connection named %q (see `kubectl tenant list`)", contextName)
+		return e.disconnectUnrecorded(contextName)
 	}
-	if s.PID != os.Getpid() {
-		s.Stop(5 * time.Second)
-	}
-	if _, err := (kubeconfig.Store{Path: s.Kubeconfig}).Remove(s.Tenant, s.PreviousContext); err != nil {
+	s.Stop(5 * time.Second) // never this process (a foreground connect)
+	if _, err := (kubeconfig.Store{Path: s.Kubeconfig}).RemoveContext(s.Context, s.PreviousContext); err != nil {
 		return nil, err
 	}
 	return &s, e.Sessions.Unlink(s)
 }
 
-// CurrentSession returns the session whose context is current in the
-// kubeconfig, for `disconnect` without a name.
+func (e *Engine) disconnectUnrecorded(contextName string) (*session.Session, error) {
+	m, owned := e.Kubeconfig.Owned(contextName)
+	if !owned {
+		return nil, fmt.Errorf("no connection named %q (see `kubectl tenant list`)", contextName)
+	}
+	e.Sessions.StopHolder(e.Kubeconfig.Path, contextName, 5*time.Second)
+	if _, err := e.Kubeconfig.RemoveContext(contextName, ""); err != nil {
+		return nil, err
+	}
+	s := &session.Session{Tenant: m.Tenant, Context: contextName, Kubeconfig: e.Kubeconfig.Path, HostContext: m.Host}
+	if c, err := e.Kubeconfig.Load(); err == nil {
+		s.PreviousContext = c.CurrentContext
+	}
+	return s, nil
+}
+
+// CurrentSession names the connection to end for `disconnect` without a
+// name: the current context when the tool wrote it, else the only session
+// of this kubeconfig.
 func (e *Engine) CurrentSession() (string, error) {
 	c, err := e.Kubeconfig.Load()
 	if err != nil {
 		return "", err
 	}
-	if _, ok, _ := e.Sessions.Get(c.CurrentContext); ok {
+	if _, ok := kubeconfig.MarkOf(c.Contexts[c.CurrentContext]); ok {
+		return c.CurrentContext, nil
+	}
+	if _, ok, _ := e.Sessions.Get(e.Kubeconfig.Path, c.CurrentContext); ok {
 		return c.CurrentContext, nil
 	}
 	ss, err := e.Sessions.List()
 	if err != nil {
 		return "", err
 	}
-	if len(ss) == 1 {
-		return ss[0].Context, nil
+	var mine []session.Session
+	for _, s := range ss {
+		if s.Same(e.Kubeconfig.Path, s.Context) {
+			mine = append(mine, s)
+		}
+	}
+	if len(mine) == 1 {
+		return mine[0].Context, nil
 	}
 	return "", fmt.Errorf("current context %q is not a tenant connection: name the tenant to disconnect", c.CurrentContext)
 }

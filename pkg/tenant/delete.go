@@ -93,8 +93,10 @@ func (e *Engine) deleteNamespace(ctx context.Context, nsName string, wait time.D
 	})
 }
 
-// cleanLocal stops forwarders and removes kubeconfig entries of the tenant,
-// restoring the context that was current before connect.
+// cleanLocal stops the holders and removes the kubeconfig entries of the
+// tenant's connections through this host (a tenant of the same name on
+// another host cluster is another tenant), restoring the context that was
+// current before connect.
 func (e *Engine) cleanLocal(name string) (bool, error) {
 	ss, err := e.Sessions.List()
 	if err != nil {
@@ -102,20 +104,20 @@ func (e *Engine) cleanLocal(name string) (bool, error) {
 	}
 	found, restore := false, ""
 	for _, s := range ss {
-		if s.Tenant != name {
+		if s.Tenant != name || s.HostContext != e.HostContext {
 			continue
 		}
 		found = true
 		s.Stop(5 * time.Second)
-		if s.Kubeconfig == e.Kubeconfig.Path {
+		if s.Same(e.Kubeconfig.Path, s.Context) {
 			restore = s.PreviousContext
-		} else if _, err := (kubeconfig.Store{Path: s.Kubeconfig}).Remove(name, s.PreviousContext); err != nil {
+		} else if _, err := (kubeconfig.Store{Path: s.Kubeconfig}).RemoveTenant(name, e.HostContext, s.PreviousContext); err != nil {
 			return found, err
 		}
 		if err := e.Sessions.Unlink(s); err != nil {
 			return found, err
 		}
 	}
-	removed, err := e.Kubeconfig.Remove(name, restore)
+	removed, err := e.Kubeconfig.RemoveTenant(name, e.HostContext, restore)
 	return found || removed, err
 }

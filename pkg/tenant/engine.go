@@ -117,7 +117,7 @@ func (e *Engine) connectedSet() map[string]bool {
 	out := map[string]bool{}
 	ss, _ := e.Sessions.List()
 	for _, s := range ss {
-		if s.Alive() && s.Kubeconfig == e.Kubeconfig.Path {
+		if s.HostContext == e.HostContext && s.Same(e.Kubeconfig.Path, s.Context) && s.Alive() {
 			out[s.Tenant] = true
 		}
 	}

@@ -3,6 +3,7 @@ package tenant
 import (
 	"fmt"
 	"strings"
+	"unicode"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 )
@@ -80,6 +81,24 @@ func NamespaceFor(name string) string { return NamespacePrefix + name }
 
 // ContextFor is the default kubeconfig context name of a tenant.
 func ContextFor(name string) string { return name }
+
+// ValidateContextName checks a kubeconfig context name given with
+// --context-name: any name kubectl accepts, but printable, on one line and
+// of sane length (it is never used as a path; see session.Key).
+func ValidateContextName(name string) error {
+	if strings.TrimSpace(name) == "" {
+		return usageErrorf("--context-name must not be empty")
+	}
+	if len(name) > 253 {
+		return usageErrorf("--context-name is %d characters long, the limit is 253", len(name))
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) || !unicode.IsPrint(r) && r != ' ' {
+			return usageErrorf("--context-name %q contains a control character", name)
+		}
+	}
+	return nil
+}
 
 // serviceHost is the in-cluster DNS name of the vCluster Service.
 func serviceHost(ns string) string { return fmt.Sprintf("%s.%s", ReleaseName, ns) }

@@ -191,7 +191,7 @@ func TestGCCleansLocalLeftovers(t *testing.T) {
 		if err := e.Sessions.Save(s); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.Kubeconfig.Upsert(kubeconfig.Entry{Name: s.Context, Tenant: s.Tenant, Server: "https://127.0.0.1:1"}, false); err != nil {
+		if _, err := e.Kubeconfig.Upsert(kubeconfig.Entry{Name: s.Context, Tenant: s.Tenant, Host: s.HostContext, Server: "https://127.0.0.1:1"}, false); err != nil {
 			t.Fatal(err)
 		}
 	}

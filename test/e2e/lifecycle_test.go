@@ -8,7 +8,6 @@ import (
 	"os"
 	"reflect"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -77,11 +76,11 @@ func (w *world) assertGone(name string, sess *session.Session) {
 		w.t.Errorf("current context %q is gone or the deleted tenant", cfg.CurrentContext)
 	}
 	st := session.Store{Dir: w.stateDir + "/sessions"}
-	if _, ok, _ := st.Get(name); ok {
+	if _, ok, _ := st.Get(w.kubeconfig, name); ok {
 		w.t.Errorf("session %s left", name)
 	}
 	if sess != nil {
-		if sess.PID > 0 && syscall.Kill(sess.PID, 0) == nil {
+		if sess.PID > 0 && !gone(sess.PID) {
 			w.t.Errorf("forwarder pid %d still running", sess.PID)
 		}
 		if addr := strings.TrimPrefix(sess.Server, "https://"); addr != "" {
@@ -95,7 +94,7 @@ func (w *world) assertGone(name string, sess *session.Session) {
 
 func (w *world) session(name string) *session.Session {
 	w.t.Helper()
-	s, ok, err := session.Store{Dir: w.stateDir + "/sessions"}.Get(name)
+	s, ok, err := session.Store{Dir: w.stateDir + "/sessions"}.Get(w.kubeconfig, name)
 	if err != nil || !ok {
 		w.t.Fatalf("no session for %s: %v", name, err)
 	}
@@ -143,7 +142,7 @@ func TestLifecycle(t *testing.T) {
 	if cfg.CurrentContext != w.env.Context {
 		t.Errorf("after disconnect current context %q, want %q", cfg.CurrentContext, w.env.Context)
 	}
-	if syscall.Kill(sess.PID, 0) == nil {
+	if !gone(sess.PID) {
 		t.Errorf("forwarder %d still alive after disconnect", sess.PID)
 	}
 	if w.list()["e2e-life"].Connected {

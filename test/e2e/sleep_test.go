@@ -131,7 +131,7 @@ func TestSleepWake(t *testing.T) {
 	if got.Status != tenant.StatusSleeping || got.SleepingSince == nil || got.Connected {
 		t.Errorf("asleep, list says %+v", got)
 	}
-	if syscall.Kill(sess.PID, 0) == nil {
+	if !gone(sess.PID) {
 		t.Errorf("forwarder %d still alive after sleep", sess.PID)
 	}
 	if !w.namespaceExists(name) {

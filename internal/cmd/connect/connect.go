@@ -4,6 +4,7 @@ package connect
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -14,11 +15,11 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/wake"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/kubeconfig"
-	"github.com/kubectl-tenant/kubectl-tenant/pkg/session"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
 
@@ -36,6 +37,9 @@ type Options struct {
 	// connection; readyFD is where it reports readiness to its parent.
 	forwarder bool
 	readyFD   int
+	// parentFD carries the parent's secrets, then "detach" once the parent
+	// took the connection; EOF before that means the parent gave up.
+	parentFD int
 }
 
 // NewCmdConnect builds the command; runF replaces Run in tests.
@@ -67,14 +71,16 @@ A sleeping tenant is woken first: on a terminal connect asks, elsewhere it needs
 		ValidArgsFunction: cmdutil.CompleteTenantNames(f),
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&o.ContextName, "context-name", "", "kubeconfig context to write (default: the tenant name)")
+	fl.StringVar(&o.ContextName, "context-name", "", "kubeconfig context to write (default: the tenant name); an existing context kubectl-tenant did not write is never replaced")
 	fl.IntVar(&o.LocalPort, "local-port", 0, "local port of the forward (default: a free port)")
 	fl.BoolVar(&o.Background, "background", false, "keep a detached forwarder (reconnects on drops) until `kubectl tenant disconnect`")
 	fl.BoolVar(&o.Wake, "wake", false, "wake the tenant if it is sleeping, without asking")
 	fl.BoolVar(&o.forwarder, "forwarder", false, "internal: run as the background forwarder")
 	fl.IntVar(&o.readyFD, "ready-fd", 0, "internal: file descriptor to report readiness on")
+	fl.IntVar(&o.parentFD, "parent-fd", 0, "internal: file descriptor of the parent's secrets and its detach")
 	_ = fl.MarkHidden("forwarder")
 	_ = fl.MarkHidden("ready-fd")
+	_ = fl.MarkHidden("parent-fd")
 	return cmd
 }
 
@@ -102,6 +108,9 @@ func (o *Options) Validate() error {
 	}
 	if o.Background && len(o.Command) > 0 {
 		return cmdutil.UsageError{Err: errors.New("--background and -- COMMAND exclude each other")}
+	}
+	if err := tenant.ValidateContextName(o.ContextName); err != nil {
+		return err
 	}
 	if o.LocalPort < 0 || o.LocalPort > 65535 {
 		return cmdutil.UsageError{Err: fmt.Errorf("--local-port %d is not a port", o.LocalPort)}
@@ -136,6 +145,7 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	defer c.Close()
 	fmt.Fprintf(o.f.IOStreams.ErrOut, "connected: context %q -> %s (Ctrl-C to disconnect)\n", o.ContextName, c.Session.Server)
 	holdErr := c.Hold(ctx)
 	if _, err := e.Disconnect(context.WithoutCancel(ctx), o.ContextName); err != nil {
@@ -180,8 +190,10 @@ func (o *Options) runCommand(ctx context.Context) error {
 	return nil
 }
 
-// runForwarder is the detached child: connect, tell the parent, hold until
-// SIGTERM (sent by disconnect or delete).
+// runForwarder is the detached child: take the parent's secrets, connect,
+// tell the parent, and hold until SIGTERM (sent by disconnect or delete). If
+// the parent gives up before it took the connection (Ctrl-C, killed), undo
+// everything and exit.
 func (o *Options) runForwarder(ctx context.Context) error {
 	report := func(msg string) {
 		if o.readyFD > 0 {
@@ -189,6 +201,17 @@ func (o *Options) runForwarder(ctx context.Context) error {
 			fmt.Fprintln(f, msg)
 			f.Close()
 		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	detached := make(chan struct{})
+	if o.parentFD > 0 {
+		if err := o.fromParent(cancel, detached); err != nil {
+			report("error: " + err.Error())
+			return err
+		}
+	} else {
+		close(detached)
 	}
 	e, err := o.f.Engine()
 	if err != nil {
@@ -206,59 +229,121 @@ func (o *Options) runForwarder(ctx context.Context) error {
 		report("error: " + err.Error())
 		return err
 	}
+	defer c.Close()
 	report("ok " + c.Session.Server)
+	select {
+	case <-detached:
+	case <-ctx.Done():
+		// The parent gave up before taking the connection.
+		if _, err := e.Disconnect(context.WithoutCancel(ctx), o.ContextName); err != nil {
+			return err
+		}
+		return ctx.Err()
+	}
 	return c.Hold(ctx)
+}
+
+// forwarderSecrets travel from parent to forwarder over a pipe: never in
+// argv (world-readable) or the environment (kept for the process's life).
+type forwarderSecrets struct {
+	Token    string `json:"token,omitempty"`
+	Password string `json:"password,omitempty"`
+}
+
+// fromParent reads the secrets line, then watches for "detach"; anything
+// else (EOF: the parent exited or gave up) cancels.
+func (o *Options) fromParent(cancel func(), detached chan<- struct{}) error {
+	f := os.NewFile(uintptr(o.parentFD), "parent")
+	rd := bufio.NewReader(f)
+	line, err := rd.ReadString('\n')
+	var sec forwarderSecrets
+	if err == nil {
+		err = json.Unmarshal([]byte(line), &sec)
+	}
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("no configuration from the parent process: %w", err)
+	}
+	if sec.Token != "" {
+		*o.f.ConfigFlags.BearerToken = sec.Token
+	}
+	if sec.Password != "" {
+		*o.f.ConfigFlags.Password = sec.Password
+	}
+	go func() {
+		defer f.Close()
+		if l, _ := rd.ReadString('\n'); strings.TrimSpace(l) == "detach" {
+			close(detached)
+			return
+		}
+		cancel()
+	}()
+	return nil
 }
 
 // StartBackground starts a detached forwarder process for the tenant and
 // returns once it holds the connection (or reports why it could not). A
-// forwarder already running for the context is replaced.
+// forwarder already holding the context is replaced (see tenant.Connect).
+// If ctx ends first (Ctrl-C), the forwarder is told to undo what it did and
+// is stopped: nothing keeps running or switches the context later.
 func StartBackground(ctx context.Context, f *cmdutil.Factory, name, contextName string) error {
 	if contextName == "" {
 		contextName = tenant.ContextFor(name)
 	}
-	sessions := session.Store{Dir: session.DefaultDir()}
-	if old, ok, _ := sessions.Get(contextName); ok {
-		old.Stop(5 * time.Second)
+	e, err := f.Engine() // settles the host context the forwarder must use
+	if err != nil {
+		return err
+	}
+	if err := e.CheckContext(name, contextName); err != nil {
+		return err
 	}
 	self, err := os.Executable()
 	if err != nil {
 		return err
 	}
-	args := []string{"connect", name, "--forwarder", "--ready-fd", "3", "--context-name", contextName}
-	args = append(args, passthroughFlags(f)...)
-	if err := os.MkdirAll(sessions.Dir, 0o700); err != nil {
+	args := []string{"connect", name, "--forwarder", "--ready-fd", "3", "--parent-fd", "4", "--context-name", contextName}
+	args = append(args, passthroughFlags(f.ConfigFlags, e.HostContext)...)
+	if err := e.Sessions.MkDir(); err != nil {
 		return err
 	}
-	logf, err := os.OpenFile(filepath.Join(sessions.Dir, contextName+".log"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	logPath := e.Sessions.LogPath(e.Kubeconfig.Path, contextName)
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}
 	defer logf.Close()
-	r, w, err := os.Pipe()
+	readyR, readyW, err := os.Pipe()
 	if err != nil {
 		return err
 	}
-	defer r.Close()
+	defer readyR.Close()
+	parentR, parentW, err := os.Pipe()
+	if err != nil {
+		readyW.Close()
+		return err
+	}
+	defer parentW.Close()
 	cmd := exec.Command(self, args...)
-	cmd.Stdout, cmd.Stderr, cmd.ExtraFiles = logf, logf, []*os.File{w}
+	cmd.Stdout, cmd.Stderr, cmd.ExtraFiles = logf, logf, []*os.File{readyW, parentR}
 	cmd.Env = os.Environ()
-	if t := f.ConfigFlags.BearerToken; t != nil && *t != "" {
-		// In the environment, not argv: argv is world-readable in /proc.
-		cmd.Env = append(cmd.Env, cmdutil.TokenEnv+"="+*t)
-	}
 	detach(cmd) // survives the terminal
-	if err := cmd.Start(); err != nil {
-		w.Close()
+	err = cmd.Start()
+	readyW.Close()
+	parentR.Close()
+	if err != nil {
 		return err
 	}
-	w.Close()
-	// Reap it when it ends while this process lives on (the TUI does):
-	// an unreaped forwarder stays a zombie that looks alive to disconnect.
-	go func() { _ = cmd.Wait() }()
-	line, err := readLine(ctx, r)
+	// Reap it when it ends while this process lives on (the TUI does).
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	sec, _ := json.Marshal(forwarderSecrets{Token: deref(f.ConfigFlags.BearerToken), Password: deref(f.ConfigFlags.Password)})
+	if _, err := parentW.Write(append(sec, '\n')); err != nil {
+		return fmt.Errorf("background forwarder: %w (log: %s)", err, logPath)
+	}
+	line, err := readLine(ctx, readyR)
 	if err != nil {
-		return fmt.Errorf("background forwarder: %w (log: %s)", err, logf.Name())
+		abandon(e, parentW, cmd, exited, contextName)
+		return fmt.Errorf("background forwarder: %w (log: %s)", err, logPath)
 	}
 	if msg, ok := strings.CutPrefix(line, "error: "); ok {
 		return errors.New(msg)
@@ -266,7 +351,42 @@ func StartBackground(ctx context.Context, f *cmdutil.Factory, name, contextName 
 	if line == sleepingLine {
 		return &tenant.SleepingError{Name: name}
 	}
+	if _, err := parentW.Write([]byte("detach\n")); err != nil {
+		// It died between its report and now: nothing holds the context.
+		abandon(e, parentW, cmd, exited, contextName)
+		return fmt.Errorf("background forwarder exited after connecting (log: %s)", logPath)
+	}
 	return nil
+}
+
+// abandon tells the forwarder the parent gave up (EOF on its pipe: it undoes
+// its connection and exits), stops it if it does not, and removes what a
+// forwarder stopped that way may have left.
+func abandon(e *tenant.Engine, parentW *os.File, cmd *exec.Cmd, exited <-chan struct{}, contextName string) {
+	parentW.Close()
+	steps := []func(){terminateChild(cmd), func() { _ = cmd.Process.Kill() }}
+	for i := 0; !waitExited(exited, 3*time.Second) && i < len(steps); i++ {
+		steps[i]()
+	}
+	if s, ok, _ := e.Sessions.Get(e.Kubeconfig.Path, contextName); ok && s.PID == cmd.Process.Pid {
+		_, _ = e.Disconnect(context.Background(), contextName)
+	}
+}
+
+func waitExited(exited <-chan struct{}, d time.Duration) bool {
+	select {
+	case <-exited:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
 
 // sleepingLine is what the forwarder reports when the tenant sleeps.
@@ -317,23 +437,52 @@ func readLine(ctx context.Context, r *os.File) (string, error) {
 	}
 }
 
-// passthroughFlags repeats the kubeconfig flags the user gave so the child
-// talks to the same cluster and writes the same file.
-func passthroughFlags(f *cmdutil.Factory) []string {
+// passthroughFlags repeats every kubeconfig flag the user gave, so the
+// forwarder acts as the same identity (--as, client certificates, TLS
+// options) on the same host context and writes the same file. The token and
+// the password go over the parent pipe instead (forwarderSecrets).
+func passthroughFlags(c *genericclioptions.ConfigFlags, hostContext string) []string {
 	var out []string
-	add := func(name string, v *string) {
+	str := func(name string, v *string) {
 		if v != nil && *v != "" {
-			out = append(out, "--"+name, *v)
+			out = append(out, "--"+name+"="+*v)
 		}
 	}
-	c := f.ConfigFlags
-	add("kubeconfig", c.KubeConfig)
-	add("context", c.Context)
-	add("cluster", c.ClusterName)
-	add("user", c.AuthInfoName)
-	add("server", c.APIServer)
-	add("certificate-authority", c.CAFile)
-	add("request-timeout", c.Timeout)
+	list := func(name string, v *[]string) {
+		if v != nil {
+			for _, x := range *v {
+				out = append(out, "--"+name+"="+x)
+			}
+		}
+	}
+	flag := func(name string, v *bool) {
+		if v != nil && *v {
+			out = append(out, "--"+name+"=true")
+		}
+	}
+	str("kubeconfig", c.KubeConfig)
+	str("cache-dir", c.CacheDir)
+	context := c.Context
+	if hostContext != "" {
+		context = &hostContext // pinned: the current context may change meanwhile
+	}
+	str("context", context)
+	str("cluster", c.ClusterName)
+	str("user", c.AuthInfoName)
+	str("namespace", c.Namespace)
+	str("server", c.APIServer)
+	str("tls-server-name", c.TLSServerName)
+	flag("insecure-skip-tls-verify", c.Insecure)
+	str("client-certificate", c.CertFile)
+	str("client-key", c.KeyFile)
+	str("certificate-authority", c.CAFile)
+	str("as", c.Impersonate)
+	str("as-uid", c.ImpersonateUID)
+	list("as-group", c.ImpersonateGroup)
+	list("as-user-extra", c.ImpersonateUserExtra)
+	str("username", c.Username)
+	str("request-timeout", c.Timeout)
+	flag("disable-compression", c.DisableCompression)
 	return out
 }
 

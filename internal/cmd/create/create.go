@@ -185,6 +185,13 @@ func (o *Options) Run(ctx context.Context) error {
 		}
 	}
 	name := o.Tenant.Name
+	if o.Connect {
+		// Refuse a context name taken by the user's own context (say the
+		// host's "minikube") before creating anything, not after.
+		if err := e.CheckContext(name, tenant.ContextFor(name)); err != nil {
+			return fmt.Errorf("%w (or create with --connect=false, then `kubectl tenant connect %s --context-name NAME`)", err, name)
+		}
+	}
 	report, finish := progress.For(o.f.IOStreams.ErrOut, o.Output != "json" && o.Output != "yaml",
 		"Creating tenant "+name, "create", name, progress.CreatePlan(o.Tenant.Wait > 0, o.Connect))
 	e.Report = report

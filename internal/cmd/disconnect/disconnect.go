@@ -38,6 +38,7 @@ func NewCmdDisconnect(f *cmdutil.Factory, runF func(context.Context, *Options) e
 
 // Run disconnects the named (or current) tenant context.
 func (o *Options) Run(ctx context.Context) error {
+	o.f.LocalOnly = true // a tenant context without a session can still be cleaned
 	e, err := o.f.Engine()
 	if err != nil {
 		return err

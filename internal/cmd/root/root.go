@@ -45,7 +45,6 @@ values files named in $KUBECTL_TENANT_VALUES (comma-separated), like create -f.`
 		SilenceErrors: true,
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl tenant"},
 		PersistentPreRunE: func(c *cobra.Command, args []string) error {
-			f.TakeTokenFromEnv()
 			f.Interrupts.SetHint(interruptHint(c.Name(), args))
 			return cmdutil.ValidateCounts(c.Flags())
 		},
