@@ -42,8 +42,11 @@ var (
 )
 
 const (
-	argoAPIVersion     = "argoproj.io/v1alpha1"
-	inClusterServer    = "https://kubernetes.default.svc"
+	argoAPIVersion  = "argoproj.io/v1alpha1"
+	inClusterServer = "https://kubernetes.default.svc"
+	// inClusterName is Argo CD's name for its own (host) cluster: the
+	// AppProject of a project with that name would allow the host.
+	inClusterName      = "in-cluster"
 	valuesRef          = "valuesRepo"
 	argoFinalizer      = "resources-finalizer.argocd.argoproj.io/foreground"
 	tenantAdmin        = "tenant-admin"

@@ -122,6 +122,8 @@ func validate(c *Config, locate func(string) (int, int)) ErrorList {
 		default:
 			if err := tenant.ValidateName(cl.Project); err != nil {
 				v.errorf(p+".project", "%v", err)
+			} else if cl.Project == inClusterName {
+				v.errorf(p+".project", "%q is Argo CD's name for the host cluster: the project's AppProject and Applications would name the host; use another name", cl.Project)
 			} else if first, dup := projects[cl.Project]; dup {
 				line, _ := v.locate(first)
 				v.errorf(p+".project", "duplicate project %q (first %s%s)", cl.Project, first, atLine(line))
