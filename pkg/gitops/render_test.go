@@ -28,6 +28,7 @@ func mustLoad(t *testing.T, name string) *Config {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.ToolVersion = "1.2.3" // a release build: the gc image is pinned to it
 	return cfg
 }
 
@@ -239,6 +240,51 @@ func TestGCCronJob(t *testing.T) {
 	for p := range mustRender(t, cfg) {
 		if strings.HasPrefix(p, "system/") || strings.Contains(p, "tenant-gc") {
 			t.Errorf("gc disabled but %s rendered", p)
+		}
+	}
+}
+
+// TestGCRBACAndImage: the gc may delete GitOps tenants (their Application)
+// through a Role in Argo CD's namespace only, and its default image is the
+// rendering tool's version, never latest (M7, M8).
+func TestGCRBACAndImage(t *testing.T) {
+	files := mustRender(t, mustLoad(t, "minimal"))
+	var docs []map[string]any
+	for _, d := range strings.Split(string(files["system/tenant-gc/rbac.yaml"]), "\n---\n") {
+		var m map[string]any
+		if err := yaml.Unmarshal([]byte(d), &m); err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, m)
+	}
+	kinds := map[string]map[string]any{}
+	for _, d := range docs {
+		kinds[d["kind"].(string)] = d
+	}
+	role, cr := kinds["Role"], kinds["ClusterRole"]
+	if role == nil || kinds["RoleBinding"] == nil || role["metadata"].(map[string]any)["namespace"] != "argocd" {
+		t.Fatalf("want a Role and RoleBinding in namespace argocd, got %v", kinds)
+	}
+	rules := func(o map[string]any) string { b, _ := yaml.Marshal(o["rules"]); return string(b) }
+	if r := rules(role); !strings.Contains(r, "applications") || !strings.Contains(r, "- patch") {
+		t.Errorf("Role rules:\n%s", r)
+	}
+	if r := rules(cr); strings.Contains(r, "argoproj.io") || strings.Contains(r, "create") || strings.Contains(r, "patch") {
+		t.Errorf("ClusterRole must not reach Argo CD's resources or create/patch anything:\n%s", r)
+	}
+	cj := string(files["system/tenant-gc/cronjob.yaml"])
+	if !strings.Contains(cj, "image: ghcr.io/kubectl-tenant/kubectl-tenant:v1.2.3") || !strings.Contains(cj, "value: argocd") {
+		t.Errorf("cronjob:\n%s", cj)
+	}
+	for v, want := range map[string]string{"1.2.3": ":v1.2.3", "v0.4.0": ":v0.4.0", "dev": ":dev", "": ":dev"} {
+		if got := GCImage(v); got != DefaultGCImageRepo+want {
+			t.Errorf("GCImage(%q) = %s", v, got)
+		}
+	}
+	for img, ok := range map[string]bool{"r.example.com:5000/k:v1": true, "k@sha256:abc": true, "k:latest": false, "r.example.com:5000/k": false} {
+		_, err := Parse("c.yaml", []byte(okHead+"gc:\n  image: "+img+"\n"))
+		if (err == nil) != ok {
+			t.Errorf("gc.image %s: %v", img, err)
 		}
 	}
 }

@@ -83,6 +83,8 @@ func validate(c *Config, locate func(string) (int, int)) ErrorList {
 	}
 	if c.GC.Image != "" && strings.ContainsAny(c.GC.Image, " \t") {
 		v.errorf("gc.image", "%q is not an image reference", c.GC.Image)
+	} else if c.GC.Image != "" && !pinnedImage(c.GC.Image) {
+		v.errorf("gc.image", "%q is not pinned: use a version tag (e.g. :v1.2.0) or a digest (@sha256:...), not latest or no tag", c.GC.Image)
 	}
 
 	t := c.Terraform
@@ -311,6 +313,17 @@ func resolvePool(levels ...PoolSettings) resolved {
 	return r
 }
 
+// pinnedImage says an image reference names a version tag other than
+// latest, or a digest.
+func pinnedImage(ref string) bool {
+	if strings.Contains(ref, "@") {
+		return true
+	}
+	name := ref[strings.LastIndex(ref, "/")+1:]
+	_, tag, ok := strings.Cut(name, ":")
+	return ok && tag != "" && tag != "latest"
+}
+
 func or(s, def string) string {
 	if s == "" {
 		return def
@@ -338,7 +351,7 @@ func (c *Config) withDefaults() Config {
 	r.Terraform.SystemPool.Name = or(c.Terraform.SystemPool.Name, DefaultSystemPool)
 	r.GC = GC{
 		Enabled:   c.GC.Enabled,
-		Image:     or(c.GC.Image, DefaultGCImage),
+		Image:     or(c.GC.Image, GCImage(c.ToolVersion)),
 		Schedule:  or(c.GC.Schedule, DefaultGCSchedule),
 		Namespace: or(c.GC.Namespace, DefaultGCNamespace),
 	}

@@ -214,18 +214,22 @@ func TestGCResumesAcrossAPIServerRestart(t *testing.T) {
 }
 
 // TestGCAsRenderedServiceAccount runs gc with nothing but the rights of the
-// rendered ServiceAccount (its ClusterRole applied for real, a token of its
-// own), as the rendered CronJob runs it: the expired tenant is deleted
-// completely, so the ClusterRole is enough.
+// rendered ServiceAccount (its ClusterRole and its Role in Argo CD's
+// namespace applied for real, a token of its own), as the rendered CronJob
+// runs it: an expired Helm tenant and an expired GitOps tenant (an Argo CD
+// Application, which gc deletes so Argo CD prunes the vCluster) are deleted
+// completely, so the rendered RBAC is enough.
 func TestGCAsRenderedServiceAccount(t *testing.T) {
 	w := newWorld(t)
-	const name = "e2e-gc-sa"
-	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
+	const name, gitName = "e2e-gc-sa", "e2e-gc-sa-git"
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	w.deleteAtEnd(name)
+	w.deleteAtEnd(gitName)
 	dir := t.TempDir()
 	cfgPath, repo := filepath.Join(dir, "config.yaml"), filepath.Join(dir, "repo")
-	if err := os.WriteFile(cfgPath, []byte("repoURL: https://git.example.com/platform.git\nclusters: []\n"), 0o644); err != nil {
+	cfg := "repoURL: https://git.example.com/platform.git\nargocdNamespace: " + w.env.ArgoCDNamespace + "\nclusters: []\n"
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	w.mustRun("render", "-f", cfgPath, "--out", repo, "--only", "system")
@@ -248,6 +252,14 @@ func TestGCAsRenderedServiceAccount(t *testing.T) {
 		case "ClusterRoleBinding":
 			t.Cleanup(func() {
 				_ = cs.RbacV1().ClusterRoleBindings().Delete(context.Background(), m.obj.GetName(), metav1.DeleteOptions{})
+			})
+		case "Role":
+			t.Cleanup(func() {
+				_ = cs.RbacV1().Roles(m.obj.GetNamespace()).Delete(context.Background(), m.obj.GetName(), metav1.DeleteOptions{})
+			})
+		case "RoleBinding":
+			t.Cleanup(func() {
+				_ = cs.RbacV1().RoleBindings(m.obj.GetNamespace()).Delete(context.Background(), m.obj.GetName(), metav1.DeleteOptions{})
 			})
 		}
 		if err := apply(ctx, dyn, mapper, m.obj, false); err != nil {
@@ -277,12 +289,19 @@ func TestGCAsRenderedServiceAccount(t *testing.T) {
 
 	// The ServiceAccount may not create tenants: the admin does.
 	w.mustRun("create", name, "--pool", "project-x", "-f", w.values, "--ttl", "1s", "--wait", "10m", "--connect=false")
-	r := w.run(ctx, "gc", "--kubeconfig", saKubeconfig)
+	if r := w.run(ctx, "create", gitName, "--gitops", "--pool", "project-x", "--chart-repo", w.env.ChartRepoURL, "-f", w.values,
+		"--ttl", "1s", "--wait", "10m", "--connect=false"); r.code != 0 {
+		t.Fatalf("create --gitops: exit %d\nstderr: %s", r.code, r.stderr)
+	}
+	w.waitApplication(gitName)
+	r := w.run(ctx, "gc", "--kubeconfig", saKubeconfig, "--wait", "5m")
 	t.Logf("gc as %s/%s: exit %d\nstdout:\n%s\nstderr:\n%s", ns, sa, r.code, r.stdout, r.stderr)
-	if r.code != 0 || !strings.Contains(r.stdout, "tenant/"+name+" deleted") {
+	if r.code != 0 || !strings.Contains(r.stdout, "tenant/"+name+" deleted") || !strings.Contains(r.stdout, "tenant/"+gitName+" deleted") {
 		t.Fatalf("gc with the rendered RBAC: exit %d", r.code)
 	}
 	w.assertGone(name, nil)
+	w.assertNoApplication(gitName)
+	w.assertGone(gitName, nil)
 }
 
 // TestGCInterruptedThenRerun kills gc while it waits for the expired

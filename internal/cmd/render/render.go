@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/version"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/gitops"
 )
@@ -127,6 +128,7 @@ func (o *Options) Run(ctx context.Context) error {
 		}
 		return err
 	}
+	cfg.ToolVersion = version.Version // the gc image's default tag
 	files, err := gitops.Render(cfg)
 	if err != nil {
 		return err
