@@ -486,7 +486,7 @@ func TestRegisterRefusesForeignClusterName(t *testing.T) {
 		t.Errorf("foreign cluster of the same name: %v", err)
 	}
 	for _, ours := range [][]Cluster{
-		{{Name: "prod", Server: server + "/"}},                                                   // a re-run: the upsert replaces it
+		{{Name: "prod", Server: server + "/"}},                                                 // a re-run: the upsert replaces it
 		{{Name: "prod", Server: "https://127.0.0.1:8443", Labels: clusterLabels("prod", nil)}}, // ours, another address
 		{{Name: "other", Server: "https://prod.example.com"}},
 	} {
