@@ -143,7 +143,10 @@ type Settings struct {
 	// deep-merged over the defaults' values.
 	ArgoCDValues map[string]any `yaml:"argocdValues"`
 	// Groups are the user groups bound to the tenant-admin Role in the
-	// tenant namespace (default: a group named like the project).
+	// tenant namespace, which can read the vCluster's admin credentials.
+	// There is no default: with none, no RoleBinding is rendered and only
+	// the platform's own admins reach the tenant. Groups every user is in
+	// (system:authenticated and the like) are refused.
 	Groups []string `yaml:"groups"`
 	// LoadBalancer, when enabled, renders vcluster-loadbalancer.yaml: a
 	// LoadBalancer Service in front of the vCluster API. A cluster's block

@@ -133,9 +133,8 @@ func resolveProject(c *Config, cl Cluster) project {
 	if len(p.Groups) == 0 {
 		p.Groups = d.Groups
 	}
-	if len(p.Groups) == 0 {
-		p.Groups = []string{cl.Project}
-	}
+	// No default subject: the tenant-admin Role can read the vCluster's
+	// admin credentials, so only groups config.yaml names get it.
 	lb := cl.LoadBalancer
 	if lb == nil {
 		lb = d.LoadBalancer
@@ -211,7 +210,11 @@ func Render(c *Config) (Files, error) {
 		put(ApplicationPath(p.Name), b, err)
 		b, err = yamlDocs(namespace(&r, p))
 		put(path.Join(dir, "namespace.yaml"), b, err)
-		b, err = yamlDocs(role(p), roleBinding(p))
+		docs := []any{role(p)}
+		if len(p.Groups) > 0 {
+			docs = append(docs, roleBinding(p))
+		}
+		b, err = yamlDocs(docs...)
 		put(path.Join(dir, "rbac.yaml"), b, err)
 		b, err = yamlDocs(appProject(&r, p))
 		put(path.Join(dir, "appproject.yaml"), b, err)

@@ -288,3 +288,22 @@ func TestGCRBACAndImage(t *testing.T) {
 		}
 	}
 }
+
+// TestTenantAdminHasNoDefaultGroup: without groups nobody is bound to the
+// tenant-admin Role (it reads the vCluster's admin Secret); groups of every
+// user are refused (L15).
+func TestTenantAdminHasNoDefaultGroup(t *testing.T) {
+	files := mustRender(t, mustLoad(t, "minimal"))
+	rb := string(files["vcluster/project-x/rbac.yaml"])
+	if strings.Contains(rb, "kind: RoleBinding") || strings.Contains(rb, "kind: Group") {
+		t.Errorf("no groups: want no RoleBinding, got\n%s", rb)
+	}
+	files = mustRender(t, mustLoad(t, "full"))
+	if rb := string(files["vcluster/payments/rbac.yaml"]); !strings.Contains(rb, "name: payments-devs") || !strings.Contains(rb, "kind: RoleBinding") {
+		t.Errorf("named groups are bound:\n%s", rb)
+	}
+	_, err := Parse("c.yaml", []byte(okHead+"defaults:\n  groups: [system:authenticated]\n"))
+	if err == nil || !strings.Contains(err.Error(), "defaults.groups[0]") {
+		t.Errorf("system:authenticated: %v", err)
+	}
+}

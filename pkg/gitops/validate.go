@@ -208,8 +208,11 @@ func (v *validator) settings(path string, s Settings) {
 	}
 	v.labels(join(path, "labels"), s.Labels)
 	for i, g := range s.Groups {
-		if strings.TrimSpace(g) == "" || strings.ContainsAny(g, "\r\n") {
+		switch {
+		case strings.TrimSpace(g) == "" || strings.ContainsAny(g, "\r\n"):
 			v.errorf(fmt.Sprintf("%s[%d]", join(path, "groups"), i), "invalid group name %q", g)
+		case slices.Contains(everyoneGroups, g):
+			v.errorf(fmt.Sprintf("%s[%d]", join(path, "groups"), i), "%q would give every such user the vCluster's admin credentials: name the project's own group", g)
 		}
 	}
 	if lb := s.LoadBalancer; lb != nil {
@@ -312,6 +315,10 @@ func resolvePool(levels ...PoolSettings) resolved {
 	}
 	return r
 }
+
+// everyoneGroups are Kubernetes' built-in groups of all users or all
+// ServiceAccounts: never tenant admins.
+var everyoneGroups = []string{"system:authenticated", "system:unauthenticated", "system:serviceaccounts", "system:masters"}
 
 // pinnedImage says an image reference names a version tag other than
 // latest, or a digest.
