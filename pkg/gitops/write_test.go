@@ -214,7 +214,7 @@ func TestWriteNeverFollowsSymlinksOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	files := Files{
-		"applications/app.yaml":         []byte(Header + "a: 1\n"),
+		"applications/app.yaml":          []byte(Header + "a: 1\n"),
 		"vcluster/project-x/helm/v.yaml": []byte(Header + "b: 1\n"),
 	}
 	_, err := Write(out, files, WriteOptions{})
