@@ -1,6 +1,7 @@
 package gitops
 
 import (
+	"fmt"
 	"path"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
@@ -43,6 +44,52 @@ func gcFiles(c *Config) map[string][]any {
 			},
 		},
 		path.Join(GCDir, "cronjob.yaml"): {gcCronJob(c, labels)},
+		path.Join(GCDir, "admission.yaml"): {
+			gcPolicy(c, labels),
+			obj{
+				"apiVersion": "admissionregistration.k8s.io/v1",
+				"kind":       "ValidatingAdmissionPolicyBinding",
+				"metadata":   meta(gcName, "", labels),
+				"spec":       obj{"policyName": gcName, "validationActions": []string{"Deny"}},
+			},
+		},
+	}
+}
+
+// gcPolicy fences what the ClusterRole cannot: RBAC has no label
+// selectors, so the ServiceAccount may delete any namespace or Secret. This
+// ValidatingAdmissionPolicy (Kubernetes 1.30+) lets its deletes and updates
+// through only for tenant objects: a namespace or cluster-scoped object with
+// the tenant label, anything inside a namespace with it, and in Argo CD's
+// namespace an object with it (the tenant's Application and cluster Secrets).
+// Reads are not admitted, so they are not fenced.
+func gcPolicy(c *Config, labels map[string]string) obj {
+	tenantLabel := func(o string) string {
+		return fmt.Sprintf("(has(%[1]s.metadata.labels) && \"%[2]s\" in %[1]s.metadata.labels)", o, tenant.LabelName)
+	}
+	expr := fmt.Sprintf(`request.resource.group == "" && request.resource.resource == "namespaces" ? %[1]s : `+
+		`request.namespace == "" ? %[1]s : `+
+		`%[2]s || (request.namespace == "%[3]s" && %[1]s)`,
+		tenantLabel("oldObject"), tenantLabel("namespaceObject"), c.ArgoCDNamespace)
+	return obj{
+		"apiVersion": "admissionregistration.k8s.io/v1",
+		"kind":       "ValidatingAdmissionPolicy",
+		"metadata":   meta(gcName, "", labels),
+		"spec": obj{
+			"failurePolicy": "Fail",
+			"matchConstraints": obj{"resourceRules": []obj{{
+				"apiGroups": []string{"*"}, "apiVersions": []string{"*"}, "resources": []string{"*"},
+				"operations": []string{"DELETE", "UPDATE"},
+			}}},
+			"matchConditions": []obj{{
+				"name":       "gc-service-account",
+				"expression": fmt.Sprintf(`request.userInfo.username == "system:serviceaccount:%s:%s"`, c.GC.Namespace, gcName),
+			}},
+			"validations": []obj{{
+				"expression": expr,
+				"message":    "kubectl-tenant gc changes only tenant objects (label " + tenant.LabelName + ")",
+			}},
+		},
 	}
 }
 

@@ -128,7 +128,7 @@ func TestRenderedFiles(t *testing.T) {
 		"applications/app-vcluster-payments.yaml",
 		"applications/app-vcluster-search.yaml",
 		"applications/applicationset-vargocd.yaml",
-		"system/tenant-gc/cronjob.yaml", "system/tenant-gc/namespace.yaml", "system/tenant-gc/rbac.yaml",
+		"system/tenant-gc/admission.yaml", "system/tenant-gc/cronjob.yaml", "system/tenant-gc/namespace.yaml", "system/tenant-gc/rbac.yaml",
 		"terraform/outputs.tf", "terraform/providers.tf", "terraform/ske.tf", "terraform/terraform.tfvars", "terraform/variables.tf",
 		"vcluster/payments/appproject.yaml",
 		"vcluster/payments/helm/values.yaml",

@@ -13,7 +13,10 @@ import (
 	"time"
 
 	authnv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
@@ -261,6 +264,14 @@ func TestGCAsRenderedServiceAccount(t *testing.T) {
 			t.Cleanup(func() {
 				_ = cs.RbacV1().RoleBindings(m.obj.GetNamespace()).Delete(context.Background(), m.obj.GetName(), metav1.DeleteOptions{})
 			})
+		case "ValidatingAdmissionPolicy":
+			t.Cleanup(func() {
+				_ = cs.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(context.Background(), m.obj.GetName(), metav1.DeleteOptions{})
+			})
+		case "ValidatingAdmissionPolicyBinding":
+			t.Cleanup(func() {
+				_ = cs.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(context.Background(), m.obj.GetName(), metav1.DeleteOptions{})
+			})
 		}
 		if err := apply(ctx, dyn, mapper, m.obj, false); err != nil {
 			t.Fatalf("apply %s %s: %v", m.obj.GetKind(), m.obj.GetName(), err)
@@ -285,6 +296,34 @@ func TestGCAsRenderedServiceAccount(t *testing.T) {
 	kc.CurrentContext = "gc"
 	if err := clientcmd.WriteToFile(*kc, saKubeconfig); err != nil {
 		t.Fatal(err)
+	}
+
+	// RBAC lets the ServiceAccount delete any namespace; the rendered
+	// admission policy lets it delete only tenant namespaces. Checked with
+	// dry-run deletes (admission runs, nothing is deleted) until the policy
+	// is in force.
+	const fence = "e2e-gc-fence"
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fence}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { deleteNamespace(t, cs.CoreV1().Namespaces(), fence) })
+	saCfg, err := clientcmd.BuildConfigFromFlags("", saKubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saCS, err := kubernetes.NewForConfig(saCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fenceErr error
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(time.Second) {
+		fenceErr = saCS.CoreV1().Namespaces().Delete(ctx, fence, metav1.DeleteOptions{DryRun: []string{metav1.DryRunAll}})
+		if apierrors.IsForbidden(fenceErr) || apierrors.IsInvalid(fenceErr) {
+			break
+		}
+	}
+	if fenceErr == nil || !strings.Contains(fenceErr.Error(), "only tenant objects") {
+		t.Fatalf("the gc ServiceAccount may delete namespace %s, which is no tenant's: %v", fence, fenceErr)
 	}
 
 	// The ServiceAccount may not create tenants: the admin does.
