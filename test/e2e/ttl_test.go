@@ -16,7 +16,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
@@ -248,30 +251,8 @@ func TestGCAsRenderedServiceAccount(t *testing.T) {
 			sa, ns = m.obj.GetName(), m.obj.GetNamespace()
 		case "Namespace":
 			t.Cleanup(func() { deleteNamespace(t, cs.CoreV1().Namespaces(), m.obj.GetName()) })
-		case "ClusterRole":
-			t.Cleanup(func() {
-				_ = cs.RbacV1().ClusterRoles().Delete(context.Background(), m.obj.GetName(), metav1.DeleteOptions{})
-			})
-		case "ClusterRoleBinding":
-			t.Cleanup(func() {
-				_ = cs.RbacV1().ClusterRoleBindings().Delete(context.Background(), m.obj.GetName(), metav1.DeleteOptions{})
-			})
-		case "Role":
-			t.Cleanup(func() {
-				_ = cs.RbacV1().Roles(m.obj.GetNamespace()).Delete(context.Background(), m.obj.GetName(), metav1.DeleteOptions{})
-			})
-		case "RoleBinding":
-			t.Cleanup(func() {
-				_ = cs.RbacV1().RoleBindings(m.obj.GetNamespace()).Delete(context.Background(), m.obj.GetName(), metav1.DeleteOptions{})
-			})
-		case "ValidatingAdmissionPolicy":
-			t.Cleanup(func() {
-				_ = cs.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(context.Background(), m.obj.GetName(), metav1.DeleteOptions{})
-			})
-		case "ValidatingAdmissionPolicyBinding":
-			t.Cleanup(func() {
-				_ = cs.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(context.Background(), m.obj.GetName(), metav1.DeleteOptions{})
-			})
+		default: // RBAC and the admission policy: removed at the end
+			t.Cleanup(func() { deleteManifest(dyn, mapper, m.obj) })
 		}
 		if err := apply(ctx, dyn, mapper, m.obj, false); err != nil {
 			t.Fatalf("apply %s %s: %v", m.obj.GetKind(), m.obj.GetName(), err)
@@ -388,4 +369,18 @@ func TestGCInterruptedThenRerun(t *testing.T) {
 		t.Errorf("second gc did not clean up after the first: %s", r.stdout)
 	}
 	w.assertGone(name, sess)
+}
+
+// deleteManifest deletes what apply applied (best effort, for cleanup).
+func deleteManifest(dyn dynamic.Interface, mapper *restmapper.DeferredDiscoveryRESTMapper, obj *unstructured.Unstructured) {
+	gvk := obj.GroupVersionKind()
+	m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return
+	}
+	var ri dynamic.ResourceInterface = dyn.Resource(m.Resource)
+	if obj.GetNamespace() != "" {
+		ri = dyn.Resource(m.Resource).Namespace(obj.GetNamespace())
+	}
+	_ = ri.Delete(context.Background(), obj.GetName(), metav1.DeleteOptions{})
 }
