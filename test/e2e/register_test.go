@@ -370,7 +370,9 @@ func TestRegisterDeclarative(t *testing.T) {
 	if _, err := cs.CoreV1().Secrets(creds.Namespace).Create(context.Background(), creds, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cs.CoreV1().Secrets(creds.Namespace).Delete(context.Background(), creds.Name, metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = cs.CoreV1().Secrets(creds.Namespace).Delete(context.Background(), creds.Name, metav1.DeleteOptions{})
+	})
 	w.mustRun("delete", name, "--yes")
 	if s := w.clusterSecrets(name); len(s) != 0 {
 		t.Errorf("secrets after delete: %v", s)
