@@ -105,7 +105,7 @@ func AddArgoCDFlags(cmd *cobra.Command, o *argocd.Options, auth *string, prefixe
 	env := argocd.OptionsFromEnv() // a malformed value counts as unset here
 	names, authName, authHelp := argocd.DefaultFlags, "auth", authUsage
 	if prefixed {
-		names, authName, authHelp = argocd.PrefixedFlags, "argocd-auth", "Argo CD login: initial-admin or token (see `kubectl tenant register --help`)"
+		names, authName, authHelp = argocd.PrefixedFlags, "argocd-auth", "Argo CD login: initial-admin or token (as register's --auth)"
 	}
 	o.Flags = names
 	fl.StringVar(&o.Namespace, "argocd-namespace", firstNonEmpty(env.Namespace, argocd.DefaultNamespace), "namespace of argocd-server and its Secrets ($"+argocd.NamespaceEnv+")")
@@ -124,7 +124,7 @@ func AddArgoCDFlags(cmd *cobra.Command, o *argocd.Options, auth *string, prefixe
 	}
 }
 
-const authUsage = "Argo CD login: initial-admin (Secret argocd-initial-admin-secret) or token ($ARGOCD_AUTH_TOKEN, else the argocd CLI's token for --argocd-server, or of its `argocd login --port-forward` context); auto: the token when $ARGOCD_AUTH_TOKEN is set"
+const authUsage = "Argo CD login: initial-admin (Secret argocd-initial-admin-secret) or token ($ARGOCD_AUTH_TOKEN, else the argocd CLI's token for --argocd-server, or of its context made by argocd login --port-forward); auto: the token when $ARGOCD_AUTH_TOKEN is set"
 
 // ResolveAuth maps the --auth flag value to argocd.Options.Auth.
 func ResolveAuth(flag string) string {
