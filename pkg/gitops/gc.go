@@ -67,9 +67,11 @@ func gcPolicy(c *Config, labels map[string]string) obj {
 	tenantLabel := func(o string) string {
 		return fmt.Sprintf("(has(%[1]s.metadata.labels) && \"%[2]s\" in %[1]s.metadata.labels)", o, tenant.LabelName)
 	}
+	// request.namespace is absent (not empty) for cluster-scoped objects:
+	// namespaceObject, null for them, tells them apart.
 	expr := fmt.Sprintf(`request.resource.group == "" && request.resource.resource == "namespaces" ? %[1]s : `+
-		`request.namespace == "" ? %[1]s : `+
-		`%[2]s || (request.namespace == "%[3]s" && %[1]s)`,
+		`namespaceObject == null ? %[1]s : `+
+		`%[2]s || (namespaceObject.metadata.name == "%[3]s" && %[1]s)`,
 		tenantLabel("oldObject"), tenantLabel("namespaceObject"), c.ArgoCDNamespace)
 	return obj{
 		"apiVersion": "admissionregistration.k8s.io/v1",
