@@ -99,8 +99,7 @@ func (f *Factory) Engine() (*tenant.Engine, error) {
 		}
 		// Argo CD registration: delete deregisters, list shows REGISTERED;
 		// without an Argo CD on the host both are no-ops.
-		f.argocd = &argocd.Registrar{Engine: f.engine, Meta: meta,
-			Options: argocd.Options{Namespace: os.Getenv(argocd.NamespaceEnv)}}
+		f.argocd = &argocd.Registrar{Engine: f.engine, Meta: meta, Options: argocd.OptionsFromEnv()}
 		f.engine.Registrar = f.argocd
 		// GitOps installation: create --gitops applies an Application,
 		// delete removes the Application of a tenant installed that way.
@@ -116,9 +115,10 @@ func (f *Factory) Engine() (*tenant.Engine, error) {
 	return f.engine, f.err
 }
 
-// ArgoCD returns the engine's Argo CD registrar (its Options default to
-// namespace $KUBECTL_TENANT_ARGOCD_NAMESPACE or argocd, port-forward, auto
-// auth); register sets them from its flags.
+// ArgoCD returns the engine's Argo CD registrar (its Options come from
+// $KUBECTL_TENANT_ARGOCD_NAMESPACE, _SERVER, _INSECURE and _PLAINTEXT,
+// else namespace argocd, port-forward, verified TLS; auto auth); register
+// and create --register set them from their flags.
 func (f *Factory) ArgoCD() (*argocd.Registrar, error) {
 	if _, err := f.Engine(); err != nil {
 		return nil, err

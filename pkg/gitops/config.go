@@ -47,6 +47,23 @@ type Config struct {
 
 	// File is the name errors are reported against.
 	File string `yaml:"-"`
+	// ToolVersion is the version of the kubectl-tenant rendering (set by
+	// the caller, e.g. 1.2.0 or v1.2.0): the gc image's default tag.
+	ToolVersion string `yaml:"-"`
+}
+
+// GCImage is the gc image for a kubectl-tenant version: DefaultGCImageRepo
+// tagged vX.Y.Z, never a mutable tag like latest. A build without a release
+// version ("dev", "") gets the tag dev: set gc.image for such builds.
+func GCImage(version string) string {
+	switch version {
+	case "", "dev":
+		return DefaultGCImageRepo + ":dev"
+	}
+	if version[0] != 'v' {
+		version = "v" + version
+	}
+	return DefaultGCImageRepo + ":" + version
 }
 
 // GC configures system/tenant-gc/: a CronJob that deletes expired tenants
@@ -55,7 +72,9 @@ type Config struct {
 type GC struct {
 	// Enabled defaults to true.
 	Enabled *bool `yaml:"enabled"`
-	// Image has kubectl-tenant on its PATH (default DefaultGCImage).
+	// Image has kubectl-tenant on its PATH (default DefaultGCImageRepo
+	// tagged with the rendering kubectl-tenant's version, see GCImage).
+	// Pin it (a version tag or a digest): every Job pulls it.
 	Image string `yaml:"image"`
 	// Schedule is a cron schedule (default every 15 minutes).
 	Schedule string `yaml:"schedule"`
@@ -124,7 +143,10 @@ type Settings struct {
 	// deep-merged over the defaults' values.
 	ArgoCDValues map[string]any `yaml:"argocdValues"`
 	// Groups are the user groups bound to the tenant-admin Role in the
-	// tenant namespace (default: a group named like the project).
+	// tenant namespace, which can read the vCluster's admin credentials.
+	// There is no default: with none, no RoleBinding is rendered and only
+	// the platform's own admins reach the tenant. Groups every user is in
+	// (system:authenticated and the like) are refused.
 	Groups []string `yaml:"groups"`
 	// LoadBalancer, when enabled, renders vcluster-loadbalancer.yaml: a
 	// LoadBalancer Service in front of the vCluster API. A cluster's block
@@ -176,7 +198,7 @@ const (
 	DefaultZone               = "eu01-1"
 	DefaultVolumeSize         = 20
 	DefaultVolumeType         = "storage_premium_perf1"
-	DefaultGCImage            = "ghcr.io/kubectl-tenant/kubectl-tenant:latest"
+	DefaultGCImageRepo        = "ghcr.io/kubectl-tenant/kubectl-tenant"
 	DefaultGCSchedule         = "*/15 * * * *"
 	DefaultGCNamespace        = "kubectl-tenant-system"
 )

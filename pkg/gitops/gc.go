@@ -1,6 +1,7 @@
 package gitops
 
 import (
+	"fmt"
 	"path"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
@@ -19,6 +20,7 @@ var GCApplicationPath = path.Join(SectionApplications, "app-tenant-gc.yaml")
 func gcFiles(c *Config) map[string][]any {
 	labels := map[string]string{tenant.LabelManagedBy: tenant.ManagedByValue, "app.kubernetes.io/name": gcName}
 	ns := c.GC.Namespace
+	subjects := []obj{{"kind": "ServiceAccount", "name": gcName, "namespace": ns}}
 	return map[string][]any{
 		GCApplicationPath:                  {gcApplication(c, labels)},
 		path.Join(GCDir, "namespace.yaml"): {obj{"apiVersion": "v1", "kind": "Namespace", "metadata": meta(ns, "", labels)}},
@@ -30,10 +32,66 @@ func gcFiles(c *Config) map[string][]any {
 				"kind":       "ClusterRoleBinding",
 				"metadata":   meta(gcName, "", labels),
 				"roleRef":    obj{"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": gcName},
-				"subjects":   []obj{{"kind": "ServiceAccount", "name": gcName, "namespace": ns}},
+				"subjects":   subjects,
+			},
+			gcArgoCDRole(c, labels),
+			obj{
+				"apiVersion": "rbac.authorization.k8s.io/v1",
+				"kind":       "RoleBinding",
+				"metadata":   meta(gcName, c.ArgoCDNamespace, labels),
+				"roleRef":    obj{"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": gcName},
+				"subjects":   subjects,
 			},
 		},
 		path.Join(GCDir, "cronjob.yaml"): {gcCronJob(c, labels)},
+		path.Join(GCDir, "admission.yaml"): {
+			gcPolicy(c, labels),
+			obj{
+				"apiVersion": "admissionregistration.k8s.io/v1",
+				"kind":       "ValidatingAdmissionPolicyBinding",
+				"metadata":   meta(gcName, "", labels),
+				"spec":       obj{"policyName": gcName, "validationActions": []string{"Deny"}},
+			},
+		},
+	}
+}
+
+// gcPolicy fences what the ClusterRole cannot: RBAC has no label
+// selectors, so the ServiceAccount may delete any namespace or Secret. This
+// ValidatingAdmissionPolicy (Kubernetes 1.30+) lets its deletes and updates
+// through only for tenant objects: a namespace or cluster-scoped object with
+// the tenant label, anything inside a namespace with it, and in Argo CD's
+// namespace an object with it (the tenant's Application and cluster Secrets).
+// Reads are not admitted, so they are not fenced.
+func gcPolicy(c *Config, labels map[string]string) obj {
+	tenantLabel := func(o string) string {
+		return fmt.Sprintf("(has(%[1]s.metadata.labels) && \"%[2]s\" in %[1]s.metadata.labels)", o, tenant.LabelName)
+	}
+	// request.namespace is absent (not empty) for cluster-scoped objects:
+	// namespaceObject, null for them, tells them apart.
+	expr := fmt.Sprintf(`request.resource.group == "" && request.resource.resource == "namespaces" ? %[1]s : `+
+		`namespaceObject == null ? %[1]s : `+
+		`%[2]s || (namespaceObject.metadata.name == "%[3]s" && %[1]s)`,
+		tenantLabel("oldObject"), tenantLabel("namespaceObject"), c.ArgoCDNamespace)
+	return obj{
+		"apiVersion": "admissionregistration.k8s.io/v1",
+		"kind":       "ValidatingAdmissionPolicy",
+		"metadata":   meta(gcName, "", labels),
+		"spec": obj{
+			"failurePolicy": "Fail",
+			"matchConstraints": obj{"resourceRules": []obj{{
+				"apiGroups": []string{"*"}, "apiVersions": []string{"*"}, "resources": []string{"*"},
+				"operations": []string{"DELETE", "UPDATE"},
+			}}},
+			"matchConditions": []obj{{
+				"name":       "gc-service-account",
+				"expression": fmt.Sprintf(`request.userInfo.username == "system:serviceaccount:%s:%s"`, c.GC.Namespace, gcName),
+			}},
+			"validations": []obj{{
+				"expression": expr,
+				"message":    "kubectl-tenant gc changes only tenant objects (label " + tenant.LabelName + ")",
+			}},
+		},
 	}
 }
 
@@ -51,12 +109,14 @@ func gcApplication(c *Config, labels map[string]string) obj {
 	}
 }
 
-// gcClusterRole is what `kubectl tenant gc` needs and no more: find tenant
-// namespaces and delete them; Helm's release records (Secrets) and the
-// kinds the vcluster chart installs, for the uninstall; Argo CD's cluster
-// Secrets, for deregistering (without Argo CD API access gc deletes them,
-// which Argo CD treats the same). Tenants live in namespaces created on
-// demand, so the rules are cluster-wide.
+// gcClusterRole is what `kubectl tenant gc` needs in tenant namespaces:
+// find them (by label) and delete them, and Helm's uninstall of the
+// release: its records (Secrets: list, get, update, delete) and the kinds
+// the vcluster chart installs (delete only). Tenants live in namespaces
+// created on demand and RBAC cannot select namespaces by label, so these
+// rules are cluster-wide; each is the fewest verbs that step uses. Nothing
+// here creates, patches or reads anything but namespaces and Secrets. What
+// gc touches in Argo CD's namespace is in gcArgoCDRole.
 func gcClusterRole(labels map[string]string) obj {
 	del := []string{"delete"}
 	return obj{
@@ -75,13 +135,33 @@ func gcClusterRole(labels map[string]string) obj {
 	}
 }
 
+// gcArgoCDRole is what gc needs in Argo CD's namespace, and only there: a
+// GitOps tenant's Application (get it, add the resources finalizer, delete
+// it and wait for it to go) and the tenant's cluster Secrets (list them by
+// label, delete them: without Argo CD API access gc deregisters that way,
+// which Argo CD treats the same).
+func gcArgoCDRole(c *Config, labels map[string]string) obj {
+	return obj{
+		"apiVersion": "rbac.authorization.k8s.io/v1",
+		"kind":       "Role",
+		"metadata":   meta(gcName, c.ArgoCDNamespace, labels),
+		"rules": []obj{
+			{"apiGroups": []string{"argoproj.io"}, "resources": []string{"applications"}, "verbs": []string{"get", "patch", "delete"}},
+			{"apiGroups": []string{""}, "resources": []string{"secrets"}, "verbs": []string{"list", "delete"}},
+		},
+	}
+}
+
 func gcCronJob(c *Config, labels map[string]string) obj {
 	container := obj{
 		"name":    "gc",
 		"image":   c.GC.Image,
 		"command": []string{"kubectl-tenant", "gc"},
 		// gc keeps no state in the cluster; HOME only has to be writable.
-		"env":          []obj{{"name": "HOME", "value": "/tmp"}},
+		"env": []obj{
+			{"name": "HOME", "value": "/tmp"},
+			{"name": "KUBECTL_TENANT_ARGOCD_NAMESPACE", "value": c.ArgoCDNamespace},
+		},
 		"volumeMounts": []obj{{"name": "tmp", "mountPath": "/tmp"}},
 		"resources": obj{
 			"requests": obj{"cpu": "10m", "memory": "64Mi"},

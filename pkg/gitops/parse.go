@@ -55,13 +55,27 @@ func (l ErrorList) Error() string {
 // maxErrors bounds how many problems one parse reports.
 const maxErrors = 50
 
-// Load reads and parses config.yaml at path.
+// MaxConfigSize bounds config.yaml (1 MiB, hundreds of projects): parsing
+// and rendering take about ten times the input in memory, so a bigger file
+// is refused before it is read.
+const MaxConfigSize = 1 << 20
+
+// Load reads and parses config.yaml at path (at most MaxConfigSize bytes).
 func Load(path string) (*Config, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxConfigSize+1))
 	if err != nil {
 		return nil, err
 	}
 	return Parse(path, b)
+}
+
+func tooBig(file string) error {
+	return fmt.Errorf("%s: config is larger than %d KiB (the limit): split it or remove unused entries", file, MaxConfigSize>>10)
 }
 
 // Parse strictly parses config.yaml: unknown or duplicate keys, wrong
@@ -69,6 +83,9 @@ func Load(path string) (*Config, error) {
 // pools are errors (an ErrorList) quoting file:line:column and the field.
 // A Config returned without error renders without error.
 func Parse(file string, data []byte) (*Config, error) {
+	if len(data) > MaxConfigSize {
+		return nil, tooBig(file)
+	}
 	cfg := &Config{File: file}
 	d := &decoder{file: file, pos: map[string]*yaml.Node{}}
 	root, err := d.document(data)

@@ -180,3 +180,25 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestLoadRefusesHugeConfig(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "config.yaml")
+	big := okHead + "# " + strings.Repeat("x", MaxConfigSize) + "\n"
+	if err := os.WriteFile(p, []byte(big), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(p)
+	if err == nil || !strings.Contains(err.Error(), "larger than 1024 KiB") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("Load of a %d-byte config: %v; want a one-line size error", len(big), err)
+	}
+	if _, err := Parse("big.yaml", []byte(big)); err == nil || !strings.Contains(err.Error(), "big.yaml: config is larger") {
+		t.Fatalf("Parse: %v", err)
+	}
+}
+
+func TestInClusterIsNoProjectName(t *testing.T) {
+	_, err := Parse("bad.yaml", []byte(okHead+"clusters:\n  - project: in-cluster\n    nodePools: [{name: w}]\n"))
+	if err == nil || !strings.Contains(err.Error(), "bad.yaml:3:14: clusters[0].project: \"in-cluster\" is Argo CD's name for the host cluster") {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -42,8 +42,11 @@ var (
 )
 
 const (
-	argoAPIVersion     = "argoproj.io/v1alpha1"
-	inClusterServer    = "https://kubernetes.default.svc"
+	argoAPIVersion  = "argoproj.io/v1alpha1"
+	inClusterServer = "https://kubernetes.default.svc"
+	// inClusterName is Argo CD's name for its own (host) cluster: the
+	// AppProject of a project with that name would allow the host.
+	inClusterName      = "in-cluster"
 	valuesRef          = "valuesRepo"
 	argoFinalizer      = "resources-finalizer.argocd.argoproj.io/foreground"
 	tenantAdmin        = "tenant-admin"
@@ -130,9 +133,8 @@ func resolveProject(c *Config, cl Cluster) project {
 	if len(p.Groups) == 0 {
 		p.Groups = d.Groups
 	}
-	if len(p.Groups) == 0 {
-		p.Groups = []string{cl.Project}
-	}
+	// No default subject: the tenant-admin Role can read the vCluster's
+	// admin credentials, so only groups config.yaml names get it.
 	lb := cl.LoadBalancer
 	if lb == nil {
 		lb = d.LoadBalancer
@@ -208,7 +210,11 @@ func Render(c *Config) (Files, error) {
 		put(ApplicationPath(p.Name), b, err)
 		b, err = yamlDocs(namespace(&r, p))
 		put(path.Join(dir, "namespace.yaml"), b, err)
-		b, err = yamlDocs(role(p), roleBinding(p))
+		docs := []any{role(p)}
+		if len(p.Groups) > 0 {
+			docs = append(docs, roleBinding(p))
+		}
+		b, err = yamlDocs(docs...)
 		put(path.Join(dir, "rbac.yaml"), b, err)
 		b, err = yamlDocs(appProject(&r, p))
 		put(path.Join(dir, "appproject.yaml"), b, err)

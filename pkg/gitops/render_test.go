@@ -28,6 +28,7 @@ func mustLoad(t *testing.T, name string) *Config {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.ToolVersion = "1.2.3" // a release build: the gc image is pinned to it
 	return cfg
 }
 
@@ -127,7 +128,7 @@ func TestRenderedFiles(t *testing.T) {
 		"applications/app-vcluster-payments.yaml",
 		"applications/app-vcluster-search.yaml",
 		"applications/applicationset-vargocd.yaml",
-		"system/tenant-gc/cronjob.yaml", "system/tenant-gc/namespace.yaml", "system/tenant-gc/rbac.yaml",
+		"system/tenant-gc/admission.yaml", "system/tenant-gc/cronjob.yaml", "system/tenant-gc/namespace.yaml", "system/tenant-gc/rbac.yaml",
 		"terraform/outputs.tf", "terraform/providers.tf", "terraform/ske.tf", "terraform/terraform.tfvars", "terraform/variables.tf",
 		"vcluster/payments/appproject.yaml",
 		"vcluster/payments/helm/values.yaml",
@@ -240,5 +241,69 @@ func TestGCCronJob(t *testing.T) {
 		if strings.HasPrefix(p, "system/") || strings.Contains(p, "tenant-gc") {
 			t.Errorf("gc disabled but %s rendered", p)
 		}
+	}
+}
+
+// TestGCRBACAndImage: the gc may delete GitOps tenants (their Application)
+// through a Role in Argo CD's namespace only, and its default image is the
+// rendering tool's version, never latest (M7, M8).
+func TestGCRBACAndImage(t *testing.T) {
+	files := mustRender(t, mustLoad(t, "minimal"))
+	var docs []map[string]any
+	for _, d := range strings.Split(string(files["system/tenant-gc/rbac.yaml"]), "\n---\n") {
+		var m map[string]any
+		if err := yaml.Unmarshal([]byte(d), &m); err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, m)
+	}
+	kinds := map[string]map[string]any{}
+	for _, d := range docs {
+		kinds[d["kind"].(string)] = d
+	}
+	role, cr := kinds["Role"], kinds["ClusterRole"]
+	if role == nil || kinds["RoleBinding"] == nil || role["metadata"].(map[string]any)["namespace"] != "argocd" {
+		t.Fatalf("want a Role and RoleBinding in namespace argocd, got %v", kinds)
+	}
+	rules := func(o map[string]any) string { b, _ := yaml.Marshal(o["rules"]); return string(b) }
+	if r := rules(role); !strings.Contains(r, "applications") || !strings.Contains(r, "- patch") {
+		t.Errorf("Role rules:\n%s", r)
+	}
+	if r := rules(cr); strings.Contains(r, "argoproj.io") || strings.Contains(r, "create") || strings.Contains(r, "patch") {
+		t.Errorf("ClusterRole must not reach Argo CD's resources or create/patch anything:\n%s", r)
+	}
+	cj := string(files["system/tenant-gc/cronjob.yaml"])
+	if !strings.Contains(cj, "image: ghcr.io/kubectl-tenant/kubectl-tenant:v1.2.3") || !strings.Contains(cj, "value: argocd") {
+		t.Errorf("cronjob:\n%s", cj)
+	}
+	for v, want := range map[string]string{"1.2.3": ":v1.2.3", "v0.4.0": ":v0.4.0", "dev": ":dev", "": ":dev"} {
+		if got := GCImage(v); got != DefaultGCImageRepo+want {
+			t.Errorf("GCImage(%q) = %s", v, got)
+		}
+	}
+	for img, ok := range map[string]bool{"r.example.com:5000/k:v1": true, "k@sha256:abc": true, "k:latest": false, "r.example.com:5000/k": false} {
+		_, err := Parse("c.yaml", []byte(okHead+"gc:\n  image: "+img+"\n"))
+		if (err == nil) != ok {
+			t.Errorf("gc.image %s: %v", img, err)
+		}
+	}
+}
+
+// TestTenantAdminHasNoDefaultGroup: without groups nobody is bound to the
+// tenant-admin Role (it reads the vCluster's admin Secret); groups of every
+// user are refused (L15).
+func TestTenantAdminHasNoDefaultGroup(t *testing.T) {
+	files := mustRender(t, mustLoad(t, "minimal"))
+	rb := string(files["vcluster/project-x/rbac.yaml"])
+	if strings.Contains(rb, "kind: RoleBinding") || strings.Contains(rb, "kind: Group") {
+		t.Errorf("no groups: want no RoleBinding, got\n%s", rb)
+	}
+	files = mustRender(t, mustLoad(t, "full"))
+	if rb := string(files["vcluster/payments/rbac.yaml"]); !strings.Contains(rb, "name: payments-devs") || !strings.Contains(rb, "kind: RoleBinding") {
+		t.Errorf("named groups are bound:\n%s", rb)
+	}
+	_, err := Parse("c.yaml", []byte(okHead+"defaults:\n  groups: [system:authenticated]\n"))
+	if err == nil || !strings.Contains(err.Error(), "defaults.groups[0]") {
+		t.Errorf("system:authenticated: %v", err)
 	}
 }

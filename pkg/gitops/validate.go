@@ -83,6 +83,8 @@ func validate(c *Config, locate func(string) (int, int)) ErrorList {
 	}
 	if c.GC.Image != "" && strings.ContainsAny(c.GC.Image, " \t") {
 		v.errorf("gc.image", "%q is not an image reference", c.GC.Image)
+	} else if c.GC.Image != "" && !pinnedImage(c.GC.Image) {
+		v.errorf("gc.image", "%q is not pinned: use a version tag (e.g. :v1.2.0) or a digest (@sha256:...), not latest or no tag", c.GC.Image)
 	}
 
 	t := c.Terraform
@@ -122,6 +124,8 @@ func validate(c *Config, locate func(string) (int, int)) ErrorList {
 		default:
 			if err := tenant.ValidateName(cl.Project); err != nil {
 				v.errorf(p+".project", "%v", err)
+			} else if cl.Project == inClusterName {
+				v.errorf(p+".project", "%q is Argo CD's name for the host cluster: the project's AppProject and Applications would name the host; use another name", cl.Project)
 			} else if first, dup := projects[cl.Project]; dup {
 				line, _ := v.locate(first)
 				v.errorf(p+".project", "duplicate project %q (first %s%s)", cl.Project, first, atLine(line))
@@ -204,8 +208,11 @@ func (v *validator) settings(path string, s Settings) {
 	}
 	v.labels(join(path, "labels"), s.Labels)
 	for i, g := range s.Groups {
-		if strings.TrimSpace(g) == "" || strings.ContainsAny(g, "\r\n") {
+		switch {
+		case strings.TrimSpace(g) == "" || strings.ContainsAny(g, "\r\n"):
 			v.errorf(fmt.Sprintf("%s[%d]", join(path, "groups"), i), "invalid group name %q", g)
+		case slices.Contains(everyoneGroups, g):
+			v.errorf(fmt.Sprintf("%s[%d]", join(path, "groups"), i), "%q would give every such user the vCluster's admin credentials: name the project's own group", g)
 		}
 	}
 	if lb := s.LoadBalancer; lb != nil {
@@ -309,6 +316,21 @@ func resolvePool(levels ...PoolSettings) resolved {
 	return r
 }
 
+// everyoneGroups are Kubernetes' built-in groups of all users or all
+// ServiceAccounts: never tenant admins.
+var everyoneGroups = []string{"system:authenticated", "system:unauthenticated", "system:serviceaccounts", "system:masters"}
+
+// pinnedImage says an image reference names a version tag other than
+// latest, or a digest.
+func pinnedImage(ref string) bool {
+	if strings.Contains(ref, "@") {
+		return true
+	}
+	name := ref[strings.LastIndex(ref, "/")+1:]
+	_, tag, ok := strings.Cut(name, ":")
+	return ok && tag != "" && tag != "latest"
+}
+
 func or(s, def string) string {
 	if s == "" {
 		return def
@@ -336,7 +358,7 @@ func (c *Config) withDefaults() Config {
 	r.Terraform.SystemPool.Name = or(c.Terraform.SystemPool.Name, DefaultSystemPool)
 	r.GC = GC{
 		Enabled:   c.GC.Enabled,
-		Image:     or(c.GC.Image, DefaultGCImage),
+		Image:     or(c.GC.Image, GCImage(c.ToolVersion)),
 		Schedule:  or(c.GC.Schedule, DefaultGCSchedule),
 		Namespace: or(c.GC.Namespace, DefaultGCNamespace),
 	}

@@ -87,6 +87,9 @@ func Write(dir string, files Files, opts WriteOptions) (*Result, error) {
 		if !validRelPath(p) || !slices.Contains(sections, sectionOf(p)) {
 			return nil, fmt.Errorf("refusing to write %q: not under %s", p, strings.Join(sections, ", "))
 		}
+		if err := checkPath(dir, p); err != nil {
+			return nil, err
+		}
 		old, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
@@ -110,6 +113,9 @@ func Write(dir string, files Files, opts WriteOptions) (*Result, error) {
 		return nil, err
 	}
 	for _, s := range stale {
+		if err := checkPath(dir, s.path); err != nil {
+			return nil, err
+		}
 		ops = append(ops, op{Change{s.path, Deleted}, s.old, nil})
 	}
 	slices.SortFunc(ops, func(a, b op) int { return strings.Compare(a.Path, b.Path) })
@@ -129,24 +135,136 @@ func Write(dir string, files Files, opts WriteOptions) (*Result, error) {
 		}
 		return res, nil
 	}
+	// Every new content is staged next to its file first; only when all
+	// are, they are renamed into place and stale files removed. A failure
+	// while staging (disk full, permissions) changes nothing.
+	var st stage
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return res, err
+		}
+		st.dirs = append(st.dirs, dir)
+	}
 	for _, o := range ops {
-		full := filepath.Join(dir, filepath.FromSlash(o.Path))
-		switch o.Action {
-		case Written:
-			if err := writeFile(full, o.new); err != nil {
+		if o.Action == Written {
+			if err := st.add(dir, o.Path, o.new); err != nil {
+				st.rollback()
 				return res, err
 			}
-		case Deleted:
-			if err := os.Remove(full); err != nil {
+		}
+	}
+	if err := st.commit(); err != nil {
+		return res, err
+	}
+	for _, o := range ops {
+		if o.Action == Deleted {
+			if err := os.Remove(filepath.Join(dir, filepath.FromSlash(o.Path))); err != nil {
 				return res, err
 			}
 			removeEmptyParents(dir, path.Dir(o.Path))
 		}
-		if opts.Out != nil {
+	}
+	if opts.Out != nil {
+		for _, o := range ops {
 			fmt.Fprintf(opts.Out, "%-9s %s\n", o.Action, o.Path)
 		}
 	}
 	return res, nil
+}
+
+// checkPath refuses a path under dir that goes through a symbolic link or
+// a non-directory: render never writes or deletes outside --out, and finds
+// a conflict before it changes anything.
+func checkPath(dir, rel string) error {
+	parts := strings.Split(rel, "/")
+	cur := dir
+	for i, part := range parts {
+		cur = filepath.Join(cur, part)
+		fi, err := os.Lstat(cur)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // the rest is created
+		}
+		if err != nil {
+			return err
+		}
+		last := i == len(parts)-1
+		switch {
+		case fi.Mode()&fs.ModeSymlink != 0:
+			return fmt.Errorf("refusing to write %s: %s is a symbolic link (render writes only inside %s)", rel, cur, dir)
+		case !last && !fi.IsDir():
+			return fmt.Errorf("refusing to write %s: %s is not a directory", rel, cur)
+		case last && !fi.Mode().IsRegular():
+			return fmt.Errorf("refusing to write %s: it exists and is not a regular file", cur)
+		}
+	}
+	return nil
+}
+
+// stage holds files written to temporary names, and the directories made
+// for them, until commit renames them into place or rollback removes them.
+type stage struct {
+	tmps, fulls []string
+	dirs        []string // made here, in creation order
+}
+
+// createTemp is os.CreateTemp; tests make it fail.
+var createTemp = os.CreateTemp
+
+func (s *stage) add(dir, rel string, b []byte) error {
+	full := filepath.Join(dir, filepath.FromSlash(rel))
+	if err := s.mkdirs(dir, path.Dir(rel)); err != nil {
+		return err
+	}
+	tmp, err := createTemp(filepath.Dir(full), "."+filepath.Base(full)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	s.tmps, s.fulls = append(s.tmps, tmp.Name()), append(s.fulls, full)
+	_, werr := tmp.Write(b)
+	cerr := tmp.Close()
+	return errors.Join(werr, cerr, os.Chmod(tmp.Name(), 0o644))
+}
+
+// mkdirs makes the missing directories of rel under dir, remembering them.
+func (s *stage) mkdirs(dir, rel string) error {
+	cur := dir
+	for _, part := range strings.Split(rel, "/") {
+		cur = filepath.Join(cur, part)
+		err := os.Mkdir(cur, 0o755)
+		switch {
+		case err == nil:
+			s.dirs = append(s.dirs, cur)
+		case errors.Is(err, fs.ErrExist):
+			if fi, serr := os.Lstat(cur); serr != nil || !fi.IsDir() {
+				return fmt.Errorf("mkdir %s: exists and is not a directory", cur)
+			}
+		default:
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *stage) rollback() {
+	for _, t := range s.tmps {
+		os.Remove(t)
+	}
+	for i := len(s.dirs) - 1; i >= 0; i-- {
+		os.Remove(s.dirs[i])
+	}
+}
+
+// commit renames every staged file over its target (each rename is atomic).
+func (s *stage) commit() error {
+	for i, t := range s.tmps {
+		if err := os.Rename(t, s.fulls[i]); err != nil {
+			for _, rest := range s.tmps[i:] {
+				os.Remove(rest)
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 func validRelPath(p string) bool {
@@ -202,28 +320,6 @@ func staleFiles(dir string, sections []string, files Files) ([]staleFile, error)
 		}
 	}
 	return out, nil
-}
-
-// writeFile replaces full atomically (a temporary file renamed over it).
-func writeFile(full string, b []byte) error {
-	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(full), "."+filepath.Base(full)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	_, werr := tmp.Write(b)
-	cerr := tmp.Close()
-	if err := errors.Join(werr, cerr, os.Chmod(tmp.Name(), 0o644)); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Rename(tmp.Name(), full); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return nil
 }
 
 // removeEmptyParents removes rel and its parents while they are empty,

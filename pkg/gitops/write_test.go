@@ -199,3 +199,84 @@ func equalMaps(a, b map[string]int64) bool {
 	}
 	return true
 }
+
+// TestWriteNeverFollowsSymlinksOut: a symlinked directory under --out is
+// refused before anything is written, inside or outside (L2).
+func TestWriteNeverFollowsSymlinksOut(t *testing.T) {
+	root := t.TempDir()
+	out, outside := filepath.Join(root, "out"), filepath.Join(root, "outside")
+	for _, d := range []string{out, outside} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("../outside", filepath.Join(out, "vcluster")); err != nil {
+		t.Fatal(err)
+	}
+	files := Files{
+		"applications/app.yaml":          []byte(Header + "a: 1\n"),
+		"vcluster/project-x/helm/v.yaml": []byte(Header + "b: 1\n"),
+	}
+	_, err := Write(out, files, WriteOptions{})
+	if err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Fatalf("Write through a symlinked directory: %v", err)
+	}
+	for _, d := range []string{outside, filepath.Join(out, "applications")} {
+		if entries, _ := os.ReadDir(d); len(entries) > 0 {
+			t.Errorf("%s: %d entries written, want none", d, len(entries))
+		}
+	}
+	// A dangling symlink where a directory goes: refused up front too.
+	if err := os.Remove(filepath.Join(out, "vcluster")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(out, "vcluster", "project-x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/nonexistent", filepath.Join(out, "vcluster", "project-x", "helm")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Write(out, files, WriteOptions{}); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Fatalf("Write through a dangling symlink: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "applications", "app.yaml")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a refused render wrote files: %v", err)
+	}
+}
+
+// TestWriteIsAllOrNothing: an I/O error while writing leaves the directory
+// as it was: no new file, no changed file, no new directory, no temp file (L2).
+func TestWriteIsAllOrNothing(t *testing.T) {
+	out := t.TempDir()
+	if _, err := Write(out, Files{"applications/a.yaml": []byte(Header + "v: 1\n")}, WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	createTemp = func(dir, pattern string) (*os.File, error) {
+		if n++; n == 3 {
+			return nil, errors.New("no space left on device")
+		}
+		return os.CreateTemp(dir, pattern)
+	}
+	t.Cleanup(func() { createTemp = os.CreateTemp })
+	files := Files{
+		"applications/a.yaml":            []byte(Header + "v: 2\n"),
+		"applications/b.yaml":            []byte(Header + "v: 2\n"),
+		"vcluster/project-x/helm/v.yaml": []byte(Header + "v: 2\n"),
+	}
+	if _, err := Write(out, files, WriteOptions{}); err == nil || !strings.Contains(err.Error(), "no space") {
+		t.Fatalf("got %v", err)
+	}
+	var left []string
+	_ = filepath.WalkDir(out, func(p string, _ fs.DirEntry, _ error) error {
+		rel, _ := filepath.Rel(out, p)
+		left = append(left, rel)
+		return nil
+	})
+	if strings.Join(left, ",") != ".,applications,applications/a.yaml" {
+		t.Errorf("after a failed write: %v", left)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "applications", "a.yaml")); !strings.Contains(string(b), "v: 1") {
+		t.Errorf("a.yaml changed: %q", b)
+	}
+}

@@ -118,10 +118,16 @@ type Client struct {
 	base  *url.URL
 	http  *http.Client
 	token string
+	// session: token is a session this client created (Login), which
+	// Logout ends; a token given to SetToken is the user's and never is.
+	session bool
 	// Via, when set, says in errors how the server is reached (e.g.
 	// "through a port-forward to argocd/argocd-server-abc:8080"); "at HOST"
 	// otherwise.
 	Via string
+	// InsecureHint is how the failing command skips TLS verification,
+	// named in TLS errors (default --insecure, register's flag).
+	InsecureHint string
 }
 
 // NewClient returns a client for base (http:// or https://host[:port][/root]).
@@ -152,7 +158,7 @@ func (c *Client) BaseURL() string { return c.base.String() }
 
 // SetToken makes the client use an existing token (ARGOCD_AUTH_TOKEN, the
 // argocd CLI's config).
-func (c *Client) SetToken(token string) { c.token = token }
+func (c *Client) SetToken(token string) { c.token, c.session = token, false }
 
 // Login creates a session (POST /api/v1/session) and keeps its token.
 func (c *Client) Login(ctx context.Context, username, password string) error {
@@ -166,8 +172,20 @@ func (c *Client) Login(ctx context.Context, username, password string) error {
 	if out.Token == "" {
 		return errors.New("Argo CD created a session without a token")
 	}
-	c.token = out.Token
+	c.token, c.session = out.Token, true
 	return nil
+}
+
+// Logout ends the session Login created (DELETE /api/v1/session: Argo CD
+// revokes the token) and forgets the token. A token given to SetToken is
+// not the client's to end: Logout leaves it alone.
+func (c *Client) Logout(ctx context.Context) error {
+	if !c.session {
+		return nil
+	}
+	err := c.do(ctx, http.MethodDelete, "/api/v1/session", nil, nil, nil)
+	c.token, c.session = "", false
+	return err
 }
 
 // Version is GET /api/version (no login needed).
@@ -309,14 +327,18 @@ type TLSError struct {
 	Server     string // "at HOST" or "through ..."
 	SelfSigned bool
 	Err        error
+	// Hint is the flag (or setting) of the failing command that skips
+	// verification (default --insecure).
+	Hint string
 }
 
 func (e *TLSError) Error() string {
+	hint := firstNonEmpty(e.Hint, DefaultFlags.Insecure)
 	if e.SelfSigned {
 		return fmt.Sprintf("Argo CD %s presents a self-signed certificate (Argo CD's default when argocd-server-tls is not set): "+
-			"pass --insecure to skip verification, or give argocd-server a certificate from a trusted CA", e.Server)
+			"pass %s to skip verification, or give argocd-server a certificate from a trusted CA", e.Server, hint)
 	}
-	return fmt.Sprintf("Argo CD %s: TLS verification failed: %v (pass --insecure to skip verification)", e.Server, e.Err)
+	return fmt.Sprintf("Argo CD %s: TLS verification failed: %v (pass %s to skip verification)", e.Server, e.Err, hint)
 }
 
 func (e *TLSError) Unwrap() error { return e.Err }
@@ -347,9 +369,9 @@ func (c *Client) transportError(err error) error {
 	)
 	switch {
 	case errors.As(err, &ua):
-		return &TLSError{Server: c.where(), SelfSigned: selfSigned(ua.Cert), Err: err}
+		return &TLSError{Server: c.where(), SelfSigned: selfSigned(ua.Cert), Err: err, Hint: c.InsecureHint}
 	case errors.As(err, &hn), errors.As(err, &cie), errors.As(err, &tve):
-		return &TLSError{Server: c.where(), Err: unwrapURL(err)}
+		return &TLSError{Server: c.where(), Err: unwrapURL(err), Hint: c.InsecureHint}
 	}
 	err = unwrapURL(err)
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {

@@ -13,6 +13,10 @@ import (
 	"sync"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
 
@@ -27,6 +31,9 @@ type fakeArgo struct {
 	token    string
 	clusters map[string]Cluster
 	requests []string // method + escaped path + query
+	logins   int
+	logouts  int
+	revoked  bool // the session token was logged out
 }
 
 func newFakeArgo(t *testing.T) (*fakeArgo, *httptest.Server) {
@@ -66,14 +73,20 @@ func (f *fakeArgo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			f.fail(w, http.StatusUnauthorized, 16, "Invalid username or password")
 			return
 		}
+		f.logins++
+		f.revoked = false
 		_ = json.NewEncoder(w).Encode(map[string]string{"token": f.token})
 		return
 	}
-	if r.Header.Get("Authorization") != "Bearer "+f.token {
+	if r.Header.Get("Authorization") != "Bearer "+f.token || f.revoked {
 		f.fail(w, http.StatusUnauthorized, 16, "invalid session: token has invalid claims: token is expired")
 		return
 	}
 	switch {
+	case p == "/api/v1/session" && r.Method == http.MethodDelete:
+		f.logouts++
+		f.revoked = true // Argo CD revokes the token
+		_, _ = io.WriteString(w, "{}")
 	case strings.HasPrefix(p, "/api/v1/account/can-i/"):
 		_ = json.NewEncoder(w).Encode(map[string]string{"value": "yes"})
 	case p == "/api/v1/clusters" && r.Method == http.MethodGet:
@@ -287,5 +300,74 @@ func TestOptionsValidate(t *testing.T) {
 	}
 	if u, _ := serverURL("https://argocd.example.com/", true); u.String() != "http://argocd.example.com" {
 		t.Errorf("--plaintext: %v", u)
+	}
+}
+
+// TestSelfSignedErrorNamesTheCommandsFlag: the advice names the flag of the
+// command that failed: create's --argocd-insecure, the environment for the
+// interactive app, register's --insecure by default (M12).
+func TestSelfSignedErrorNamesTheCommandsFlag(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, `{"Version":"v3.2.11"}`)
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	defer srv.Close()
+	for flags, want := range map[FlagNames]string{
+		{}:            "pass --insecure to skip",
+		PrefixedFlags: "pass --argocd-insecure to skip",
+		EnvFlags:      "pass KUBECTL_TENANT_ARGOCD_INSECURE=true to skip",
+	} {
+		_, err := Login(context.Background(), nil, nil, Options{Server: srv.URL, Flags: flags})
+		var te *TLSError
+		if !errors.As(err, &te) || !strings.Contains(err.Error(), want) {
+			t.Errorf("flags %+v: got %v; want a TLSError saying %q", flags, err, want)
+		}
+	}
+	t.Setenv(InsecureEnv, "true")
+	t.Setenv(ServerEnv, srv.URL)
+	o := OptionsFromEnv()
+	if !o.Insecure || o.Validate() != nil {
+		t.Fatalf("%s=true: %+v", InsecureEnv, o)
+	}
+	t.Setenv(TokenEnv, "tok")
+	o.Auth = AuthToken
+	s, err := Login(context.Background(), nil, nil, o)
+	if err != nil {
+		t.Fatalf("with %s=true: %v", InsecureEnv, err)
+	}
+	s.Close()
+	t.Setenv(InsecureEnv, "yes please")
+	var ue *tenant.UsageError
+	if err := OptionsFromEnv().Validate(); !errors.As(err, &ue) {
+		t.Errorf("malformed %s: %v, want a usage error", InsecureEnv, err)
+	}
+}
+
+// TestSessionCloseLogsOut: a session Login created with the admin password
+// is logged out (DELETE /api/v1/session) by Close; a user's own token is
+// never ended (L14).
+func TestSessionCloseLogsOut(t *testing.T) {
+	f, srv := newFakeArgo(t)
+	kube := fake.NewClientset(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: InitialAdminSecret, Namespace: "argocd"},
+		Data: map[string][]byte{"password": []byte("pw")}})
+	t.Setenv(TokenEnv, "")
+	s, err := Login(context.Background(), kube, nil, Options{Server: srv.URL, Auth: AuthInitialAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if f.logins != 1 || f.logouts != 1 || !f.revoked {
+		t.Errorf("logins %d, logouts %d: want the session ended", f.logins, f.logouts)
+	}
+	t.Setenv(TokenEnv, f.token)
+	f.revoked = false
+	s, err = Login(context.Background(), kube, nil, Options{Server: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if f.logouts != 1 || f.revoked {
+		t.Errorf("the user's token from $%s was logged out", TokenEnv)
 	}
 }

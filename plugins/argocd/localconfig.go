@@ -64,18 +64,25 @@ func ReadLocalConfig(path string) (*LocalConfig, error) {
 	return &c, nil
 }
 
+// PortForwardServer is the server the argocd CLI records for a context made
+// with `argocd login --port-forward`: an argocd-server reached through a
+// port-forward, as this tool reaches it without --argocd-server.
+const PortForwardServer = "port-forward"
+
 // Token returns the auth token of the context for server (an Argo CD
-// address as given to `argocd login`, with or without scheme), or of the
-// current context when server is empty, and the context's name.
+// address as given to `argocd login`, with or without scheme) and the
+// context's name. An empty server means the port-forwarded argocd-server:
+// only a context the CLI made with --port-forward belongs to it (the
+// current one when it is such), never a context of a named server, whose
+// token would be sent to a server it was not issued by.
 func (c *LocalConfig) Token(server string) (token, context string, ok bool) {
-	want := c.CurrentContext
-	if server != "" {
-		want = ""
-		for _, x := range c.Contexts {
-			if sameServer(x.Server, server) {
-				want = x.Name
-				break
-			}
+	want := ""
+	for _, x := range c.Contexts {
+		switch {
+		case server == "" && x.Server != PortForwardServer:
+		case server != "" && !sameServer(x.Server, server):
+		case want == "" || x.Name == c.CurrentContext:
+			want = x.Name
 		}
 	}
 	if want == "" {

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"sigs.k8s.io/yaml"
 )
 
 // A config as `argocd login` writes it (v2.14 and v3 share the format).
@@ -47,7 +49,7 @@ func TestLocalConfigTokens(t *testing.T) {
 	}
 	before, _ := os.ReadFile(path)
 	for server, want := range map[string]string{
-		"":                               "tok-local", // the current context
+		"":                               "", // the current context is another server's (L11)
 		"https://argocd.example.com":     "tok-example",
 		"argocd.example.com:443":         "tok-example",
 		"https://argocd.example.com:443": "tok-example",
@@ -65,6 +67,32 @@ func TestLocalConfigTokens(t *testing.T) {
 	after, _ := os.ReadFile(path)
 	if string(before) != string(after) {
 		t.Error("reading the argocd CLI config changed it")
+	}
+}
+
+// TestPortForwardTokenOnlyFromPortForwardContext: through the port-forward
+// only the token of an `argocd login --port-forward` context is used, never
+// the current context's when it belongs to a named server (L11).
+func TestPortForwardTokenOnlyFromPortForwardContext(t *testing.T) {
+	var c LocalConfig
+	if err := yaml.Unmarshal([]byte(cliConfig), &c); err != nil {
+		t.Fatal(err)
+	}
+	if tok, ctx, ok := c.Token(""); ok {
+		t.Errorf("port-forward: got the token of context %q (%q), which belongs to another server", ctx, tok)
+	}
+	pf := cliConfig + `- auth-token: tok-pf
+  name: port-forward
+`
+	pf = strings.Replace(pf, "current-context:", "- name: port-forward\n  server: port-forward\n  user: port-forward\ncurrent-context:", 1)
+	if err := yaml.Unmarshal([]byte(pf), &c); err != nil {
+		t.Fatal(err)
+	}
+	if tok, ctx, ok := c.Token(""); !ok || tok != "tok-pf" || ctx != "port-forward" {
+		t.Errorf("port-forward context: got %q from %q (%v); want tok-pf", tok, ctx, ok)
+	}
+	if tok, _, _ := c.Token("https://argocd.example.com"); tok != "tok-example" {
+		t.Errorf("named server: %q", tok)
 	}
 }
 

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -55,12 +57,83 @@ type Options struct {
 	// Plaintext speaks plain HTTP (argocd-server started with --insecure).
 	// Through the port-forward this is detected by itself; see Login.
 	Plaintext bool
+	// Flags name Insecure and Plaintext in errors as the command that
+	// failed spells them (zero: DefaultFlags, register's).
+	Flags FlagNames
+
+	envErr error // a malformed environment variable (OptionsFromEnv)
+}
+
+// FlagNames are how a command sets Options.Insecure and Options.Plaintext,
+// so an error advises what exists on that command.
+type FlagNames struct {
+	Insecure  string
+	Plaintext string
+}
+
+// Flag names of the commands and of the environment.
+var (
+	// DefaultFlags are register's and deregister's.
+	DefaultFlags = FlagNames{Insecure: "--insecure", Plaintext: "--plaintext"}
+	// PrefixedFlags are create's, where --insecure would be ambiguous.
+	PrefixedFlags = FlagNames{Insecure: "--argocd-insecure", Plaintext: "--argocd-plaintext"}
+	// EnvFlags are what commands without Argo CD flags (list, delete, gc,
+	// the interactive app) read.
+	EnvFlags = FlagNames{Insecure: InsecureEnv + "=true", Plaintext: PlaintextEnv + "=true"}
+)
+
+// Environment variables that set Options where no flag does (and are the
+// flags' defaults where one does).
+const (
+	ServerEnv    = "KUBECTL_TENANT_ARGOCD_SERVER"
+	InsecureEnv  = "KUBECTL_TENANT_ARGOCD_INSECURE"
+	PlaintextEnv = "KUBECTL_TENANT_ARGOCD_PLAINTEXT"
+)
+
+// OptionsFromEnv are the Options the environment sets: namespace, server,
+// insecure and plaintext, with EnvFlags for errors. A malformed boolean is
+// reported by Validate (so by the first Argo CD call), not here.
+func OptionsFromEnv() Options {
+	o := Options{Namespace: os.Getenv(NamespaceEnv), Server: os.Getenv(ServerEnv), Flags: EnvFlags}
+	var err error
+	o.Insecure, err = EnvBool(InsecureEnv)
+	o.envErr = err
+	o.Plaintext, err = EnvBool(PlaintextEnv)
+	o.envErr = errors.Join(o.envErr, err)
+	return o
+}
+
+// EnvBool reads a boolean environment variable (unset or empty: false).
+func EnvBool(env string) (bool, error) {
+	s := os.Getenv(env)
+	if s == "" {
+		return false, nil
+	}
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, tenant.NewUsageError(fmt.Sprintf("$%s=%q: want true or false", env, s))
+	}
+	return v, nil
+}
+
+func (o Options) flags() FlagNames {
+	f := o.Flags
+	if f.Insecure == "" {
+		f.Insecure = DefaultFlags.Insecure
+	}
+	if f.Plaintext == "" {
+		f.Plaintext = DefaultFlags.Plaintext
+	}
+	return f
 }
 
 func (o Options) namespace() string { return firstNonEmpty(o.Namespace, DefaultNamespace) }
 
 // Validate checks the options without any network call.
 func (o Options) Validate() error {
+	if o.envErr != nil {
+		return o.envErr
+	}
 	switch o.Auth {
 	case AuthAuto, AuthInitialAdmin, AuthToken:
 	default:
@@ -86,9 +159,19 @@ type Session struct {
 	forward   *portforward.Forward
 }
 
-// Close ends the session's port-forward, if any.
+// Close logs out a session Login created with a password (a user's token
+// stays valid) and ends the port-forward, if any. It is best effort and
+// bounded: a server that is gone does not hold it up.
 func (s *Session) Close() {
-	if s != nil && s.forward != nil {
+	if s == nil {
+		return
+	}
+	if s.Client != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = s.Logout(ctx)
+		cancel()
+	}
+	if s.forward != nil {
 		s.forward.Close()
 	}
 }
@@ -101,7 +184,7 @@ func (s *Session) Close() {
 //   - TLS: verified (through the forward under the name
 //     argocd-server.NAMESPACE.svc, which Argo CD's generated certificate
 //     covers) unless o.Insecure. A self-signed certificate fails with an
-//     error that says so and names --insecure.
+//     error that says so and names the flag that skips it (o.Flags).
 //   - Plain HTTP: argocd-server started with --insecure speaks no TLS.
 //     Through the port-forward — already an authenticated, encrypted tunnel
 //     through the Kubernetes API — a plain-HTTP GET /api/version (no
@@ -137,12 +220,13 @@ func dial(ctx context.Context, kube kubernetes.Interface, cfg *rest.Config, o Op
 		if err != nil {
 			return nil, err
 		}
+		c.InsecureHint = o.flags().Insecure
 		v, err := c.Version(ctx)
 		var ue *UnreachableError
 		if errors.As(err, &ue) && u.Scheme == "https" {
 			plain, _ := NewClient("http://"+u.Host, nil)
 			if _, perr := plain.Version(ctx); perr == nil {
-				return nil, fmt.Errorf("Argo CD at %s speaks plain HTTP, not TLS: use --argocd-server http://%s or --plaintext", u.Host, u.Host)
+				return nil, fmt.Errorf("Argo CD at %s speaks plain HTTP, not TLS: use --argocd-server http://%s or %s", u.Host, u.Host, o.flags().Plaintext)
 			}
 		}
 		if err != nil {
@@ -191,7 +275,7 @@ func dial(ctx context.Context, kube kubernetes.Interface, cfg *rest.Config, o Op
 		if err != nil {
 			return fail(err)
 		}
-		c.Via = via
+		c.Via, c.InsecureHint = via, o.flags().Insecure
 		if v, err = c.Version(ctx); err != nil {
 			return fail(err)
 		}
@@ -308,8 +392,9 @@ func (s *Session) authenticate(ctx context.Context, kube kubernetes.Interface, o
 			token, source = t, "$"+TokenEnv
 		} else if o.Server != "" || auth == AuthToken {
 			// The argocd CLI's token for this server; through the
-			// port-forward the address says nothing, so only --auth token
-			// takes the current context's.
+			// port-forward only a context of `argocd login
+			// --port-forward` (never a named server's token), and only
+			// with --auth token.
 			t, src, err := tokenFromLocalConfig(o.Server)
 			if err != nil && auth == AuthToken {
 				return err
@@ -317,6 +402,10 @@ func (s *Session) authenticate(ctx context.Context, kube kubernetes.Interface, o
 			token, source = t, src
 		}
 		if token == "" && auth == AuthToken {
+			if o.Server == "" {
+				return tenant.NewUsageError("--auth token: no token for the port-forwarded argocd-server: set " + TokenEnv +
+					", log in with `argocd login --port-forward --port-forward-namespace " + ns + "`, or name the server whose argocd CLI token to use with --argocd-server")
+			}
 			return tenant.NewUsageError("--auth token: no token: set " + TokenEnv + " or log in with `argocd login` first")
 		}
 		if token != "" {

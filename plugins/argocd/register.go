@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	authzv1 "k8s.io/api/authorization/v1"
@@ -54,6 +55,11 @@ const (
 	AddressForwarded = "forwarded"
 )
 
+// InClusterName is the name Argo CD gives its own host cluster (server
+// https://kubernetes.default.svc), with or without a cluster Secret: no
+// tenant is registered under it.
+const InClusterName = "in-cluster"
+
 // Labels and annotations Argo CD gives cluster Secrets.
 const (
 	SecretTypeLabel     = "argocd.argoproj.io/secret-type"
@@ -78,9 +84,77 @@ type Registrar struct {
 	Meta metadata.Interface
 	// Options say where Argo CD is and how to log in.
 	Options Options
+	// KeepSession keeps one Argo CD session (login and port-forward) for
+	// the API calls of Registered and Deregister until Close, instead of a
+	// login per call: the interactive app lists every few seconds. Without
+	// it every call logs in and out.
+	KeepSession bool
+
+	mu         sync.Mutex
+	kept       *Session
+	loginErr   error     // the kept session's last failed login...
+	loginAfter time.Time // ...reported again until then, not retried
 }
 
 var _ tenant.Registrar = (*Registrar)(nil)
+
+// loginRetry is how long a kept session's failed login is not retried.
+const loginRetry = 30 * time.Second
+
+// withSession calls fn with a logged-in session: a new one, logged out
+// again after fn, or with KeepSession the kept one. A kept session whose
+// port-forward died or whose token Argo CD no longer accepts is replaced
+// once.
+func (r *Registrar) withSession(ctx context.Context, fn func(*Session) error) error {
+	if !r.KeepSession {
+		s, err := Login(ctx, r.Engine.Kube, r.Engine.REST, r.Options)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		return fn(s)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for {
+		fresh := r.kept == nil
+		if fresh {
+			if r.loginErr != nil && time.Now().Before(r.loginAfter) {
+				return r.loginErr
+			}
+			s, err := Login(ctx, r.Engine.Kube, r.Engine.REST, r.Options)
+			if err != nil {
+				if ctx.Err() == nil {
+					r.loginErr, r.loginAfter = err, time.Now().Add(loginRetry)
+				}
+				return err
+			}
+			r.kept, r.loginErr = s, nil
+		}
+		err := fn(r.kept)
+		if err == nil || fresh || !staleSession(err) {
+			return err
+		}
+		r.kept.Close()
+		r.kept = nil
+	}
+}
+
+// staleSession says a kept session stopped working: its forward is gone or
+// Argo CD no longer accepts its token.
+func staleSession(err error) bool {
+	var ue *UnreachableError
+	var ae *APIError
+	return errors.As(err, &ue) || errors.As(err, &ae) && ae.Unauthenticated()
+}
+
+// Close logs out the kept session (KeepSession) and ends its port-forward.
+func (r *Registrar) Close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.kept.Close()
+	r.kept = nil
+}
 
 // RegisterOptions are the inputs of Register.
 type RegisterOptions struct {
@@ -134,6 +208,9 @@ func (r *Registrar) step(step string, fn func() (string, error)) error {
 func (o *RegisterOptions) Validate() error {
 	if err := tenant.ValidateName(o.Name); err != nil {
 		return err
+	}
+	if o.Name == InClusterName {
+		return tenant.NewUsageError(fmt.Sprintf("tenant name %q is Argo CD's name for its own cluster: a tenant registered under it would make destination.name %s ambiguous", o.Name, o.Name))
 	}
 	switch o.Mode {
 	case "", ModeAPI, ModeDeclarative:
@@ -238,6 +315,13 @@ func (r *Registrar) Register(ctx context.Context, o RegisterOptions) (*Result, e
 			if err := s.Require(ctx, "create", server); err != nil {
 				return "", err
 			}
+			clusters, err := s.ListClusters(ctx)
+			if err != nil {
+				return "", err
+			}
+			if err := checkNameFree(o.Name, server, clusters); err != nil {
+				return "", err
+			}
 			how := ""
 			if s.Plaintext {
 				how = ", plain HTTP"
@@ -253,7 +337,14 @@ func (r *Registrar) Register(ctx context.Context, o RegisterOptions) (*Result, e
 		res.ArgoCDVersion = sess.Version
 	} else {
 		err = r.step(StepLogin, func() (string, error) {
-			return "no login: writing the cluster Secret directly", r.checkSecretAccess(ctx)
+			if err := r.checkSecretAccess(ctx); err != nil {
+				return "", err
+			}
+			clusters, err := r.clustersFromSecrets(ctx)
+			if err != nil {
+				return "", err
+			}
+			return "no login: writing the cluster Secret directly", checkNameFree(o.Name, server, clusters)
 		})
 		if err != nil {
 			return nil, err
@@ -327,6 +418,36 @@ func (r *Registrar) Register(ctx context.Context, o RegisterOptions) (*Result, e
 		r.emit(StepRegister, tenant.PhaseWarning, note, nil)
 	}
 	return res, nil
+}
+
+// checkNameFree refuses a registration under a name another cluster
+// already has: Argo CD resolves destination.name to exactly one cluster and
+// fails every Application that names an ambiguous one ("there are 2
+// clusters with the same name"). The tenant's own entries (its label, or
+// the same server, which the upsert replaces) are no collision.
+func checkNameFree(name, server string, clusters []Cluster) error {
+	for _, c := range clusters {
+		if c.Name != name || c.Labels[tenant.LabelName] == name || strings.TrimRight(c.Server, "/") == server {
+			continue
+		}
+		return fmt.Errorf("Argo CD already has a cluster named %q (server %s) that is not tenant %s's: registering would make destination.name %s ambiguous; rename or remove that cluster, or use another tenant name",
+			name, c.Server, name, name)
+	}
+	return nil
+}
+
+// clustersFromSecrets reads the names, servers and labels of the cluster
+// Secrets in the Argo CD namespace (declarative mode has no API session).
+func (r *Registrar) clustersFromSecrets(ctx context.Context) ([]Cluster, error) {
+	l, err := r.Engine.Kube.CoreV1().Secrets(r.ns()).List(ctx, metav1.ListOptions{LabelSelector: SecretTypeLabel + "=" + SecretTypeCluster})
+	if err != nil {
+		return nil, kubeError(err)
+	}
+	out := make([]Cluster, 0, len(l.Items))
+	for _, s := range l.Items {
+		out = append(out, Cluster{Name: string(s.Data["name"]), Server: string(s.Data["server"]), Labels: s.Labels})
+	}
+	return out, nil
 }
 
 // rollback removes the manager objects of a first registration that failed.
@@ -419,7 +540,7 @@ func (r *Registrar) upsert(ctx context.Context, s *Session, cl *Cluster) (Connec
 		return ConnectionState{}, err
 	}
 	secrets := r.Engine.Kube.CoreV1().Secrets(r.ns())
-	if l, err := secrets.List(ctx, metav1.ListOptions{LabelSelector: tenant.LabelName + "=" + cl.Name}); err == nil {
+	if l, err := secrets.List(ctx, metav1.ListOptions{LabelSelector: clusterSecretSelector(cl.Name)}); err == nil {
 		for _, sec := range l.Items {
 			if sec.Annotations[managedByAnnotation] != managedByArgoCD {
 				_ = secrets.Delete(ctx, sec.Name, metav1.DeleteOptions{})
@@ -436,6 +557,14 @@ func (r *Registrar) upsert(ctx context.Context, s *Session, cl *Cluster) (Connec
 		}
 	}
 	return ConnectionState{}, fmt.Errorf("Argo CD accepted the cluster but does not list %s", cl.Server)
+}
+
+// clusterSecretSelector selects the tenant's Argo CD cluster Secrets and
+// nothing else: other Secrets in the Argo CD namespace may carry the tenant
+// label too (repository credentials a platform team labelled), and register,
+// deregister and delete must never touch them.
+func clusterSecretSelector(name string) string {
+	return SecretTypeLabel + "=" + SecretTypeCluster + "," + tenant.LabelName + "=" + name
 }
 
 // SecretName is the name of a tenant's declarative cluster Secret.
@@ -484,7 +613,7 @@ func (r *Registrar) writeSecret(ctx context.Context, cl *Cluster) (string, error
 	if err != nil {
 		return "", kubeError(err)
 	}
-	others, err := secrets.List(ctx, metav1.ListOptions{LabelSelector: tenant.LabelName + "=" + cl.Name})
+	others, err := secrets.List(ctx, metav1.ListOptions{LabelSelector: clusterSecretSelector(cl.Name)})
 	if err != nil {
 		return "", kubeError(err)
 	}
@@ -575,27 +704,24 @@ func (r *Registrar) registeredFromAPI(ctx context.Context) (map[string]bool, err
 	return out, err
 }
 
-// withTenantClusters logs in to Argo CD and calls fn for every cluster entry
-// labelled as a tenant's.
+// withTenantClusters calls fn for every cluster entry labelled as a
+// tenant's, in a session of withSession.
 func (r *Registrar) withTenantClusters(ctx context.Context, fn func(*Session, Cluster) error) error {
-	s, err := Login(ctx, r.Engine.Kube, r.Engine.REST, r.Options)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	items, err := s.ListClusters(ctx)
-	if err != nil {
-		return err
-	}
-	for _, c := range items {
-		if c.Labels[tenant.LabelName] == "" {
-			continue
-		}
-		if err := fn(s, c); err != nil {
+	return r.withSession(ctx, func(s *Session) error {
+		items, err := s.ListClusters(ctx)
+		if err != nil {
 			return err
 		}
-	}
-	return nil
+		for _, c := range items {
+			if c.Labels[tenant.LabelName] == "" {
+				continue
+			}
+			if err := fn(s, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // Deregister removes the tenant from Argo CD (tenant.Registrar; delete calls
@@ -619,7 +745,7 @@ func (r *Registrar) Deregister(ctx context.Context, name string) error {
 func (r *Registrar) Unregister(ctx context.Context, name string, cleanManager bool) ([]string, error) {
 	ns := r.ns()
 	secrets := r.Engine.Kube.CoreV1().Secrets(ns)
-	list, err := secrets.List(ctx, metav1.ListOptions{LabelSelector: tenant.LabelName + "=" + name})
+	list, err := secrets.List(ctx, metav1.ListOptions{LabelSelector: clusterSecretSelector(name)})
 	var servers []string
 	switch {
 	case apierrors.IsForbidden(err):

@@ -340,3 +340,166 @@ func TestRegisteredAndDeregisterDeclarative(t *testing.T) {
 		t.Errorf("after deregister: %v, %v; want an empty, non-nil map", got, err)
 	}
 }
+
+// labelledNonClusterSecrets are Secrets in the Argo CD namespace that carry
+// the tenant label but are not cluster Secrets: register, deregister and
+// delete must leave them alone (M4).
+func labelledNonClusterSecrets(name string) []runtime.Object {
+	return []runtime.Object{
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "repo-creds-" + name, Namespace: "argocd",
+			Labels: map[string]string{SecretTypeLabel: "repo-creds", tenant.LabelName: name}}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name + "-team-notes", Namespace: "argocd",
+			Labels: map[string]string{tenant.LabelName: name}}},
+	}
+}
+
+func assertSecretsLeft(t *testing.T, cs *fake.Clientset, objs []runtime.Object) {
+	t.Helper()
+	for _, o := range objs {
+		s := o.(*corev1.Secret)
+		if _, err := cs.CoreV1().Secrets(s.Namespace).Get(context.Background(), s.Name, metav1.GetOptions{}); err != nil {
+			t.Errorf("Secret %s/%s (not a cluster Secret) was touched: %v", s.Namespace, s.Name, err)
+		}
+	}
+}
+
+func TestDeregisterDeletesOnlyClusterSecrets(t *testing.T) {
+	ctx := context.Background()
+	cl := &Cluster{Server: InClusterAddress("demo"), Name: "demo", Labels: clusterLabels("demo", nil)}
+	sec, err := ClusterSecret("argocd", cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep := labelledNonClusterSecrets("demo")
+	r, cs, _ := newRegistrar(t, append([]runtime.Object{sec}, keep...)...)
+	servers, err := r.Unregister(ctx, "demo", false)
+	if err != nil || len(servers) != 1 || servers[0] != cl.Server {
+		t.Fatalf("Unregister = %v, %v; want [%s]", servers, err, cl.Server)
+	}
+	if _, err := cs.CoreV1().Secrets("argocd").Get(ctx, sec.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("cluster secret left: %v", err)
+	}
+	assertSecretsLeft(t, cs, keep)
+}
+
+func TestRegisterDeclarativeKeepsOtherLabelledSecrets(t *testing.T) {
+	cl := &Cluster{Server: InClusterAddress("demo"), Name: "demo", Labels: clusterLabels("demo", nil)}
+	// An API-made entry of the tenant (another name) is replaced...
+	apiMade := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "cluster-vcluster.vcluster-demo-123", Namespace: "argocd",
+		Labels:      map[string]string{SecretTypeLabel: SecretTypeCluster, tenant.LabelName: "demo"},
+		Annotations: map[string]string{managedByAnnotation: managedByArgoCD}}}
+	keep := labelledNonClusterSecrets("demo")
+	r, cs, _ := newRegistrar(t, append([]runtime.Object{apiMade}, keep...)...)
+	name, err := r.writeSecret(context.Background(), cl)
+	if err != nil || name != SecretName("demo") {
+		t.Fatalf("writeSecret = %q, %v", name, err)
+	}
+	if _, err := cs.CoreV1().Secrets("argocd").Get(context.Background(), apiMade.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the API-made cluster secret of the tenant was kept: %v", err)
+	}
+	// ...but nothing that is not a cluster Secret.
+	assertSecretsLeft(t, cs, keep)
+}
+
+func TestRegisterAPIKeepsOtherLabelledSecrets(t *testing.T) {
+	_, srv := newFakeArgo(t)
+	c, err := NewClient(srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Login(context.Background(), "admin", "pw"); err != nil {
+		t.Fatal(err)
+	}
+	cl := &Cluster{Server: InClusterAddress("demo"), Name: "demo", Labels: clusterLabels("demo", nil)}
+	decl, err := ClusterSecret("argocd", cl) // an earlier --mode declarative
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep := labelledNonClusterSecrets("demo")
+	r, cs, _ := newRegistrar(t, append([]runtime.Object{decl}, keep...)...)
+	if _, err := r.upsert(context.Background(), &Session{Client: c}, cl); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().Secrets("argocd").Get(context.Background(), decl.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the declarative cluster secret was kept after the API upsert: %v", err)
+	}
+	assertSecretsLeft(t, cs, keep)
+}
+
+// TestRegisteredFromAPILogsInOnce: without rights to list Secrets in Argo
+// CD's namespace, list asks the API; with KeepSession (the interactive
+// app) every refresh reuses one session, logged out by Close, and a session
+// Argo CD no longer accepts is replaced once. Without it each call logs in
+// and out (L9, L14).
+func TestRegisteredFromAPILogsInOnce(t *testing.T) {
+	f, srv := newFakeArgo(t)
+	f.clusters[InClusterAddress("demo")] = Cluster{Server: InClusterAddress("demo"), Name: "demo", Labels: clusterLabels("demo", nil)}
+	t.Setenv(TokenEnv, "")
+	admin := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: InitialAdminSecret, Namespace: "argocd"}, Data: map[string][]byte{"password": []byte("pw")}}
+	r, _, meta := newRegistrar(t, admin)
+	meta.PrependReactor("list", "secrets", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(corev1.Resource("secrets"), "", errors.New("no"))
+	})
+	r.Options = Options{Server: srv.URL}
+	ctx := context.Background()
+	for i := 0; i < 2; i++ {
+		if got, err := r.Registered(ctx); err != nil || !got["demo"] {
+			t.Fatalf("Registered: %v, %v", got, err)
+		}
+	}
+	if f.logins != 2 || f.logouts != 2 {
+		t.Errorf("without KeepSession: %d logins, %d logouts; want one each per call", f.logins, f.logouts)
+	}
+	r.KeepSession = true
+	for i := 0; i < 3; i++ {
+		if got, err := r.Registered(ctx); err != nil || !got["demo"] {
+			t.Fatalf("Registered: %v, %v", got, err)
+		}
+	}
+	if f.logins != 3 {
+		t.Errorf("KeepSession: %d logins for 3 refreshes, want 1", f.logins-2)
+	}
+	f.revoked = true // the token expired or was revoked elsewhere
+	if got, err := r.Registered(ctx); err != nil || !got["demo"] {
+		t.Fatalf("Registered after the token was revoked: %v, %v", got, err)
+	}
+	if f.logins != 4 {
+		t.Errorf("a rejected kept session must be replaced once: %d logins", f.logins-2)
+	}
+	r.Close()
+	if f.logouts != 3 || !f.revoked {
+		t.Errorf("Close: %d logouts, want the kept session logged out", f.logouts-2)
+	}
+}
+
+// TestRegisterRefusesForeignClusterName: a tenant named like another Argo CD
+// cluster (or in-cluster) is not registered: destination.name would become
+// ambiguous (M11).
+func TestRegisterRefusesForeignClusterName(t *testing.T) {
+	var ue *tenant.UsageError
+	if err := (&RegisterOptions{Name: InClusterName}).Validate(); !errors.As(err, &ue) || !strings.Contains(err.Error(), "ambiguous") {
+		t.Errorf("in-cluster: %v", err)
+	}
+	server := InClusterAddress("prod")
+	foreign := []Cluster{{Name: "prod", Server: "https://prod.example.com"}}
+	if err := checkNameFree("prod", server, foreign); err == nil || !strings.Contains(err.Error(), `cluster named "prod" (server https://prod.example.com)`) || strings.Contains(err.Error(), "\n") {
+		t.Errorf("foreign cluster of the same name: %v", err)
+	}
+	for _, ours := range [][]Cluster{
+		{{Name: "prod", Server: server + "/"}},                                                 // a re-run: the upsert replaces it
+		{{Name: "prod", Server: "https://127.0.0.1:8443", Labels: clusterLabels("prod", nil)}}, // ours, another address
+		{{Name: "other", Server: "https://prod.example.com"}},
+	} {
+		if err := checkNameFree("prod", server, ours); err != nil {
+			t.Errorf("%+v: %v", ours, err)
+		}
+	}
+	// Declarative mode reads the names from the cluster Secrets.
+	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "cluster-prod", Namespace: "argocd", Labels: map[string]string{SecretTypeLabel: SecretTypeCluster}},
+		Data: map[string][]byte{"name": []byte("prod"), "server": []byte("https://prod.example.com")}}
+	r, _, _ := newRegistrar(t, sec)
+	cls, err := r.clustersFromSecrets(context.Background())
+	if err != nil || checkNameFree("prod", server, cls) == nil {
+		t.Errorf("declarative: clusters %+v, %v: want the collision found", cls, err)
+	}
+}

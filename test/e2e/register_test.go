@@ -166,7 +166,7 @@ func (w *world) managerToken(name string) string {
 func (w *world) clusterSecrets(name string) []string {
 	w.t.Helper()
 	l, err := w.clientset().CoreV1().Secrets(w.env.ArgoCDNamespace).List(context.Background(),
-		metav1.ListOptions{LabelSelector: tenant.LabelName + "=" + name})
+		metav1.ListOptions{LabelSelector: "argocd.argoproj.io/secret-type=cluster," + tenant.LabelName + "=" + name})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -361,12 +361,27 @@ func TestRegisterDeclarative(t *testing.T) {
 	if l := w.list()[name]; l.Registered == nil || !*l.Registered {
 		t.Errorf("list: REGISTERED %v", l.Registered)
 	}
+	// Repository credentials a platform team labelled with the tenant are
+	// not the tool's: delete (which deregisters) leaves them.
+	cs := w.clientset()
+	creds := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "repo-creds-" + name, Namespace: w.env.ArgoCDNamespace,
+		Labels: map[string]string{"argocd.argoproj.io/secret-type": "repo-creds", tenant.LabelName: name}},
+		StringData: map[string]string{"url": "https://git.example.com/" + name}}
+	if _, err := cs.CoreV1().Secrets(creds.Namespace).Create(context.Background(), creds, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cs.CoreV1().Secrets(creds.Namespace).Delete(context.Background(), creds.Name, metav1.DeleteOptions{})
+	})
 	w.mustRun("delete", name, "--yes")
 	if s := w.clusterSecrets(name); len(s) != 0 {
 		t.Errorf("secrets after delete: %v", s)
 	}
 	if e := a.entriesOf(name); len(e) != 0 {
 		t.Errorf("entries after delete: %+v", e)
+	}
+	if _, err := cs.CoreV1().Secrets(creds.Namespace).Get(context.Background(), creds.Name, metav1.GetOptions{}); err != nil {
+		t.Errorf("delete removed the tenant-labelled repository credentials: %v", err)
 	}
 }
 
@@ -445,6 +460,31 @@ func TestRegisterFailures(t *testing.T) {
 	w.fakeArgoCD("e2e-argocd-down", true)
 	check("argocd-server not answering", w.runEnv(nil, "register", name, "--yes", "--argocd-namespace", "e2e-argocd-down"), 1, "cannot reach Argo CD")
 	check("unreachable --argocd-server", w.runEnv(nil, "register", name, "--yes", "--argocd-server", "https://127.0.0.1:1"), 1, "cannot reach Argo CD at 127.0.0.1:1")
+
+	// Another Argo CD cluster already has the tenant's name: refused in
+	// both modes before anything is made, or destination.name would be
+	// ambiguous for every Application that uses it.
+	foreign := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "e2e-foreign-cluster", Namespace: ns,
+		Labels: map[string]string{"argocd.argoproj.io/secret-type": "cluster"}},
+		StringData: map[string]string{"name": name, "server": "https://foreign.example.com", "config": "{}"}}
+	if _, err := cs.CoreV1().Secrets(ns).Create(ctx, foreign, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []string{"api", "declarative"} {
+		r := w.runEnv(nil, "register", name, "--yes", "--mode", mode)
+		if line := oneLineError(t, r); r.code != 1 || !strings.Contains(line, `Argo CD already has a cluster named "`+name+`"`) {
+			t.Errorf("%s mode, name of another cluster: exit %d, %q", mode, r.code, line)
+		}
+		if e := a.entriesOf(name); len(e) != 1 || e[0].Server != "https://foreign.example.com" {
+			t.Errorf("%s mode: entries %+v, want only the foreign cluster", mode, e)
+		}
+		if objs := w.managerObjects(name); len(objs) != 0 {
+			t.Errorf("%s mode: manager objects made before the refusal: %v", mode, objs)
+		}
+	}
+	if err := cs.CoreV1().Secrets(ns).Delete(ctx, foreign.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
 
 	// A name the vCluster certificate does not cover: say what to set.
 	check("uncovered address", w.runEnv(nil, "register", name, "--yes", "--server-address", "https://vc.example.com"), 1, "controlPlane.proxy.extraSANs: [vc.example.com]")

@@ -13,7 +13,13 @@ import (
 	"time"
 
 	authnv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
@@ -214,18 +220,22 @@ func TestGCResumesAcrossAPIServerRestart(t *testing.T) {
 }
 
 // TestGCAsRenderedServiceAccount runs gc with nothing but the rights of the
-// rendered ServiceAccount (its ClusterRole applied for real, a token of its
-// own), as the rendered CronJob runs it: the expired tenant is deleted
-// completely, so the ClusterRole is enough.
+// rendered ServiceAccount (its ClusterRole and its Role in Argo CD's
+// namespace applied for real, a token of its own), as the rendered CronJob
+// runs it: an expired Helm tenant and an expired GitOps tenant (an Argo CD
+// Application, which gc deletes so Argo CD prunes the vCluster) are deleted
+// completely, so the rendered RBAC is enough.
 func TestGCAsRenderedServiceAccount(t *testing.T) {
 	w := newWorld(t)
-	const name = "e2e-gc-sa"
-	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
+	const name, gitName = "e2e-gc-sa", "e2e-gc-sa-git"
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	w.deleteAtEnd(name)
+	w.deleteAtEnd(gitName)
 	dir := t.TempDir()
 	cfgPath, repo := filepath.Join(dir, "config.yaml"), filepath.Join(dir, "repo")
-	if err := os.WriteFile(cfgPath, []byte("repoURL: https://git.example.com/platform.git\nclusters: []\n"), 0o644); err != nil {
+	cfg := "repoURL: https://git.example.com/platform.git\nargocdNamespace: " + w.env.ArgoCDNamespace + "\nclusters: []\n"
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	w.mustRun("render", "-f", cfgPath, "--out", repo, "--only", "system")
@@ -241,14 +251,8 @@ func TestGCAsRenderedServiceAccount(t *testing.T) {
 			sa, ns = m.obj.GetName(), m.obj.GetNamespace()
 		case "Namespace":
 			t.Cleanup(func() { deleteNamespace(t, cs.CoreV1().Namespaces(), m.obj.GetName()) })
-		case "ClusterRole":
-			t.Cleanup(func() {
-				_ = cs.RbacV1().ClusterRoles().Delete(context.Background(), m.obj.GetName(), metav1.DeleteOptions{})
-			})
-		case "ClusterRoleBinding":
-			t.Cleanup(func() {
-				_ = cs.RbacV1().ClusterRoleBindings().Delete(context.Background(), m.obj.GetName(), metav1.DeleteOptions{})
-			})
+		default: // RBAC and the admission policy: removed at the end
+			t.Cleanup(func() { deleteManifest(dyn, mapper, m.obj) })
 		}
 		if err := apply(ctx, dyn, mapper, m.obj, false); err != nil {
 			t.Fatalf("apply %s %s: %v", m.obj.GetKind(), m.obj.GetName(), err)
@@ -275,14 +279,49 @@ func TestGCAsRenderedServiceAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// RBAC lets the ServiceAccount delete any namespace; the rendered
+	// admission policy lets it delete only tenant namespaces. Checked with
+	// dry-run deletes (admission runs, nothing is deleted) until the policy
+	// is in force.
+	const fence = "e2e-gc-fence"
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fence}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { deleteNamespace(t, cs.CoreV1().Namespaces(), fence) })
+	saCfg, err := clientcmd.BuildConfigFromFlags("", saKubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saCS, err := kubernetes.NewForConfig(saCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fenceErr error
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(time.Second) {
+		fenceErr = saCS.CoreV1().Namespaces().Delete(ctx, fence, metav1.DeleteOptions{DryRun: []string{metav1.DryRunAll}})
+		if apierrors.IsForbidden(fenceErr) || apierrors.IsInvalid(fenceErr) {
+			break
+		}
+	}
+	if fenceErr == nil || !strings.Contains(fenceErr.Error(), "only tenant objects") {
+		t.Fatalf("the gc ServiceAccount may delete namespace %s, which is no tenant's: %v", fence, fenceErr)
+	}
+
 	// The ServiceAccount may not create tenants: the admin does.
 	w.mustRun("create", name, "--pool", "project-x", "-f", w.values, "--ttl", "1s", "--wait", "10m", "--connect=false")
-	r := w.run(ctx, "gc", "--kubeconfig", saKubeconfig)
+	if r := w.run(ctx, "create", gitName, "--gitops", "--pool", "project-x", "--chart-repo", w.env.ChartRepoURL, "-f", w.values,
+		"--ttl", "1s", "--wait", "10m", "--connect=false"); r.code != 0 {
+		t.Fatalf("create --gitops: exit %d\nstderr: %s", r.code, r.stderr)
+	}
+	w.waitApplication(gitName)
+	r := w.run(ctx, "gc", "--kubeconfig", saKubeconfig, "--wait", "5m")
 	t.Logf("gc as %s/%s: exit %d\nstdout:\n%s\nstderr:\n%s", ns, sa, r.code, r.stdout, r.stderr)
-	if r.code != 0 || !strings.Contains(r.stdout, "tenant/"+name+" deleted") {
+	if r.code != 0 || !strings.Contains(r.stdout, "tenant/"+name+" deleted") || !strings.Contains(r.stdout, "tenant/"+gitName+" deleted") {
 		t.Fatalf("gc with the rendered RBAC: exit %d", r.code)
 	}
 	w.assertGone(name, nil)
+	w.assertNoApplication(gitName)
+	w.assertGone(gitName, nil)
 }
 
 // TestGCInterruptedThenRerun kills gc while it waits for the expired
@@ -330,4 +369,18 @@ func TestGCInterruptedThenRerun(t *testing.T) {
 		t.Errorf("second gc did not clean up after the first: %s", r.stdout)
 	}
 	w.assertGone(name, sess)
+}
+
+// deleteManifest deletes what apply applied (best effort, for cleanup).
+func deleteManifest(dyn dynamic.Interface, mapper *restmapper.DeferredDiscoveryRESTMapper, obj *unstructured.Unstructured) {
+	gvk := obj.GroupVersionKind()
+	m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return
+	}
+	var ri dynamic.ResourceInterface = dyn.Resource(m.Resource)
+	if obj.GetNamespace() != "" {
+		ri = dyn.Resource(m.Resource).Namespace(obj.GetNamespace())
+	}
+	_ = ri.Delete(context.Background(), obj.GetName(), metav1.DeleteOptions{})
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -31,6 +30,10 @@ type Options struct {
 	// are the Argo CD cluster labels too (default there env=vdev).
 	Register bool
 	Labels   []string
+	// ArgoCD (with Auth, the --argocd-auth flag) says where Argo CD is
+	// and how to log in for --register, as register's flags do.
+	ArgoCD argocd.Options
+	Auth   string
 	// ConfigFile is the platform config.yaml for --gitops; GitOpsConfig is
 	// it parsed (nil without one).
 	ConfigFile   string
@@ -86,6 +89,7 @@ otherwise it is built from the flags and the config's defaults, with the values 
 	fl.StringVarP(&o.Output, "output", "o", "", "output format: json|yaml|name")
 	fl.BoolVar(&o.Register, "register", false, "register the tenant with Argo CD when ready (as `kubectl tenant register NAME --yes`)")
 	fl.StringArrayVar(&o.Labels, "label", nil, "label KEY=VALUE on the tenant namespace, for `upgrade -l` (repeatable); with --register also an Argo CD cluster label (default there env=vdev)")
+	register.AddArgoCDFlags(cmd, &o.ArgoCD, &o.Auth, true)
 	fl.BoolVar(&o.Tenant.GitOps, "gitops", false, "install through the host's Argo CD (an Application) instead of Helm")
 	fl.StringVar(&o.ConfigFile, "config", "", "with --gitops: platform config.yaml (as for render); a project of it is installed as rendered")
 	return cmd
@@ -119,8 +123,14 @@ func (o *Options) Validate() error {
 		return err
 	}
 	o.Tenant.Labels = labels
-	if err := (&argocd.RegisterOptions{Name: o.Tenant.Name, Labels: labels}).Validate(); err != nil {
-		return err
+	if o.Register {
+		if err := (&argocd.RegisterOptions{Name: o.Tenant.Name, Labels: labels}).Validate(); err != nil {
+			return err
+		}
+		o.ArgoCD.Auth = register.ResolveAuth(o.Auth)
+		if err := o.ArgoCD.Validate(); err != nil {
+			return err
+		}
 	}
 	if err := o.validateGitOps(); err != nil {
 		return err
@@ -207,8 +217,7 @@ func (o *Options) Run(ctx context.Context) error {
 	finish(done, nil)
 	if o.Register {
 		ro := argocd.RegisterOptions{Name: name, Labels: o.Tenant.Labels}
-		ao := argocd.Options{Namespace: os.Getenv(argocd.NamespaceEnv)}
-		if _, err := register.Register(ctx, o.f, ro, ao, false, o.Output != "json" && o.Output != "yaml"); err != nil {
+		if _, err := register.Register(ctx, o.f, ro, o.ArgoCD, false, o.Output != "json" && o.Output != "yaml"); err != nil {
 			return fmt.Errorf("tenant %s is created, but not registered with Argo CD (re-run with --register, or run `kubectl tenant register %s`): %w", name, name, err)
 		}
 		registered := true

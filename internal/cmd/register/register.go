@@ -82,8 +82,7 @@ Tokens and passwords are never printed.`,
 	}
 	fl := cmd.Flags()
 	fl.StringArrayVar(&o.LabelArgs, "label", nil, "Argo CD cluster label KEY=VALUE (repeatable; default env=vdev)")
-	AddArgoCDFlags(cmd, &o.ArgoCD)
-	fl.StringVar(&o.Auth, "auth", "auto", "Argo CD login: initial-admin (Secret argocd-initial-admin-secret) or token ($ARGOCD_AUTH_TOKEN, else the argocd CLI's current context); auto: the token when $ARGOCD_AUTH_TOKEN is set")
+	AddArgoCDFlags(cmd, &o.ArgoCD, &o.Auth, false)
 	fl.StringVar(&o.Register.Mode, "mode", argocd.ModeAPI, "api: through the Argo CD API; declarative: write the cluster Secret in the Argo CD namespace directly")
 	fl.StringVar(&o.Register.ServerAddress, "server-address", argocd.AddressInCluster, "address Argo CD uses for the vCluster: in-cluster (https://vcluster.vcluster-NAME), forwarded (this machine's `connect --background` forward), or an https:// URL")
 	fl.StringSliceVar(&o.Register.Namespaces, "namespaces", nil, "scope argocd-manager to Roles in these vCluster namespaces (comma-separated) instead of a ClusterRole")
@@ -94,15 +93,45 @@ Tokens and passwords are never printed.`,
 	return cmd
 }
 
-// AddArgoCDFlags adds the flags that say where Argo CD is (register and
-// deregister share them). --argocd-server is not --server: that one is
-// kubectl's, for the host API server.
-func AddArgoCDFlags(cmd *cobra.Command, o *argocd.Options) {
+// AddArgoCDFlags adds the flags that say where Argo CD is and how to log in
+// (register and deregister share them; create has them prefixed, where a
+// bare --insecure would be ambiguous). --argocd-server is not --server:
+// that one is kubectl's, for the host API server. auth gets --auth (or
+// --argocd-auth); resolve it into o.Auth with ResolveAuth. The defaults come
+// from the environment (KUBECTL_TENANT_ARGOCD_*), which is what the commands
+// without these flags (list, delete, gc, the interactive app) use.
+func AddArgoCDFlags(cmd *cobra.Command, o *argocd.Options, auth *string, prefixed bool) {
 	fl := cmd.Flags()
-	fl.StringVar(&o.Namespace, "argocd-namespace", firstNonEmpty(os.Getenv(argocd.NamespaceEnv), argocd.DefaultNamespace), "namespace of argocd-server and its Secrets ($"+argocd.NamespaceEnv+")")
-	fl.StringVar(&o.Server, "argocd-server", "", "Argo CD API address (https://HOST[:PORT]); default: a port-forward to Service argocd-server")
-	fl.BoolVar(&o.Insecure, "insecure", false, "skip TLS verification of the Argo CD server (its default certificate is self-signed)")
-	fl.BoolVar(&o.Plaintext, "plaintext", false, "speak plain HTTP to Argo CD (argocd-server --insecure); detected by itself through the port-forward")
+	env := argocd.OptionsFromEnv() // a malformed value counts as unset here
+	names, authName, authHelp := argocd.DefaultFlags, "auth", authUsage
+	if prefixed {
+		names, authName, authHelp = argocd.PrefixedFlags, "argocd-auth", "Argo CD login: initial-admin or token (as register's --auth)"
+	}
+	o.Flags = names
+	fl.StringVar(&o.Namespace, "argocd-namespace", firstNonEmpty(env.Namespace, argocd.DefaultNamespace), "namespace of argocd-server and its Secrets ($"+argocd.NamespaceEnv+")")
+	fl.StringVar(&o.Server, "argocd-server", env.Server, "Argo CD API address (https://HOST[:PORT]; $"+argocd.ServerEnv+"); default: a port-forward to Service argocd-server")
+	fl.BoolVar(&o.Insecure, strings.TrimPrefix(names.Insecure, "--"), env.Insecure, "skip TLS verification of the Argo CD server (its default certificate is self-signed; $"+argocd.InsecureEnv+")")
+	fl.BoolVar(&o.Plaintext, strings.TrimPrefix(names.Plaintext, "--"), env.Plaintext, "speak plain HTTP to Argo CD (argocd-server --insecure; $"+argocd.PlaintextEnv+"); detected by itself through the port-forward")
+	fl.StringVar(auth, authName, "auto", authHelp)
+	if !prefixed {
+		// create's spellings work here too, so one set of flags fits both.
+		for alias, p := range map[string]*bool{argocd.PrefixedFlags.Insecure: &o.Insecure, argocd.PrefixedFlags.Plaintext: &o.Plaintext} {
+			fl.BoolVar(p, strings.TrimPrefix(alias, "--"), *p, "")
+			_ = fl.MarkHidden(strings.TrimPrefix(alias, "--"))
+		}
+		fl.StringVar(auth, "argocd-auth", "auto", "")
+		_ = fl.MarkHidden("argocd-auth")
+	}
+}
+
+const authUsage = "Argo CD login: initial-admin (Secret argocd-initial-admin-secret) or token ($ARGOCD_AUTH_TOKEN, else the argocd CLI's token for --argocd-server, or of its context made by argocd login --port-forward); auto: the token when $ARGOCD_AUTH_TOKEN is set"
+
+// ResolveAuth maps the --auth flag value to argocd.Options.Auth.
+func ResolveAuth(flag string) string {
+	if flag == "auto" {
+		return argocd.AuthAuto
+	}
+	return flag
 }
 
 // Complete fills derived fields.
@@ -113,10 +142,7 @@ func (o *Options) Complete(args []string) error {
 		return err
 	}
 	o.Register.Labels = labels
-	o.ArgoCD.Auth = o.Auth
-	if o.Auth == "auto" {
-		o.ArgoCD.Auth = argocd.AuthAuto
-	}
+	o.ArgoCD.Auth = ResolveAuth(o.Auth)
 	return nil
 }
 
@@ -243,10 +269,7 @@ func NewCmdDeregister(f *cmdutil.Factory, runF func(context.Context, *Deregister
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Name = args[0]
-			o.ArgoCD.Auth = o.Auth
-			if o.Auth == "auto" {
-				o.ArgoCD.Auth = argocd.AuthAuto
-			}
+			o.ArgoCD.Auth = ResolveAuth(o.Auth)
 			if err := tenant.ValidateName(o.Name); err != nil {
 				return err
 			}
@@ -260,8 +283,7 @@ func NewCmdDeregister(f *cmdutil.Factory, runF func(context.Context, *Deregister
 		},
 		ValidArgsFunction: cmdutil.CompleteTenantNames(f),
 	}
-	AddArgoCDFlags(cmd, &o.ArgoCD)
-	cmd.Flags().StringVar(&o.Auth, "auth", "auto", "Argo CD login: initial-admin or token (see register)")
+	AddArgoCDFlags(cmd, &o.ArgoCD, &o.Auth, false)
 	return cmd
 }
 

@@ -47,6 +47,17 @@ func TestFlags(t *testing.T) {
 	}
 }
 
+// create's --argocd-* spellings work on register too (M12).
+func TestPrefixedArgoCDFlags(t *testing.T) {
+	_, o, err := run(t, "demo", "--yes", "--argocd-insecure", "--argocd-plaintext", "--argocd-auth", "initial-admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := o.ArgoCD; !a.Insecure || !a.Plaintext || a.Auth != argocd.AuthInitialAdmin || a.Flags != argocd.DefaultFlags {
+		t.Errorf("argocd options %+v", a)
+	}
+}
+
 func TestUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"demo"}, // no --yes and stdin is not a terminal
@@ -57,6 +68,7 @@ func TestUsageErrors(t *testing.T) {
 		{"demo", "--yes", "--dry-run"},
 		{"demo", "--yes", "-o", "xml"},
 		{"Bad_Name", "--yes"},
+		{"in-cluster", "--yes"},
 	} {
 		_, _, err := run(t, args...)
 		if code := cmdutil.ExitCode(err); code != cmdutil.ExitUsage {

@@ -130,6 +130,15 @@ func runTUI(ctx context.Context, f *cmdutil.Factory) error {
 	if err != nil {
 		return err
 	}
+	// One Argo CD session for the app's life (its list refreshes every few
+	// seconds), logged out when it ends. Its options come from the
+	// environment (KUBECTL_TENANT_ARGOCD_*), and errors name those.
+	reg, err := f.ArgoCD()
+	if err != nil {
+		return err
+	}
+	reg.KeepSession = true
+	defer reg.Close()
 	bus := tui.NewBus()
 	e.Report = bus.Reporter()
 	return tui.Run(ctx, tui.Config{
@@ -142,13 +151,10 @@ func runTUI(ctx context.Context, f *cmdutil.Factory) error {
 			_, err := e.Disconnect(ctx, tenant.ContextFor(name))
 			return err
 		},
-		// Like `register NAME --yes` with default flags; the app asks first.
+		// Like `register NAME --yes` with the environment's Argo CD
+		// options; the app asks first.
 		Register: func(ctx context.Context, name string) error {
-			r, err := f.ArgoCD()
-			if err != nil {
-				return err
-			}
-			_, err = r.Register(ctx, argocd.RegisterOptions{Name: name})
+			_, err := reg.Register(ctx, argocd.RegisterOptions{Name: name})
 			return err
 		},
 		RegisterPlan: []string{argocd.StepLogin, argocd.StepCertificate, argocd.StepManager, argocd.StepRegister},
