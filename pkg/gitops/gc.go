@@ -55,7 +55,7 @@ func gcApplication(c *Config, labels map[string]string) obj {
 // namespaces and delete them; Helm's release records (Secrets) and the
 // kinds the vcluster chart installs, for the uninstall; Argo CD's cluster
 // Secrets, for deregistering (without Argo CD API access gc deletes them,
-// which Argo CD treats the same). Tenants live in namespaces created on
+// which Argo CD treats the same); the tenant's Lease, held while deleting. Tenants live in namespaces created on
 // demand, so the rules are cluster-wide.
 func gcClusterRole(labels map[string]string) obj {
 	del := []string{"delete"}
@@ -71,6 +71,8 @@ func gcClusterRole(labels map[string]string) obj {
 			{"apiGroups": []string{"rbac.authorization.k8s.io"}, "resources": []string{"roles", "rolebindings", "clusterroles", "clusterrolebindings"}, "verbs": del},
 			{"apiGroups": []string{"networking.k8s.io"}, "resources": []string{"networkpolicies", "ingresses"}, "verbs": del},
 			{"apiGroups": []string{"policy"}, "resources": []string{"poddisruptionbudgets"}, "verbs": del},
+			// The tenant's lease, held while it is deleted (tenant.LeaseName).
+			{"apiGroups": []string{"coordination.k8s.io"}, "resources": []string{"leases"}, "verbs": []string{"get", "create", "update", "delete"}},
 		},
 	}
 }

@@ -153,6 +153,19 @@ func printTable(w io.Writer, p *tenant.UpgradePlan, dryRun bool) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if dryRun {
+		// What each planned upgrade does to the values.
+		for _, wv := range p.Waves {
+			for _, it := range wv.Tenants {
+				if len(it.ValuesDiff) > 0 {
+					fmt.Fprintf(w, "%s values:\n", it.Name)
+				}
+				for _, l := range it.ValuesDiff {
+					fmt.Fprintf(w, "  %s\n", l)
+				}
+			}
+		}
+	}
 	var err error
 	if dryRun {
 		_, err = fmt.Fprintln(w, "dry run: nothing was changed")
