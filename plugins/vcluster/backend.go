@@ -17,8 +17,10 @@ import (
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/cli"
+	"helm.sh/helm/v3/pkg/getter"
 	"helm.sh/helm/v3/pkg/registry"
 	"helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/repo"
 	"helm.sh/helm/v3/pkg/storage/driver"
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -52,6 +54,9 @@ type Backend struct {
 	Meta   metadata.Interface
 	// Debug receives Helm's debug log; nil discards it.
 	Debug io.Writer
+	// helmConfig, when set, replaces the Helm configuration of a namespace
+	// (unit tests use Helm's in-memory storage).
+	helmConfig func(ns string) (*action.Configuration, error)
 }
 
 var _ tenant.Backend = (*Backend)(nil)
@@ -60,6 +65,9 @@ func (b *Backend) PodSelector() string { return "app=vcluster,release=" + tenant
 func (b *Backend) APIPort() int        { return 8443 }
 
 func (b *Backend) config(ns string) (*action.Configuration, error) {
+	if b.helmConfig != nil {
+		return b.helmConfig(ns)
+	}
 	cfg := new(action.Configuration)
 	w := b.Debug
 	if w == nil {
@@ -240,9 +248,9 @@ func (b *Backend) install(ctx context.Context, cfg *action.Configuration, req te
 // loadChart resolves a local chart path, an oci:// reference or a chart in a
 // repository (downloaded to Helm's cache).
 func (b *Backend) loadChart(cfg *action.Configuration, req tenant.InstallRequest) (*chart.Chart, error) {
-	ref, repo, version := firstNonEmpty(req.Chart, os.Getenv(ChartEnv)), req.ChartRepo, req.ChartVersion
+	ref, repoURL, version := firstNonEmpty(req.Chart, os.Getenv(ChartEnv)), req.ChartRepo, req.ChartVersion
 	if ref == "" {
-		ref, repo, version = DefaultChart, firstNonEmpty(repo, DefaultChartRepo), firstNonEmpty(version, DefaultChartVersion)
+		ref, repoURL, version = DefaultChart, firstNonEmpty(repoURL, DefaultChartRepo), firstNonEmpty(version, DefaultChartVersion)
 	}
 	if path, ok := localChart(req); ok {
 		ref = path
@@ -264,8 +272,20 @@ func (b *Backend) loadChart(cfg *action.Configuration, req tenant.InstallRequest
 		cfg.RegistryClient = rc
 	}
 	in := action.NewInstall(cfg)
-	in.RepoURL, in.Version = repo, version
-	path, err := in.LocateChart(ref, cli.New())
+	in.Version = version
+	settings := cli.New()
+	name := ref
+	if repoURL != "" {
+		// Helm's LocateChart tries the name as a path in the working
+		// directory before the repository: resolve the chart's URL here
+		// so a ./vcluster folder is never taken for the repository chart.
+		u, err := repo.FindChartInAuthAndTLSAndPassRepoURL(repoURL, "", "", ref, version, "", "", "", false, false, getter.All(settings))
+		if err != nil {
+			return nil, fmt.Errorf("chart %s: %w", ref, err)
+		}
+		name = u
+	}
+	path, err := in.LocateChart(name, settings)
 	if err != nil {
 		return nil, fmt.Errorf("chart %s: %w", ref, err)
 	}

@@ -185,6 +185,10 @@ func diffInto(out *[]string, prefix string, old, new map[string]any) {
 		switch {
 		case oIsMap && nIsMap:
 			diffInto(out, p, om, nm)
+		case nIsMap && !inOld:
+			diffInto(out, p, nil, nm)
+		case oIsMap && !inNew:
+			diffInto(out, p, om, nil)
 		case !inOld:
 			*out = append(*out, "+"+p+": "+showValue(p, nv))
 		case !inNew:
