@@ -65,6 +65,11 @@ func (e *Engine) Delete(ctx context.Context, o DeleteOptions) error {
 	}
 	if remote && ns.DeletionTimestamp == nil {
 		err = e.withLock(ctx, o.Name, "delete", firstStep(e), o.Wait, remove)
+		if errors.Is(err, errBeingDeleted) {
+			// Another delete (or gc) got there while this one waited for
+			// the lease: finish (and wait) like for a terminating tenant.
+			err = remove(ctx)
+		}
 	} else {
 		err = remove(ctx)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilptr "k8s.io/utils/ptr"
@@ -136,6 +137,10 @@ func (e *Engine) withLock(ctx context.Context, name, op, step string, wait time.
 	return err
 }
 
+// errBeingDeleted is a lease that cannot be taken because the tenant
+// namespace is gone or terminating: another run deleted the tenant.
+var errBeingDeleted = errors.New("the tenant is being deleted")
+
 var errLeaseLost = errors.New("lost the tenant's lease (could not renew it in time): another run may have taken over; re-run to converge")
 
 type lease struct {
@@ -175,6 +180,9 @@ func (l *lease) try(ctx context.Context) error {
 		created, err := lc.Create(ctx, obj, metav1.CreateOptions{})
 		if apierrors.IsAlreadyExists(err) {
 			return errRace
+		}
+		if apierrors.IsNotFound(err) || apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+			return fmt.Errorf("tenant %s: %w", l.name, errBeingDeleted)
 		}
 		if err != nil {
 			return leaseError(err, l.ns)

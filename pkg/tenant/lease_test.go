@@ -11,6 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	k8stesting "k8s.io/client-go/testing"
 	utilptr "k8s.io/utils/ptr"
 )
 
@@ -168,5 +170,20 @@ func TestLostLeaseCancels(t *testing.T) {
 	}
 	if l, _ := cs.CoordinationV1().Leases("vcluster-demo").Get(ctx, LeaseName, metav1.GetOptions{}); *l.Spec.HolderIdentity != otherHolder {
 		t.Fatal("the loser released the new holder's lease")
+	}
+}
+
+// TestDeleteAfterAnotherDelete: a delete that waited for the lease while
+// another delete removed the tenant finishes as a success (concurrent gc
+// runs), instead of failing to create a lease in the terminating namespace.
+func TestDeleteAfterAnotherDelete(t *testing.T) {
+	e, cs, _ := newEngine(t, existingNS("demo"))
+	cs.PrependReactor("create", "leases", func(k8stesting.Action) (bool, runtime.Object, error) {
+		err := apierrors.NewForbidden(coordinationv1.Resource("leases"), LeaseName, errors.New("namespace is being terminated"))
+		err.ErrStatus.Details.Causes = []metav1.StatusCause{{Type: corev1.NamespaceTerminatingCause}}
+		return true, nil, err
+	})
+	if err := e.Delete(context.Background(), DeleteOptions{Name: "demo"}); err != nil {
+		t.Fatalf("Delete of a tenant whose namespace terminates meanwhile = %v", err)
 	}
 }
