@@ -68,10 +68,11 @@ func holderIdentity(op string) string {
 // it fails at once with a HeldError. It returns a context that is cancelled
 // if the lease is lost (renewal failed for longer than it lives), and
 // unlock, which stops renewing and releases the lease; call it exactly once.
-// The tenant namespace must exist.
+// The tenant namespace must exist. Lease times are wall-clock times, never
+// Engine.Now (tests pin that).
 func (e *Engine) lock(ctx context.Context, name, op, step string, wait time.Duration) (context.Context, func() error, error) {
 	l := &lease{e: e, ns: NamespaceFor(name), name: name, id: holderIdentity(op)}
-	deadline := e.now().Add(wait)
+	deadline := time.Now().Add(wait)
 	reported := ""
 	for {
 		err := l.acquire(ctx)
@@ -82,7 +83,7 @@ func (e *Engine) lock(ctx context.Context, name, op, step string, wait time.Dura
 		if !errors.As(err, &held) {
 			return nil, nil, err
 		}
-		if !e.now().Before(deadline) {
+		if !time.Now().Before(deadline) {
 			return nil, nil, err
 		}
 		if held.Holder != reported {
@@ -92,7 +93,7 @@ func (e *Engine) lock(ctx context.Context, name, op, step string, wait time.Dura
 		select {
 		case <-ctx.Done():
 			return nil, nil, ctx.Err()
-		case <-time.After(min(time.Second, max(deadline.Sub(e.now()), 10*time.Millisecond))):
+		case <-time.After(min(time.Second, max(deadline.Sub(time.Now()), 10*time.Millisecond))):
 		}
 	}
 	hctx, cancel := context.WithCancelCause(ctx)
@@ -170,7 +171,7 @@ func (l *lease) acquire(ctx context.Context) error {
 
 func (l *lease) try(ctx context.Context) error {
 	lc := l.e.Kube.CoordinationV1().Leases(l.ns)
-	now := metav1.NewMicroTime(l.e.now())
+	now := metav1.NewMicroTime(time.Now())
 	cur, err := lc.Get(ctx, LeaseName, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		obj := &coordinationv1.Lease{
@@ -229,7 +230,7 @@ func (l *lease) spec(renew metav1.MicroTime, acquire *metav1.MicroTime) coordina
 // live says whether the lease's holder renewed it within its duration, by
 // its renew time and by how long this process has seen it unchanged.
 func (l *lease) live(cur *coordinationv1.Lease) bool {
-	now := l.e.now()
+	now := time.Now()
 	seen := cur.ResourceVersion + "/" + utilptr.Deref(cur.Spec.HolderIdentity, "")
 	if cur.Spec.RenewTime != nil {
 		seen += "/" + cur.Spec.RenewTime.UTC().Format(time.RFC3339Nano)
@@ -250,7 +251,7 @@ func (l *lease) live(cur *coordinationv1.Lease) bool {
 func (l *lease) renewLoop(ctx context.Context, stop <-chan struct{}, cancel context.CancelCauseFunc) {
 	t := time.NewTicker(LeaseDuration / 3)
 	defer t.Stop()
-	lastOK := l.e.now()
+	lastOK := time.Now()
 	for {
 		select {
 		case <-stop:
@@ -262,8 +263,8 @@ func (l *lease) renewLoop(ctx context.Context, stop <-chan struct{}, cancel cont
 		err := l.renew(ctx)
 		switch {
 		case err == nil:
-			lastOK = l.e.now()
-		case errors.Is(err, errLeaseLost), l.e.now().Sub(lastOK) >= LeaseDuration:
+			lastOK = time.Now()
+		case errors.Is(err, errLeaseLost), time.Now().Sub(lastOK) >= LeaseDuration:
 			cancel(errLeaseLost)
 			return
 		}
@@ -287,7 +288,7 @@ func (l *lease) renew(ctx context.Context) error {
 		if utilptr.Deref(cur.Spec.HolderIdentity, "") != l.id {
 			return errLeaseLost
 		}
-		cur.Spec.RenewTime = utilptr.To(metav1.NewMicroTime(l.e.now()))
+		cur.Spec.RenewTime = utilptr.To(metav1.NewMicroTime(time.Now()))
 		updated, err := lc.Update(rctx, cur, metav1.UpdateOptions{})
 		if apierrors.IsConflict(err) {
 			continue
