@@ -115,8 +115,9 @@ func gcApplication(c *Config, labels map[string]string) obj {
 // the vcluster chart installs (delete only). Tenants live in namespaces
 // created on demand and RBAC cannot select namespaces by label, so these
 // rules are cluster-wide; each is the fewest verbs that step uses. Nothing
-// here creates, patches or reads anything but namespaces and Secrets. What
-// gc touches in Argo CD's namespace is in gcArgoCDRole.
+// here creates, patches or reads anything but namespaces, Secrets and the
+// tenant's Lease (held while deleting). What gc touches in Argo CD's
+// namespace is in gcArgoCDRole.
 func gcClusterRole(labels map[string]string) obj {
 	del := []string{"delete"}
 	return obj{
@@ -131,6 +132,8 @@ func gcClusterRole(labels map[string]string) obj {
 			{"apiGroups": []string{"rbac.authorization.k8s.io"}, "resources": []string{"roles", "rolebindings", "clusterroles", "clusterrolebindings"}, "verbs": del},
 			{"apiGroups": []string{"networking.k8s.io"}, "resources": []string{"networkpolicies", "ingresses"}, "verbs": del},
 			{"apiGroups": []string{"policy"}, "resources": []string{"poddisruptionbudgets"}, "verbs": del},
+			// The tenant's lease, held while it is deleted (tenant.LeaseName).
+			{"apiGroups": []string{"coordination.k8s.io"}, "resources": []string{"leases"}, "verbs": []string{"get", "create", "update", "delete"}},
 		},
 	}
 }

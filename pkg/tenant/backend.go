@@ -17,15 +17,15 @@ type InstallRequest struct {
 	Chart        string
 	ChartRepo    string
 	ChartVersion string
-	// ValuesFiles are user values merged over the tool's own values.
+	// ValuesFiles are user values, merged over the ones kept from earlier
+	// runs and then over the tool's own values.
 	ValuesFiles []string
 	// Isolation asks for the backend's quota, limit range and network
 	// policies (over the tool's values, under the user's).
 	Isolation bool
-	// ReuseValues keeps the values of the release's last revision (the
-	// user's earlier files) under the tool's values and ValuesFiles, and
-	// an empty ChartVersion keeps the release's chart version: what
-	// upgrade needs.
+	// ReuseValues makes an empty ChartVersion keep the release's chart
+	// version: what upgrade needs. (The user's earlier values are kept
+	// either way.)
 	ReuseValues bool
 }
 
@@ -36,6 +36,9 @@ type Change struct {
 	From, To string // chart versions
 	// ValuesChanged says the computed values differ from the release's.
 	ValuesChanged bool
+	// ValuesDiff says how, one line per changed value path (credentials
+	// and structured values are not printed).
+	ValuesDiff []string
 }
 
 // Unchanged says the release is deployed at the target chart and values.

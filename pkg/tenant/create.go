@@ -17,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/portforward"
 )
@@ -95,10 +96,58 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Tenant, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := e.Report.step(StepNamespace, func() error { return e.ensureNamespace(ctx, o, owner, app, start) }); err != nil {
+	// From the namespace on, the tenant is changed one run at a time
+	// (another create, an upgrade, a delete...) under its lease, which
+	// lives in the namespace: a new namespace is created first, then the
+	// lease taken, then an existing namespace's metadata updated. A second
+	// create waits for the first up to its --wait, then converges what the
+	// first left.
+	var (
+		lctx   context.Context
+		unlock func() error
+	)
+	err = e.Report.step(StepNamespace, func() error {
+		// Two creates of a new tenant race to create its namespace: the
+		// loser reads it again.
+		created := false
+		err := retry.OnError(retry.DefaultRetry, apierrors.IsAlreadyExists, func() (err error) {
+			created, err = e.ensureNamespace(ctx, o, owner, app, start, false)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if lctx, unlock, err = e.lock(ctx, o.Name, "create", StepNamespace, o.Wait); err != nil {
+			return err
+		}
+		if !created {
+			err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+				_, err := e.ensureNamespace(lctx, o, owner, app, start, true)
+				return err
+			})
+		}
+		if err != nil {
+			_ = unlock()
+		}
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
-	err = e.Report.step(StepInstall, func() error {
+	err = e.createLocked(lctx, o, ns, start)
+	if uerr := unlock(); errors.Is(uerr, errLeaseLost) {
+		err = uerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return e.Get(ctx, o.Name)
+}
+
+// createLocked is create's part under the tenant's lease: install, wake a
+// sleeping tenant, wait for its API.
+func (e *Engine) createLocked(ctx context.Context, o CreateOptions, ns string, start time.Time) error {
+	err := e.Report.step(StepInstall, func() error {
 		req := InstallRequest{
 			Name: o.Name, Namespace: ns, Pool: o.Pool, K8sVersion: o.K8sVersion,
 			Chart: o.Chart, ChartRepo: o.ChartRepo, ChartVersion: o.ChartVersion, ValuesFiles: o.ValuesFiles,
@@ -110,15 +159,15 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Tenant, error) {
 		return e.Backend.Install(ctx, req)
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	// Create converges to a running tenant: one put to sleep is woken (the
 	// upgrade restored the chart's replicas but not the pause marks).
 	if nsObj, err := e.getNamespace(ctx, o.Name); err != nil {
-		return nil, err
+		return err
 	} else if isSleeping(nsObj) {
 		if err := e.scaleUp(ctx, nsObj); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if o.Wait > 0 {
@@ -128,18 +177,18 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Tenant, error) {
 			// sync first, so a broken source shows up as Argo CD's message
 			// rather than as a pod that never appears.
 			if err := e.Report.step(StepSync, func() error { return e.waitSynced(ctx, o.Name, o.Wait) }); err != nil {
-				return nil, err
+				return err
 			}
 			wait = max(o.Wait-e.now().Sub(start), time.Second)
 		}
 		if err := e.WaitReady(ctx, o.Name, wait); err != nil {
-			return nil, err
+			return err
 		}
 		if err := e.recordReady(ctx, ns, start); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return e.Get(ctx, o.Name)
+	return nil
 }
 
 func validatePool(pool string) error {
@@ -165,6 +214,7 @@ func (e *Engine) preflight(ctx context.Context, ns, pool string) (string, error)
 		{Verb: "create", Group: "rbac.authorization.k8s.io", Resource: "roles", Namespace: ns},
 		{Verb: "create", Group: "rbac.authorization.k8s.io", Resource: "rolebindings", Namespace: ns},
 		{Verb: "create", Resource: "pods/portforward", Namespace: ns},
+		{Verb: "create", Group: "coordination.k8s.io", Resource: "leases", Namespace: ns}, // the tenant's lease
 	}
 	var (
 		wg     sync.WaitGroup
@@ -255,21 +305,25 @@ func (e *Engine) checkInstallMode(ctx context.Context, o CreateOptions) error {
 	return nil
 }
 
-// ensureNamespace creates the tenant namespace or brings its labels up to
-// date, keeping created-at and owner from the first create. app, when set,
-// is the Argo CD Application that installs the tenant.
-func (e *Engine) ensureNamespace(ctx context.Context, o CreateOptions, owner, app string, now time.Time) error {
+// ensureNamespace creates the tenant namespace or, with update, brings its
+// labels up to date, keeping created-at and owner from the first create. app,
+// when set, is the Argo CD Application that installs the tenant. It says
+// whether it created the namespace; an existing one not the tenant's or
+// being deleted is an error.
+func (e *Engine) ensureNamespace(ctx context.Context, o CreateOptions, owner, app string, now time.Time, update bool) (bool, error) {
 	nsName := NamespaceFor(o.Name)
 	nsc := e.Kube.CoreV1().Namespaces()
 	ns, err := nsc.Get(ctx, nsName, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		ns = &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: nsName}}
 	} else if err != nil {
-		return apiError(err)
+		return false, apiError(err)
 	} else if ns.Labels[LabelName] != o.Name {
-		return fmt.Errorf("namespace %s already exists and is not a kubectl-tenant namespace: choose another name", nsName)
+		return false, fmt.Errorf("namespace %s already exists and is not a kubectl-tenant namespace: choose another name", nsName)
 	} else if ns.DeletionTimestamp != nil {
-		return fmt.Errorf("tenant %s is being deleted: wait for `kubectl tenant delete %s` to finish, then create again", o.Name, o.Name)
+		return false, fmt.Errorf("tenant %s is being deleted: wait for `kubectl tenant delete %s` to finish, then create again", o.Name, o.Name)
+	} else if !update {
+		return false, nil
 	}
 	if ns.Labels == nil {
 		ns.Labels = map[string]string{}
@@ -304,10 +358,16 @@ func (e *Engine) ensureNamespace(ctx context.Context, o CreateOptions, owner, ap
 	}
 	if ns.ResourceVersion == "" {
 		_, err = nsc.Create(ctx, ns, metav1.CreateOptions{})
-	} else {
-		_, err = nsc.Update(ctx, ns, metav1.UpdateOptions{})
+		if apierrors.IsAlreadyExists(err) {
+			return false, err // another create won the race: look again
+		}
+		return err == nil, apiError(err)
 	}
-	return apiError(err)
+	_, err = nsc.Update(ctx, ns, metav1.UpdateOptions{})
+	if apierrors.IsConflict(err) {
+		return false, err
+	}
+	return false, apiError(err)
 }
 
 func setDefault(m map[string]string, k, v string) {

@@ -35,24 +35,48 @@ func (e *Engine) Delete(ctx context.Context, o DeleteOptions) error {
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return err
 	}
-	if e.Registrar != nil {
-		if err := e.Report.step(StepDeregister, func() error { return e.Registrar.Deregister(ctx, o.Name) }); err != nil {
-			return err
+	// A live tenant is changed under its lease (not while a create or an
+	// upgrade runs); once its namespace is deleted the lease goes with it,
+	// and the wait for that needs no lease.
+	remove := func(ctx context.Context) error {
+		if e.Registrar != nil {
+			if err := e.Report.step(StepDeregister, func() error { return e.Registrar.Deregister(ctx, o.Name) }); err != nil {
+				return err
+			}
 		}
-	}
-	// The Application goes first, with Argo CD's resources finalizer: left
-	// in place, selfHeal would re-create what the next steps delete. A
-	// missing namespace may still leave an Application of a half-created
-	// tenant behind.
-	if e.GitOps != nil && (!remote || ns.Annotations[AnnotationApplication] != "") {
-		if err := e.Report.step(StepDeleteApp, func() error { return e.GitOps.Remove(ctx, o.Name, o.Wait) }); err != nil {
-			return err
+		// The Application goes first, with Argo CD's resources finalizer:
+		// left in place, selfHeal would re-create what the next steps
+		// delete. A missing namespace may still leave an Application of a
+		// half-created tenant behind.
+		if e.GitOps != nil && (!remote || ns.Annotations[AnnotationApplication] != "") {
+			if err := e.Report.step(StepDeleteApp, func() error { return e.GitOps.Remove(ctx, o.Name, o.Wait) }); err != nil {
+				return err
+			}
 		}
-	}
-	if remote {
+		if !remote {
+			return nil
+		}
 		if err := e.Report.step(StepUninstall, func() error { return e.Backend.Uninstall(ctx, nsName) }); err != nil {
 			return err
 		}
+		// Deleted under the lease, so no other run starts on a namespace
+		// about to go; the wait below needs none.
+		return e.deleteNamespace(ctx, nsName, 0)
+	}
+	if remote && ns.DeletionTimestamp == nil {
+		err = e.withLock(ctx, o.Name, "delete", firstStep(e), o.Wait, remove)
+		if errors.Is(err, errBeingDeleted) {
+			// Another delete (or gc) got there while this one waited for
+			// the lease: finish (and wait) like for a terminating tenant.
+			err = remove(ctx)
+		}
+	} else {
+		err = remove(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	if remote {
 		if err := e.Report.step(StepDeleteNS, func() error { return e.deleteNamespace(ctx, nsName, o.Wait) }); err != nil {
 			return err
 		}
@@ -65,6 +89,15 @@ func (e *Engine) Delete(ctx context.Context, o DeleteOptions) error {
 		return fmt.Errorf("tenant %q: %w", o.Name, ErrNotFound)
 	}
 	return nil
+}
+
+// firstStep is the step delete reports first, under which it waits for the
+// tenant's lease.
+func firstStep(e *Engine) string {
+	if e.Registrar != nil {
+		return StepDeregister
+	}
+	return StepUninstall
 }
 
 func (e *Engine) deleteNamespace(ctx context.Context, nsName string, wait time.Duration) error {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,6 +29,7 @@ type fakeBackend struct {
 	asleep      map[string]bool
 	inspected   []string
 	requests    []InstallRequest
+	installs    atomic.Int32
 }
 
 func (b *fakeBackend) Inspect(_ context.Context, req InstallRequest) (Change, error) {
@@ -38,7 +40,10 @@ func (b *fakeBackend) Inspect(_ context.Context, req InstallRequest) (Change, er
 	return Change{Revision: 2, Status: "deployed", From: "1", To: "1"}, nil
 }
 
-func (b *fakeBackend) Install(context.Context, InstallRequest) error { return nil }
+func (b *fakeBackend) Install(context.Context, InstallRequest) error {
+	b.installs.Add(1)
+	return nil
+}
 func (b *fakeBackend) RolloutDone(context.Context, string) (bool, string, error) {
 	return true, "", nil
 }

@@ -53,11 +53,20 @@ func (e *Engine) Sleep(ctx context.Context, o SleepOptions) (*Tenant, error) {
 	if err != nil {
 		return nil, err
 	}
-	// A forwarder would only keep reconnecting to a pod that is gone.
-	if err := e.Report.step(StepDisconnect, func() error { _, err := e.cleanLocal(o.Name); return err }); err != nil {
+	err = e.withLock(ctx, o.Name, "sleep", StepDisconnect, o.Wait, func(ctx context.Context) error { return e.sleep(ctx, o, ns) })
+	if err != nil {
 		return nil, err
 	}
-	err = e.Report.stepMsg(StepScaleDown, func() (string, error) {
+	return e.Get(ctx, o.Name)
+}
+
+// sleep is Sleep under the tenant's lease.
+func (e *Engine) sleep(ctx context.Context, o SleepOptions, ns *corev1.Namespace) error {
+	// A forwarder would only keep reconnecting to a pod that is gone.
+	if err := e.Report.step(StepDisconnect, func() error { _, err := e.cleanLocal(o.Name); return err }); err != nil {
+		return err
+	}
+	err := e.Report.stepMsg(StepScaleDown, func() (string, error) {
 		res, err := e.Backend.Sleep(ctx, ns.Name)
 		if err != nil {
 			return "", apiError(err)
@@ -72,7 +81,7 @@ func (e *Engine) Sleep(ctx context.Context, o SleepOptions) (*Tenant, error) {
 		return msg, e.setSleeping(ctx, ns, true)
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if o.Wait > 0 {
 		err := e.Report.step(StepStopped, func() error {
@@ -90,13 +99,10 @@ func (e *Engine) Sleep(ctx context.Context, o SleepOptions) (*Tenant, error) {
 			})
 		})
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
-	if err := e.Report.step(StepWorkloads, func() error { return e.deleteWorkloads(ctx, ns.Name) }); err != nil {
-		return nil, err
-	}
-	return e.Get(ctx, o.Name)
+	return e.Report.step(StepWorkloads, func() error { return e.deleteWorkloads(ctx, ns.Name) })
 }
 
 // Wake scales a sleeping tenant back up, clears the sleeping mark and waits
@@ -109,13 +115,17 @@ func (e *Engine) Wake(ctx context.Context, o WakeOptions) (*Tenant, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := e.scaleUp(ctx, ns); err != nil {
-		return nil, err
-	}
-	if o.Wait > 0 {
-		if err := e.WaitReady(ctx, o.Name, o.Wait); err != nil {
-			return nil, err
+	err = e.withLock(ctx, o.Name, "wake", StepScaleUp, o.Wait, func(ctx context.Context) error {
+		if err := e.scaleUp(ctx, ns); err != nil {
+			return err
 		}
+		if o.Wait > 0 {
+			return e.WaitReady(ctx, o.Name, o.Wait)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return e.Get(ctx, o.Name)
 }

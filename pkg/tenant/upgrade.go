@@ -58,6 +58,9 @@ type UpgradeItem struct {
 	Revision int     `json:"revision,omitempty"` // Helm revision before the upgrade
 	Outcome  Outcome `json:"outcome"`
 	Reason   string  `json:"reason,omitempty"`
+	// ValuesDiff is how the upgrade changes the tenant's values, one line
+	// per value path (credentials and structured values not printed).
+	ValuesDiff []string `json:"valuesDiff,omitempty"`
 }
 
 // UpgradeWave is a group upgraded together, then checked together.
@@ -265,7 +268,7 @@ func (e *Engine) classify(ctx context.Context, o UpgradeOptions, ns *corev1.Name
 		it.Reason = "release unreadable: " + oneLine(err)
 		return it
 	}
-	it.From, it.To, it.Revision = ch.From, ch.To, ch.Revision
+	it.From, it.To, it.Revision, it.ValuesDiff = ch.From, ch.To, ch.Revision, ch.ValuesDiff
 	if ch.Unchanged() {
 		it.Outcome = OutcomeUnchanged
 		return it
@@ -328,8 +331,15 @@ func (e *Engine) Upgrade(ctx context.Context, o UpgradeOptions, p *UpgradePlan) 
 	return nil
 }
 
-// upgradeOne upgrades one tenant and waits for it to be Ready again.
+// upgradeOne upgrades one tenant under its lease and waits for it to be
+// Ready again.
 func (e *Engine) upgradeOne(ctx context.Context, o UpgradeOptions, ns *corev1.Namespace) error {
+	return e.withLock(ctx, ns.Labels[LabelName], "upgrade", StepUpgrade, o.Wait, func(ctx context.Context) error {
+		return e.upgradeLocked(ctx, o, ns)
+	})
+}
+
+func (e *Engine) upgradeLocked(ctx context.Context, o UpgradeOptions, ns *corev1.Namespace) error {
 	err := e.Report.step(StepUpgrade, func() error { return e.Backend.Install(ctx, o.request(ns)) })
 	if err != nil {
 		return err

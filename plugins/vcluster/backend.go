@@ -17,8 +17,10 @@ import (
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/cli"
+	"helm.sh/helm/v3/pkg/getter"
 	"helm.sh/helm/v3/pkg/registry"
 	"helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/repo"
 	"helm.sh/helm/v3/pkg/storage/driver"
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -52,6 +54,9 @@ type Backend struct {
 	Meta   metadata.Interface
 	// Debug receives Helm's debug log; nil discards it.
 	Debug io.Writer
+	// helmConfig, when set, replaces the Helm configuration of a namespace
+	// (unit tests use Helm's in-memory storage).
+	helmConfig func(ns string) (*action.Configuration, error)
 }
 
 var _ tenant.Backend = (*Backend)(nil)
@@ -60,6 +65,9 @@ func (b *Backend) PodSelector() string { return "app=vcluster,release=" + tenant
 func (b *Backend) APIPort() int        { return 8443 }
 
 func (b *Backend) config(ns string) (*action.Configuration, error) {
+	if b.helmConfig != nil {
+		return b.helmConfig(ns)
+	}
 	cfg := new(action.Configuration)
 	w := b.Debug
 	if w == nil {
@@ -73,7 +81,9 @@ func (b *Backend) config(ns string) (*action.Configuration, error) {
 }
 
 // Install installs the release or converges it: a release stuck in a pending
-// state by an interrupted run is rolled back or removed first.
+// state by an interrupted run is rolled back or removed first. The caller
+// holds the tenant's lease (Engine does), so a pending release is never
+// another live run's: that run would hold the lease.
 func (b *Backend) Install(ctx context.Context, req tenant.InstallRequest) error {
 	cfg, err := b.config(req.Namespace)
 	if err != nil {
@@ -83,10 +93,18 @@ func (b *Backend) Install(ctx context.Context, req tenant.InstallRequest) error 
 	if err != nil && !errors.Is(err, driver.ErrReleaseNotFound) {
 		return err
 	}
-	ch, vals, err := b.resolve(cfg, req, last)
+	r, err := b.resolve(ctx, cfg, req, last)
 	if err != nil {
 		return err
 	}
+	// The user's values are kept first: a run interrupted after this point
+	// and re-run without -f still installs them.
+	if r.saveUser {
+		if err := b.saveUserValues(ctx, req, r.user); err != nil {
+			return fmt.Errorf("keeping the user's values: %w", err)
+		}
+	}
+	ch, vals := r.chart, r.vals
 	switch {
 	case last == nil:
 		return b.install(ctx, cfg, req, ch, vals)
@@ -111,7 +129,7 @@ func (b *Backend) Install(ctx context.Context, req tenant.InstallRequest) error 
 }
 
 // Inspect compares the release with what Install(req) would deploy.
-func (b *Backend) Inspect(_ context.Context, req tenant.InstallRequest) (tenant.Change, error) {
+func (b *Backend) Inspect(ctx context.Context, req tenant.InstallRequest) (tenant.Change, error) {
 	cfg, err := b.config(req.Namespace)
 	if err != nil {
 		return tenant.Change{}, err
@@ -123,47 +141,79 @@ func (b *Backend) Inspect(_ context.Context, req tenant.InstallRequest) (tenant.
 	if err != nil {
 		return tenant.Change{}, err
 	}
-	ch, vals, err := b.resolve(cfg, req, last)
+	r, err := b.resolve(ctx, cfg, req, last)
 	if err != nil {
 		return tenant.Change{}, err
 	}
-	c := tenant.Change{Revision: last.Version, Status: last.Info.Status.String(), To: ch.Metadata.Version}
+	c := tenant.Change{Revision: last.Version, Status: last.Info.Status.String(), To: r.chart.Metadata.Version}
 	if last.Chart != nil && last.Chart.Metadata != nil {
 		c.From = last.Chart.Metadata.Version
 	}
-	c.ValuesChanged = !sameValues(last.Config, vals)
+	c.ValuesChanged = !sameValues(last.Config, r.vals)
+	if c.ValuesChanged {
+		old, err := copyValues(last.Config)
+		if err != nil {
+			return tenant.Change{}, err
+		}
+		c.ValuesDiff = DiffValues(old, r.vals)
+	}
 	return c, nil
 }
 
+// resolved is what an install of a request deploys.
+type resolved struct {
+	chart *chart.Chart
+	// vals are the tool's values with the user's over them.
+	vals map[string]any
+	// user are the user's values: the kept ones with req.ValuesFiles over
+	// them; saveUser says they differ from what is kept.
+	user     map[string]any
+	saveUser bool
+}
+
 // resolve loads the chart and computes the values to install: the tool's
-// values over, with ReuseValues, the last revision's values (the user's
-// earlier files), then req.ValuesFiles over both.
-func (b *Backend) resolve(cfg *action.Configuration, req tenant.InstallRequest, last *release.Release) (*chart.Chart, map[string]any, error) {
-	vals, err := TenantValues(req.Name, req.Pool, req.K8sVersion, req.Isolation)
+// values, computed afresh (pool, Kubernetes version, isolation), with the
+// user's values over them, as at the first create. The user's values are
+// the ones kept from earlier runs (see userValues) with req.ValuesFiles over
+// them, so neither upgrade nor a re-run of create drops what an earlier -f
+// set; the tool's service SANs stay in controlPlane.proxy.extraSANs beside
+// the user's.
+func (b *Backend) resolve(ctx context.Context, cfg *action.Configuration, req tenant.InstallRequest, last *release.Release) (*resolved, error) {
+	tool, err := TenantValues(req.Name, req.Pool, req.K8sVersion, req.Isolation)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	if req.ReuseValues && last != nil {
-		prev, err := copyValues(last.Config)
-		if err != nil {
-			return nil, nil, err
-		}
-		vals = merge(prev, vals)
-		// A repository chart stays at the release's version unless asked;
-		// a local chart has only its own.
-		if _, statErr := os.Stat(firstNonEmpty(req.Chart, os.Getenv(ChartEnv))); statErr != nil &&
-			req.ChartVersion == "" && last.Chart != nil && last.Chart.Metadata != nil {
-			req.ChartVersion = last.Chart.Metadata.Version
-		}
-	}
-	if vals, err = MergeValues(vals, req.ValuesFiles); err != nil {
-		return nil, nil, err
-	}
-	ch, err := b.loadChart(cfg, req)
+	kept, stored, err := b.userValues(ctx, req.Namespace, last, tool)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return ch, vals, nil
+	user, err := MergeValues(kept, req.ValuesFiles)
+	if err != nil {
+		return nil, err
+	}
+	r := &resolved{user: user, saveUser: !stored || len(req.ValuesFiles) > 0}
+	userCopy, err := copyValues(user)
+	if err != nil {
+		return nil, err
+	}
+	toolSANs := extraSANs(tool)
+	r.vals = merge(tool, userCopy)
+	if sans := union(toolSANs, extraSANs(user)); len(sans) > 0 {
+		setPath(r.vals, sans, "controlPlane", "proxy", "extraSANs")
+	}
+	if r.vals, err = copyValues(r.vals); err != nil {
+		return nil, err
+	}
+	// A repository chart stays at the release's version unless asked; a
+	// local chart has only its own.
+	if _, local := localChart(req); req.ReuseValues && !local && req.ChartVersion == "" &&
+		last != nil && last.Chart != nil && last.Chart.Metadata != nil {
+		req.ChartVersion = last.Chart.Metadata.Version
+	}
+	if r.chart, err = b.loadChart(cfg, req); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // copyValues deep-copies values through JSON, which also gives them the
@@ -198,14 +248,12 @@ func (b *Backend) install(ctx context.Context, cfg *action.Configuration, req te
 // loadChart resolves a local chart path, an oci:// reference or a chart in a
 // repository (downloaded to Helm's cache).
 func (b *Backend) loadChart(cfg *action.Configuration, req tenant.InstallRequest) (*chart.Chart, error) {
-	ref, repo, version := req.Chart, req.ChartRepo, req.ChartVersion
+	ref, repoURL, version := firstNonEmpty(req.Chart, os.Getenv(ChartEnv)), req.ChartRepo, req.ChartVersion
 	if ref == "" {
-		ref = os.Getenv(ChartEnv)
+		ref, repoURL, version = DefaultChart, firstNonEmpty(repoURL, DefaultChartRepo), firstNonEmpty(version, DefaultChartVersion)
 	}
-	if ref == "" {
-		ref, repo, version = DefaultChart, firstNonEmpty(repo, DefaultChartRepo), firstNonEmpty(version, DefaultChartVersion)
-	}
-	if _, err := os.Stat(ref); err == nil {
+	if path, ok := localChart(req); ok {
+		ref = path
 		ch, err := loader.Load(ref)
 		if err != nil {
 			return nil, fmt.Errorf("chart %s: %w", ref, err)
@@ -224,8 +272,20 @@ func (b *Backend) loadChart(cfg *action.Configuration, req tenant.InstallRequest
 		cfg.RegistryClient = rc
 	}
 	in := action.NewInstall(cfg)
-	in.RepoURL, in.Version = repo, version
-	path, err := in.LocateChart(ref, cli.New())
+	in.Version = version
+	settings := cli.New()
+	name := ref
+	if repoURL != "" {
+		// Helm's LocateChart tries the name as a path in the working
+		// directory before the repository: resolve the chart's URL here
+		// so a ./vcluster folder is never taken for the repository chart.
+		u, err := repo.FindChartInAuthAndTLSAndPassRepoURL(repoURL, "", "", ref, version, "", "", "", false, false, getter.All(settings))
+		if err != nil {
+			return nil, fmt.Errorf("chart %s: %w", ref, err)
+		}
+		name = u
+	}
+	path, err := in.LocateChart(name, settings)
 	if err != nil {
 		return nil, fmt.Errorf("chart %s: %w", ref, err)
 	}
@@ -348,6 +408,20 @@ type nsClientConfig struct {
 }
 
 func (c nsClientConfig) Namespace() (string, bool, error) { return c.ns, true, nil }
+
+// localChart says whether the request names a local chart, and its path:
+// only a reference the user gave (--chart or $KUBECTL_TENANT_CHART) that
+// exists on disk. The default chart name is never looked up in the working
+// directory, where a rendered platform repository has a vcluster/ folder and
+// a cloned repository may have any chart of that name.
+func localChart(req tenant.InstallRequest) (string, bool) {
+	ref := firstNonEmpty(req.Chart, os.Getenv(ChartEnv))
+	if ref == "" || registry.IsOCI(ref) {
+		return "", false
+	}
+	_, err := os.Stat(ref)
+	return ref, err == nil
+}
 
 func firstNonEmpty(s ...string) string {
 	for _, v := range s {

@@ -36,7 +36,7 @@ func NewCmdUpgrade(f *cmdutil.Factory, runF func(context.Context, *Options) erro
 		Use:   "upgrade [NAME | -l SELECTOR | --all] --chart-version V [--values FILE]",
 		Short: "Upgrade tenants' vCluster releases in waves: canaries first, then the rest once they are Ready",
 		Long: `Upgrade the vCluster Helm release of the selected tenants, keeping each tenant's pool,
-Kubernetes version and the values it was created with (later --values files win).
+Kubernetes version and the values the user gave it with -f (later --values files win).
 Canary tenants go first; the waves after them start only when every canary is Ready
 again, and each wave must be Ready before the next starts. A tenant that does not
 answer before the upgrade is skipped and reported; tenants outside the selection
@@ -71,7 +71,7 @@ so re-running the same command after a failure or Ctrl-C resumes.`,
 	fl.IntVar(&o.Tenant.WaveSize, "wave-size", 0, "tenants per wave after the canaries (0: a quarter of them, at least 1)")
 	fl.DurationVar(&o.Tenant.Wait, "wait", 5*time.Minute, "how long each upgraded tenant may take to be Ready again")
 	fl.DurationVar(&o.Tenant.ProbeTimeout, "probe-timeout", 20*time.Second, "how long a tenant may take to answer before the upgrade; one that does not is skipped")
-	fl.BoolVar(&o.DryRun, "dry-run", false, "print the plan (waves, unchanged and skipped tenants) and change nothing")
+	fl.BoolVar(&o.DryRun, "dry-run", false, "print the plan (waves, unchanged and skipped tenants, each planned tenant's values diff) and change nothing")
 	fl.StringVarP(&o.Output, "output", "o", "", "output format: json|yaml")
 	return cmd
 }
@@ -152,6 +152,19 @@ func printTable(w io.Writer, p *tenant.UpgradePlan, dryRun bool) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if dryRun {
+		// What each planned upgrade does to the values.
+		for _, wv := range p.Waves {
+			for _, it := range wv.Tenants {
+				if len(it.ValuesDiff) > 0 {
+					fmt.Fprintf(w, "%s values:\n", it.Name)
+				}
+				for _, l := range it.ValuesDiff {
+					fmt.Fprintf(w, "  %s\n", l)
+				}
+			}
+		}
 	}
 	var err error
 	if dryRun {

@@ -1,0 +1,322 @@
+package tenant
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"sync"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilptr "k8s.io/utils/ptr"
+)
+
+// LeaseName is the coordination.k8s.io Lease in a tenant's namespace that
+// create, upgrade, delete, sleep and wake hold while they change the tenant,
+// so two runs never change one tenant at once (one would take the other's
+// in-flight Helm release for abandoned). A crashed holder stops renewing and
+// its lease expires after LeaseDuration.
+const LeaseName = "kubectl-tenant-lock"
+
+// LeaseDuration is how long a lease lives without renewal; holders renew it
+// every third of that.
+var LeaseDuration = 30 * time.Second
+
+// HeldError says another run holds the tenant's lease.
+type HeldError struct {
+	Name   string
+	Holder string
+	Since  time.Time
+}
+
+func (e *HeldError) Error() string {
+	since := ""
+	if !e.Since.IsZero() {
+		since = " since " + e.Since.UTC().Format(time.RFC3339)
+	}
+	return fmt.Sprintf("tenant %s is being changed by %s%s: try again when it has finished (or wait for it with a longer --wait)", e.Name, e.Holder, since)
+}
+
+// holderIdentity names this run in the lease: user@host pid N, the
+// operation, and a random tag that tells apart two runs of one process.
+func holderIdentity(op string) string {
+	name := os.Getenv("USER")
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	}
+	if name == "" {
+		name = fmt.Sprintf("uid %d", os.Getuid())
+	}
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "unknown-host"
+	}
+	tag := make([]byte, 3)
+	_, _ = rand.Read(tag)
+	return fmt.Sprintf("%s@%s pid %d %s #%s", name, host, os.Getpid(), op, hex.EncodeToString(tag))
+}
+
+// lock takes the tenant's lease for op, waiting up to wait while another
+// live run holds it (reporting whom it waits for under step); with no wait
+// it fails at once with a HeldError. It returns a context that is cancelled
+// if the lease is lost (renewal failed for longer than it lives), and
+// unlock, which stops renewing and releases the lease; call it exactly once.
+// The tenant namespace must exist. Lease times are wall-clock times, never
+// Engine.Now (tests pin that).
+func (e *Engine) lock(ctx context.Context, name, op, step string, wait time.Duration) (context.Context, func() error, error) {
+	l := &lease{e: e, ns: NamespaceFor(name), name: name, id: holderIdentity(op)}
+	deadline := time.Now().Add(wait)
+	reported := ""
+	for {
+		err := l.acquire(ctx)
+		if err == nil {
+			break
+		}
+		var held *HeldError
+		if !errors.As(err, &held) {
+			return nil, nil, err
+		}
+		if !time.Now().Before(deadline) {
+			return nil, nil, err
+		}
+		if held.Holder != reported {
+			e.Report.emit(step, PhaseWaiting, "waiting for "+held.Holder+" to finish with tenant "+name, nil)
+			reported = held.Holder
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		case <-time.After(min(time.Second, max(deadline.Sub(time.Now()), 10*time.Millisecond))):
+		}
+	}
+	hctx, cancel := context.WithCancelCause(ctx)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		l.renewLoop(hctx, stop, cancel)
+	}()
+	var once sync.Once
+	unlock := func() error {
+		var err error
+		once.Do(func() {
+			close(stop)
+			wg.Wait()
+			lost := context.Cause(hctx)
+			cancel(nil)
+			if errors.Is(lost, errLeaseLost) {
+				err = lost
+				return
+			}
+			l.release()
+		})
+		return err
+	}
+	return hctx, unlock, nil
+}
+
+// withLock runs fn holding the tenant's lease (see lock). When the lease
+// was lost while fn ran, that is the error.
+func (e *Engine) withLock(ctx context.Context, name, op, step string, wait time.Duration, fn func(ctx context.Context) error) error {
+	lctx, unlock, err := e.lock(ctx, name, op, step, wait)
+	if err != nil {
+		return err
+	}
+	err = fn(lctx)
+	uerr := unlock()
+	if errors.Is(uerr, errLeaseLost) {
+		return uerr
+	}
+	return err
+}
+
+// errBeingDeleted is a lease that cannot be taken because the tenant
+// namespace is gone or terminating: another run deleted the tenant.
+var errBeingDeleted = errors.New("the tenant is being deleted")
+
+var errLeaseLost = errors.New("lost the tenant's lease (could not renew it in time): another run may have taken over; re-run to converge")
+
+type lease struct {
+	e        *Engine
+	ns, name string
+	id       string
+	cur      *coordinationv1.Lease
+	// observed is when this process first saw the holder's current
+	// renewal, so a holder's clock ahead of ours cannot keep a dead lease
+	// alive forever.
+	observed   string
+	observedAt time.Time
+}
+
+// errRace is a create or update of the lease that lost to another run's.
+var errRace = errors.New("lease race")
+
+// acquire creates the lease, takes it over when its holder stopped renewing
+// it, or returns a HeldError. Losing a race to another run looks again.
+func (l *lease) acquire(ctx context.Context) error {
+	for {
+		if err := l.try(ctx); !errors.Is(err, errRace) {
+			return err
+		}
+	}
+}
+
+func (l *lease) try(ctx context.Context) error {
+	lc := l.e.Kube.CoordinationV1().Leases(l.ns)
+	now := metav1.NewMicroTime(time.Now())
+	cur, err := lc.Get(ctx, LeaseName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		obj := &coordinationv1.Lease{
+			ObjectMeta: metav1.ObjectMeta{Name: LeaseName, Namespace: l.ns, Labels: map[string]string{LabelName: l.name, LabelManagedBy: ManagedByValue}},
+			Spec:       l.spec(now, &now),
+		}
+		created, err := lc.Create(ctx, obj, metav1.CreateOptions{})
+		if apierrors.IsAlreadyExists(err) {
+			return errRace
+		}
+		if apierrors.IsNotFound(err) || apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+			return fmt.Errorf("tenant %s: %w", l.name, errBeingDeleted)
+		}
+		if err != nil {
+			return leaseError(err, l.ns)
+		}
+		l.cur = created
+		return nil
+	}
+	if err != nil {
+		return leaseError(err, l.ns)
+	}
+	if h := utilptr.Deref(cur.Spec.HolderIdentity, ""); h != "" && h != l.id && l.live(cur) {
+		held := &HeldError{Name: l.name, Holder: h}
+		if cur.Spec.AcquireTime != nil {
+			held.Since = cur.Spec.AcquireTime.Time
+		}
+		return held
+	}
+	cur = cur.DeepCopy()
+	cur.Spec = l.spec(now, &now)
+	if cur.Labels == nil {
+		cur.Labels = map[string]string{}
+	}
+	cur.Labels[LabelName] = l.name
+	updated, err := lc.Update(ctx, cur, metav1.UpdateOptions{})
+	if apierrors.IsConflict(err) {
+		return errRace
+	}
+	if err != nil {
+		return leaseError(err, l.ns)
+	}
+	l.cur = updated
+	return nil
+}
+
+func (l *lease) spec(renew metav1.MicroTime, acquire *metav1.MicroTime) coordinationv1.LeaseSpec {
+	return coordinationv1.LeaseSpec{
+		HolderIdentity:       utilptr.To(l.id),
+		LeaseDurationSeconds: utilptr.To(int32(max(LeaseDuration/time.Second, 1))),
+		AcquireTime:          acquire,
+		RenewTime:            &renew,
+	}
+}
+
+// live says whether the lease's holder renewed it within its duration, by
+// its renew time and by how long this process has seen it unchanged.
+func (l *lease) live(cur *coordinationv1.Lease) bool {
+	now := time.Now()
+	seen := cur.ResourceVersion + "/" + utilptr.Deref(cur.Spec.HolderIdentity, "")
+	if cur.Spec.RenewTime != nil {
+		seen += "/" + cur.Spec.RenewTime.UTC().Format(time.RFC3339Nano)
+	}
+	if seen != l.observed {
+		l.observed, l.observedAt = seen, now
+	}
+	d := time.Duration(utilptr.Deref(cur.Spec.LeaseDurationSeconds, int32(LeaseDuration/time.Second))) * time.Second
+	if now.Sub(l.observedAt) >= d {
+		return false
+	}
+	return cur.Spec.RenewTime != nil && now.Before(cur.Spec.RenewTime.Add(d))
+}
+
+// renewLoop renews the lease every third of its duration until stop; when
+// it cannot renew before the lease would expire, or finds another holder,
+// it cancels the operation with errLeaseLost.
+func (l *lease) renewLoop(ctx context.Context, stop <-chan struct{}, cancel context.CancelCauseFunc) {
+	t := time.NewTicker(LeaseDuration / 3)
+	defer t.Stop()
+	lastOK := time.Now()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := l.renew(ctx)
+		switch {
+		case err == nil:
+			lastOK = time.Now()
+		case errors.Is(err, errLeaseLost), time.Now().Sub(lastOK) >= LeaseDuration:
+			cancel(errLeaseLost)
+			return
+		}
+	}
+}
+
+// renew reads the lease and, while it is still this run's, moves its renew
+// time; errLeaseLost when it is gone or another run's.
+func (l *lease) renew(ctx context.Context) error {
+	lc := l.e.Kube.CoordinationV1().Leases(l.ns)
+	rctx, done := context.WithTimeout(ctx, LeaseDuration/3)
+	defer done()
+	for {
+		cur, err := lc.Get(rctx, LeaseName, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return errLeaseLost
+		}
+		if err != nil {
+			return err
+		}
+		if utilptr.Deref(cur.Spec.HolderIdentity, "") != l.id {
+			return errLeaseLost
+		}
+		cur.Spec.RenewTime = utilptr.To(metav1.NewMicroTime(time.Now()))
+		updated, err := lc.Update(rctx, cur, metav1.UpdateOptions{})
+		if apierrors.IsConflict(err) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		l.cur = updated
+		return nil
+	}
+}
+
+// release deletes the lease if it is still this run's (the preconditions
+// fail otherwise). It is best effort: a lease already gone (the namespace
+// was deleted) is fine, and one left behind expires by itself. It runs after
+// the operation, also when that was cancelled, so it has its own timeout.
+func (l *lease) release() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = l.e.Kube.CoordinationV1().Leases(l.ns).Delete(ctx, LeaseName, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{
+		UID: &l.cur.UID, ResourceVersion: &l.cur.ResourceVersion,
+	}})
+}
+
+// leaseError explains a lease the caller may not take.
+func leaseError(err error, ns string) error {
+	if apierrors.IsForbidden(err) {
+		return &ForbiddenError{msg: fmt.Sprintf("not allowed to take the tenant lease (leases.coordination.k8s.io %s in namespace %s: get, create, update, delete) that guards against concurrent changes (ask for a role that grants it)", LeaseName, ns)}
+	}
+	return apiError(err)
+}
