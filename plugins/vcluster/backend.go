@@ -156,6 +156,7 @@ func (b *Backend) resolve(cfg *action.Configuration, req tenant.InstallRequest, 
 			req.ChartVersion = last.Chart.Metadata.Version
 		}
 	}
+	vals = merge(vals, CopyValues(req.Values)) // the host's defaults, under the user's files
 	if vals, err = MergeValues(vals, req.ValuesFiles); err != nil {
 		return nil, nil, err
 	}
