@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -93,20 +94,25 @@ func (e *Engine) List(ctx context.Context) ([]Tenant, error) {
 	return out, nil
 }
 
-// tenants reads every tenant from one namespace list and one release list,
-// sorted by name (no local or Argo CD state).
+// tenants reads every tenant from one namespace list, one release list and
+// one control-plane list, made concurrently, sorted by name (no local or
+// Argo CD state).
 func (e *Engine) tenants(ctx context.Context) ([]Tenant, error) {
+	var (
+		wg            sync.WaitGroup
+		rels          map[string]Release
+		cps           map[string]ControlPlane
+		relErr, cpErr error
+	)
+	wg.Add(2)
+	go func() { defer wg.Done(); rels, relErr = e.Backend.Releases(ctx) }()
+	go func() { defer wg.Done(); cps, cpErr = e.controlPlanes(ctx, "") }()
 	nss, err := e.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: selector()})
-	if err != nil {
-		return nil, apiError(err)
-	}
-	rels, err := e.Backend.Releases(ctx)
-	if err != nil {
-		return nil, apiError(err)
-	}
-	cps, err := e.controlPlanes(ctx, "")
-	if err != nil {
-		return nil, err
+	wg.Wait()
+	for _, err := range []error{err, relErr, cpErr} {
+		if err != nil {
+			return nil, apiError(err)
+		}
 	}
 	out := make([]Tenant, 0, len(nss.Items))
 	for i := range nss.Items {

@@ -74,7 +74,7 @@ func BenchmarkList1000(b *testing.B) {
 // port-forward to the real vCluster, write the kubeconfig context.
 func BenchmarkConnect(b *testing.B) {
 	w := newWorldB(b, nil)
-	r := w.run(context.Background(), "create", "bench-connect", "--pool", "project-x", "-f", w.values, "--connect=false")
+	r := w.run(context.Background(), "create", "bench-connect", "--pool", "project-x", "--connect=false")
 	if r.code != 0 {
 		b.Fatalf("create: %s", r.stderr)
 	}

@@ -57,8 +57,8 @@ func TestTTLGCExtendStats(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 2)
 	for _, args := range [][]string{
-		{"create", old, "--pool", "project-x", "-f", w.values, "--ttl", "1s", "--wait", "10m"},
-		{"create", live, "--pool", "project-z", "-f", w.values, "--ttl", "2h", "--wait", "10m", "--connect=false"},
+		{"create", old, "--pool", "project-x", "--ttl", "1s", "--wait", "10m"},
+		{"create", live, "--pool", "project-z", "--ttl", "2h", "--wait", "10m", "--connect=false"},
 	} {
 		wg.Add(1)
 		go func() {
@@ -170,7 +170,7 @@ func TestGCResumesAcrossAPIServerRestart(t *testing.T) {
 	w := newWorld(t)
 	const name = "e2e-gc-restart"
 	w.deleteAtEnd(name)
-	w.mustRun("create", name, "--pool", "project-x", "-f", w.values, "--ttl", "1s", "--wait", "10m", "--connect=false")
+	w.mustRun("create", name, "--pool", "project-x", "--ttl", "1s", "--wait", "10m", "--connect=false")
 	cs, err := w.env.Clientset()
 	if err != nil {
 		t.Fatal(err)
@@ -276,7 +276,7 @@ func TestGCAsRenderedServiceAccount(t *testing.T) {
 	}
 
 	// The ServiceAccount may not create tenants: the admin does.
-	w.mustRun("create", name, "--pool", "project-x", "-f", w.values, "--ttl", "1s", "--wait", "10m", "--connect=false")
+	w.mustRun("create", name, "--pool", "project-x", "--ttl", "1s", "--wait", "10m", "--connect=false")
 	r := w.run(ctx, "gc", "--kubeconfig", saKubeconfig)
 	t.Logf("gc as %s/%s: exit %d\nstdout:\n%s\nstderr:\n%s", ns, sa, r.code, r.stdout, r.stderr)
 	if r.code != 0 || !strings.Contains(r.stdout, "tenant/"+name+" deleted") {
@@ -293,7 +293,7 @@ func TestGCInterruptedThenRerun(t *testing.T) {
 	w := newWorld(t)
 	const name = "e2e-gc-int"
 	w.deleteAtEnd(name)
-	w.mustRun("create", name, "--pool", "project-x", "-f", w.values, "--ttl", "1s", "--wait", "10m")
+	w.mustRun("create", name, "--pool", "project-x", "--ttl", "1s", "--wait", "10m")
 	sess := w.session(name)
 	cs, err := w.env.Clientset()
 	if err != nil {
