@@ -217,10 +217,11 @@ func (w *world) vcluster(args ...string) (string, error) {
 	if err := os.MkdirAll(filepath.Join(home, ".vcluster"), 0o700); err != nil {
 		w.t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(home, ".vcluster", "config.json"), []byte(`{"telemetryDisabled": true}`), 0o600); err != nil {
+	cfg := filepath.Join(home, ".vcluster", "config.json")
+	if err := os.WriteFile(cfg, []byte(`{"driver": {"type": "helm"}, "telemetryDisabled": true}`), 0o600); err != nil {
 		w.t.Fatal(err)
 	}
-	cmd := exec.Command(vclusterCLI(w.t), args...)
+	cmd := exec.Command(vclusterCLI(w.t), append(args, "--config", cfg)...)
 	cmd.Env = append(w.environ(), "HOME="+home)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
