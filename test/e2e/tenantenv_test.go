@@ -196,8 +196,26 @@ func vclusterCLI(t testing.TB) string {
 		if _, err := os.Stat(vcCLIPath); err == nil {
 			return
 		}
+		// In a copy of the harness's vcluster build module: the CLI needs a
+		// few modules its go.sum lacks, and -mod=mod must not edit it.
+		tmp, err := os.MkdirTemp("", "vclusterctl-build-")
+		if err != nil {
+			vcCLIErr = err
+			return
+		}
+		defer os.RemoveAll(tmp)
+		for _, f := range []string{"go.mod", "go.sum", "tools.go"} {
+			b, err := os.ReadFile(filepath.Join("../testenv/build/vcluster", f))
+			if err == nil {
+				err = os.WriteFile(filepath.Join(tmp, f), b, 0o644)
+			}
+			if err != nil {
+				vcCLIErr = err
+				return
+			}
+		}
 		cmd := exec.Command("go", "build", "-mod=mod", "-trimpath", "-o", vcCLIPath, "github.com/loft-sh/vcluster/cmd/vclusterctl")
-		cmd.Dir = "../testenv/build/vcluster"
+		cmd.Dir = tmp
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Logf("go build vclusterctl: %s", out)
 			vcCLIErr = err
