@@ -2,7 +2,7 @@ package cmdutil
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"os"
 	"strings"
 	"time"
@@ -25,8 +25,9 @@ func (f *Factory) Defaults(ctx context.Context, fs *pflag.FlagSet) (hostconfig.R
 	}
 	f.hostOnce.Do(func() {
 		f.host, f.hostErr = hostconfig.Load(ctx, e.Kube)
-		if f.hostErr != nil && !strings.Contains(f.hostErr.Error(), hostconfig.Ref) {
-			f.hostErr = fmt.Errorf("reading host defaults %s: %w", hostconfig.Ref, f.hostErr)
+		var bad *hostconfig.MalformedError
+		if f.hostErr != nil && !errors.As(f.hostErr, &bad) {
+			f.hostErr = tenant.APIError(f.hostErr)
 		}
 	})
 	if f.hostErr != nil {

@@ -110,22 +110,32 @@ func Parse(data map[string]string) (*Defaults, error) {
 		v := strings.TrimSpace(data[k])
 		if v == "" {
 			if _, known := lookup(k); !known {
-				return nil, fmt.Errorf("host defaults %s is malformed (nothing of it is used): %s: unknown key", Ref, k)
+				return nil, malformed(k, "unknown key")
 			}
 			continue // an empty entry is an unset one
 		}
 		if err := check(k, v); err != nil {
-			return nil, fmt.Errorf("host defaults %s is malformed (nothing of it is used): %s: %w", Ref, k, err)
+			return nil, malformed(k, err.Error())
 		}
 		d.Data[k] = v
 		if k == KeyValues && v != "" {
 			if err := yaml.Unmarshal([]byte(v), &d.Values); err != nil {
-				return nil, fmt.Errorf("host defaults %s is malformed (nothing of it is used): %s: %s", Ref, k, oneLine(err))
+				return nil, malformed(k, oneLine(err))
 			}
 		}
 	}
 	return d, nil
 }
+
+// MalformedError says the host defaults object is malformed; none of it is
+// used.
+type MalformedError struct{ Key, Problem string }
+
+func (e *MalformedError) Error() string {
+	return fmt.Sprintf("host defaults %s is malformed (nothing of it is used): %s: %s", Ref, e.Key, e.Problem)
+}
+
+func malformed(key, problem string) error { return &MalformedError{key, problem} }
 
 func check(k, v string) error {
 	switch k {
