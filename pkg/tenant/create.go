@@ -116,7 +116,7 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Tenant, error) {
 	if err != nil {
 		if ctx.Err() == nil {
 			// Best effort: list and status then say Failed and why.
-			_ = e.annotate(context.WithoutCancel(ctx), ns, AnnotationInstallFailed, oneLine(err))
+			_ = e.annotate(context.WithoutCancel(ctx), ns, AnnotationInstallFailed, flatten(err, 1024))
 		}
 		return nil, err
 	}
@@ -329,6 +329,16 @@ func setDefault(m map[string]string, k, v string) {
 	if _, ok := m[k]; !ok {
 		m[k] = v
 	}
+}
+
+// flatten is err's whole message on one line (the chart's schema errors
+// come on lines after the first), at most limit bytes.
+func flatten(err error, limit int) string {
+	s := strings.Join(strings.Fields(err.Error()), " ")
+	if len(s) > limit {
+		s = s[:limit] + "…"
+	}
+	return s
 }
 
 // annotate sets (value "": removes) one namespace annotation with a merge

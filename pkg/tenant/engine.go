@@ -210,7 +210,7 @@ func status(ns *corev1.Namespace, rel Release, hasRel bool, cps map[string]Contr
 	return StatusPending, "no control-plane workload yet"
 }
 
-// Get returns one tenant (three calls: namespace, releases, control plane).
+// Get returns one tenant (namespace, releases, control-plane workloads).
 func (e *Engine) Get(ctx context.Context, name string) (*Tenant, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err

@@ -31,7 +31,7 @@ func (w *world) engine() *tenant.Engine {
 
 // BenchmarkList1000 lists 1,000 tenants (labelled namespaces plus Helm
 // release Secrets, paused control-plane StatefulSets) from the real
-// apiserver: three list calls, made concurrently, whatever the count.
+// apiserver: four list calls, made concurrently, whatever the count.
 func BenchmarkList1000(b *testing.B) {
 	w := newWorldB(b, nil)
 	cs, err := w.env.Clientset()
