@@ -19,8 +19,13 @@ step "kubectl tenant create $name"
 kubectl tenant create "$name" --ttl 8h
 step "kubectl get namespaces   (context $name: inside the tenant)"
 kubectl get namespaces
+# --server-address forwarded: Argo CD reaches the tenant through this
+# machine's connection (on the playground only argocd-server resolves the
+# in-cluster name vcluster.vcluster-NAME; the application-controller does not).
 step "kubectl tenant register $name"
-kubectl tenant register "$name" --yes
+server=$(kubectl tenant register "$name" --yes --server-address forwarded -o json |
+  sed -n 's/^ *"server": *"\([^"]*\)".*/\1/p')
+echo "registered as $server"
 
 step "an Argo CD Application deploying into the tenant"
 repo="$(mktemp -d)/app"
@@ -46,7 +51,7 @@ metadata:
 spec:
   project: default
   source: {repoURL: "file://$repo", targetRevision: main, path: .}
-  destination: {server: "https://vcluster.vcluster-$name", namespace: default}
+  destination: {server: "$server", namespace: default}
   syncPolicy: {automated: {}}
 YAML
 kubectl --context "$host" -n argocd wait "application/$app" --timeout=3m \
