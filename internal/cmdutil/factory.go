@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/progress"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/kubeconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/session"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
@@ -39,6 +40,10 @@ type Factory struct {
 	argocd *argocd.Registrar
 	gitops *argocd.Installer
 	err    error
+
+	hostOnce sync.Once
+	host     *hostconfig.Defaults
+	hostErr  error
 }
 
 // NewFactory returns a Factory over kubectl's standard flags.

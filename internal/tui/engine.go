@@ -7,8 +7,6 @@ package tui
 
 import (
 	"context"
-	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -46,8 +44,13 @@ type Config struct {
 	// (RegisterPlan) on the bus; nil: not available.
 	Register     func(ctx context.Context, name string) error
 	RegisterPlan []string
-	// ValuesFiles are extra chart values files for create (see ValuesEnv).
-	ValuesFiles []string
+	// Defaults fills what the wizard leaves unset in a create (chart,
+	// values, TTL and isolation from the environment and the host
+	// defaults) and checks it (the host's maximum TTL); nil: nothing.
+	Defaults func(o *tenant.CreateOptions) error
+	// DefaultPool is the pool the wizard offers first when none is named
+	// like the tenant (the host defaults' pool).
+	DefaultPool string
 	// Wait bounds how long create and wake wait for the API, delete for the
 	// namespace and sleep for the control plane to stop (default 5m).
 	Wait time.Duration
@@ -55,21 +58,6 @@ type Config struct {
 	Refresh time.Duration
 	// Now is the clock (tests pin it).
 	Now func() time.Time
-}
-
-// ValuesEnv names comma-separated chart values files that the TUI's create
-// passes like `create -f`.
-const ValuesEnv = "KUBECTL_TENANT_VALUES"
-
-// ValuesFromEnv returns the files named by ValuesEnv.
-func ValuesFromEnv() []string {
-	var out []string
-	for _, f := range strings.Split(os.Getenv(ValuesEnv), ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
-	}
-	return out
 }
 
 // Bus is an unbounded, ordered queue of messages for the model: engine

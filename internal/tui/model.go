@@ -306,6 +306,7 @@ func (m Model) homeKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case "n":
 		m.screen = screenWizard
 		m.wizard = newWizard(m.st, m.cfg.Register != nil, m.tenants)
+		m.wizard.defaultPool = m.cfg.DefaultPool
 		eng, ctx := m.cfg.Engine, m.ctx
 		return m, tea.Batch(m.wizard.name.Focus(), func() tea.Msg {
 			ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
@@ -510,8 +511,13 @@ func (m Model) wizardKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m, cmd
 	}
 	o := m.wizard.options()
-	o.ValuesFiles = m.cfg.ValuesFiles
 	o.Wait = m.cfg.Wait
+	if m.cfg.Defaults != nil {
+		if err := m.cfg.Defaults(&o); err != nil {
+			m.wizard.ttlErr = err.Error()
+			return m, nil
+		}
+	}
 	return m.startCreate(o, m.wizard.register)
 }
 

@@ -195,7 +195,10 @@ func TestSleepThenConnectAsksToWake(t *testing.T) {
 func TestWizardValidatesAsYouTypeAndCreates(t *testing.T) {
 	m, f, cfg := home(t)
 	mm := m.(Model)
-	mm.cfg.ValuesFiles = []string{"/v.yaml"}
+	mm.cfg.Defaults = func(o *tenant.CreateOptions) error {
+		o.ValuesFiles = append([]string{"/v.yaml"}, o.ValuesFiles...)
+		return nil
+	}
 	m, _ = update(mm, key("n"))
 	wantIn(t, m.View(), "New tenant", "looking for node pools")
 	m, _ = update(m, poolsMsg{pools: f.pools})
@@ -328,13 +331,6 @@ func TestNoColorMeansNoANSI(t *testing.T) {
 		if s != "x" {
 			t.Errorf("NO_COLOR: %q", s)
 		}
-	}
-}
-
-func TestValuesFromEnv(t *testing.T) {
-	t.Setenv(ValuesEnv, " a.yaml, ,b.yaml")
-	if got := strings.Join(ValuesFromEnv(), "|"); got != "a.yaml|b.yaml" {
-		t.Errorf("ValuesFromEnv = %q", got)
 	}
 }
 

@@ -236,6 +236,10 @@ func Render(c *Config) (Files, error) {
 			put(p, b, err)
 		}
 	}
+	for p, objs := range hostDefaultsFiles(&r) {
+		b, err = yamlDocs(objs...)
+		put(p, b, err)
+	}
 	tf, err := terraformFiles(&r)
 	if err != nil {
 		errs = append(errs, err)

@@ -17,6 +17,9 @@ type InstallRequest struct {
 	Chart        string
 	ChartRepo    string
 	ChartVersion string
+	// Values are defaults (the host's) merged over the tool's own values and
+	// under the user's.
+	Values map[string]any
 	// ValuesFiles are user values, merged over the ones kept from earlier
 	// runs and then over the tool's own values.
 	ValuesFiles []string
@@ -80,6 +83,13 @@ type Backend interface {
 	// WorkloadSelector selects the pods the control plane synced into the
 	// tenant namespace (they lose their manager while it sleeps).
 	WorkloadSelector() string
+}
+
+// ControlPlaneLister is an optional Backend capability: the control-plane
+// workload of every tenant namespace (namespace "") or of one, in one call.
+// list and status derive Ready/Sleeping/Stopped/Pending from it.
+type ControlPlaneLister interface {
+	ControlPlanes(ctx context.Context, namespace string) (map[string]ControlPlane, error)
 }
 
 // SleepResult says what Backend.Sleep did.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/portforward"
@@ -31,7 +33,9 @@ type CreateOptions struct {
 	Chart        string
 	ChartRepo    string
 	ChartVersion string
-	ValuesFiles  []string
+	// Values are default chart values (the host's), under ValuesFiles.
+	Values      map[string]any
+	ValuesFiles []string
 	// Labels are set on the tenant namespace (for upgrade --selector).
 	Labels map[string]string
 	// TTL, when > 0, sets expires-at.
@@ -150,7 +154,7 @@ func (e *Engine) createLocked(ctx context.Context, o CreateOptions, ns string, s
 	err := e.Report.step(StepInstall, func() error {
 		req := InstallRequest{
 			Name: o.Name, Namespace: ns, Pool: o.Pool, K8sVersion: o.K8sVersion,
-			Chart: o.Chart, ChartRepo: o.ChartRepo, ChartVersion: o.ChartVersion, ValuesFiles: o.ValuesFiles,
+			Chart: o.Chart, ChartRepo: o.ChartRepo, ChartVersion: o.ChartVersion, Values: o.Values, ValuesFiles: o.ValuesFiles,
 			Isolation: o.Isolation,
 		}
 		if o.GitOps {
@@ -159,13 +163,24 @@ func (e *Engine) createLocked(ctx context.Context, o CreateOptions, ns string, s
 		return e.Backend.Install(ctx, req)
 	})
 	if err != nil {
+		if ctx.Err() == nil {
+			// Best effort: list and status then say Failed and why.
+			_ = e.annotate(context.WithoutCancel(ctx), ns, AnnotationInstallFailed, flatten(err, 1024))
+		}
 		return err
 	}
 	// Create converges to a running tenant: one put to sleep is woken (the
 	// upgrade restored the chart's replicas but not the pause marks).
-	if nsObj, err := e.getNamespace(ctx, o.Name); err != nil {
+	nsObj, err := e.getNamespace(ctx, o.Name)
+	if err != nil {
 		return err
-	} else if isSleeping(nsObj) {
+	}
+	if nsObj.Annotations[AnnotationInstallFailed] != "" {
+		if err := e.annotate(ctx, ns, AnnotationInstallFailed, ""); err != nil {
+			return err
+		}
+	}
+	if isSleeping(nsObj) {
 		if err := e.scaleUp(ctx, nsObj); err != nil {
 			return err
 		}
@@ -376,6 +391,28 @@ func setDefault(m map[string]string, k, v string) {
 	}
 }
 
+// flatten is err's whole message on one line (the chart's schema errors
+// come on lines after the first), at most limit bytes.
+func flatten(err error, limit int) string {
+	s := strings.Join(strings.Fields(err.Error()), " ")
+	if len(s) > limit {
+		s = s[:limit] + "…"
+	}
+	return s
+}
+
+// annotate sets (value "": removes) one namespace annotation with a merge
+// patch.
+func (e *Engine) annotate(ctx context.Context, ns, key, value string) error {
+	var v any // null removes the annotation
+	if value != "" {
+		v = value
+	}
+	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]any{key: v}}})
+	_, err := e.Kube.CoreV1().Namespaces().Patch(ctx, ns, types.MergePatchType, patch, metav1.PatchOptions{})
+	return apiError(err)
+}
+
 // recordReady stores ready-at and time-to-ready once, on the first success.
 func (e *Engine) recordReady(ctx context.Context, nsName string, start time.Time) error {
 	ns, err := e.Kube.CoreV1().Namespaces().Get(ctx, nsName, metav1.GetOptions{})
@@ -428,14 +465,22 @@ func (e *Engine) WaitReady(ctx context.Context, name string, timeout time.Durati
 	if err != nil {
 		return err
 	}
-	return e.Report.step(StepReady, func() error {
+	var version string
+	err = e.Report.step(StepReady, func() error {
 		return e.poll(ctx, StepReady, func() (bool, string, error) {
-			if err := e.probeReadyz(ctx, ns, pod.Name, creds); err != nil {
+			v, err := e.probeReadyz(ctx, ns, pod.Name, creds)
+			if err != nil {
 				return false, "virtual API not ready: " + oneLine(err), nil
 			}
+			version = v
 			return true, "", nil
 		})
 	})
+	if err != nil || version == "" {
+		return err
+	}
+	// The K8S column: what the tenant's API server says it runs.
+	return e.annotate(ctx, ns, AnnotationServerVersion, version)
 }
 
 // controlPlanePod finds the tenant's control-plane pod and says why it is not
@@ -477,28 +522,42 @@ func firstNonEmpty(s ...string) string {
 }
 
 // probeReadyz asks the virtual API server for /readyz through a short-lived
-// port-forward, verifying TLS with the tenant's CA.
-func (e *Engine) probeReadyz(ctx context.Context, ns, pod string, c *Credentials) error {
+// port-forward, verifying TLS with the tenant's CA, then for /version; it
+// returns the server's gitVersion ("" when /version did not say).
+func (e *Engine) probeReadyz(ctx context.Context, ns, pod string, c *Credentials) (string, error) {
 	fw, err := portforward.Start(ctx, e.REST, ns, pod, 0, e.Backend.APIPort())
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer fw.Close()
 	client, err := tlsClient(c, "localhost")
 	if err != nil {
-		return err
+		return "", err
 	}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("https://127.0.0.1:%d/readyz", fw.LocalPort), nil)
-	resp, err := client.Do(req)
+	get := func(path string, limit int64) (int, string, []byte, error) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("https://127.0.0.1:%d%s", fw.LocalPort, path), nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, "", nil, err
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, limit))
+		return resp.StatusCode, resp.Status, body, nil
+	}
+	code, status, body, err := get("/readyz", 512)
 	if err != nil {
-		return err
+		return "", err
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("/readyz: %s: %s", resp.Status, strings.TrimSpace(string(body)))
+	if code != http.StatusOK {
+		return "", fmt.Errorf("/readyz: %s: %s", status, strings.TrimSpace(string(body)))
 	}
-	return nil
+	var v struct {
+		GitVersion string `json:"gitVersion"`
+	}
+	if code, _, body, err := get("/version", 4096); err == nil && code == http.StatusOK {
+		_ = json.Unmarshal(body, &v)
+	}
+	return v.GitVersion, nil
 }
 
 // tlsClient trusts only the tenant CA and presents its client certificate.

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -93,20 +94,29 @@ func (e *Engine) List(ctx context.Context) ([]Tenant, error) {
 	return out, nil
 }
 
-// tenants reads every tenant from one namespace list and one release list,
-// sorted by name (no local or Argo CD state).
+// tenants reads every tenant from one namespace list, one release list and
+// one control-plane list, made concurrently, sorted by name (no local or
+// Argo CD state).
 func (e *Engine) tenants(ctx context.Context) ([]Tenant, error) {
+	var (
+		wg            sync.WaitGroup
+		rels          map[string]Release
+		cps           map[string]ControlPlane
+		relErr, cpErr error
+	)
+	wg.Add(2)
+	go func() { defer wg.Done(); rels, relErr = e.Backend.Releases(ctx) }()
+	go func() { defer wg.Done(); cps, cpErr = e.controlPlanes(ctx, "") }()
 	nss, err := e.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: selector()})
-	if err != nil {
-		return nil, apiError(err)
-	}
-	rels, err := e.Backend.Releases(ctx)
-	if err != nil {
-		return nil, apiError(err)
+	wg.Wait()
+	for _, err := range []error{err, relErr, cpErr} {
+		if err != nil {
+			return nil, apiError(err)
+		}
 	}
 	out := make([]Tenant, 0, len(nss.Items))
 	for i := range nss.Items {
-		out = append(out, fromNamespace(&nss.Items[i], rels))
+		out = append(out, fromNamespace(&nss.Items[i], rels, cps))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
@@ -124,14 +134,25 @@ func (e *Engine) connectedSet() map[string]bool {
 	return out
 }
 
-func fromNamespace(ns *corev1.Namespace, rels map[string]Release) Tenant {
+// controlPlanes reads the control-plane workloads when the backend can (nil
+// otherwise: status then falls back to the namespace's records).
+func (e *Engine) controlPlanes(ctx context.Context, ns string) (map[string]ControlPlane, error) {
+	l, ok := e.Backend.(ControlPlaneLister)
+	if !ok {
+		return nil, nil
+	}
+	cps, err := l.ControlPlanes(ctx, ns)
+	return cps, apiError(err)
+}
+
+func fromNamespace(ns *corev1.Namespace, rels map[string]Release, cps map[string]ControlPlane) Tenant {
 	t := Tenant{
 		Name:       ns.Labels[LabelName],
 		Namespace:  ns.Name,
 		Pool:       ns.Labels[LabelPool],
 		Workspace:  ns.Labels[LabelWorkspace],
 		Isolation:  ns.Annotations[AnnotationIsolation] == "true",
-		K8sVersion: ns.Annotations[AnnotationK8sVersion],
+		K8sVersion: firstNonEmpty(ns.Annotations[AnnotationServerVersion], ns.Annotations[AnnotationK8sVersion]),
 		Owner:      ns.Annotations[AnnotationOwner],
 		CreatedAt:  ns.CreationTimestamp.Time,
 	}
@@ -153,24 +174,43 @@ func fromNamespace(ns *corev1.Namespace, rels map[string]Release) Tenant {
 		// Argo CD renders the chart itself: there is no Helm release.
 		rel, hasRel = Release{Status: "deployed"}, true
 	}
-	switch {
-	case ns.Status.Phase == corev1.NamespaceTerminating || ns.DeletionTimestamp != nil:
-		t.Status = StatusTerminating
-	case !hasRel || strings.HasPrefix(rel.Status, "pending"):
-		t.Status = StatusInstalling
-	case rel.Status == "failed":
-		t.Status = StatusFailed
-	case isSleeping(ns):
-		t.Status = StatusSleeping
-	case ns.Annotations[AnnotationReadyAt] != "":
-		t.Status = StatusReady
-	default:
-		t.Status = StatusPending
-	}
+	t.Status, t.Reason = status(ns, rel, hasRel, cps)
 	return t
 }
 
-// Get returns one tenant (two calls: namespace and releases).
+// status derives a tenant's status from the release and, when the backend
+// reads them, the control plane's workload (replicas, readiness, pause
+// annotations): what runs, not what this tool last wrote, so a tenant
+// paused or resumed with the vcluster CLI shows as such.
+func status(ns *corev1.Namespace, rel Release, hasRel bool, cps map[string]ControlPlane) (Status, string) {
+	failed := ns.Annotations[AnnotationInstallFailed]
+	cp, hasCP := cps[ns.Name]
+	switch {
+	case ns.Status.Phase == corev1.NamespaceTerminating || ns.DeletionTimestamp != nil:
+		return StatusTerminating, ""
+	case rel.Status == "failed":
+		return StatusFailed, firstNonEmpty(failed, "the Helm release failed")
+	case failed != "" && (!hasRel || rel.Status != "deployed"):
+		return StatusFailed, failed
+	case !hasRel || strings.HasPrefix(rel.Status, "pending"):
+		return StatusInstalling, ""
+	case hasCP && cp.Paused:
+		return StatusSleeping, ""
+	case hasCP && cp.Replicas == 0:
+		return StatusStopped, "control plane scaled to 0 without a pause"
+	case hasCP && cp.Ready >= cp.Replicas:
+		return StatusReady, ""
+	case hasCP:
+		return StatusPending, fmt.Sprintf("control plane %d/%d ready", cp.Ready, cp.Replicas)
+	case cps == nil && isSleeping(ns):
+		return StatusSleeping, ""
+	case cps == nil && ns.Annotations[AnnotationReadyAt] != "":
+		return StatusReady, ""
+	}
+	return StatusPending, "no control-plane workload yet"
+}
+
+// Get returns one tenant (namespace, releases, control-plane workloads).
 func (e *Engine) Get(ctx context.Context, name string) (*Tenant, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
@@ -183,7 +223,11 @@ func (e *Engine) Get(ctx context.Context, name string) (*Tenant, error) {
 	if err != nil {
 		return nil, apiError(err)
 	}
-	t := fromNamespace(ns, rels)
+	cps, err := e.controlPlanes(ctx, ns.Name)
+	if err != nil {
+		return nil, err
+	}
+	t := fromNamespace(ns, rels, cps)
 	t.Connected = e.connectedSet()[name]
 	return &t, nil
 }

@@ -2,14 +2,12 @@ package tenant
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 )
 
 // Steps of sleep and wake.
@@ -178,13 +176,11 @@ func (e *Engine) setSleeping(ctx context.Context, ns *corev1.Namespace, on bool)
 	if isSleeping(ns) == on {
 		return nil
 	}
-	var v any // null removes the annotation
+	v := ""
 	if on {
 		v = e.now().UTC().Format(time.RFC3339)
 	}
-	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]any{AnnotationSleepingSince: v}}})
-	_, err := e.Kube.CoreV1().Namespaces().Patch(ctx, ns.Name, types.MergePatchType, patch, metav1.PatchOptions{})
-	return apiError(err)
+	return e.annotate(ctx, ns.Name, AnnotationSleepingSince, v)
 }
 
 // deleteWorkloads removes the pods the control plane synced into the

@@ -11,14 +11,25 @@ const (
 	StatusInstalling  Status = "Installing"  // namespace exists, no deployed release yet
 	StatusFailed      Status = "Failed"      // the release failed
 	StatusTerminating Status = "Terminating" // namespace is being deleted
-	StatusSleeping    Status = "Sleeping"    // scaled to zero by sleep, data kept
+	StatusSleeping    Status = "Sleeping"    // paused (sleep or `vcluster pause`), data kept
+	StatusStopped     Status = "Stopped"     // control plane scaled to zero without a pause
 )
+
+// ControlPlane is what the control plane's workload says about a tenant.
+type ControlPlane struct {
+	Replicas int  // desired
+	Ready    int  // ready
+	Paused   bool // carries the pause annotation (`vcluster pause`, sleep)
+}
 
 // Tenant is what list, status and the TUI show about one tenant.
 type Tenant struct {
-	Name        string        `json:"name"`
-	Namespace   string        `json:"namespace"`
-	Status      Status        `json:"status"`
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+	Status    Status `json:"status"`
+	// Reason says why the status is not Ready (a failed install's error,
+	// replicas not ready yet).
+	Reason      string        `json:"reason,omitempty"`
 	Pool        string        `json:"pool,omitempty"`
 	Workspace   string        `json:"workspace,omitempty"`
 	Isolation   bool          `json:"isolation,omitempty"`

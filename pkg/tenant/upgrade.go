@@ -242,7 +242,7 @@ func Waves(items []UpgradeItem, canary, size int) []UpgradeWave {
 // classify decides one tenant's place: unchanged, skipped (with the reason)
 // or planned.
 func (e *Engine) classify(ctx context.Context, o UpgradeOptions, ns *corev1.Namespace, rels map[string]Release) UpgradeItem {
-	t := fromNamespace(ns, rels)
+	t := fromNamespace(ns, rels, nil)
 	it := UpgradeItem{Name: t.Name, Outcome: OutcomeSkipped}
 	_, hasRel := rels[ns.Name]
 	switch {

@@ -101,7 +101,7 @@ var errNoApplicationAPI = fmt.Errorf("the host cluster has no Application resour
 
 // Application is the tenant's Application as Apply applies it.
 func (i *Installer) Application(req tenant.InstallRequest) (map[string]any, error) {
-	vals, err := vcluster.MergeValues(nil, req.ValuesFiles)
+	vals, err := vcluster.MergeValues(vcluster.CopyValues(req.Values), req.ValuesFiles)
 	if err != nil {
 		return nil, err
 	}

@@ -183,6 +183,8 @@ func (b *Backend) resolve(ctx context.Context, cfg *action.Configuration, req te
 	if err != nil {
 		return nil, err
 	}
+	// The host's defaults go over the tool's values and under the user's.
+	tool = merge(tool, CopyValues(req.Values))
 	kept, stored, err := b.userValues(ctx, req.Namespace, last, tool)
 	if err != nil {
 		return nil, err

@@ -26,10 +26,24 @@ func Values(name, pool, k8sVersion string) (map[string]any, error) {
 	sts.Labels = tenantLabels
 	sts.Pods.Labels = tenantLabels
 	c.ControlPlane.Proxy.ExtraSANs = tenant.ServiceSANs(ns)
+	pinWorkloads(&c, pool)
 	if k8sVersion != "" {
 		c.ControlPlane.Distro.K8S.Image.Tag = k8sVersion
 	}
 	return toMap(&c)
+}
+
+// pinWorkloads keeps what runs inside the tenant on its pool too, not only
+// the control plane: every pod the syncer copies to the host gets the pool's
+// toleration (sync.toHost.pods.enforceTolerations) and its node selector
+// (vCluster sets a synced pod's nodeSelector to sync.fromHost.nodes'
+// selector labels), and the tenant sees only its pool's nodes (real nodes
+// synced from the host, selected by the same labels; not selector.all).
+func pinWorkloads(c *vclusterconfig.Config, pool string) {
+	c.Sync.ToHost.Pods.EnforceTolerations = []string{tenant.PoolLabel + "=" + pool + ":NoSchedule"}
+	nodes := &c.Sync.FromHost.Nodes
+	nodes.Enabled = true
+	nodes.Selector.Labels = map[string]string{tenant.PoolLabel: pool}
 }
 
 // TenantValues are Values plus, when isolation is asked for, Isolation: the
@@ -92,6 +106,22 @@ func prune(m map[string]any) {
 			}
 		}
 	}
+}
+
+// CopyValues deep-copies values (nil stays nil), so merging over the copy
+// leaves the original alone.
+func CopyValues(v map[string]any) map[string]any {
+	if v == nil {
+		return nil
+	}
+	out := map[string]any{}
+	for k, x := range v {
+		if m, ok := x.(map[string]any); ok {
+			x = CopyValues(m)
+		}
+		out[k] = x
+	}
+	return out
 }
 
 // MergeValues merges user values files over base; later files win, maps

@@ -42,6 +42,17 @@ func TestValuesPinToPoolAndAddSANs(t *testing.T) {
         key: project
         operator: Equal
         value: project-x
+sync:
+  fromHost:
+    nodes:
+      enabled: true
+      selector:
+        labels:
+          project: project-x
+  toHost:
+    pods:
+      enforceTolerations:
+      - project=project-x:NoSchedule
 `
 	if string(got) != want {
 		t.Fatalf("values:\n%s\nwant:\n%s", got, want)

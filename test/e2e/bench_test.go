@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -29,7 +30,8 @@ func (w *world) engine() *tenant.Engine {
 }
 
 // BenchmarkList1000 lists 1,000 tenants (labelled namespaces plus Helm
-// release Secrets) from the real apiserver: two list calls whatever the count.
+// release Secrets, paused control-plane StatefulSets) from the real
+// apiserver: four list calls, made concurrently, whatever the count.
 func BenchmarkList1000(b *testing.B) {
 	w := newWorldB(b, nil)
 	cs, err := w.env.Clientset()
@@ -51,6 +53,24 @@ func BenchmarkList1000(b *testing.B) {
 		if _, err := cs.CoreV1().Secrets(ns.Name).Create(ctx, sec, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 			b.Fatal(err)
 		}
+		// The control plane list reads: a paused vCluster StatefulSet (0
+		// replicas, so no pods), with the chart's labels.
+		sts := &appsv1.StatefulSet{
+			ObjectMeta: metav1.ObjectMeta{Name: "vcluster", Namespace: ns.Name,
+				Labels:      map[string]string{"app": "vcluster", "release": "vcluster"},
+				Annotations: map[string]string{"loft.sh/paused": "true", "loft.sh/paused-replicas": "1"}},
+			Spec: appsv1.StatefulSetSpec{
+				Replicas: ptrTo(int32(0)),
+				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "vcluster"}},
+				Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "vcluster"}},
+					Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "syncer", Image: "ghcr.io/loft-sh/vcluster-pro:0.34.0"}}},
+				},
+			},
+		}
+		if _, err := cs.AppsV1().StatefulSets(ns.Name).Create(ctx, sts, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			b.Fatal(err)
+		}
 	}
 	b.Cleanup(func() {
 		for i := range n {
@@ -58,15 +78,25 @@ func BenchmarkList1000(b *testing.B) {
 		}
 	})
 	e := w.engine()
-	b.ResetTimer()
-	for b.Loop() {
-		ts, err := e.List(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(ts) < n {
-			b.Fatalf("listed %d tenants, want >= %d", len(ts), n)
-		}
+	// without-workloads hides the backend's control-plane list: status
+	// from the namespaces and releases only, as before the workload read.
+	for _, c := range []struct {
+		name    string
+		backend tenant.Backend
+	}{{"with-workloads", e.Backend}, {"without-workloads", struct{ tenant.Backend }{e.Backend}}} {
+		b.Run(c.name, func(b *testing.B) {
+			e := *e
+			e.Backend = c.backend
+			for b.Loop() {
+				ts, err := e.List(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(ts) < n {
+					b.Fatalf("listed %d tenants, want >= %d", len(ts), n)
+				}
+			}
+		})
 	}
 }
 
@@ -74,7 +104,7 @@ func BenchmarkList1000(b *testing.B) {
 // port-forward to the real vCluster, write the kubeconfig context.
 func BenchmarkConnect(b *testing.B) {
 	w := newWorldB(b, nil)
-	r := w.run(context.Background(), "create", "bench-connect", "--pool", "project-x", "-f", w.values, "--connect=false")
+	r := w.run(context.Background(), "create", "bench-connect", "--pool", "project-x", "--connect=false")
 	if r.code != 0 {
 		b.Fatalf("create: %s", r.stderr)
 	}

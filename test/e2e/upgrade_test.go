@@ -86,7 +86,7 @@ func TestUpgradeWaves(t *testing.T) {
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 			defer cancel()
-			r := w.run(ctx, "create", name, "--pool", "project-x", "-f", w.values, "--label", label, "--connect=false", "--wait", "8m")
+			r := w.run(ctx, "create", name, "--pool", "project-x", "--label", label, "--connect=false", "--wait", "8m")
 			if r.code != 0 {
 				mu.Lock()
 				failed = append(failed, name+": "+r.stderr)
@@ -196,7 +196,7 @@ func TestUpgradeResumesAcrossAPIServerRestart(t *testing.T) {
 	w := newWorld(t)
 	const name = "up-restart"
 	w.deleteAtEnd(name)
-	w.mustRun("create", name, "--pool", "project-x", "-f", w.values, "--connect=false", "--wait", "8m")
+	w.mustRun("create", name, "--pool", "project-x", "--connect=false", "--wait", "8m")
 	chart := bumpedChart(t, w.env.VClusterChart)
 	rev := w.revision(name)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/connect"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/register"
@@ -38,6 +39,9 @@ type Options struct {
 	// it parsed (nil without one).
 	ConfigFile   string
 	GitOpsConfig *gitops.Config
+	// flags are the command's flags: the ones the user set beat the
+	// environment and the host defaults.
+	flags *pflag.FlagSet
 }
 
 // NewCmdCreate builds the command; runF replaces Run in tests.
@@ -76,13 +80,14 @@ otherwise it is built from the flags and the config's defaults, with the values 
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&o.Tenant.Pool, "pool", "", "node pool (nodes labelled and tainted project=POOL); default: the tenant name")
+	o.flags = fl
+	fl.StringVar(&o.Tenant.Pool, "pool", "", "node pool (nodes labelled and tainted project=POOL); default: $KUBECTL_TENANT_POOL, the host defaults' pool, or the tenant name")
 	fl.StringVar(&o.Tenant.K8sVersion, "k8s-version", "", "Kubernetes version of the virtual cluster (vCluster distro image tag)")
 	fl.StringArrayVarP(&o.Tenant.ValuesFiles, "values", "f", nil, "extra vCluster chart values file (repeatable; later files win; kept for later runs, merged over the values of earlier -f)")
-	fl.StringVar(&o.Tenant.Chart, "chart", "", "chart: local path, oci:// reference or chart name in --chart-repo (default vcluster, or $KUBECTL_TENANT_CHART)")
-	fl.StringVar(&o.Tenant.ChartRepo, "chart-repo", "", "chart repository URL (default https://charts.loft.sh)")
-	fl.StringVar(&o.Tenant.ChartVersion, "chart-version", "", "chart version (default 0.34.0 for the default chart)")
-	fl.DurationVar(&o.Tenant.TTL, "ttl", 0, "time to live, recorded as expires-at (e.g. 8h); 0 never expires")
+	fl.StringVar(&o.Tenant.Chart, "chart", "", "chart: local path, oci:// reference or chart name in --chart-repo (default: $KUBECTL_TENANT_CHART, the host defaults' chart, or vcluster)")
+	fl.StringVar(&o.Tenant.ChartRepo, "chart-repo", "", "chart repository URL (default: $KUBECTL_TENANT_CHART_REPO, the host defaults' chartRepo, or https://charts.loft.sh)")
+	fl.StringVar(&o.Tenant.ChartVersion, "chart-version", "", "chart version (default: $KUBECTL_TENANT_CHART_VERSION, the host defaults' chartVersion, or 0.34.0 for the default chart)")
+	fl.DurationVar(&o.Tenant.TTL, "ttl", 0, "time to live, recorded as expires-at (e.g. 8h); 0 never expires (default: $KUBECTL_TENANT_TTL or the host defaults' ttl; at most their maxTTL)")
 	fl.BoolVar(&o.Tenant.Isolation, "isolation", false, "add the chart's ResourceQuota, LimitRange and NetworkPolicies (workload traffic only from the tenant itself); tune them with -f")
 	fl.DurationVar(&o.Tenant.Wait, "wait", 5*time.Minute, "how long to wait for the virtual API to be ready (and for another run changing this tenant to finish); 0 returns after install")
 	fl.BoolVar(&o.Connect, "connect", true, "connect when ready (writes context NAME in a background forwarder)")
@@ -190,9 +195,18 @@ func (o *Options) Run(ctx context.Context) error {
 			return err
 		}
 		in.Config = o.GitOpsConfig
+		// config.yaml's Argo CD namespace is below the environment, above
+		// the host defaults (which Defaults fills in below).
 		if in.Options.Namespace == "" && o.GitOpsConfig != nil {
 			in.Options.Namespace = o.GitOpsConfig.ArgoCDNamespace
 		}
+	}
+	r, err := o.f.Defaults(ctx, o.flags)
+	if err != nil {
+		return err
+	}
+	if err := cmdutil.ApplyCreateDefaults(r, &o.Tenant); err != nil {
+		return err
 	}
 	name := o.Tenant.Name
 	if o.Connect {

@@ -71,6 +71,14 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The host's maximum TTL holds for extend too (--never is no expiry).
+	r, err := o.f.Defaults(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := cmdutil.CheckTTL(r, o.Tenant.TTL); err != nil {
+		return err
+	}
 	t, err := e.Extend(ctx, o.Tenant)
 	if err != nil {
 		return err

@@ -18,6 +18,7 @@ import (
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/progress"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd"
 )
@@ -108,7 +109,7 @@ func AddArgoCDFlags(cmd *cobra.Command, o *argocd.Options, auth *string, prefixe
 		names, authName, authHelp = argocd.PrefixedFlags, "argocd-auth", "Argo CD login: initial-admin or token (as register's --auth)"
 	}
 	o.Flags = names
-	fl.StringVar(&o.Namespace, "argocd-namespace", firstNonEmpty(env.Namespace, argocd.DefaultNamespace), "namespace of argocd-server and its Secrets ($"+argocd.NamespaceEnv+")")
+	fl.StringVar(&o.Namespace, "argocd-namespace", env.Namespace, "namespace of argocd-server and its Secrets (default: $"+argocd.NamespaceEnv+", the host defaults' argocdNamespace, or "+argocd.DefaultNamespace+")")
 	fl.StringVar(&o.Server, "argocd-server", env.Server, "Argo CD API address (https://HOST[:PORT]; $"+argocd.ServerEnv+"); default: a port-forward to Service argocd-server")
 	fl.BoolVar(&o.Insecure, strings.TrimPrefix(names.Insecure, "--"), env.Insecure, "skip TLS verification of the Argo CD server (its default certificate is self-signed; $"+argocd.InsecureEnv+")")
 	fl.BoolVar(&o.Plaintext, strings.TrimPrefix(names.Plaintext, "--"), env.Plaintext, "speak plain HTTP to Argo CD (argocd-server --insecure; $"+argocd.PlaintextEnv+"); detected by itself through the port-forward")
@@ -132,6 +133,21 @@ func ResolveAuth(flag string) string {
 		return argocd.AuthAuto
 	}
 	return flag
+}
+
+// ArgoCDDefaults fills where Argo CD is from the environment, the host
+// defaults and the built-in values when the flags left it unset.
+func ArgoCDDefaults(ctx context.Context, f *cmdutil.Factory, ao argocd.Options) (argocd.Options, error) {
+	if ao.Namespace != "" && ao.Server != "" {
+		return ao, nil
+	}
+	r, err := f.Defaults(ctx, nil)
+	if err != nil {
+		return ao, err
+	}
+	ao.Namespace = firstNonEmpty(ao.Namespace, r.Get(hostconfig.KeyArgoCDNamespace).Value)
+	ao.Server = firstNonEmpty(ao.Server, r.Get(hostconfig.KeyArgoCDServer).Value)
+	return ao, ao.Validate()
 }
 
 // Complete fills derived fields.
@@ -198,7 +214,8 @@ func (o *Options) Validate() error {
 // Run registers (and bootstraps).
 func (o *Options) Run(ctx context.Context) error {
 	if o.DryRun {
-		return argocd.PrintApplicationSet(o.f.IOStreams.Out, o.ArgoCD.Namespace, o.Register.Labels)
+		ns := firstNonEmpty(o.ArgoCD.Namespace, os.Getenv(argocd.NamespaceEnv), argocd.DefaultNamespace)
+		return argocd.PrintApplicationSet(o.f.IOStreams.Out, ns, o.Register.Labels)
 	}
 	res, err := Register(ctx, o.f, o.Register, o.ArgoCD, o.Bootstrap, o.Output != "json" && o.Output != "yaml")
 	if err != nil {
@@ -224,6 +241,9 @@ func Summary(res *argocd.Result) string {
 func Register(ctx context.Context, f *cmdutil.Factory, ro argocd.RegisterOptions, ao argocd.Options, bootstrap, live bool) (*argocd.Result, error) {
 	r, err := f.ArgoCD()
 	if err != nil {
+		return nil, err
+	}
+	if ao, err = ArgoCDDefaults(ctx, f, ao); err != nil {
 		return nil, err
 	}
 	r.Options = ao
@@ -293,7 +313,9 @@ func (o *DeregisterOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.Options = o.ArgoCD
+	if r.Options, err = ArgoCDDefaults(ctx, o.f, o.ArgoCD); err != nil {
+		return err
+	}
 	var servers []string
 	err = stepOf(r.Engine.Report, tenant.StepDeregister, func() (err error) {
 		servers, err = r.Unregister(ctx, o.Name, true)

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/completion"
+	configcmd "github.com/kubectl-tenant/kubectl-tenant/internal/cmd/config"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/connect"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/create"
 	deletecmd "github.com/kubectl-tenant/kubectl-tenant/internal/cmd/delete"
@@ -26,6 +27,7 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/progress"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/tui"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd"
 )
@@ -78,6 +80,7 @@ values files named in $KUBECTL_TENANT_VALUES (comma-separated), like create -f.`
 		render.NewCmdRender(f, nil),
 		register.NewCmdRegister(f, nil), register.NewCmdDeregister(f, nil),
 		completion.NewCmdCompletion(f),
+		configcmd.NewCmdConfig(f, nil),
 	)
 	for _, c := range cmd.Commands() {
 		wrapArgs(c)
@@ -139,6 +142,11 @@ func runTUI(ctx context.Context, f *cmdutil.Factory) error {
 	}
 	reg.KeepSession = true
 	defer reg.Close()
+	// A malformed host defaults object stops the app before it starts.
+	defaults, err := f.Defaults(ctx, nil)
+	if err != nil {
+		return err
+	}
 	bus := tui.NewBus()
 	e.Report = bus.Reporter()
 	return tui.Run(ctx, tui.Config{
@@ -158,6 +166,9 @@ func runTUI(ctx context.Context, f *cmdutil.Factory) error {
 			return err
 		},
 		RegisterPlan: []string{argocd.StepLogin, argocd.StepCertificate, argocd.StepManager, argocd.StepRegister},
-		ValuesFiles:  tui.ValuesFromEnv(),
+		Defaults: func(o *tenant.CreateOptions) error {
+			return cmdutil.ApplyCreateDefaults(defaults, o)
+		},
+		DefaultPool: defaults.Get(hostconfig.KeyPool).Value,
 	}, f.IOStreams.In, f.IOStreams.Out)
 }

@@ -73,7 +73,13 @@ func (o *Options) Run(ctx context.Context) error {
 	row("Name", t.Name)
 	row("Namespace", t.Namespace)
 	row("Status", string(t.Status))
+	if t.Reason != "" {
+		row("Reason", t.Reason)
+	}
 	row("Pool", t.Pool)
+	if t.K8sVersion != "" {
+		row("Kubernetes", t.K8sVersion)
+	}
 	if t.Workspace != "" {
 		row("Workspace", t.Workspace)
 	}

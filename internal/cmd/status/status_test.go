@@ -22,6 +22,13 @@ func TestStatusEscapesControlCharacters(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		var v any
+		if strings.HasSuffix(r.URL.Path, "/statefulsets") || strings.HasSuffix(r.URL.Path, "/deployments") {
+			// The control plane's workload, read as a Table: none here.
+			v = map[string]any{"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": map[string]any{},
+				"columnDefinitions": []map[string]any{{"name": "Name", "type": "string"}, {"name": "Ready", "type": "string"}}, "rows": []any{}}
+			_ = json.NewEncoder(w).Encode(v)
+			return
+		}
 		switch r.URL.Path {
 		case "/api/v1/namespaces/vcluster-demo":
 			v = map[string]any{"kind": "Namespace", "apiVersion": "v1", "metadata": map[string]any{

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/progress"
@@ -21,6 +22,7 @@ type Options struct {
 	Tenant tenant.UpgradeOptions
 	DryRun bool
 	Output string
+	flags  *pflag.FlagSet // the ones the user set beat the host defaults
 }
 
 // Result is what -o json|yaml prints: the plan, with outcomes unless DryRun.
@@ -61,12 +63,13 @@ so re-running the same command after a failure or Ctrl-C resumes.`,
 		ValidArgsFunction: cmdutil.CompleteTenantNames(f),
 	}
 	fl := cmd.Flags()
+	o.flags = fl
 	fl.StringVarP(&o.Tenant.Selector, "selector", "l", "", "label selector over the tenants' namespace labels (set with `create --label`)")
 	fl.BoolVar(&o.Tenant.All, "all", false, "upgrade every tenant")
 	fl.StringVar(&o.Tenant.ChartVersion, "chart-version", "", "target chart version (required unless --values is given; default: keep each release's version)")
 	fl.StringArrayVarP(&o.Tenant.ValuesFiles, "values", "f", nil, "vCluster chart values file merged over the tenant's current values (repeatable; later files win)")
-	fl.StringVar(&o.Tenant.Chart, "chart", "", "chart: local path, oci:// reference or chart name in --chart-repo (default vcluster, or $KUBECTL_TENANT_CHART)")
-	fl.StringVar(&o.Tenant.ChartRepo, "chart-repo", "", "chart repository URL (default https://charts.loft.sh)")
+	fl.StringVar(&o.Tenant.Chart, "chart", "", "chart: local path, oci:// reference or chart name in --chart-repo (default: $KUBECTL_TENANT_CHART, the host defaults' chart, or vcluster)")
+	fl.StringVar(&o.Tenant.ChartRepo, "chart-repo", "", "chart repository URL (default: $KUBECTL_TENANT_CHART_REPO, the host defaults' chartRepo, or https://charts.loft.sh)")
 	fl.IntVar(&o.Tenant.Canary, "canary", 1, "tenants upgraded and checked before any other")
 	fl.IntVar(&o.Tenant.WaveSize, "wave-size", 0, "tenants per wave after the canaries (0: a quarter of them, at least 1)")
 	fl.DurationVar(&o.Tenant.Wait, "wait", 5*time.Minute, "how long each upgraded tenant may take to be Ready again")
@@ -91,6 +94,13 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The chart and its repository as create resolves them (the host's
+	// mirror); the version stays each release's unless --chart-version.
+	r, err := o.f.Defaults(ctx, o.flags)
+	if err != nil {
+		return err
+	}
+	o.Tenant.Chart, o.Tenant.ChartRepo, _ = cmdutil.ChartRef(r, false)
 	structured := o.Output == "json" || o.Output == "yaml"
 	if !structured {
 		fmt.Fprintln(o.f.IOStreams.ErrOut, "Checking the selected tenants...")
