@@ -25,6 +25,9 @@ type UpgradeOptions struct {
 	ChartRepo    string
 	ChartVersion string // empty keeps each release's chart version
 	ValuesFiles  []string
+	// Values are the platform's default values (the host defaults), under
+	// the values each tenant's user keeps; as create passes them.
+	Values map[string]any
 
 	// Canary tenants are upgraded and checked first; the waves start only
 	// when every canary is Ready again.
@@ -153,7 +156,7 @@ func (o UpgradeOptions) request(ns *corev1.Namespace) InstallRequest {
 		Name: ns.Labels[LabelName], Namespace: ns.Name, Pool: ns.Labels[LabelPool],
 		K8sVersion: ns.Annotations[AnnotationK8sVersion],
 		Chart:      o.Chart, ChartRepo: o.ChartRepo, ChartVersion: o.ChartVersion,
-		ValuesFiles: o.ValuesFiles, ReuseValues: true,
+		Values: o.Values, ValuesFiles: o.ValuesFiles, ReuseValues: true,
 		Isolation: ns.Annotations[AnnotationIsolation] == "true",
 	}
 }

@@ -116,11 +116,12 @@ func TestUpgradeWaves(t *testing.T) {
 		return o, r
 	}
 
-	// Dry run: the plan, nothing changed.
+	// Dry run: the plan, nothing changed. (From is the version create
+	// installed: the host defaults' mirror version.)
 	o, r := up("-l", "team=a", "--canary", "1", "--dry-run")
 	if r.code != 0 || !o.DryRun || len(o.Waves) != 2 || o.Waves[0].Name != "canary" ||
 		len(o.Waves[0].Tenants) != 1 || o.Waves[0].Tenants[0].Name != "up-a1" || o.Waves[1].Tenants[0].Name != "up-a2" ||
-		o.Waves[0].Tenants[0].From != "0.0.1" || o.Waves[0].Tenants[0].To != "0.34.1-test" {
+		o.Waves[0].Tenants[0].From == "" || o.Waves[0].Tenants[0].From == "0.34.1-test" || o.Waves[0].Tenants[0].To != "0.34.1-test" {
 		t.Fatalf("dry run plan: exit %d %+v\nstderr: %s", r.code, o, r.stderr)
 	}
 	for n := range tenants {

@@ -101,6 +101,9 @@ func (o *Options) Run(ctx context.Context) error {
 		return err
 	}
 	o.Tenant.Chart, o.Tenant.ChartRepo, _ = cmdutil.ChartRef(r, false)
+	if r.Host != nil {
+		o.Tenant.Values = r.Host.Values
+	}
 	structured := o.Output == "json" || o.Output == "yaml"
 	if !structured {
 		fmt.Fprintln(o.f.IOStreams.ErrOut, "Checking the selected tenants...")
