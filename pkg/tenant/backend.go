@@ -65,8 +65,9 @@ type Backend interface {
 	RolloutDone(ctx context.Context, namespace string) (done bool, msg string, err error)
 	// Uninstall removes the release; a missing release is not an error.
 	Uninstall(ctx context.Context, namespace string) error
-	// Releases returns the release of every tenant namespace in one call.
-	Releases(ctx context.Context) (map[string]Release, error)
+	// Releases returns the release of every tenant namespace (or of
+	// s.Namespace) in one call.
+	Releases(ctx context.Context, s Scope) (map[string]Release, error)
 	// Credentials reads the tenant's admin credentials; ErrNotFound when the
 	// control plane has not written them yet.
 	Credentials(ctx context.Context, namespace string) (*Credentials, error)
@@ -85,11 +86,28 @@ type Backend interface {
 	WorkloadSelector() string
 }
 
+// Scope narrows a backend read.
+type Scope struct {
+	// Namespace is one tenant namespace; empty reads every tenant.
+	Namespace string
+	// Kinds are the control-plane workload kinds to read (ControlPlane.Kind
+	// values); empty reads every kind the backend knows.
+	Kinds []string
+	// Cached lets the apiserver answer from its watch cache
+	// (resourceVersion=0): possibly milliseconds stale, but without the
+	// quorum read and wait of a consistent list (tens of ms a call). list
+	// reads this way; status and the lifecycle read consistently.
+	Cached bool
+}
+
 // ControlPlaneLister is an optional Backend capability: the control-plane
-// workload of every tenant namespace (namespace "") or of one, in one call.
-// list and status derive Ready/Sleeping/Stopped/Pending from it.
+// workloads of a Scope, one call per kind. list and status derive
+// Ready/Sleeping/Stopped/Pending from them.
 type ControlPlaneLister interface {
-	ControlPlanes(ctx context.Context, namespace string) (map[string]ControlPlane, error)
+	ControlPlanes(ctx context.Context, s Scope) (map[string]ControlPlane, error)
+	// ControlPlaneKinds are the kinds ControlPlanes reads when Scope.Kinds
+	// is empty.
+	ControlPlaneKinds() []string
 }
 
 // SleepResult says what Backend.Sleep did.

@@ -309,7 +309,7 @@ func (e *Engine) checkInstallMode(ctx context.Context, o CreateOptions) error {
 		return usageErrorf("tenant %s is installed by Argo CD Application %s: re-run with --gitops, or delete it first", o.Name, app)
 	}
 	if app == "" && o.GitOps {
-		rels, err := e.Backend.Releases(ctx)
+		rels, err := e.Backend.Releases(ctx, Scope{Namespace: ns.Name})
 		if err != nil {
 			return apiError(err)
 		}
@@ -404,11 +404,19 @@ func flatten(err error, limit int) string {
 // annotate sets (value "": removes) one namespace annotation with a merge
 // patch.
 func (e *Engine) annotate(ctx context.Context, ns, key, value string) error {
-	var v any // null removes the annotation
-	if value != "" {
-		v = value
+	return e.annotateAll(ctx, ns, map[string]string{key: value})
+}
+
+// annotateAll sets the annotations in one patch; an empty value removes one.
+func (e *Engine) annotateAll(ctx context.Context, ns string, kv map[string]string) error {
+	anns := map[string]any{}
+	for k, v := range kv {
+		anns[k] = nil // null removes the annotation
+		if v != "" {
+			anns[k] = v
+		}
 	}
-	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]any{key: v}}})
+	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": anns}})
 	_, err := e.Kube.CoreV1().Namespaces().Patch(ctx, ns, types.MergePatchType, patch, metav1.PatchOptions{})
 	return apiError(err)
 }
@@ -479,8 +487,29 @@ func (e *Engine) WaitReady(ctx context.Context, name string, timeout time.Durati
 	if err != nil || version == "" {
 		return err
 	}
-	// The K8S column: what the tenant's API server says it runs.
-	return e.annotate(ctx, ns, AnnotationServerVersion, version)
+	// The K8S column: what the tenant's API server says it runs; and the
+	// workload kind list reads.
+	return e.annotateAll(ctx, ns, map[string]string{
+		AnnotationServerVersion:    version,
+		AnnotationControlPlaneKind: workloadKind(pod),
+	})
+}
+
+// workloadKind is the kind of the workload that owns a control-plane pod
+// (a Deployment owns its pods through a ReplicaSet); empty when unknown.
+func workloadKind(p *corev1.Pod) string {
+	if p == nil {
+		return ""
+	}
+	for _, o := range p.OwnerReferences {
+		if o.Controller != nil && *o.Controller {
+			if o.Kind == "ReplicaSet" {
+				return "Deployment"
+			}
+			return o.Kind
+		}
+	}
+	return ""
 }
 
 // controlPlanePod finds the tenant's control-plane pod and says why it is not

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -94,24 +95,41 @@ func (e *Engine) List(ctx context.Context) ([]Tenant, error) {
 	return out, nil
 }
 
-// tenants reads every tenant from one namespace list, one release list and
-// one control-plane list, made concurrently, sorted by name (no local or
-// Argo CD state).
+// tenants reads every tenant, sorted by name (no local or Argo CD state), in
+// three calls whatever the count: the release list, concurrently with the
+// namespace list and then the control planes of the one workload kind the
+// namespaces record (every kind for a tenant that records none; the other
+// kinds once more for a tenant whose recorded kind is gone, e.g. after an
+// upgrade changed it). All from the apiserver's watch cache: a listing may be
+// milliseconds stale, and saves a quorum wait per call.
 func (e *Engine) tenants(ctx context.Context) ([]Tenant, error) {
 	var (
-		wg            sync.WaitGroup
-		rels          map[string]Release
-		cps           map[string]ControlPlane
-		relErr, cpErr error
+		wg     sync.WaitGroup
+		rels   map[string]Release
+		relErr error
 	)
-	wg.Add(2)
-	go func() { defer wg.Done(); rels, relErr = e.Backend.Releases(ctx) }()
-	go func() { defer wg.Done(); cps, cpErr = e.controlPlanes(ctx, "") }()
-	nss, err := e.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: selector()})
+	wg.Add(1)
+	go func() { defer wg.Done(); rels, relErr = e.Backend.Releases(ctx, Scope{Cached: true}) }()
+	nss, err := e.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: selector(), ResourceVersion: "0"})
+	var cps map[string]ControlPlane
+	var kinds []string
+	if err == nil {
+		kinds = e.recordedKinds(nss.Items)
+		cps, err = e.controlPlanes(ctx, Scope{Kinds: kinds, Cached: true})
+	}
 	wg.Wait()
-	for _, err := range []error{err, relErr, cpErr} {
+	for _, err := range []error{err, relErr} {
 		if err != nil {
 			return nil, apiError(err)
+		}
+	}
+	if more := e.missingKinds(nss.Items, rels, cps, kinds); len(more) > 0 {
+		extra, err := e.controlPlanes(ctx, Scope{Kinds: more, Cached: true})
+		if err != nil {
+			return nil, err
+		}
+		for ns, cp := range extra {
+			cps[ns] = cp
 		}
 	}
 	out := make([]Tenant, 0, len(nss.Items))
@@ -120,6 +138,56 @@ func (e *Engine) tenants(ctx context.Context) ([]Tenant, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// recordedKinds are the known control-plane kinds the namespaces record; nil
+// (every kind) when none records one. A tenant that records none (not ready
+// yet, or from an older version) is found by missingKinds if it has a
+// workload.
+func (e *Engine) recordedKinds(nss []corev1.Namespace) []string {
+	l, ok := e.Backend.(ControlPlaneLister)
+	if !ok {
+		return nil
+	}
+	known := l.ControlPlaneKinds()
+	seen := map[string]bool{}
+	var out []string
+	for i := range nss {
+		k := nss[i].Annotations[AnnotationControlPlaneKind]
+		if slices.Contains(known, k) && !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// missingKinds are the kinds not read yet when a tenant with a deployed
+// release has no control plane among the kinds read (it records no kind, or
+// an out-of-date one).
+func (e *Engine) missingKinds(nss []corev1.Namespace, rels map[string]Release, cps map[string]ControlPlane, read []string) []string {
+	l, ok := e.Backend.(ControlPlaneLister)
+	if !ok || read == nil {
+		return nil
+	}
+	stale := false
+	for i := range nss {
+		if _, has := cps[nss[i].Name]; !has && rels[nss[i].Name].Status == "deployed" {
+			stale = true
+			break
+		}
+	}
+	if !stale {
+		return nil
+	}
+	var out []string
+	for _, k := range l.ControlPlaneKinds() {
+		if !slices.Contains(read, k) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // connectedSet names tenants with a live connection in this kubeconfig.
@@ -136,12 +204,12 @@ func (e *Engine) connectedSet() map[string]bool {
 
 // controlPlanes reads the control-plane workloads when the backend can (nil
 // otherwise: status then falls back to the namespace's records).
-func (e *Engine) controlPlanes(ctx context.Context, ns string) (map[string]ControlPlane, error) {
+func (e *Engine) controlPlanes(ctx context.Context, s Scope) (map[string]ControlPlane, error) {
 	l, ok := e.Backend.(ControlPlaneLister)
 	if !ok {
 		return nil, nil
 	}
-	cps, err := l.ControlPlanes(ctx, ns)
+	cps, err := l.ControlPlanes(ctx, s)
 	return cps, apiError(err)
 }
 
@@ -219,11 +287,11 @@ func (e *Engine) Get(ctx context.Context, name string) (*Tenant, error) {
 	if err != nil {
 		return nil, err
 	}
-	rels, err := e.Backend.Releases(ctx)
+	rels, err := e.Backend.Releases(ctx, Scope{Namespace: ns.Name})
 	if err != nil {
 		return nil, apiError(err)
 	}
-	cps, err := e.controlPlanes(ctx, ns.Name)
+	cps, err := e.controlPlanes(ctx, Scope{Namespace: ns.Name})
 	if err != nil {
 		return nil, err
 	}

@@ -58,6 +58,10 @@ const (
 	// AnnotationServerVersion is the Kubernetes version the tenant's API
 	// server reported the last time the tool saw it ready.
 	AnnotationServerVersion = labelPrefix + "server-version"
+	// AnnotationControlPlaneKind is the kind of the control plane's workload
+	// (StatefulSet, Deployment) the last time the tool saw it ready, so list
+	// reads only that kind: one workload call for all tenants.
+	AnnotationControlPlaneKind = labelPrefix + "control-plane-kind"
 
 	// PoolLabel is the node label (and taint key) that defines a node pool.
 	PoolLabel = "project"

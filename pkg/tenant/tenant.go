@@ -17,9 +17,10 @@ const (
 
 // ControlPlane is what the control plane's workload says about a tenant.
 type ControlPlane struct {
-	Replicas int  // desired
-	Ready    int  // ready
-	Paused   bool // carries the pause annotation (`vcluster pause`, sleep)
+	Kind     string // the workload's kind, e.g. StatefulSet or Deployment
+	Replicas int    // desired
+	Ready    int    // ready
+	Paused   bool   // carries the pause annotation (`vcluster pause`, sleep)
 }
 
 // Tenant is what list, status and the TUI show about one tenant.

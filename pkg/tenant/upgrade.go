@@ -176,7 +176,7 @@ func (e *Engine) PlanUpgrade(ctx context.Context, o UpgradeOptions) (*UpgradePla
 	if err != nil {
 		return nil, err
 	}
-	rels, err := e.Backend.Releases(ctx)
+	rels, err := e.Backend.Releases(ctx, Scope{})
 	if err != nil {
 		return nil, apiError(err)
 	}

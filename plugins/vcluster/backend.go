@@ -354,9 +354,9 @@ func (b *Backend) Uninstall(ctx context.Context, ns string) error {
 // Releases reads the state of every vcluster release from the labels of
 // Helm's release Secrets in one metadata-only list call (release payloads
 // are large; only the labels are needed).
-func (b *Backend) Releases(ctx context.Context) (map[string]tenant.Release, error) {
-	list, err := b.Meta.Resource(schema.GroupVersionResource{Version: "v1", Resource: "secrets"}).
-		List(ctx, metav1.ListOptions{LabelSelector: "owner=helm,name=" + tenant.ReleaseName})
+func (b *Backend) Releases(ctx context.Context, s tenant.Scope) (map[string]tenant.Release, error) {
+	list, err := b.Meta.Resource(schema.GroupVersionResource{Version: "v1", Resource: "secrets"}).Namespace(s.Namespace).
+		List(ctx, listOptions("owner=helm,name="+tenant.ReleaseName, s))
 	if err != nil {
 		return nil, err
 	}

@@ -2,49 +2,47 @@ package vcluster
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"strconv"
-	"strings"
 	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
 
-// tableAccept asks the apiserver for the server-side table kubectl get
-// prints, with each row's object metadata (annotations) but not its spec.
-const tableAccept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+// The control plane's workload kinds: the chart renders a StatefulSet, or a
+// Deployment when persistence is off and etcd is not embedded.
+const (
+	KindStatefulSet = "StatefulSet"
+	KindDeployment  = "Deployment"
+)
 
-// ControlPlanes reads the vCluster workload of every tenant namespace
-// (namespace "") or of one: the apiserver's tables of StatefulSets and of
-// Deployments (the chart renders a Deployment when persistence is off), two
-// calls made concurrently. A table row has the READY column (ready and
-// desired replicas) and the row's metadata (the pause annotations `vcluster
-// pause` and `kubectl tenant sleep` set), a few hundred bytes where the
-// object itself is tens of KiB, so a list of 1,000 tenants stays cheap.
-func (b *Backend) ControlPlanes(ctx context.Context, namespace string) (map[string]tenant.ControlPlane, error) {
-	kinds := []string{"statefulsets", "deployments"}
+// controlPlaneSelector selects the chart's control-plane workload.
+const controlPlaneSelector = "app=vcluster,release=" + tenant.ReleaseName
+
+// ControlPlaneKinds are the kinds ControlPlanes reads by default.
+func (b *Backend) ControlPlaneKinds() []string { return []string{KindStatefulSet, KindDeployment} }
+
+// ControlPlanes reads the vCluster workloads of s (every tenant namespace or
+// one), one list call per kind, made concurrently: desired and ready
+// replicas and the pause annotations `vcluster pause` and `kubectl tenant
+// sleep` set, read off the protobuf answer (wire.go; measured in
+// docs/performance.md).
+func (b *Backend) ControlPlanes(ctx context.Context, s tenant.Scope) (map[string]tenant.ControlPlane, error) {
+	kinds := s.Kinds
+	if len(kinds) == 0 {
+		kinds = b.ControlPlaneKinds()
+	}
+	opts := listOptions(controlPlaneSelector, s)
 	res := make([]map[string]tenant.ControlPlane, len(kinds))
 	errs := make([]error, len(kinds))
 	var wg sync.WaitGroup
-	for i, resource := range kinds {
+	for i, kind := range kinds {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			req := b.Kube.AppsV1().RESTClient().Get().Resource(resource).
-				Param("labelSelector", "app=vcluster,release="+tenant.ReleaseName).
-				Param("includeObject", string(metav1.IncludeMetadata)).
-				SetHeader("Accept", tableAccept)
-			if namespace != "" {
-				req = req.Namespace(namespace)
-			}
-			raw, err := req.Do(ctx).Raw()
-			if err == nil {
-				res[i], err = parseTable(raw)
-			}
-			errs[i] = err
+			res[i], errs[i] = b.controlPlanesOf(ctx, kind, s.Namespace, opts)
 		}()
 	}
 	wg.Wait()
@@ -60,44 +58,38 @@ func (b *Backend) ControlPlanes(ctx context.Context, namespace string) (map[stri
 	return out, nil
 }
 
-func parseTable(raw []byte) (map[string]tenant.ControlPlane, error) {
-	var t metav1.Table
-	if err := json.Unmarshal(raw, &t); err != nil || t.Kind != "Table" {
-		if err == nil {
-			err = fmt.Errorf("the API server answered a %q, not a Table", t.Kind)
-		}
-		return nil, fmt.Errorf("control-plane table: %w", err)
+func (b *Backend) controlPlanesOf(ctx context.Context, kind, ns string, opts metav1.ListOptions) (map[string]tenant.ControlPlane, error) {
+	resource := map[string]string{KindStatefulSet: "statefulsets", KindDeployment: "deployments"}[kind]
+	if resource == "" {
+		return nil, fmt.Errorf("unknown control-plane kind %q", kind)
 	}
-	ready := -1
-	for i, c := range t.ColumnDefinitions {
-		if strings.EqualFold(c.Name, "ready") {
-			ready = i
-		}
+	raw, err := b.Kube.AppsV1().RESTClient().Get().Namespace(ns).Resource(resource).
+		VersionedParams(&opts, scheme.ParameterCodec).
+		SetHeader("Accept", "application/vnd.kubernetes.protobuf, application/json").
+		Do(ctx).Raw()
+	if err != nil {
+		return nil, err
 	}
-	if ready < 0 {
-		return nil, fmt.Errorf("control-plane table has no READY column")
+	ws, err := parseWorkloadList(raw, kind)
+	if err != nil {
+		return nil, err
 	}
-	out := map[string]tenant.ControlPlane{}
-	for _, row := range t.Rows {
-		var m metav1.PartialObjectMetadata
-		if err := json.Unmarshal(row.Object.Raw, &m); err != nil {
-			return nil, fmt.Errorf("control-plane table row: %w", err)
+	out := make(map[string]tenant.ControlPlane, len(ws))
+	for _, w := range ws {
+		desired := 1 // the API's default
+		if w.replicas != nil {
+			desired = int(*w.replicas)
 		}
-		if ready >= len(row.Cells) {
-			continue
-		}
-		cell, _ := row.Cells[ready].(string)
-		r, d, ok := strings.Cut(cell, "/")
-		readyN, err1 := strconv.Atoi(r)
-		desired, err2 := strconv.Atoi(d)
-		if !ok || err1 != nil || err2 != nil {
-			return nil, fmt.Errorf("%s/%s: READY %q is not N/M", m.Namespace, m.Name, cell)
-		}
-		out[m.Namespace] = tenant.ControlPlane{
-			Replicas: desired,
-			Ready:    readyN,
-			Paused:   m.Annotations[pausedAnnotation] == "true",
-		}
+		out[w.namespace] = tenant.ControlPlane{Kind: kind, Replicas: desired, Ready: int(w.ready), Paused: w.paused}
 	}
 	return out, nil
+}
+
+// listOptions selects with sel, from the watch cache when s allows it.
+func listOptions(sel string, s tenant.Scope) metav1.ListOptions {
+	o := metav1.ListOptions{LabelSelector: sel}
+	if s.Cached {
+		o.ResourceVersion = "0"
+	}
+	return o
 }

@@ -23,9 +23,8 @@ func TestStatusEscapesControlCharacters(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		var v any
 		if strings.HasSuffix(r.URL.Path, "/statefulsets") || strings.HasSuffix(r.URL.Path, "/deployments") {
-			// The control plane's workload, read as a Table: none here.
-			v = map[string]any{"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": map[string]any{},
-				"columnDefinitions": []map[string]any{{"name": "Name", "type": "string"}, {"name": "Ready", "type": "string"}}, "rows": []any{}}
+			// The control plane's workload: none here.
+			v = map[string]any{"kind": "List", "apiVersion": "apps/v1", "metadata": map[string]any{}, "items": []any{}}
 			_ = json.NewEncoder(w).Encode(v)
 			return
 		}
@@ -36,7 +35,7 @@ func TestStatusEscapesControlCharacters(t *testing.T) {
 				"labels":      map[string]string{tenant.LabelName: "demo", tenant.LabelPool: "p"},
 				"annotations": map[string]string{tenant.AnnotationOwner: "mallory" + evil},
 			}}
-		case "/api/v1/secrets":
+		case "/api/v1/namespaces/vcluster-demo/secrets":
 			v = map[string]any{"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": map[string]any{}, "items": []any{}}
 		case "/api/v1/namespaces/vcluster-demo/events":
 			v = map[string]any{"kind": "EventList", "apiVersion": "v1", "metadata": map[string]any{}, "items": []any{map[string]any{

@@ -18,7 +18,7 @@ import (
 
 // FakeHost serves the lists Engine.List reads (tenant namespaces, the
 // vCluster Helm release secrets' metadata and the control planes'
-// StatefulSet and Deployment tables; no control plane) for the tenants names, and
+// StatefulSets and Deployments; no control plane) for the tenants names, and
 // returns a kubeconfig file pointing at it and a counter of list requests.
 func FakeHost(t testing.TB, names ...string) (kubeconfig string, requests *atomic.Int64) {
 	t.Helper()
@@ -45,12 +45,8 @@ func FakeHost(t testing.TB, names ...string) (kubeconfig string, requests *atomi
 			_ = json.NewEncoder(w).Encode(map[string]any{"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": map[string]any{}, "items": []any{}})
 		case "/apis/apps/v1/statefulsets", "/apis/apps/v1/deployments":
 			requests.Add(1)
-			if !strings.Contains(r.Header.Get("Accept"), "as=Table") {
-				http.Error(w, "want a table", http.StatusNotAcceptable)
-				return
-			}
-			_ = json.NewEncoder(w).Encode(map[string]any{"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": map[string]any{},
-				"columnDefinitions": []map[string]any{{"name": "Name", "type": "string"}, {"name": "Ready", "type": "string"}}, "rows": []any{}})
+			// JSON, which the reader accepts besides protobuf.
+			_ = json.NewEncoder(w).Encode(map[string]any{"kind": "List", "apiVersion": "apps/v1", "metadata": map[string]any{}, "items": []any{}})
 		default:
 			http.NotFound(w, r)
 		}
