@@ -35,17 +35,12 @@ import (
 	"k8s.io/kubectl/pkg/polymorphichelpers"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/vclustervalues"
 )
 
-// Defaults of the chart reference, used when the user gives none.
-const (
-	DefaultChart        = "vcluster"
-	DefaultChartRepo    = "https://charts.loft.sh"
-	DefaultChartVersion = "0.34.0"
-	// ChartEnv overrides the default chart (a path, an oci:// reference or a
-	// name), e.g. to the chart/ directory of the vcluster Go module offline.
-	ChartEnv = "KUBECTL_TENANT_CHART"
-)
+// ChartEnv overrides the default chart (a path, an oci:// reference or a
+// name), e.g. to the chart/ directory of the vcluster Go module offline.
+const ChartEnv = "KUBECTL_TENANT_CHART"
 
 // Backend implements tenant.Backend with the vcluster Helm chart.
 type Backend struct {
@@ -179,17 +174,17 @@ type resolved struct {
 // set; the tool's service SANs stay in controlPlane.proxy.extraSANs beside
 // the user's.
 func (b *Backend) resolve(ctx context.Context, cfg *action.Configuration, req tenant.InstallRequest, last *release.Release) (*resolved, error) {
-	tool, err := TenantValues(req.Name, req.Pool, req.K8sVersion, req.Isolation)
+	tool, err := vclustervalues.For(req.Name, req.Pool, req.K8sVersion, req.Isolation)
 	if err != nil {
 		return nil, err
 	}
 	// The host's defaults go over the tool's values and under the user's.
-	tool = merge(tool, CopyValues(req.Values))
+	tool = vclustervalues.Merge(tool, req.Values)
 	kept, stored, err := b.userValues(ctx, req.Namespace, last, tool)
 	if err != nil {
 		return nil, err
 	}
-	user, err := MergeValues(kept, req.ValuesFiles)
+	user, err := vclustervalues.MergeFiles(kept, req.ValuesFiles)
 	if err != nil {
 		return nil, err
 	}
@@ -199,7 +194,7 @@ func (b *Backend) resolve(ctx context.Context, cfg *action.Configuration, req te
 		return nil, err
 	}
 	toolSANs := extraSANs(tool)
-	r.vals = merge(tool, userCopy)
+	r.vals = vclustervalues.Merge(tool, userCopy)
 	if sans := union(toolSANs, extraSANs(user)); len(sans) > 0 {
 		setPath(r.vals, sans, "controlPlane", "proxy", "extraSANs")
 	}
@@ -252,7 +247,7 @@ func (b *Backend) install(ctx context.Context, cfg *action.Configuration, req te
 func (b *Backend) loadChart(cfg *action.Configuration, req tenant.InstallRequest) (*chart.Chart, error) {
 	ref, repoURL, version := firstNonEmpty(req.Chart, os.Getenv(ChartEnv)), req.ChartRepo, req.ChartVersion
 	if ref == "" {
-		ref, repoURL, version = DefaultChart, firstNonEmpty(repoURL, DefaultChartRepo), firstNonEmpty(version, DefaultChartVersion)
+		ref, repoURL, version = vclustervalues.DefaultChart, firstNonEmpty(repoURL, vclustervalues.DefaultChartRepo), firstNonEmpty(version, vclustervalues.DefaultChartVersion)
 	}
 	if path, ok := localChart(req); ok {
 		ref = path
