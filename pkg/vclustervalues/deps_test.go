@@ -21,7 +21,7 @@ func deps(t *testing.T, pkg string) []string {
 // TestImportRules keeps the values a leaf and the binary light: the values,
 // and pkg/gitops which renders them, link no Helm SDK; the binary links no
 // vCluster Go module, whose config package drags in k8s.io/apiserver, the
-// etcd client, controller-runtime and cel-go.
+// etcd client, controller-runtime and cel-go, and no kubectl describers.
 func TestImportRules(t *testing.T) {
 	// Helm's pkg/lint/rules (linked by pkg/action) imports this one small
 	// k8s.io/apiserver package.
@@ -38,6 +38,9 @@ func TestImportRules(t *testing.T) {
 			"go.etcd.io/",
 			"sigs.k8s.io/controller-runtime/",
 			"github.com/google/cel-go/",
+			// plugins/vcluster/rollout.go ports the two rules it needs.
+			"k8s.io/kubectl/pkg/polymorphichelpers",
+			"k8s.io/kubectl/pkg/describe",
 		}},
 	}
 	for _, r := range rules {

@@ -22,17 +22,13 @@ import (
 	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/repo"
 	"helm.sh/helm/v3/pkg/storage/driver"
-	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/kubectl/pkg/polymorphichelpers"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/vclustervalues"
@@ -291,7 +287,7 @@ func (b *Backend) loadChart(cfg *action.Configuration, req tenant.InstallRequest
 
 // RolloutDone says whether the control plane's Deployment or StatefulSet
 // (the chart picks the kind) runs its latest template on every replica, with
-// kubectl's rollout status rules; msg says what is left.
+// kubectl's rollout status rules (rollout.go); msg says what is left.
 func (b *Backend) RolloutDone(ctx context.Context, ns string) (bool, string, error) {
 	opts := metav1.ListOptions{LabelSelector: "app=vcluster,release=" + tenant.ReleaseName}
 	deps, err := b.Kube.AppsV1().Deployments(ns).List(ctx, opts)
@@ -302,25 +298,16 @@ func (b *Backend) RolloutDone(ctx context.Context, ns string) (bool, string, err
 	if err != nil {
 		return false, "", err
 	}
-	var objs []any
+	var st []rolloutStatus
 	for i := range deps.Items {
-		objs = append(objs, &deps.Items[i])
+		st = append(st, deploymentStatus(&deps.Items[i]))
 	}
 	for i := range sts.Items {
-		objs = append(objs, &sts.Items[i])
+		st = append(st, statefulSetStatus(&sts.Items[i]))
 	}
-	for _, o := range objs {
-		u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
-		if err != nil {
-			return false, "", err
-		}
-		var v polymorphichelpers.StatusViewer = &polymorphichelpers.DeploymentStatusViewer{}
-		if _, ok := o.(*appsv1.StatefulSet); ok {
-			v = &polymorphichelpers.StatefulSetStatusViewer{}
-		}
-		msg, done, err := v.Status(&unstructured.Unstructured{Object: u}, 0)
-		if err != nil || !done {
-			return false, strings.TrimSpace(msg), err
+	for _, s := range st {
+		if s.err != nil || !s.done {
+			return false, strings.TrimSpace(s.msg), s.err
 		}
 	}
 	return true, "", nil
