@@ -8,7 +8,7 @@
 #
 # BASE=<git ref> also builds that revision (e.g. BASE=trial2) and prints it
 # as a third row, for before/after figures. Needs Go, kubectl and GNU time
-# (/usr/bin/time; hack/deps.sh installs it). Figures go to
+# (/usr/bin/time; hack/deps.sh installs it); no other tools. Figures go to
 # docs/performance.md ("Binary size and startup").
 set -euo pipefail
 
@@ -60,6 +60,7 @@ done
 col() { # col I FILE FIELD -> median of field FIELD
 	awk -v f="$3" '{print $f}' "$WORK/$2.$1" | median
 }
+div() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.4f", a / b}'; }
 echo
 echo "$(date -u +%F), $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg), $(uname -sr), $(go version | awk '{print $3}'), kubectl $("$KUBECTL" version --client 2>/dev/null | awk '/Client Version/ {print $3}'); $RUNS interleaved runs, medians"
 echo
@@ -70,18 +71,17 @@ for i in "${!bins[@]}"; do
 	wall[$i]=$(col "$i" wall 1)
 	rss[$i]=$(col "$i" rss 1)
 	ialloc[$i]=$(col "$i" init 1)
-	printf '| `%s` | %.1f | %.1f | %.1f | %.2f | %.1f | %d |\n' "${names[$i]}" \
-		"$(echo "${size[$i]}/1000000" | bc -l)" "$(echo "${wall[$i]}/1000" | bc -l)" \
-		"$(echo "${rss[$i]}/1024" | bc -l)" "$(echo "${ialloc[$i]}/1000000" | bc -l)" \
-		"$(col "$i" init 2)" "$(col "$i" init 3)"
+	printf '| `%s` | %.2f | %.1f | %.1f | %.2f | %.1f | %d |\n' "${names[$i]}" \
+		"$(div "${size[$i]}" 1e6)" "$(div "${wall[$i]}" 1e3)" "$(div "${rss[$i]}" 1024)" \
+		"$(div "${ialloc[$i]}" 1e6)" "$(col "$i" init 2)" "$(col "$i" init 3)"
 done
 verdict() { awk -v v="$1" -v t="$2" 'BEGIN {print (v <= t) ? "met" : "NOT met"}'; }
-r_wall=$(echo "${wall[0]}/${wall[1]}" | bc -l)
-r_rss=$(echo "${rss[0]}/${rss[1]}" | bc -l)
+r_wall=$(div "${wall[0]}" "${wall[1]}")
+r_rss=$(div "${rss[0]}" "${rss[1]}")
 echo
 echo "| target (issue #15) | measured | |"
 echo "| --- | ---: | --- |"
-printf '| stripped size <= 60 MB | %.1f MB | %s |\n' "$(echo "${size[0]}/1000000" | bc -l)" "$(verdict "${size[0]}" 60000000)"
+printf '| stripped size <= 60 MB (10^6 bytes) | %.2f MB (%.1f MiB) | %s |\n' "$(div "${size[0]}" 1e6)" "$(div "${size[0]}" 1048576)" "$(verdict "${size[0]}" 60000000)"
 printf '| wall <= 0.8x kubectl | %.2fx | %s |\n' "$r_wall" "$(verdict "$r_wall" 0.8)"
 printf '| peak RSS <= 1.2x kubectl | %.2fx | %s |\n' "$r_rss" "$(verdict "$r_rss" 1.2)"
-printf '| init allocation <= 5.85 MB (half of 11.7) | %.2f MB | %s |\n' "$(echo "${ialloc[0]}/1000000" | bc -l)" "$(verdict "${ialloc[0]}" 5850000)"
+printf '| init allocation <= 5.85 MB (half of 11.7) | %.2f MB | %s |\n' "$(div "${ialloc[0]}" 1e6)" "$(verdict "${ialloc[0]}" 5850000)"
