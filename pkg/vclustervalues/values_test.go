@@ -110,27 +110,16 @@ func TestIsolationAddsPolicies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, _ := yaml.Marshal(v["policies"])
-	want := `limitRange:
-  enabled: true
-  labels:
-    app.kubernetes.io/managed-by: kubectl-tenant
-    tenant.kubectl-tenant.io/name: demo
-    tenant.kubectl-tenant.io/workspace: p
-networkPolicy:
-  enabled: true
-  labels:
-    app.kubernetes.io/managed-by: kubectl-tenant
-    tenant.kubectl-tenant.io/name: demo
-    tenant.kubectl-tenant.io/workspace: p
-resourceQuota:
-  enabled: true
-  labels:
-    app.kubernetes.io/managed-by: kubectl-tenant
-    tenant.kubectl-tenant.io/name: demo
-    tenant.kubectl-tenant.io/workspace: p
-`
-	if string(got) != want {
-		t.Fatalf("policies:\n%s\nwant:\n%s", got, want)
+	labels := map[string]any{
+		"app.kubernetes.io/managed-by":       "kubectl-tenant",
+		"tenant.kubectl-tenant.io/name":      "demo",
+		"tenant.kubectl-tenant.io/workspace": "p",
+	}
+	want := map[string]any{}
+	for _, k := range []string{"resourceQuota", "limitRange", "networkPolicy"} {
+		want[k] = map[string]any{"enabled": true, "labels": labels}
+	}
+	if !reflect.DeepEqual(v["policies"], want) {
+		t.Fatalf("policies = %v, want %v", v["policies"], want)
 	}
 }
