@@ -20,6 +20,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/vclustervalues"
 )
 
 // Where the host defaults live.
@@ -57,9 +59,9 @@ type Setting struct {
 
 // Built-in values.
 const (
-	BuiltInChart           = "vcluster"
-	BuiltInChartRepo       = "https://charts.loft.sh"
-	BuiltInChartVersion    = "0.34.0"
+	BuiltInChart           = vclustervalues.DefaultChart
+	BuiltInChartRepo       = vclustervalues.DefaultChartRepo
+	BuiltInChartVersion    = vclustervalues.DefaultChartVersion
 	BuiltInArgoCDNamespace = "argocd"
 )
 

@@ -18,7 +18,7 @@ import (
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/gitops"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
-	"github.com/kubectl-tenant/kubectl-tenant/plugins/vcluster"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/vclustervalues"
 )
 
 var applicationGVR = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applications"}
@@ -101,7 +101,7 @@ var errNoApplicationAPI = fmt.Errorf("the host cluster has no Application resour
 
 // Application is the tenant's Application as Apply applies it.
 func (i *Installer) Application(req tenant.InstallRequest) (map[string]any, error) {
-	vals, err := vcluster.MergeValues(vcluster.CopyValues(req.Values), req.ValuesFiles)
+	vals, err := vclustervalues.MergeFiles(req.Values, req.ValuesFiles)
 	if err != nil {
 		return nil, err
 	}
