@@ -69,19 +69,26 @@ func (e *Engine) getNamespace(ctx context.Context, name string) (*corev1.Namespa
 	return ns, nil
 }
 
-// List returns every tenant from one namespace list, one release list and,
-// when a Registrar is set, one Argo CD query.
+// List returns every tenant (see tenants) and, when a Registrar is set,
+// whether each is registered, from one Argo CD query made concurrently.
 func (e *Engine) List(ctx context.Context) ([]Tenant, error) {
+	var (
+		registered map[string]bool
+		regErr     error
+		wg         sync.WaitGroup
+	)
+	if e.Registrar != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); registered, regErr = e.Registrar.Registered(ctx) }()
+	}
 	out, err := e.tenants(ctx)
+	wg.Wait()
 	if err != nil {
 		return nil, err
 	}
-	var registered map[string]bool
-	if e.Registrar != nil {
-		if registered, err = e.Registrar.Registered(ctx); err != nil {
-			e.Report.emit("list", PhaseWarning, "registration state unknown: "+err.Error(), nil)
-			registered = nil
-		}
+	if regErr != nil {
+		e.Report.emit("list", PhaseWarning, "registration state unknown: "+regErr.Error(), nil)
+		registered = nil
 	}
 	connected := e.connectedSet()
 	for i := range out {

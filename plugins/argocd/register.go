@@ -665,8 +665,10 @@ func (r *Registrar) checkSecretAccess(ctx context.Context) error {
 func (r *Registrar) Registered(ctx context.Context) (map[string]bool, error) {
 	ns := r.ns()
 	sel := SecretTypeLabel + "=" + SecretTypeCluster + "," + tenant.LabelName
+	// From the watch cache, as list reads the tenants (milliseconds stale
+	// at worst, no quorum wait).
 	list, err := r.Meta.Resource(schema.GroupVersionResource{Version: "v1", Resource: "secrets"}).Namespace(ns).
-		List(ctx, metav1.ListOptions{LabelSelector: sel})
+		List(ctx, metav1.ListOptions{LabelSelector: sel, ResourceVersion: "0"})
 	switch {
 	case apierrors.IsNotFound(err):
 		return nil, nil

@@ -70,6 +70,10 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The host defaults name the Argo CD to deregister from.
+	if _, err := o.f.Defaults(ctx, nil); err != nil {
+		return err
+	}
 	name := o.Tenant.Name
 	report, finish := progress.For(o.f.IOStreams.ErrOut, true, "Deleting tenant "+name, "delete", name, progress.DeletePlan())
 	e.Report = report

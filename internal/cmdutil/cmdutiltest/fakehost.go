@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -21,11 +22,36 @@ import (
 // StatefulSets and Deployments; no control plane) for the tenants names, and
 // returns a kubeconfig file pointing at it and a counter of list requests.
 func FakeHost(t testing.TB, names ...string) (kubeconfig string, requests *atomic.Int64) {
+	kubeconfig, requests, _ = FakeHostWithDefaults(t, nil, names...)
+	return kubeconfig, requests
+}
+
+// FakeHostWithDefaults is FakeHost that also serves the host defaults
+// ConfigMap kube-public/kubectl-tenant with data (none when nil) and
+// records the path of every request.
+func FakeHostWithDefaults(t testing.TB, data map[string]string, names ...string) (kubeconfig string, requests *atomic.Int64, paths func() []string) {
 	t.Helper()
 	requests = new(atomic.Int64)
+	var mu sync.Mutex
+	var seen []string
+	paths = func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), seen...)
+	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.URL.Path)
+		mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		switch r.URL.Path {
+		case "/api/v1/namespaces/kube-public/configmaps/kubectl-tenant":
+			if data == nil {
+				http.NotFound(w, r)
+				return
+			}
+			_ = json.NewEncoder(w).Encode(map[string]any{"kind": "ConfigMap", "apiVersion": "v1",
+				"metadata": map[string]any{"name": "kubectl-tenant", "namespace": "kube-public"}, "data": data})
 		case "/api/v1/namespaces":
 			requests.Add(1)
 			var items []map[string]any
@@ -52,7 +78,7 @@ func FakeHost(t testing.TB, names ...string) (kubeconfig string, requests *atomi
 		}
 	}))
 	t.Cleanup(srv.Close)
-	return Kubeconfig(t, srv.URL, nil), requests
+	return Kubeconfig(t, srv.URL, nil), requests, paths
 }
 
 // Kubeconfig writes a kubeconfig whose current context "host" points at
