@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/progress"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/gitops"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/kubeconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/session"
@@ -34,9 +35,15 @@ type Factory struct {
 	// LocalOnly marks a command that edits only local state (disconnect):
 	// a current tenant context whose host cluster is unknown is no error.
 	LocalOnly bool
+	// KeepArgoCDSession makes the engine's registrar keep one Argo CD
+	// session (the interactive app lists every few seconds); set before the
+	// first Engine call.
+	KeepArgoCDSession bool
 
 	once   sync.Once
 	engine *tenant.Engine
+	meta   metadata.Interface
+	dyn    dynamic.Interface
 	argocd *argocd.Registrar
 	gitops *argocd.Installer
 	err    error
@@ -104,7 +111,8 @@ func (f *Factory) Engine() (*tenant.Engine, error) {
 		}
 		// Argo CD registration: delete deregisters, list shows REGISTERED;
 		// without an Argo CD on the host both are no-ops.
-		f.argocd = &argocd.Registrar{Engine: f.engine, Meta: meta, Options: argocd.OptionsFromEnv()}
+		f.meta = meta
+		f.argocd = &argocd.Registrar{Engine: f.engine, Meta: meta, Options: argocd.OptionsFromEnv(), KeepSession: f.KeepArgoCDSession}
 		f.engine.Registrar = f.argocd
 		// GitOps installation: create --gitops applies an Application,
 		// delete removes the Application of a tenant installed that way.
@@ -113,6 +121,7 @@ func (f *Factory) Engine() (*tenant.Engine, error) {
 			f.err = err
 			return
 		}
+		f.dyn = dyn
 		f.gitops = &argocd.Installer{Engine: f.engine, Dynamic: dyn,
 			Options: argocd.Options{Namespace: os.Getenv(argocd.NamespaceEnv)}}
 		f.engine.GitOps = f.gitops
@@ -122,8 +131,8 @@ func (f *Factory) Engine() (*tenant.Engine, error) {
 
 // ArgoCD returns the engine's Argo CD registrar (its Options come from
 // $KUBECTL_TENANT_ARGOCD_NAMESPACE, _SERVER, _INSECURE and _PLAINTEXT,
-// else namespace argocd, port-forward, verified TLS; auto auth); register
-// and create --register set them from their flags.
+// else namespace argocd, port-forward, verified TLS; auto auth). Commands
+// with their own Argo CD flags use NewRegistrar.
 func (f *Factory) ArgoCD() (*argocd.Registrar, error) {
 	if _, err := f.Engine(); err != nil {
 		return nil, err
@@ -131,14 +140,25 @@ func (f *Factory) ArgoCD() (*argocd.Registrar, error) {
 	return f.argocd, nil
 }
 
-// GitOps returns the engine's Argo CD installer (namespace
-// $KUBECTL_TENANT_ARGOCD_NAMESPACE or argocd, no config); create --gitops
-// sets its config.
-func (f *Factory) GitOps() (*argocd.Installer, error) {
-	if _, err := f.Engine(); err != nil {
+// NewRegistrar returns a new Argo CD registrar with ao (where Argo CD is,
+// how to log in) for one command's call: register, deregister and create
+// --register, whose flags say it.
+func (f *Factory) NewRegistrar(ao argocd.Options) (*argocd.Registrar, error) {
+	e, err := f.Engine()
+	if err != nil {
 		return nil, err
 	}
-	return f.gitops, nil
+	return &argocd.Registrar{Engine: e, Meta: f.meta, Options: ao}, nil
+}
+
+// NewInstaller returns a new Argo CD installer for one create --gitops:
+// the platform config cfg (nil: none) in Argo CD's namespace ns.
+func (f *Factory) NewInstaller(cfg *gitops.Config, ns string) (*argocd.Installer, error) {
+	e, err := f.Engine()
+	if err != nil {
+		return nil, err
+	}
+	return &argocd.Installer{Engine: e, Dynamic: f.dyn, Options: argocd.Options{Namespace: ns}, Config: cfg}, nil
 }
 
 // hostContext makes commands talk to the host cluster even while a tenant

@@ -172,7 +172,7 @@ func (i *Installer) Synced(ctx context.Context, name string) (bool, string, erro
 
 // Remove deletes the tenant's Application with the resources finalizer and
 // waits for the controller to prune and release it.
-func (i *Installer) Remove(ctx context.Context, name string, wait time.Duration) error {
+func (i *Installer) Remove(ctx context.Context, name string, wait time.Duration, report tenant.Reporter) error {
 	app, err := i.get(ctx, name)
 	if err == errNoApplicationAPI || app == nil && err == nil {
 		return nil
@@ -218,8 +218,8 @@ func (i *Installer) Remove(ctx context.Context, name string, wait time.Duration)
 				msg += ": " + c
 			}
 		}
-		if msg != last && i.Engine.Report != nil {
-			i.Engine.Report(tenant.Event{Time: time.Now(), Step: tenant.StepDeleteApp, Phase: tenant.PhaseWaiting, Message: msg})
+		if msg != last {
+			report.Emit(tenant.StepDeleteApp, tenant.PhaseWaiting, msg, nil)
 			last = msg
 		}
 		select {

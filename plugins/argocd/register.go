@@ -187,23 +187,6 @@ type Result struct {
 
 func (r *Registrar) ns() string { return r.Options.namespace() }
 
-func (r *Registrar) emit(step string, p tenant.Phase, msg string, err error) {
-	if r.Engine.Report != nil {
-		r.Engine.Report(tenant.Event{Time: time.Now(), Step: step, Phase: p, Message: msg, Err: err})
-	}
-}
-
-func (r *Registrar) step(step string, fn func() (string, error)) error {
-	r.emit(step, tenant.PhaseStarted, "", nil)
-	msg, err := fn()
-	if err != nil {
-		r.emit(step, tenant.PhaseFailed, err.Error(), err)
-		return err
-	}
-	r.emit(step, tenant.PhaseDone, msg, nil)
-	return nil
-}
-
 // Validate checks o without any API call.
 func (o *RegisterOptions) Validate() error {
 	if err := tenant.ValidateName(o.Name); err != nil {
@@ -281,7 +264,7 @@ func clusterLabels(name string, user map[string]string) map[string]string {
 //
 // A re-run is an upsert. If step 4 fails on a first registration, what
 // step 3 made is removed again. The token is never printed or logged.
-func (r *Registrar) Register(ctx context.Context, o RegisterOptions) (*Result, error) {
+func (r *Registrar) Register(ctx context.Context, o RegisterOptions, report tenant.Reporter) (*Result, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
@@ -306,7 +289,7 @@ func (r *Registrar) Register(ctx context.Context, o RegisterOptions) (*Result, e
 
 	var sess *Session
 	if o.Mode == ModeAPI {
-		err = r.step(StepLogin, func() (string, error) {
+		err = report.StepMsg(StepLogin, func() (string, error) {
 			s, err := Login(ctx, e.Kube, e.REST, r.Options)
 			if err != nil {
 				return "", err
@@ -336,7 +319,7 @@ func (r *Registrar) Register(ctx context.Context, o RegisterOptions) (*Result, e
 		}
 		res.ArgoCDVersion = sess.Version
 	} else {
-		err = r.step(StepLogin, func() (string, error) {
+		err = report.StepMsg(StepLogin, func() (string, error) {
 			if err := r.checkSecretAccess(ctx); err != nil {
 				return "", err
 			}
@@ -356,7 +339,7 @@ func (r *Registrar) Register(ctx context.Context, o RegisterOptions) (*Result, e
 		return nil, err
 	}
 	defer acc.Close()
-	err = r.step(StepCertificate, func() (string, error) {
+	err = report.StepMsg(StepCertificate, func() (string, error) {
 		host := hostOf(server)
 		return "the vCluster certificate covers " + host, checkServingCert(ctx, acc, o.Name, host)
 	})
@@ -372,7 +355,7 @@ func (r *Registrar) Register(ctx context.Context, o RegisterOptions) (*Result, e
 		token   string
 		created bool
 	)
-	err = r.step(StepManager, func() (string, error) {
+	err = report.StepMsg(StepManager, func() (string, error) {
 		var err error
 		token, created, err = installManager(ctx, kc, o.Namespaces, o.TokenWait)
 		scope := "cluster-wide"
@@ -383,7 +366,7 @@ func (r *Registrar) Register(ctx context.Context, o RegisterOptions) (*Result, e
 	})
 	if err != nil {
 		if created {
-			r.rollback(kc)
+			r.rollback(kc, report)
 		}
 		return nil, err
 	}
@@ -392,7 +375,7 @@ func (r *Registrar) Register(ctx context.Context, o RegisterOptions) (*Result, e
 		Server: server, Name: o.Name, Labels: res.Labels, Namespaces: o.Namespaces,
 		Config: ClusterConfig{BearerToken: token, TLSClientConfig: TLSClientConfig{CAData: acc.CA}},
 	}
-	err = r.step(StepRegister, func() (string, error) {
+	err = report.StepMsg(StepRegister, func() (string, error) {
 		if o.Mode == ModeDeclarative {
 			name, err := r.writeSecret(ctx, cl)
 			res.Secret = r.ns() + "/" + name
@@ -404,18 +387,18 @@ func (r *Registrar) Register(ctx context.Context, o RegisterOptions) (*Result, e
 			return "", err
 		}
 		if state.Status != "" && state.Status != ConnectionSuccessful {
-			r.emit(StepRegister, tenant.PhaseWarning, fmt.Sprintf("Argo CD's connection to %s is %s: %s", server, state.Status, state.Message), nil)
+			report.Emit(StepRegister, tenant.PhaseWarning, fmt.Sprintf("Argo CD's connection to %s is %s: %s", server, state.Status, state.Message), nil)
 		}
 		return fmt.Sprintf("%s as %s, connection %s", o.Name, server, firstNonEmpty(state.Status, "not reported")), nil
 	})
 	if err != nil {
 		if created {
-			r.rollback(kc)
+			r.rollback(kc, report)
 		}
 		return nil, err
 	}
 	if note != "" {
-		r.emit(StepRegister, tenant.PhaseWarning, note, nil)
+		report.Emit(StepRegister, tenant.PhaseWarning, note, nil)
 	}
 	return res, nil
 }
@@ -451,11 +434,11 @@ func (r *Registrar) clustersFromSecrets(ctx context.Context) ([]Cluster, error) 
 }
 
 // rollback removes the manager objects of a first registration that failed.
-func (r *Registrar) rollback(kc kubernetes.Interface) {
+func (r *Registrar) rollback(kc kubernetes.Interface, report tenant.Reporter) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := uninstallManager(ctx, kc); err != nil {
-		r.emit(StepManager, tenant.PhaseWarning, "could not remove argocd-manager after the failure: "+oneLine(err.Error()), nil)
+		report.Emit(StepManager, tenant.PhaseWarning, "could not remove argocd-manager after the failure: "+oneLine(err.Error()), nil)
 	}
 }
 
@@ -726,8 +709,8 @@ func (r *Registrar) withTenantClusters(ctx context.Context, fn func(*Session, Cl
 
 // Deregister removes the tenant from Argo CD (tenant.Registrar; delete calls
 // it first). Nothing registered, or no Argo CD at all, is not an error.
-func (r *Registrar) Deregister(ctx context.Context, name string) error {
-	_, err := r.Unregister(ctx, name, false)
+func (r *Registrar) Deregister(ctx context.Context, name string, report tenant.Reporter) error {
+	_, err := r.Unregister(ctx, name, false, report)
 	return err
 }
 
@@ -742,7 +725,7 @@ func (r *Registrar) Deregister(ctx context.Context, name string) error {
 // may delete Secrets, Argo CD's own Secret is deleted instead: Argo CD
 // watches them, so the effect is the same, and a tenant can always be torn
 // down.
-func (r *Registrar) Unregister(ctx context.Context, name string, cleanManager bool) ([]string, error) {
+func (r *Registrar) Unregister(ctx context.Context, name string, cleanManager bool, report tenant.Reporter) ([]string, error) {
 	ns := r.ns()
 	secrets := r.Engine.Kube.CoreV1().Secrets(ns)
 	list, err := secrets.List(ctx, metav1.ListOptions{LabelSelector: clusterSecretSelector(name)})
@@ -772,7 +755,7 @@ func (r *Registrar) Unregister(ctx context.Context, name string, cleanManager bo
 					}
 					loginErr = err
 				}
-				r.emit(tenant.StepDeregister, tenant.PhaseWarning, "Argo CD API unavailable ("+oneLine(loginErr.Error())+"): deleting its cluster Secret "+ns+"/"+sec.Name+" directly", nil)
+				report.Emit(tenant.StepDeregister, tenant.PhaseWarning, "Argo CD API unavailable ("+oneLine(loginErr.Error())+"): deleting its cluster Secret "+ns+"/"+sec.Name+" directly", nil)
 			}
 			if err := secrets.Delete(ctx, sec.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 				return servers, kubeError(err)
@@ -781,7 +764,7 @@ func (r *Registrar) Unregister(ctx context.Context, name string, cleanManager bo
 		}
 	}
 	if len(servers) > 0 || cleanManager {
-		r.cleanManager(ctx, name, cleanManager)
+		r.cleanManager(ctx, name, cleanManager, report)
 	}
 	sort.Strings(servers)
 	return servers, nil
@@ -808,12 +791,12 @@ func (r *Registrar) unregisterViaAPI(ctx context.Context, name string) ([]string
 // cleanManager removes argocd-manager from the vCluster when it is running;
 // a tenant that is not (half-created, being deleted) is skipped quietly
 // unless the user asked for the cleanup.
-func (r *Registrar) cleanManager(ctx context.Context, name string, loud bool) {
+func (r *Registrar) cleanManager(ctx context.Context, name string, loud bool, report tenant.Reporter) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	warn := func(msg string) {
 		if loud {
-			r.emit(tenant.StepDeregister, tenant.PhaseWarning, msg, nil)
+			report.Emit(tenant.StepDeregister, tenant.PhaseWarning, msg, nil)
 		}
 	}
 	acc, err := r.Engine.Open(ctx, name)
@@ -827,6 +810,6 @@ func (r *Registrar) cleanManager(ctx context.Context, name string, loud bool) {
 		err = uninstallManager(ctx, kc)
 	}
 	if err != nil {
-		r.emit(tenant.StepDeregister, tenant.PhaseWarning, "could not remove argocd-manager from the vCluster: "+oneLine(err.Error()), nil)
+		report.Emit(tenant.StepDeregister, tenant.PhaseWarning, "could not remove argocd-manager from the vCluster: "+oneLine(err.Error()), nil)
 	}
 }

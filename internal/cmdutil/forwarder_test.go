@@ -1,4 +1,4 @@
-package connect
+package cmdutil
 
 import (
 	"reflect"
@@ -34,7 +34,7 @@ func TestForwarderGetsTheWholeConfig(t *testing.T) {
 			t.Fatalf("ConfigFlags.%s has a type this test does not know: %T", ft.Name, p)
 		}
 	}
-	args := passthroughFlags(in, "")
+	args := PassthroughFlags(in, "")
 	for _, a := range args {
 		if strings.Contains(a, "v-BearerToken") || strings.Contains(a, "v-Password") {
 			t.Fatalf("a secret is in the forwarder's argv: %q", a)
@@ -62,7 +62,7 @@ func TestForwarderGetsTheWholeConfig(t *testing.T) {
 		}
 	}
 	// The resolved host context wins over --context.
-	if a := passthroughFlags(in, "host"); !slices.Contains(a, "--context=host") {
+	if a := PassthroughFlags(in, "host"); !slices.Contains(a, "--context=host") {
 		t.Errorf("host context not pinned: %v", a)
 	}
 }
