@@ -25,12 +25,12 @@ import (
 // Options of create.
 type Options struct {
 	IO genericiooptions.IOStreams
-	// Engine, Defaults, Connector, NewRegistrar and NewInstaller are what
+	// Engine, Defaults, Connector, Registration and NewInstaller are what
 	// Run takes from the Factory (tests give fakes).
 	Engine       func() (*tenant.Engine, error)
 	Defaults     func(context.Context, *pflag.FlagSet) (hostconfig.Resolver, error)
 	Connector    tenant.Connector
-	NewRegistrar func(context.Context, argocd.Options) (*argocd.Registrar, error)
+	Registration func(context.Context, argocd.Options, argocd.RegisterOptions) (tenant.Registration, error)
 	NewInstaller func(*gitops.Config, string) (*argocd.Installer, error)
 
 	Tenant  tenant.CreateOptions
@@ -57,12 +57,16 @@ type Options struct {
 func NewCmdCreate(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	o := &Options{IO: f.IOStreams, Engine: f.Engine, Defaults: f.Defaults, Connector: cmdutil.Connector{F: f},
 		NewInstaller: f.NewInstaller,
-		NewRegistrar: func(ctx context.Context, ao argocd.Options) (*argocd.Registrar, error) {
+		Registration: func(ctx context.Context, ao argocd.Options, ro argocd.RegisterOptions) (tenant.Registration, error) {
 			ao, err := cmdutil.ArgoCDDefaults(ctx, f, ao)
 			if err != nil {
 				return nil, err
 			}
-			return f.NewRegistrar(ao)
+			r, err := f.NewRegistrar(ao)
+			if err != nil {
+				return nil, err
+			}
+			return &argocd.Registration{Registrar: r, Options: ro}, nil
 		}}
 	cmd := &cobra.Command{
 		Use:   "create NAME",
@@ -239,11 +243,9 @@ func (o *Options) Run(ctx context.Context) error {
 		o.Tenant.Connect = o.Connector
 	}
 	if o.Register {
-		reg, err := o.NewRegistrar(ctx, o.ArgoCD)
-		if err != nil {
+		if o.Tenant.Register, err = o.Registration(ctx, o.ArgoCD, argocd.RegisterOptions{Labels: o.Tenant.Labels}); err != nil {
 			return err
 		}
-		o.Tenant.Register = &argocd.Registration{Registrar: reg, Options: argocd.RegisterOptions{Labels: o.Tenant.Labels}}
 	}
 	var t *tenant.Tenant
 	err = cmdutil.RunSteps(o.IO.ErrOut, e, o.Output != "json" && o.Output != "yaml", "Creating tenant "+name, "create", name,
