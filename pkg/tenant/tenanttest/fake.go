@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	authzv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -36,6 +37,7 @@ type Backend struct {
 
 	mu          sync.Mutex
 	releases    map[string]tenant.Release
+	versions    map[string]string // chart version per namespace
 	asleep      map[string]bool
 	Installs    []tenant.InstallRequest
 	Uninstalled []string
@@ -53,6 +55,9 @@ func (b *Backend) Install(ctx context.Context, req tenant.InstallRequest) error 
 	b.Installs = append(b.Installs, req)
 	rel := b.releases[req.Namespace]
 	b.releases[req.Namespace] = tenant.Release{Status: "deployed", Version: rel.Version + 1}
+	if req.ChartVersion != "" {
+		b.versions[req.Namespace] = req.ChartVersion
+	}
 	b.mu.Unlock()
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "vcluster-0", Namespace: req.Namespace, Labels: map[string]string{"app": "vcluster"}},
@@ -66,7 +71,8 @@ func (b *Backend) Install(ctx context.Context, req tenant.InstallRequest) error 
 	return err
 }
 
-// Inspect says an installed release would not change.
+// Inspect compares the installed chart version with req's (values never
+// change here).
 func (b *Backend) Inspect(_ context.Context, req tenant.InstallRequest) (tenant.Change, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -74,7 +80,12 @@ func (b *Backend) Inspect(_ context.Context, req tenant.InstallRequest) (tenant.
 	if !ok {
 		return tenant.Change{}, tenant.ErrNotFound
 	}
-	return tenant.Change{Revision: rel.Version, Status: rel.Status}, nil
+	from := b.versions[req.Namespace]
+	to := req.ChartVersion
+	if to == "" {
+		to = from
+	}
+	return tenant.Change{Revision: rel.Version, Status: rel.Status, From: from, To: to}, nil
 }
 
 // RolloutDone is always done.
@@ -155,7 +166,7 @@ func NewEngine(t testing.TB, objs ...runtime.Object) (*tenant.Engine, *fake.Clie
 	cs.PrependReactor("create", "selfsubjectaccessreviews", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, &authzv1.SelfSubjectAccessReview{Status: authzv1.SubjectAccessReviewStatus{Allowed: true}}, nil
 	})
-	b := &Backend{Kube: cs, releases: map[string]tenant.Release{}, asleep: map[string]bool{}}
+	b := &Backend{Kube: cs, releases: map[string]tenant.Release{}, versions: map[string]string{}, asleep: map[string]bool{}}
 	dir := t.TempDir()
 	e := &tenant.Engine{Kube: cs, Backend: b,
 		Kubeconfig: kubeconfig.Store{Path: filepath.Join(dir, "config")},
@@ -187,4 +198,18 @@ func (r *Recorder) Steps() []string {
 		}
 	}
 	return out
+}
+
+// Create makes tenant o.Name ready on e, reporting nowhere (Wait defaults
+// to a minute).
+func Create(t testing.TB, e *tenant.Engine, o tenant.CreateOptions) *tenant.Tenant {
+	t.Helper()
+	if o.Wait == 0 {
+		o.Wait = time.Minute
+	}
+	tn, err := e.With(nil).Create(context.Background(), o)
+	if err != nil {
+		t.Fatalf("create %s: %v", o.Name, err)
+	}
+	return tn
 }
