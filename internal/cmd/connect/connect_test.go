@@ -5,9 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"k8s.io/cli-runtime/pkg/genericiooptions"
-
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil/cmdutiltest"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant/tenanttest"
 )
@@ -35,17 +34,10 @@ func (f *forwarders) start(ctx context.Context, name, contextName string) error 
 // the real Run on e.
 func run(t *testing.T, e *tenant.Engine, fw *forwarders, args ...string) (string, string, error) {
 	t.Helper()
-	streams, _, out, errb := genericiooptions.NewTestIOStreams()
-	cmd := NewCmdConnect(cmdutil.NewFactory(streams), func(ctx context.Context, o *Options) error {
-		o.Engine = func() (*tenant.Engine, error) { return e, nil }
+	return cmdutiltest.Run(NewCmdConnect, func(o *Options) {
+		o.Engine = tenanttest.EngineFunc(e)
 		o.StartBackground = fw.start
-		return o.Run(ctx)
-	})
-	cmd.SetArgs(args)
-	cmd.SetOut(out)
-	cmd.SetErr(errb)
-	err := cmd.Execute()
-	return out.String(), errb.String(), err
+	}, args...)
 }
 
 func TestConnectBackground(t *testing.T) {

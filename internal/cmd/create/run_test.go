@@ -1,7 +1,6 @@
 package create
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +12,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil/cmdutiltest"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant/tenanttest"
@@ -41,8 +41,8 @@ type fakes struct {
 	b     *tenanttest.Backend
 	conn  *connector
 	reg   *registration
-	out   *bytes.Buffer
-	errb  *bytes.Buffer
+	out   string
+	errb  string
 	calls int // Registration calls
 }
 
@@ -51,23 +51,23 @@ type fakes struct {
 func runCreate(t *testing.T, args ...string) (*fakes, error) {
 	t.Helper()
 	e, _, b := tenanttest.NewEngine(t)
-	fk := &fakes{e: e, b: b, conn: &connector{}, reg: &registration{}, out: &bytes.Buffer{}, errb: &bytes.Buffer{}}
-	f := cmdutil.NewFactory(genericiooptions.IOStreams{In: strings.NewReader(""), Out: fk.out, ErrOut: fk.errb})
-	cmd := NewCmdCreate(f, func(ctx context.Context, o *Options) error {
-		o.Engine = func() (*tenant.Engine, error) { return e, nil }
-		o.Defaults = func(context.Context, *pflag.FlagSet) (hostconfig.Resolver, error) { return hostconfig.Resolver{}, nil }
+	fk := &fakes{e: e, b: b, conn: &connector{}, reg: &registration{}}
+	var err error
+	fk.out, fk.errb, err = cmdutiltest.Run(NewCmdCreate, func(o *Options) {
+		o.Engine = tenanttest.EngineFunc(e)
+		o.Defaults = noDefaults
 		o.Connector = fk.conn
 		o.Registration = func(_ context.Context, _ argocd.Options, ro argocd.RegisterOptions) (tenant.Registration, error) {
 			fk.calls++
 			fk.reg.labels = ro.Labels
 			return fk.reg, nil
 		}
-		return o.Run(ctx)
-	})
-	cmd.SetArgs(args)
-	cmd.SetOut(fk.out)
-	cmd.SetErr(fk.errb)
-	return fk, cmd.Execute()
+	}, args...)
+	return fk, err
+}
+
+func noDefaults(context.Context, *pflag.FlagSet) (hostconfig.Resolver, error) {
+	return hostconfig.Resolver{}, nil
 }
 
 // TestCreateConnects: by default create installs, waits, connects (the
@@ -83,13 +83,13 @@ func TestCreateConnects(t *testing.T) {
 	if len(fk.b.Installs) != 1 || fk.b.Installs[0].Pool != "p1" || fk.b.Installs[0].Namespace != "vcluster-demo" {
 		t.Errorf("installs %+v", fk.b.Installs)
 	}
-	out := fk.out.String()
+	out := fk.out
 	if !strings.Contains(out, "tenant demo created (ready in") || !strings.Contains(out, `context "demo" is current`) {
 		t.Errorf("stdout %q", out)
 	}
 	for _, step := range []string{"preflight", "install", "api ready", "connect"} {
-		if !strings.Contains(fk.errb.String(), step) {
-			t.Errorf("stderr lacks step %q:\n%s", step, fk.errb.String())
+		if !strings.Contains(fk.errb, step) {
+			t.Errorf("stderr lacks step %q:\n%s", step, fk.errb)
 		}
 	}
 	ns, err := fk.e.Get(context.Background(), "demo")
@@ -106,8 +106,8 @@ func TestCreateJSONWithoutConnecting(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got tenant.Tenant
-	if err := json.Unmarshal(fk.out.Bytes(), &got); err != nil {
-		t.Fatalf("stdout is not one JSON tenant: %v\n%s", err, fk.out.String())
+	if err := json.Unmarshal([]byte(fk.out), &got); err != nil {
+		t.Fatalf("stdout is not one JSON tenant: %v\n%s", err, fk.out)
 	}
 	if got.Name != "demo" || got.Status != tenant.StatusReady || got.Connected || len(fk.conn.names) != 0 {
 		t.Errorf("tenant %+v, connected %v", got, fk.conn.names)
@@ -121,8 +121,8 @@ func TestCreateRegisters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fk.calls != 1 || fk.reg.labels["env"] != "dev" || !strings.Contains(fk.out.String(), "registered with Argo CD") {
-		t.Errorf("registrations %d labels %v stdout %q", fk.calls, fk.reg.labels, fk.out.String())
+	if fk.calls != 1 || fk.reg.labels["env"] != "dev" || !strings.Contains(fk.out, "registered with Argo CD") {
+		t.Errorf("registrations %d labels %v stdout %q", fk.calls, fk.reg.labels, fk.out)
 	}
 	fk, err = runCreateFailingRegistration(t)
 	if err == nil || !strings.Contains(err.Error(), "tenant demo is created, but not registered with Argo CD (re-run with --register, or run `kubectl tenant register demo`): login refused") {
@@ -136,10 +136,9 @@ func TestCreateRegisters(t *testing.T) {
 func runCreateFailingRegistration(t *testing.T) (*fakes, error) {
 	t.Helper()
 	e, _, b := tenanttest.NewEngine(t)
-	fk := &fakes{e: e, b: b, reg: &registration{err: errors.New("login refused")}, out: &bytes.Buffer{}, errb: &bytes.Buffer{}}
-	o := &Options{IO: genericiooptions.IOStreams{Out: fk.out, ErrOut: fk.errb},
-		Engine:   func() (*tenant.Engine, error) { return e, nil },
-		Defaults: func(context.Context, *pflag.FlagSet) (hostconfig.Resolver, error) { return hostconfig.Resolver{}, nil },
+	fk := &fakes{e: e, b: b, reg: &registration{err: errors.New("login refused")}}
+	streams, _, _, _ := genericiooptions.NewTestIOStreams()
+	o := &Options{IO: streams, Engine: tenanttest.EngineFunc(e), Defaults: noDefaults,
 		Registration: func(context.Context, argocd.Options, argocd.RegisterOptions) (tenant.Registration, error) {
 			return fk.reg, nil
 		},
@@ -175,7 +174,7 @@ func TestCreateWaitZero(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(fk.conn.names) != 0 || strings.Contains(fk.errb.String(), "api ready") || !strings.Contains(fk.errb.String(), "install") {
-		t.Errorf("connected %v; stderr:\n%s", fk.conn.names, fk.errb.String())
+	if len(fk.conn.names) != 0 || strings.Contains(fk.errb, "api ready") || !strings.Contains(fk.errb, "install") {
+		t.Errorf("connected %v; stderr:\n%s", fk.conn.names, fk.errb)
 	}
 }

@@ -6,9 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"k8s.io/cli-runtime/pkg/genericiooptions"
-
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil/cmdutiltest"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant/tenanttest"
 )
@@ -17,16 +16,9 @@ import (
 // real Run on e.
 func run(t *testing.T, e *tenant.Engine, args ...string) (string, string, error) {
 	t.Helper()
-	streams, _, out, errb := genericiooptions.NewTestIOStreams()
-	cmd := NewCmdDelete(cmdutil.NewFactory(streams), func(ctx context.Context, o *Options) error {
-		o.Engine = func() (*tenant.Engine, error) { return e, nil }
-		return o.Run(ctx)
-	})
-	cmd.SetArgs(args)
-	cmd.SetOut(out)
-	cmd.SetErr(errb)
-	err := cmd.Execute()
-	return out.String(), errb.String(), err
+	return cmdutiltest.Run(NewCmdDelete, func(o *Options) {
+		o.Engine = tenanttest.EngineFunc(e)
+	}, args...)
 }
 
 func TestDelete(t *testing.T) {

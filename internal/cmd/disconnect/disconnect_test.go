@@ -1,15 +1,13 @@
 package disconnect
 
 import (
-	"context"
 	"strings"
 	"testing"
 
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil/cmdutiltest"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/kubeconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant/tenanttest"
@@ -18,16 +16,10 @@ import (
 // run runs `disconnect ARGS...` through the real Run on e.
 func run(t *testing.T, e *tenant.Engine, args ...string) (string, error) {
 	t.Helper()
-	streams, _, out, errb := genericiooptions.NewTestIOStreams()
-	cmd := NewCmdDisconnect(cmdutil.NewFactory(streams), func(ctx context.Context, o *Options) error {
-		o.Engine = func() (*tenant.Engine, error) { return e, nil }
-		return o.Run(ctx)
-	})
-	cmd.SetArgs(args)
-	cmd.SetOut(out)
-	cmd.SetErr(errb)
-	err := cmd.Execute()
-	return out.String(), err
+	out, _, err := cmdutiltest.Run(NewCmdDisconnect, func(o *Options) {
+		o.Engine = tenanttest.EngineFunc(e)
+	}, args...)
+	return out, err
 }
 
 // TestDisconnectRestoresTheHostContext: disconnect without a name ends the

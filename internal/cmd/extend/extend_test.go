@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil/cmdutiltest"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant/tenanttest"
@@ -21,20 +21,14 @@ var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 // the host defaults host (nil: none) and the clock at t0.
 func run(t *testing.T, e *tenant.Engine, host *hostconfig.Defaults, args ...string) (string, error) {
 	t.Helper()
-	streams, _, out, errb := genericiooptions.NewTestIOStreams()
-	cmd := NewCmdExtend(cmdutil.NewFactory(streams), func(ctx context.Context, o *Options) error {
-		o.Engine = func() (*tenant.Engine, error) { return e, nil }
+	out, _, err := cmdutiltest.Run(NewCmdExtend, func(o *Options) {
+		o.Engine = tenanttest.EngineFunc(e)
 		o.Defaults = func(context.Context, *pflag.FlagSet) (hostconfig.Resolver, error) {
 			return hostconfig.Resolver{Host: host}, nil
 		}
 		o.Now = func() time.Time { return t0 }
-		return o.Run(ctx)
-	})
-	cmd.SetArgs(args)
-	cmd.SetOut(out)
-	cmd.SetErr(errb)
-	err := cmd.Execute()
-	return out.String(), err
+	}, args...)
+	return out, err
 }
 
 func TestExtend(t *testing.T) {

@@ -14,10 +14,9 @@ import (
 	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/create"
-	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil/cmdutiltest"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/tui"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
@@ -50,30 +49,24 @@ var lineStep = regexp.MustCompile(`^\d\d:\d\d:\d\d (.{18}) (done|failed)`)
 func cliSteps(t *testing.T, reg *registration, args ...string) []string {
 	t.Helper()
 	e, _, _ := tenanttest.NewEngine(t, pool("demo"))
-	var out, errb bytes.Buffer
-	f := cmdutil.NewFactory(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errb})
-	cmd := create.NewCmdCreate(f, func(ctx context.Context, o *create.Options) error {
-		o.Engine = func() (*tenant.Engine, error) { return e, nil }
+	out, errOut, err := cmdutiltest.Run(create.NewCmdCreate, func(o *create.Options) {
+		o.Engine = tenanttest.EngineFunc(e)
 		o.Defaults = func(context.Context, *pflag.FlagSet) (hostconfig.Resolver, error) { return hostconfig.Resolver{}, nil }
 		o.Registration = func(context.Context, argocd.Options, argocd.RegisterOptions) (tenant.Registration, error) {
 			return reg, nil
 		}
-		return o.Run(ctx)
-	})
-	cmd.SetArgs(args)
-	cmd.SetOut(&out)
-	cmd.SetErr(&errb)
-	if err := cmd.Execute(); err != nil {
-		t.Fatalf("create %v: %v\n%s", args, err, errb.String())
+	}, args...)
+	if err != nil {
+		t.Fatalf("create %v: %v\n%s", args, err, errOut)
 	}
 	var steps []string
-	for _, l := range strings.Split(errb.String(), "\n") {
+	for _, l := range strings.Split(errOut, "\n") {
 		if m := lineStep.FindStringSubmatch(l); m != nil {
 			steps = append(steps, strings.TrimSpace(m[1]))
 		}
 	}
-	if !strings.Contains(out.String(), "tenant demo created") {
-		t.Errorf("stdout %q", out.String())
+	if !strings.Contains(out, "tenant demo created") {
+		t.Errorf("stdout %q", out)
 	}
 	return steps
 }

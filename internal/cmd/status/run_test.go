@@ -9,9 +9,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil/cmdutiltest"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant/tenanttest"
 )
@@ -19,16 +19,10 @@ import (
 // run runs `status ARGS...` through its flags and the real Run on e.
 func run(t *testing.T, e *tenant.Engine, args ...string) (string, error) {
 	t.Helper()
-	streams, _, out, errb := genericiooptions.NewTestIOStreams()
-	cmd := NewCmdStatus(cmdutil.NewFactory(streams), func(ctx context.Context, o *Options) error {
-		o.Engine = func() (*tenant.Engine, error) { return e, nil }
-		return o.Run(ctx)
-	})
-	cmd.SetArgs(args)
-	cmd.SetOut(out)
-	cmd.SetErr(errb)
-	err := cmd.Execute()
-	return out.String(), err
+	out, _, err := cmdutiltest.Run(NewCmdStatus, func(o *Options) {
+		o.Engine = tenanttest.EngineFunc(e)
+	}, args...)
+	return out, err
 }
 
 func TestStatus(t *testing.T) {

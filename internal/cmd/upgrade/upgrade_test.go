@@ -8,9 +8,9 @@ import (
 	"testing"
 
 	"github.com/spf13/pflag"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil/cmdutiltest"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant/tenanttest"
@@ -19,17 +19,10 @@ import (
 // run runs `upgrade ARGS...` through its flags and the real Run on e.
 func run(t *testing.T, e *tenant.Engine, args ...string) (string, string, error) {
 	t.Helper()
-	streams, _, out, errb := genericiooptions.NewTestIOStreams()
-	cmd := NewCmdUpgrade(cmdutil.NewFactory(streams), func(ctx context.Context, o *Options) error {
-		o.Engine = func() (*tenant.Engine, error) { return e, nil }
+	return cmdutiltest.Run(NewCmdUpgrade, func(o *Options) {
+		o.Engine = tenanttest.EngineFunc(e)
 		o.Defaults = func(context.Context, *pflag.FlagSet) (hostconfig.Resolver, error) { return hostconfig.Resolver{}, nil }
-		return o.Run(ctx)
-	})
-	cmd.SetArgs(args)
-	cmd.SetOut(out)
-	cmd.SetErr(errb)
-	err := cmd.Execute()
-	return out.String(), errb.String(), err
+	}, args...)
 }
 
 func outcomes(t *testing.T, out string) map[string]tenant.Outcome {

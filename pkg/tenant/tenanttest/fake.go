@@ -213,3 +213,8 @@ func Create(t testing.TB, e *tenant.Engine, o tenant.CreateOptions) *tenant.Tena
 	}
 	return tn
 }
+
+// EngineFunc is a Factory-shaped func returning e.
+func EngineFunc(e *tenant.Engine) func() (*tenant.Engine, error) {
+	return func() (*tenant.Engine, error) { return e, nil }
+}
