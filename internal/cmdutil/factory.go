@@ -42,6 +42,7 @@ type Factory struct {
 
 	once   sync.Once
 	engine *tenant.Engine
+	base   *tenant.Engine // engine without its plugins, which use it
 	meta   metadata.Interface
 	dyn    dynamic.Interface
 	argocd *argocd.Registrar
@@ -100,7 +101,10 @@ func (f *Factory) Engine() (*tenant.Engine, error) {
 			f.err = err
 			return
 		}
-		f.engine = &tenant.Engine{
+		// The plugins get what they use: clients, and the engine without
+		// them (base) to read and open tenants. The engine the commands
+		// use is base with the plugins; nothing is set after it is built.
+		base := &tenant.Engine{
 			Kube:        kube,
 			REST:        cfg,
 			Backend:     &vcluster.Backend{Getter: f.ConfigFlags, Kube: kube, Meta: meta},
@@ -109,22 +113,23 @@ func (f *Factory) Engine() (*tenant.Engine, error) {
 			HostContext: host,
 			Report:      progress.Lines(f.IOStreams.ErrOut),
 		}
-		// Argo CD registration: delete deregisters, list shows REGISTERED;
-		// without an Argo CD on the host both are no-ops.
-		f.meta = meta
-		f.argocd = &argocd.Registrar{Engine: f.engine, Meta: meta, Options: argocd.OptionsFromEnv(), KeepSession: f.KeepArgoCDSession}
-		f.engine.Registrar = f.argocd
-		// GitOps installation: create --gitops applies an Application,
-		// delete removes the Application of a tenant installed that way.
 		dyn, err := dynamic.NewForConfig(cfg)
 		if err != nil {
 			f.err = err
 			return
 		}
-		f.dyn = dyn
-		f.gitops = &argocd.Installer{Engine: f.engine, Dynamic: dyn,
+		f.base, f.meta, f.dyn = base, meta, dyn
+		// Argo CD registration: delete deregisters, list shows REGISTERED;
+		// without an Argo CD on the host both are no-ops.
+		f.argocd = f.registrar(argocd.OptionsFromEnv())
+		f.argocd.KeepSession = f.KeepArgoCDSession
+		// GitOps installation: create --gitops applies an Application,
+		// delete removes the Application of a tenant installed that way.
+		f.gitops = &argocd.Installer{Kube: kube, Dynamic: dyn,
 			Options: argocd.Options{Namespace: os.Getenv(argocd.NamespaceEnv)}}
-		f.engine.GitOps = f.gitops
+		e := *base
+		e.Registrar, e.GitOps = f.argocd, f.gitops
+		f.engine = &e
 	})
 	return f.engine, f.err
 }
@@ -144,21 +149,24 @@ func (f *Factory) ArgoCD() (*argocd.Registrar, error) {
 // how to log in) for one command's call: register, deregister and create
 // --register, whose flags say it.
 func (f *Factory) NewRegistrar(ao argocd.Options) (*argocd.Registrar, error) {
-	e, err := f.Engine()
-	if err != nil {
+	if _, err := f.Engine(); err != nil {
 		return nil, err
 	}
-	return &argocd.Registrar{Engine: e, Meta: f.meta, Options: ao}, nil
+	return f.registrar(ao), nil
+}
+
+func (f *Factory) registrar(ao argocd.Options) *argocd.Registrar {
+	b := f.base
+	return &argocd.Registrar{Kube: b.Kube, REST: b.REST, Sessions: b.Sessions, Tenants: b, Meta: f.meta, Options: ao}
 }
 
 // NewInstaller returns a new Argo CD installer for one create --gitops:
 // the platform config cfg (nil: none) in Argo CD's namespace ns.
 func (f *Factory) NewInstaller(cfg *gitops.Config, ns string) (*argocd.Installer, error) {
-	e, err := f.Engine()
-	if err != nil {
+	if _, err := f.Engine(); err != nil {
 		return nil, err
 	}
-	return &argocd.Installer{Engine: e, Dynamic: f.dyn, Options: argocd.Options{Namespace: ns}, Config: cfg}, nil
+	return &argocd.Installer{Kube: f.base.Kube, Dynamic: f.dyn, Options: argocd.Options{Namespace: ns}, Config: cfg}, nil
 }
 
 // hostContext makes commands talk to the host cluster even while a tenant

@@ -137,6 +137,13 @@ type GitOps interface {
 	Remove(ctx context.Context, name string, wait time.Duration, report Reporter) error
 }
 
+// Opener reads a tenant and opens its API: what a plugin needs of the
+// engine (*Engine implements it).
+type Opener interface {
+	Get(ctx context.Context, name string) (*Tenant, error)
+	Open(ctx context.Context, name string) (*Access, error)
+}
+
 // Connector connects the user to a ready tenant (create's step "connect"):
 // the CLI starts its background forwarder, which writes context NAME and
 // makes it current.
@@ -153,3 +160,4 @@ type Registration interface {
 	// Plan names the steps Register reports, in order.
 	Plan() []string
 }
+var _ Opener = (*Engine)(nil)

@@ -35,7 +35,7 @@ func newInstaller(objs ...runtime.Object) (*Installer, *dynfake.FakeDynamicClien
 	dyn := dynfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
 		map[schema.GroupVersionResource]string{applicationGVR: "ApplicationList"}, objs...)
 	cs := fake.NewSimpleClientset(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "argocd"}})
-	return &Installer{Engine: &tenant.Engine{Kube: cs}, Dynamic: dyn}, dyn
+	return &Installer{Kube: cs, Dynamic: dyn}, dyn
 }
 
 func TestRemoveAddsResourcesFinalizerThenDeletes(t *testing.T) {

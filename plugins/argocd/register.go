@@ -24,7 +24,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
 
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/session"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
 
@@ -79,7 +81,13 @@ func DefaultLabels() map[string]string { return map[string]string{"env": "vdev"}
 // Registrar registers tenants with Argo CD and is the engine's
 // tenant.Registrar (delete deregisters, list shows REGISTERED).
 type Registrar struct {
-	Engine *tenant.Engine
+	// Kube and REST reach the host cluster; Sessions are this machine's
+	// connections (--server-address forwarded); Tenants reads a tenant and
+	// opens its API (the engine, built without this Registrar).
+	Kube     kubernetes.Interface
+	REST     *rest.Config
+	Sessions session.Store
+	Tenants  tenant.Opener
 	// Meta lists cluster Secrets metadata-only for Registered.
 	Meta metadata.Interface
 	// Options say where Argo CD is and how to log in.
@@ -107,7 +115,7 @@ const loginRetry = 30 * time.Second
 // once.
 func (r *Registrar) withSession(ctx context.Context, fn func(*Session) error) error {
 	if !r.KeepSession {
-		s, err := Login(ctx, r.Engine.Kube, r.Engine.REST, r.Options)
+		s, err := Login(ctx, r.Kube, r.REST, r.Options)
 		if err != nil {
 			return err
 		}
@@ -122,7 +130,7 @@ func (r *Registrar) withSession(ctx context.Context, fn func(*Session) error) er
 			if r.loginErr != nil && time.Now().Before(r.loginAfter) {
 				return r.loginErr
 			}
-			s, err := Login(ctx, r.Engine.Kube, r.Engine.REST, r.Options)
+			s, err := Login(ctx, r.Kube, r.REST, r.Options)
 			if err != nil {
 				if ctx.Err() == nil {
 					r.loginErr, r.loginAfter = err, time.Now().Add(loginRetry)
@@ -271,14 +279,13 @@ func (r *Registrar) Register(ctx context.Context, o RegisterOptions, report tena
 	if err := r.Options.Validate(); err != nil {
 		return nil, err
 	}
-	e := r.Engine
 	if o.Mode == "" {
 		o.Mode = ModeAPI
 	}
 	if o.TokenWait <= 0 {
 		o.TokenWait = 30 * time.Second
 	}
-	if _, err := e.Get(ctx, o.Name); err != nil {
+	if _, err := r.Tenants.Get(ctx, o.Name); err != nil {
 		return nil, err
 	}
 	server, note, err := r.serverAddress(o)
@@ -290,7 +297,7 @@ func (r *Registrar) Register(ctx context.Context, o RegisterOptions, report tena
 	var sess *Session
 	if o.Mode == ModeAPI {
 		err = report.StepMsg(StepLogin, func() (string, error) {
-			s, err := Login(ctx, e.Kube, e.REST, r.Options)
+			s, err := Login(ctx, r.Kube, r.REST, r.Options)
 			if err != nil {
 				return "", err
 			}
@@ -334,7 +341,7 @@ func (r *Registrar) Register(ctx context.Context, o RegisterOptions, report tena
 		}
 	}
 
-	acc, err := e.Open(ctx, o.Name)
+	acc, err := r.Tenants.Open(ctx, o.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -422,7 +429,7 @@ func checkNameFree(name, server string, clusters []Cluster) error {
 // clustersFromSecrets reads the names, servers and labels of the cluster
 // Secrets in the Argo CD namespace (declarative mode has no API session).
 func (r *Registrar) clustersFromSecrets(ctx context.Context) ([]Cluster, error) {
-	l, err := r.Engine.Kube.CoreV1().Secrets(r.ns()).List(ctx, metav1.ListOptions{LabelSelector: SecretTypeLabel + "=" + SecretTypeCluster})
+	l, err := r.Kube.CoreV1().Secrets(r.ns()).List(ctx, metav1.ListOptions{LabelSelector: SecretTypeLabel + "=" + SecretTypeCluster})
 	if err != nil {
 		return nil, kubeError(err)
 	}
@@ -448,7 +455,7 @@ func (r *Registrar) serverAddress(o RegisterOptions) (server, note string, err e
 	case "", AddressInCluster:
 		return InClusterAddress(o.Name), "", nil
 	case AddressForwarded:
-		ss, err := r.Engine.Sessions.List()
+		ss, err := r.Sessions.List()
 		if err != nil {
 			return "", "", err
 		}
@@ -522,7 +529,7 @@ func (r *Registrar) upsert(ctx context.Context, s *Session, cl *Cluster) (Connec
 		}
 		return ConnectionState{}, err
 	}
-	secrets := r.Engine.Kube.CoreV1().Secrets(r.ns())
+	secrets := r.Kube.CoreV1().Secrets(r.ns())
 	if l, err := secrets.List(ctx, metav1.ListOptions{LabelSelector: clusterSecretSelector(cl.Name)}); err == nil {
 		for _, sec := range l.Items {
 			if sec.Annotations[managedByAnnotation] != managedByArgoCD {
@@ -584,7 +591,7 @@ func (r *Registrar) writeSecret(ctx context.Context, cl *Cluster) (string, error
 	if err != nil {
 		return "", err
 	}
-	secrets := r.Engine.Kube.CoreV1().Secrets(r.ns())
+	secrets := r.Kube.CoreV1().Secrets(r.ns())
 	cur, err := secrets.Get(ctx, want.Name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
@@ -614,14 +621,14 @@ func (r *Registrar) writeSecret(ctx context.Context, cl *Cluster) (string, error
 // is no Argo CD namespace or the caller may not write Secrets in it.
 func (r *Registrar) checkSecretAccess(ctx context.Context) error {
 	ns := r.ns()
-	if _, err := r.Engine.Kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+	if _, err := r.Kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); apierrors.IsNotFound(err) {
 		return fmt.Errorf("%w: there is no namespace %s (use --argocd-namespace)", ErrNotInstalled, ns)
 	} else if err != nil && !apierrors.IsForbidden(err) {
 		return kubeError(err)
 	}
 	var denied []string
 	for _, verb := range []string{"create", "update", "list", "delete"} {
-		rv, err := r.Engine.Kube.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authzv1.SelfSubjectAccessReview{
+		rv, err := r.Kube.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authzv1.SelfSubjectAccessReview{
 			Spec: authzv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authzv1.ResourceAttributes{Verb: verb, Resource: "secrets", Namespace: ns}},
 		}, metav1.CreateOptions{})
 		if err != nil {
@@ -671,7 +678,7 @@ func (r *Registrar) Registered(ctx context.Context) (map[string]bool, error) {
 // installed says whether there is an Argo CD namespace with Service
 // argocd-server (or the caller cannot tell, which counts as installed).
 func (r *Registrar) installed(ctx context.Context) bool {
-	_, err := r.Engine.Kube.CoreV1().Services(r.ns()).Get(ctx, ServerService, metav1.GetOptions{})
+	_, err := r.Kube.CoreV1().Services(r.ns()).Get(ctx, ServerService, metav1.GetOptions{})
 	return !apierrors.IsNotFound(err)
 }
 
@@ -727,7 +734,7 @@ func (r *Registrar) Deregister(ctx context.Context, name string, report tenant.R
 // down.
 func (r *Registrar) Unregister(ctx context.Context, name string, cleanManager bool, report tenant.Reporter) ([]string, error) {
 	ns := r.ns()
-	secrets := r.Engine.Kube.CoreV1().Secrets(ns)
+	secrets := r.Kube.CoreV1().Secrets(ns)
 	list, err := secrets.List(ctx, metav1.ListOptions{LabelSelector: clusterSecretSelector(name)})
 	var servers []string
 	switch {
@@ -745,7 +752,7 @@ func (r *Registrar) Unregister(ctx context.Context, name string, cleanManager bo
 			server := strings.TrimRight(string(sec.Data["server"]), "/")
 			if sec.Annotations[managedByAnnotation] == managedByArgoCD && server != "" {
 				if sess == nil && loginErr == nil {
-					sess, loginErr = Login(ctx, r.Engine.Kube, r.Engine.REST, r.Options)
+					sess, loginErr = Login(ctx, r.Kube, r.REST, r.Options)
 				}
 				if loginErr == nil {
 					err := sess.DeleteCluster(ctx, server)
@@ -799,7 +806,7 @@ func (r *Registrar) cleanManager(ctx context.Context, name string, loud bool, re
 			report.Emit(tenant.StepDeregister, tenant.PhaseWarning, msg, nil)
 		}
 	}
-	acc, err := r.Engine.Open(ctx, name)
+	acc, err := r.Tenants.Open(ctx, name)
 	if err != nil {
 		warn("argocd-manager left in the vCluster: " + oneLine(err.Error()))
 		return

@@ -290,8 +290,7 @@ func newRegistrar(t *testing.T, objs ...runtime.Object) (*Registrar, *fake.Clien
 		}
 		return true, out, nil
 	})
-	e := &tenant.Engine{Kube: cs}
-	return &Registrar{Engine: e, Meta: meta}, cs, meta
+	return &Registrar{Kube: cs, Tenants: &tenant.Engine{Kube: cs}, Meta: meta}, cs, meta
 }
 
 func TestRegisteredWithoutArgoCDIsUnknown(t *testing.T) {
