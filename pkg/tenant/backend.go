@@ -160,4 +160,5 @@ type Registration interface {
 	// Plan names the steps Register reports, in order.
 	Plan() []string
 }
+
 var _ Opener = (*Engine)(nil)
