@@ -31,19 +31,19 @@ var _ Engine = (*tenant.Engine)(nil)
 // Config wires the app to the engine and to what lives outside it.
 type Config struct {
 	Engine Engine
-	// Bus receives the engine's events: set the engine's Report to
-	// Bus.Reporter(). Nil: a new Bus (events are then only what the model
-	// itself posts).
+	// Bus receives the engine's events: Engine is built reporting to
+	// Bus.Reporter() (tenant.Engine.With). Nil: a new Bus (events are then
+	// only what the model itself posts).
 	Bus *Bus
 	// Connect starts a background connection to a tenant (context NAME,
 	// made current); nil: connecting is not available.
 	Connect func(ctx context.Context, name string) error
 	// Disconnect ends the tenant's connection; nil: not available.
 	Disconnect func(ctx context.Context, name string) error
-	// Register registers a tenant with Argo CD, reporting its steps
-	// (RegisterPlan) on the bus; nil: not available.
-	Register     func(ctx context.Context, name string) error
-	RegisterPlan []string
+	// Registration registers a tenant with Argo CD, reporting its steps
+	// (its Plan) on the bus: the r key, and the wizard's register choice
+	// (create's own last steps); nil: not available.
+	Registration tenant.Registration
 	// Defaults fills what the wizard leaves unset in a create (chart,
 	// values, TTL and isolation from the environment and the host
 	// defaults) and checks it (the host's maximum TTL); nil: nothing.

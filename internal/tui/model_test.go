@@ -304,7 +304,7 @@ func TestHelpAndQuit(t *testing.T) {
 }
 
 func TestStepsInsertUnplannedStep(t *testing.T) {
-	s := newSteps("Deleting tenant a", "delete", "a", DeletePlan, newStyles(nil), now)
+	s := newSteps("Deleting tenant a", "delete", "a", tenant.DeletePlan(), newStyles(nil), now)
 	s.apply(tenant.Event{Time: t0, Step: tenant.StepDeregister, Phase: tenant.PhaseStarted})
 	s.apply(tenant.Event{Time: t0, Step: tenant.StepDeregister, Phase: tenant.PhaseDone})
 	s.apply(tenant.Event{Time: t0, Step: tenant.StepUninstall, Phase: tenant.PhaseStarted})
@@ -336,17 +336,9 @@ func TestNoColorMeansNoANSI(t *testing.T) {
 
 func TestRegisterAsksFirstThenRuns(t *testing.T) {
 	m, f, cfg := home(t)
-	var got []string
+	reg := &fakeRegistration{f: f}
 	mm := m.(Model)
-	mm.cfg.RegisterPlan = []string{"argocd login", "register"}
-	mm.cfg.Register = func(_ context.Context, name string) error {
-		got = append(got, name)
-		f.ev("argocd login", tenant.PhaseStarted, -2*time.Second, "")
-		f.ev("argocd login", tenant.PhaseDone, -time.Second, "")
-		f.ev("register", tenant.PhaseStarted, -time.Second, "")
-		f.ev("register", tenant.PhaseDone, 0, "")
-		return nil
-	}
+	mm.cfg.Registration = reg
 	m, _ = update(mm, key("down"), key("r"))
 	wantIn(t, m.View(), "Register dev-2 with Argo CD (argocd-manager gets cluster-admin in the tenant)? [y/N]")
 	m, _ = update(m, key("n"))
@@ -366,7 +358,7 @@ func TestRegisterAsksFirstThenRuns(t *testing.T) {
 	cmd()
 	m = drain(m, cfg.Bus)
 	wantIn(t, m.View(), "tenant reg is Ready (ready in 41.8s); registered with Argo CD")
-	if strings.Join(got, ",") != "dev-2,reg" {
-		t.Errorf("registered %v", got)
+	if strings.Join(reg.got, ",") != "dev-2,reg" {
+		t.Errorf("registered %v", reg.got)
 	}
 }

@@ -100,6 +100,14 @@ type Scope struct {
 	Cached bool
 }
 
+// ReadyProber is an optional Backend capability: a backend that reaches the
+// tenant's API itself (a unit test's fake) instead of through a port-forward
+// to the control-plane pod. ProbeReady says whether /readyz answers and
+// returns the server's gitVersion.
+type ReadyProber interface {
+	ProbeReady(ctx context.Context, namespace, pod string, c *Credentials) (version string, err error)
+}
+
 // ControlPlaneLister is an optional Backend capability: the control-plane
 // workloads of a Scope, one call per kind. list and status derive
 // Ready/Sleeping/Stopped/Pending from them.
@@ -121,8 +129,9 @@ type SleepResult struct {
 
 // Registrar registers tenants with a GitOps controller (Argo CD).
 type Registrar interface {
-	// Deregister removes the tenant; a tenant not registered is not an error.
-	Deregister(ctx context.Context, name string) error
+	// Deregister removes the tenant, reporting warnings on report; a
+	// tenant not registered is not an error.
+	Deregister(ctx context.Context, name string, report Reporter) error
 	// Registered names every registered tenant, fetched once.
 	Registered(ctx context.Context) (map[string]bool, error)
 }
@@ -143,5 +152,31 @@ type GitOps interface {
 	// Remove deletes the tenant's Application so the controller prunes what
 	// it installed, and waits up to wait for it to be gone (0: no wait). A
 	// missing Application, or no Argo CD at all, is not an error.
-	Remove(ctx context.Context, name string, wait time.Duration) error
+	Remove(ctx context.Context, name string, wait time.Duration, report Reporter) error
 }
+
+// Opener reads a tenant and opens its API: what a plugin needs of the
+// engine (*Engine implements it).
+type Opener interface {
+	Get(ctx context.Context, name string) (*Tenant, error)
+	Open(ctx context.Context, name string) (*Access, error)
+}
+
+// Connector connects the user to a ready tenant (create's step "connect"):
+// the CLI starts its background forwarder, which writes context NAME and
+// makes it current.
+type Connector interface {
+	Connect(ctx context.Context, name string) error
+}
+
+// Registration registers a ready tenant with a GitOps controller (create's
+// last steps, create --register), configured by its maker (where Argo CD
+// is, the cluster labels).
+type Registration interface {
+	// Register registers tenant name, reporting the steps of Plan.
+	Register(ctx context.Context, name string, report Reporter) error
+	// Plan names the steps Register reports, in order.
+	Plan() []string
+}
+
+var _ Opener = (*Engine)(nil)

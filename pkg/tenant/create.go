@@ -48,7 +48,28 @@ type CreateOptions struct {
 	// GitOps installs through Engine.GitOps (an Argo CD Application)
 	// instead of the Backend.
 	GitOps bool
+	// Connect, when set, connects the tenant once it is ready (step
+	// "connect"); Register, when set, then registers it (Register.Plan's
+	// steps). Both run after the waits: with Wait 0 the tenant may not
+	// answer yet, so callers set neither (the CLI refuses --register with
+	// --wait 0 and does not connect).
+	Connect  Connector
+	Register Registration
 }
+
+// NotRegisteredError is a create that made the tenant (ready, connected if
+// asked) but could not register it: re-running the registration alone
+// finishes it.
+type NotRegisteredError struct {
+	Tenant *Tenant
+	Err    error
+}
+
+func (e *NotRegisteredError) Error() string {
+	return fmt.Sprintf("tenant %s is created, but not registered: %v", e.Tenant.Name, e.Err)
+}
+
+func (e *NotRegisteredError) Unwrap() error { return e.Err }
 
 // Step names, shared by every face (CLI lines, TUI, tests).
 const (
@@ -67,8 +88,51 @@ const (
 	StepConnect    = "connect"
 )
 
-// Create installs (or converges) a tenant and waits for its API.
+// Create installs (or converges) a tenant, waits for its API, then connects
+// and registers it when o asks: the whole flow of `create` and of the
+// interactive app's wizard, reporting the steps of CreatePlan(o).
 func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Tenant, error) {
+	t, err := e.install(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	if o.Connect != nil {
+		if err := e.Report.Step(StepConnect, func() error { return o.Connect.Connect(ctx, t.Name) }); err != nil {
+			return nil, err
+		}
+		t.Connected = true
+	}
+	if o.Register != nil {
+		if err := o.Register.Register(ctx, t.Name, e.Report); err != nil {
+			return t, &NotRegisteredError{Tenant: t, Err: err}
+		}
+		registered := true
+		t.Registered = &registered
+	}
+	return t, nil
+}
+
+// CreatePlan names the steps Create(o) reports, in order (a step the plan
+// does not name, such as a warning's, shows up where it starts).
+func CreatePlan(o CreateOptions) []string {
+	plan := []string{StepPreflight, StepNamespace, StepInstall}
+	if o.Wait > 0 {
+		if o.GitOps {
+			plan = append(plan, StepSync)
+		}
+		plan = append(plan, StepSchedule, StepKubeconfig, StepReady)
+	}
+	if o.Connect != nil {
+		plan = append(plan, StepConnect)
+	}
+	if o.Register != nil {
+		plan = append(plan, o.Register.Plan()...)
+	}
+	return plan
+}
+
+// install is Create up to a ready tenant.
+func (e *Engine) install(ctx context.Context, o CreateOptions) (*Tenant, error) {
 	if err := ValidateName(o.Name); err != nil {
 		return nil, err
 	}
@@ -87,7 +151,7 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Tenant, error) {
 	ns := NamespaceFor(o.Name)
 	start := e.now()
 	var owner, app string
-	err := e.Report.step(StepPreflight, func() (err error) {
+	err := e.Report.Step(StepPreflight, func() (err error) {
 		if owner, err = e.preflight(ctx, ns, o.Pool); err != nil {
 			return err
 		}
@@ -110,7 +174,7 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Tenant, error) {
 		lctx   context.Context
 		unlock func() error
 	)
-	err = e.Report.step(StepNamespace, func() error {
+	err = e.Report.Step(StepNamespace, func() error {
 		// Two creates of a new tenant race to create its namespace: the
 		// loser reads it again.
 		created := false
@@ -151,7 +215,7 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Tenant, error) {
 // createLocked is create's part under the tenant's lease: install, wake a
 // sleeping tenant, wait for its API.
 func (e *Engine) createLocked(ctx context.Context, o CreateOptions, ns string, start time.Time) error {
-	err := e.Report.step(StepInstall, func() error {
+	err := e.Report.Step(StepInstall, func() error {
 		req := InstallRequest{
 			Name: o.Name, Namespace: ns, Pool: o.Pool, K8sVersion: o.K8sVersion,
 			Chart: o.Chart, ChartRepo: o.ChartRepo, ChartVersion: o.ChartVersion, Values: o.Values, ValuesFiles: o.ValuesFiles,
@@ -191,7 +255,7 @@ func (e *Engine) createLocked(ctx context.Context, o CreateOptions, ns string, s
 			// Argo CD, not this process, installs the chart: wait for its
 			// sync first, so a broken source shows up as Argo CD's message
 			// rather than as a pod that never appears.
-			if err := e.Report.step(StepSync, func() error { return e.waitSynced(ctx, o.Name, o.Wait) }); err != nil {
+			if err := e.Report.Step(StepSync, func() error { return e.waitSynced(ctx, o.Name, o.Wait) }); err != nil {
 				return err
 			}
 			wait = max(o.Wait-e.now().Sub(start), time.Second)
@@ -267,11 +331,11 @@ func (e *Engine) preflight(ctx context.Context, ns, pool string) (string, error)
 	nodes, err := e.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: PoolLabel + "=" + pool})
 	switch {
 	case apierrors.IsForbidden(err):
-		e.Report.emit(StepPreflight, PhaseWarning, "cannot list nodes to check pool "+pool, nil)
+		e.Report.Emit(StepPreflight, PhaseWarning, "cannot list nodes to check pool "+pool, nil)
 	case err != nil:
 		return "", apiError(err)
 	case len(nodes.Items) == 0:
-		e.Report.emit(StepPreflight, PhaseWarning, fmt.Sprintf("no nodes labelled %s=%s: the vCluster pod will stay Pending until the pool has nodes", PoolLabel, pool), nil)
+		e.Report.Emit(StepPreflight, PhaseWarning, fmt.Sprintf("no nodes labelled %s=%s: the vCluster pod will stay Pending until the pool has nodes", PoolLabel, pool), nil)
 	}
 	owner := ""
 	if r, err := e.Kube.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authnv1.SelfSubjectReview{}, metav1.CreateOptions{}); err == nil {
@@ -449,7 +513,7 @@ func (e *Engine) WaitReady(ctx context.Context, name string, timeout time.Durati
 	defer cancel()
 	ns := NamespaceFor(name)
 	var pod *corev1.Pod
-	err := e.Report.step(StepSchedule, func() error {
+	err := e.Report.Step(StepSchedule, func() error {
 		return e.poll(ctx, StepSchedule, func() (bool, string, error) {
 			p, msg, err := e.controlPlanePod(ctx, ns)
 			pod = p
@@ -460,7 +524,7 @@ func (e *Engine) WaitReady(ctx context.Context, name string, timeout time.Durati
 		return err
 	}
 	var creds *Credentials
-	err = e.Report.step(StepKubeconfig, func() error {
+	err = e.Report.Step(StepKubeconfig, func() error {
 		return e.poll(ctx, StepKubeconfig, func() (bool, string, error) {
 			c, err := e.Backend.Credentials(ctx, ns)
 			if errors.Is(err, ErrNotFound) {
@@ -474,9 +538,13 @@ func (e *Engine) WaitReady(ctx context.Context, name string, timeout time.Durati
 		return err
 	}
 	var version string
-	err = e.Report.step(StepReady, func() error {
+	probe := e.probeReadyz
+	if p, ok := e.Backend.(ReadyProber); ok {
+		probe = p.ProbeReady
+	}
+	err = e.Report.Step(StepReady, func() error {
 		return e.poll(ctx, StepReady, func() (bool, string, error) {
-			v, err := e.probeReadyz(ctx, ns, pod.Name, creds)
+			v, err := probe(ctx, ns, pod.Name, creds)
 			if err != nil {
 				return false, "virtual API not ready: " + oneLine(err), nil
 			}
@@ -627,7 +695,7 @@ func (e *Engine) poll(ctx context.Context, step string, check func() (bool, stri
 			return nil
 		}
 		if msg != "" && msg != last {
-			e.Report.emit(step, PhaseWaiting, msg, nil)
+			e.Report.Emit(step, PhaseWaiting, msg, nil)
 			last = msg
 		}
 		select {

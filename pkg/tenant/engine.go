@@ -37,9 +37,20 @@ type Engine struct {
 	// HostContext names the host cluster's kubeconfig context, recorded in
 	// sessions so later commands find the host while a tenant is current.
 	HostContext string
-	Report      Reporter
+	// Report receives the progress of calls on this Engine. It is set when
+	// the Engine is built; a caller wanting its own progress (a live view,
+	// the TUI's bus) calls With(report) for a copy, never sets it later.
+	Report Reporter
 	// Now is the clock (tests may pin it).
 	Now func() time.Time
+}
+
+// With returns a copy of e that reports to report: one operation's own
+// progress, while e (shared, e.g. by the Factory) stays as built.
+func (e *Engine) With(report Reporter) *Engine {
+	c := *e
+	c.Report = report
+	return &c
 }
 
 func (e *Engine) now() time.Time {
@@ -87,7 +98,7 @@ func (e *Engine) List(ctx context.Context) ([]Tenant, error) {
 		return nil, err
 	}
 	if regErr != nil {
-		e.Report.emit("list", PhaseWarning, "registration state unknown: "+regErr.Error(), nil)
+		e.Report.Emit("list", PhaseWarning, "registration state unknown: "+regErr.Error(), nil)
 		registered = nil
 	}
 	connected := e.connectedSet()

@@ -1,6 +1,9 @@
 package tenant
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Status is the coarse state of a tenant, as shown by list.
 type Status string
@@ -47,6 +50,19 @@ type Tenant struct {
 	SleepingSince *time.Time `json:"sleepingSince,omitempty"`
 	Connected     bool       `json:"connected"`
 	Registered    *bool      `json:"registered,omitempty"` // nil: Argo CD not asked
+}
+
+// Summary is the one line a create ends with, in every face: "tenant demo
+// is Ready (ready in 41.8s); registered with Argo CD".
+func (t *Tenant) Summary() string {
+	s := fmt.Sprintf("tenant %s is %s", t.Name, t.Status)
+	if t.TimeToReady > 0 {
+		s += fmt.Sprintf(" (ready in %s)", t.TimeToReady)
+	}
+	if t.Registered != nil && *t.Registered {
+		s += "; registered with Argo CD"
+	}
+	return s
 }
 
 // Release is the Helm release state of a tenant, as the backend sees it.

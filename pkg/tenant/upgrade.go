@@ -282,9 +282,7 @@ func (e *Engine) classify(ctx context.Context, o UpgradeOptions, ns *corev1.Name
 	if timeout <= 0 {
 		timeout = 20 * time.Second
 	}
-	quiet := *e
-	quiet.Report = nil
-	if err := quiet.WaitReady(ctx, t.Name, timeout); err != nil {
+	if err := e.With(nil).WaitReady(ctx, t.Name, timeout); err != nil {
 		it.Reason = "not available: " + oneLine(err)
 		return it
 	}
@@ -313,8 +311,7 @@ func (e *Engine) Upgrade(ctx context.Context, o UpgradeOptions, p *UpgradePlan) 
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				sub := *e
-				sub.Report = report.prefixed(it.Name + ": ")
+				sub := e.With(report.prefixed(it.Name + ": "))
 				if err := sub.upgradeOne(ctx, o, ns); err != nil {
 					it.Outcome, it.Reason = OutcomeFailed, oneLine(err)
 					return
@@ -343,7 +340,7 @@ func (e *Engine) upgradeOne(ctx context.Context, o UpgradeOptions, ns *corev1.Na
 }
 
 func (e *Engine) upgradeLocked(ctx context.Context, o UpgradeOptions, ns *corev1.Namespace) error {
-	err := e.Report.step(StepUpgrade, func() error { return e.Backend.Install(ctx, o.request(ns)) })
+	err := e.Report.Step(StepUpgrade, func() error { return e.Backend.Install(ctx, o.request(ns)) })
 	if err != nil {
 		return err
 	}
@@ -351,7 +348,7 @@ func (e *Engine) upgradeLocked(ctx context.Context, o UpgradeOptions, ns *corev1
 	// rollout first, or the health check would pass on the old version.
 	ctx, cancel := context.WithTimeout(ctx, o.Wait)
 	defer cancel()
-	err = e.Report.step(StepRollout, func() error {
+	err = e.Report.Step(StepRollout, func() error {
 		return e.poll(ctx, StepRollout, func() (bool, string, error) {
 			done, msg, err := e.Backend.RolloutDone(ctx, ns.Name)
 			return done, msg, apiError(err)

@@ -2,28 +2,37 @@
 package create
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/connect"
-	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/register"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
-	"github.com/kubectl-tenant/kubectl-tenant/internal/progress"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/gitops"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd"
 )
 
 // Options of create.
 type Options struct {
-	f       *cmdutil.Factory
+	IO genericiooptions.IOStreams
+	// Engine, Defaults, Connector, Registration and NewInstaller are what
+	// Run takes from the Factory (tests give fakes).
+	Engine       func() (*tenant.Engine, error)
+	Defaults     func(context.Context, *pflag.FlagSet) (hostconfig.Resolver, error)
+	Connector    tenant.Connector
+	Registration func(context.Context, argocd.Options, argocd.RegisterOptions) (tenant.Registration, error)
+	NewInstaller func(*gitops.Config, string) (*argocd.Installer, error)
+
 	Tenant  tenant.CreateOptions
 	Connect bool
 	Output  string
@@ -46,7 +55,19 @@ type Options struct {
 
 // NewCmdCreate builds the command; runF replaces Run in tests.
 func NewCmdCreate(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{f: f}
+	o := &Options{IO: f.IOStreams, Engine: f.Engine, Defaults: f.Defaults, Connector: cmdutil.Connector{F: f},
+		NewInstaller: f.NewInstaller,
+		Registration: func(ctx context.Context, ao argocd.Options, ro argocd.RegisterOptions) (tenant.Registration, error) {
+			ao, err := cmdutil.ArgoCDDefaults(ctx, f, ao)
+			if err != nil {
+				return nil, err
+			}
+			r, err := f.NewRegistrar(ao)
+			if err != nil {
+				return nil, err
+			}
+			return &argocd.Registration{Registrar: r, Options: ro}, nil
+		}}
 	cmd := &cobra.Command{
 		Use:   "create NAME",
 		Short: "Create a tenant: a vCluster pinned to its node pool, ready and connected",
@@ -94,7 +115,7 @@ otherwise it is built from the flags and the config's defaults, with the values 
 	fl.StringVarP(&o.Output, "output", "o", "", "output format: json|yaml|name")
 	fl.BoolVar(&o.Register, "register", false, "register the tenant with Argo CD when ready (as `kubectl tenant register NAME --yes`)")
 	fl.StringArrayVar(&o.Labels, "label", nil, "label KEY=VALUE on the tenant namespace, for `upgrade -l` (repeatable); with --register also an Argo CD cluster label (default there env=vdev)")
-	register.AddArgoCDFlags(cmd, &o.ArgoCD, &o.Auth, true)
+	cmdutil.AddArgoCDFlags(cmd, &o.ArgoCD, &o.Auth, true)
 	fl.BoolVar(&o.Tenant.GitOps, "gitops", false, "install through the host's Argo CD (an Application) instead of Helm")
 	fl.StringVar(&o.ConfigFile, "config", "", "with --gitops: platform config.yaml (as for render); a project of it is installed as rendered")
 	return cmd
@@ -120,7 +141,7 @@ func (o *Options) Validate() error {
 	if o.Register && o.Tenant.Wait == 0 {
 		return cmdutil.UsageError{Err: fmt.Errorf("--register needs the tenant ready: do not set --wait 0")}
 	}
-	labels, err := register.ParseLabels(o.Labels)
+	labels, err := cmdutil.ParseLabels(o.Labels)
 	if err != nil {
 		return err
 	}
@@ -132,7 +153,7 @@ func (o *Options) Validate() error {
 		if err := (&argocd.RegisterOptions{Name: o.Tenant.Name, Labels: labels}).Validate(); err != nil {
 			return err
 		}
-		o.ArgoCD.Auth = register.ResolveAuth(o.Auth)
+		o.ArgoCD.Auth = cmdutil.ResolveAuth(o.Auth)
 		if err := o.ArgoCD.Validate(); err != nil {
 			return err
 		}
@@ -182,26 +203,15 @@ func (o *Options) validateGitOps() error {
 	return nil
 }
 
-// Run creates the tenant, then connects in the background. Progress is the
-// live step view on a terminal (not with -o json|yaml), plain lines otherwise.
+// Run creates the tenant, connects it in the background and registers it
+// with Argo CD when asked: one engine call, whose steps show as the live
+// step view on a terminal (not with -o json|yaml), plain lines otherwise.
 func (o *Options) Run(ctx context.Context) error {
-	e, err := o.f.Engine()
+	e, err := o.Engine()
 	if err != nil {
 		return err
 	}
-	if o.Tenant.GitOps {
-		in, err := o.f.GitOps()
-		if err != nil {
-			return err
-		}
-		in.Config = o.GitOpsConfig
-		// config.yaml's Argo CD namespace is below the environment, above
-		// the host defaults (which Defaults fills in below).
-		if in.Options.Namespace == "" && o.GitOpsConfig != nil {
-			in.Options.Namespace = o.GitOpsConfig.ArgoCDNamespace
-		}
-	}
-	r, err := o.f.Defaults(ctx, o.flags)
+	r, err := o.Defaults(ctx, o.flags)
 	if err != nil {
 		return err
 	}
@@ -209,33 +219,49 @@ func (o *Options) Run(ctx context.Context) error {
 		return err
 	}
 	name := o.Tenant.Name
+	if o.Tenant.GitOps {
+		// Argo CD's namespace: the environment, config.yaml's, the host
+		// defaults', argocd.
+		ns := os.Getenv(argocd.NamespaceEnv)
+		if o.GitOpsConfig != nil {
+			ns = cmp.Or(ns, o.GitOpsConfig.ArgoCDNamespace)
+		}
+		in, err := o.NewInstaller(o.GitOpsConfig, cmp.Or(ns, r.Get(hostconfig.KeyArgoCDNamespace).Value))
+		if err != nil {
+			return err
+		}
+		withGitOps := *e
+		withGitOps.GitOps = in
+		e = &withGitOps
+	}
 	if o.Connect {
 		// Refuse a context name taken by the user's own context (say the
 		// host's "minikube") before creating anything, not after.
 		if err := e.CheckContext(name, tenant.ContextFor(name)); err != nil {
 			return fmt.Errorf("%w (or create with --connect=false, then `kubectl tenant connect %s --context-name NAME`)", err, name)
 		}
+		o.Tenant.Connect = o.Connector
 	}
-	report, finish := progress.For(o.f.IOStreams.ErrOut, o.Output != "json" && o.Output != "yaml",
-		"Creating tenant "+name, "create", name, progress.CreatePlan(o.Tenant.Wait > 0, o.Connect))
-	e.Report = report
-	t, err := o.create(ctx, e, report)
-	if err != nil {
-		finish("", err)
-		return err
-	}
-	done := fmt.Sprintf("tenant %s is %s", t.Name, t.Status)
-	if t.TimeToReady > 0 {
-		done += fmt.Sprintf(" (ready in %s)", t.TimeToReady)
-	}
-	finish(done, nil)
 	if o.Register {
-		ro := argocd.RegisterOptions{Name: name, Labels: o.Tenant.Labels}
-		if _, err := register.Register(ctx, o.f, ro, o.ArgoCD, false, o.Output != "json" && o.Output != "yaml"); err != nil {
-			return fmt.Errorf("tenant %s is created, but not registered with Argo CD (re-run with --register, or run `kubectl tenant register %s`): %w", name, name, err)
+		if o.Tenant.Register, err = o.Registration(ctx, o.ArgoCD, argocd.RegisterOptions{Labels: o.Tenant.Labels}); err != nil {
+			return err
 		}
-		registered := true
-		t.Registered = &registered
+	}
+	var t *tenant.Tenant
+	err = cmdutil.RunSteps(o.IO.ErrOut, e, o.Output != "json" && o.Output != "yaml", "Creating tenant "+name, "create", name,
+		tenant.CreatePlan(o.Tenant), func(e *tenant.Engine) (string, error) {
+			var err error
+			if t, err = e.Create(ctx, o.Tenant); err != nil {
+				return "", err
+			}
+			return t.Summary(), nil
+		})
+	var nr *tenant.NotRegisteredError
+	if errors.As(err, &nr) {
+		return fmt.Errorf("tenant %s is created, but not registered with Argo CD (re-run with --register, or run `kubectl tenant register %s`): %w", name, name, nr.Err)
+	}
+	if err != nil {
+		return err
 	}
 	msg := fmt.Sprintf("tenant %s created", t.Name)
 	if t.TimeToReady > 0 {
@@ -247,20 +273,5 @@ func (o *Options) Run(ctx context.Context) error {
 	if t.Connected {
 		msg += fmt.Sprintf("; context %q is current — `kubectl tenant disconnect` switches back", t.Name)
 	}
-	return cmdutil.PrintTenant(o.f.IOStreams.Out, o.Output, t, msg)
-}
-
-func (o *Options) create(ctx context.Context, e *tenant.Engine, report tenant.Reporter) (*tenant.Tenant, error) {
-	t, err := e.Create(ctx, o.Tenant)
-	if err != nil || !o.Connect {
-		return t, err
-	}
-	report(tenant.Event{Time: time.Now(), Step: tenant.StepConnect, Phase: tenant.PhaseStarted})
-	if err := connect.StartBackground(ctx, o.f, t.Name, ""); err != nil {
-		report(tenant.Event{Time: time.Now(), Step: tenant.StepConnect, Phase: tenant.PhaseFailed, Message: err.Error(), Err: err})
-		return nil, err
-	}
-	report(tenant.Event{Time: time.Now(), Step: tenant.StepConnect, Phase: tenant.PhaseDone})
-	t.Connected = true
-	return t, nil
+	return cmdutil.PrintTenant(o.IO.Out, o.Output, t, msg)
 }

@@ -129,18 +129,18 @@ func wrapArgs(c *cobra.Command) {
 // the app instead of stderr; connections are background forwarders, as
 // `create` makes them.
 func runTUI(ctx context.Context, f *cmdutil.Factory) error {
-	e, err := f.Engine()
-	if err != nil {
-		return err
-	}
 	// One Argo CD session for the app's life (its list refreshes every few
 	// seconds), logged out when it ends. Its options come from the
 	// environment (KUBECTL_TENANT_ARGOCD_*), and errors name those.
+	f.KeepArgoCDSession = true
+	shared, err := f.Engine()
+	if err != nil {
+		return err
+	}
 	reg, err := f.ArgoCD()
 	if err != nil {
 		return err
 	}
-	reg.KeepSession = true
 	defer reg.Close()
 	// A malformed host defaults object stops the app before it starts.
 	defaults, err := f.Defaults(ctx, nil)
@@ -148,24 +148,18 @@ func runTUI(ctx context.Context, f *cmdutil.Factory) error {
 		return err
 	}
 	bus := tui.NewBus()
-	e.Report = bus.Reporter()
+	e := shared.With(bus.Reporter()) // the engine's events go to the app, not stderr
 	return tui.Run(ctx, tui.Config{
-		Engine: e,
-		Bus:    bus,
-		Connect: func(ctx context.Context, name string) error {
-			return connect.StartBackground(ctx, f, name, "")
-		},
+		Engine:  e,
+		Bus:     bus,
+		Connect: cmdutil.Connector{F: f}.Connect,
 		Disconnect: func(ctx context.Context, name string) error {
 			_, err := e.Disconnect(ctx, tenant.ContextFor(name))
 			return err
 		},
 		// Like `register NAME --yes` with the environment's Argo CD
 		// options; the app asks first.
-		Register: func(ctx context.Context, name string) error {
-			_, err := reg.Register(ctx, argocd.RegisterOptions{Name: name})
-			return err
-		},
-		RegisterPlan: []string{argocd.StepLogin, argocd.StepCertificate, argocd.StepManager, argocd.StepRegister},
+		Registration: &argocd.Registration{Registrar: reg},
 		Defaults: func(o *tenant.CreateOptions) error {
 			return cmdutil.ApplyCreateDefaults(defaults, o)
 		},

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -57,7 +58,7 @@ func TestStatusEscapesControlCharacters(t *testing.T) {
 	f := cmdutil.NewFactory(streams)
 	kc := cmdutiltest.Kubeconfig(t, srv.URL, nil)
 	f.ConfigFlags.KubeConfig = &kc
-	if err := (&Options{f: f, Name: "demo", Events: 10}).Run(t.Context()); err != nil {
+	if err := (&Options{IO: streams, Engine: f.Engine, Now: time.Now, Name: "demo", Events: 10}).Run(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	s := out.String()

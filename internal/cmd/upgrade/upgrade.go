@@ -10,19 +10,22 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
-	"github.com/kubectl-tenant/kubectl-tenant/internal/progress"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
 
 // Options of upgrade.
 type Options struct {
-	f      *cmdutil.Factory
-	Tenant tenant.UpgradeOptions
-	DryRun bool
-	Output string
-	flags  *pflag.FlagSet // the ones the user set beat the host defaults
+	IO       genericiooptions.IOStreams
+	Engine   func() (*tenant.Engine, error)
+	Defaults func(context.Context, *pflag.FlagSet) (hostconfig.Resolver, error)
+	Tenant   tenant.UpgradeOptions
+	DryRun   bool
+	Output   string
+	flags    *pflag.FlagSet // the ones the user set beat the host defaults
 }
 
 // Result is what -o json|yaml prints: the plan, with outcomes unless DryRun.
@@ -33,7 +36,7 @@ type Result struct {
 
 // NewCmdUpgrade builds the command; runF replaces Run in tests.
 func NewCmdUpgrade(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{f: f}
+	o := &Options{IO: f.IOStreams, Engine: f.Engine, Defaults: f.Defaults}
 	cmd := &cobra.Command{
 		Use:   "upgrade [NAME | -l SELECTOR | --all] --chart-version V [--values FILE]",
 		Short: "Upgrade tenants' vCluster releases in waves: canaries first, then the rest once they are Ready",
@@ -90,13 +93,13 @@ func (o *Options) Validate() error {
 // Run plans, then (unless --dry-run) upgrades wave by wave with the step view
 // per tenant, and prints the plan with each tenant's outcome.
 func (o *Options) Run(ctx context.Context) error {
-	e, err := o.f.Engine()
+	e, err := o.Engine()
 	if err != nil {
 		return err
 	}
 	// The chart and its repository as create resolves them (the host's
 	// mirror); the version stays each release's unless --chart-version.
-	r, err := o.f.Defaults(ctx, o.flags)
+	r, err := o.Defaults(ctx, o.flags)
 	if err != nil {
 		return err
 	}
@@ -106,7 +109,7 @@ func (o *Options) Run(ctx context.Context) error {
 	}
 	structured := o.Output == "json" || o.Output == "yaml"
 	if !structured {
-		fmt.Fprintln(o.f.IOStreams.ErrOut, "Checking the selected tenants...")
+		fmt.Fprintln(o.IO.ErrOut, "Checking the selected tenants...")
 	}
 	p, err := e.PlanUpgrade(ctx, o.Tenant)
 	if err != nil {
@@ -120,16 +123,16 @@ func (o *Options) Run(ctx context.Context) error {
 				steps = append(steps, tenant.UpgradeSteps(it.Name)...)
 			}
 		}
-		report, finish := progress.For(o.f.IOStreams.ErrOut, !structured, "Upgrading tenants", "upgrade", "", steps)
-		e.Report = report
-		runErr = e.Upgrade(ctx, o.Tenant, p)
-		finish(summary(p), runErr)
+		runErr = cmdutil.RunSteps(o.IO.ErrOut, e, !structured, "Upgrading tenants", "upgrade", "", steps, func(e *tenant.Engine) (string, error) {
+			err := e.Upgrade(ctx, o.Tenant, p)
+			return summary(p), err
+		})
 	}
 	if structured {
-		if err := cmdutil.PrintObject(o.f.IOStreams.Out, o.Output, Result{DryRun: o.DryRun, UpgradePlan: p}); err != nil {
+		if err := cmdutil.PrintObject(o.IO.Out, o.Output, Result{DryRun: o.DryRun, UpgradePlan: p}); err != nil {
 			return err
 		}
-	} else if err := printTable(o.f.IOStreams.Out, p, o.DryRun); err != nil {
+	} else if err := printTable(o.IO.Out, p, o.DryRun); err != nil {
 		return err
 	}
 	return runErr
