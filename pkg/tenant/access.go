@@ -56,7 +56,7 @@ func (e *Engine) Open(ctx context.Context, name string) (*Access, error) {
 		return nil, err
 	}
 	if pod == nil || pod.Status.Phase != corev1.PodRunning {
-		return nil, fmt.Errorf("tenant %s is not running: %s", name, firstNonEmpty(msg, "no control-plane pod"))
+		return nil, e.notRunning(ctx, name, pod, msg)
 	}
 	fw, err := portforward.Start(ctx, e.REST, ns, pod.Name, 0, e.Backend.APIPort())
 	if err != nil {

@@ -170,7 +170,7 @@ func (c *Connection) forwardOnce(ctx context.Context) error {
 		return err
 	}
 	if pod == nil || pod.Status.Phase != corev1.PodRunning {
-		return fmt.Errorf("tenant %s is not running: %s", c.opts.Name, firstNonEmpty(msg, "no control-plane pod"))
+		return c.e.notRunning(ctx, c.opts.Name, pod, msg)
 	}
 	port := c.opts.LocalPort
 	if c.forward != nil {

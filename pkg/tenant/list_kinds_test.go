@@ -2,8 +2,10 @@ package tenant
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -103,5 +105,33 @@ func TestListReadsRecordedKindsOnly(t *testing.T) {
 				t.Errorf("order %s, %s", ts[0].Name, ts[1].Name)
 			}
 		})
+	}
+}
+
+// credsBackend is cpBackend with credentials written, as a tenant that was
+// ready once.
+type credsBackend struct{ *cpBackend }
+
+func (credsBackend) Credentials(context.Context, string) (*Credentials, error) {
+	return &Credentials{Token: "t"}, nil
+}
+
+// connect to a tenant paused with `vcluster pause` (the workload's pause
+// annotation, no sleeping mark on the namespace) says it is asleep, so the
+// CLI offers --wake, instead of "not running".
+func TestConnectToPausedTenantIsSleeping(t *testing.T) {
+	e, _, fb := newEngine(t, tenantNS("a", map[string]string{AnnotationReadyAt: "2026-01-01T00:00:00Z"}))
+	b := &cpBackend{fakeBackend: fb, byKind: map[string]map[string]ControlPlane{
+		"StatefulSet": {"vcluster-a": {Kind: "StatefulSet", Paused: true}}}}
+	e.Backend = credsBackend{b}
+	_, err := e.Connect(context.Background(), ConnectOptions{Name: "a"})
+	var se *SleepingError
+	if !errors.As(err, &se) || se.Name != "a" {
+		t.Fatalf("connect to a paused tenant: %v, want a SleepingError", err)
+	}
+	// Not paused, just no pod: the plain reason.
+	b.byKind["StatefulSet"]["vcluster-a"] = ControlPlane{Kind: "StatefulSet", Replicas: 1}
+	if _, err := e.Connect(context.Background(), ConnectOptions{Name: "a"}); err == nil || errors.As(err, &se) || !strings.Contains(err.Error(), "not running") {
+		t.Fatalf("connect with no pod: %v, want not running", err)
 	}
 }

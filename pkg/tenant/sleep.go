@@ -170,6 +170,21 @@ func (e *Engine) awakeNamespace(ctx context.Context, name string) (*corev1.Names
 	return ns, nil
 }
 
+// notRunning says why a tenant has no running control-plane pod: asleep
+// (SleepingError) when its workload carries the pause annotation though
+// the namespace has no sleeping mark (`vcluster pause` sets only the
+// former), else what the pod lookup said. Only this failure path reads
+// the workload: connect stays one namespace read when all is well.
+func (e *Engine) notRunning(ctx context.Context, name string, pod *corev1.Pod, msg string) error {
+	if pod == nil {
+		ns := NamespaceFor(name)
+		if cps, err := e.controlPlanes(ctx, Scope{Namespace: ns}); err == nil && cps[ns].Paused {
+			return &SleepingError{Name: name}
+		}
+	}
+	return fmt.Errorf("tenant %s is not running: %s", name, firstNonEmpty(msg, "no control-plane pod"))
+}
+
 // setSleeping adds or removes the namespace's sleeping mark with a merge
 // patch (no read-modify-write race with other annotations).
 func (e *Engine) setSleeping(ctx context.Context, ns *corev1.Namespace, on bool) error {
