@@ -117,56 +117,60 @@ func parseWorkloadList(raw []byte, kind string) ([]wireWorkload, error) {
 
 var errTruncated = errors.New("malformed protobuf")
 
-// each calls fn for every length-delimited field of msg, skipping the rest.
-func each(msg []byte, fn func(protowire.Number, []byte) error) error {
+// scan calls fn for every field of msg: with its bytes when it is
+// length-delimited, with its value when it is a varint; other wire types
+// are skipped.
+func scan(msg []byte, fn func(n protowire.Number, b []byte, v uint64, isBytes bool) error) error {
 	for len(msg) > 0 {
 		n, t, l := protowire.ConsumeTag(msg)
 		if l < 0 {
 			return errTruncated
 		}
 		msg = msg[l:]
-		if t == protowire.BytesType {
-			v, l := protowire.ConsumeBytes(msg)
-			if l < 0 {
-				return errTruncated
+		var err error
+		switch t {
+		case protowire.BytesType:
+			var b []byte
+			if b, l = protowire.ConsumeBytes(msg); l >= 0 {
+				err = fn(n, b, 0, true)
 			}
-			if err := fn(n, v); err != nil {
-				return err
+		case protowire.VarintType:
+			var v uint64
+			if v, l = protowire.ConsumeVarint(msg); l >= 0 {
+				err = fn(n, nil, v, false)
 			}
-			msg = msg[l:]
-			continue
+		default:
+			l = protowire.ConsumeFieldValue(n, t, msg)
 		}
-		if l = protowire.ConsumeFieldValue(n, t, msg); l < 0 {
+		if l < 0 {
 			return errTruncated
+		}
+		if err != nil {
+			return err
 		}
 		msg = msg[l:]
 	}
 	return nil
 }
 
-// eachVarint calls fn for every varint field of msg, skipping the rest.
+// each calls fn for every length-delimited field of msg.
+func each(msg []byte, fn func(protowire.Number, []byte) error) error {
+	return scan(msg, func(n protowire.Number, b []byte, _ uint64, isBytes bool) error {
+		if !isBytes {
+			return nil
+		}
+		return fn(n, b)
+	})
+}
+
+// eachVarint calls fn for every varint field of msg.
 func eachVarint(msg []byte, fn func(protowire.Number, uint64)) error {
-	for len(msg) > 0 {
-		n, t, l := protowire.ConsumeTag(msg)
-		if l < 0 {
-			return errTruncated
-		}
-		msg = msg[l:]
-		if t == protowire.VarintType {
-			v, l := protowire.ConsumeVarint(msg)
-			if l < 0 {
-				return errTruncated
-			}
+	return scan(msg, func(n protowire.Number, _ []byte, v uint64, isBytes bool) error {
+		if !isBytes {
 			fn(n, v)
-			msg = msg[l:]
-			continue
 		}
-		if l = protowire.ConsumeFieldValue(n, t, msg); l < 0 {
-			return errTruncated
-		}
-		msg = msg[l:]
-	}
-	return nil
+		return nil
+	})
 }
 
 // field returns the first length-delimited field number n of msg.
