@@ -198,7 +198,9 @@ func TestRealClients(t *testing.T) {
 		if len(rels) != 1 || rels[0].Name != tenant.ReleaseName || rels[0].Namespace != ns ||
 			rels[0].Status != "deployed" || rels[0].Chart != wantChart {
 			t.Errorf("helm list -n %s: %+v, want one release %s (%s) deployed", ns, rels, tenant.ReleaseName, wantChart)
+			return
 		}
+		t.Logf("helm list -n %s: %s %s %s", ns, rels[0].Name, rels[0].Chart, rels[0].Status)
 	}()
 
 	func() { // vcluster list
@@ -219,7 +221,9 @@ func TestRealClients(t *testing.T) {
 		}
 		if len(vcs) != 1 || vcs[0].Name != tenant.ReleaseName || vcs[0].Namespace != ns || vcs[0].Status != "Running" {
 			t.Errorf("vcluster list -n %s: %+v, want %s Running", ns, vcs, tenant.ReleaseName)
+			return
 		}
+		t.Logf("vcluster list -n %s: %s %s", ns, vcs[0].Name, vcs[0].Status)
 	}()
 
 	func() { // argocd cluster list
@@ -235,8 +239,11 @@ func TestRealClients(t *testing.T) {
 		// Successful from the application-controller's own connection
 		// (its cache synced: lastCacheSyncTime set), not only from
 		// argocd-server's check when the cluster was added.
+		t.Logf("argocd cluster list right after register: %s %q labels %v, state %s (cache sync %v)", server, got.Name, got.Labels,
+			got.Info.ConnectionState.Status, got.Info.CacheInfo.LastCacheSyncTime)
 		w.appInto("realclients-"+name, server)
-		deadline := time.Now().Add(3 * time.Minute)
+		start := time.Now()
+		deadline := start.Add(3 * time.Minute)
 		for {
 			got, ok = cli.cluster(server)
 			st := got.Info.ConnectionState
@@ -252,6 +259,8 @@ func TestRealClients(t *testing.T) {
 		if got.Info.ServerVersion == "" {
 			t.Errorf("argocd cluster list: %s connected but no server version: %+v", server, got.Info)
 		}
+		t.Logf("argocd cluster list: %s Successful, cache synced at %v, server version %s (%s after the Application)",
+			server, got.Info.CacheInfo.LastCacheSyncTime, got.Info.ServerVersion, time.Since(start).Round(time.Second))
 	}()
 }
 
