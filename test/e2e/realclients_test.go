@@ -22,7 +22,7 @@ import (
 // code path with kubectl-tenant's output; each runs as its own binary, built
 // by the harness from the same modules as the playground's parts.
 
-// harnessBin is the harness-built binary name; missing is a failure, never
+// harnessBin is the path of the harness-built binary name; missing is a failure, never
 // a skip (the harness builds every one of them).
 func (w *world) harnessBin(name string) string {
 	w.t.Helper()
@@ -90,27 +90,15 @@ func (c *argocdCLI) run(args ...string) (string, error) {
 	return c.w.client(c.bin, []string{"ARGOCD_BINARY_NAME=argocd"}, append(args, "--config", c.config)...)
 }
 
-// cliCluster is one item of `argocd cluster list -o json` (v1alpha1.Cluster).
-type cliCluster struct {
-	Server string            `json:"server"`
-	Name   string            `json:"name"`
-	Labels map[string]string `json:"labels"`
-	Info   struct {
-		ConnectionState struct{ Status, Message string } `json:"connectionState"`
-		CacheInfo       struct {
-			LastCacheSyncTime *time.Time `json:"lastCacheSyncTime"`
-		} `json:"cacheInfo"`
-		ServerVersion string `json:"serverVersion"`
-	} `json:"info"`
-}
-
-func (c *argocdCLI) cluster(server string) (cliCluster, bool) {
+// cluster is server's item of `argocd cluster list -o json` (v1alpha1.Cluster,
+// the same JSON as GET /api/v1/clusters).
+func (c *argocdCLI) cluster(server string) (argoCluster, bool) {
 	c.w.t.Helper()
 	out, err := c.run("cluster", "list", "-o", "json")
 	if err != nil {
 		c.w.t.Fatalf("argocd cluster list: %v\n%s", err, out)
 	}
-	var l []cliCluster
+	var l []argoCluster
 	if err := json.Unmarshal([]byte(out), &l); err != nil {
 		c.w.t.Fatalf("argocd cluster list -o json: %v\n%s", err, out)
 	}
@@ -119,7 +107,7 @@ func (c *argocdCLI) cluster(server string) (cliCluster, bool) {
 			return cl, true
 		}
 	}
-	return cliCluster{}, false
+	return argoCluster{}, false
 }
 
 // appInto applies an Application that deploys a ConfigMap from a local git
@@ -137,17 +125,7 @@ func (w *world) appInto(name, server string) {
 	if err := os.WriteFile(filepath.Join(repo, "cm.yaml"), []byte(cm), 0o644); err != nil {
 		w.t.Fatal(err)
 	}
-	for _, args := range [][]string{
-		{"init", "-q", "-b", "main"},
-		{"add", "-A"},
-		{"-c", "user.name=e2e", "-c", "user.email=e2e@example.com", "commit", "-q", "-m", "app"},
-	} {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = repo
-		if out, err := cmd.CombinedOutput(); err != nil {
-			w.t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
+	gitCommitAll(w.t, repo, "app")
 	app := fmt.Sprintf(`apiVersion: argoproj.io/v1alpha1
 kind: Application
 metadata:
@@ -279,5 +257,22 @@ func TestSupportMatrixIsTheHarness(t *testing.T) {
 	}
 	if len(support.Matrix) != 3 {
 		t.Errorf("support matrix lists %d components; e2e checks 3: %+v", len(support.Matrix), support.Matrix)
+	}
+}
+
+// gitCommitAll makes dir a git repository (branch main) with one commit of
+// everything in it.
+func gitCommitAll(t testing.TB, dir, msg string) {
+	t.Helper()
+	for _, args := range [][]string{
+		{"init", "-q", "-b", "main"},
+		{"add", "-A"},
+		{"-c", "user.name=e2e", "-c", "user.email=e2e@example.com", "commit", "-q", "-m", msg},
+	} {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
 	}
 }
