@@ -19,11 +19,11 @@ step "kubectl tenant create $name"
 kubectl tenant create "$name" --ttl 8h
 step "kubectl get namespaces   (context $name: inside the tenant)"
 kubectl get namespaces
-# --server-address forwarded: Argo CD reaches the tenant through this
-# machine's connection (on the playground only argocd-server resolves the
-# in-cluster name vcluster.vcluster-NAME; the application-controller does not).
+# Registered at its in-cluster address, https://vcluster.vcluster-NAME, which
+# argocd-server and the application-controller resolve (on the playground
+# through its hosts file, what CoreDNS does in a real cluster).
 step "kubectl tenant register $name"
-server=$(kubectl tenant register "$name" --yes --server-address forwarded -o json |
+server=$(kubectl tenant register "$name" --yes -o json |
   sed -n 's/^ *"server": *"\([^"]*\)".*/\1/p')
 echo "registered as $server"
 

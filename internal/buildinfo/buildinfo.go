@@ -3,7 +3,11 @@
 // package imports another for it.
 package buildinfo
 
-import "runtime"
+import (
+	"runtime"
+
+	"github.com/kubectl-tenant/kubectl-tenant/internal/support"
+)
 
 // Set at link time by goreleaser (-X).
 var (
@@ -22,7 +26,8 @@ type Info struct {
 	Supports  Supported `json:"supports"`
 }
 
-// Supported lists the versions kubectl-tenant is tested with.
+// Supported lists the versions kubectl-tenant is tested with: exactly
+// support.Matrix, what the e2e suite runs against.
 type Supported struct {
 	Kubernetes string `json:"kubernetes"`
 	VCluster   string `json:"vcluster"`
@@ -33,5 +38,6 @@ type Supported struct {
 func Get() Info {
 	return Info{Version: Version, Commit: Commit, Date: Date, GoVersion: runtime.Version(),
 		Platform: runtime.GOOS + "/" + runtime.GOARCH,
-		Supports: Supported{Kubernetes: "1.34", VCluster: "0.34 (chart)", ArgoCD: "v3.2, v2.14"}}
+		Supports: Supported{Kubernetes: support.Versions(support.Kubernetes),
+			VCluster: support.Versions(support.VCluster), ArgoCD: support.Versions(support.ArgoCD)}}
 }

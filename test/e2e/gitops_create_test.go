@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -38,17 +37,7 @@ func (w *world) platformRepo(config string) string {
 		w.t.Fatal(err)
 	}
 	w.mustRun("render", "-f", cfg, "--out", repo)
-	for _, args := range [][]string{
-		{"init", "-q", "-b", "main"},
-		{"add", "-A"},
-		{"-c", "user.name=e2e", "-c", "user.email=e2e@example.com", "commit", "-q", "-m", "platform"},
-	} {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = repo
-		if out, err := cmd.CombinedOutput(); err != nil {
-			w.t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
+	gitCommitAll(w.t, repo, "platform")
 	return cfg
 }
 

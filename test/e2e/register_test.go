@@ -104,6 +104,10 @@ type argoCluster struct {
 	Labels map[string]string `json:"labels"`
 	Info   struct {
 		ConnectionState struct{ Status, Message string } `json:"connectionState"`
+		CacheInfo       struct {
+			LastCacheSyncTime *time.Time `json:"lastCacheSyncTime"`
+		} `json:"cacheInfo"`
+		ServerVersion string `json:"serverVersion"`
 	} `json:"info"`
 }
 

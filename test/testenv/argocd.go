@@ -74,7 +74,8 @@ func (u *upper) argoCD(ctx context.Context, kubeconfig string, crds <-chan resul
 		return err
 	}
 	// Simulated service networking (what CoreDNS and kube-proxy do in a real
-	// cluster): argocd-server runs in a private mount namespace in which
+	// cluster): argocd-server (and argocd-application-controller, see
+	// startArgoCDGitOps) runs in a private mount namespace in which
 	// Dir/hosts is bind-mounted over /etc/hosts. The vCluster runner keeps
 	// that file (in place) mapping vcluster.<ns>[.svc[.cluster.local]] to a
 	// per-tenant loopback proxy that forwards to the vCluster; see
@@ -84,20 +85,18 @@ func (u *upper) argoCD(ctx context.Context, kubeconfig string, crds <-chan resul
 	if err := os.WriteFile(hosts, []byte(vcrunner.HostsHeader), 0o644); err != nil {
 		return err
 	}
-	argo, err := u.start(partArgoCD, "http://127.0.0.1:"+strconv.Itoa(u.ports.ArgoCD), "unshare", []string{
-		"-m", "--propagation", "private", "/bin/sh", "-c", `mount --bind "$0" /etc/hosts && exec "$@"`,
-		hosts, u.bins["argocd"],
-		"--kubeconfig=" + kubeconfig,
-		"--namespace=" + ns,
+	argo, err := u.start(partArgoCD, "http://127.0.0.1:"+strconv.Itoa(u.ports.ArgoCD), "unshare", withHosts(hosts, u.bins["argocd"],
+		"--kubeconfig="+kubeconfig,
+		"--namespace="+ns,
 		// Plain HTTP: TLS is not what the playground tests, and clients reach
 		// it through the apiserver's port-forward, which is TLS already.
 		"--insecure",
-		"--address=127.0.0.1", "--port=" + strconv.Itoa(u.ports.ArgoCD),
-		"--metrics-address=127.0.0.1", "--metrics-port=" + strconv.Itoa(u.ports.ArgoCDMetrics),
-		"--redis=127.0.0.1:" + strconv.Itoa(u.ports.Redis),
-		"--repo-server=127.0.0.1:" + strconv.Itoa(u.ports.RepoServer), "--repo-server-plaintext",
-		"--staticassets=" + static,
-	}, "ARGOCD_BINARY_NAME=argocd-server")
+		"--address=127.0.0.1", "--port="+strconv.Itoa(u.ports.ArgoCD),
+		"--metrics-address=127.0.0.1", "--metrics-port="+strconv.Itoa(u.ports.ArgoCDMetrics),
+		"--redis=127.0.0.1:"+strconv.Itoa(u.ports.Redis),
+		"--repo-server=127.0.0.1:"+strconv.Itoa(u.ports.RepoServer), "--repo-server-plaintext",
+		"--staticassets="+static,
+	), "ARGOCD_BINARY_NAME=argocd-server")
 	if err != nil {
 		return err
 	}
@@ -193,4 +192,13 @@ func (u *upper) argoCDPod(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// withHosts are the arguments of `unshare` that run bin with args in a
+// private mount namespace in which hosts is bind-mounted over /etc/hosts
+// (the playground's simulated service DNS, see argoCD). The exec keeps the
+// pid, so the process-group handling holds.
+func withHosts(hosts, bin string, args ...string) []string {
+	return append([]string{"-m", "--propagation", "private", "/bin/sh", "-c", `mount --bind "$0" /etc/hosts && exec "$@"`,
+		hosts, bin}, args...)
 }

@@ -13,6 +13,8 @@ import (
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/repo"
+
+	"github.com/kubectl-tenant/kubectl-tenant/test/testenv/vcrunner"
 )
 
 // Parts that let Argo CD install Applications (create --gitops): the real
@@ -57,15 +59,18 @@ func (u *upper) startArgoCDGitOps(kubeconfig string) (repoServer, controller *pr
 	if err != nil {
 		return nil, nil, err
 	}
-	controller, err = u.start(partController, "", u.bins["argocd"], []string{
-		"--kubeconfig=" + kubeconfig,
-		"--namespace=" + ArgoCDNamespace,
+	// The controller monitors registered clusters (connection state, live
+	// cache) at their in-cluster addresses, https://vcluster.vcluster-NAME,
+	// so it sees the same simulated service DNS as argocd-server.
+	controller, err = u.start(partController, "", "unshare", withHosts(u.path(vcrunner.HostsFile), u.bins["argocd"],
+		"--kubeconfig="+kubeconfig,
+		"--namespace="+ArgoCDNamespace,
 		redis,
-		"--repo-server=" + repoServerAddr, "--repo-server-plaintext",
-		"--metrics-port=" + strconv.Itoa(u.ports.ControllerMetrics),
+		"--repo-server="+repoServerAddr, "--repo-server-plaintext",
+		"--metrics-port="+strconv.Itoa(u.ports.ControllerMetrics),
 		// Two cores shared with the apiserver and vClusters.
 		"--status-processors=2", "--operation-processors=2",
-	},
+	),
 		"ARGOCD_BINARY_NAME=argocd-application-controller",
 		// The in-cluster destination (https://kubernetes.default.svc) is the
 		// playground apiserver, read from KUBECONFIG.

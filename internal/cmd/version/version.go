@@ -8,6 +8,7 @@ import (
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/buildinfo"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/support"
 )
 
 // Info is what version prints.
@@ -31,8 +32,8 @@ func NewCmdVersion(f *cmdutil.Factory) *cobra.Command {
 			if output != "" {
 				return cmdutil.PrintObject(f.IOStreams.Out, output, i)
 			}
-			_, err := fmt.Fprintf(f.IOStreams.Out, "kubectl-tenant %s (commit %s, built %s, %s, %s)\nsupports Kubernetes %s, vCluster %s, Argo CD %s\n",
-				i.Version, i.Commit, i.Date, i.GoVersion, i.Platform, i.Supports.Kubernetes, i.Supports.VCluster, i.Supports.ArgoCD)
+			_, err := fmt.Fprintf(f.IOStreams.Out, "kubectl-tenant %s (commit %s, built %s, %s, %s)\ntested with (e2e): %s\n",
+				i.Version, i.Commit, i.Date, i.GoVersion, i.Platform, support.Line())
 			return err
 		},
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/internal/buildinfo"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/version"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/support"
 )
 
 func run(t *testing.T, args ...string) (string, error) {
@@ -29,10 +30,16 @@ func TestVersionText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"kubectl-tenant " + buildinfo.Version, runtime.Version(), "supports Kubernetes"} {
+	for _, s := range []string{"kubectl-tenant " + buildinfo.Version, runtime.Version()} {
 		if !strings.Contains(out, s) {
 			t.Errorf("output %q lacks %q", out, s)
 		}
+	}
+	// The compatibility line is exactly the e2e matrix, nothing more.
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if want := "tested with (e2e): Kubernetes host 1.34, vCluster chart 0.34.0, Argo CD v3.2.11"; lines[len(lines)-1] != want ||
+		want != "tested with (e2e): "+support.Line() {
+		t.Errorf("compatibility line %q, want %q (support.Line %q)", lines[len(lines)-1], want, support.Line())
 	}
 }
 
@@ -57,8 +64,9 @@ func TestVersionJSON(t *testing.T) {
 	if info != version.Get() {
 		t.Errorf("-o json = %+v, want %+v", info, version.Get())
 	}
-	if info.Supports.Kubernetes == "" || info.Supports.VCluster == "" || info.Supports.ArgoCD == "" {
-		t.Errorf("supported versions missing: %+v", info.Supports)
+	want := buildinfo.Supported{Kubernetes: "1.34", VCluster: "0.34.0", ArgoCD: "v3.2.11"}
+	if info.Supports != want {
+		t.Errorf("supports %+v, want the e2e matrix %+v", info.Supports, want)
 	}
 }
 
