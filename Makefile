@@ -33,12 +33,12 @@ build:
 deps:
 	@bash hack/deps.sh
 
-# The main job on the playground: build, start the playground, create tenant
-# "demo" on pool project-x (connected), use it, list.
+# The mission on the playground: build, start the playground, then create a
+# tenant as typed, use it, register it, deploy into it with an Argo CD
+# Application, delete it (hack/demo.sh). No KUBECTL_TENANT_* variables: the
+# playground's host defaults (kube-public/kubectl-tenant) hold them.
 demo: build deps playground
-	PATH=$(CURDIR)/bin:$$PATH KUBECONFIG=$(PLAYGROUND_DIR)/kubeconfig \
-	  KUBECTL_TENANT_CHART=$$(cd $(TESTENV)/build/vcluster && go list -m -f '{{.Dir}}' github.com/loft-sh/vcluster)/chart \
-	  bash hack/demo.sh
+	PATH=$(CURDIR)/bin:$$PATH KUBECONFIG=$(PLAYGROUND_DIR)/kubeconfig bash hack/demo.sh
 
 # Every test: unit tests, then the real-parts tests (harness, vCluster runner,
 # end-to-end) against real kube-apiserver/etcd/vCluster/Argo CD processes.

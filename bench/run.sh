@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 (cd test/e2e && go test -count=1 -run '^$' -bench 'BenchmarkList1000|BenchmarkConnect' -benchtime=20x -benchmem -timeout 40m "$@" .)
+bash bench/binary.sh
 bash bench/startup.sh

@@ -23,6 +23,7 @@ command -v iptables >/dev/null || need+=(iptables)
 command -v conntrack >/dev/null || need+=(conntrack)
 [ -x /bin/busybox ] || need+=(busybox-static)
 command -v gcc >/dev/null || need+=(gcc) # go test -race (make test-unit)
+[ -x /usr/bin/time ] || need+=(time)     # peak RSS in bench/binary.sh
 if ((${#need[@]})); then
   sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
   echo "installing ${need[*]} (apt)"

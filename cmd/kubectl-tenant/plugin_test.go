@@ -31,7 +31,7 @@ func TestInstalledAsKubectlPlugin(t *testing.T) {
 	// Same compile flags as `go test` itself, so every package comes from
 	// the build cache and only the link runs.
 	build := exec.Command("go", "build", "-o", filepath.Join(bin, "kubectl-tenant"),
-		"-ldflags", "-X github.com/kubectl-tenant/kubectl-tenant/internal/cmd/version.Version="+testVersion, ".")
+		"-ldflags", "-X github.com/kubectl-tenant/kubectl-tenant/internal/buildinfo.Version="+testVersion, ".")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

@@ -34,9 +34,7 @@ func CompleteTenantNames(f *Factory) func(*cobra.Command, []string, string) ([]s
 		}
 		ctx, cancel := context.WithTimeout(ctx, CompletionTimeout)
 		defer cancel()
-		quiet := *e
-		quiet.Report = nil // never write progress into the prompt
-		ts, err := quiet.List(ctx)
+		ts, err := e.With(nil).List(ctx) // never write progress into the prompt
 		if err != nil {
 			cobra.CompDebugln("tenant names: "+err.Error(), false)
 			return nil, cobra.ShellCompDirectiveNoFileComp

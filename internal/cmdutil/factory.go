@@ -16,6 +16,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/progress"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/gitops"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/kubeconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/session"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
@@ -33,12 +35,23 @@ type Factory struct {
 	// LocalOnly marks a command that edits only local state (disconnect):
 	// a current tenant context whose host cluster is unknown is no error.
 	LocalOnly bool
+	// KeepArgoCDSession makes the engine's registrar keep one Argo CD
+	// session (the interactive app lists every few seconds); set before the
+	// first Engine call.
+	KeepArgoCDSession bool
 
 	once   sync.Once
 	engine *tenant.Engine
+	base   *tenant.Engine // engine without its plugins, which use it
+	meta   metadata.Interface
+	dyn    dynamic.Interface
 	argocd *argocd.Registrar
 	gitops *argocd.Installer
 	err    error
+
+	hostOnce sync.Once
+	host     *hostconfig.Defaults
+	hostErr  error
 }
 
 // NewFactory returns a Factory over kubectl's standard flags.
@@ -88,7 +101,10 @@ func (f *Factory) Engine() (*tenant.Engine, error) {
 			f.err = err
 			return
 		}
-		f.engine = &tenant.Engine{
+		// The plugins get what they use: clients, and the engine without
+		// them (base) to read and open tenants. The engine the commands
+		// use is base with the plugins; nothing is set after it is built.
+		base := &tenant.Engine{
 			Kube:        kube,
 			REST:        cfg,
 			Backend:     &vcluster.Backend{Getter: f.ConfigFlags, Kube: kube, Meta: meta},
@@ -97,28 +113,31 @@ func (f *Factory) Engine() (*tenant.Engine, error) {
 			HostContext: host,
 			Report:      progress.Lines(f.IOStreams.ErrOut),
 		}
-		// Argo CD registration: delete deregisters, list shows REGISTERED;
-		// without an Argo CD on the host both are no-ops.
-		f.argocd = &argocd.Registrar{Engine: f.engine, Meta: meta, Options: argocd.OptionsFromEnv()}
-		f.engine.Registrar = f.argocd
-		// GitOps installation: create --gitops applies an Application,
-		// delete removes the Application of a tenant installed that way.
 		dyn, err := dynamic.NewForConfig(cfg)
 		if err != nil {
 			f.err = err
 			return
 		}
-		f.gitops = &argocd.Installer{Engine: f.engine, Dynamic: dyn,
+		f.base, f.meta, f.dyn = base, meta, dyn
+		// Argo CD registration: delete deregisters, list shows REGISTERED;
+		// without an Argo CD on the host both are no-ops.
+		f.argocd = f.registrar(argocd.OptionsFromEnv())
+		f.argocd.KeepSession = f.KeepArgoCDSession
+		// GitOps installation: create --gitops applies an Application,
+		// delete removes the Application of a tenant installed that way.
+		f.gitops = &argocd.Installer{Kube: kube, Dynamic: dyn,
 			Options: argocd.Options{Namespace: os.Getenv(argocd.NamespaceEnv)}}
-		f.engine.GitOps = f.gitops
+		e := *base
+		e.Registrar, e.GitOps = f.argocd, f.gitops
+		f.engine = &e
 	})
 	return f.engine, f.err
 }
 
 // ArgoCD returns the engine's Argo CD registrar (its Options come from
 // $KUBECTL_TENANT_ARGOCD_NAMESPACE, _SERVER, _INSECURE and _PLAINTEXT,
-// else namespace argocd, port-forward, verified TLS; auto auth); register
-// and create --register set them from their flags.
+// else namespace argocd, port-forward, verified TLS; auto auth). Commands
+// with their own Argo CD flags use NewRegistrar.
 func (f *Factory) ArgoCD() (*argocd.Registrar, error) {
 	if _, err := f.Engine(); err != nil {
 		return nil, err
@@ -126,14 +145,28 @@ func (f *Factory) ArgoCD() (*argocd.Registrar, error) {
 	return f.argocd, nil
 }
 
-// GitOps returns the engine's Argo CD installer (namespace
-// $KUBECTL_TENANT_ARGOCD_NAMESPACE or argocd, no config); create --gitops
-// sets its config.
-func (f *Factory) GitOps() (*argocd.Installer, error) {
+// NewRegistrar returns a new Argo CD registrar with ao (where Argo CD is,
+// how to log in) for one command's call: register, deregister and create
+// --register, whose flags say it.
+func (f *Factory) NewRegistrar(ao argocd.Options) (*argocd.Registrar, error) {
 	if _, err := f.Engine(); err != nil {
 		return nil, err
 	}
-	return f.gitops, nil
+	return f.registrar(ao), nil
+}
+
+func (f *Factory) registrar(ao argocd.Options) *argocd.Registrar {
+	b := f.base
+	return &argocd.Registrar{Kube: b.Kube, REST: b.REST, Sessions: b.Sessions, Tenants: b, Meta: f.meta, Options: ao}
+}
+
+// NewInstaller returns a new Argo CD installer for one create --gitops:
+// the platform config cfg (nil: none) in Argo CD's namespace ns.
+func (f *Factory) NewInstaller(cfg *gitops.Config, ns string) (*argocd.Installer, error) {
+	if _, err := f.Engine(); err != nil {
+		return nil, err
+	}
+	return &argocd.Installer{Kube: f.base.Kube, Dynamic: f.dyn, Options: argocd.Options{Namespace: ns}, Config: cfg}, nil
 }
 
 // hostContext makes commands talk to the host cluster even while a tenant

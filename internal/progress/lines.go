@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"sync"
 	"time"
 
@@ -61,38 +60,4 @@ func For(w io.Writer, live bool, title, verb, name string, plan []string) (tenan
 func IsTerminal(w any) bool {
 	f, ok := w.(interface{ Fd() uintptr })
 	return ok && term.IsTerminal(int(f.Fd())) && os.Getenv("TERM") != "dumb"
-}
-
-// CreatePlan is the steps of create: up to install without waiting, then the
-// waits, then the connection.
-func CreatePlan(wait, connect bool) []string {
-	plan := append([]string(nil), tui.CreatePlan...)
-	if !wait {
-		plan = plan[:3]
-	}
-	if connect {
-		plan = append(plan, tenant.StepConnect)
-	}
-	return plan
-}
-
-// DeletePlan is the steps of delete (deregister shows up when there is a
-// registrar).
-func DeletePlan() []string { return append([]string(nil), tui.DeletePlan...) }
-
-// SleepPlan is the steps of sleep; without waiting nothing watches the
-// control plane stop.
-func SleepPlan(wait bool) []string {
-	if wait {
-		return append([]string(nil), tui.SleepPlan...)
-	}
-	return slices.DeleteFunc(append([]string(nil), tui.SleepPlan...), func(s string) bool { return s == tenant.StepStopped })
-}
-
-// WakePlan is the steps of wake: scaling up, then create's waits.
-func WakePlan(wait bool) []string {
-	if !wait {
-		return []string{tenant.StepScaleUp}
-	}
-	return append([]string(nil), tui.WakePlan...)
 }

@@ -7,8 +7,6 @@ package tui
 
 import (
 	"context"
-	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -33,21 +31,26 @@ var _ Engine = (*tenant.Engine)(nil)
 // Config wires the app to the engine and to what lives outside it.
 type Config struct {
 	Engine Engine
-	// Bus receives the engine's events: set the engine's Report to
-	// Bus.Reporter(). Nil: a new Bus (events are then only what the model
-	// itself posts).
+	// Bus receives the engine's events: Engine is built reporting to
+	// Bus.Reporter() (tenant.Engine.With). Nil: a new Bus (events are then
+	// only what the model itself posts).
 	Bus *Bus
 	// Connect starts a background connection to a tenant (context NAME,
 	// made current); nil: connecting is not available.
 	Connect func(ctx context.Context, name string) error
 	// Disconnect ends the tenant's connection; nil: not available.
 	Disconnect func(ctx context.Context, name string) error
-	// Register registers a tenant with Argo CD, reporting its steps
-	// (RegisterPlan) on the bus; nil: not available.
-	Register     func(ctx context.Context, name string) error
-	RegisterPlan []string
-	// ValuesFiles are extra chart values files for create (see ValuesEnv).
-	ValuesFiles []string
+	// Registration registers a tenant with Argo CD, reporting its steps
+	// (its Plan) on the bus: the r key, and the wizard's register choice
+	// (create's own last steps); nil: not available.
+	Registration tenant.Registration
+	// Defaults fills what the wizard leaves unset in a create (chart,
+	// values, TTL and isolation from the environment and the host
+	// defaults) and checks it (the host's maximum TTL); nil: nothing.
+	Defaults func(o *tenant.CreateOptions) error
+	// DefaultPool is the pool the wizard offers first when none is named
+	// like the tenant (the host defaults' pool).
+	DefaultPool string
 	// Wait bounds how long create and wake wait for the API, delete for the
 	// namespace and sleep for the control plane to stop (default 5m).
 	Wait time.Duration
@@ -55,21 +58,6 @@ type Config struct {
 	Refresh time.Duration
 	// Now is the clock (tests pin it).
 	Now func() time.Time
-}
-
-// ValuesEnv names comma-separated chart values files that the TUI's create
-// passes like `create -f`.
-const ValuesEnv = "KUBECTL_TENANT_VALUES"
-
-// ValuesFromEnv returns the files named by ValuesEnv.
-func ValuesFromEnv() []string {
-	var out []string
-	for _, f := range strings.Split(os.Getenv(ValuesEnv), ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
-	}
-	return out
 }
 
 // Bus is an unbounded, ordered queue of messages for the model: engine

@@ -63,6 +63,13 @@ func (f *fakeEngine) Create(ctx context.Context, o tenant.CreateOptions) (*tenan
 	f.mu.Lock()
 	f.tenants = append(f.tenants, t)
 	f.mu.Unlock()
+	if o.Register != nil { // as the engine's last steps
+		if err := o.Register.Register(ctx, o.Name, f.report); err != nil {
+			return &t, &tenant.NotRegisteredError{Tenant: &t, Err: err}
+		}
+		registered := true
+		t.Registered = &registered
+	}
 	return &t, nil
 }
 
@@ -111,7 +118,7 @@ func (f *fakeEngine) Wake(_ context.Context, o tenant.WakeOptions) (*tenant.Tena
 // quickCreate reports every step done.
 func quickCreate(_ context.Context, ev func(string, tenant.Phase, time.Duration, string)) error {
 	at := -42 * time.Second
-	for _, s := range CreatePlan {
+	for _, s := range tenant.CreatePlan(tenant.CreateOptions{Wait: time.Minute}) {
 		ev(s, tenant.PhaseStarted, at, "")
 		at += 7 * time.Second
 		ev(s, tenant.PhaseDone, at, "")
@@ -188,4 +195,21 @@ func (s *safeBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return string(s.b)
+}
+
+// fakeRegistration scripts a registration's two steps.
+type fakeRegistration struct {
+	f   *fakeEngine
+	got []string
+}
+
+func (r *fakeRegistration) Plan() []string { return []string{"argocd login", "register"} }
+
+func (r *fakeRegistration) Register(_ context.Context, name string, _ tenant.Reporter) error {
+	r.got = append(r.got, name)
+	r.f.ev("argocd login", tenant.PhaseStarted, -2*time.Second, "")
+	r.f.ev("argocd login", tenant.PhaseDone, -time.Second, "")
+	r.f.ev("register", tenant.PhaseStarted, -time.Second, "")
+	r.f.ev("register", tenant.PhaseDone, 0, "")
+	return nil
 }

@@ -124,7 +124,7 @@ func TestGoldenStepsDone(t *testing.T) {
 // TestLive runs the command-line step view on a plain writer.
 func TestLive(t *testing.T) {
 	var out safeBuffer
-	report, finish := Live(&out, "Deleting tenant a", "delete", "a", DeletePlan)
+	report, finish := Live(&out, "Deleting tenant a", "delete", "a", tenant.DeletePlan())
 	report(tenant.Event{Time: t0, Step: tenant.StepUninstall, Phase: tenant.PhaseStarted})
 	report(tenant.Event{Time: t0.Add(1500 * time.Millisecond), Step: tenant.StepUninstall, Phase: tenant.PhaseDone})
 	report(tenant.Event{Time: t0, Step: tenant.StepDeleteNS, Phase: tenant.PhaseStarted})

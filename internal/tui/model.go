@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -305,7 +306,8 @@ func (m Model) homeKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m, m.filter.Focus()
 	case "n":
 		m.screen = screenWizard
-		m.wizard = newWizard(m.st, m.cfg.Register != nil, m.tenants)
+		m.wizard = newWizard(m.st, m.cfg.Registration != nil, m.tenants)
+		m.wizard.defaultPool = m.cfg.DefaultPool
 		eng, ctx := m.cfg.Engine, m.ctx
 		return m, tea.Batch(m.wizard.name.Focus(), func() tea.Msg {
 			ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
@@ -349,7 +351,7 @@ func (m Model) homeKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		if !hasSel {
 			return m, nil
 		}
-		if m.cfg.Register == nil {
+		if m.cfg.Registration == nil {
 			m.setStatus(true, "registration with Argo CD is not available in this version")
 			return m, nil
 		}
@@ -400,7 +402,7 @@ func (m Model) startOp(verb, name, title string, plan []string, run func(context
 
 func (m Model) startDelete(name string) (tea.Model, tea.Cmd) {
 	eng, wait := m.cfg.Engine, m.cfg.Wait
-	return m.startOp("delete", name, "Deleting tenant "+name, DeletePlan, func(ctx context.Context) (string, error) {
+	return m.startOp("delete", name, "Deleting tenant "+name, tenant.DeletePlan(), func(ctx context.Context) (string, error) {
 		if err := eng.Delete(ctx, tenant.DeleteOptions{Name: name, Wait: wait}); err != nil {
 			return "", err
 		}
@@ -410,7 +412,7 @@ func (m Model) startDelete(name string) (tea.Model, tea.Cmd) {
 
 func (m Model) startSleep(name string) (tea.Model, tea.Cmd) {
 	eng, wait := m.cfg.Engine, m.cfg.Wait
-	return m.startOp("sleep", name, "Putting tenant "+name+" to sleep", SleepPlan, func(ctx context.Context) (string, error) {
+	return m.startOp("sleep", name, "Putting tenant "+name+" to sleep", tenant.SleepPlan(true), func(ctx context.Context) (string, error) {
 		if _, err := eng.Sleep(ctx, tenant.SleepOptions{Name: name, Wait: wait}); err != nil {
 			return "", err
 		}
@@ -420,7 +422,7 @@ func (m Model) startSleep(name string) (tea.Model, tea.Cmd) {
 
 func (m Model) startWake(name string) (tea.Model, tea.Cmd) {
 	eng, wait := m.cfg.Engine, m.cfg.Wait
-	return m.startOp("wake", name, "Waking tenant "+name, WakePlan, func(ctx context.Context) (string, error) {
+	return m.startOp("wake", name, "Waking tenant "+name, tenant.WakePlan(true), func(ctx context.Context) (string, error) {
 		t, err := eng.Wake(ctx, tenant.WakeOptions{Name: name, Wait: wait})
 		if err != nil {
 			return "", err
@@ -430,43 +432,36 @@ func (m Model) startWake(name string) (tea.Model, tea.Cmd) {
 }
 
 func (m Model) startRegister(name string) (tea.Model, tea.Cmd) {
-	reg := m.cfg.Register
-	return m.startOp("register", name, "Registering tenant "+name+" with Argo CD", m.cfg.RegisterPlan, func(ctx context.Context) (string, error) {
-		if err := reg(ctx, name); err != nil {
+	reg, report := m.cfg.Registration, m.cfg.Bus.Reporter()
+	return m.startOp("register", name, "Registering tenant "+name+" with Argo CD", reg.Plan(), func(ctx context.Context) (string, error) {
+		if err := reg.Register(ctx, name, report); err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("tenant %s registered with Argo CD", name), nil
 	})
 }
 
+// startCreate makes the one engine call create makes (the CLI's too):
+// install, wait, and register when the wizard asked.
 func (m Model) startCreate(o tenant.CreateOptions, register bool) (tea.Model, tea.Cmd) {
-	eng, reg := m.cfg.Engine, m.cfg.Register
+	eng := m.cfg.Engine
 	title := "Creating tenant " + o.Name
 	if o.Pool != "" {
 		title += " on pool " + o.Pool
 	}
-	plan := CreatePlan
-	if register && reg != nil {
-		plan = append(append([]string(nil), CreatePlan...), m.cfg.RegisterPlan...)
+	if register {
+		o.Register = m.cfg.Registration
 	}
-	return m.startOp("create", o.Name, title, plan, func(ctx context.Context) (string, error) {
+	return m.startOp("create", o.Name, title, tenant.CreatePlan(o), func(ctx context.Context) (string, error) {
 		t, err := eng.Create(ctx, o)
+		var nr *tenant.NotRegisteredError
+		if errors.As(err, &nr) {
+			return "", fmt.Errorf("tenant %s is created, but not registered with Argo CD (select it and press r to retry): %w", o.Name, nr.Err)
+		}
 		if err != nil {
 			return "", err
 		}
-		if register && reg != nil {
-			if err := reg(ctx, o.Name); err != nil {
-				return "", fmt.Errorf("tenant %s is created, but not registered with Argo CD (select it and press r to retry): %w", o.Name, err)
-			}
-		}
-		res := fmt.Sprintf("tenant %s is %s", t.Name, t.Status)
-		if t.TimeToReady > 0 {
-			res += fmt.Sprintf(" (ready in %s)", t.TimeToReady)
-		}
-		if register && reg != nil {
-			res += "; registered with Argo CD"
-		}
-		return res, nil
+		return t.Summary(), nil
 	})
 }
 
@@ -510,8 +505,13 @@ func (m Model) wizardKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m, cmd
 	}
 	o := m.wizard.options()
-	o.ValuesFiles = m.cfg.ValuesFiles
 	o.Wait = m.cfg.Wait
+	if m.cfg.Defaults != nil {
+		if err := m.cfg.Defaults(&o); err != nil {
+			m.wizard.ttlErr = err.Error()
+			return m, nil
+		}
+	}
 	return m.startCreate(o, m.wizard.register)
 }
 

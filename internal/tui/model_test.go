@@ -195,7 +195,10 @@ func TestSleepThenConnectAsksToWake(t *testing.T) {
 func TestWizardValidatesAsYouTypeAndCreates(t *testing.T) {
 	m, f, cfg := home(t)
 	mm := m.(Model)
-	mm.cfg.ValuesFiles = []string{"/v.yaml"}
+	mm.cfg.Defaults = func(o *tenant.CreateOptions) error {
+		o.ValuesFiles = append([]string{"/v.yaml"}, o.ValuesFiles...)
+		return nil
+	}
 	m, _ = update(mm, key("n"))
 	wantIn(t, m.View(), "New tenant", "looking for node pools")
 	m, _ = update(m, poolsMsg{pools: f.pools})
@@ -301,7 +304,7 @@ func TestHelpAndQuit(t *testing.T) {
 }
 
 func TestStepsInsertUnplannedStep(t *testing.T) {
-	s := newSteps("Deleting tenant a", "delete", "a", DeletePlan, newStyles(nil), now)
+	s := newSteps("Deleting tenant a", "delete", "a", tenant.DeletePlan(), newStyles(nil), now)
 	s.apply(tenant.Event{Time: t0, Step: tenant.StepDeregister, Phase: tenant.PhaseStarted})
 	s.apply(tenant.Event{Time: t0, Step: tenant.StepDeregister, Phase: tenant.PhaseDone})
 	s.apply(tenant.Event{Time: t0, Step: tenant.StepUninstall, Phase: tenant.PhaseStarted})
@@ -331,26 +334,11 @@ func TestNoColorMeansNoANSI(t *testing.T) {
 	}
 }
 
-func TestValuesFromEnv(t *testing.T) {
-	t.Setenv(ValuesEnv, " a.yaml, ,b.yaml")
-	if got := strings.Join(ValuesFromEnv(), "|"); got != "a.yaml|b.yaml" {
-		t.Errorf("ValuesFromEnv = %q", got)
-	}
-}
-
 func TestRegisterAsksFirstThenRuns(t *testing.T) {
 	m, f, cfg := home(t)
-	var got []string
+	reg := &fakeRegistration{f: f}
 	mm := m.(Model)
-	mm.cfg.RegisterPlan = []string{"argocd login", "register"}
-	mm.cfg.Register = func(_ context.Context, name string) error {
-		got = append(got, name)
-		f.ev("argocd login", tenant.PhaseStarted, -2*time.Second, "")
-		f.ev("argocd login", tenant.PhaseDone, -time.Second, "")
-		f.ev("register", tenant.PhaseStarted, -time.Second, "")
-		f.ev("register", tenant.PhaseDone, 0, "")
-		return nil
-	}
+	mm.cfg.Registration = reg
 	m, _ = update(mm, key("down"), key("r"))
 	wantIn(t, m.View(), "Register dev-2 with Argo CD (argocd-manager gets cluster-admin in the tenant)? [y/N]")
 	m, _ = update(m, key("n"))
@@ -370,7 +358,7 @@ func TestRegisterAsksFirstThenRuns(t *testing.T) {
 	cmd()
 	m = drain(m, cfg.Bus)
 	wantIn(t, m.View(), "tenant reg is Ready (ready in 41.8s); registered with Argo CD")
-	if strings.Join(got, ",") != "dev-2,reg" {
-		t.Errorf("registered %v", got)
+	if strings.Join(reg.got, ",") != "dev-2,reg" {
+		t.Errorf("registered %v", reg.got)
 	}
 }

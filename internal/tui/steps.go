@@ -14,16 +14,6 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
 
-// Planned steps of each operation, in the engine's order. Steps the engine
-// reports that are not planned are inserted where they start.
-var (
-	CreatePlan = []string{tenant.StepPreflight, tenant.StepNamespace, tenant.StepInstall,
-		tenant.StepSchedule, tenant.StepKubeconfig, tenant.StepReady}
-	DeletePlan = []string{tenant.StepDeregister, tenant.StepUninstall, tenant.StepDeleteNS, tenant.StepLocal}
-	SleepPlan  = []string{tenant.StepDisconnect, tenant.StepScaleDown, tenant.StepStopped, tenant.StepWorkloads}
-	WakePlan   = []string{tenant.StepScaleUp, tenant.StepSchedule, tenant.StepKubeconfig, tenant.StepReady}
-)
-
 type stepState int
 
 const (

@@ -37,6 +37,7 @@ type wizard struct {
 	poolsErr    error
 	pool        int
 	poolTouched bool
+	defaultPool string // offered when no pool is named like the tenant
 	canRegister bool
 	register    bool
 	existing    map[string]bool
@@ -76,6 +77,11 @@ func (w *wizard) pickDefaultPool() {
 		return
 	}
 	w.pool = 0
+	for i, p := range w.pools {
+		if p == w.defaultPool {
+			w.pool = i
+		}
+	}
 	for i, p := range w.pools {
 		if p == w.name.Value() {
 			w.pool = i

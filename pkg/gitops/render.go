@@ -11,7 +11,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
-	"github.com/kubectl-tenant/kubectl-tenant/plugins/vcluster"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/vclustervalues"
 )
 
 // Sections of the rendered tree, each a top-level directory.
@@ -142,7 +142,7 @@ func resolveProject(c *Config, cl Cluster) project {
 	if lb != nil && (lb.Enabled == nil || *lb.Enabled) {
 		p.LoadBalancer = lb
 	}
-	p.ArgoCDValues = deepMerge(deepMerge(map[string]any{
+	p.ArgoCDValues = vclustervalues.Merge(vclustervalues.Merge(map[string]any{
 		"global": map[string]any{"additionalLabels": map[string]any{tenant.LabelName: cl.Project}},
 	}, d.ArgoCDValues), cl.ArgoCDValues)
 	for _, np := range cl.NodePools {
@@ -160,27 +160,6 @@ func merged(ms ...map[string]string) map[string]string {
 	out := map[string]string{}
 	for _, m := range ms {
 		maps.Copy(out, m)
-	}
-	return out
-}
-
-// deepMerge returns a new map: src over dst, maps merged recursively,
-// anything else replaced. Neither argument is modified.
-func deepMerge(dst, src map[string]any) map[string]any {
-	out := make(map[string]any, len(dst)+len(src))
-	for k, v := range dst {
-		out[k] = v
-	}
-	for k, v := range src {
-		if sv, ok := v.(map[string]any); ok {
-			if dv, ok := out[k].(map[string]any); ok {
-				out[k] = deepMerge(dv, sv)
-				continue
-			}
-			out[k] = deepMerge(nil, sv)
-			continue
-		}
-		out[k] = v
 	}
 	return out
 }
@@ -218,7 +197,7 @@ func Render(c *Config) (Files, error) {
 		put(path.Join(dir, "rbac.yaml"), b, err)
 		b, err = yamlDocs(appProject(&r, p))
 		put(path.Join(dir, "appproject.yaml"), b, err)
-		vals, err := vcluster.TenantValues(p.Name, p.Name, p.K8sVersion, p.Isolation)
+		vals, err := vclustervalues.For(p.Name, p.Name, p.K8sVersion, p.Isolation)
 		if err == nil {
 			b, err = yamlDocs(vals)
 		}
@@ -235,6 +214,10 @@ func Render(c *Config) (Files, error) {
 			b, err = yamlDocs(objs...)
 			put(p, b, err)
 		}
+	}
+	for p, objs := range hostDefaultsFiles(&r) {
+		b, err = yamlDocs(objs...)
+		put(p, b, err)
 	}
 	tf, err := terraformFiles(&r)
 	if err != nil {

@@ -5,11 +5,14 @@ import (
 	"flag"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden from the current output")
@@ -124,10 +127,12 @@ func TestRenderedFiles(t *testing.T) {
 		}
 	}
 	wantPaths := []string{
+		"applications/app-host-defaults.yaml",
 		"applications/app-tenant-gc.yaml",
 		"applications/app-vcluster-payments.yaml",
 		"applications/app-vcluster-search.yaml",
 		"applications/applicationset-vargocd.yaml",
+		"system/host-defaults/configmap.yaml",
 		"system/tenant-gc/admission.yaml", "system/tenant-gc/cronjob.yaml", "system/tenant-gc/namespace.yaml", "system/tenant-gc/rbac.yaml",
 		"terraform/outputs.tf", "terraform/providers.tf", "terraform/ske.tf", "terraform/terraform.tfvars", "terraform/variables.tf",
 		"vcluster/payments/appproject.yaml",
@@ -224,6 +229,38 @@ func TestRenderedFiles(t *testing.T) {
 	}
 }
 
+// TestHostDefaults: render writes the host defaults ConfigMap from
+// config.yaml, and kubectl-tenant reads it back without complaint.
+func TestHostDefaults(t *testing.T) {
+	files := mustRender(t, mustLoad(t, "full"))
+	b := files[path.Join(HostDefaultsDir, "configmap.yaml")]
+	var cm struct {
+		Kind     string
+		Metadata struct{ Name, Namespace string }
+		Data     map[string]string
+	}
+	for _, doc := range strings.Split(string(b), "\n---\n") {
+		if strings.Contains(doc, "kind: ConfigMap") {
+			if err := yaml.Unmarshal([]byte(doc), &cm); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if cm.Kind != "ConfigMap" || cm.Metadata.Namespace != hostconfig.Namespace || cm.Metadata.Name != hostconfig.Name {
+		t.Fatalf("first object is %s %s/%s", cm.Kind, cm.Metadata.Namespace, cm.Metadata.Name)
+	}
+	d, err := hostconfig.Parse(cm.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Data[hostconfig.KeyChartRepo] == "" || d.Data[hostconfig.KeyChartVersion] == "" {
+		t.Errorf("host defaults lack the chart: %v", d.Data)
+	}
+	if _, ok := files[HostDefaultsApplicationPath]; !ok {
+		t.Errorf("no Application syncs %s", HostDefaultsDir)
+	}
+}
+
 // TestGCCronJob: the gc CronJob is rendered by default with the
 // configured image, and not at all when disabled.
 func TestGCCronJob(t *testing.T) {
@@ -238,7 +275,7 @@ func TestGCCronJob(t *testing.T) {
 	off := false
 	cfg.GC.Enabled = &off
 	for p := range mustRender(t, cfg) {
-		if strings.HasPrefix(p, "system/") || strings.Contains(p, "tenant-gc") {
+		if strings.HasPrefix(p, GCDir) || strings.Contains(p, "tenant-gc") {
 			t.Errorf("gc disabled but %s rendered", p)
 		}
 	}

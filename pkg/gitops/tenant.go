@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
-	"github.com/kubectl-tenant/kubectl-tenant/plugins/vcluster"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/vclustervalues"
 )
 
 // TenantRequest is what `kubectl tenant create NAME --gitops` asks for.
@@ -70,7 +70,7 @@ func TenantApplication(c *Config, req TenantRequest) (app map[string]any, fromCo
 	cl := Cluster{Project: req.Name, NodePools: []NodePool{{Name: pool}}}
 	cl.K8sVersion = req.K8sVersion
 	p := resolveProject(&r, cl)
-	vals, err := vcluster.TenantValues(req.Name, pool, p.K8sVersion, req.Isolation)
+	vals, err := vclustervalues.For(req.Name, pool, p.K8sVersion, req.Isolation)
 	if err != nil {
 		return nil, false, err
 	}
@@ -78,7 +78,7 @@ func TenantApplication(c *Config, req TenantRequest) (app map[string]any, fromCo
 	src := chartSource(app)
 	helm := src["helm"].(obj)
 	delete(helm, "valueFiles")
-	helm["valuesObject"] = deepMerge(vals, req.Values)
+	helm["valuesObject"] = vclustervalues.Merge(vals, req.Values)
 	app["spec"].(obj)["sources"] = []obj{src}
 	return app, false, nil
 }

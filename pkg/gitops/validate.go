@@ -11,7 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
-	"github.com/kubectl-tenant/kubectl-tenant/plugins/vcluster"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/vclustervalues"
 )
 
 // SKE limits on names (STACKIT Kubernetes Engine API).
@@ -344,9 +344,9 @@ func (c *Config) withDefaults() Config {
 	r.TargetRevision = or(c.TargetRevision, DefaultTargetRevision)
 	r.ArgoCDNamespace = or(c.ArgoCDNamespace, DefaultArgoCDNamespace)
 	r.VClusterChart = Chart{
-		RepoURL: or(c.VClusterChart.RepoURL, vcluster.DefaultChartRepo),
-		Chart:   or(c.VClusterChart.Chart, vcluster.DefaultChart),
-		Version: or(c.VClusterChart.Version, vcluster.DefaultChartVersion),
+		RepoURL: or(c.VClusterChart.RepoURL, vclustervalues.DefaultChartRepo),
+		Chart:   or(c.VClusterChart.Chart, vclustervalues.DefaultChart),
+		Version: or(c.VClusterChart.Version, vclustervalues.DefaultChartVersion),
 	}
 	r.ArgoCDChart = Chart{
 		RepoURL: or(c.ArgoCDChart.RepoURL, DefaultArgoCDChartRepo),

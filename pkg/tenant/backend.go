@@ -17,6 +17,9 @@ type InstallRequest struct {
 	Chart        string
 	ChartRepo    string
 	ChartVersion string
+	// Values are defaults (the host's) merged over the tool's own values and
+	// under the user's.
+	Values map[string]any
 	// ValuesFiles are user values, merged over the ones kept from earlier
 	// runs and then over the tool's own values.
 	ValuesFiles []string
@@ -62,8 +65,9 @@ type Backend interface {
 	RolloutDone(ctx context.Context, namespace string) (done bool, msg string, err error)
 	// Uninstall removes the release; a missing release is not an error.
 	Uninstall(ctx context.Context, namespace string) error
-	// Releases returns the release of every tenant namespace in one call.
-	Releases(ctx context.Context) (map[string]Release, error)
+	// Releases returns the release of every tenant namespace (or of
+	// s.Namespace) in one call.
+	Releases(ctx context.Context, s Scope) (map[string]Release, error)
 	// Credentials reads the tenant's admin credentials; ErrNotFound when the
 	// control plane has not written them yet.
 	Credentials(ctx context.Context, namespace string) (*Credentials, error)
@@ -82,6 +86,38 @@ type Backend interface {
 	WorkloadSelector() string
 }
 
+// Scope narrows a backend read.
+type Scope struct {
+	// Namespace is one tenant namespace; empty reads every tenant.
+	Namespace string
+	// Kinds are the control-plane workload kinds to read (ControlPlane.Kind
+	// values); empty reads every kind the backend knows.
+	Kinds []string
+	// Cached lets the apiserver answer from its watch cache
+	// (resourceVersion=0): possibly milliseconds stale, but without the
+	// quorum read and wait of a consistent list (tens of ms a call). list
+	// reads this way; status and the lifecycle read consistently.
+	Cached bool
+}
+
+// ReadyProber is an optional Backend capability: a backend that reaches the
+// tenant's API itself (a unit test's fake) instead of through a port-forward
+// to the control-plane pod. ProbeReady says whether /readyz answers and
+// returns the server's gitVersion.
+type ReadyProber interface {
+	ProbeReady(ctx context.Context, namespace, pod string, c *Credentials) (version string, err error)
+}
+
+// ControlPlaneLister is an optional Backend capability: the control-plane
+// workloads of a Scope, one call per kind. list and status derive
+// Ready/Sleeping/Stopped/Pending from them.
+type ControlPlaneLister interface {
+	ControlPlanes(ctx context.Context, s Scope) (map[string]ControlPlane, error)
+	// ControlPlaneKinds are the kinds ControlPlanes reads when Scope.Kinds
+	// is empty.
+	ControlPlaneKinds() []string
+}
+
 // SleepResult says what Backend.Sleep did.
 type SleepResult struct {
 	// Changed is false when the tenant was already asleep.
@@ -93,8 +129,9 @@ type SleepResult struct {
 
 // Registrar registers tenants with a GitOps controller (Argo CD).
 type Registrar interface {
-	// Deregister removes the tenant; a tenant not registered is not an error.
-	Deregister(ctx context.Context, name string) error
+	// Deregister removes the tenant, reporting warnings on report; a
+	// tenant not registered is not an error.
+	Deregister(ctx context.Context, name string, report Reporter) error
 	// Registered names every registered tenant, fetched once.
 	Registered(ctx context.Context) (map[string]bool, error)
 }
@@ -115,5 +152,31 @@ type GitOps interface {
 	// Remove deletes the tenant's Application so the controller prunes what
 	// it installed, and waits up to wait for it to be gone (0: no wait). A
 	// missing Application, or no Argo CD at all, is not an error.
-	Remove(ctx context.Context, name string, wait time.Duration) error
+	Remove(ctx context.Context, name string, wait time.Duration, report Reporter) error
 }
+
+// Opener reads a tenant and opens its API: what a plugin needs of the
+// engine (*Engine implements it).
+type Opener interface {
+	Get(ctx context.Context, name string) (*Tenant, error)
+	Open(ctx context.Context, name string) (*Access, error)
+}
+
+// Connector connects the user to a ready tenant (create's step "connect"):
+// the CLI starts its background forwarder, which writes context NAME and
+// makes it current.
+type Connector interface {
+	Connect(ctx context.Context, name string) error
+}
+
+// Registration registers a ready tenant with a GitOps controller (create's
+// last steps, create --register), configured by its maker (where Argo CD
+// is, the cluster labels).
+type Registration interface {
+	// Register registers tenant name, reporting the steps of Plan.
+	Register(ctx context.Context, name string, report Reporter) error
+	// Plan names the steps Register reports, in order.
+	Plan() []string
+}
+
+var _ Opener = (*Engine)(nil)

@@ -218,17 +218,17 @@ func (c *Connection) Hold(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			c.e.Report.emit(StepConnect, PhaseWarning, fmt.Sprintf("forward to %s dropped (%v); reconnecting", c.pod, err), nil)
+			c.e.Report.Emit(StepConnect, PhaseWarning, fmt.Sprintf("forward to %s dropped (%v); reconnecting", c.pod, err), nil)
 		}
 		for {
 			if err := c.forwardOnce(ctx); err == nil {
-				c.e.Report.emit(StepConnect, PhaseDone, fmt.Sprintf("reconnected to %s on 127.0.0.1:%d", c.pod, c.forward.LocalPort), nil)
+				c.e.Report.Emit(StepConnect, PhaseDone, fmt.Sprintf("reconnected to %s on 127.0.0.1:%d", c.pod, c.forward.LocalPort), nil)
 				backoff = 200 * time.Millisecond
 				break
 			} else if ctx.Err() != nil {
 				return nil
 			} else {
-				c.e.Report.emit(StepConnect, PhaseWaiting, "reconnect failed: "+oneLine(err), nil)
+				c.e.Report.Emit(StepConnect, PhaseWaiting, "reconnect failed: "+oneLine(err), nil)
 			}
 			select {
 			case <-ctx.Done():

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/portforward"
@@ -31,7 +33,9 @@ type CreateOptions struct {
 	Chart        string
 	ChartRepo    string
 	ChartVersion string
-	ValuesFiles  []string
+	// Values are default chart values (the host's), under ValuesFiles.
+	Values      map[string]any
+	ValuesFiles []string
 	// Labels are set on the tenant namespace (for upgrade --selector).
 	Labels map[string]string
 	// TTL, when > 0, sets expires-at.
@@ -44,7 +48,28 @@ type CreateOptions struct {
 	// GitOps installs through Engine.GitOps (an Argo CD Application)
 	// instead of the Backend.
 	GitOps bool
+	// Connect, when set, connects the tenant once it is ready (step
+	// "connect"); Register, when set, then registers it (Register.Plan's
+	// steps). Both run after the waits: with Wait 0 the tenant may not
+	// answer yet, so callers set neither (the CLI refuses --register with
+	// --wait 0 and does not connect).
+	Connect  Connector
+	Register Registration
 }
+
+// NotRegisteredError is a create that made the tenant (ready, connected if
+// asked) but could not register it: re-running the registration alone
+// finishes it.
+type NotRegisteredError struct {
+	Tenant *Tenant
+	Err    error
+}
+
+func (e *NotRegisteredError) Error() string {
+	return fmt.Sprintf("tenant %s is created, but not registered: %v", e.Tenant.Name, e.Err)
+}
+
+func (e *NotRegisteredError) Unwrap() error { return e.Err }
 
 // Step names, shared by every face (CLI lines, TUI, tests).
 const (
@@ -63,8 +88,51 @@ const (
 	StepConnect    = "connect"
 )
 
-// Create installs (or converges) a tenant and waits for its API.
+// Create installs (or converges) a tenant, waits for its API, then connects
+// and registers it when o asks: the whole flow of `create` and of the
+// interactive app's wizard, reporting the steps of CreatePlan(o).
 func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Tenant, error) {
+	t, err := e.install(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	if o.Connect != nil {
+		if err := e.Report.Step(StepConnect, func() error { return o.Connect.Connect(ctx, t.Name) }); err != nil {
+			return nil, err
+		}
+		t.Connected = true
+	}
+	if o.Register != nil {
+		if err := o.Register.Register(ctx, t.Name, e.Report); err != nil {
+			return t, &NotRegisteredError{Tenant: t, Err: err}
+		}
+		registered := true
+		t.Registered = &registered
+	}
+	return t, nil
+}
+
+// CreatePlan names the steps Create(o) reports, in order (a step the plan
+// does not name, such as a warning's, shows up where it starts).
+func CreatePlan(o CreateOptions) []string {
+	plan := []string{StepPreflight, StepNamespace, StepInstall}
+	if o.Wait > 0 {
+		if o.GitOps {
+			plan = append(plan, StepSync)
+		}
+		plan = append(plan, StepSchedule, StepKubeconfig, StepReady)
+	}
+	if o.Connect != nil {
+		plan = append(plan, StepConnect)
+	}
+	if o.Register != nil {
+		plan = append(plan, o.Register.Plan()...)
+	}
+	return plan
+}
+
+// install is Create up to a ready tenant.
+func (e *Engine) install(ctx context.Context, o CreateOptions) (*Tenant, error) {
 	if err := ValidateName(o.Name); err != nil {
 		return nil, err
 	}
@@ -83,7 +151,7 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Tenant, error) {
 	ns := NamespaceFor(o.Name)
 	start := e.now()
 	var owner, app string
-	err := e.Report.step(StepPreflight, func() (err error) {
+	err := e.Report.Step(StepPreflight, func() (err error) {
 		if owner, err = e.preflight(ctx, ns, o.Pool); err != nil {
 			return err
 		}
@@ -106,7 +174,7 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Tenant, error) {
 		lctx   context.Context
 		unlock func() error
 	)
-	err = e.Report.step(StepNamespace, func() error {
+	err = e.Report.Step(StepNamespace, func() error {
 		// Two creates of a new tenant race to create its namespace: the
 		// loser reads it again.
 		created := false
@@ -147,10 +215,10 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Tenant, error) {
 // createLocked is create's part under the tenant's lease: install, wake a
 // sleeping tenant, wait for its API.
 func (e *Engine) createLocked(ctx context.Context, o CreateOptions, ns string, start time.Time) error {
-	err := e.Report.step(StepInstall, func() error {
+	err := e.Report.Step(StepInstall, func() error {
 		req := InstallRequest{
 			Name: o.Name, Namespace: ns, Pool: o.Pool, K8sVersion: o.K8sVersion,
-			Chart: o.Chart, ChartRepo: o.ChartRepo, ChartVersion: o.ChartVersion, ValuesFiles: o.ValuesFiles,
+			Chart: o.Chart, ChartRepo: o.ChartRepo, ChartVersion: o.ChartVersion, Values: o.Values, ValuesFiles: o.ValuesFiles,
 			Isolation: o.Isolation,
 		}
 		if o.GitOps {
@@ -159,13 +227,24 @@ func (e *Engine) createLocked(ctx context.Context, o CreateOptions, ns string, s
 		return e.Backend.Install(ctx, req)
 	})
 	if err != nil {
+		if ctx.Err() == nil {
+			// Best effort: list and status then say Failed and why.
+			_ = e.annotate(context.WithoutCancel(ctx), ns, AnnotationInstallFailed, flatten(err, 1024))
+		}
 		return err
 	}
 	// Create converges to a running tenant: one put to sleep is woken (the
 	// upgrade restored the chart's replicas but not the pause marks).
-	if nsObj, err := e.getNamespace(ctx, o.Name); err != nil {
+	nsObj, err := e.getNamespace(ctx, o.Name)
+	if err != nil {
 		return err
-	} else if isSleeping(nsObj) {
+	}
+	if nsObj.Annotations[AnnotationInstallFailed] != "" {
+		if err := e.annotate(ctx, ns, AnnotationInstallFailed, ""); err != nil {
+			return err
+		}
+	}
+	if isSleeping(nsObj) {
 		if err := e.scaleUp(ctx, nsObj); err != nil {
 			return err
 		}
@@ -176,7 +255,7 @@ func (e *Engine) createLocked(ctx context.Context, o CreateOptions, ns string, s
 			// Argo CD, not this process, installs the chart: wait for its
 			// sync first, so a broken source shows up as Argo CD's message
 			// rather than as a pod that never appears.
-			if err := e.Report.step(StepSync, func() error { return e.waitSynced(ctx, o.Name, o.Wait) }); err != nil {
+			if err := e.Report.Step(StepSync, func() error { return e.waitSynced(ctx, o.Name, o.Wait) }); err != nil {
 				return err
 			}
 			wait = max(o.Wait-e.now().Sub(start), time.Second)
@@ -252,11 +331,11 @@ func (e *Engine) preflight(ctx context.Context, ns, pool string) (string, error)
 	nodes, err := e.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: PoolLabel + "=" + pool})
 	switch {
 	case apierrors.IsForbidden(err):
-		e.Report.emit(StepPreflight, PhaseWarning, "cannot list nodes to check pool "+pool, nil)
+		e.Report.Emit(StepPreflight, PhaseWarning, "cannot list nodes to check pool "+pool, nil)
 	case err != nil:
 		return "", apiError(err)
 	case len(nodes.Items) == 0:
-		e.Report.emit(StepPreflight, PhaseWarning, fmt.Sprintf("no nodes labelled %s=%s: the vCluster pod will stay Pending until the pool has nodes", PoolLabel, pool), nil)
+		e.Report.Emit(StepPreflight, PhaseWarning, fmt.Sprintf("no nodes labelled %s=%s: the vCluster pod will stay Pending until the pool has nodes", PoolLabel, pool), nil)
 	}
 	owner := ""
 	if r, err := e.Kube.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authnv1.SelfSubjectReview{}, metav1.CreateOptions{}); err == nil {
@@ -294,7 +373,7 @@ func (e *Engine) checkInstallMode(ctx context.Context, o CreateOptions) error {
 		return usageErrorf("tenant %s is installed by Argo CD Application %s: re-run with --gitops, or delete it first", o.Name, app)
 	}
 	if app == "" && o.GitOps {
-		rels, err := e.Backend.Releases(ctx)
+		rels, err := e.Backend.Releases(ctx, Scope{Namespace: ns.Name})
 		if err != nil {
 			return apiError(err)
 		}
@@ -376,6 +455,36 @@ func setDefault(m map[string]string, k, v string) {
 	}
 }
 
+// flatten is err's whole message on one line (the chart's schema errors
+// come on lines after the first), at most limit bytes.
+func flatten(err error, limit int) string {
+	s := strings.Join(strings.Fields(err.Error()), " ")
+	if len(s) > limit {
+		s = s[:limit] + "…"
+	}
+	return s
+}
+
+// annotate sets (value "": removes) one namespace annotation with a merge
+// patch.
+func (e *Engine) annotate(ctx context.Context, ns, key, value string) error {
+	return e.annotateAll(ctx, ns, map[string]string{key: value})
+}
+
+// annotateAll sets the annotations in one patch; an empty value removes one.
+func (e *Engine) annotateAll(ctx context.Context, ns string, kv map[string]string) error {
+	anns := map[string]any{}
+	for k, v := range kv {
+		anns[k] = nil // null removes the annotation
+		if v != "" {
+			anns[k] = v
+		}
+	}
+	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": anns}})
+	_, err := e.Kube.CoreV1().Namespaces().Patch(ctx, ns, types.MergePatchType, patch, metav1.PatchOptions{})
+	return apiError(err)
+}
+
 // recordReady stores ready-at and time-to-ready once, on the first success.
 func (e *Engine) recordReady(ctx context.Context, nsName string, start time.Time) error {
 	ns, err := e.Kube.CoreV1().Namespaces().Get(ctx, nsName, metav1.GetOptions{})
@@ -404,7 +513,7 @@ func (e *Engine) WaitReady(ctx context.Context, name string, timeout time.Durati
 	defer cancel()
 	ns := NamespaceFor(name)
 	var pod *corev1.Pod
-	err := e.Report.step(StepSchedule, func() error {
+	err := e.Report.Step(StepSchedule, func() error {
 		return e.poll(ctx, StepSchedule, func() (bool, string, error) {
 			p, msg, err := e.controlPlanePod(ctx, ns)
 			pod = p
@@ -415,7 +524,7 @@ func (e *Engine) WaitReady(ctx context.Context, name string, timeout time.Durati
 		return err
 	}
 	var creds *Credentials
-	err = e.Report.step(StepKubeconfig, func() error {
+	err = e.Report.Step(StepKubeconfig, func() error {
 		return e.poll(ctx, StepKubeconfig, func() (bool, string, error) {
 			c, err := e.Backend.Credentials(ctx, ns)
 			if errors.Is(err, ErrNotFound) {
@@ -428,14 +537,47 @@ func (e *Engine) WaitReady(ctx context.Context, name string, timeout time.Durati
 	if err != nil {
 		return err
 	}
-	return e.Report.step(StepReady, func() error {
+	var version string
+	probe := e.probeReadyz
+	if p, ok := e.Backend.(ReadyProber); ok {
+		probe = p.ProbeReady
+	}
+	err = e.Report.Step(StepReady, func() error {
 		return e.poll(ctx, StepReady, func() (bool, string, error) {
-			if err := e.probeReadyz(ctx, ns, pod.Name, creds); err != nil {
+			v, err := probe(ctx, ns, pod.Name, creds)
+			if err != nil {
 				return false, "virtual API not ready: " + oneLine(err), nil
 			}
+			version = v
 			return true, "", nil
 		})
 	})
+	if err != nil || version == "" {
+		return err
+	}
+	// The K8S column: what the tenant's API server says it runs; and the
+	// workload kind list reads.
+	return e.annotateAll(ctx, ns, map[string]string{
+		AnnotationServerVersion:    version,
+		AnnotationControlPlaneKind: workloadKind(pod),
+	})
+}
+
+// workloadKind is the kind of the workload that owns a control-plane pod
+// (a Deployment owns its pods through a ReplicaSet); empty when unknown.
+func workloadKind(p *corev1.Pod) string {
+	if p == nil {
+		return ""
+	}
+	for _, o := range p.OwnerReferences {
+		if o.Controller != nil && *o.Controller {
+			if o.Kind == "ReplicaSet" {
+				return "Deployment"
+			}
+			return o.Kind
+		}
+	}
+	return ""
 }
 
 // controlPlanePod finds the tenant's control-plane pod and says why it is not
@@ -477,28 +619,42 @@ func firstNonEmpty(s ...string) string {
 }
 
 // probeReadyz asks the virtual API server for /readyz through a short-lived
-// port-forward, verifying TLS with the tenant's CA.
-func (e *Engine) probeReadyz(ctx context.Context, ns, pod string, c *Credentials) error {
+// port-forward, verifying TLS with the tenant's CA, then for /version; it
+// returns the server's gitVersion ("" when /version did not say).
+func (e *Engine) probeReadyz(ctx context.Context, ns, pod string, c *Credentials) (string, error) {
 	fw, err := portforward.Start(ctx, e.REST, ns, pod, 0, e.Backend.APIPort())
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer fw.Close()
 	client, err := tlsClient(c, "localhost")
 	if err != nil {
-		return err
+		return "", err
 	}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("https://127.0.0.1:%d/readyz", fw.LocalPort), nil)
-	resp, err := client.Do(req)
+	get := func(path string, limit int64) (int, string, []byte, error) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("https://127.0.0.1:%d%s", fw.LocalPort, path), nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, "", nil, err
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, limit))
+		return resp.StatusCode, resp.Status, body, nil
+	}
+	code, status, body, err := get("/readyz", 512)
 	if err != nil {
-		return err
+		return "", err
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("/readyz: %s: %s", resp.Status, strings.TrimSpace(string(body)))
+	if code != http.StatusOK {
+		return "", fmt.Errorf("/readyz: %s: %s", status, strings.TrimSpace(string(body)))
 	}
-	return nil
+	var v struct {
+		GitVersion string `json:"gitVersion"`
+	}
+	if code, _, body, err := get("/version", 4096); err == nil && code == http.StatusOK {
+		_ = json.Unmarshal(body, &v)
+	}
+	return v.GitVersion, nil
 }
 
 // tlsClient trusts only the tenant CA and presents its client certificate.
@@ -539,7 +695,7 @@ func (e *Engine) poll(ctx context.Context, step string, check func() (bool, stri
 			return nil
 		}
 		if msg != "" && msg != last {
-			e.Report.emit(step, PhaseWaiting, msg, nil)
+			e.Report.Emit(step, PhaseWaiting, msg, nil)
 			last = msg
 		}
 		select {

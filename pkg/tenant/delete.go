@@ -40,7 +40,7 @@ func (e *Engine) Delete(ctx context.Context, o DeleteOptions) error {
 	// and the wait for that needs no lease.
 	remove := func(ctx context.Context) error {
 		if e.Registrar != nil {
-			if err := e.Report.step(StepDeregister, func() error { return e.Registrar.Deregister(ctx, o.Name) }); err != nil {
+			if err := e.Report.Step(StepDeregister, func() error { return e.Registrar.Deregister(ctx, o.Name, e.Report) }); err != nil {
 				return err
 			}
 		}
@@ -49,14 +49,14 @@ func (e *Engine) Delete(ctx context.Context, o DeleteOptions) error {
 		// delete. A missing namespace may still leave an Application of a
 		// half-created tenant behind.
 		if e.GitOps != nil && (!remote || ns.Annotations[AnnotationApplication] != "") {
-			if err := e.Report.step(StepDeleteApp, func() error { return e.GitOps.Remove(ctx, o.Name, o.Wait) }); err != nil {
+			if err := e.Report.Step(StepDeleteApp, func() error { return e.GitOps.Remove(ctx, o.Name, o.Wait, e.Report) }); err != nil {
 				return err
 			}
 		}
 		if !remote {
 			return nil
 		}
-		if err := e.Report.step(StepUninstall, func() error { return e.Backend.Uninstall(ctx, nsName) }); err != nil {
+		if err := e.Report.Step(StepUninstall, func() error { return e.Backend.Uninstall(ctx, nsName) }); err != nil {
 			return err
 		}
 		// Deleted under the lease, so no other run starts on a namespace
@@ -77,12 +77,12 @@ func (e *Engine) Delete(ctx context.Context, o DeleteOptions) error {
 		return err
 	}
 	if remote {
-		if err := e.Report.step(StepDeleteNS, func() error { return e.deleteNamespace(ctx, nsName, o.Wait) }); err != nil {
+		if err := e.Report.Step(StepDeleteNS, func() error { return e.deleteNamespace(ctx, nsName, o.Wait) }); err != nil {
 			return err
 		}
 	}
 	var local bool
-	if err := e.Report.step(StepLocal, func() (err error) { local, err = e.cleanLocal(o.Name); return }); err != nil {
+	if err := e.Report.Step(StepLocal, func() (err error) { local, err = e.cleanLocal(o.Name); return }); err != nil {
 		return err
 	}
 	if !remote && !local && !o.IgnoreNotFound {
@@ -153,4 +153,10 @@ func (e *Engine) cleanLocal(name string) (bool, error) {
 	}
 	removed, err := e.Kubeconfig.RemoveTenant(name, e.HostContext, restore)
 	return found || removed, err
+}
+
+// DeletePlan names the steps Delete reports, in order (delete application
+// shows up only for a tenant Argo CD installs).
+func DeletePlan() []string {
+	return []string{StepDeregister, StepUninstall, StepDeleteNS, StepLocal}
 }

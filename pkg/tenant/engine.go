@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -35,9 +37,20 @@ type Engine struct {
 	// HostContext names the host cluster's kubeconfig context, recorded in
 	// sessions so later commands find the host while a tenant is current.
 	HostContext string
-	Report      Reporter
+	// Report receives the progress of calls on this Engine. It is set when
+	// the Engine is built; a caller wanting its own progress (a live view,
+	// the TUI's bus) calls With(report) for a copy, never sets it later.
+	Report Reporter
 	// Now is the clock (tests may pin it).
 	Now func() time.Time
+}
+
+// With returns a copy of e that reports to report: one operation's own
+// progress, while e (shared, e.g. by the Factory) stays as built.
+func (e *Engine) With(report Reporter) *Engine {
+	c := *e
+	c.Report = report
+	return &c
 }
 
 func (e *Engine) now() time.Time {
@@ -67,19 +80,26 @@ func (e *Engine) getNamespace(ctx context.Context, name string) (*corev1.Namespa
 	return ns, nil
 }
 
-// List returns every tenant from one namespace list, one release list and,
-// when a Registrar is set, one Argo CD query.
+// List returns every tenant (see tenants) and, when a Registrar is set,
+// whether each is registered, from one Argo CD query made concurrently.
 func (e *Engine) List(ctx context.Context) ([]Tenant, error) {
+	var (
+		registered map[string]bool
+		regErr     error
+		wg         sync.WaitGroup
+	)
+	if e.Registrar != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); registered, regErr = e.Registrar.Registered(ctx) }()
+	}
 	out, err := e.tenants(ctx)
+	wg.Wait()
 	if err != nil {
 		return nil, err
 	}
-	var registered map[string]bool
-	if e.Registrar != nil {
-		if registered, err = e.Registrar.Registered(ctx); err != nil {
-			e.Report.emit("list", PhaseWarning, "registration state unknown: "+err.Error(), nil)
-			registered = nil
-		}
+	if regErr != nil {
+		e.Report.Emit("list", PhaseWarning, "registration state unknown: "+regErr.Error(), nil)
+		registered = nil
 	}
 	connected := e.connectedSet()
 	for i := range out {
@@ -93,23 +113,99 @@ func (e *Engine) List(ctx context.Context) ([]Tenant, error) {
 	return out, nil
 }
 
-// tenants reads every tenant from one namespace list and one release list,
-// sorted by name (no local or Argo CD state).
+// tenants reads every tenant, sorted by name (no local or Argo CD state), in
+// three calls whatever the count: the release list, concurrently with the
+// namespace list and then the control planes of the one workload kind the
+// namespaces record (every kind for a tenant that records none; the other
+// kinds once more for a tenant whose recorded kind is gone, e.g. after an
+// upgrade changed it). All from the apiserver's watch cache: a listing may be
+// milliseconds stale, and saves a quorum wait per call.
 func (e *Engine) tenants(ctx context.Context) ([]Tenant, error) {
-	nss, err := e.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: selector()})
-	if err != nil {
-		return nil, apiError(err)
+	var (
+		wg     sync.WaitGroup
+		rels   map[string]Release
+		relErr error
+	)
+	wg.Add(1)
+	go func() { defer wg.Done(); rels, relErr = e.Backend.Releases(ctx, Scope{Cached: true}) }()
+	nss, err := e.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: selector(), ResourceVersion: "0"})
+	var cps map[string]ControlPlane
+	var kinds []string
+	if err == nil {
+		kinds = e.recordedKinds(nss.Items)
+		cps, err = e.controlPlanes(ctx, Scope{Kinds: kinds, Cached: true})
 	}
-	rels, err := e.Backend.Releases(ctx)
-	if err != nil {
-		return nil, apiError(err)
+	wg.Wait()
+	for _, err := range []error{err, relErr} {
+		if err != nil {
+			return nil, apiError(err)
+		}
+	}
+	if more := e.missingKinds(nss.Items, rels, cps, kinds); len(more) > 0 {
+		extra, err := e.controlPlanes(ctx, Scope{Kinds: more, Cached: true})
+		if err != nil {
+			return nil, err
+		}
+		for ns, cp := range extra {
+			cps[ns] = cp
+		}
 	}
 	out := make([]Tenant, 0, len(nss.Items))
 	for i := range nss.Items {
-		out = append(out, fromNamespace(&nss.Items[i], rels))
+		out = append(out, fromNamespace(&nss.Items[i], rels, cps))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// recordedKinds are the known control-plane kinds the namespaces record; nil
+// (every kind) when none records one. A tenant that records none (not ready
+// yet, or from an older version) is found by missingKinds if it has a
+// workload.
+func (e *Engine) recordedKinds(nss []corev1.Namespace) []string {
+	l, ok := e.Backend.(ControlPlaneLister)
+	if !ok {
+		return nil
+	}
+	known := l.ControlPlaneKinds()
+	seen := map[string]bool{}
+	var out []string
+	for i := range nss {
+		k := nss[i].Annotations[AnnotationControlPlaneKind]
+		if slices.Contains(known, k) && !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// missingKinds are the kinds not read yet when a tenant with a deployed
+// release has no control plane among the kinds read (it records no kind, or
+// an out-of-date one).
+func (e *Engine) missingKinds(nss []corev1.Namespace, rels map[string]Release, cps map[string]ControlPlane, read []string) []string {
+	l, ok := e.Backend.(ControlPlaneLister)
+	if !ok || read == nil {
+		return nil
+	}
+	stale := false
+	for i := range nss {
+		if _, has := cps[nss[i].Name]; !has && rels[nss[i].Name].Status == "deployed" {
+			stale = true
+			break
+		}
+	}
+	if !stale {
+		return nil
+	}
+	var out []string
+	for _, k := range l.ControlPlaneKinds() {
+		if !slices.Contains(read, k) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // connectedSet names tenants with a live connection in this kubeconfig.
@@ -124,14 +220,25 @@ func (e *Engine) connectedSet() map[string]bool {
 	return out
 }
 
-func fromNamespace(ns *corev1.Namespace, rels map[string]Release) Tenant {
+// controlPlanes reads the control-plane workloads when the backend can (nil
+// otherwise: status then falls back to the namespace's records).
+func (e *Engine) controlPlanes(ctx context.Context, s Scope) (map[string]ControlPlane, error) {
+	l, ok := e.Backend.(ControlPlaneLister)
+	if !ok {
+		return nil, nil
+	}
+	cps, err := l.ControlPlanes(ctx, s)
+	return cps, apiError(err)
+}
+
+func fromNamespace(ns *corev1.Namespace, rels map[string]Release, cps map[string]ControlPlane) Tenant {
 	t := Tenant{
 		Name:       ns.Labels[LabelName],
 		Namespace:  ns.Name,
 		Pool:       ns.Labels[LabelPool],
 		Workspace:  ns.Labels[LabelWorkspace],
 		Isolation:  ns.Annotations[AnnotationIsolation] == "true",
-		K8sVersion: ns.Annotations[AnnotationK8sVersion],
+		K8sVersion: firstNonEmpty(ns.Annotations[AnnotationServerVersion], ns.Annotations[AnnotationK8sVersion]),
 		Owner:      ns.Annotations[AnnotationOwner],
 		CreatedAt:  ns.CreationTimestamp.Time,
 	}
@@ -153,24 +260,43 @@ func fromNamespace(ns *corev1.Namespace, rels map[string]Release) Tenant {
 		// Argo CD renders the chart itself: there is no Helm release.
 		rel, hasRel = Release{Status: "deployed"}, true
 	}
-	switch {
-	case ns.Status.Phase == corev1.NamespaceTerminating || ns.DeletionTimestamp != nil:
-		t.Status = StatusTerminating
-	case !hasRel || strings.HasPrefix(rel.Status, "pending"):
-		t.Status = StatusInstalling
-	case rel.Status == "failed":
-		t.Status = StatusFailed
-	case isSleeping(ns):
-		t.Status = StatusSleeping
-	case ns.Annotations[AnnotationReadyAt] != "":
-		t.Status = StatusReady
-	default:
-		t.Status = StatusPending
-	}
+	t.Status, t.Reason = status(ns, rel, hasRel, cps)
 	return t
 }
 
-// Get returns one tenant (two calls: namespace and releases).
+// status derives a tenant's status from the release and, when the backend
+// reads them, the control plane's workload (replicas, readiness, pause
+// annotations): what runs, not what this tool last wrote, so a tenant
+// paused or resumed with the vcluster CLI shows as such.
+func status(ns *corev1.Namespace, rel Release, hasRel bool, cps map[string]ControlPlane) (Status, string) {
+	failed := ns.Annotations[AnnotationInstallFailed]
+	cp, hasCP := cps[ns.Name]
+	switch {
+	case ns.Status.Phase == corev1.NamespaceTerminating || ns.DeletionTimestamp != nil:
+		return StatusTerminating, ""
+	case rel.Status == "failed":
+		return StatusFailed, firstNonEmpty(failed, "the Helm release failed")
+	case failed != "" && (!hasRel || rel.Status != "deployed"):
+		return StatusFailed, failed
+	case !hasRel || strings.HasPrefix(rel.Status, "pending"):
+		return StatusInstalling, ""
+	case hasCP && cp.Paused:
+		return StatusSleeping, ""
+	case hasCP && cp.Replicas == 0:
+		return StatusStopped, "control plane scaled to 0 without a pause"
+	case hasCP && cp.Ready >= cp.Replicas:
+		return StatusReady, ""
+	case hasCP:
+		return StatusPending, fmt.Sprintf("control plane %d/%d ready", cp.Ready, cp.Replicas)
+	case cps == nil && isSleeping(ns):
+		return StatusSleeping, ""
+	case cps == nil && ns.Annotations[AnnotationReadyAt] != "":
+		return StatusReady, ""
+	}
+	return StatusPending, "no control-plane workload yet"
+}
+
+// Get returns one tenant (namespace, releases, control-plane workloads).
 func (e *Engine) Get(ctx context.Context, name string) (*Tenant, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
@@ -179,11 +305,15 @@ func (e *Engine) Get(ctx context.Context, name string) (*Tenant, error) {
 	if err != nil {
 		return nil, err
 	}
-	rels, err := e.Backend.Releases(ctx)
+	rels, err := e.Backend.Releases(ctx, Scope{Namespace: ns.Name})
 	if err != nil {
 		return nil, apiError(err)
 	}
-	t := fromNamespace(ns, rels)
+	cps, err := e.controlPlanes(ctx, Scope{Namespace: ns.Name})
+	if err != nil {
+		return nil, err
+	}
+	t := fromNamespace(ns, rels, cps)
 	t.Connected = e.connectedSet()[name]
 	return &t, nil
 }

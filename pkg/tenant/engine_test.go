@@ -51,7 +51,9 @@ func (b *fakeBackend) Uninstall(_ context.Context, ns string) error {
 	b.uninstalled = append(b.uninstalled, ns)
 	return nil
 }
-func (b *fakeBackend) Releases(context.Context) (map[string]Release, error) { return b.releases, nil }
+func (b *fakeBackend) Releases(context.Context, Scope) (map[string]Release, error) {
+	return b.releases, nil
+}
 func (b *fakeBackend) Credentials(context.Context, string) (*Credentials, error) {
 	return nil, ErrNotFound
 }

@@ -27,6 +27,11 @@ func (e *ForbiddenError) Error() string { return e.msg }
 // permission of another system (Argo CD) with the same exit code 4.
 func NewForbiddenError(msg string) error { return &ForbiddenError{msg: msg} }
 
+// APIError turns a host API error into what the CLI reports: a
+// ForbiddenError (exit code 4) for a denied or unauthenticated call, one
+// line naming the API for an unreachable one.
+func APIError(err error) error { return apiError(err) }
+
 // NewUsageError lets plugins report bad input with the CLI's exit code 2.
 func NewUsageError(msg string) error { return &UsageError{msg: msg} }
 

@@ -36,7 +36,7 @@ func (g *fakeGitOps) Synced(context.Context, string) (bool, string, error) {
 	}
 	return true, "", nil
 }
-func (g *fakeGitOps) Remove(_ context.Context, name string, _ time.Duration) error {
+func (g *fakeGitOps) Remove(_ context.Context, name string, _ time.Duration, _ Reporter) error {
 	*g.calls = append(*g.calls, "remove "+name)
 	return nil
 }

@@ -87,7 +87,7 @@ func (e *Engine) lock(ctx context.Context, name, op, step string, wait time.Dura
 			return nil, nil, err
 		}
 		if held.Holder != reported {
-			e.Report.emit(step, PhaseWaiting, "waiting for "+held.Holder+" to finish with tenant "+name, nil)
+			e.Report.Emit(step, PhaseWaiting, "waiting for "+held.Holder+" to finish with tenant "+name, nil)
 			reported = held.Holder
 		}
 		select {

@@ -50,6 +50,18 @@ const (
 	// AnnotationApplication names the Argo CD Application (namespace/name)
 	// that installs a GitOps tenant; its namespace has no Helm release.
 	AnnotationApplication = labelPrefix + "gitops-application"
+	// AnnotationInstallFailed holds why the last install failed (one line),
+	// so a chart that failed before Helm stored a release (a values file
+	// the chart's schema rejects) shows Failed, not Installing for ever.
+	// A successful install removes it.
+	AnnotationInstallFailed = labelPrefix + "install-failed"
+	// AnnotationServerVersion is the Kubernetes version the tenant's API
+	// server reported the last time the tool saw it ready.
+	AnnotationServerVersion = labelPrefix + "server-version"
+	// AnnotationControlPlaneKind is the kind of the control plane's workload
+	// (StatefulSet, Deployment) the last time the tool saw it ready, so list
+	// reads only that kind: one workload call for all tenants.
+	AnnotationControlPlaneKind = labelPrefix + "control-plane-kind"
 
 	// PoolLabel is the node label (and taint key) that defines a node pool.
 	PoolLabel = "project"

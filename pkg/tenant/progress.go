@@ -30,26 +30,27 @@ type Event struct {
 // Reporter receives progress events. It must not block for long.
 type Reporter func(Event)
 
-func (r Reporter) emit(step string, p Phase, msg string, err error) {
+// Emit reports one event now; a nil Reporter drops it.
+func (r Reporter) Emit(step string, p Phase, msg string, err error) {
 	if r != nil {
 		r(Event{Time: time.Now(), Step: step, Phase: p, Message: msg, Err: err})
 	}
 }
 
-// step runs fn as a named step, reporting start and outcome.
-func (r Reporter) step(step string, fn func() error) error {
-	return r.stepMsg(step, func() (string, error) { return "", fn() })
+// Step runs fn as a named step, reporting start and outcome.
+func (r Reporter) Step(step string, fn func() error) error {
+	return r.StepMsg(step, func() (string, error) { return "", fn() })
 }
 
-// stepMsg is step whose done event carries fn's message (e.g. "already
+// StepMsg is Step whose done event carries fn's message (e.g. "already
 // asleep").
-func (r Reporter) stepMsg(step string, fn func() (string, error)) error {
-	r.emit(step, PhaseStarted, "", nil)
+func (r Reporter) StepMsg(step string, fn func() (string, error)) error {
+	r.Emit(step, PhaseStarted, "", nil)
 	msg, err := fn()
 	if err != nil {
-		r.emit(step, PhaseFailed, err.Error(), err)
+		r.Emit(step, PhaseFailed, err.Error(), err)
 		return err
 	}
-	r.emit(step, PhaseDone, msg, nil)
+	r.Emit(step, PhaseDone, msg, nil)
 	return nil
 }

@@ -2,14 +2,12 @@ package tenant
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 )
 
 // Steps of sleep and wake.
@@ -63,16 +61,16 @@ func (e *Engine) Sleep(ctx context.Context, o SleepOptions) (*Tenant, error) {
 // sleep is Sleep under the tenant's lease.
 func (e *Engine) sleep(ctx context.Context, o SleepOptions, ns *corev1.Namespace) error {
 	// A forwarder would only keep reconnecting to a pod that is gone.
-	if err := e.Report.step(StepDisconnect, func() error { _, err := e.cleanLocal(o.Name); return err }); err != nil {
+	if err := e.Report.Step(StepDisconnect, func() error { _, err := e.cleanLocal(o.Name); return err }); err != nil {
 		return err
 	}
-	err := e.Report.stepMsg(StepScaleDown, func() (string, error) {
+	err := e.Report.StepMsg(StepScaleDown, func() (string, error) {
 		res, err := e.Backend.Sleep(ctx, ns.Name)
 		if err != nil {
 			return "", apiError(err)
 		}
 		if res.Warning != "" {
-			e.Report.emit(StepScaleDown, PhaseWarning, res.Warning, nil)
+			e.Report.Emit(StepScaleDown, PhaseWarning, res.Warning, nil)
 		}
 		msg := ""
 		if !res.Changed {
@@ -84,7 +82,7 @@ func (e *Engine) sleep(ctx context.Context, o SleepOptions, ns *corev1.Namespace
 		return err
 	}
 	if o.Wait > 0 {
-		err := e.Report.step(StepStopped, func() error {
+		err := e.Report.Step(StepStopped, func() error {
 			ctx, cancel := context.WithTimeout(ctx, o.Wait)
 			defer cancel()
 			return e.poll(ctx, StepStopped, func() (bool, string, error) {
@@ -102,7 +100,7 @@ func (e *Engine) sleep(ctx context.Context, o SleepOptions, ns *corev1.Namespace
 			return err
 		}
 	}
-	return e.Report.step(StepWorkloads, func() error { return e.deleteWorkloads(ctx, ns.Name) })
+	return e.Report.Step(StepWorkloads, func() error { return e.deleteWorkloads(ctx, ns.Name) })
 }
 
 // Wake scales a sleeping tenant back up, clears the sleeping mark and waits
@@ -134,7 +132,7 @@ func (e *Engine) Wake(ctx context.Context, o WakeOptions) (*Tenant, error) {
 // then the namespace's sleeping mark goes (only then: an interrupted wake
 // still says Sleeping and a re-run finishes it).
 func (e *Engine) scaleUp(ctx context.Context, ns *corev1.Namespace) error {
-	return e.Report.stepMsg(StepScaleUp, func() (string, error) {
+	return e.Report.StepMsg(StepScaleUp, func() (string, error) {
 		changed, err := e.Backend.Wake(ctx, ns.Name)
 		if err != nil {
 			return "", apiError(err)
@@ -178,13 +176,11 @@ func (e *Engine) setSleeping(ctx context.Context, ns *corev1.Namespace, on bool)
 	if isSleeping(ns) == on {
 		return nil
 	}
-	var v any // null removes the annotation
+	v := ""
 	if on {
 		v = e.now().UTC().Format(time.RFC3339)
 	}
-	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]any{AnnotationSleepingSince: v}}})
-	_, err := e.Kube.CoreV1().Namespaces().Patch(ctx, ns.Name, types.MergePatchType, patch, metav1.PatchOptions{})
-	return apiError(err)
+	return e.annotate(ctx, ns.Name, AnnotationSleepingSince, v)
 }
 
 // deleteWorkloads removes the pods the control plane synced into the
@@ -202,7 +198,25 @@ func (e *Engine) deleteWorkloads(ctx context.Context, ns string) error {
 		}
 	}
 	if n := len(pods.Items); n > 0 {
-		e.Report.emit(StepWorkloads, PhaseWaiting, fmt.Sprintf("deleted %d synced pod(s)", n), nil)
+		e.Report.Emit(StepWorkloads, PhaseWaiting, fmt.Sprintf("deleted %d synced pod(s)", n), nil)
 	}
 	return nil
+}
+
+// SleepPlan names the steps Sleep reports, in order; without waiting
+// nothing watches the control plane stop.
+func SleepPlan(wait bool) []string {
+	if !wait {
+		return []string{StepDisconnect, StepScaleDown, StepWorkloads}
+	}
+	return []string{StepDisconnect, StepScaleDown, StepStopped, StepWorkloads}
+}
+
+// WakePlan names the steps Wake reports, in order: scaling up, then
+// create's waits.
+func WakePlan(wait bool) []string {
+	if !wait {
+		return []string{StepScaleUp}
+	}
+	return []string{StepScaleUp, StepSchedule, StepKubeconfig, StepReady}
 }

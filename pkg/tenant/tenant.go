@@ -1,6 +1,9 @@
 package tenant
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Status is the coarse state of a tenant, as shown by list.
 type Status string
@@ -11,14 +14,26 @@ const (
 	StatusInstalling  Status = "Installing"  // namespace exists, no deployed release yet
 	StatusFailed      Status = "Failed"      // the release failed
 	StatusTerminating Status = "Terminating" // namespace is being deleted
-	StatusSleeping    Status = "Sleeping"    // scaled to zero by sleep, data kept
+	StatusSleeping    Status = "Sleeping"    // paused (sleep or `vcluster pause`), data kept
+	StatusStopped     Status = "Stopped"     // control plane scaled to zero without a pause
 )
+
+// ControlPlane is what the control plane's workload says about a tenant.
+type ControlPlane struct {
+	Kind     string // the workload's kind, e.g. StatefulSet or Deployment
+	Replicas int    // desired
+	Ready    int    // ready
+	Paused   bool   // carries the pause annotation (`vcluster pause`, sleep)
+}
 
 // Tenant is what list, status and the TUI show about one tenant.
 type Tenant struct {
-	Name        string        `json:"name"`
-	Namespace   string        `json:"namespace"`
-	Status      Status        `json:"status"`
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+	Status    Status `json:"status"`
+	// Reason says why the status is not Ready (a failed install's error,
+	// replicas not ready yet).
+	Reason      string        `json:"reason,omitempty"`
 	Pool        string        `json:"pool,omitempty"`
 	Workspace   string        `json:"workspace,omitempty"`
 	Isolation   bool          `json:"isolation,omitempty"`
@@ -35,6 +50,19 @@ type Tenant struct {
 	SleepingSince *time.Time `json:"sleepingSince,omitempty"`
 	Connected     bool       `json:"connected"`
 	Registered    *bool      `json:"registered,omitempty"` // nil: Argo CD not asked
+}
+
+// Summary is the one line a create ends with, in every face: "tenant demo
+// is Ready (ready in 41.8s); registered with Argo CD".
+func (t *Tenant) Summary() string {
+	s := fmt.Sprintf("tenant %s is %s", t.Name, t.Status)
+	if t.TimeToReady > 0 {
+		s += fmt.Sprintf(" (ready in %s)", t.TimeToReady)
+	}
+	if t.Registered != nil && *t.Registered {
+		s += "; registered with Argo CD"
+	}
+	return s
 }
 
 // Release is the Helm release state of a tenant, as the backend sees it.

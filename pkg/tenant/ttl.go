@@ -184,7 +184,7 @@ func (e *Engine) gcLocal(ctx context.Context, present map[string]bool, dryRun bo
 		r := GCResult{Name: s.Tenant, Action: GCWouldDelete}
 		if !dryRun {
 			r.Action = GCDeleted
-			if err := e.Report.step(s.Tenant+": "+StepLocal, func() error { _, err := e.cleanLocal(s.Tenant); return err }); err != nil {
+			if err := e.Report.Step(s.Tenant+": "+StepLocal, func() error { _, err := e.cleanLocal(s.Tenant); return err }); err != nil {
 				r.Action, r.Error = GCFailed, oneLine(err)
 			}
 		}
@@ -195,10 +195,7 @@ func (e *Engine) gcLocal(ctx context.Context, present map[string]bool, dryRun bo
 
 // gcDelete deletes one tenant, its progress steps prefixed with its name.
 func (e *Engine) gcDelete(ctx context.Context, name string, o GCOptions) error {
-	sub := *e
-	if e.Report != nil {
-		sub.Report = func(ev Event) { ev.Step = name + ": " + ev.Step; e.Report(ev) }
-	}
+	sub := e.With(e.Report.prefixed(name + ": "))
 	backoff, giveUp := o.Backoff, time.Now().Add(o.RetryFor)
 	for attempt := 1; ; attempt++ {
 		err := sub.Delete(ctx, DeleteOptions{Name: name, Wait: o.Wait, IgnoreNotFound: true})
@@ -206,7 +203,7 @@ func (e *Engine) gcDelete(ctx context.Context, name string, o GCOptions) error {
 		if err == nil || errors.As(err, &fe) || ctx.Err() != nil || time.Now().Add(backoff).After(giveUp) {
 			return err
 		}
-		e.Report.emit(name+": retry", PhaseWarning, fmt.Sprintf("attempt %d failed (%s); trying again in %s", attempt, oneLine(err), backoff), nil)
+		e.Report.Emit(name+": retry", PhaseWarning, fmt.Sprintf("attempt %d failed (%s); trying again in %s", attempt, oneLine(err), backoff), nil)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

@@ -25,6 +25,9 @@ type UpgradeOptions struct {
 	ChartRepo    string
 	ChartVersion string // empty keeps each release's chart version
 	ValuesFiles  []string
+	// Values are the platform's default values (the host defaults), under
+	// the values each tenant's user keeps; as create passes them.
+	Values map[string]any
 
 	// Canary tenants are upgraded and checked first; the waves start only
 	// when every canary is Ready again.
@@ -153,7 +156,7 @@ func (o UpgradeOptions) request(ns *corev1.Namespace) InstallRequest {
 		Name: ns.Labels[LabelName], Namespace: ns.Name, Pool: ns.Labels[LabelPool],
 		K8sVersion: ns.Annotations[AnnotationK8sVersion],
 		Chart:      o.Chart, ChartRepo: o.ChartRepo, ChartVersion: o.ChartVersion,
-		ValuesFiles: o.ValuesFiles, ReuseValues: true,
+		Values: o.Values, ValuesFiles: o.ValuesFiles, ReuseValues: true,
 		Isolation: ns.Annotations[AnnotationIsolation] == "true",
 	}
 }
@@ -173,7 +176,7 @@ func (e *Engine) PlanUpgrade(ctx context.Context, o UpgradeOptions) (*UpgradePla
 	if err != nil {
 		return nil, err
 	}
-	rels, err := e.Backend.Releases(ctx)
+	rels, err := e.Backend.Releases(ctx, Scope{})
 	if err != nil {
 		return nil, apiError(err)
 	}
@@ -242,7 +245,7 @@ func Waves(items []UpgradeItem, canary, size int) []UpgradeWave {
 // classify decides one tenant's place: unchanged, skipped (with the reason)
 // or planned.
 func (e *Engine) classify(ctx context.Context, o UpgradeOptions, ns *corev1.Namespace, rels map[string]Release) UpgradeItem {
-	t := fromNamespace(ns, rels)
+	t := fromNamespace(ns, rels, nil)
 	it := UpgradeItem{Name: t.Name, Outcome: OutcomeSkipped}
 	_, hasRel := rels[ns.Name]
 	switch {
@@ -279,9 +282,7 @@ func (e *Engine) classify(ctx context.Context, o UpgradeOptions, ns *corev1.Name
 	if timeout <= 0 {
 		timeout = 20 * time.Second
 	}
-	quiet := *e
-	quiet.Report = nil
-	if err := quiet.WaitReady(ctx, t.Name, timeout); err != nil {
+	if err := e.With(nil).WaitReady(ctx, t.Name, timeout); err != nil {
 		it.Reason = "not available: " + oneLine(err)
 		return it
 	}
@@ -310,8 +311,7 @@ func (e *Engine) Upgrade(ctx context.Context, o UpgradeOptions, p *UpgradePlan) 
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				sub := *e
-				sub.Report = report.prefixed(it.Name + ": ")
+				sub := e.With(report.prefixed(it.Name + ": "))
 				if err := sub.upgradeOne(ctx, o, ns); err != nil {
 					it.Outcome, it.Reason = OutcomeFailed, oneLine(err)
 					return
@@ -340,7 +340,7 @@ func (e *Engine) upgradeOne(ctx context.Context, o UpgradeOptions, ns *corev1.Na
 }
 
 func (e *Engine) upgradeLocked(ctx context.Context, o UpgradeOptions, ns *corev1.Namespace) error {
-	err := e.Report.step(StepUpgrade, func() error { return e.Backend.Install(ctx, o.request(ns)) })
+	err := e.Report.Step(StepUpgrade, func() error { return e.Backend.Install(ctx, o.request(ns)) })
 	if err != nil {
 		return err
 	}
@@ -348,7 +348,7 @@ func (e *Engine) upgradeLocked(ctx context.Context, o UpgradeOptions, ns *corev1
 	// rollout first, or the health check would pass on the old version.
 	ctx, cancel := context.WithTimeout(ctx, o.Wait)
 	defer cancel()
-	err = e.Report.step(StepRollout, func() error {
+	err = e.Report.Step(StepRollout, func() error {
 		return e.poll(ctx, StepRollout, func() (bool, string, error) {
 			done, msg, err := e.Backend.RolloutDone(ctx, ns.Name)
 			return done, msg, apiError(err)

@@ -97,7 +97,7 @@ func PrintApplicationSet(w io.Writer, namespace string, selector map[string]stri
 // Bootstrap applies the bootstrap ApplicationSet in the Argo CD namespace
 // (server-side apply, field manager kubectl-tenant) and says what it did.
 func (r *Registrar) Bootstrap(ctx context.Context, selector map[string]string) (string, error) {
-	dyn, err := dynamic.NewForConfig(r.Engine.REST)
+	dyn, err := dynamic.NewForConfig(r.REST)
 	if err != nil {
 		return "", err
 	}

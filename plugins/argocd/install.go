@@ -15,10 +15,11 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/gitops"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
-	"github.com/kubectl-tenant/kubectl-tenant/plugins/vcluster"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/vclustervalues"
 )
 
 var applicationGVR = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applications"}
@@ -32,7 +33,7 @@ const resourcesFinalizer = "resources-finalizer.argocd.argoproj.io"
 // deletes it with the resources finalizer so the controller prunes the
 // vCluster.
 type Installer struct {
-	Engine  *tenant.Engine
+	Kube    kubernetes.Interface
 	Dynamic dynamic.Interface
 	// Options.Namespace is Argo CD's namespace (default argocd).
 	Options Options
@@ -54,7 +55,7 @@ func (i *Installer) apps() dynamic.ResourceInterface {
 // name, if any, is the tenant's.
 func (i *Installer) Preflight(ctx context.Context, name string) (string, error) {
 	ns := i.ns()
-	if _, err := i.Engine.Kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+	if _, err := i.Kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); apierrors.IsNotFound(err) {
 		return "", fmt.Errorf("Argo CD namespace %q does not exist: install Argo CD or set %s", ns, NamespaceEnv)
 	} else if err != nil {
 		return "", kubeError(err)
@@ -67,7 +68,7 @@ func (i *Installer) Preflight(ctx context.Context, name string) (string, error) 
 		return "", fmt.Errorf("Application %s/%s exists and is not tenant %s's (no %s=%s label): refusing to change it", ns, app.GetName(), name, tenant.LabelName, name)
 	}
 	for _, verb := range []string{"create", "patch", "delete"} {
-		r, err := i.Engine.Kube.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authzv1.SelfSubjectAccessReview{
+		r, err := i.Kube.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authzv1.SelfSubjectAccessReview{
 			Spec: authzv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authzv1.ResourceAttributes{
 				Verb: verb, Group: applicationGVR.Group, Resource: applicationGVR.Resource, Namespace: ns,
 			}},
@@ -101,7 +102,7 @@ var errNoApplicationAPI = fmt.Errorf("the host cluster has no Application resour
 
 // Application is the tenant's Application as Apply applies it.
 func (i *Installer) Application(req tenant.InstallRequest) (map[string]any, error) {
-	vals, err := vcluster.MergeValues(nil, req.ValuesFiles)
+	vals, err := vclustervalues.MergeFiles(req.Values, req.ValuesFiles)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +173,7 @@ func (i *Installer) Synced(ctx context.Context, name string) (bool, string, erro
 
 // Remove deletes the tenant's Application with the resources finalizer and
 // waits for the controller to prune and release it.
-func (i *Installer) Remove(ctx context.Context, name string, wait time.Duration) error {
+func (i *Installer) Remove(ctx context.Context, name string, wait time.Duration, report tenant.Reporter) error {
 	app, err := i.get(ctx, name)
 	if err == errNoApplicationAPI || app == nil && err == nil {
 		return nil
@@ -218,8 +219,8 @@ func (i *Installer) Remove(ctx context.Context, name string, wait time.Duration)
 				msg += ": " + c
 			}
 		}
-		if msg != last && i.Engine.Report != nil {
-			i.Engine.Report(tenant.Event{Time: time.Now(), Step: tenant.StepDeleteApp, Phase: tenant.PhaseWaiting, Message: msg})
+		if msg != last {
+			report.Emit(tenant.StepDeleteApp, tenant.PhaseWaiting, msg, nil)
 			last = msg
 		}
 		select {

@@ -35,12 +35,12 @@ func newInstaller(objs ...runtime.Object) (*Installer, *dynfake.FakeDynamicClien
 	dyn := dynfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
 		map[schema.GroupVersionResource]string{applicationGVR: "ApplicationList"}, objs...)
 	cs := fake.NewSimpleClientset(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "argocd"}})
-	return &Installer{Engine: &tenant.Engine{Kube: cs}, Dynamic: dyn}, dyn
+	return &Installer{Kube: cs, Dynamic: dyn}, dyn
 }
 
 func TestRemoveAddsResourcesFinalizerThenDeletes(t *testing.T) {
 	in, dyn := newInstaller(testApp("demo", map[string]any{tenant.LabelName: "demo"}, nil, nil))
-	if err := in.Remove(context.Background(), "demo", 0); err != nil {
+	if err := in.Remove(context.Background(), "demo", 0, nil); err != nil {
 		t.Fatal(err)
 	}
 	var verbs []string
@@ -54,7 +54,7 @@ func TestRemoveAddsResourcesFinalizerThenDeletes(t *testing.T) {
 		t.Fatalf("actions %v, want get,patch,delete", verbs)
 	}
 	// Gone (or never there) is fine.
-	if err := in.Remove(context.Background(), "demo", 0); err != nil {
+	if err := in.Remove(context.Background(), "demo", 0, nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -63,7 +63,7 @@ func TestRemoveKeepsFinalizerAndRefusesForeign(t *testing.T) {
 	in, dyn := newInstaller(
 		testApp("demo", map[string]any{tenant.LabelName: "demo"}, []any{resourcesFinalizer + "/foreground"}, nil),
 		testApp("other", map[string]any{"team": "x"}, nil, nil))
-	if err := in.Remove(context.Background(), "demo", 0); err != nil {
+	if err := in.Remove(context.Background(), "demo", 0, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, a := range dyn.Actions() {
@@ -71,7 +71,7 @@ func TestRemoveKeepsFinalizerAndRefusesForeign(t *testing.T) {
 			t.Errorf("patched an Application that has the finalizer")
 		}
 	}
-	if err := in.Remove(context.Background(), "other", 0); err == nil || !strings.Contains(err.Error(), "refusing") {
+	if err := in.Remove(context.Background(), "other", 0, nil); err == nil || !strings.Contains(err.Error(), "refusing") {
 		t.Fatalf("Remove(foreign) = %v", err)
 	}
 }

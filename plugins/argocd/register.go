@@ -24,7 +24,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
 
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/session"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
 
@@ -79,7 +81,13 @@ func DefaultLabels() map[string]string { return map[string]string{"env": "vdev"}
 // Registrar registers tenants with Argo CD and is the engine's
 // tenant.Registrar (delete deregisters, list shows REGISTERED).
 type Registrar struct {
-	Engine *tenant.Engine
+	// Kube and REST reach the host cluster; Sessions are this machine's
+	// connections (--server-address forwarded); Tenants reads a tenant and
+	// opens its API (the engine, built without this Registrar).
+	Kube     kubernetes.Interface
+	REST     *rest.Config
+	Sessions session.Store
+	Tenants  tenant.Opener
 	// Meta lists cluster Secrets metadata-only for Registered.
 	Meta metadata.Interface
 	// Options say where Argo CD is and how to log in.
@@ -107,7 +115,7 @@ const loginRetry = 30 * time.Second
 // once.
 func (r *Registrar) withSession(ctx context.Context, fn func(*Session) error) error {
 	if !r.KeepSession {
-		s, err := Login(ctx, r.Engine.Kube, r.Engine.REST, r.Options)
+		s, err := Login(ctx, r.Kube, r.REST, r.Options)
 		if err != nil {
 			return err
 		}
@@ -122,7 +130,7 @@ func (r *Registrar) withSession(ctx context.Context, fn func(*Session) error) er
 			if r.loginErr != nil && time.Now().Before(r.loginAfter) {
 				return r.loginErr
 			}
-			s, err := Login(ctx, r.Engine.Kube, r.Engine.REST, r.Options)
+			s, err := Login(ctx, r.Kube, r.REST, r.Options)
 			if err != nil {
 				if ctx.Err() == nil {
 					r.loginErr, r.loginAfter = err, time.Now().Add(loginRetry)
@@ -186,23 +194,6 @@ type Result struct {
 }
 
 func (r *Registrar) ns() string { return r.Options.namespace() }
-
-func (r *Registrar) emit(step string, p tenant.Phase, msg string, err error) {
-	if r.Engine.Report != nil {
-		r.Engine.Report(tenant.Event{Time: time.Now(), Step: step, Phase: p, Message: msg, Err: err})
-	}
-}
-
-func (r *Registrar) step(step string, fn func() (string, error)) error {
-	r.emit(step, tenant.PhaseStarted, "", nil)
-	msg, err := fn()
-	if err != nil {
-		r.emit(step, tenant.PhaseFailed, err.Error(), err)
-		return err
-	}
-	r.emit(step, tenant.PhaseDone, msg, nil)
-	return nil
-}
 
 // Validate checks o without any API call.
 func (o *RegisterOptions) Validate() error {
@@ -281,21 +272,20 @@ func clusterLabels(name string, user map[string]string) map[string]string {
 //
 // A re-run is an upsert. If step 4 fails on a first registration, what
 // step 3 made is removed again. The token is never printed or logged.
-func (r *Registrar) Register(ctx context.Context, o RegisterOptions) (*Result, error) {
+func (r *Registrar) Register(ctx context.Context, o RegisterOptions, report tenant.Reporter) (*Result, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
 	if err := r.Options.Validate(); err != nil {
 		return nil, err
 	}
-	e := r.Engine
 	if o.Mode == "" {
 		o.Mode = ModeAPI
 	}
 	if o.TokenWait <= 0 {
 		o.TokenWait = 30 * time.Second
 	}
-	if _, err := e.Get(ctx, o.Name); err != nil {
+	if _, err := r.Tenants.Get(ctx, o.Name); err != nil {
 		return nil, err
 	}
 	server, note, err := r.serverAddress(o)
@@ -306,8 +296,8 @@ func (r *Registrar) Register(ctx context.Context, o RegisterOptions) (*Result, e
 
 	var sess *Session
 	if o.Mode == ModeAPI {
-		err = r.step(StepLogin, func() (string, error) {
-			s, err := Login(ctx, e.Kube, e.REST, r.Options)
+		err = report.StepMsg(StepLogin, func() (string, error) {
+			s, err := Login(ctx, r.Kube, r.REST, r.Options)
 			if err != nil {
 				return "", err
 			}
@@ -336,7 +326,7 @@ func (r *Registrar) Register(ctx context.Context, o RegisterOptions) (*Result, e
 		}
 		res.ArgoCDVersion = sess.Version
 	} else {
-		err = r.step(StepLogin, func() (string, error) {
+		err = report.StepMsg(StepLogin, func() (string, error) {
 			if err := r.checkSecretAccess(ctx); err != nil {
 				return "", err
 			}
@@ -351,12 +341,12 @@ func (r *Registrar) Register(ctx context.Context, o RegisterOptions) (*Result, e
 		}
 	}
 
-	acc, err := e.Open(ctx, o.Name)
+	acc, err := r.Tenants.Open(ctx, o.Name)
 	if err != nil {
 		return nil, err
 	}
 	defer acc.Close()
-	err = r.step(StepCertificate, func() (string, error) {
+	err = report.StepMsg(StepCertificate, func() (string, error) {
 		host := hostOf(server)
 		return "the vCluster certificate covers " + host, checkServingCert(ctx, acc, o.Name, host)
 	})
@@ -372,7 +362,7 @@ func (r *Registrar) Register(ctx context.Context, o RegisterOptions) (*Result, e
 		token   string
 		created bool
 	)
-	err = r.step(StepManager, func() (string, error) {
+	err = report.StepMsg(StepManager, func() (string, error) {
 		var err error
 		token, created, err = installManager(ctx, kc, o.Namespaces, o.TokenWait)
 		scope := "cluster-wide"
@@ -383,7 +373,7 @@ func (r *Registrar) Register(ctx context.Context, o RegisterOptions) (*Result, e
 	})
 	if err != nil {
 		if created {
-			r.rollback(kc)
+			r.rollback(kc, report)
 		}
 		return nil, err
 	}
@@ -392,7 +382,7 @@ func (r *Registrar) Register(ctx context.Context, o RegisterOptions) (*Result, e
 		Server: server, Name: o.Name, Labels: res.Labels, Namespaces: o.Namespaces,
 		Config: ClusterConfig{BearerToken: token, TLSClientConfig: TLSClientConfig{CAData: acc.CA}},
 	}
-	err = r.step(StepRegister, func() (string, error) {
+	err = report.StepMsg(StepRegister, func() (string, error) {
 		if o.Mode == ModeDeclarative {
 			name, err := r.writeSecret(ctx, cl)
 			res.Secret = r.ns() + "/" + name
@@ -404,18 +394,18 @@ func (r *Registrar) Register(ctx context.Context, o RegisterOptions) (*Result, e
 			return "", err
 		}
 		if state.Status != "" && state.Status != ConnectionSuccessful {
-			r.emit(StepRegister, tenant.PhaseWarning, fmt.Sprintf("Argo CD's connection to %s is %s: %s", server, state.Status, state.Message), nil)
+			report.Emit(StepRegister, tenant.PhaseWarning, fmt.Sprintf("Argo CD's connection to %s is %s: %s", server, state.Status, state.Message), nil)
 		}
 		return fmt.Sprintf("%s as %s, connection %s", o.Name, server, firstNonEmpty(state.Status, "not reported")), nil
 	})
 	if err != nil {
 		if created {
-			r.rollback(kc)
+			r.rollback(kc, report)
 		}
 		return nil, err
 	}
 	if note != "" {
-		r.emit(StepRegister, tenant.PhaseWarning, note, nil)
+		report.Emit(StepRegister, tenant.PhaseWarning, note, nil)
 	}
 	return res, nil
 }
@@ -439,7 +429,7 @@ func checkNameFree(name, server string, clusters []Cluster) error {
 // clustersFromSecrets reads the names, servers and labels of the cluster
 // Secrets in the Argo CD namespace (declarative mode has no API session).
 func (r *Registrar) clustersFromSecrets(ctx context.Context) ([]Cluster, error) {
-	l, err := r.Engine.Kube.CoreV1().Secrets(r.ns()).List(ctx, metav1.ListOptions{LabelSelector: SecretTypeLabel + "=" + SecretTypeCluster})
+	l, err := r.Kube.CoreV1().Secrets(r.ns()).List(ctx, metav1.ListOptions{LabelSelector: SecretTypeLabel + "=" + SecretTypeCluster})
 	if err != nil {
 		return nil, kubeError(err)
 	}
@@ -451,11 +441,11 @@ func (r *Registrar) clustersFromSecrets(ctx context.Context) ([]Cluster, error) 
 }
 
 // rollback removes the manager objects of a first registration that failed.
-func (r *Registrar) rollback(kc kubernetes.Interface) {
+func (r *Registrar) rollback(kc kubernetes.Interface, report tenant.Reporter) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := uninstallManager(ctx, kc); err != nil {
-		r.emit(StepManager, tenant.PhaseWarning, "could not remove argocd-manager after the failure: "+oneLine(err.Error()), nil)
+		report.Emit(StepManager, tenant.PhaseWarning, "could not remove argocd-manager after the failure: "+oneLine(err.Error()), nil)
 	}
 }
 
@@ -465,7 +455,7 @@ func (r *Registrar) serverAddress(o RegisterOptions) (server, note string, err e
 	case "", AddressInCluster:
 		return InClusterAddress(o.Name), "", nil
 	case AddressForwarded:
-		ss, err := r.Engine.Sessions.List()
+		ss, err := r.Sessions.List()
 		if err != nil {
 			return "", "", err
 		}
@@ -539,7 +529,7 @@ func (r *Registrar) upsert(ctx context.Context, s *Session, cl *Cluster) (Connec
 		}
 		return ConnectionState{}, err
 	}
-	secrets := r.Engine.Kube.CoreV1().Secrets(r.ns())
+	secrets := r.Kube.CoreV1().Secrets(r.ns())
 	if l, err := secrets.List(ctx, metav1.ListOptions{LabelSelector: clusterSecretSelector(cl.Name)}); err == nil {
 		for _, sec := range l.Items {
 			if sec.Annotations[managedByAnnotation] != managedByArgoCD {
@@ -601,7 +591,7 @@ func (r *Registrar) writeSecret(ctx context.Context, cl *Cluster) (string, error
 	if err != nil {
 		return "", err
 	}
-	secrets := r.Engine.Kube.CoreV1().Secrets(r.ns())
+	secrets := r.Kube.CoreV1().Secrets(r.ns())
 	cur, err := secrets.Get(ctx, want.Name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
@@ -631,14 +621,14 @@ func (r *Registrar) writeSecret(ctx context.Context, cl *Cluster) (string, error
 // is no Argo CD namespace or the caller may not write Secrets in it.
 func (r *Registrar) checkSecretAccess(ctx context.Context) error {
 	ns := r.ns()
-	if _, err := r.Engine.Kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+	if _, err := r.Kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); apierrors.IsNotFound(err) {
 		return fmt.Errorf("%w: there is no namespace %s (use --argocd-namespace)", ErrNotInstalled, ns)
 	} else if err != nil && !apierrors.IsForbidden(err) {
 		return kubeError(err)
 	}
 	var denied []string
 	for _, verb := range []string{"create", "update", "list", "delete"} {
-		rv, err := r.Engine.Kube.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authzv1.SelfSubjectAccessReview{
+		rv, err := r.Kube.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authzv1.SelfSubjectAccessReview{
 			Spec: authzv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authzv1.ResourceAttributes{Verb: verb, Resource: "secrets", Namespace: ns}},
 		}, metav1.CreateOptions{})
 		if err != nil {
@@ -665,8 +655,10 @@ func (r *Registrar) checkSecretAccess(ctx context.Context) error {
 func (r *Registrar) Registered(ctx context.Context) (map[string]bool, error) {
 	ns := r.ns()
 	sel := SecretTypeLabel + "=" + SecretTypeCluster + "," + tenant.LabelName
+	// From the watch cache, as list reads the tenants (milliseconds stale
+	// at worst, no quorum wait).
 	list, err := r.Meta.Resource(schema.GroupVersionResource{Version: "v1", Resource: "secrets"}).Namespace(ns).
-		List(ctx, metav1.ListOptions{LabelSelector: sel})
+		List(ctx, metav1.ListOptions{LabelSelector: sel, ResourceVersion: "0"})
 	switch {
 	case apierrors.IsNotFound(err):
 		return nil, nil
@@ -688,7 +680,7 @@ func (r *Registrar) Registered(ctx context.Context) (map[string]bool, error) {
 // installed says whether there is an Argo CD namespace with Service
 // argocd-server (or the caller cannot tell, which counts as installed).
 func (r *Registrar) installed(ctx context.Context) bool {
-	_, err := r.Engine.Kube.CoreV1().Services(r.ns()).Get(ctx, ServerService, metav1.GetOptions{})
+	_, err := r.Kube.CoreV1().Services(r.ns()).Get(ctx, ServerService, metav1.GetOptions{})
 	return !apierrors.IsNotFound(err)
 }
 
@@ -726,8 +718,8 @@ func (r *Registrar) withTenantClusters(ctx context.Context, fn func(*Session, Cl
 
 // Deregister removes the tenant from Argo CD (tenant.Registrar; delete calls
 // it first). Nothing registered, or no Argo CD at all, is not an error.
-func (r *Registrar) Deregister(ctx context.Context, name string) error {
-	_, err := r.Unregister(ctx, name, false)
+func (r *Registrar) Deregister(ctx context.Context, name string, report tenant.Reporter) error {
+	_, err := r.Unregister(ctx, name, false, report)
 	return err
 }
 
@@ -742,9 +734,9 @@ func (r *Registrar) Deregister(ctx context.Context, name string) error {
 // may delete Secrets, Argo CD's own Secret is deleted instead: Argo CD
 // watches them, so the effect is the same, and a tenant can always be torn
 // down.
-func (r *Registrar) Unregister(ctx context.Context, name string, cleanManager bool) ([]string, error) {
+func (r *Registrar) Unregister(ctx context.Context, name string, cleanManager bool, report tenant.Reporter) ([]string, error) {
 	ns := r.ns()
-	secrets := r.Engine.Kube.CoreV1().Secrets(ns)
+	secrets := r.Kube.CoreV1().Secrets(ns)
 	list, err := secrets.List(ctx, metav1.ListOptions{LabelSelector: clusterSecretSelector(name)})
 	var servers []string
 	switch {
@@ -762,7 +754,7 @@ func (r *Registrar) Unregister(ctx context.Context, name string, cleanManager bo
 			server := strings.TrimRight(string(sec.Data["server"]), "/")
 			if sec.Annotations[managedByAnnotation] == managedByArgoCD && server != "" {
 				if sess == nil && loginErr == nil {
-					sess, loginErr = Login(ctx, r.Engine.Kube, r.Engine.REST, r.Options)
+					sess, loginErr = Login(ctx, r.Kube, r.REST, r.Options)
 				}
 				if loginErr == nil {
 					err := sess.DeleteCluster(ctx, server)
@@ -772,7 +764,7 @@ func (r *Registrar) Unregister(ctx context.Context, name string, cleanManager bo
 					}
 					loginErr = err
 				}
-				r.emit(tenant.StepDeregister, tenant.PhaseWarning, "Argo CD API unavailable ("+oneLine(loginErr.Error())+"): deleting its cluster Secret "+ns+"/"+sec.Name+" directly", nil)
+				report.Emit(tenant.StepDeregister, tenant.PhaseWarning, "Argo CD API unavailable ("+oneLine(loginErr.Error())+"): deleting its cluster Secret "+ns+"/"+sec.Name+" directly", nil)
 			}
 			if err := secrets.Delete(ctx, sec.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 				return servers, kubeError(err)
@@ -781,7 +773,7 @@ func (r *Registrar) Unregister(ctx context.Context, name string, cleanManager bo
 		}
 	}
 	if len(servers) > 0 || cleanManager {
-		r.cleanManager(ctx, name, cleanManager)
+		r.cleanManager(ctx, name, cleanManager, report)
 	}
 	sort.Strings(servers)
 	return servers, nil
@@ -808,15 +800,15 @@ func (r *Registrar) unregisterViaAPI(ctx context.Context, name string) ([]string
 // cleanManager removes argocd-manager from the vCluster when it is running;
 // a tenant that is not (half-created, being deleted) is skipped quietly
 // unless the user asked for the cleanup.
-func (r *Registrar) cleanManager(ctx context.Context, name string, loud bool) {
+func (r *Registrar) cleanManager(ctx context.Context, name string, loud bool, report tenant.Reporter) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	warn := func(msg string) {
 		if loud {
-			r.emit(tenant.StepDeregister, tenant.PhaseWarning, msg, nil)
+			report.Emit(tenant.StepDeregister, tenant.PhaseWarning, msg, nil)
 		}
 	}
-	acc, err := r.Engine.Open(ctx, name)
+	acc, err := r.Tenants.Open(ctx, name)
 	if err != nil {
 		warn("argocd-manager left in the vCluster: " + oneLine(err.Error()))
 		return
@@ -827,6 +819,6 @@ func (r *Registrar) cleanManager(ctx context.Context, name string, loud bool) {
 		err = uninstallManager(ctx, kc)
 	}
 	if err != nil {
-		r.emit(tenant.StepDeregister, tenant.PhaseWarning, "could not remove argocd-manager from the vCluster: "+oneLine(err.Error()), nil)
+		report.Emit(tenant.StepDeregister, tenant.PhaseWarning, "could not remove argocd-manager from the vCluster: "+oneLine(err.Error()), nil)
 	}
 }

@@ -290,9 +290,7 @@ func newRegistrar(t *testing.T, objs ...runtime.Object) (*Registrar, *fake.Clien
 		}
 		return true, out, nil
 	})
-	var events []tenant.Event
-	e := &tenant.Engine{Kube: cs, Report: func(ev tenant.Event) { events = append(events, ev) }}
-	return &Registrar{Engine: e, Meta: meta}, cs, meta
+	return &Registrar{Kube: cs, Tenants: &tenant.Engine{Kube: cs}, Meta: meta}, cs, meta
 }
 
 func TestRegisteredWithoutArgoCDIsUnknown(t *testing.T) {
@@ -301,7 +299,7 @@ func TestRegisteredWithoutArgoCDIsUnknown(t *testing.T) {
 	if err != nil || got != nil {
 		t.Errorf("no Argo CD: %v %v, want nil, nil", got, err)
 	}
-	if err := r.Deregister(context.Background(), "demo"); err != nil {
+	if err := r.Deregister(context.Background(), "demo", nil); err != nil {
 		t.Errorf("Deregister without Argo CD: %v", err)
 	}
 }
@@ -325,7 +323,7 @@ func TestRegisteredAndDeregisterDeclarative(t *testing.T) {
 	if n := len(meta.Actions()); n != 1 {
 		t.Errorf("Registered made %d metadata calls, want 1", n)
 	}
-	servers, err := r.Unregister(ctx, "demo", false)
+	servers, err := r.Unregister(ctx, "demo", false, nil)
 	if err != nil || len(servers) != 1 || servers[0] != cl.Server {
 		t.Fatalf("Unregister = %v, %v", servers, err)
 	}
@@ -372,7 +370,7 @@ func TestDeregisterDeletesOnlyClusterSecrets(t *testing.T) {
 	}
 	keep := labelledNonClusterSecrets("demo")
 	r, cs, _ := newRegistrar(t, append([]runtime.Object{sec}, keep...)...)
-	servers, err := r.Unregister(ctx, "demo", false)
+	servers, err := r.Unregister(ctx, "demo", false, nil)
 	if err != nil || len(servers) != 1 || servers[0] != cl.Server {
 		t.Fatalf("Unregister = %v, %v; want [%s]", servers, err, cl.Server)
 	}

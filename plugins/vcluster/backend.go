@@ -22,30 +22,21 @@ import (
 	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/repo"
 	"helm.sh/helm/v3/pkg/storage/driver"
-	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/kubectl/pkg/polymorphichelpers"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/vclustervalues"
 )
 
-// Defaults of the chart reference, used when the user gives none.
-const (
-	DefaultChart        = "vcluster"
-	DefaultChartRepo    = "https://charts.loft.sh"
-	DefaultChartVersion = "0.34.0"
-	// ChartEnv overrides the default chart (a path, an oci:// reference or a
-	// name), e.g. to the chart/ directory of the vcluster Go module offline.
-	ChartEnv = "KUBECTL_TENANT_CHART"
-)
+// ChartEnv overrides the default chart (a path, an oci:// reference or a
+// name), e.g. to the chart/ directory of the vcluster Go module offline.
+const ChartEnv = "KUBECTL_TENANT_CHART"
 
 // Backend implements tenant.Backend with the vcluster Helm chart.
 type Backend struct {
@@ -179,15 +170,17 @@ type resolved struct {
 // set; the tool's service SANs stay in controlPlane.proxy.extraSANs beside
 // the user's.
 func (b *Backend) resolve(ctx context.Context, cfg *action.Configuration, req tenant.InstallRequest, last *release.Release) (*resolved, error) {
-	tool, err := TenantValues(req.Name, req.Pool, req.K8sVersion, req.Isolation)
+	tool, err := vclustervalues.For(req.Name, req.Pool, req.K8sVersion, req.Isolation)
 	if err != nil {
 		return nil, err
 	}
+	// The host's defaults go over the tool's values and under the user's.
+	tool = vclustervalues.Merge(tool, req.Values)
 	kept, stored, err := b.userValues(ctx, req.Namespace, last, tool)
 	if err != nil {
 		return nil, err
 	}
-	user, err := MergeValues(kept, req.ValuesFiles)
+	user, err := vclustervalues.MergeFiles(kept, req.ValuesFiles)
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +190,7 @@ func (b *Backend) resolve(ctx context.Context, cfg *action.Configuration, req te
 		return nil, err
 	}
 	toolSANs := extraSANs(tool)
-	r.vals = merge(tool, userCopy)
+	r.vals = vclustervalues.Merge(tool, userCopy)
 	if sans := union(toolSANs, extraSANs(user)); len(sans) > 0 {
 		setPath(r.vals, sans, "controlPlane", "proxy", "extraSANs")
 	}
@@ -250,7 +243,7 @@ func (b *Backend) install(ctx context.Context, cfg *action.Configuration, req te
 func (b *Backend) loadChart(cfg *action.Configuration, req tenant.InstallRequest) (*chart.Chart, error) {
 	ref, repoURL, version := firstNonEmpty(req.Chart, os.Getenv(ChartEnv)), req.ChartRepo, req.ChartVersion
 	if ref == "" {
-		ref, repoURL, version = DefaultChart, firstNonEmpty(repoURL, DefaultChartRepo), firstNonEmpty(version, DefaultChartVersion)
+		ref, repoURL, version = vclustervalues.DefaultChart, firstNonEmpty(repoURL, vclustervalues.DefaultChartRepo), firstNonEmpty(version, vclustervalues.DefaultChartVersion)
 	}
 	if path, ok := localChart(req); ok {
 		ref = path
@@ -294,7 +287,7 @@ func (b *Backend) loadChart(cfg *action.Configuration, req tenant.InstallRequest
 
 // RolloutDone says whether the control plane's Deployment or StatefulSet
 // (the chart picks the kind) runs its latest template on every replica, with
-// kubectl's rollout status rules; msg says what is left.
+// kubectl's rollout status rules (rollout.go); msg says what is left.
 func (b *Backend) RolloutDone(ctx context.Context, ns string) (bool, string, error) {
 	opts := metav1.ListOptions{LabelSelector: "app=vcluster,release=" + tenant.ReleaseName}
 	deps, err := b.Kube.AppsV1().Deployments(ns).List(ctx, opts)
@@ -305,25 +298,16 @@ func (b *Backend) RolloutDone(ctx context.Context, ns string) (bool, string, err
 	if err != nil {
 		return false, "", err
 	}
-	var objs []any
+	var st []rolloutStatus
 	for i := range deps.Items {
-		objs = append(objs, &deps.Items[i])
+		st = append(st, deploymentStatus(&deps.Items[i]))
 	}
 	for i := range sts.Items {
-		objs = append(objs, &sts.Items[i])
+		st = append(st, statefulSetStatus(&sts.Items[i]))
 	}
-	for _, o := range objs {
-		u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
-		if err != nil {
-			return false, "", err
-		}
-		var v polymorphichelpers.StatusViewer = &polymorphichelpers.DeploymentStatusViewer{}
-		if _, ok := o.(*appsv1.StatefulSet); ok {
-			v = &polymorphichelpers.StatefulSetStatusViewer{}
-		}
-		msg, done, err := v.Status(&unstructured.Unstructured{Object: u}, 0)
-		if err != nil || !done {
-			return false, strings.TrimSpace(msg), err
+	for _, s := range st {
+		if s.err != nil || !s.done {
+			return false, strings.TrimSpace(s.msg), s.err
 		}
 	}
 	return true, "", nil
@@ -352,9 +336,9 @@ func (b *Backend) Uninstall(ctx context.Context, ns string) error {
 // Releases reads the state of every vcluster release from the labels of
 // Helm's release Secrets in one metadata-only list call (release payloads
 // are large; only the labels are needed).
-func (b *Backend) Releases(ctx context.Context) (map[string]tenant.Release, error) {
-	list, err := b.Meta.Resource(schema.GroupVersionResource{Version: "v1", Resource: "secrets"}).
-		List(ctx, metav1.ListOptions{LabelSelector: "owner=helm,name=" + tenant.ReleaseName})
+func (b *Backend) Releases(ctx context.Context, s tenant.Scope) (map[string]tenant.Release, error) {
+	list, err := b.Meta.Resource(schema.GroupVersionResource{Version: "v1", Resource: "secrets"}).Namespace(s.Namespace).
+		List(ctx, listOptions("owner=helm,name="+tenant.ReleaseName, s))
 	if err != nil {
 		return nil, err
 	}

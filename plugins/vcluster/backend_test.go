@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/vclustervalues"
 )
 
 // testChart writes a minimal chart named vcluster at version into dir.
@@ -151,11 +152,11 @@ func TestUserValuesOfAnOlderRelease(t *testing.T) {
 	b := memBackend(t)
 	ctx := context.Background()
 	chart := testChart(t, t.TempDir(), "vcluster", "0.0.1")
-	tool, err := TenantValues("demo", "demo", "", false)
+	tool, err := vclustervalues.For("demo", "demo", "", false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := merge(tool, map[string]any{"controlPlane": map[string]any{"proxy": map[string]any{"extraSANs": []any{"vc.example.com"}}}})
+	old := vclustervalues.Merge(tool, map[string]any{"controlPlane": map[string]any{"proxy": map[string]any{"extraSANs": []any{"vc.example.com"}}}})
 	cfg, _ := b.config("vcluster-demo")
 	in := action.NewInstall(cfg)
 	in.ReleaseName, in.Namespace = tenant.ReleaseName, "vcluster-demo"

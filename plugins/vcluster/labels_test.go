@@ -18,6 +18,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/vclustervalues"
 )
 
 // renderChart renders the real vcluster chart (shipped in the vcluster Go
@@ -32,7 +33,7 @@ func renderChart(t *testing.T, req tenant.InstallRequest) []unstructured.Unstruc
 	if err != nil {
 		t.Fatal(err)
 	}
-	vals, err := TenantValues(req.Name, req.Pool, req.K8sVersion, req.Isolation)
+	vals, err := vclustervalues.For(req.Name, req.Pool, req.K8sVersion, req.Isolation)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,15 +3,33 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+	kubefake "helm.sh/helm/v3/pkg/kube/fake"
+	"helm.sh/helm/v3/pkg/storage"
+	"helm.sh/helm/v3/pkg/storage/driver"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	sigyaml "sigs.k8s.io/yaml"
+
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/session"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+	"github.com/kubectl-tenant/kubectl-tenant/plugins/vcluster"
 )
 
 // engine builds the same engine the CLI uses, on the world's kubeconfig.
@@ -28,53 +46,171 @@ func (w *world) engine() *tenant.Engine {
 	return e
 }
 
-// BenchmarkList1000 lists 1,000 tenants (labelled namespaces plus Helm
-// release Secrets) from the real apiserver: two list calls whatever the count.
+// BenchmarkList1000 lists 1,000 tenants from the real apiserver: labelled
+// namespaces that record their control plane's kind, Helm release Secrets
+// with a 64 KiB payload, and each tenant's control-plane StatefulSet as the
+// real chart renders it (paused: 0 replicas, so no pods). Sub-benchmarks, on
+// the same data in the same process:
+//   - list: Engine.List as the CLI runs it (calls/op is counted);
+//   - before-13: the reads list made before issue #13 (a consistent
+//     namespace list and a consistent metadata-only release list,
+//     concurrently; no workload read), the figure #13 must stay within 10% of.
 func BenchmarkList1000(b *testing.B) {
 	w := newWorldB(b, nil)
-	cs, err := w.env.Clientset()
+	setupCfg, err := w.env.RESTConfig()
+	if err != nil {
+		b.Fatal(err)
+	}
+	setupCfg.QPS, setupCfg.Burst = 500, 500 // client-go's default 5 QPS makes the set-up take 10 minutes
+	cs, err := kubernetes.NewForConfig(setupCfg)
 	if err != nil {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
+	sts := renderedStatefulSet(b, w.env.VClusterChart)
 	const n = 1000
+	// Created by 16 workers.
+	work := make(chan int)
+	var setup sync.WaitGroup
+	var setupErr atomic.Value
+	for range 16 {
+		setup.Add(1)
+		go func() {
+			defer setup.Done()
+			for i := range work {
+				if err := createBenchTenant(ctx, cs, sts, i); err != nil {
+					setupErr.CompareAndSwap(nil, err)
+				}
+			}
+		}()
+	}
 	for i := range n {
-		name := fmt.Sprintf("bench-%04d", i)
-		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: tenant.NamespaceFor(name),
-			Labels: map[string]string{tenant.LabelName: name, tenant.LabelPool: "project-x"}}}
-		if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-			b.Fatal(err)
-		}
-		sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "sh.helm.release.v1.vcluster.v1", Namespace: ns.Name,
-			Labels: map[string]string{"owner": "helm", "name": "vcluster", "status": "deployed", "version": "1"}},
-			Data: map[string][]byte{"release": make([]byte, 64<<10)}} // release payloads are tens of KiB
-		if _, err := cs.CoreV1().Secrets(ns.Name).Create(ctx, sec, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-			b.Fatal(err)
-		}
+		work <- i
+	}
+	close(work)
+	setup.Wait()
+	if err, _ := setupErr.Load().(error); err != nil {
+		b.Fatal(err)
 	}
 	b.Cleanup(func() {
 		for i := range n {
 			_ = cs.CoreV1().Namespaces().Delete(ctx, tenant.NamespaceFor(fmt.Sprintf("bench-%04d", i)), metav1.DeleteOptions{})
 		}
 	})
-	e := w.engine()
-	b.ResetTimer()
-	for b.Loop() {
-		ts, err := e.List(ctx)
-		if err != nil {
-			b.Fatal(err)
+	cfg, err := w.env.RESTConfig()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.QPS, cfg.Burst = 50, 100 // as the CLI's factory
+	var calls atomic.Int64
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			calls.Add(1)
+			return rt.RoundTrip(r)
+		})
+	})
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	meta, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := &tenant.Engine{Kube: kube, REST: cfg, Backend: &vcluster.Backend{Kube: kube, Meta: meta},
+		Sessions: session.Store{Dir: b.TempDir()}}
+	b.Run("list", func(b *testing.B) {
+		calls.Store(0)
+		for b.Loop() {
+			ts, err := e.List(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(ts) < n || ts[0].Status != tenant.StatusSleeping {
+				b.Fatalf("listed %d tenants (first %s), want >= %d Sleeping", len(ts), ts[0].Status, n)
+			}
 		}
-		if len(ts) < n {
-			b.Fatalf("listed %d tenants, want >= %d", len(ts), n)
+		b.ReportMetric(float64(calls.Load())/float64(b.N), "calls/op")
+	})
+	b.Run("before-13", func(b *testing.B) {
+		calls.Store(0)
+		for b.Loop() {
+			var wg sync.WaitGroup
+			var rels map[string]tenant.Release
+			var relErr error
+			wg.Add(1)
+			go func() { defer wg.Done(); rels, relErr = e.Backend.Releases(ctx, tenant.Scope{}) }()
+			nss, err := kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: tenant.LabelName})
+			wg.Wait()
+			if err != nil || relErr != nil || len(nss.Items) < n || len(rels) < n {
+				b.Fatal(err, relErr)
+			}
+		}
+		b.ReportMetric(float64(calls.Load())/float64(b.N), "calls/op")
+	})
+}
+
+// createBenchTenant creates tenant i of BenchmarkList1000: its namespace,
+// release Secret and paused control-plane StatefulSet.
+func createBenchTenant(ctx context.Context, cs kubernetes.Interface, sts *appsv1.StatefulSet, i int) error {
+	name := fmt.Sprintf("bench-%04d", i)
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: tenant.NamespaceFor(name),
+		Labels:      map[string]string{tenant.LabelName: name, tenant.LabelPool: "project-x"},
+		Annotations: map[string]string{tenant.AnnotationControlPlaneKind: "StatefulSet"}}}
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "sh.helm.release.v1.vcluster.v1", Namespace: ns.Name,
+		Labels: map[string]string{"owner": "helm", "name": "vcluster", "status": "deployed", "version": "1"}},
+		Data: map[string][]byte{"release": make([]byte, 64<<10)}} // release payloads are tens of KiB
+	if _, err := cs.CoreV1().Secrets(ns.Name).Create(ctx, sec, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	// Paused the way `vcluster pause` leaves it.
+	s := sts.DeepCopy()
+	s.Namespace = ns.Name
+	s.Annotations = map[string]string{"loft.sh/paused": "true", "loft.sh/paused-replicas": "1"}
+	s.Spec.Replicas = ptrTo(int32(0))
+	if _, err := cs.AppsV1().StatefulSets(ns.Name).Create(ctx, s, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	return nil
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// renderedStatefulSet is the control-plane StatefulSet the real chart
+// renders with its default values (client-side, as helm template).
+func renderedStatefulSet(b *testing.B, chartDir string) *appsv1.StatefulSet {
+	ch, err := loader.Load(chartDir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := &action.Configuration{Releases: storage.Init(driver.NewMemory()), KubeClient: &kubefake.PrintingKubeClient{Out: io.Discard},
+		Capabilities: chartutil.DefaultCapabilities, Log: func(string, ...any) {}}
+	in := action.NewInstall(cfg)
+	in.ReleaseName, in.Namespace, in.DryRun, in.ClientOnly = tenant.ReleaseName, "vcluster-bench", true, true
+	rel, err := in.RunWithContext(context.Background(), ch, map[string]any{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, doc := range strings.Split(rel.Manifest, "\n---") {
+		var s appsv1.StatefulSet
+		if err := sigyaml.Unmarshal([]byte(doc), &s); err == nil && s.Kind == "StatefulSet" && s.Labels["app"] == "vcluster" {
+			return &s
 		}
 	}
+	b.Fatal("the chart rendered no control-plane StatefulSet")
+	return nil
 }
 
 // BenchmarkConnect measures connect: read the credentials, open a
 // port-forward to the real vCluster, write the kubeconfig context.
 func BenchmarkConnect(b *testing.B) {
 	w := newWorldB(b, nil)
-	r := w.run(context.Background(), "create", "bench-connect", "--pool", "project-x", "-f", w.values, "--connect=false")
+	r := w.run(context.Background(), "create", "bench-connect", "--pool", "project-x", "--connect=false")
 	if r.code != 0 {
 		b.Fatalf("create: %s", r.stderr)
 	}

@@ -30,7 +30,7 @@ func (w *world) namespaceExists(name string) bool {
 func TestInvalidNamesAreUsageErrors(t *testing.T) {
 	w := newWorld(t)
 	for _, name := range []string{"Bad_Name", "x-", strings.Repeat("a", 60)} {
-		r := w.run(context.Background(), "create", name, "-f", w.values)
+		r := w.run(context.Background(), "create", name)
 		if r.code != 2 {
 			t.Errorf("create %q: exit %d, want 2; stderr %s", name, r.code, r.stderr)
 		}
@@ -49,7 +49,7 @@ func TestInvalidNamesAreUsageErrors(t *testing.T) {
 
 func TestUnreachableAPI(t *testing.T) {
 	w := newWorld(t)
-	r := w.run(context.Background(), "create", "e2e-unreach", "--server", "https://127.0.0.1:1", "-f", w.values)
+	r := w.run(context.Background(), "create", "e2e-unreach", "--server", "https://127.0.0.1:1")
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1; %s", r.code, r.stderr)
 	}
@@ -78,7 +78,7 @@ func TestNoRBAC(t *testing.T) {
 		t.Fatal(err)
 	}
 	token := tr.Status.Token
-	r := w.run(ctx, "create", "e2e-norbac", "--token", token, "-f", w.values)
+	r := w.run(ctx, "create", "e2e-norbac", "--token", token)
 	if r.code != 4 {
 		t.Fatalf("exit %d, want 4; %s", r.code, r.stderr)
 	}
@@ -101,7 +101,7 @@ func TestNoRBAC(t *testing.T) {
 // pool) times out, says why, and delete cleans it completely.
 func TestHalfCreatedThenDelete(t *testing.T) {
 	w := newWorld(t)
-	r := w.run(context.Background(), "create", "e2e-half", "--pool", "no-such-pool", "-f", w.values, "--wait", "4s")
+	r := w.run(context.Background(), "create", "e2e-half", "--pool", "no-such-pool", "--wait", "4s")
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1; %s", r.code, r.stderr)
 	}
@@ -122,14 +122,14 @@ func TestHalfCreatedThenDelete(t *testing.T) {
 // the install step started) and checks a re-run finishes the job.
 func TestInterruptedCreateResumes(t *testing.T) {
 	w := newWorld(t)
-	code, out := w.interruptAfter(tenant.StepNamespace, "create", "e2e-sigint", "--pool", "project-z", "-f", w.values, "--connect=false")
+	code, out := w.interruptAfter(tenant.StepNamespace, "create", "e2e-sigint", "--pool", "project-z", "--connect=false")
 	if code != 3 && code != 0 {
 		t.Fatalf("interrupted create: exit %d, want 3 (cancelled) or 0 (finished first)\n%s", code, out)
 	}
 	t.Logf("interrupted create exited %d", code)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	r := w.run(ctx, "create", "e2e-sigint", "--pool", "project-z", "-f", w.values, "--connect=false")
+	r := w.run(ctx, "create", "e2e-sigint", "--pool", "project-z", "--connect=false")
 	if r.code != 0 {
 		t.Fatalf("re-run after SIGINT: exit %d\n%s", r.code, r.stderr)
 	}

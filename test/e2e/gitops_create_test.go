@@ -126,7 +126,7 @@ func TestCreateGitOps(t *testing.T) {
 	defer cancel()
 
 	const name = "project-x"
-	r := w.run(ctx, "create", name, "--gitops", "--config", cfg, "-f", w.values, "--wait", "5m")
+	r := w.run(ctx, "create", name, "--gitops", "--config", cfg, "--wait", "5m")
 	if r.code != 0 {
 		t.Fatalf("create --gitops: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
@@ -167,8 +167,8 @@ func TestCreateGitOps(t *testing.T) {
 	}
 
 	// Re-running converges; switching to Helm is refused.
-	w.mustRun("create", name, "--gitops", "--config", cfg, "-f", w.values, "--connect=false")
-	if r := w.run(ctx, "create", name, "-f", w.values, "--connect=false"); r.code != 2 || !strings.Contains(oneLineError(t, r), "--gitops") {
+	w.mustRun("create", name, "--gitops", "--config", cfg, "--connect=false")
+	if r := w.run(ctx, "create", name, "--connect=false"); r.code != 2 || !strings.Contains(oneLineError(t, r), "--gitops") {
 		t.Errorf("Helm create over a GitOps tenant: exit %d %s", r.code, r.stderr)
 	}
 
@@ -182,7 +182,7 @@ func TestCreateGitOps(t *testing.T) {
 
 	// Not a project of the config: built from flags, values inline.
 	const flags = "e2e-gitops-flags"
-	r = w.run(ctx, "create", flags, "--gitops", "--config", cfg, "--pool", "project-z", "-f", w.values, "--connect=false", "--wait", "5m")
+	r = w.run(ctx, "create", flags, "--gitops", "--config", cfg, "--pool", "project-z", "--connect=false", "--wait", "5m")
 	if r.code != 0 {
 		t.Fatalf("create --gitops from flags: exit %d\nstderr: %s", r.code, r.stderr)
 	}
@@ -218,7 +218,7 @@ func TestCreateGitOpsFailures(t *testing.T) {
 		oneLineError(t, r)
 	}
 	r := w.runWith(ctx, []string{"KUBECTL_TENANT_ARGOCD_NAMESPACE=no-argocd"},
-		"create", "e2e-gof", "--gitops", "--pool", "project-x", "--chart-repo", w.env.ChartRepoURL, "-f", w.values)
+		"create", "e2e-gof", "--gitops", "--pool", "project-x", "--chart-repo", w.env.ChartRepoURL)
 	if r.code != 1 {
 		t.Fatalf("create --gitops without Argo CD: exit %d, want 1; stderr %s", r.code, r.stderr)
 	}

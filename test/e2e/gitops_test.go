@@ -93,9 +93,11 @@ func TestGitOpsRenderedManifestsAndValues(t *testing.T) {
 	for _, m := range manifests {
 		kinds[m.obj.GetKind()]++
 	}
-	// Roles: tenant-admin per project and gc's in Argo CD's namespace;
-	// RoleBindings: only project-z names groups, plus gc's.
-	for kind, n := range map[string]int{"Application": 3, "ApplicationSet": 1, "AppProject": 2, "Namespace": 3, "Role": 3, "RoleBinding": 2, "Service": 1,
+	// Roles: tenant-admin per project, gc's in Argo CD's namespace and the
+	// host defaults' reader; RoleBindings: only project-z names groups, plus
+	// gc's and the host defaults' reader; Applications: two projects, gc and
+	// the host defaults.
+	for kind, n := range map[string]int{"Application": 4, "ApplicationSet": 1, "AppProject": 2, "Namespace": 3, "Role": 4, "RoleBinding": 3, "ConfigMap": 1, "Service": 1,
 		"ServiceAccount": 1, "ClusterRole": 1, "ClusterRoleBinding": 1, "CronJob": 1, "ValidatingAdmissionPolicy": 1, "ValidatingAdmissionPolicyBinding": 1} {
 		if kinds[kind] != n {
 			t.Errorf("rendered %d %s, want %d (all: %v)", kinds[kind], kind, n, kinds)

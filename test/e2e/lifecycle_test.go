@@ -106,7 +106,7 @@ func (w *world) session(name string) *session.Session {
 func TestLifecycle(t *testing.T) {
 	w := newWorld(t)
 	before, _ := os.ReadFile(w.kubeconfig)
-	r := w.mustRun("create", "e2e-life", "--pool", "project-x", "-f", w.values, "--ttl", "2h")
+	r := w.mustRun("create", "e2e-life", "--pool", "project-x", "--ttl", "2h")
 	if strings.Contains(r.stdout, "\x1b[") {
 		t.Errorf("stdout has ANSI codes: %q", r.stdout)
 	}
@@ -134,7 +134,7 @@ func TestLifecycle(t *testing.T) {
 	sess := w.session("e2e-life")
 
 	// Re-running create converges instead of failing.
-	w.mustRun("create", "e2e-life", "--pool", "project-x", "-f", w.values, "--connect=false")
+	w.mustRun("create", "e2e-life", "--pool", "project-x", "--connect=false")
 
 	// disconnect restores the previous context and stops the forwarder.
 	w.mustRun("disconnect", "e2e-life")
@@ -184,7 +184,7 @@ func TestTwoTenantsAtOnce(t *testing.T) {
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
-			r := w.run(ctx, "create", name, "--pool", pool, "-f", w.values, "--connect=false", "--isolation")
+			r := w.run(ctx, "create", name, "--pool", pool, "--connect=false", "--isolation")
 			if r.code != 0 {
 				errs <- fmt.Errorf("create %s: exit %d: %s", name, r.code, r.stderr)
 				return

@@ -114,7 +114,6 @@ func (w *world) environ() []string {
 	return append(os.Environ(),
 		"KUBECONFIG="+w.kubeconfig,
 		"KUBECTL_TENANT_STATE_DIR="+w.stateDir,
-		"KUBECTL_TENANT_CHART="+w.env.VClusterChart,
 		"NO_COLOR=1",
 	)
 }

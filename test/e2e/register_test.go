@@ -188,7 +188,7 @@ func noSecrets(t testing.TB, r result, secrets ...string) {
 
 func (w *world) createTenant(name, pool string, extra ...string) {
 	w.t.Helper()
-	w.mustRun(append([]string{"create", name, "--pool", pool, "-f", w.values, "--connect=false"}, extra...)...)
+	w.mustRun(append([]string{"create", name, "--pool", pool, "--connect=false"}, extra...)...)
 	w.t.Cleanup(func() {
 		w.run(context.Background(), "delete", name, "--yes", "--ignore-not-found")
 	})
@@ -213,7 +213,7 @@ func TestRegisterInCluster(t *testing.T) {
 	server := "https://vcluster." + tenant.NamespaceFor(name)
 
 	t.Cleanup(func() { w.run(context.Background(), "delete", name, "--yes", "--ignore-not-found") })
-	r := w.mustRun("create", name, "--pool", "project-x", "-f", w.values, "--connect=false", "--register", "-o", "json")
+	r := w.mustRun("create", name, "--pool", "project-x", "--connect=false", "--register", "-o", "json")
 	var created tenant.Tenant
 	if err := json.Unmarshal([]byte(r.stdout), &created); err != nil || created.Registered == nil || !*created.Registered {
 		t.Fatalf("create --register -o json: %v %s", err, r.stdout)

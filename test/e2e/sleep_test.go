@@ -88,7 +88,7 @@ func TestSleepWake(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	w.mustRun("create", name, "--pool", "project-x", "-f", w.values, "-f", persistentValues(t), "--connect=false")
+	w.mustRun("create", name, "--pool", "project-x", "-f", persistentValues(t), "--connect=false")
 	w.mustRun("connect", name, "--", "kubectl", "create", "configmap", "kept", "--from-literal=k=v")
 	// A pod inside the vCluster is synced into the host namespace.
 	w.mustRun("connect", name, "--", "kubectl", "run", "web", "--image=nginx", "--restart=Never")
@@ -222,7 +222,7 @@ func TestSleepWake(t *testing.T) {
 
 	// Re-running create converges to a running tenant: it wakes a sleeping one.
 	w.mustRun("sleep", name)
-	w.mustRun("create", name, "--pool", "project-x", "-f", w.values, "-f", persistentValues(t), "--connect=false")
+	w.mustRun("create", name, "--pool", "project-x", "-f", persistentValues(t), "--connect=false")
 	if got := w.list()[name]; got.Status != tenant.StatusReady || got.SleepingSince != nil {
 		t.Errorf("create on a sleeping tenant left %+v", got)
 	}

@@ -101,7 +101,7 @@ func TestTUI(t *testing.T) {
 	// The shell prints the exit code and keeps the pane, so the test sees how
 	// the app ended.
 	script := fmt.Sprintf("%q; echo \"tui exited: $?\"; sleep 600", w.bin)
-	p.start(append(w.environ(), "KUBECTL_TENANT_VALUES="+w.values), script)
+	p.start(w.environ(), script)
 	p.waitFor(`kubectl tenant\s+\d+ tenants`, time.Minute, "tui exited")
 
 	// The wizard: name validated as typed, a pool from the nodes' labels.

@@ -283,6 +283,9 @@ func (u *upper) run(ctx context.Context) (*Env, error) {
 	if env.ChartRepoURL, _, err = u.chartRepo(ctx, env.VClusterChart, runnerBin); err != nil {
 		return nil, err
 	}
+	if err := u.writeHostDefaults(ctx, env); err != nil {
+		return nil, err
+	}
 	if err := writeEnv(env, u.procs); err != nil {
 		return nil, err
 	}

@@ -12,12 +12,11 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/wake"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/kubeconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
@@ -25,7 +24,14 @@ import (
 
 // Options of connect.
 type Options struct {
-	f           *cmdutil.Factory
+	IO     genericiooptions.IOStreams
+	Engine func() (*tenant.Engine, error)
+	// StartBackground starts the detached forwarder
+	// (cmdutil.StartBackground); config is kubectl's flags, which the
+	// forwarder completes with the parent's secrets.
+	StartBackground func(ctx context.Context, name, contextName string) error
+	config          *genericclioptions.ConfigFlags
+
 	Name        string
 	ContextName string
 	LocalPort   int
@@ -44,7 +50,10 @@ type Options struct {
 
 // NewCmdConnect builds the command; runF replaces Run in tests.
 func NewCmdConnect(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{f: f}
+	o := &Options{IO: f.IOStreams, Engine: f.Engine, config: f.ConfigFlags,
+		StartBackground: func(ctx context.Context, name, contextName string) error {
+			return cmdutil.StartBackground(ctx, f, name, contextName)
+		}}
 	cmd := &cobra.Command{
 		Use:   "connect NAME [-- COMMAND [ARGS...]]",
 		Short: "Connect to a tenant: kubeconfig context NAME through an in-process port-forward",
@@ -124,15 +133,15 @@ func (o *Options) Run(ctx context.Context) error {
 	case o.forwarder:
 		return o.runForwarder(ctx)
 	case o.Background:
-		if err := o.awake(ctx, func() error { return StartBackground(ctx, o.f, o.Name, o.ContextName) }); err != nil {
+		if err := o.awake(ctx, func() error { return o.StartBackground(ctx, o.Name, o.ContextName) }); err != nil {
 			return err
 		}
-		fmt.Fprintf(o.f.IOStreams.Out, "context %q is current; `kubectl tenant disconnect %s` switches back\n", o.ContextName, o.ContextName)
+		fmt.Fprintf(o.IO.Out, "context %q is current; `kubectl tenant disconnect %s` switches back\n", o.ContextName, o.ContextName)
 		return nil
 	case len(o.Command) > 0:
 		return o.runCommand(ctx)
 	}
-	e, err := o.f.Engine()
+	e, err := o.Engine()
 	if err != nil {
 		return err
 	}
@@ -146,18 +155,18 @@ func (o *Options) Run(ctx context.Context) error {
 		return err
 	}
 	defer c.Close()
-	fmt.Fprintf(o.f.IOStreams.ErrOut, "connected: context %q -> %s (Ctrl-C to disconnect)\n", o.ContextName, c.Session.Server)
+	fmt.Fprintf(o.IO.ErrOut, "connected: context %q -> %s (Ctrl-C to disconnect)\n", o.ContextName, c.Session.Server)
 	holdErr := c.Hold(ctx)
 	if _, err := e.Disconnect(context.WithoutCancel(ctx), o.ContextName); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.f.IOStreams.ErrOut, "disconnected; context restored to %q\n", c.Session.PreviousContext)
+	fmt.Fprintf(o.IO.ErrOut, "disconnected; context restored to %q\n", c.Session.PreviousContext)
 	return holdErr
 }
 
 // runCommand connects through a throw-away kubeconfig that only COMMAND sees.
 func (o *Options) runCommand(ctx context.Context) error {
-	e, err := o.f.Engine()
+	e, err := o.Engine()
 	if err != nil {
 		return err
 	}
@@ -179,7 +188,7 @@ func (o *Options) runCommand(ctx context.Context) error {
 	defer c.Close()
 	cmd := exec.CommandContext(ctx, o.Command[0], o.Command[1:]...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+scoped.Kubeconfig.Path)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.f.IOStreams.In, o.f.IOStreams.Out, o.f.IOStreams.ErrOut
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.IO.In, o.IO.Out, o.IO.ErrOut
 	if err := cmd.Run(); err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
@@ -213,7 +222,7 @@ func (o *Options) runForwarder(ctx context.Context) error {
 	} else {
 		close(detached)
 	}
-	e, err := o.f.Engine()
+	e, err := o.Engine()
 	if err != nil {
 		report("error: " + err.Error())
 		return err
@@ -222,7 +231,7 @@ func (o *Options) runForwarder(ctx context.Context) error {
 		Activate: true, Record: true, PID: os.Getpid()})
 	var se *tenant.SleepingError
 	if errors.As(err, &se) {
-		report(sleepingLine) // the parent offers to wake it
+		report(cmdutil.ForwarderSleeping) // the parent offers to wake it
 		return err
 	}
 	if err != nil {
@@ -243,20 +252,13 @@ func (o *Options) runForwarder(ctx context.Context) error {
 	return c.Hold(ctx)
 }
 
-// forwarderSecrets travel from parent to forwarder over a pipe: never in
-// argv (world-readable) or the environment (kept for the process's life).
-type forwarderSecrets struct {
-	Token    string `json:"token,omitempty"`
-	Password string `json:"password,omitempty"`
-}
-
 // fromParent reads the secrets line, then watches for "detach"; anything
 // else (EOF: the parent exited or gave up) cancels.
 func (o *Options) fromParent(cancel func(), detached chan<- struct{}) error {
 	f := os.NewFile(uintptr(o.parentFD), "parent")
 	rd := bufio.NewReader(f)
 	line, err := rd.ReadString('\n')
-	var sec forwarderSecrets
+	var sec cmdutil.ForwarderSecrets
 	if err == nil {
 		err = json.Unmarshal([]byte(line), &sec)
 	}
@@ -265,10 +267,10 @@ func (o *Options) fromParent(cancel func(), detached chan<- struct{}) error {
 		return fmt.Errorf("no configuration from the parent process: %w", err)
 	}
 	if sec.Token != "" {
-		*o.f.ConfigFlags.BearerToken = sec.Token
+		*o.config.BearerToken = sec.Token
 	}
 	if sec.Password != "" {
-		*o.f.ConfigFlags.Password = sec.Password
+		*o.config.Password = sec.Password
 	}
 	go func() {
 		defer f.Close()
@@ -281,117 +283,6 @@ func (o *Options) fromParent(cancel func(), detached chan<- struct{}) error {
 	return nil
 }
 
-// StartBackground starts a detached forwarder process for the tenant and
-// returns once it holds the connection (or reports why it could not). A
-// forwarder already holding the context is replaced (see tenant.Connect).
-// If ctx ends first (Ctrl-C), the forwarder is told to undo what it did and
-// is stopped: nothing keeps running or switches the context later.
-func StartBackground(ctx context.Context, f *cmdutil.Factory, name, contextName string) error {
-	if contextName == "" {
-		contextName = tenant.ContextFor(name)
-	}
-	e, err := f.Engine() // settles the host context the forwarder must use
-	if err != nil {
-		return err
-	}
-	if err := e.CheckContext(name, contextName); err != nil {
-		return err
-	}
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	args := []string{"connect", name, "--forwarder", "--ready-fd", "3", "--parent-fd", "4", "--context-name", contextName}
-	args = append(args, passthroughFlags(f.ConfigFlags, e.HostContext)...)
-	if err := e.Sessions.MkDir(); err != nil {
-		return err
-	}
-	logPath := e.Sessions.LogPath(e.Kubeconfig.Path, contextName)
-	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	defer logf.Close()
-	readyR, readyW, err := os.Pipe()
-	if err != nil {
-		return err
-	}
-	defer readyR.Close()
-	parentR, parentW, err := os.Pipe()
-	if err != nil {
-		readyW.Close()
-		return err
-	}
-	defer parentW.Close()
-	cmd := exec.Command(self, args...)
-	cmd.Stdout, cmd.Stderr, cmd.ExtraFiles = logf, logf, []*os.File{readyW, parentR}
-	cmd.Env = os.Environ()
-	detach(cmd) // survives the terminal
-	err = cmd.Start()
-	readyW.Close()
-	parentR.Close()
-	if err != nil {
-		return err
-	}
-	// Reap it when it ends while this process lives on (the TUI does).
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	sec, _ := json.Marshal(forwarderSecrets{Token: deref(f.ConfigFlags.BearerToken), Password: deref(f.ConfigFlags.Password)})
-	if _, err := parentW.Write(append(sec, '\n')); err != nil {
-		return fmt.Errorf("background forwarder: %w (log: %s)", err, logPath)
-	}
-	line, err := readLine(ctx, readyR)
-	if err != nil {
-		abandon(e, parentW, cmd, exited, contextName)
-		return fmt.Errorf("background forwarder: %w (log: %s)", err, logPath)
-	}
-	if msg, ok := strings.CutPrefix(line, "error: "); ok {
-		return errors.New(msg)
-	}
-	if line == sleepingLine {
-		return &tenant.SleepingError{Name: name}
-	}
-	if _, err := parentW.Write([]byte("detach\n")); err != nil {
-		// It died between its report and now: nothing holds the context.
-		abandon(e, parentW, cmd, exited, contextName)
-		return fmt.Errorf("background forwarder exited after connecting (log: %s)", logPath)
-	}
-	return nil
-}
-
-// abandon tells the forwarder the parent gave up (EOF on its pipe: it undoes
-// its connection and exits), stops it if it does not, and removes what a
-// forwarder stopped that way may have left.
-func abandon(e *tenant.Engine, parentW *os.File, cmd *exec.Cmd, exited <-chan struct{}, contextName string) {
-	parentW.Close()
-	steps := []func(){terminateChild(cmd), func() { _ = cmd.Process.Kill() }}
-	for i := 0; !waitExited(exited, 3*time.Second) && i < len(steps); i++ {
-		steps[i]()
-	}
-	if s, ok, _ := e.Sessions.Get(e.Kubeconfig.Path, contextName); ok && s.PID == cmd.Process.Pid {
-		_, _ = e.Disconnect(context.Background(), contextName)
-	}
-}
-
-func waitExited(exited <-chan struct{}, d time.Duration) bool {
-	select {
-	case <-exited:
-		return true
-	case <-time.After(d):
-		return false
-	}
-}
-
-func deref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
-}
-
-// sleepingLine is what the forwarder reports when the tenant sleeps.
-const sleepingLine = "sleeping"
-
 // awake runs connect; when the tenant sleeps it wakes it (with --wake, or
 // after asking on a terminal) and connects again. An awake tenant costs no
 // extra API call: connect reads the namespace anyway.
@@ -402,7 +293,7 @@ func (o *Options) awake(ctx context.Context, connect func() error) error {
 		return err
 	}
 	if !o.Wake {
-		yes, asked := cmdutil.Confirm(o.f.IOStreams, fmt.Sprintf("Tenant %s is sleeping. Wake it? [Y/n]", o.Name), true)
+		yes, asked := cmdutil.Confirm(o.IO, fmt.Sprintf("Tenant %s is sleeping. Wake it? [Y/n]", o.Name), true)
 		switch {
 		case !asked:
 			return fmt.Errorf("tenant %s is sleeping: run `kubectl tenant wake %s` or pass --wake", o.Name, o.Name)
@@ -410,80 +301,14 @@ func (o *Options) awake(ctx context.Context, connect func() error) error {
 			return fmt.Errorf("not connected, tenant %s is still sleeping: %w", o.Name, context.Canceled)
 		}
 	}
-	if _, err := wake.Wake(ctx, o.f, tenant.WakeOptions{Name: o.Name, Wait: wake.DefaultWait}, true); err != nil {
+	e, err := o.Engine()
+	if err != nil {
+		return err
+	}
+	if _, err := cmdutil.Wake(ctx, o.IO.ErrOut, e, tenant.WakeOptions{Name: o.Name, Wait: cmdutil.DefaultWakeWait}, true); err != nil {
 		return err
 	}
 	return connect()
-}
-
-func readLine(ctx context.Context, r *os.File) (string, error) {
-	type res struct {
-		s   string
-		err error
-	}
-	ch := make(chan res, 1)
-	go func() {
-		s, err := bufio.NewReader(r).ReadString('\n')
-		ch <- res{strings.TrimSpace(s), err}
-	}()
-	select {
-	case v := <-ch:
-		if v.s == "" && v.err != nil {
-			return "", fmt.Errorf("it exited before connecting")
-		}
-		return v.s, nil
-	case <-ctx.Done():
-		return "", ctx.Err()
-	}
-}
-
-// passthroughFlags repeats every kubeconfig flag the user gave, so the
-// forwarder acts as the same identity (--as, client certificates, TLS
-// options) on the same host context and writes the same file. The token and
-// the password go over the parent pipe instead (forwarderSecrets).
-func passthroughFlags(c *genericclioptions.ConfigFlags, hostContext string) []string {
-	var out []string
-	str := func(name string, v *string) {
-		if v != nil && *v != "" {
-			out = append(out, "--"+name+"="+*v)
-		}
-	}
-	list := func(name string, v *[]string) {
-		if v != nil {
-			for _, x := range *v {
-				out = append(out, "--"+name+"="+x)
-			}
-		}
-	}
-	flag := func(name string, v *bool) {
-		if v != nil && *v {
-			out = append(out, "--"+name+"=true")
-		}
-	}
-	str("kubeconfig", c.KubeConfig)
-	str("cache-dir", c.CacheDir)
-	context := c.Context
-	if hostContext != "" {
-		context = &hostContext // pinned: the current context may change meanwhile
-	}
-	str("context", context)
-	str("cluster", c.ClusterName)
-	str("user", c.AuthInfoName)
-	str("namespace", c.Namespace)
-	str("server", c.APIServer)
-	str("tls-server-name", c.TLSServerName)
-	flag("insecure-skip-tls-verify", c.Insecure)
-	str("client-certificate", c.CertFile)
-	str("client-key", c.KeyFile)
-	str("certificate-authority", c.CAFile)
-	str("as", c.Impersonate)
-	str("as-uid", c.ImpersonateUID)
-	list("as-group", c.ImpersonateGroup)
-	list("as-user-extra", c.ImpersonateUserExtra)
-	str("username", c.Username)
-	str("request-timeout", c.Timeout)
-	flag("disable-compression", c.DisableCompression)
-	return out
 }
 
 // exitStatus is a finished command's exit code; a command killed by a

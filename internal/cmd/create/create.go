@@ -2,27 +2,37 @@
 package create
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/connect"
-	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/register"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
-	"github.com/kubectl-tenant/kubectl-tenant/internal/progress"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/gitops"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd"
 )
 
 // Options of create.
 type Options struct {
-	f       *cmdutil.Factory
+	IO genericiooptions.IOStreams
+	// Engine, Defaults, Connector, Registration and NewInstaller are what
+	// Run takes from the Factory (tests give fakes).
+	Engine       func() (*tenant.Engine, error)
+	Defaults     func(context.Context, *pflag.FlagSet) (hostconfig.Resolver, error)
+	Connector    tenant.Connector
+	Registration func(context.Context, argocd.Options, argocd.RegisterOptions) (tenant.Registration, error)
+	NewInstaller func(*gitops.Config, string) (*argocd.Installer, error)
+
 	Tenant  tenant.CreateOptions
 	Connect bool
 	Output  string
@@ -38,11 +48,26 @@ type Options struct {
 	// it parsed (nil without one).
 	ConfigFile   string
 	GitOpsConfig *gitops.Config
+	// flags are the command's flags: the ones the user set beat the
+	// environment and the host defaults.
+	flags *pflag.FlagSet
 }
 
 // NewCmdCreate builds the command; runF replaces Run in tests.
 func NewCmdCreate(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{f: f}
+	o := &Options{IO: f.IOStreams, Engine: f.Engine, Defaults: f.Defaults, Connector: cmdutil.Connector{F: f},
+		NewInstaller: f.NewInstaller,
+		Registration: func(ctx context.Context, ao argocd.Options, ro argocd.RegisterOptions) (tenant.Registration, error) {
+			ao, err := cmdutil.ArgoCDDefaults(ctx, f, ao)
+			if err != nil {
+				return nil, err
+			}
+			r, err := f.NewRegistrar(ao)
+			if err != nil {
+				return nil, err
+			}
+			return &argocd.Registration{Registrar: r, Options: ro}, nil
+		}}
 	cmd := &cobra.Command{
 		Use:   "create NAME",
 		Short: "Create a tenant: a vCluster pinned to its node pool, ready and connected",
@@ -76,20 +101,21 @@ otherwise it is built from the flags and the config's defaults, with the values 
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&o.Tenant.Pool, "pool", "", "node pool (nodes labelled and tainted project=POOL); default: the tenant name")
+	o.flags = fl
+	fl.StringVar(&o.Tenant.Pool, "pool", "", "node pool (nodes labelled and tainted project=POOL); default: $KUBECTL_TENANT_POOL, the host defaults' pool, or the tenant name")
 	fl.StringVar(&o.Tenant.K8sVersion, "k8s-version", "", "Kubernetes version of the virtual cluster (vCluster distro image tag)")
 	fl.StringArrayVarP(&o.Tenant.ValuesFiles, "values", "f", nil, "extra vCluster chart values file (repeatable; later files win; kept for later runs, merged over the values of earlier -f)")
-	fl.StringVar(&o.Tenant.Chart, "chart", "", "chart: local path, oci:// reference or chart name in --chart-repo (default vcluster, or $KUBECTL_TENANT_CHART)")
-	fl.StringVar(&o.Tenant.ChartRepo, "chart-repo", "", "chart repository URL (default https://charts.loft.sh)")
-	fl.StringVar(&o.Tenant.ChartVersion, "chart-version", "", "chart version (default 0.34.0 for the default chart)")
-	fl.DurationVar(&o.Tenant.TTL, "ttl", 0, "time to live, recorded as expires-at (e.g. 8h); 0 never expires")
+	fl.StringVar(&o.Tenant.Chart, "chart", "", "chart: local path, oci:// reference or chart name in --chart-repo (default: $KUBECTL_TENANT_CHART, the host defaults' chart, or vcluster)")
+	fl.StringVar(&o.Tenant.ChartRepo, "chart-repo", "", "chart repository URL (default: $KUBECTL_TENANT_CHART_REPO, the host defaults' chartRepo, or https://charts.loft.sh)")
+	fl.StringVar(&o.Tenant.ChartVersion, "chart-version", "", "chart version (default: $KUBECTL_TENANT_CHART_VERSION, the host defaults' chartVersion, or 0.34.0 for the default chart)")
+	fl.DurationVar(&o.Tenant.TTL, "ttl", 0, "time to live, recorded as expires-at (e.g. 8h); 0 never expires (default: $KUBECTL_TENANT_TTL or the host defaults' ttl; at most their maxTTL)")
 	fl.BoolVar(&o.Tenant.Isolation, "isolation", false, "add the chart's ResourceQuota, LimitRange and NetworkPolicies (workload traffic only from the tenant itself); tune them with -f")
 	fl.DurationVar(&o.Tenant.Wait, "wait", 5*time.Minute, "how long to wait for the virtual API to be ready (and for another run changing this tenant to finish); 0 returns after install")
 	fl.BoolVar(&o.Connect, "connect", true, "connect when ready (writes context NAME in a background forwarder)")
 	fl.StringVarP(&o.Output, "output", "o", "", "output format: json|yaml|name")
 	fl.BoolVar(&o.Register, "register", false, "register the tenant with Argo CD when ready (as `kubectl tenant register NAME --yes`)")
 	fl.StringArrayVar(&o.Labels, "label", nil, "label KEY=VALUE on the tenant namespace, for `upgrade -l` (repeatable); with --register also an Argo CD cluster label (default there env=vdev)")
-	register.AddArgoCDFlags(cmd, &o.ArgoCD, &o.Auth, true)
+	cmdutil.AddArgoCDFlags(cmd, &o.ArgoCD, &o.Auth, true)
 	fl.BoolVar(&o.Tenant.GitOps, "gitops", false, "install through the host's Argo CD (an Application) instead of Helm")
 	fl.StringVar(&o.ConfigFile, "config", "", "with --gitops: platform config.yaml (as for render); a project of it is installed as rendered")
 	return cmd
@@ -115,7 +141,7 @@ func (o *Options) Validate() error {
 	if o.Register && o.Tenant.Wait == 0 {
 		return cmdutil.UsageError{Err: fmt.Errorf("--register needs the tenant ready: do not set --wait 0")}
 	}
-	labels, err := register.ParseLabels(o.Labels)
+	labels, err := cmdutil.ParseLabels(o.Labels)
 	if err != nil {
 		return err
 	}
@@ -127,7 +153,7 @@ func (o *Options) Validate() error {
 		if err := (&argocd.RegisterOptions{Name: o.Tenant.Name, Labels: labels}).Validate(); err != nil {
 			return err
 		}
-		o.ArgoCD.Auth = register.ResolveAuth(o.Auth)
+		o.ArgoCD.Auth = cmdutil.ResolveAuth(o.Auth)
 		if err := o.ArgoCD.Validate(); err != nil {
 			return err
 		}
@@ -177,51 +203,65 @@ func (o *Options) validateGitOps() error {
 	return nil
 }
 
-// Run creates the tenant, then connects in the background. Progress is the
-// live step view on a terminal (not with -o json|yaml), plain lines otherwise.
+// Run creates the tenant, connects it in the background and registers it
+// with Argo CD when asked: one engine call, whose steps show as the live
+// step view on a terminal (not with -o json|yaml), plain lines otherwise.
 func (o *Options) Run(ctx context.Context) error {
-	e, err := o.f.Engine()
+	e, err := o.Engine()
 	if err != nil {
 		return err
 	}
+	r, err := o.Defaults(ctx, o.flags)
+	if err != nil {
+		return err
+	}
+	if err := cmdutil.ApplyCreateDefaults(r, &o.Tenant); err != nil {
+		return err
+	}
+	name := o.Tenant.Name
 	if o.Tenant.GitOps {
-		in, err := o.f.GitOps()
+		// Argo CD's namespace: the environment, config.yaml's, the host
+		// defaults', argocd.
+		ns := os.Getenv(argocd.NamespaceEnv)
+		if o.GitOpsConfig != nil {
+			ns = cmp.Or(ns, o.GitOpsConfig.ArgoCDNamespace)
+		}
+		in, err := o.NewInstaller(o.GitOpsConfig, cmp.Or(ns, r.Get(hostconfig.KeyArgoCDNamespace).Value))
 		if err != nil {
 			return err
 		}
-		in.Config = o.GitOpsConfig
-		if in.Options.Namespace == "" && o.GitOpsConfig != nil {
-			in.Options.Namespace = o.GitOpsConfig.ArgoCDNamespace
-		}
+		withGitOps := *e
+		withGitOps.GitOps = in
+		e = &withGitOps
 	}
-	name := o.Tenant.Name
 	if o.Connect {
 		// Refuse a context name taken by the user's own context (say the
 		// host's "minikube") before creating anything, not after.
 		if err := e.CheckContext(name, tenant.ContextFor(name)); err != nil {
 			return fmt.Errorf("%w (or create with --connect=false, then `kubectl tenant connect %s --context-name NAME`)", err, name)
 		}
+		o.Tenant.Connect = o.Connector
 	}
-	report, finish := progress.For(o.f.IOStreams.ErrOut, o.Output != "json" && o.Output != "yaml",
-		"Creating tenant "+name, "create", name, progress.CreatePlan(o.Tenant.Wait > 0, o.Connect))
-	e.Report = report
-	t, err := o.create(ctx, e, report)
-	if err != nil {
-		finish("", err)
-		return err
-	}
-	done := fmt.Sprintf("tenant %s is %s", t.Name, t.Status)
-	if t.TimeToReady > 0 {
-		done += fmt.Sprintf(" (ready in %s)", t.TimeToReady)
-	}
-	finish(done, nil)
 	if o.Register {
-		ro := argocd.RegisterOptions{Name: name, Labels: o.Tenant.Labels}
-		if _, err := register.Register(ctx, o.f, ro, o.ArgoCD, false, o.Output != "json" && o.Output != "yaml"); err != nil {
-			return fmt.Errorf("tenant %s is created, but not registered with Argo CD (re-run with --register, or run `kubectl tenant register %s`): %w", name, name, err)
+		if o.Tenant.Register, err = o.Registration(ctx, o.ArgoCD, argocd.RegisterOptions{Labels: o.Tenant.Labels}); err != nil {
+			return err
 		}
-		registered := true
-		t.Registered = &registered
+	}
+	var t *tenant.Tenant
+	err = cmdutil.RunSteps(o.IO.ErrOut, e, o.Output != "json" && o.Output != "yaml", "Creating tenant "+name, "create", name,
+		tenant.CreatePlan(o.Tenant), func(e *tenant.Engine) (string, error) {
+			var err error
+			if t, err = e.Create(ctx, o.Tenant); err != nil {
+				return "", err
+			}
+			return t.Summary(), nil
+		})
+	var nr *tenant.NotRegisteredError
+	if errors.As(err, &nr) {
+		return fmt.Errorf("tenant %s is created, but not registered with Argo CD (re-run with --register, or run `kubectl tenant register %s`): %w", name, name, nr.Err)
+	}
+	if err != nil {
+		return err
 	}
 	msg := fmt.Sprintf("tenant %s created", t.Name)
 	if t.TimeToReady > 0 {
@@ -233,20 +273,5 @@ func (o *Options) Run(ctx context.Context) error {
 	if t.Connected {
 		msg += fmt.Sprintf("; context %q is current — `kubectl tenant disconnect` switches back", t.Name)
 	}
-	return cmdutil.PrintTenant(o.f.IOStreams.Out, o.Output, t, msg)
-}
-
-func (o *Options) create(ctx context.Context, e *tenant.Engine, report tenant.Reporter) (*tenant.Tenant, error) {
-	t, err := e.Create(ctx, o.Tenant)
-	if err != nil || !o.Connect {
-		return t, err
-	}
-	report(tenant.Event{Time: time.Now(), Step: tenant.StepConnect, Phase: tenant.PhaseStarted})
-	if err := connect.StartBackground(ctx, o.f, t.Name, ""); err != nil {
-		report(tenant.Event{Time: time.Now(), Step: tenant.StepConnect, Phase: tenant.PhaseFailed, Message: err.Error(), Err: err})
-		return nil, err
-	}
-	report(tenant.Event{Time: time.Now(), Step: tenant.StepConnect, Phase: tenant.PhaseDone})
-	t.Connected = true
-	return t, nil
+	return cmdutil.PrintTenant(o.IO.Out, o.Output, t, msg)
 }

@@ -36,7 +36,7 @@ func TestRegisterTakesArgoCDFlags(t *testing.T) {
 	if !a.Insecure || a.Server != "https://argocd.example.com" || a.Namespace != "gitops" || a.Auth != argocd.AuthToken || a.Flags != argocd.PrefixedFlags {
 		t.Errorf("argocd options %+v", a)
 	}
-	if o, err := run(t, "demo", "--register"); err != nil || o.ArgoCD.Auth != argocd.AuthAuto || o.ArgoCD.Insecure || o.ArgoCD.Namespace != argocd.DefaultNamespace {
+	if o, err := run(t, "demo", "--register"); err != nil || o.ArgoCD.Auth != argocd.AuthAuto || o.ArgoCD.Insecure || o.ArgoCD.Namespace != "" { // "": the environment, the host defaults or argocd, resolved at register
 		t.Errorf("defaults: %+v, %v", o.ArgoCD, err)
 	}
 	for _, args := range [][]string{

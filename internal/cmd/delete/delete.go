@@ -8,22 +8,29 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
-	"github.com/kubectl-tenant/kubectl-tenant/internal/progress"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
 
 // Options of delete.
 type Options struct {
-	f      *cmdutil.Factory
-	Tenant tenant.DeleteOptions
-	Yes    bool
+	IO     genericiooptions.IOStreams
+	Engine func() (*tenant.Engine, error)
+	// HostDefaults loads the host defaults, which name the Argo CD to
+	// deregister from.
+	HostDefaults func(context.Context) error
+	Tenant       tenant.DeleteOptions
+	Yes          bool
 }
 
 // NewCmdDelete builds the command; runF replaces Run in tests.
 func NewCmdDelete(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{f: f}
+	o := &Options{IO: f.IOStreams, Engine: f.Engine, HostDefaults: func(ctx context.Context) error {
+		_, err := f.Defaults(ctx, nil)
+		return err
+	}}
 	cmd := &cobra.Command{
 		Use:   "delete NAME",
 		Short: "Delete a tenant completely: registration, release, namespace, kubeconfig entries, forwarders",
@@ -54,7 +61,7 @@ func (o *Options) Validate() error {
 	if o.Yes {
 		return nil
 	}
-	yes, asked := cmdutil.Confirm(o.f.IOStreams, fmt.Sprintf("Delete tenant %s and everything in namespace %s? [y/N]", o.Tenant.Name, tenant.NamespaceFor(o.Tenant.Name)), false)
+	yes, asked := cmdutil.Confirm(o.IO, fmt.Sprintf("Delete tenant %s and everything in namespace %s? [y/N]", o.Tenant.Name, tenant.NamespaceFor(o.Tenant.Name)), false)
 	switch {
 	case !asked:
 		return cmdutil.UsageError{Err: errors.New("refusing to delete without confirmation: pass --yes")}
@@ -66,18 +73,23 @@ func (o *Options) Validate() error {
 
 // Run deletes the tenant, showing the live step view on a terminal.
 func (o *Options) Run(ctx context.Context) error {
-	e, err := o.f.Engine()
+	e, err := o.Engine()
 	if err != nil {
 		return err
 	}
+	if o.HostDefaults != nil {
+		if err := o.HostDefaults(ctx); err != nil {
+			return err
+		}
+	}
 	name := o.Tenant.Name
-	report, finish := progress.For(o.f.IOStreams.ErrOut, true, "Deleting tenant "+name, "delete", name, progress.DeletePlan())
-	e.Report = report
-	if err := e.Delete(ctx, o.Tenant); err != nil {
-		finish("", err)
+	done := fmt.Sprintf("tenant %s deleted", name)
+	err = cmdutil.RunSteps(o.IO.ErrOut, e, true, "Deleting tenant "+name, "delete", name, tenant.DeletePlan(), func(e *tenant.Engine) (string, error) {
+		return done, e.Delete(ctx, o.Tenant)
+	})
+	if err != nil {
 		return err
 	}
-	finish(fmt.Sprintf("tenant %s deleted", name), nil)
-	_, err = fmt.Fprintf(o.f.IOStreams.Out, "tenant %s deleted\n", name)
+	_, err = fmt.Fprintln(o.IO.Out, done)
 	return err
 }

@@ -6,19 +6,27 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
 
 // Options of disconnect.
 type Options struct {
-	f       *cmdutil.Factory
+	IO genericiooptions.IOStreams
+	// Engine is the Factory's, for local state only: a tenant context whose
+	// host cluster is unknown can still be cleaned.
+	Engine  func() (*tenant.Engine, error)
 	Context string
 }
 
 // NewCmdDisconnect builds the command; runF replaces Run in tests.
 func NewCmdDisconnect(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{f: f}
+	o := &Options{IO: f.IOStreams, Engine: func() (*tenant.Engine, error) {
+		f.LocalOnly = true
+		return f.Engine()
+	}}
 	return &cobra.Command{
 		Use:   "disconnect [NAME]",
 		Short: "Stop a tenant's forwarder, remove its context and restore the previous one",
@@ -38,8 +46,7 @@ func NewCmdDisconnect(f *cmdutil.Factory, runF func(context.Context, *Options) e
 
 // Run disconnects the named (or current) tenant context.
 func (o *Options) Run(ctx context.Context) error {
-	o.f.LocalOnly = true // a tenant context without a session can still be cleaned
-	e, err := o.f.Engine()
+	e, err := o.Engine()
 	if err != nil {
 		return err
 	}
@@ -56,6 +63,6 @@ func (o *Options) Run(ctx context.Context) error {
 	if restored == "" {
 		restored = "(none)"
 	}
-	_, err = fmt.Fprintf(o.f.IOStreams.Out, "disconnected %s; current context: %s\n", o.Context, restored)
+	_, err = fmt.Fprintf(o.IO.Out, "disconnected %s; current context: %s\n", o.Context, restored)
 	return err
 }

@@ -8,22 +8,29 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/columns"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
 
 // Options of extend.
 type Options struct {
-	f      *cmdutil.Factory
+	IO       genericiooptions.IOStreams
+	Engine   func() (*tenant.Engine, error)
+	Defaults func(context.Context, *pflag.FlagSet) (hostconfig.Resolver, error)
+	// Now is the clock of the printed "in 4h" (tests pin it).
+	Now    func() time.Time
 	Tenant tenant.ExtendOptions
 	Output string
 }
 
 // NewCmdExtend builds the command; runF replaces Run in tests.
 func NewCmdExtend(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{f: f}
+	o := &Options{IO: f.IOStreams, Engine: f.Engine, Defaults: f.Defaults, Now: time.Now}
 	cmd := &cobra.Command{
 		Use:   "extend NAME (--ttl DURATION | --never)",
 		Short: "Set when a tenant expires: now + --ttl, or never",
@@ -67,8 +74,16 @@ func (o *Options) Validate() error {
 
 // Run extends and prints the new expiry.
 func (o *Options) Run(ctx context.Context) error {
-	e, err := o.f.Engine()
+	e, err := o.Engine()
 	if err != nil {
+		return err
+	}
+	// The host's maximum TTL holds for extend too (--never is no expiry).
+	r, err := o.Defaults(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := cmdutil.CheckTTL(r, o.Tenant.TTL); err != nil {
 		return err
 	}
 	t, err := e.Extend(ctx, o.Tenant)
@@ -77,7 +92,7 @@ func (o *Options) Run(ctx context.Context) error {
 	}
 	human := fmt.Sprintf("tenant %s never expires", t.Name)
 	if t.ExpiresAt != nil {
-		human = fmt.Sprintf("tenant %s expires at %s (%s)", t.Name, t.ExpiresAt.Format(time.RFC3339), columns.Expires(t.ExpiresAt, time.Now()))
+		human = fmt.Sprintf("tenant %s expires at %s (%s)", t.Name, t.ExpiresAt.Format(time.RFC3339), columns.Expires(t.ExpiresAt, o.Now()))
 	}
-	return cmdutil.PrintTenant(o.f.IOStreams.Out, o.Output, t, human)
+	return cmdutil.PrintTenant(o.IO.Out, o.Output, t, human)
 }

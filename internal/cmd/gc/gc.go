@@ -74,6 +74,10 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The host defaults name the Argo CD to deregister from.
+	if _, err := o.f.Defaults(ctx, nil); err != nil {
+		return err
+	}
 	rs, err := e.GC(ctx, o.GC)
 	if perr := Print(o.f.IOStreams.Out, o.Output, o.GC.DryRun, rs, time.Now()); perr != nil && err == nil {
 		err = perr

@@ -55,6 +55,11 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The host defaults name the Argo CD the REGISTERED column asks; a
+	// malformed object costs that column only.
+	if _, err := o.f.Defaults(ctx, nil); err != nil {
+		fmt.Fprintln(o.f.IOStreams.ErrOut, "Warning:", err)
+	}
 	ts, err := e.List(ctx)
 	if err != nil {
 		return err

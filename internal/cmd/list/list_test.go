@@ -7,7 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil/cmdutiltest"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd"
 )
 
 func TestPrintFormats(t *testing.T) {
@@ -61,5 +66,33 @@ func TestPrintEscapesControlCharacters(t *testing.T) {
 	}
 	if !strings.Contains(out, `mallory\x1b]0;owned\x07\x1b[2J`) || !strings.Contains(out, `v1.34\x0d\u202eevil`) {
 		t.Fatalf("escaped values missing: %q", out)
+	}
+}
+
+// list asks the Argo CD the host defaults name (kube-public/kubectl-tenant
+// argocdNamespace) whether tenants are registered, not the built-in
+// namespace.
+func TestListAsksTheHostDefaultsArgoCD(t *testing.T) {
+	kubeconfig, _, paths := cmdutiltest.FakeHostWithDefaults(t, map[string]string{"argocdNamespace": "gitops-system"}, "demo")
+	t.Setenv("KUBECONFIG", kubeconfig)
+	t.Setenv("KUBECTL_TENANT_STATE_DIR", t.TempDir())
+	t.Setenv(argocd.NamespaceEnv, "")
+	streams, _, out, _ := genericiooptions.NewTestIOStreams()
+	cmd := NewCmdList(cmdutil.NewFactory(streams), nil)
+	cmd.SetArgs([]string{"-o", "name"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "tenant/demo\n" {
+		t.Errorf("output %q", out.String())
+	}
+	var asked []string
+	for _, p := range paths() {
+		if strings.HasSuffix(p, "/secrets") && strings.Contains(p, "/namespaces/") {
+			asked = append(asked, p)
+		}
+	}
+	if len(asked) != 1 || asked[0] != "/api/v1/namespaces/gitops-system/secrets" {
+		t.Errorf("Argo CD cluster secrets asked at %q, want /api/v1/namespaces/gitops-system/secrets", asked)
 	}
 }

@@ -6,15 +6,16 @@ package register
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/progress"
@@ -24,20 +25,23 @@ import (
 
 // Options of register.
 type Options struct {
-	f         *cmdutil.Factory
-	Register  argocd.RegisterOptions
-	ArgoCD    argocd.Options
-	LabelArgs []string
-	Auth      string
-	Bootstrap bool
-	DryRun    bool
-	Yes       bool
-	Output    string
+	IO genericiooptions.IOStreams
+	// NewRegistrar builds the registrar for where Argo CD is (the flags
+	// over the environment and the host defaults).
+	NewRegistrar func(context.Context, argocd.Options) (*argocd.Registrar, error)
+	Register     argocd.RegisterOptions
+	ArgoCD       argocd.Options
+	LabelArgs    []string
+	Auth         string
+	Bootstrap    bool
+	DryRun       bool
+	Yes          bool
+	Output       string
 }
 
 // NewCmdRegister builds the command; runF replaces Run in tests.
 func NewCmdRegister(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{f: f}
+	o := &Options{IO: f.IOStreams, NewRegistrar: newRegistrar(f)}
 	cmd := &cobra.Command{
 		Use:   "register NAME",
 		Short: "Register a tenant with Argo CD (like argocd cluster add, with the vCluster's in-cluster address)",
@@ -82,7 +86,7 @@ Tokens and passwords are never printed.`,
 	}
 	fl := cmd.Flags()
 	fl.StringArrayVar(&o.LabelArgs, "label", nil, "Argo CD cluster label KEY=VALUE (repeatable; default env=vdev)")
-	AddArgoCDFlags(cmd, &o.ArgoCD, &o.Auth, false)
+	cmdutil.AddArgoCDFlags(cmd, &o.ArgoCD, &o.Auth, false)
 	fl.StringVar(&o.Register.Mode, "mode", argocd.ModeAPI, "api: through the Argo CD API; declarative: write the cluster Secret in the Argo CD namespace directly")
 	fl.StringVar(&o.Register.ServerAddress, "server-address", argocd.AddressInCluster, "address Argo CD uses for the vCluster: in-cluster (https://vcluster.vcluster-NAME), forwarded (this machine's `connect --background` forward), or an https:// URL")
 	fl.StringSliceVar(&o.Register.Namespaces, "namespaces", nil, "scope argocd-manager to Roles in these vCluster namespaces (comma-separated) instead of a ClusterRole")
@@ -93,73 +97,16 @@ Tokens and passwords are never printed.`,
 	return cmd
 }
 
-// AddArgoCDFlags adds the flags that say where Argo CD is and how to log in
-// (register and deregister share them; create has them prefixed, where a
-// bare --insecure would be ambiguous). --argocd-server is not --server:
-// that one is kubectl's, for the host API server. auth gets --auth (or
-// --argocd-auth); resolve it into o.Auth with ResolveAuth. The defaults come
-// from the environment (KUBECTL_TENANT_ARGOCD_*), which is what the commands
-// without these flags (list, delete, gc, the interactive app) use.
-func AddArgoCDFlags(cmd *cobra.Command, o *argocd.Options, auth *string, prefixed bool) {
-	fl := cmd.Flags()
-	env := argocd.OptionsFromEnv() // a malformed value counts as unset here
-	names, authName, authHelp := argocd.DefaultFlags, "auth", authUsage
-	if prefixed {
-		names, authName, authHelp = argocd.PrefixedFlags, "argocd-auth", "Argo CD login: initial-admin or token (as register's --auth)"
-	}
-	o.Flags = names
-	fl.StringVar(&o.Namespace, "argocd-namespace", firstNonEmpty(env.Namespace, argocd.DefaultNamespace), "namespace of argocd-server and its Secrets ($"+argocd.NamespaceEnv+")")
-	fl.StringVar(&o.Server, "argocd-server", env.Server, "Argo CD API address (https://HOST[:PORT]; $"+argocd.ServerEnv+"); default: a port-forward to Service argocd-server")
-	fl.BoolVar(&o.Insecure, strings.TrimPrefix(names.Insecure, "--"), env.Insecure, "skip TLS verification of the Argo CD server (its default certificate is self-signed; $"+argocd.InsecureEnv+")")
-	fl.BoolVar(&o.Plaintext, strings.TrimPrefix(names.Plaintext, "--"), env.Plaintext, "speak plain HTTP to Argo CD (argocd-server --insecure; $"+argocd.PlaintextEnv+"); detected by itself through the port-forward")
-	fl.StringVar(auth, authName, "auto", authHelp)
-	if !prefixed {
-		// create's spellings work here too, so one set of flags fits both.
-		for alias, p := range map[string]*bool{argocd.PrefixedFlags.Insecure: &o.Insecure, argocd.PrefixedFlags.Plaintext: &o.Plaintext} {
-			fl.BoolVar(p, strings.TrimPrefix(alias, "--"), *p, "")
-			_ = fl.MarkHidden(strings.TrimPrefix(alias, "--"))
-		}
-		fl.StringVar(auth, "argocd-auth", "auto", "")
-		_ = fl.MarkHidden("argocd-auth")
-	}
-}
-
-const authUsage = "Argo CD login: initial-admin (Secret argocd-initial-admin-secret) or token ($ARGOCD_AUTH_TOKEN, else the argocd CLI's token for --argocd-server, or of its context made by argocd login --port-forward); auto: the token when $ARGOCD_AUTH_TOKEN is set"
-
-// ResolveAuth maps the --auth flag value to argocd.Options.Auth.
-func ResolveAuth(flag string) string {
-	if flag == "auto" {
-		return argocd.AuthAuto
-	}
-	return flag
-}
-
 // Complete fills derived fields.
 func (o *Options) Complete(args []string) error {
 	o.Register.Name = args[0]
-	labels, err := ParseLabels(o.LabelArgs)
+	labels, err := cmdutil.ParseLabels(o.LabelArgs)
 	if err != nil {
 		return err
 	}
 	o.Register.Labels = labels
-	o.ArgoCD.Auth = ResolveAuth(o.Auth)
+	o.ArgoCD.Auth = cmdutil.ResolveAuth(o.Auth)
 	return nil
-}
-
-// ParseLabels turns KEY=VALUE arguments into a map (nil when none).
-func ParseLabels(args []string) (map[string]string, error) {
-	if len(args) == 0 {
-		return nil, nil
-	}
-	out := map[string]string{}
-	for _, a := range args {
-		k, v, ok := strings.Cut(a, "=")
-		if !ok || k == "" {
-			return nil, cmdutil.UsageError{Err: fmt.Errorf("invalid --label %q: want KEY=VALUE", a)}
-		}
-		out[k] = v
-	}
-	return out, nil
 }
 
 // Validate checks input and confirmation before any API call.
@@ -179,7 +126,7 @@ func (o *Options) Validate() error {
 	if o.Yes || o.DryRun {
 		return nil
 	}
-	in, ok := o.f.IOStreams.In.(*os.File)
+	in, ok := o.IO.In.(*os.File)
 	if !ok || !term.IsTerminal(int(in.Fd())) {
 		return cmdutil.UsageError{Err: errors.New("refusing to register without confirmation: pass --yes")}
 	}
@@ -187,7 +134,7 @@ func (o *Options) Validate() error {
 	if len(o.Register.Namespaces) > 0 {
 		scope = "admin rights in namespaces " + strings.Join(o.Register.Namespaces, ",")
 	}
-	fmt.Fprintf(o.f.IOStreams.ErrOut, "Create ServiceAccount argocd-manager with %s in tenant %s and give Argo CD its token? [y/N] ", scope, o.Register.Name)
+	fmt.Fprintf(o.IO.ErrOut, "Create ServiceAccount argocd-manager with %s in tenant %s and give Argo CD its token? [y/N] ", scope, o.Register.Name)
 	ans, _ := bufio.NewReader(in).ReadString('\n')
 	if a := strings.ToLower(strings.TrimSpace(ans)); a != "y" && a != "yes" {
 		return fmt.Errorf("not registered: %w", context.Canceled)
@@ -198,13 +145,14 @@ func (o *Options) Validate() error {
 // Run registers (and bootstraps).
 func (o *Options) Run(ctx context.Context) error {
 	if o.DryRun {
-		return argocd.PrintApplicationSet(o.f.IOStreams.Out, o.ArgoCD.Namespace, o.Register.Labels)
+		ns := cmp.Or(o.ArgoCD.Namespace, os.Getenv(argocd.NamespaceEnv), argocd.DefaultNamespace)
+		return argocd.PrintApplicationSet(o.IO.Out, ns, o.Register.Labels)
 	}
-	res, err := Register(ctx, o.f, o.Register, o.ArgoCD, o.Bootstrap, o.Output != "json" && o.Output != "yaml")
+	res, err := o.register(ctx)
 	if err != nil {
 		return err
 	}
-	return cmdutil.PrintOutcome(o.f.IOStreams.Out, o.Output, res.Name, res, Summary(res))
+	return cmdutil.PrintOutcome(o.IO.Out, o.Output, res.Name, res, Summary(res))
 }
 
 // Summary is the one-line outcome of a registration.
@@ -219,31 +167,29 @@ func Summary(res *argocd.Result) string {
 	return msg
 }
 
-// Register runs a registration with the Factory's engine and progress (the
-// live view on a terminal when live): register's Run and create --register.
-func Register(ctx context.Context, f *cmdutil.Factory, ro argocd.RegisterOptions, ao argocd.Options, bootstrap, live bool) (*argocd.Result, error) {
-	r, err := f.ArgoCD()
+// newRegistrar is the Factory's registrar for one call, with where Argo CD
+// is completed from the environment and the host defaults.
+func newRegistrar(f *cmdutil.Factory) func(context.Context, argocd.Options) (*argocd.Registrar, error) {
+	return func(ctx context.Context, ao argocd.Options) (*argocd.Registrar, error) {
+		ao, err := cmdutil.ArgoCDDefaults(ctx, f, ao)
+		if err != nil {
+			return nil, err
+		}
+		return f.NewRegistrar(ao)
+	}
+}
+
+// register runs the registration with the live step view on stderr (on a
+// terminal, not with -o json|yaml).
+func (o *Options) register(ctx context.Context) (*argocd.Result, error) {
+	r, err := o.NewRegistrar(ctx, o.ArgoCD)
 	if err != nil {
 		return nil, err
 	}
-	r.Options = ao
-	plan := []string{argocd.StepLogin, argocd.StepCertificate, argocd.StepManager, argocd.StepRegister}
-	if bootstrap {
-		plan = append(plan, argocd.StepBootstrap)
-	}
-	report, finish := progress.For(f.IOStreams.ErrOut, live, "Registering tenant "+ro.Name+" with Argo CD", "register", ro.Name, plan)
-	r.Engine.Report = report
-	res, err := r.Register(ctx, ro)
-	if err == nil && bootstrap {
-		report(tenant.Event{Time: time.Now(), Step: argocd.StepBootstrap, Phase: tenant.PhaseStarted})
-		var msg string
-		msg, err = r.Bootstrap(ctx, ro.Labels) // nil: env=vdev, like the registration
-		if err != nil {
-			report(tenant.Event{Time: time.Now(), Step: argocd.StepBootstrap, Phase: tenant.PhaseFailed, Message: err.Error(), Err: err})
-		} else {
-			report(tenant.Event{Time: time.Now(), Step: argocd.StepBootstrap, Phase: tenant.PhaseDone, Message: msg})
-		}
-	}
+	name := o.Register.Name
+	g := &argocd.Registration{Registrar: r, Options: o.Register, Bootstrap: o.Bootstrap}
+	report, finish := progress.For(o.IO.ErrOut, o.Output != "json" && o.Output != "yaml", "Registering tenant "+name+" with Argo CD", "register", name, g.Plan())
+	res, err := g.Run(ctx, name, report)
 	if err != nil {
 		finish("", err)
 		return nil, err
@@ -254,22 +200,23 @@ func Register(ctx context.Context, f *cmdutil.Factory, ro argocd.RegisterOptions
 
 // DeregisterOptions of deregister.
 type DeregisterOptions struct {
-	f      *cmdutil.Factory
-	Name   string
-	ArgoCD argocd.Options
-	Auth   string
+	IO           genericiooptions.IOStreams
+	NewRegistrar func(context.Context, argocd.Options) (*argocd.Registrar, error)
+	Name         string
+	ArgoCD       argocd.Options
+	Auth         string
 }
 
 // NewCmdDeregister builds `deregister NAME`; runF replaces Run in tests.
 func NewCmdDeregister(f *cmdutil.Factory, runF func(context.Context, *DeregisterOptions) error) *cobra.Command {
-	o := &DeregisterOptions{f: f}
+	o := &DeregisterOptions{IO: f.IOStreams, NewRegistrar: newRegistrar(f)}
 	cmd := &cobra.Command{
 		Use:   "deregister NAME",
 		Short: "Remove a tenant from Argo CD (its cluster entry and argocd-manager in the vCluster); the tenant stays",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Name = args[0]
-			o.ArgoCD.Auth = ResolveAuth(o.Auth)
+			o.ArgoCD.Auth = cmdutil.ResolveAuth(o.Auth)
 			if err := tenant.ValidateName(o.Name); err != nil {
 				return err
 			}
@@ -283,20 +230,20 @@ func NewCmdDeregister(f *cmdutil.Factory, runF func(context.Context, *Deregister
 		},
 		ValidArgsFunction: cmdutil.CompleteTenantNames(f),
 	}
-	AddArgoCDFlags(cmd, &o.ArgoCD, &o.Auth, false)
+	cmdutil.AddArgoCDFlags(cmd, &o.ArgoCD, &o.Auth, false)
 	return cmd
 }
 
 // Run deregisters.
 func (o *DeregisterOptions) Run(ctx context.Context) error {
-	r, err := o.f.ArgoCD()
+	r, err := o.NewRegistrar(ctx, o.ArgoCD)
 	if err != nil {
 		return err
 	}
-	r.Options = o.ArgoCD
+	report := progress.Lines(o.IO.ErrOut)
 	var servers []string
-	err = stepOf(r.Engine.Report, tenant.StepDeregister, func() (err error) {
-		servers, err = r.Unregister(ctx, o.Name, true)
+	err = report.Step(tenant.StepDeregister, func() (err error) {
+		servers, err = r.Unregister(ctx, o.Name, true, report)
 		return err
 	})
 	if err != nil {
@@ -306,30 +253,6 @@ func (o *DeregisterOptions) Run(ctx context.Context) error {
 	if len(servers) > 0 {
 		msg = fmt.Sprintf("tenant %s deregistered from Argo CD (%s)", o.Name, strings.Join(servers, ", "))
 	}
-	_, err = fmt.Fprintln(o.f.IOStreams.Out, msg)
+	_, err = fmt.Fprintln(o.IO.Out, msg)
 	return err
-}
-
-func stepOf(report tenant.Reporter, step string, fn func() error) error {
-	emit := func(p tenant.Phase, msg string, err error) {
-		if report != nil {
-			report(tenant.Event{Time: time.Now(), Step: step, Phase: p, Message: msg, Err: err})
-		}
-	}
-	emit(tenant.PhaseStarted, "", nil)
-	if err := fn(); err != nil {
-		emit(tenant.PhaseFailed, err.Error(), err)
-		return err
-	}
-	emit(tenant.PhaseDone, "", nil)
-	return nil
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -42,7 +42,7 @@ func TestFlags(t *testing.T) {
 	if a := o.ArgoCD; a.Auth != argocd.AuthToken || a.Namespace != "gitops" || !a.Insecure || a.Server != "" {
 		t.Errorf("argocd options %+v", a)
 	}
-	if _, o, _ := run(t, "demo", "--yes"); o.ArgoCD.Auth != argocd.AuthAuto || o.ArgoCD.Namespace != argocd.DefaultNamespace || o.Register.Labels != nil {
+	if _, o, _ := run(t, "demo", "--yes"); o.ArgoCD.Auth != argocd.AuthAuto || o.ArgoCD.Namespace != "" || o.Register.Labels != nil {
 		t.Errorf("defaults %+v %+v", o.ArgoCD, o.Register)
 	}
 }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/version"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/buildinfo"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/gitops"
 )
@@ -131,7 +131,7 @@ func (o *Options) Run(ctx context.Context) error {
 		// repository is out of date (or cannot be read or written).
 		return cmdutil.UsageError{Err: err}
 	}
-	cfg.ToolVersion = version.Version // the gc image's default tag
+	cfg.ToolVersion = buildinfo.Version // the gc image's default tag
 	files, err := gitops.Render(cfg)
 	if err != nil {
 		return err

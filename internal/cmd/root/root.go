@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/completion"
+	configcmd "github.com/kubectl-tenant/kubectl-tenant/internal/cmd/config"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/connect"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/create"
 	deletecmd "github.com/kubectl-tenant/kubectl-tenant/internal/cmd/delete"
@@ -26,6 +27,7 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/progress"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/tui"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd"
 )
@@ -78,6 +80,7 @@ values files named in $KUBECTL_TENANT_VALUES (comma-separated), like create -f.`
 		render.NewCmdRender(f, nil),
 		register.NewCmdRegister(f, nil), register.NewCmdDeregister(f, nil),
 		completion.NewCmdCompletion(f),
+		configcmd.NewCmdConfig(f, nil),
 	)
 	for _, c := range cmd.Commands() {
 		wrapArgs(c)
@@ -126,38 +129,40 @@ func wrapArgs(c *cobra.Command) {
 // the app instead of stderr; connections are background forwarders, as
 // `create` makes them.
 func runTUI(ctx context.Context, f *cmdutil.Factory) error {
-	e, err := f.Engine()
-	if err != nil {
-		return err
-	}
 	// One Argo CD session for the app's life (its list refreshes every few
 	// seconds), logged out when it ends. Its options come from the
 	// environment (KUBECTL_TENANT_ARGOCD_*), and errors name those.
+	f.KeepArgoCDSession = true
+	shared, err := f.Engine()
+	if err != nil {
+		return err
+	}
 	reg, err := f.ArgoCD()
 	if err != nil {
 		return err
 	}
-	reg.KeepSession = true
 	defer reg.Close()
+	// A malformed host defaults object stops the app before it starts.
+	defaults, err := f.Defaults(ctx, nil)
+	if err != nil {
+		return err
+	}
 	bus := tui.NewBus()
-	e.Report = bus.Reporter()
+	e := shared.With(bus.Reporter()) // the engine's events go to the app, not stderr
 	return tui.Run(ctx, tui.Config{
-		Engine: e,
-		Bus:    bus,
-		Connect: func(ctx context.Context, name string) error {
-			return connect.StartBackground(ctx, f, name, "")
-		},
+		Engine:  e,
+		Bus:     bus,
+		Connect: cmdutil.Connector{F: f}.Connect,
 		Disconnect: func(ctx context.Context, name string) error {
 			_, err := e.Disconnect(ctx, tenant.ContextFor(name))
 			return err
 		},
 		// Like `register NAME --yes` with the environment's Argo CD
 		// options; the app asks first.
-		Register: func(ctx context.Context, name string) error {
-			_, err := reg.Register(ctx, argocd.RegisterOptions{Name: name})
-			return err
+		Registration: &argocd.Registration{Registrar: reg},
+		Defaults: func(o *tenant.CreateOptions) error {
+			return cmdutil.ApplyCreateDefaults(defaults, o)
 		},
-		RegisterPlan: []string{argocd.StepLogin, argocd.StepCertificate, argocd.StepManager, argocd.StepRegister},
-		ValuesFiles:  tui.ValuesFromEnv(),
+		DefaultPool: defaults.Get(hostconfig.KeyPool).Value,
 	}, f.IOStreams.In, f.IOStreams.Out)
 }

@@ -7,22 +7,23 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
-	"github.com/kubectl-tenant/kubectl-tenant/internal/progress"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
 
 // Options of sleep.
 type Options struct {
-	f      *cmdutil.Factory
+	IO     genericiooptions.IOStreams
+	Engine func() (*tenant.Engine, error)
 	Tenant tenant.SleepOptions
 	Output string
 }
 
 // NewCmdSleep builds the command; runF replaces Run in tests.
 func NewCmdSleep(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{f: f}
+	o := &Options{IO: f.IOStreams, Engine: f.Engine}
 	cmd := &cobra.Command{
 		Use:   "sleep NAME",
 		Short: "Scale a tenant to zero, keeping its data; `wake` brings it back",
@@ -57,20 +58,22 @@ func (o *Options) Validate() error {
 
 // Run puts the tenant to sleep, showing the live step view on a terminal.
 func (o *Options) Run(ctx context.Context) error {
-	e, err := o.f.Engine()
+	e, err := o.Engine()
 	if err != nil {
 		return err
 	}
 	name := o.Tenant.Name
-	report, finish := progress.For(o.f.IOStreams.ErrOut, o.Output != "json" && o.Output != "yaml",
-		"Putting tenant "+name+" to sleep", "sleep", name, progress.SleepPlan(o.Tenant.Wait > 0))
-	e.Report = report
-	t, err := e.Sleep(ctx, o.Tenant)
+	var t *tenant.Tenant
+	err = cmdutil.RunSteps(o.IO.ErrOut, e, o.Output != "json" && o.Output != "yaml",
+		"Putting tenant "+name+" to sleep", "sleep", name, tenant.SleepPlan(o.Tenant.Wait > 0), func(e *tenant.Engine) (res string, err error) {
+			if t, err = e.Sleep(ctx, o.Tenant); err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("tenant %s is %s", name, t.Status), nil
+		})
 	if err != nil {
-		finish("", err)
 		return err
 	}
-	finish(fmt.Sprintf("tenant %s is %s", name, t.Status), nil)
-	return cmdutil.PrintTenant(o.f.IOStreams.Out, o.Output, t,
+	return cmdutil.PrintTenant(o.IO.Out, o.Output, t,
 		fmt.Sprintf("tenant %s is sleeping; `kubectl tenant wake %s` brings it back", name, name))
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/util/duration"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
@@ -17,7 +18,10 @@ import (
 
 // Options of status.
 type Options struct {
-	f      *cmdutil.Factory
+	IO     genericiooptions.IOStreams
+	Engine func() (*tenant.Engine, error)
+	// Now is the clock of "(3m ago)" (tests pin it).
+	Now    func() time.Time
 	Name   string
 	Output string
 	Events int
@@ -25,7 +29,7 @@ type Options struct {
 
 // NewCmdStatus builds the command; runF replaces Run in tests.
 func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{f: f}
+	o := &Options{IO: f.IOStreams, Engine: f.Engine, Now: time.Now}
 	cmd := &cobra.Command{
 		Use:   "status NAME",
 		Short: "Show a tenant's details and recent events",
@@ -52,7 +56,7 @@ func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *Options) error
 
 // Run prints the tenant.
 func (o *Options) Run(ctx context.Context) error {
-	e, err := o.f.Engine()
+	e, err := o.Engine()
 	if err != nil {
 		return err
 	}
@@ -60,11 +64,11 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	out := o.f.IOStreams.Out
+	out := o.IO.Out
 	if o.Output != "" {
 		return cmdutil.PrintObject(out, o.Output, t)
 	}
-	now := time.Now()
+	now := o.Now()
 	tw := printers.GetNewTabWriter(out)
 	// Values come from annotations and events anyone with patch rights on
 	// the namespace (or a tenant's workloads) controls: escape control
@@ -73,7 +77,13 @@ func (o *Options) Run(ctx context.Context) error {
 	row("Name", t.Name)
 	row("Namespace", t.Namespace)
 	row("Status", string(t.Status))
+	if t.Reason != "" {
+		row("Reason", t.Reason)
+	}
 	row("Pool", t.Pool)
+	if t.K8sVersion != "" {
+		row("Kubernetes", t.K8sVersion)
+	}
 	if t.Workspace != "" {
 		row("Workspace", t.Workspace)
 	}

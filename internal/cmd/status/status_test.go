@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -22,6 +23,12 @@ func TestStatusEscapesControlCharacters(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		var v any
+		if strings.HasSuffix(r.URL.Path, "/statefulsets") || strings.HasSuffix(r.URL.Path, "/deployments") {
+			// The control plane's workload: none here.
+			v = map[string]any{"kind": "List", "apiVersion": "apps/v1", "metadata": map[string]any{}, "items": []any{}}
+			_ = json.NewEncoder(w).Encode(v)
+			return
+		}
 		switch r.URL.Path {
 		case "/api/v1/namespaces/vcluster-demo":
 			v = map[string]any{"kind": "Namespace", "apiVersion": "v1", "metadata": map[string]any{
@@ -29,7 +36,7 @@ func TestStatusEscapesControlCharacters(t *testing.T) {
 				"labels":      map[string]string{tenant.LabelName: "demo", tenant.LabelPool: "p"},
 				"annotations": map[string]string{tenant.AnnotationOwner: "mallory" + evil},
 			}}
-		case "/api/v1/secrets":
+		case "/api/v1/namespaces/vcluster-demo/secrets":
 			v = map[string]any{"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": map[string]any{}, "items": []any{}}
 		case "/api/v1/namespaces/vcluster-demo/events":
 			v = map[string]any{"kind": "EventList", "apiVersion": "v1", "metadata": map[string]any{}, "items": []any{map[string]any{
@@ -51,7 +58,7 @@ func TestStatusEscapesControlCharacters(t *testing.T) {
 	f := cmdutil.NewFactory(streams)
 	kc := cmdutiltest.Kubeconfig(t, srv.URL, nil)
 	f.ConfigFlags.KubeConfig = &kc
-	if err := (&Options{f: f, Name: "demo", Events: 10}).Run(t.Context()); err != nil {
+	if err := (&Options{IO: streams, Engine: f.Engine, Now: time.Now, Name: "demo", Events: 10}).Run(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	s := out.String()

@@ -9,18 +9,23 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
-	"github.com/kubectl-tenant/kubectl-tenant/internal/progress"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
 
 // Options of upgrade.
 type Options struct {
-	f      *cmdutil.Factory
-	Tenant tenant.UpgradeOptions
-	DryRun bool
-	Output string
+	IO       genericiooptions.IOStreams
+	Engine   func() (*tenant.Engine, error)
+	Defaults func(context.Context, *pflag.FlagSet) (hostconfig.Resolver, error)
+	Tenant   tenant.UpgradeOptions
+	DryRun   bool
+	Output   string
+	flags    *pflag.FlagSet // the ones the user set beat the host defaults
 }
 
 // Result is what -o json|yaml prints: the plan, with outcomes unless DryRun.
@@ -31,7 +36,7 @@ type Result struct {
 
 // NewCmdUpgrade builds the command; runF replaces Run in tests.
 func NewCmdUpgrade(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{f: f}
+	o := &Options{IO: f.IOStreams, Engine: f.Engine, Defaults: f.Defaults}
 	cmd := &cobra.Command{
 		Use:   "upgrade [NAME | -l SELECTOR | --all] --chart-version V [--values FILE]",
 		Short: "Upgrade tenants' vCluster releases in waves: canaries first, then the rest once they are Ready",
@@ -61,12 +66,13 @@ so re-running the same command after a failure or Ctrl-C resumes.`,
 		ValidArgsFunction: cmdutil.CompleteTenantNames(f),
 	}
 	fl := cmd.Flags()
+	o.flags = fl
 	fl.StringVarP(&o.Tenant.Selector, "selector", "l", "", "label selector over the tenants' namespace labels (set with `create --label`)")
 	fl.BoolVar(&o.Tenant.All, "all", false, "upgrade every tenant")
 	fl.StringVar(&o.Tenant.ChartVersion, "chart-version", "", "target chart version (required unless --values is given; default: keep each release's version)")
 	fl.StringArrayVarP(&o.Tenant.ValuesFiles, "values", "f", nil, "vCluster chart values file merged over the tenant's current values (repeatable; later files win)")
-	fl.StringVar(&o.Tenant.Chart, "chart", "", "chart: local path, oci:// reference or chart name in --chart-repo (default vcluster, or $KUBECTL_TENANT_CHART)")
-	fl.StringVar(&o.Tenant.ChartRepo, "chart-repo", "", "chart repository URL (default https://charts.loft.sh)")
+	fl.StringVar(&o.Tenant.Chart, "chart", "", "chart: local path, oci:// reference or chart name in --chart-repo (default: $KUBECTL_TENANT_CHART, the host defaults' chart, or vcluster)")
+	fl.StringVar(&o.Tenant.ChartRepo, "chart-repo", "", "chart repository URL (default: $KUBECTL_TENANT_CHART_REPO, the host defaults' chartRepo, or https://charts.loft.sh)")
 	fl.IntVar(&o.Tenant.Canary, "canary", 1, "tenants upgraded and checked before any other")
 	fl.IntVar(&o.Tenant.WaveSize, "wave-size", 0, "tenants per wave after the canaries (0: a quarter of them, at least 1)")
 	fl.DurationVar(&o.Tenant.Wait, "wait", 5*time.Minute, "how long each upgraded tenant may take to be Ready again")
@@ -87,13 +93,23 @@ func (o *Options) Validate() error {
 // Run plans, then (unless --dry-run) upgrades wave by wave with the step view
 // per tenant, and prints the plan with each tenant's outcome.
 func (o *Options) Run(ctx context.Context) error {
-	e, err := o.f.Engine()
+	e, err := o.Engine()
 	if err != nil {
 		return err
 	}
+	// The chart and its repository as create resolves them (the host's
+	// mirror); the version stays each release's unless --chart-version.
+	r, err := o.Defaults(ctx, o.flags)
+	if err != nil {
+		return err
+	}
+	o.Tenant.Chart, o.Tenant.ChartRepo, _ = cmdutil.ChartRef(r, false)
+	if r.Host != nil {
+		o.Tenant.Values = r.Host.Values
+	}
 	structured := o.Output == "json" || o.Output == "yaml"
 	if !structured {
-		fmt.Fprintln(o.f.IOStreams.ErrOut, "Checking the selected tenants...")
+		fmt.Fprintln(o.IO.ErrOut, "Checking the selected tenants...")
 	}
 	p, err := e.PlanUpgrade(ctx, o.Tenant)
 	if err != nil {
@@ -107,16 +123,16 @@ func (o *Options) Run(ctx context.Context) error {
 				steps = append(steps, tenant.UpgradeSteps(it.Name)...)
 			}
 		}
-		report, finish := progress.For(o.f.IOStreams.ErrOut, !structured, "Upgrading tenants", "upgrade", "", steps)
-		e.Report = report
-		runErr = e.Upgrade(ctx, o.Tenant, p)
-		finish(summary(p), runErr)
+		runErr = cmdutil.RunSteps(o.IO.ErrOut, e, !structured, "Upgrading tenants", "upgrade", "", steps, func(e *tenant.Engine) (string, error) {
+			err := e.Upgrade(ctx, o.Tenant, p)
+			return summary(p), err
+		})
 	}
 	if structured {
-		if err := cmdutil.PrintObject(o.f.IOStreams.Out, o.Output, Result{DryRun: o.DryRun, UpgradePlan: p}); err != nil {
+		if err := cmdutil.PrintObject(o.IO.Out, o.Output, Result{DryRun: o.DryRun, UpgradePlan: p}); err != nil {
 			return err
 		}
-	} else if err := printTable(o.f.IOStreams.Out, p, o.DryRun); err != nil {
+	} else if err := printTable(o.IO.Out, p, o.DryRun); err != nil {
 		return err
 	}
 	return runErr

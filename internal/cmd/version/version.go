@@ -3,43 +3,18 @@ package version
 
 import (
 	"fmt"
-	"runtime"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubectl-tenant/kubectl-tenant/internal/buildinfo"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
 )
 
-// Set at link time by goreleaser (-X).
-var (
-	Version = "dev"
-	Commit  = "none"
-	Date    = "unknown"
-)
-
 // Info is what version prints.
-type Info struct {
-	Version   string    `json:"version"`
-	Commit    string    `json:"commit"`
-	Date      string    `json:"date"`
-	GoVersion string    `json:"goVersion"`
-	Platform  string    `json:"platform"`
-	Supports  Supported `json:"supports"`
-}
-
-// Supported lists the versions kubectl-tenant is tested with.
-type Supported struct {
-	Kubernetes string `json:"kubernetes"`
-	VCluster   string `json:"vcluster"`
-	ArgoCD     string `json:"argocd"`
-}
+type Info = buildinfo.Info
 
 // Get returns the build's version info.
-func Get() Info {
-	return Info{Version: Version, Commit: Commit, Date: Date, GoVersion: runtime.Version(),
-		Platform: runtime.GOOS + "/" + runtime.GOARCH,
-		Supports: Supported{Kubernetes: "1.34", VCluster: "0.34 (chart)", ArgoCD: "v3.2, v2.14"}}
-}
+func Get() Info { return buildinfo.Get() }
 
 // NewCmdVersion builds the command.
 func NewCmdVersion(f *cmdutil.Factory) *cobra.Command {

@@ -9,6 +9,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-tenant/kubectl-tenant/internal/buildinfo"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/version"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
 )
@@ -28,7 +29,7 @@ func TestVersionText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"kubectl-tenant " + version.Version, runtime.Version(), "supports Kubernetes"} {
+	for _, s := range []string{"kubectl-tenant " + buildinfo.Version, runtime.Version(), "supports Kubernetes"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("output %q lacks %q", out, s)
 		}
@@ -67,7 +68,7 @@ func TestVersionYAML(t *testing.T) {
 		t.Fatal(err)
 	}
 	var info version.Info
-	if err := yaml.UnmarshalStrict([]byte(out), &info); err != nil || info.Version != version.Version {
+	if err := yaml.UnmarshalStrict([]byte(out), &info); err != nil || info.Version != buildinfo.Version {
 		t.Fatalf("-o yaml: %v\n%s", err, out)
 	}
 }

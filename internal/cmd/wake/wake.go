@@ -4,29 +4,25 @@ package wake
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
-	"github.com/kubectl-tenant/kubectl-tenant/internal/progress"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
 
-// DefaultWait is how long wake (and connect --wake) waits for the virtual
-// API, as create does.
-const DefaultWait = 5 * time.Minute
-
 // Options of wake.
 type Options struct {
-	f      *cmdutil.Factory
+	IO     genericiooptions.IOStreams
+	Engine func() (*tenant.Engine, error)
 	Tenant tenant.WakeOptions
 	Output string
 }
 
 // NewCmdWake builds the command; runF replaces Run in tests.
 func NewCmdWake(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{f: f}
+	o := &Options{IO: f.IOStreams, Engine: f.Engine}
 	cmd := &cobra.Command{
 		Use:   "wake NAME",
 		Short: "Scale a sleeping tenant back up and wait until its API is ready",
@@ -47,7 +43,7 @@ API like create. Waking an awake tenant only checks that it is ready.`,
 		},
 		ValidArgsFunction: cmdutil.CompleteTenantNames(f),
 	}
-	cmd.Flags().DurationVar(&o.Tenant.Wait, "wait", DefaultWait, "how long to wait for the virtual API to be ready; 0 returns after scaling up")
+	cmd.Flags().DurationVar(&o.Tenant.Wait, "wait", cmdutil.DefaultWakeWait, "how long to wait for the virtual API to be ready; 0 returns after scaling up")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: json|yaml|name")
 	return cmd
 }
@@ -59,29 +55,13 @@ func (o *Options) Validate() error {
 
 // Run wakes the tenant.
 func (o *Options) Run(ctx context.Context) error {
-	t, err := Wake(ctx, o.f, o.Tenant, o.Output != "json" && o.Output != "yaml")
+	e, err := o.Engine()
 	if err != nil {
 		return err
 	}
-	return cmdutil.PrintTenant(o.f.IOStreams.Out, o.Output, t, fmt.Sprintf("tenant %s is awake (%s)", t.Name, t.Status))
-}
-
-// Wake wakes a tenant with the step view on stderr (live on a terminal when
-// live is set); connect uses it too.
-func Wake(ctx context.Context, f *cmdutil.Factory, o tenant.WakeOptions, live bool) (*tenant.Tenant, error) {
-	e, err := f.Engine()
+	t, err := cmdutil.Wake(ctx, o.IO.ErrOut, e, o.Tenant, o.Output != "json" && o.Output != "yaml")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	report, finish := progress.For(f.IOStreams.ErrOut, live, "Waking tenant "+o.Name, "wake", o.Name, progress.WakePlan(o.Wait > 0))
-	prev := e.Report
-	e.Report = report
-	defer func() { e.Report = prev }()
-	t, err := e.Wake(ctx, o)
-	if err != nil {
-		finish("", err)
-		return nil, err
-	}
-	finish(fmt.Sprintf("tenant %s is %s", t.Name, t.Status), nil)
-	return t, nil
+	return cmdutil.PrintTenant(o.IO.Out, o.Output, t, fmt.Sprintf("tenant %s is awake (%s)", t.Name, t.Status))
 }

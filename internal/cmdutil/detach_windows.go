@@ -1,4 +1,4 @@
-package connect
+package cmdutil
 
 import (
 	"os/exec"

@@ -1,6 +1,6 @@
 //go:build !windows
 
-package connect
+package cmdutil
 
 import (
 	"os/exec"

@@ -1,0 +1,85 @@
+package cmdutil
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
+	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd"
+)
+
+// AddArgoCDFlags adds the flags that say where Argo CD is and how to log in
+// (register and deregister share them; create has them prefixed, where a
+// bare --insecure would be ambiguous). --argocd-server is not --server:
+// that one is kubectl's, for the host API server. auth gets --auth (or
+// --argocd-auth); resolve it into o.Auth with ResolveAuth. The defaults come
+// from the environment (KUBECTL_TENANT_ARGOCD_*), which is what the commands
+// without these flags (list, delete, gc, the interactive app) use.
+func AddArgoCDFlags(cmd *cobra.Command, o *argocd.Options, auth *string, prefixed bool) {
+	fl := cmd.Flags()
+	env := argocd.OptionsFromEnv() // a malformed value counts as unset here
+	names, authName, authHelp := argocd.DefaultFlags, "auth", authUsage
+	if prefixed {
+		names, authName, authHelp = argocd.PrefixedFlags, "argocd-auth", "Argo CD login: initial-admin or token (as register's --auth)"
+	}
+	o.Flags = names
+	fl.StringVar(&o.Namespace, "argocd-namespace", env.Namespace, "namespace of argocd-server and its Secrets (default: $"+argocd.NamespaceEnv+", the host defaults' argocdNamespace, or "+argocd.DefaultNamespace+")")
+	fl.StringVar(&o.Server, "argocd-server", env.Server, "Argo CD API address (https://HOST[:PORT]; $"+argocd.ServerEnv+"); default: a port-forward to Service argocd-server")
+	fl.BoolVar(&o.Insecure, strings.TrimPrefix(names.Insecure, "--"), env.Insecure, "skip TLS verification of the Argo CD server (its default certificate is self-signed; $"+argocd.InsecureEnv+")")
+	fl.BoolVar(&o.Plaintext, strings.TrimPrefix(names.Plaintext, "--"), env.Plaintext, "speak plain HTTP to Argo CD (argocd-server --insecure; $"+argocd.PlaintextEnv+"); detected by itself through the port-forward")
+	fl.StringVar(auth, authName, "auto", authHelp)
+	if !prefixed {
+		// create's spellings work here too, so one set of flags fits both.
+		for alias, p := range map[string]*bool{argocd.PrefixedFlags.Insecure: &o.Insecure, argocd.PrefixedFlags.Plaintext: &o.Plaintext} {
+			fl.BoolVar(p, strings.TrimPrefix(alias, "--"), *p, "")
+			_ = fl.MarkHidden(strings.TrimPrefix(alias, "--"))
+		}
+		fl.StringVar(auth, "argocd-auth", "auto", "")
+		_ = fl.MarkHidden("argocd-auth")
+	}
+}
+
+const authUsage = "Argo CD login: initial-admin (Secret argocd-initial-admin-secret) or token ($ARGOCD_AUTH_TOKEN, else the argocd CLI's token for --argocd-server, or of its context made by argocd login --port-forward); auto: the token when $ARGOCD_AUTH_TOKEN is set"
+
+// ResolveAuth maps the --auth flag value to argocd.Options.Auth.
+func ResolveAuth(flag string) string {
+	if flag == "auto" {
+		return argocd.AuthAuto
+	}
+	return flag
+}
+
+// ArgoCDDefaults fills where Argo CD is from the environment, the host
+// defaults and the built-in values when the flags left it unset.
+func ArgoCDDefaults(ctx context.Context, f *Factory, ao argocd.Options) (argocd.Options, error) {
+	if ao.Namespace != "" && ao.Server != "" {
+		return ao, nil
+	}
+	r, err := f.Defaults(ctx, nil)
+	if err != nil {
+		return ao, err
+	}
+	ao.Namespace = cmp.Or(ao.Namespace, r.Get(hostconfig.KeyArgoCDNamespace).Value)
+	ao.Server = cmp.Or(ao.Server, r.Get(hostconfig.KeyArgoCDServer).Value)
+	return ao, ao.Validate()
+}
+
+// ParseLabels turns KEY=VALUE arguments into a map (nil when none).
+func ParseLabels(args []string) (map[string]string, error) {
+	if len(args) == 0 {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for _, a := range args {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok || k == "" {
+			return nil, UsageError{Err: fmt.Errorf("invalid --label %q: want KEY=VALUE", a)}
+		}
+		out[k] = v
+	}
+	return out, nil
+}

@@ -1,0 +1,176 @@
+package cmdutil
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd"
+)
+
+// Defaults resolves the platform's defaults for a command: the flags of fs
+// the user set (fs may be nil), the environment, the host cluster's
+// ConfigMap kube-public/kubectl-tenant (one GET, once per process) and the
+// built-in values. A malformed ConfigMap is one error line.
+func (f *Factory) Defaults(ctx context.Context, fs *pflag.FlagSet) (hostconfig.Resolver, error) {
+	e, err := f.Engine()
+	if err != nil {
+		return hostconfig.Resolver{}, err
+	}
+	f.hostOnce.Do(func() {
+		f.host, f.hostErr = hostconfig.Load(ctx, e.Kube)
+		var bad *hostconfig.MalformedError
+		if f.hostErr != nil && !errors.As(f.hostErr, &bad) {
+			f.hostErr = tenant.APIError(f.hostErr)
+		}
+	})
+	if f.hostErr != nil {
+		return hostconfig.Resolver{}, f.hostErr
+	}
+	r := hostconfig.Resolver{Flags: ChangedFlags(fs), Host: f.host}
+	// Argo CD's namespace and server for registration and GitOps installs,
+	// unless a command's own flags set them later.
+	ns, server := r.Get(hostconfig.KeyArgoCDNamespace).Value, r.Get(hostconfig.KeyArgoCDServer).Value
+	for _, o := range []*argocd.Options{&f.argocd.Options, &f.gitops.Options} {
+		if o.Namespace == "" {
+			o.Namespace = ns
+		}
+		if o.Server == "" {
+			o.Server = server
+		}
+	}
+	return r, nil
+}
+
+// ChangedFlags are the settings' flags of fs the user set.
+func ChangedFlags(fs *pflag.FlagSet) hostconfig.Flags {
+	out := hostconfig.Flags{}
+	if fs == nil {
+		return out
+	}
+	for _, s := range hostconfig.Settings {
+		fl := fs.Lookup(s.Flag)
+		if s.Flag == "" || fl == nil || !fl.Changed {
+			continue
+		}
+		v := fl.Value.String()
+		if sv, ok := fl.Value.(pflag.SliceValue); ok {
+			v = strings.Join(sv.GetSlice(), ",")
+		}
+		out[s.Key] = v
+	}
+	return out
+}
+
+// sourceRank orders sources: a flag beats the environment beats the host
+// beats the built-in value.
+func sourceRank(v hostconfig.Value) int {
+	switch {
+	case strings.HasPrefix(v.Source, "flag"):
+		return 3
+	case strings.HasPrefix(v.Source, "env"):
+		return 2
+	case v.Source == hostconfig.Ref:
+		return 1
+	}
+	return 0
+}
+
+// localChart says the chart is a path or an oci:// reference (no
+// repository, one version).
+func localChart(ref string) bool {
+	if strings.HasPrefix(ref, "oci://") {
+		return true
+	}
+	_, err := os.Stat(ref)
+	return err == nil
+}
+
+// ChartRef resolves chart, repository and version together: the repository
+// applies to a chart name only, and a version only to a chart set at the
+// same or a lower level (a host-pinned version is for the host's chart, not
+// for a chart given on the command line). With gitops, a local chart from
+// the environment is skipped (Argo CD cannot read it).
+func ChartRef(r hostconfig.Resolver, gitops bool) (chart, repo, version string) {
+	c := r.Get(hostconfig.KeyChart)
+	if gitops && localChart(c.Value) && sourceRank(c) < 3 {
+		noEnv := r
+		noEnv.Getenv = func(k string) string {
+			if k == "KUBECTL_TENANT_CHART" {
+				return ""
+			}
+			return os.Getenv(k)
+		}
+		c = noEnv.Get(hostconfig.KeyChart)
+	}
+	chart = c.Value
+	if !localChart(chart) {
+		repo = r.Get(hostconfig.KeyChartRepo).Value
+	}
+	if v := r.Get(hostconfig.KeyChartVersion); sourceRank(v) >= sourceRank(c) {
+		version = v.Value
+	}
+	return chart, repo, version
+}
+
+// ApplyCreateDefaults fills what the user left unset in a create: chart,
+// repository and version, the pool, the TTL (checked against the host's
+// maximum), isolation, and the default values under the user's files
+// (the host's values, then the files of $KUBECTL_TENANT_VALUES).
+func ApplyCreateDefaults(r hostconfig.Resolver, o *tenant.CreateOptions) error {
+	o.Chart, o.ChartRepo, o.ChartVersion = ChartRef(r, o.GitOps)
+	if o.Pool == "" {
+		o.Pool = r.Get(hostconfig.KeyPool).Value
+	}
+	if _, set := r.Flags[hostconfig.KeyTTL]; !set && o.TTL == 0 {
+		ttl, _, err := r.Duration(hostconfig.KeyTTL)
+		if err != nil {
+			return UsageError{Err: err}
+		}
+		o.TTL = ttl
+	}
+	if err := r.CheckTTL(o.TTL); err != nil {
+		return UsageError{Err: err}
+	}
+	if _, set := r.Flags[hostconfig.KeyIsolation]; !set && !o.Isolation {
+		iso, _, err := r.Bool(hostconfig.KeyIsolation)
+		if err != nil {
+			return UsageError{Err: err}
+		}
+		o.Isolation = iso
+	}
+	if r.Host != nil {
+		o.Values = r.Host.Values
+	}
+	o.ValuesFiles = append(ValuesFromEnv(), o.ValuesFiles...)
+	return nil
+}
+
+// ValuesEnv names comma-separated chart values files create uses under
+// its -f files.
+const ValuesEnv = "KUBECTL_TENANT_VALUES"
+
+// ValuesFromEnv returns the files named by ValuesEnv.
+func ValuesFromEnv() []string {
+	var out []string
+	for _, f := range strings.Split(os.Getenv(ValuesEnv), ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// CheckTTL refuses a TTL over the host's maximum.
+func CheckTTL(r hostconfig.Resolver, ttl time.Duration) error {
+	if err := r.CheckTTL(ttl); err != nil {
+		return UsageError{Err: err}
+	}
+	return nil
+}

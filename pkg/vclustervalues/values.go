@@ -1,0 +1,237 @@
+// Package vclustervalues holds the vCluster chart values kubectl-tenant sets
+// for a tenant, the chart it installs by default, and the one deep-merge
+// every layer of values goes through (host defaults, the tool's values, the
+// user's -f files, GitOps valuesObject).
+//
+// It is a leaf: no Helm SDK, no vCluster Go module. The values are typed by
+// the small structs below, which name only the fields the tool sets; a unit
+// test checks them against the chart's own values.schema.json (which
+// rejects unknown fields), so a renamed field fails a test rather than being
+// silently ignored by the chart. Linking github.com/loft-sh/vcluster/config
+// for this would bring k8s.io/apiserver, the etcd client, controller-runtime
+// and cel-go into the binary (see docs/performance.md).
+package vclustervalues
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+)
+
+// The chart installed when the user and the host name none.
+const (
+	DefaultChart        = "vcluster"
+	DefaultChartRepo    = "https://charts.loft.sh"
+	DefaultChartVersion = "0.34.0"
+)
+
+// Values are the chart values the tool sets, a subset of the chart's
+// values.yaml with its field names. Zero fields are left out.
+type Values struct {
+	ControlPlane ControlPlane `json:"controlPlane,omitzero"`
+	Sync         Sync         `json:"sync,omitzero"`
+	Policies     Policies     `json:"policies,omitzero"`
+}
+
+// ControlPlane is values.controlPlane.
+type ControlPlane struct {
+	Distro      Distro      `json:"distro,omitzero"`
+	Proxy       Proxy       `json:"proxy,omitzero"`
+	StatefulSet StatefulSet `json:"statefulSet,omitzero"`
+}
+
+// Distro is controlPlane.distro.
+type Distro struct {
+	K8S K8S `json:"k8s,omitzero"`
+}
+
+// K8S is controlPlane.distro.k8s.
+type K8S struct {
+	Image Image `json:"image,omitzero"`
+}
+
+// Image is an image reference; the tool sets only the tag.
+type Image struct {
+	Tag string `json:"tag,omitempty"`
+}
+
+// Proxy is controlPlane.proxy.
+type Proxy struct {
+	ExtraSANs []string `json:"extraSANs,omitempty"`
+}
+
+// StatefulSet is controlPlane.statefulSet.
+type StatefulSet struct {
+	Labels     map[string]string `json:"labels,omitempty"`
+	Pods       Pods              `json:"pods,omitzero"`
+	Scheduling Scheduling        `json:"scheduling,omitzero"`
+}
+
+// Pods is controlPlane.statefulSet.pods.
+type Pods struct {
+	Labels map[string]string `json:"labels,omitempty"`
+}
+
+// Scheduling is controlPlane.statefulSet.scheduling.
+type Scheduling struct {
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+	Tolerations  []Toleration      `json:"tolerations,omitempty"`
+}
+
+// Toleration is a core/v1 Toleration (the fields the tool sets).
+type Toleration struct {
+	Key      string `json:"key,omitempty"`
+	Operator string `json:"operator,omitempty"`
+	Value    string `json:"value,omitempty"`
+	Effect   string `json:"effect,omitempty"`
+}
+
+// Sync is values.sync.
+type Sync struct {
+	ToHost   SyncToHost   `json:"toHost,omitzero"`
+	FromHost SyncFromHost `json:"fromHost,omitzero"`
+}
+
+// SyncToHost is sync.toHost.
+type SyncToHost struct {
+	Pods SyncPods `json:"pods,omitzero"`
+}
+
+// SyncPods is sync.toHost.pods.
+type SyncPods struct {
+	EnforceTolerations []string `json:"enforceTolerations,omitempty"`
+}
+
+// SyncFromHost is sync.fromHost.
+type SyncFromHost struct {
+	Nodes SyncNodes `json:"nodes,omitzero"`
+}
+
+// SyncNodes is sync.fromHost.nodes.
+type SyncNodes struct {
+	Enabled  bool         `json:"enabled,omitempty"`
+	Selector NodeSelector `json:"selector,omitzero"`
+}
+
+// NodeSelector is sync.fromHost.nodes.selector.
+type NodeSelector struct {
+	Labels map[string]string `json:"labels,omitempty"`
+}
+
+// Policies is values.policies.
+type Policies struct {
+	ResourceQuota Policy `json:"resourceQuota,omitzero"`
+	LimitRange    Policy `json:"limitRange,omitzero"`
+	NetworkPolicy Policy `json:"networkPolicy,omitzero"`
+}
+
+// Policy is one of policies.resourceQuota, .limitRange, .networkPolicy
+// (the fields they share).
+type Policy struct {
+	Enabled bool              `json:"enabled,omitempty"`
+	Labels  map[string]string `json:"labels,omitempty"`
+}
+
+// Tenant are the typed values of tenant name on pool: the control plane
+// and, through pinWorkloads, the tenant's workloads stay on the pool's
+// nodes; the API serves the in-cluster Service names; k8sVersion, when
+// set, picks the control plane's image tag; isolation adds Isolation.
+func Tenant(name, pool, k8sVersion string, isolation bool) Values {
+	var v Values
+	sts := &v.ControlPlane.StatefulSet
+	sts.Scheduling.NodeSelector = map[string]string{tenant.PoolLabel: pool}
+	sts.Scheduling.Tolerations = []Toleration{{
+		Key: tenant.PoolLabel, Operator: "Equal", Value: pool, Effect: "NoSchedule",
+	}}
+	sts.Labels = tenant.Labels(name, pool)
+	sts.Pods.Labels = tenant.Labels(name, pool)
+	v.ControlPlane.Proxy.ExtraSANs = tenant.ServiceSANs(tenant.NamespaceFor(name))
+	v.ControlPlane.Distro.K8S.Image.Tag = k8sVersion
+	pinWorkloads(&v, pool)
+	if isolation {
+		v.Policies = Isolation(name, pool)
+	}
+	return v
+}
+
+// pinWorkloads keeps what runs inside the tenant on its pool too, not only
+// the control plane: every pod the syncer copies to the host gets the pool's
+// toleration (sync.toHost.pods.enforceTolerations) and its node selector
+// (vCluster sets a synced pod's nodeSelector to sync.fromHost.nodes'
+// selector labels), and the tenant sees only its pool's nodes (real nodes
+// synced from the host, selected by the same labels; not selector.all).
+func pinWorkloads(v *Values, pool string) {
+	v.Sync.ToHost.Pods.EnforceTolerations = []string{tenant.PoolLabel + "=" + pool + ":NoSchedule"}
+	nodes := &v.Sync.FromHost.Nodes
+	nodes.Enabled = true
+	nodes.Selector.Labels = map[string]string{tenant.PoolLabel: pool}
+}
+
+// Isolation are the policies that fence a tenant in on the host: the
+// chart's ResourceQuota and LimitRange (its default sizes) and its
+// NetworkPolicies, which admit workload traffic only from the same vCluster
+// (pod selectors without a namespace selector match the tenant's own
+// namespace only) while the API port stays reachable for kubectl and Argo CD.
+// Users tune the limits with their own values files.
+func Isolation(name, workspace string) Policies {
+	on := func() Policy { return Policy{Enabled: true, Labels: tenant.Labels(name, workspace)} }
+	return Policies{ResourceQuota: on(), LimitRange: on(), NetworkPolicy: on()}
+}
+
+// Map returns the values as the chart takes them: JSON types only
+// (map[string]any, []any, string, float64, bool), zero fields left out.
+func (v Values) Map() (map[string]any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]any{}
+	return m, json.Unmarshal(b, &m)
+}
+
+// For are the values of tenant name as a map: Tenant(...).Map(). Create,
+// upgrade, the GitOps Application and the rendered platform repository all
+// take a tenant's values from here.
+func For(name, pool, k8sVersion string, isolation bool) (map[string]any, error) {
+	return Tenant(name, pool, k8sVersion, isolation).Map()
+}
+
+// Merge returns src over dst: maps merge key by key, recursively; anything
+// else (lists included) in src replaces dst's. Neither argument is
+// modified; maps of dst that src does not touch are shared with the result.
+func Merge(dst, src map[string]any) map[string]any {
+	out := make(map[string]any, len(dst)+len(src))
+	for k, v := range dst {
+		out[k] = v
+	}
+	for k, v := range src {
+		if sv, ok := v.(map[string]any); ok {
+			dv, _ := out[k].(map[string]any)
+			out[k] = Merge(dv, sv)
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// MergeFiles merges YAML values files over base in order (later files win)
+// with Merge. Without files it returns base itself.
+func MergeFiles(base map[string]any, files []string) (map[string]any, error) {
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("values file: %w", err)
+		}
+		var over map[string]any
+		if err := yaml.Unmarshal(b, &over); err != nil {
+			return nil, fmt.Errorf("values file %s: %w", f, err)
+		}
+		base = Merge(base, over)
+	}
+	return base, nil
+}
