@@ -549,7 +549,11 @@ func (e *Engine) WaitReady(ctx context.Context, name string, timeout time.Durati
 				return false, "virtual API not ready: " + oneLine(err), nil
 			}
 			version = v
-			return true, "", nil
+			// The API answering through a port-forward is not yet what
+			// list and status call Ready, nor does the Service have an
+			// endpoint (what Argo CD uses) until the kubelet's probes
+			// pass: wait for the workload's ready replicas too.
+			return e.controlPlaneReady(ctx, ns)
 		})
 	})
 	if err != nil || version == "" {
@@ -561,6 +565,22 @@ func (e *Engine) WaitReady(ctx context.Context, name string, timeout time.Durati
 		AnnotationServerVersion:    version,
 		AnnotationControlPlaneKind: workloadKind(pod),
 	})
+}
+
+// controlPlaneReady says whether the tenant's control-plane workload has all
+// its replicas ready, as list and status read it. A backend that does not
+// list workloads, or a workload it does not find, leaves the API probe as
+// the only check.
+func (e *Engine) controlPlaneReady(ctx context.Context, ns string) (bool, string, error) {
+	cps, err := e.controlPlanes(ctx, Scope{Namespace: ns})
+	if err != nil {
+		return false, "", err
+	}
+	cp, ok := cps[ns]
+	if !ok || cp.Replicas == 0 || cp.Ready >= cp.Replicas {
+		return true, "", nil
+	}
+	return false, fmt.Sprintf("control plane %d/%d ready: waiting for the kubelet's readiness probe", cp.Ready, cp.Replicas), nil
 }
 
 // workloadKind is the kind of the workload that owns a control-plane pod

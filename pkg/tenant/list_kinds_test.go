@@ -135,3 +135,35 @@ func TestConnectToPausedTenantIsSleeping(t *testing.T) {
 		t.Fatalf("connect with no pod: %v, want not running", err)
 	}
 }
+
+// WaitReady's last check is what list calls Ready: the control-plane
+// workload's ready replicas (on a real node the kubelet's probes pass some
+// seconds after the virtual API first answers a port-forward).
+func TestControlPlaneReadyIsListsReady(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		cps   map[string]map[string]ControlPlane
+		ready bool
+	}{
+		{"probes not passed", map[string]map[string]ControlPlane{"StatefulSet": {"vcluster-a": {Kind: "StatefulSet", Replicas: 1, Ready: 0}}}, false},
+		{"ready", map[string]map[string]ControlPlane{"StatefulSet": {"vcluster-a": {Kind: "StatefulSet", Replicas: 1, Ready: 1}}}, true},
+		{"no workload found", map[string]map[string]ControlPlane{}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e, _, fb := newEngine(t, tenantNS("a", nil))
+			fb.releases = map[string]Release{"vcluster-a": {Status: "deployed", Version: 1}}
+			e.Backend = &cpBackend{fakeBackend: fb, byKind: c.cps}
+			ok, msg, err := e.controlPlaneReady(context.Background(), "vcluster-a")
+			if err != nil || ok != c.ready {
+				t.Fatalf("controlPlaneReady = %v, %q, %v; want %v", ok, msg, err, c.ready)
+			}
+			got, err := e.Get(context.Background(), "a")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(c.cps) > 0 && (got.Status == StatusReady) != c.ready {
+				t.Errorf("Get says %s while WaitReady's check says ready=%v", got.Status, c.ready)
+			}
+		})
+	}
+}

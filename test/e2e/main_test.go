@@ -76,7 +76,16 @@ func newWorldB(t testing.TB, _ *testing.T) *world {
 	if err := os.WriteFile(w.kubeconfig, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	w.values, _ = filepath.Abs("../testenv/playground-values.yaml")
+	// The values the shared (kwok) playground's host defaults carry, for
+	// tests that pass them with -f.
+	vals, err := testenv.PlaygroundValues(len(env.RealNodes) > 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.values = filepath.Join(t.TempDir(), "playground-values.yaml")
+	if err := os.WriteFile(w.values, []byte(vals), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	return w
 }
 

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"helm.sh/helm/v3/pkg/chart/loader"
@@ -104,7 +103,7 @@ func (u *upper) chartRepo(ctx context.Context, chartDir, playgroundBin string) (
 	if err != nil {
 		return "", nil, fmt.Errorf("load vcluster chart: %w", err)
 	}
-	ch.Metadata.Version = strings.TrimPrefix(VClusterVersion, "v")
+	ch.Metadata.Version = VClusterChartVersion
 	if _, err := chartutil.Save(ch, dir); err != nil {
 		return "", nil, fmt.Errorf("package vcluster chart: %w", err)
 	}

@@ -20,10 +20,16 @@ const (
 	EtcdVersion     = "v3.6.7"
 	KwokVersion     = "v0.7.0"
 	VClusterVersion = "v0.34.0"
-	ArgoCDVersion   = "v3.2.11"
+	// VClusterChartVersion is the chart version the playground's repository
+	// serves (the chart derives its control-plane image tag from it).
+	VClusterChartVersion = "0.34.0"
+	ArgoCDVersion        = "v3.2.11"
 	// HelmVersion is the helm CLI argocd-repo-server execs: the Helm SDK
 	// version of the root module.
 	HelmVersion = "v3.20.2"
+	// KineVersion is the kine the playground's distro image carries as
+	// /kubernetes/kine (vCluster's default backing store runs it).
+	KineVersion = "v0.17.5"
 	// CoreDNSVersion is the host cluster's DNS on real nodes and the image
 	// vCluster v0.34 deploys inside a Kubernetes 1.34 tenant
 	// (coredns/coredns:1.12.1, vcluster pkg/constants/coredns.go).
@@ -38,6 +44,10 @@ type component struct {
 	ldflags string
 	// realNode parts are built only for playgrounds with real nodes.
 	realNode bool
+	// cgo parts link C (kine's SQLite) statically, with these build tags:
+	// they run in images that have no libc.
+	cgo  bool
+	tags string
 }
 
 func kubeVersionFlags() string {
@@ -78,6 +88,9 @@ func components() []component {
 			}},
 		{name: "coredns", version: CoreDNSVersion, realNode: true,
 			cmds: map[string]string{"coredns": "github.com/coredns/coredns"}},
+		{name: "kine", version: KineVersion, realNode: true, cgo: true,
+			tags: "netgo osusergo sqlite_omit_load_extension",
+			cmds: map[string]string{"kine": "github.com/k3s-io/kine"}},
 	}
 }
 
@@ -148,6 +161,9 @@ func ensureBinaries(ctx context.Context, logf BuildLogf, realNodes bool) (Binari
 func ensureComponent(ctx context.Context, wrapper string, c component, logf BuildLogf) (string, error) {
 	h := sha256.New()
 	fmt.Fprintln(h, c.version, runtime.Version(), c.ldflags)
+	if c.cgo { // (only then: the other parts' cache keys stay as they were)
+		fmt.Fprintln(h, "cgo", c.tags)
+	}
 	for _, f := range []string{"go.mod", "go.sum"} {
 		b, err := os.ReadFile(filepath.Join(wrapper, f))
 		if err != nil {
@@ -171,9 +187,13 @@ func ensureComponent(ctx context.Context, wrapper string, c component, logf Buil
 	for bin, pkg := range c.cmds {
 		start := time.Now()
 		logf("building %s %s (%s) ...", bin, c.version, pkg)
-		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w"+c.ldflags, "-o", filepath.Join(tmp, bin), pkg)
+		ldflags, cgo := "-s -w"+c.ldflags, "CGO_ENABLED=0"
+		if c.cgo {
+			ldflags, cgo = ldflags+" -linkmode external -extldflags -static", "CGO_ENABLED=1"
+		}
+		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", c.tags, "-ldflags", ldflags, "-o", filepath.Join(tmp, bin), pkg)
 		cmd.Dir = wrapper
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=readonly", "GOTOOLCHAIN=local")
+		cmd.Env = append(os.Environ(), cgo, "GOFLAGS=-mod=readonly", "GOTOOLCHAIN=local")
 		outb, err := cmd.CombinedOutput()
 		if err != nil {
 			return "", fmt.Errorf("build of %s failed: %v: %s", bin, err, tail(string(outb), 20))

@@ -4,19 +4,56 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
-	"strings"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	applycorev1 "k8s.io/client-go/applyconfigurations/core/v1"
 	applyrbacv1 "k8s.io/client-go/applyconfigurations/rbac/v1"
+	"sigs.k8s.io/yaml"
 )
 
-// playgroundValues are the chart values the playground needs on top of
-// what kubectl-tenant sets (no storage provisioner: no PVC).
+// playgroundValues are the chart values the playground's host defaults
+// carry on top of what kubectl-tenant sets: the images it has.
 //
 //go:embed playground-values.yaml
 var playgroundValues string
+
+// kwokValues are added when no pool has a real node: no PVC.
+//
+//go:embed playground-values-kwok.yaml
+var kwokValues string
+
+// PlaygroundValues are the chart values of the host defaults: with real
+// nodes the chart's own persistence (a PVC the default StorageClass binds);
+// without, none.
+func PlaygroundValues(realNodes bool) (string, error) {
+	if realNodes {
+		return playgroundValues, nil
+	}
+	var base, extra map[string]any
+	if err := yaml.Unmarshal([]byte(playgroundValues), &base); err != nil {
+		return "", err
+	}
+	if err := yaml.Unmarshal([]byte(kwokValues), &extra); err != nil {
+		return "", err
+	}
+	b, err := yaml.Marshal(mergeValues(base, extra))
+	return string(b), err
+}
+
+// mergeValues merges b into a, maps key by key (b wins elsewhere).
+func mergeValues(a, b map[string]any) map[string]any {
+	for k, v := range b {
+		am, aok := a[k].(map[string]any)
+		bm, bok := v.(map[string]any)
+		if aok && bok {
+			a[k] = mergeValues(am, bm)
+			continue
+		}
+		a[k] = v
+	}
+	return a
+}
 
 // Where kubectl-tenant reads a host cluster's defaults (pkg/hostconfig;
 // this module does not import the main one).
@@ -29,22 +66,30 @@ const (
 // `kubectl tenant create NAME` works with no environment variable and no
 // values file: the local chart repository, the first tenant pool, the
 // values above and Argo CD's namespace.
-func HostDefaults(env *Env) map[string]string {
+func HostDefaults(env *Env) (map[string]string, error) {
+	values, err := PlaygroundValues(len(env.RealNodes) > 0)
+	if err != nil {
+		return nil, err
+	}
 	return map[string]string{
 		"chartRepo":       env.ChartRepoURL,
 		"chart":           "vcluster",
-		"chartVersion":    strings.TrimPrefix(VClusterVersion, "v"),
+		"chartVersion":    VClusterChartVersion,
 		"pool":            TenantPools[0],
-		"values":          playgroundValues,
+		"values":          values,
 		"argocdNamespace": ArgoCDNamespace,
-	}
+	}, nil
 }
 
 // writeHostDefaults applies ConfigMap kube-public/kubectl-tenant and lets
 // every authenticated user read it (what a platform team does once).
 func (u *upper) writeHostDefaults(ctx context.Context, env *Env) error {
 	opts := metav1.ApplyOptions{FieldManager: fieldManager, Force: true}
-	cm := applycorev1.ConfigMap(HostDefaultsName, HostDefaultsNamespace).WithData(HostDefaults(env))
+	data, err := HostDefaults(env)
+	if err != nil {
+		return fmt.Errorf("host defaults: %w", err)
+	}
+	cm := applycorev1.ConfigMap(HostDefaultsName, HostDefaultsNamespace).WithData(data)
 	if _, err := u.cs.CoreV1().ConfigMaps(HostDefaultsNamespace).Apply(ctx, cm, opts); err != nil {
 		return fmt.Errorf("host defaults: %w", err)
 	}

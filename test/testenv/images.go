@@ -39,6 +39,18 @@ const (
 	// VClusterCoreDNSImage is the in-tenant CoreDNS vCluster v0.34 deploys
 	// for Kubernetes 1.34 ("coredns/coredns:1.12.1", Docker Hub).
 	VClusterCoreDNSImage = "docker.io/coredns/coredns:1.12.1"
+	// VClusterImage is the chart's control-plane container ("syncer"):
+	// `/vcluster start` built from the vCluster module. The chart's default
+	// repository is loft-sh/vcluster-pro; this is the OSS build, so the
+	// playground's host defaults choose loft-sh/vcluster-oss, as the chart's
+	// values.yaml says to for the pure OSS build.
+	VClusterImage = "ghcr.io/loft-sh/vcluster-oss:" + VClusterChartVersion
+	// VClusterDistroImage is the chart's init container "kubernetes": it runs
+	// `cp -r /kubernetes/. /binaries/`, giving the syncer kube-apiserver,
+	// kube-controller-manager, kube-scheduler and kine. The chart defaults
+	// to v1.35.0; the playground builds Kubernetes KubeVersion, so its host
+	// defaults pin controlPlane.distro.k8s.image.tag to it.
+	VClusterDistroImage = "ghcr.io/loft-sh/kubernetes:" + KubeVersion
 )
 
 // imageFile is one entry of an image's single layer: a regular file copied
@@ -106,6 +118,18 @@ func imageSpecs(bins Binaries, tools map[string]string) []imageSpec {
 		{name: "coredns", refs: []string{CoreDNSImage, VClusterCoreDNSImage},
 			files:      base(imageFile{path: "coredns", src: bins["coredns"], mode: 0o755}),
 			entrypoint: []string{"/coredns"}},
+		{name: "vcluster", refs: []string{VClusterImage},
+			files: append(base(imageFile{path: "vcluster", src: bins["vcluster"], mode: 0o755}),
+				busyboxFiles("sh", "cat", "ls", "cp", "mkdir", "rm", "tar")...),
+			entrypoint: []string{"/vcluster", "start"}},
+		{name: "kubernetes", refs: []string{VClusterDistroImage},
+			files: append(base(
+				imageFile{path: "kubernetes", dir: true, mode: 0o755},
+				imageFile{path: "kubernetes/kube-apiserver", src: bins["kube-apiserver"], mode: 0o755},
+				imageFile{path: "kubernetes/kube-controller-manager", src: bins["kube-controller-manager"], mode: 0o755},
+				imageFile{path: "kubernetes/kube-scheduler", src: bins["kube-scheduler"], mode: 0o755},
+				imageFile{path: "kubernetes/kine", src: bins["kine"], mode: 0o755}),
+				busyboxFiles("sh", "cp")...)},
 	}
 }
 

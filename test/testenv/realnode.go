@@ -314,8 +314,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 		"tlsPrivateKeyFile": p("pki", "kubelet-serving.key"),
 		"clusterDNS":        []string{ClusterDNSIP},
 		"clusterDomain":     "cluster.local",
-		// No host nameservers in pods: names outside the cluster do not
-		// resolve, and nothing is sent to an outside resolver.
+		// The node's resolver is the host cluster's DNS (nodeResolvConf),
+		// never the machine's: nothing goes to an outside resolver.
 		"resolvConf": p("resolv.conf"),
 		// Container logs under the node's directory, not /var/log/pods
 		// (kubelet's /var/log/containers links are a fixed path: Down
@@ -364,7 +364,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 		p("cni", "99-loopback.conf"):   loopback,
 		p("kubelet-config.yaml"):       kubeletYAML,
 		p("kube-proxy-config.yaml"):    proxyYAML,
-		p("resolv.conf"):               []byte("# real nodes: cluster DNS only (no outside resolver)\noptions ndots:5\n"),
+		p("resolv.conf"):               []byte(nodeResolvConf),
 	}
 	for f, b := range files {
 		if err := os.WriteFile(f, b, 0o644); err != nil {
@@ -387,6 +387,14 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 	}
 	return writeCertKubeconfig(p("kube-proxy.kubeconfig"), server, u.pki, p("pki", "kube-proxy"))
 }
+
+// nodeResolvConf is the real nodes' resolv.conf, what pods with dnsPolicy
+// Default (a vCluster's own CoreDNS, whose Corefile forwards to it) get as
+// their upstream: the host cluster's DNS, which serves cluster.local only
+// (no forward plugin), so names outside the clusters do not resolve and no
+// query leaves the playground. An empty one stopped the tenant's CoreDNS:
+// "plugin/forward: no nameservers found".
+const nodeResolvConf = "# real nodes: the host cluster's DNS only (no outside resolver)\nnameserver " + ClusterDNSIP + "\noptions ndots:5\n"
 
 // inNetNS prefixes a command so it runs in network namespace ns only (not
 // `ip netns exec`, which also makes a mount namespace: kubelet's volume

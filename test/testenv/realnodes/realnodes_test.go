@@ -31,7 +31,10 @@ const pool = "project-x"
 // exposes it as a Service, and has a second pod fetch http://web.<ns>.svc
 // through the host CoreDNS (kube-dns at the kubelet's clusterDNS) and
 // kube-proxy's ClusterIP rules. The web pod mounts a claim the default
-// StorageClass's provisioner binds. After Down, nothing of the real nodes is
+// StorageClass's provisioner binds. Then the real kubectl-tenant creates a
+// tenant there with no values file (tenantOnRealNode): its vCluster runs
+// from the chart's own pod spec and PVC, and a developer's Deployment and
+// Service inside it run and answer. After Down, nothing of the real nodes is
 // left (processes, mounts, cgroups, namespaces, veths, volume directories),
 // and the host's iptables rules and routes are as before.
 func TestRealNodeWebThroughServiceDNS(t *testing.T) {
@@ -151,6 +154,10 @@ func TestRealNodeWebThroughServiceDNS(t *testing.T) {
 		t.Fatalf("fetch of %s: phase %s; want Succeeded and the web server's answer \"testweb web\"; logs:\n%s", url, fetch.Status.Phase, logs)
 	}
 	t.Logf("fetched %s from a second pod: %q", url, strings.TrimSpace(logs))
+
+	// The same with the real kubectl-tenant: a vCluster from the chart's own
+	// spec on the real node, and a developer's app inside it (issue #12).
+	tenantOnRealNode(ctx, t, env, cs, node)
 
 	downDone = true
 	if err := testenv.Down(dir); err != nil {

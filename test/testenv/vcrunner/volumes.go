@@ -25,6 +25,10 @@ const (
 	managedBy      = "playground-vcluster-runner"
 )
 
+// selectedNodeAnnotation is where the scheduler records the node of a
+// WaitForFirstConsumer claim's pod.
+const selectedNodeAnnotation = "volume.kubernetes.io/selected-node"
+
 func volumesDir(dir string) string { return filepath.Join(dir, "vcluster-volumes") }
 
 func pvName(pvc *corev1.PersistentVolumeClaim) string { return "vcluster-runner-" + string(pvc.UID) }
@@ -40,6 +44,16 @@ func (r *runner) reconcileClaim(ctx context.Context, ns, name string) error {
 	}
 	if pvc.Spec.VolumeName != "" || pvc.DeletionTimestamp != nil {
 		return nil
+	}
+	if len(r.env.RealNodes) > 0 {
+		// Where real nodes exist the default StorageClass binds when a pod
+		// is scheduled (WaitForFirstConsumer): a claim for a real node's
+		// pod is the real provisioner's; this runner serves kwok nodes'
+		// only, once the scheduler has picked one.
+		sel := pvc.Annotations[selectedNodeAnnotation]
+		if sel == "" || r.env.realNode(sel) {
+			return nil
+		}
 	}
 	size := pvc.Spec.Resources.Requests[corev1.ResourceStorage]
 	if size.IsZero() {
@@ -114,7 +128,7 @@ func (r *runner) reconcileVolume(ctx context.Context, name string) error {
 	return os.RemoveAll(filepath.Join(volumesDir(r.env.Dir), name))
 }
 
-// dataVolume returns the directory of the runner-made volume behind pod's
+// dataVolume returns the directory of the host-path volume behind pod's
 // "data" volume, or "" if the pod has none (persistence disabled: the data
 // then lives and dies with the pod, like an emptyDir).
 func (r *runner) dataVolume(pod *corev1.Pod) (string, error) {
@@ -133,8 +147,11 @@ func (r *runner) dataVolume(pod *corev1.Pod) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("volume %s: %w", pvc.Spec.VolumeName, err)
 		}
-		if pv.Spec.HostPath == nil || pv.Labels[managedByLabel] != managedBy {
-			return "", fmt.Errorf("volume %s of claim %s was not made by the playground", pv.Name, pvc.Name)
+		// Ours, or (with real nodes) kube-controller-manager's host-path
+		// provisioner's, which may bind a kwok node's claim first: both
+		// are directories on this host.
+		if pv.Spec.HostPath == nil {
+			return "", fmt.Errorf("volume %s of claim %s is not a host directory", pv.Name, pvc.Name)
 		}
 		return pv.Spec.HostPath.Path, nil
 	}
