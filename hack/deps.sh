@@ -22,7 +22,8 @@ command -v runc >/dev/null || need+=(runc)
 command -v iptables >/dev/null || need+=(iptables)
 command -v conntrack >/dev/null || need+=(conntrack)
 [ -x /bin/busybox ] || need+=(busybox-static)
-command -v gcc >/dev/null || need+=(gcc) # go test -race (make test-unit)
+command -v gcc >/dev/null || need+=(gcc) # go test -race (make test-unit); kine's SQLite (real nodes)
+[ -e /usr/include/stdio.h ] || need+=(libc6-dev) # static libc for kine (gcc only recommends it)
 [ -x /usr/bin/time ] || need+=(time)     # peak RSS in bench/binary.sh
 if ((${#need[@]})); then
   sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo

@@ -14,8 +14,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/intstr"
-
-	"github.com/kubectl-tenant/kubectl-tenant/test/testenv/vcrunner"
 )
 
 const argoCDServer = "argocd-server"
@@ -73,39 +71,34 @@ func (u *upper) argoCD(ctx context.Context, kubeconfig string, crds <-chan resul
 	if err := os.MkdirAll(static, 0o755); err != nil {
 		return err
 	}
-	// Simulated service networking (what CoreDNS and kube-proxy do in a real
-	// cluster): argocd-server (and argocd-application-controller, see
-	// startArgoCDGitOps) runs in a private mount namespace in which
-	// Dir/hosts is bind-mounted over /etc/hosts. The vCluster runner keeps
-	// that file (in place) mapping vcluster.<ns>[.svc[.cluster.local]] to a
-	// per-tenant loopback proxy that forwards to the vCluster; see
-	// vcrunner/service.go. Go's resolver notices the file's changes within
-	// seconds. The exec keeps the pid, so the process-group handling holds.
-	hosts := u.path(vcrunner.HostsFile)
-	if err := os.WriteFile(hosts, []byte(vcrunner.HostsHeader), 0o644); err != nil {
+	// How argocd-server reaches tenants' Service addresses: see argoNet.
+	an, err := u.argoNet(kubeconfig)
+	if err != nil {
 		return err
 	}
-	argo, err := u.start(partArgoCD, "http://127.0.0.1:"+strconv.Itoa(u.ports.ArgoCD), "unshare", withHosts(hosts, u.bins["argocd"],
-		"--kubeconfig="+kubeconfig,
+	server := "http://" + an.listen + ":" + strconv.Itoa(u.ports.ArgoCD)
+	bin, args := an.wrap(u.bins["argocd"],
+		"--kubeconfig="+an.kubeconfig,
 		"--namespace="+ns,
 		// Plain HTTP: TLS is not what the playground tests, and clients reach
 		// it through the apiserver's port-forward, which is TLS already.
 		"--insecure",
-		"--address=127.0.0.1", "--port="+strconv.Itoa(u.ports.ArgoCD),
-		"--metrics-address=127.0.0.1", "--metrics-port="+strconv.Itoa(u.ports.ArgoCDMetrics),
-		"--redis=127.0.0.1:"+strconv.Itoa(u.ports.Redis),
-		"--repo-server=127.0.0.1:"+strconv.Itoa(u.ports.RepoServer), "--repo-server-plaintext",
+		"--address="+an.bind, "--port="+strconv.Itoa(u.ports.ArgoCD),
+		"--metrics-address="+an.bind, "--metrics-port="+strconv.Itoa(u.ports.ArgoCDMetrics),
+		"--redis="+an.host+":"+strconv.Itoa(u.ports.Redis),
+		"--repo-server="+an.host+":"+strconv.Itoa(u.ports.RepoServer), "--repo-server-plaintext",
 		"--staticassets="+static,
-	), "ARGOCD_BINARY_NAME=argocd-server")
+	)
+	argo, err := u.start(partArgoCD, server, bin, args, "ARGOCD_BINARY_NAME=argocd-server")
 	if err != nil {
 		return err
 	}
-	if err := u.argoCDPod(ctx); err != nil {
+	if err := u.argoCDPod(ctx, an.listen); err != nil {
 		return err
 	}
 	plain := &http.Client{Timeout: 2 * time.Second}
 	return waitReady(ctx, argo, partTimeout, func() error {
-		if err := httpOK(plain, "http://127.0.0.1:"+strconv.Itoa(u.ports.ArgoCD)+"/healthz", ""); err != nil {
+		if err := httpOK(plain, server+"/healthz", ""); err != nil {
 			return err
 		}
 		_, err := core.Secrets(ns).Get(ctx, "argocd-initial-admin-secret", metav1.GetOptions{})
@@ -116,7 +109,7 @@ func (u *upper) argoCD(ctx context.Context, kubeconfig string, crds <-chan resul
 // argoCDPod creates the host-cluster face of argocd-server (Service, Pod,
 // PortForward rule) and waits for the Pod to be scheduled and Running, which
 // also proves kube-controller-manager, kube-scheduler and kwok work.
-func (u *upper) argoCDPod(ctx context.Context) error {
+func (u *upper) argoCDPod(ctx context.Context, addr string) error {
 	core := u.cs.CoreV1()
 	ns := ArgoCDNamespace
 	labels := map[string]string{"app.kubernetes.io/name": argoCDServer, "app.kubernetes.io/part-of": "argocd"}
@@ -141,7 +134,7 @@ func (u *upper) argoCDPod(ctx context.Context) error {
 		"metadata": map[string]any{"name": argoCDServer, "namespace": ns},
 		"spec": map[string]any{"forwards": []any{map[string]any{
 			"ports":  []any{int64(8080)},
-			"target": map[string]any{"address": "127.0.0.1", "port": int64(u.ports.ArgoCD)},
+			"target": map[string]any{"address": addr, "port": int64(u.ports.ArgoCD)},
 		}}},
 	}}
 	if _, err := u.dyn.Resource(portForwardGVR).Namespace(ns).Create(ctx, pf, metav1.CreateOptions{}); err != nil {
@@ -196,7 +189,7 @@ func (u *upper) argoCDPod(ctx context.Context) error {
 
 // withHosts are the arguments of `unshare` that run bin with args in a
 // private mount namespace in which hosts is bind-mounted over /etc/hosts
-// (the playground's simulated service DNS, see argoCD). The exec keeps the
+// (the playground's simulated service DNS, see argoNet). The exec keeps the
 // pid, so the process-group handling holds.
 func withHosts(hosts, bin string, args ...string) []string {
 	return append([]string{"-m", "--propagation", "private", "/bin/sh", "-c", `mount --bind "$0" /etc/hosts && exec "$@"`,

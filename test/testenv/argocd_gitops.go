@@ -12,8 +12,6 @@ import (
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/repo"
-
-	"github.com/kubectl-tenant/kubectl-tenant/test/testenv/vcrunner"
 )
 
 // Parts that let Argo CD install Applications (create --gitops): the real
@@ -30,16 +28,28 @@ const (
 // waiting for them (waitArgoCDGitOps does, while the runner starts).
 // argocd-server's objects (namespace, argocd-cm, argocd-secret) must exist.
 func (u *upper) startArgoCDGitOps(kubeconfig string) (repoServer, controller *proc, err error) {
-	redis := "--redis=127.0.0.1:" + strconv.Itoa(u.ports.Redis)
-	repoServerAddr := "127.0.0.1:" + strconv.Itoa(u.ports.RepoServer)
+	an, err := u.argoNet(kubeconfig)
+	if err != nil {
+		return nil, nil, err
+	}
+	// The repo-server runs on the host (it reads the playground's git
+	// repositories and chart repository on loopback) and listens where the
+	// controller reaches it. With real nodes that is the veth's host address
+	// besides loopback (its full health check dials loopback): all of the
+	// host's addresses, as the apiserver listens.
+	repoServerAddr := an.host + ":" + strconv.Itoa(u.ports.RepoServer)
+	repoListen := "127.0.0.1"
+	if an.node != nil {
+		repoListen = "0.0.0.0"
+	}
 	tmp := u.path("data", "repo-server")
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return nil, nil, err
 	}
 	repoServer, err = u.start(partRepoServer, repoServerAddr, u.bins["argocd"], []string{
-		"--address=127.0.0.1", "--port=" + strconv.Itoa(u.ports.RepoServer),
+		"--address=" + repoListen, "--port=" + strconv.Itoa(u.ports.RepoServer),
 		"--metrics-address=127.0.0.1", "--metrics-port=" + strconv.Itoa(u.ports.RepoServerMetrics),
-		redis,
+		"--redis=127.0.0.1:" + strconv.Itoa(u.ports.Redis),
 		// Plain gRPC on loopback, as between argocd-server and repo-server
 		// TLS is not what the playground tests.
 		"--disable-tls",
@@ -60,21 +70,23 @@ func (u *upper) startArgoCDGitOps(kubeconfig string) (repoServer, controller *pr
 	}
 	// The controller monitors registered clusters (connection state, live
 	// cache) at their in-cluster addresses, https://vcluster.vcluster-NAME,
-	// so it sees the same simulated service DNS as argocd-server.
-	controller, err = u.start(partController, "", "unshare", withHosts(u.path(vcrunner.HostsFile), u.bins["argocd"],
-		"--kubeconfig="+kubeconfig,
+	// so it runs where argocd-server does (argoNet).
+	bin, args := an.wrap(u.bins["argocd"],
+		"--kubeconfig="+an.kubeconfig,
 		"--namespace="+ArgoCDNamespace,
-		redis,
+		"--redis="+an.host+":"+strconv.Itoa(u.ports.Redis),
 		"--repo-server="+repoServerAddr, "--repo-server-plaintext",
 		"--metrics-port="+strconv.Itoa(u.ports.ControllerMetrics),
 		// Two cores shared with the apiserver and vClusters.
 		"--status-processors=2", "--operation-processors=2",
-	),
+	)
+	controller, err = u.start(partController, "", bin, args,
 		"ARGOCD_BINARY_NAME=argocd-application-controller",
 		// The in-cluster destination (https://kubernetes.default.svc) is the
 		// playground apiserver, read from KUBECONFIG.
-		"ARGOCD_FAKE_IN_CLUSTER=true", "KUBECONFIG="+kubeconfig,
+		"ARGOCD_FAKE_IN_CLUSTER=true", "KUBECONFIG="+an.kubeconfig,
 	)
+	u.argoListen = an.listen
 	return repoServer, controller, err
 }
 
@@ -87,7 +99,7 @@ func (u *upper) waitArgoCDGitOps(ctx context.Context, repoServer, controller *pr
 		return err
 	}
 	return waitReady(ctx, controller, partTimeout, func() error {
-		return httpOK(plain, "http://127.0.0.1:"+strconv.Itoa(u.ports.ControllerMetrics)+"/healthz", "")
+		return httpOK(plain, "http://"+u.argoListen+":"+strconv.Itoa(u.ports.ControllerMetrics)+"/healthz", "")
 	})
 }
 

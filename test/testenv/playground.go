@@ -155,11 +155,14 @@ type upper struct {
 	runnerExe string
 	images    Images     // image archives for real nodes
 	realNodes []RealNode // empty: all nodes are kwok's
-	t0        time.Time  // start of Up, for progress lines
-	pki       *pki
-	procs     []*proc
-	cs        *kubernetes.Clientset
-	dyn       dynamic.Interface
+	// argoListen is where the application-controller serves metrics
+	// (argoNet.listen).
+	argoListen string
+	t0         time.Time // start of Up, for progress lines
+	pki        *pki
+	procs      []*proc
+	cs         *kubernetes.Clientset
+	dyn        dynamic.Interface
 }
 
 func (u *upper) path(elem ...string) string {
@@ -241,8 +244,16 @@ func (u *upper) run(ctx context.Context) (*Env, error) {
 	if u.dyn, err = dynamic.NewForConfig(rc); err != nil {
 		return nil, err
 	}
-	redis, err := u.start(partRedis, "127.0.0.1:"+strconv.Itoa(u.ports.Redis), u.redis, []string{"--port", strconv.Itoa(u.ports.Redis), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", u.path("data")})
+	// With real nodes Argo CD's server and controller reach redis from the
+	// first node's network namespace (argoNet), at the veth's host address.
+	// Redis's protected mode refuses clients from a non-loopback address
+	// when no password is set; it listens on loopback and that address only.
+	redisBind := []string{"127.0.0.1"}
+	if len(u.realNodes) > 0 {
+		redisBind = append(redisBind, u.realNodes[0].HostIP, "--protected-mode", "no")
+	}
+	redis, err := u.start(partRedis, "127.0.0.1:"+strconv.Itoa(u.ports.Redis), u.redis, append(append([]string{"--port", strconv.Itoa(u.ports.Redis), "--bind"}, redisBind...),
+		"--save", "", "--appendonly", "no", "--dir", u.path("data")))
 	if err != nil {
 		return nil, err
 	}

@@ -132,18 +132,18 @@ func runCmd(ctx context.Context, name string, args ...string) error {
 // nodes.
 func realNodePreflight() error {
 	var missing []string
-	for _, bin := range []string{"containerd", "containerd-shim-runc-v2", "runc", "ctr", "ip", "nsenter", "iptables", "conntrack"} {
+	for _, bin := range []string{"containerd", "containerd-shim-runc-v2", "runc", "ctr", "ip", "nsenter", "iptables", "conntrack", "gcc"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			missing = append(missing, bin)
 		}
 	}
-	for _, f := range []string{"/usr/lib/cni/bridge", "/usr/lib/cni/host-local", "/usr/lib/cni/loopback", "/usr/lib/cni/portmap", "/bin/busybox"} {
+	for _, f := range []string{"/usr/lib/cni/bridge", "/usr/lib/cni/host-local", "/usr/lib/cni/loopback", "/usr/lib/cni/portmap", "/bin/busybox", "/usr/include/stdio.h"} {
 		if _, err := os.Stat(f); err != nil {
 			missing = append(missing, f)
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("real nodes need %s (run hack/deps.sh: Debian containerd runc containernetworking-plugins iptables conntrack busybox-static)", strings.Join(missing, ", "))
+		return fmt.Errorf("real nodes need %s (run hack/deps.sh: Debian containerd runc containernetworking-plugins iptables conntrack busybox-static gcc libc6-dev)", strings.Join(missing, ", "))
 	}
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("real nodes need root (network namespaces, mounts, cgroups)")

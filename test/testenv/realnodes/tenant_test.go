@@ -17,6 +17,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -150,6 +153,19 @@ kubectl logs fetch`
 	t.Logf("inside %s: web runs on %s as %s; fetch got %q", name, node.Name, web[0].Status.ContainerStatuses[0].ContainerID,
 		strings.TrimSpace(out[strings.LastIndex(out, "testweb"):]))
 
+	// 3. register, then an Argo CD Application whose destination is the
+	// tenant by name syncs a manifest from a local git repository into it:
+	// Argo CD's server and controller reach https://vcluster.vcluster-NAME
+	// through CoreDNS and kube-proxy, as any pod would.
+	out = c.run(ctx, "register", name, "--yes")
+	if !strings.Contains(out, "https://vcluster."+ns) || !strings.Contains(out, "Successful") {
+		t.Fatalf("register: %q; want the in-cluster address https://vcluster.%s, connection Successful", out, ns)
+	}
+	syncFromGit(ctx, t, env, name)
+	if out := c.run(ctx, "connect", name, "--", "kubectl", "get", "configmap", "from-argocd", "-o", "jsonpath={.data.synced}"); out != "yes" {
+		t.Fatalf("ConfigMap from-argocd in the tenant says %q, want the synced \"yes\"", out)
+	}
+
 	// 4. sleep removes the tenant's host pods; wake brings web back with
 	// the tenant's state kept on its volume.
 	c.run(ctx, "sleep", name)
@@ -172,7 +188,8 @@ kubectl logs fetch`
 		t.Fatalf("after wake the tenant says %q, want deployment.apps/web", out)
 	}
 
-	// 5. delete leaves nothing: namespace, volume, containers, contexts.
+	// 5. delete leaves nothing: namespace, volume, containers, contexts,
+	// Argo CD's cluster entry.
 	ids := map[string]bool{}
 	for _, p := range append(syncedPods(ctx, t, cs, ns, ""), *controlPlanePod(ctx, t, cs, ns)) {
 		for _, s := range p.Status.ContainerStatuses {
@@ -198,6 +215,10 @@ kubectl logs fetch`
 		}
 		return len(left) == 0, "still running: " + strings.Join(left, ", ")
 	})
+	secrets, err := cs.CoreV1().Secrets(testenv.ArgoCDNamespace).List(ctx, metav1.ListOptions{LabelSelector: "argocd.argoproj.io/secret-type=cluster"})
+	if err != nil || len(secrets.Items) != 0 {
+		t.Errorf("Argo CD cluster secrets after delete: %v %d", err, len(secrets.Items))
+	}
 	cfg, err := clientcmd.LoadFromFile(c.kubeconfig)
 	if err != nil {
 		t.Fatal(err)
@@ -261,4 +282,59 @@ func waitFor(ctx context.Context, t *testing.T, what string, cond func() (bool, 
 		time.Sleep(time.Second)
 	}
 	t.Fatalf("waiting for %s: %v; last: %s", what, errors.Join(ctx.Err(), errors.New("3m passed")), last)
+}
+
+// syncFromGit commits a ConfigMap to a new local git repository and has Argo
+// CD's application-controller sync it into tenant name (destination by
+// name): the Application must be Synced and Healthy and the ConfigMap in the
+// tenant.
+func syncFromGit(ctx context.Context, t *testing.T, env *testenv.Env, name string) {
+	t.Helper()
+	repo := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(repo, "app"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cm := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-argocd\n  namespace: default\ndata:\n  synced: \"yes\"\n"
+	if err := os.WriteFile(filepath.Join(repo, "app", "cm.yaml"), []byte(cm), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"},
+		{"-c", "user.email=test@example.invalid", "-c", "user.name=test", "commit", "-q", "-m", "app"}} {
+		if out, err := exec.CommandContext(ctx, "git", append([]string{"-C", repo}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	rc, err := env.RESTConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dyn, err := dynamic.NewForConfig(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apps := dyn.Resource(schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applications"}).Namespace(testenv.ArgoCDNamespace)
+	app := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+		"metadata": map[string]any{"name": name + "-app", "namespace": testenv.ArgoCDNamespace},
+		"spec": map[string]any{
+			"project":     "default",
+			"source":      map[string]any{"repoURL": "file://" + repo, "targetRevision": "main", "path": "app"},
+			"destination": map[string]any{"name": name, "namespace": "default"},
+			"syncPolicy":  map[string]any{"automated": map[string]any{}},
+		},
+	}}
+	if _, err := apps.Create(ctx, app, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = apps.Delete(context.Background(), name+"-app", metav1.DeleteOptions{}) }()
+	waitFor(ctx, t, "Application "+name+"-app to be Synced and Healthy", func() (bool, string) {
+		a, err := apps.Get(ctx, name+"-app", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		sync, _, _ := unstructured.NestedString(a.Object, "status", "sync", "status")
+		health, _, _ := unstructured.NestedString(a.Object, "status", "health", "status")
+		conds, _, _ := unstructured.NestedSlice(a.Object, "status", "conditions")
+		return sync == "Synced" && health == "Healthy", fmt.Sprintf("sync %q health %q conditions %v", sync, health, conds)
+	})
 }
