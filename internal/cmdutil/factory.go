@@ -3,8 +3,9 @@
 package cmdutil
 
 import (
+	"context"
 	"fmt"
-	"os"
+	"io"
 	"sync"
 
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -35,18 +36,11 @@ type Factory struct {
 	// LocalOnly marks a command that edits only local state (disconnect):
 	// a current tenant context whose host cluster is unknown is no error.
 	LocalOnly bool
-	// KeepArgoCDSession makes the engine's registrar keep one Argo CD
-	// session (the interactive app lists every few seconds); set before the
-	// first Engine call.
-	KeepArgoCDSession bool
 
 	once   sync.Once
-	engine *tenant.Engine
-	base   *tenant.Engine // engine without its plugins, which use it
+	engine *tenant.Engine // without Argo CD plugins, which use it
 	meta   metadata.Interface
 	dyn    dynamic.Interface
-	argocd *argocd.Registrar
-	gitops *argocd.Installer
 	err    error
 
 	hostOnce sync.Once
@@ -74,7 +68,9 @@ func (f *Factory) KubeconfigPath() string {
 }
 
 // Engine returns the lifecycle engine wired to the host cluster, reporting
-// progress to stderr.
+// progress to stderr. It has no Argo CD plugins (no Registrar, no GitOps):
+// the commands that deregister, list registrations or remove Applications
+// take ArgoCDEngine, built per call from it.
 func (f *Factory) Engine() (*tenant.Engine, error) {
 	f.once.Do(func() {
 		host, err := f.hostContext()
@@ -101,10 +97,13 @@ func (f *Factory) Engine() (*tenant.Engine, error) {
 			f.err = err
 			return
 		}
-		// The plugins get what they use: clients, and the engine without
-		// them (base) to read and open tenants. The engine the commands
-		// use is base with the plugins; nothing is set after it is built.
-		base := &tenant.Engine{
+		dyn, err := dynamic.NewForConfig(cfg)
+		if err != nil {
+			f.err = err
+			return
+		}
+		f.meta, f.dyn = meta, dyn
+		f.engine = &tenant.Engine{
 			Kube:        kube,
 			REST:        cfg,
 			Backend:     &vcluster.Backend{Getter: f.ConfigFlags, Kube: kube, Meta: meta},
@@ -113,60 +112,77 @@ func (f *Factory) Engine() (*tenant.Engine, error) {
 			HostContext: host,
 			Report:      progress.Lines(f.IOStreams.ErrOut),
 		}
-		dyn, err := dynamic.NewForConfig(cfg)
-		if err != nil {
-			f.err = err
-			return
-		}
-		f.base, f.meta, f.dyn = base, meta, dyn
-		// Argo CD registration: delete deregisters, list shows REGISTERED;
-		// without an Argo CD on the host both are no-ops.
-		f.argocd = f.registrar(argocd.OptionsFromEnv())
-		f.argocd.KeepSession = f.KeepArgoCDSession
-		// GitOps installation: create --gitops applies an Application,
-		// delete removes the Application of a tenant installed that way.
-		f.gitops = &argocd.Installer{Kube: kube, Dynamic: dyn,
-			Options: argocd.Options{Namespace: os.Getenv(argocd.NamespaceEnv)}}
-		e := *base
-		e.Registrar, e.GitOps = f.argocd, f.gitops
-		f.engine = &e
 	})
 	return f.engine, f.err
 }
 
-// ArgoCD returns the engine's Argo CD registrar (its Options come from
-// $KUBECTL_TENANT_ARGOCD_NAMESPACE, _SERVER, _INSECURE and _PLAINTEXT,
-// else namespace argocd, port-forward, verified TLS; auto auth). Commands
-// with their own Argo CD flags use NewRegistrar.
-func (f *Factory) ArgoCD() (*argocd.Registrar, error) {
+// ArgoCDEngine returns a new engine (Engine's clients and reporter) whose
+// Argo CD plugins are where the environment, then the host defaults say:
+// the Registrar (delete deregisters, list shows REGISTERED; without an
+// Argo CD on the host both are no-ops) and the GitOps installer (delete
+// removes a GitOps tenant's Application). With warn set, a host defaults
+// error is a warning there and the environment's and built-in values
+// apply; without, it is returned.
+func (f *Factory) ArgoCDEngine(ctx context.Context, warn io.Writer) (*tenant.Engine, error) {
 	if _, err := f.Engine(); err != nil {
 		return nil, err
 	}
-	return f.argocd, nil
+	r, err := f.Defaults(ctx, nil)
+	if err != nil {
+		if warn == nil {
+			return nil, err
+		}
+		fmt.Fprintln(warn, "Warning:", err)
+	}
+	ao := HostArgoCD(r)
+	reg, err := f.NewRegistrar(ao, false)
+	if err != nil {
+		return nil, err
+	}
+	in, err := f.NewInstaller(nil, ao.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	return f.EngineWith(reg, in)
+}
+
+// EngineWith returns a new engine: Engine's, with the Argo CD plugins reg
+// and in (either may be nil). The Factory's engine stays as built.
+func (f *Factory) EngineWith(reg *argocd.Registrar, in *argocd.Installer) (*tenant.Engine, error) {
+	base, err := f.Engine()
+	if err != nil {
+		return nil, err
+	}
+	e := *base
+	if reg != nil {
+		e.Registrar = reg
+	}
+	if in != nil {
+		e.GitOps = in
+	}
+	return &e, nil
 }
 
 // NewRegistrar returns a new Argo CD registrar with ao (where Argo CD is,
-// how to log in) for one command's call: register, deregister and create
-// --register, whose flags say it.
-func (f *Factory) NewRegistrar(ao argocd.Options) (*argocd.Registrar, error) {
-	if _, err := f.Engine(); err != nil {
+// how to log in) for one command's calls; keepSession keeps one Argo CD
+// session for all of them (the interactive app lists every few seconds;
+// Close ends it).
+func (f *Factory) NewRegistrar(ao argocd.Options, keepSession bool) (*argocd.Registrar, error) {
+	b, err := f.Engine()
+	if err != nil {
 		return nil, err
 	}
-	return f.registrar(ao), nil
-}
-
-func (f *Factory) registrar(ao argocd.Options) *argocd.Registrar {
-	b := f.base
-	return &argocd.Registrar{Kube: b.Kube, REST: b.REST, Sessions: b.Sessions, Tenants: b, Meta: f.meta, Options: ao}
+	return &argocd.Registrar{Kube: b.Kube, REST: b.REST, Sessions: b.Sessions, Tenants: b, Meta: f.meta, Options: ao, KeepSession: keepSession}, nil
 }
 
 // NewInstaller returns a new Argo CD installer for one create --gitops:
 // the platform config cfg (nil: none) in Argo CD's namespace ns.
 func (f *Factory) NewInstaller(cfg *gitops.Config, ns string) (*argocd.Installer, error) {
-	if _, err := f.Engine(); err != nil {
+	b, err := f.Engine()
+	if err != nil {
 		return nil, err
 	}
-	return &argocd.Installer{Kube: f.base.Kube, Dynamic: f.dyn, Options: argocd.Options{Namespace: ns}, Config: cfg}, nil
+	return &argocd.Installer{Kube: b.Kube, Dynamic: f.dyn, Options: argocd.Options{Namespace: ns}, Config: cfg}, nil
 }
 
 // hostContext makes commands talk to the host cluster even while a tenant

@@ -218,3 +218,9 @@ func Create(t testing.TB, e *tenant.Engine, o tenant.CreateOptions) *tenant.Tena
 func EngineFunc(e *tenant.Engine) func() (*tenant.Engine, error) {
 	return func() (*tenant.Engine, error) { return e, nil }
 }
+
+// ArgoCDEngineFunc is a Factory-shaped func returning e where a command
+// takes the engine with its Argo CD plugins (Factory.ArgoCDEngine).
+func ArgoCDEngineFunc(e *tenant.Engine) func(context.Context) (*tenant.Engine, error) {
+	return func(context.Context) (*tenant.Engine, error) { return e, nil }
+}
