@@ -8,7 +8,6 @@ import (
 	"io"
 	"sync"
 
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/dynamic"
@@ -33,15 +32,11 @@ type Factory struct {
 	IOStreams   genericiooptions.IOStreams
 	// Interrupts is main's signal handling; commands set its hint.
 	Interrupts Interrupts
-	// LocalOnly marks a command that edits only local state (disconnect):
-	// a current tenant context whose host cluster is unknown is no error.
-	LocalOnly bool
-
-	once   sync.Once
-	engine *tenant.Engine // without Argo CD plugins, which use it
-	meta   metadata.Interface
-	dyn    dynamic.Interface
-	err    error
+	once       sync.Once
+	engine     *tenant.Engine // without Argo CD plugins, which use it
+	meta       metadata.Interface
+	dyn        dynamic.Interface
+	err        error
 
 	hostOnce sync.Once
 	host     *hostconfig.Defaults
@@ -50,11 +45,6 @@ type Factory struct {
 
 // NewFactory returns a Factory over kubectl's standard flags.
 func NewFactory(streams genericiooptions.IOStreams) *Factory {
-	// client-go's port-forwarders also report every failed connection
-	// through utilruntime.HandleError, i.e. as klog lines on stderr ("E1123
-	// ... Unhandled Error ..."). The commands report errors themselves, as
-	// one line; drop the duplicate noise.
-	utilruntime.ErrorHandlers = nil
 	flags := genericclioptions.NewConfigFlags(true).WithDiscoveryBurst(300).WithDiscoveryQPS(50.0)
 	timeout := DefaultRequestTimeout.String()
 	flags.Timeout = &timeout // the --request-timeout default; Helm's client reads it too
@@ -71,9 +61,17 @@ func (f *Factory) KubeconfigPath() string {
 // progress to stderr. It has no Argo CD plugins (no Registrar, no GitOps):
 // the commands that deregister, list registrations or remove Applications
 // take ArgoCDEngine, built per call from it.
-func (f *Factory) Engine() (*tenant.Engine, error) {
+func (f *Factory) Engine() (*tenant.Engine, error) { return f.build(false) }
+
+// LocalEngine is Engine for a command that edits only local state
+// (disconnect): a current tenant context whose host cluster is unknown is
+// no error. A process runs one command, so the first of Engine and
+// LocalEngine builds the engine both return.
+func (f *Factory) LocalEngine() (*tenant.Engine, error) { return f.build(true) }
+
+func (f *Factory) build(localOnly bool) (*tenant.Engine, error) {
 	f.once.Do(func() {
-		host, err := f.hostContext()
+		host, err := f.hostContext(localOnly)
 		if err != nil {
 			f.err = err
 			return
@@ -190,7 +188,7 @@ func (f *Factory) NewInstaller(cfg *gitops.Config, ns string) (*argocd.Installer
 // context that is one of ours is replaced by the host context recorded in its
 // session or in the context's own mark. It returns the effective host context
 // name.
-func (f *Factory) hostContext() (string, error) {
+func (f *Factory) hostContext(localOnly bool) (string, error) {
 	if c := f.ConfigFlags.Context; c != nil && *c != "" {
 		return *c, nil
 	}
@@ -214,7 +212,7 @@ func (f *Factory) hostContext() (string, error) {
 		host = s.HostContext
 	}
 	if host == "" || host == cur {
-		if f.LocalOnly {
+		if localOnly {
 			return cur, nil
 		}
 		return "", UsageError{fmt.Errorf("the current context %q is a tenant, not the host cluster: pass --context HOST or run `kubectl tenant disconnect`", cur)}
