@@ -25,14 +25,13 @@ func TestGC(t *testing.T) {
 	e, _, b := tenanttest.NewEngine(t)
 	tenanttest.Create(t, e, tenant.CreateOptions{Name: "old", TTL: time.Hour})
 	tenanttest.Create(t, e, tenant.CreateOptions{Name: "kept"})
-	later := *e // two hours on: old has expired
-	later.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	later := tenanttest.Later(e, 2*time.Hour) // old has expired
 
-	out, _, err := run(t, &later, "--dry-run")
+	out, _, err := run(t, later, "--dry-run")
 	if err != nil || !strings.HasPrefix(out, "tenant/old deleted (dry run), expired ") || !strings.HasSuffix(out, "gc (dry run): 1 would be deleted\n") || len(b.Uninstalled) != 0 {
 		t.Fatalf("gc --dry-run: %q, %v, uninstalled %v", out, err, b.Uninstalled)
 	}
-	out, _, err = run(t, &later, "--wait", "0", "-o", "yaml")
+	out, _, err = run(t, later, "--wait", "0", "-o", "yaml")
 	if err != nil || !strings.Contains(out, "name: old") || !strings.Contains(out, "action: "+tenant.GCDeleted) {
 		t.Fatalf("gc -o yaml: %v\n%s", err, out)
 	}

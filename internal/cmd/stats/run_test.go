@@ -24,9 +24,8 @@ func TestStats(t *testing.T) {
 	e, _, _ := tenanttest.NewEngine(t)
 	tenanttest.Create(t, e, tenant.CreateOptions{Name: "old", TTL: time.Hour})
 	tenanttest.Create(t, e, tenant.CreateOptions{Name: "new"})
-	later := *e // two hours on: old has expired, both are idle for --idle 1h
-	later.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
-	out, _, err := run(t, &later, "--idle", "1h", "-o", "json")
+	later := tenanttest.Later(e, 2*time.Hour) // old has expired, both are idle for --idle 1h
+	out, _, err := run(t, later, "--idle", "1h", "-o", "json")
 	if err != nil {
 		t.Fatal(err)
 	}
