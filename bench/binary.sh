@@ -20,10 +20,14 @@ TIME=/usr/bin/time
 [ -x "$TIME" ] || { echo "bench/binary.sh: needs GNU time at $TIME (hack/deps.sh installs it)" >&2; exit 1; }
 KUBECTL=$(readlink -f "${KUBECTL:-$(command -v kubectl)}") || { echo "bench/binary.sh: needs kubectl" >&2; exit 1; }
 
+# As .goreleaser.yaml builds releases: CGO_ENABLED=0, -trimpath, -s -w and
+# the build info (release-sized placeholders for tag, commit and date).
+BI=github.com/kubectl-tenant/kubectl-tenant/internal/buildinfo
+LDFLAGS="-s -w -X $BI.Version=v1.0.0 -X $BI.Commit=0000000000000000000000000000000000000000 -X $BI.Date=2026-01-01T00:00:00Z"
 build() { # build SRC OUT
-	(cd "$1" && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$2" ./cmd/kubectl-tenant)
+	(cd "$1" && CGO_ENABLED=0 go build -trimpath -ldflags="$LDFLAGS" -o "$2" ./cmd/kubectl-tenant)
 }
-echo "building stripped binaries (go build -trimpath -ldflags='-s -w') ..." >&2
+echo "building stripped binaries as goreleaser does (CGO_ENABLED=0 go build -trimpath -ldflags='-s -w -X ...') ..." >&2
 build "$ROOT" "$WORK/tenant"
 names=("kubectl-tenant version" "kubectl version --client")
 bins=("$WORK/tenant" "$KUBECTL")

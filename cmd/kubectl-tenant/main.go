@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime/debug"
 
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/root"
@@ -19,6 +20,11 @@ func main() {
 
 // run executes the command and returns the exit code (docs/exit-codes.md).
 func run() (code int) {
+	// client-go's port-forwarders also report every failed connection
+	// through utilruntime.HandleError, i.e. as klog lines on stderr ("E1123
+	// ... Unhandled Error ..."). The commands report errors themselves, as
+	// one line; drop the duplicate noise. Process-wide, so set here, once.
+	utilruntime.ErrorHandlers = nil
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 	f := cmdutil.NewFactory(streams)
 	ctx, stop := f.Interrupts.Notify(context.Background(), os.Stderr, os.Exit)

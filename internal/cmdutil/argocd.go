@@ -53,6 +53,22 @@ func ResolveAuth(flag string) string {
 	return flag
 }
 
+// HostArgoCD is where Argo CD is for the commands without Argo CD flags
+// (list, delete, gc, the interactive app): the environment
+// ($KUBECTL_TENANT_ARGOCD_*), then the host defaults r, then the built-in
+// values.
+func HostArgoCD(r hostconfig.Resolver) argocd.Options {
+	return withHostArgoCD(argocd.OptionsFromEnv(), r)
+}
+
+// withHostArgoCD fills Argo CD's namespace and server from r where ao
+// leaves them unset.
+func withHostArgoCD(ao argocd.Options, r hostconfig.Resolver) argocd.Options {
+	ao.Namespace = cmp.Or(ao.Namespace, r.Get(hostconfig.KeyArgoCDNamespace).Value)
+	ao.Server = cmp.Or(ao.Server, r.Get(hostconfig.KeyArgoCDServer).Value)
+	return ao
+}
+
 // ArgoCDDefaults fills where Argo CD is from the environment, the host
 // defaults and the built-in values when the flags left it unset.
 func ArgoCDDefaults(ctx context.Context, f *Factory, ao argocd.Options) (argocd.Options, error) {
@@ -63,8 +79,7 @@ func ArgoCDDefaults(ctx context.Context, f *Factory, ao argocd.Options) (argocd.
 	if err != nil {
 		return ao, err
 	}
-	ao.Namespace = cmp.Or(ao.Namespace, r.Get(hostconfig.KeyArgoCDNamespace).Value)
-	ao.Server = cmp.Or(ao.Server, r.Get(hostconfig.KeyArgoCDServer).Value)
+	ao = withHostArgoCD(ao, r)
 	return ao, ao.Validate()
 }
 

@@ -28,3 +28,9 @@ func Confirm(s genericiooptions.IOStreams, question string, def bool) (yes, aske
 	}
 	return false, true
 }
+
+// Prompter returns Confirm on s, the func the commands' Options take to
+// ask (tests give their own answers).
+func Prompter(s genericiooptions.IOStreams) func(question string, def bool) (yes, asked bool) {
+	return func(question string, def bool) (bool, bool) { return Confirm(s, question, def) }
+}

@@ -11,13 +11,14 @@ import (
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
-	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd"
 )
 
 // Defaults resolves the platform's defaults for a command: the flags of fs
 // the user set (fs may be nil), the environment, the host cluster's
 // ConfigMap kube-public/kubectl-tenant (one GET, once per process) and the
-// built-in values. A malformed ConfigMap is one error line.
+// built-in values. A malformed ConfigMap is one error line. It changes
+// nothing: what the defaults decide is the caller's input (HostArgoCD,
+// ApplyCreateDefaults).
 func (f *Factory) Defaults(ctx context.Context, fs *pflag.FlagSet) (hostconfig.Resolver, error) {
 	e, err := f.Engine()
 	if err != nil {
@@ -33,19 +34,7 @@ func (f *Factory) Defaults(ctx context.Context, fs *pflag.FlagSet) (hostconfig.R
 	if f.hostErr != nil {
 		return hostconfig.Resolver{}, f.hostErr
 	}
-	r := hostconfig.Resolver{Flags: ChangedFlags(fs), Host: f.host}
-	// Argo CD's namespace and server for registration and GitOps installs,
-	// unless a command's own flags set them later.
-	ns, server := r.Get(hostconfig.KeyArgoCDNamespace).Value, r.Get(hostconfig.KeyArgoCDServer).Value
-	for _, o := range []*argocd.Options{&f.argocd.Options, &f.gitops.Options} {
-		if o.Namespace == "" {
-			o.Namespace = ns
-		}
-		if o.Server == "" {
-			o.Server = server
-		}
-	}
-	return r, nil
+	return hostconfig.Resolver{Flags: ChangedFlags(fs), Host: f.host}, nil
 }
 
 // ChangedFlags are the settings' flags of fs the user set.

@@ -3,11 +3,11 @@
 package cmdutil
 
 import (
+	"context"
 	"fmt"
-	"os"
+	"io"
 	"sync"
 
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/dynamic"
@@ -32,22 +32,11 @@ type Factory struct {
 	IOStreams   genericiooptions.IOStreams
 	// Interrupts is main's signal handling; commands set its hint.
 	Interrupts Interrupts
-	// LocalOnly marks a command that edits only local state (disconnect):
-	// a current tenant context whose host cluster is unknown is no error.
-	LocalOnly bool
-	// KeepArgoCDSession makes the engine's registrar keep one Argo CD
-	// session (the interactive app lists every few seconds); set before the
-	// first Engine call.
-	KeepArgoCDSession bool
-
-	once   sync.Once
-	engine *tenant.Engine
-	base   *tenant.Engine // engine without its plugins, which use it
-	meta   metadata.Interface
-	dyn    dynamic.Interface
-	argocd *argocd.Registrar
-	gitops *argocd.Installer
-	err    error
+	once       sync.Once
+	engine     *tenant.Engine // without Argo CD plugins, which use it
+	meta       metadata.Interface
+	dyn        dynamic.Interface
+	err        error
 
 	hostOnce sync.Once
 	host     *hostconfig.Defaults
@@ -56,11 +45,6 @@ type Factory struct {
 
 // NewFactory returns a Factory over kubectl's standard flags.
 func NewFactory(streams genericiooptions.IOStreams) *Factory {
-	// client-go's port-forwarders also report every failed connection
-	// through utilruntime.HandleError, i.e. as klog lines on stderr ("E1123
-	// ... Unhandled Error ..."). The commands report errors themselves, as
-	// one line; drop the duplicate noise.
-	utilruntime.ErrorHandlers = nil
 	flags := genericclioptions.NewConfigFlags(true).WithDiscoveryBurst(300).WithDiscoveryQPS(50.0)
 	timeout := DefaultRequestTimeout.String()
 	flags.Timeout = &timeout // the --request-timeout default; Helm's client reads it too
@@ -74,10 +58,20 @@ func (f *Factory) KubeconfigPath() string {
 }
 
 // Engine returns the lifecycle engine wired to the host cluster, reporting
-// progress to stderr.
-func (f *Factory) Engine() (*tenant.Engine, error) {
+// progress to stderr. It has no Argo CD plugins (no Registrar, no GitOps):
+// the commands that deregister, list registrations or remove Applications
+// take ArgoCDEngine, built per call from it.
+func (f *Factory) Engine() (*tenant.Engine, error) { return f.build(false) }
+
+// LocalEngine is Engine for a command that edits only local state
+// (disconnect): a current tenant context whose host cluster is unknown is
+// no error. A process runs one command, so the first of Engine and
+// LocalEngine builds the engine both return.
+func (f *Factory) LocalEngine() (*tenant.Engine, error) { return f.build(true) }
+
+func (f *Factory) build(localOnly bool) (*tenant.Engine, error) {
 	f.once.Do(func() {
-		host, err := f.hostContext()
+		host, err := f.hostContext(localOnly)
 		if err != nil {
 			f.err = err
 			return
@@ -101,10 +95,13 @@ func (f *Factory) Engine() (*tenant.Engine, error) {
 			f.err = err
 			return
 		}
-		// The plugins get what they use: clients, and the engine without
-		// them (base) to read and open tenants. The engine the commands
-		// use is base with the plugins; nothing is set after it is built.
-		base := &tenant.Engine{
+		dyn, err := dynamic.NewForConfig(cfg)
+		if err != nil {
+			f.err = err
+			return
+		}
+		f.meta, f.dyn = meta, dyn
+		f.engine = &tenant.Engine{
 			Kube:        kube,
 			REST:        cfg,
 			Backend:     &vcluster.Backend{Getter: f.ConfigFlags, Kube: kube, Meta: meta},
@@ -113,60 +110,77 @@ func (f *Factory) Engine() (*tenant.Engine, error) {
 			HostContext: host,
 			Report:      progress.Lines(f.IOStreams.ErrOut),
 		}
-		dyn, err := dynamic.NewForConfig(cfg)
-		if err != nil {
-			f.err = err
-			return
-		}
-		f.base, f.meta, f.dyn = base, meta, dyn
-		// Argo CD registration: delete deregisters, list shows REGISTERED;
-		// without an Argo CD on the host both are no-ops.
-		f.argocd = f.registrar(argocd.OptionsFromEnv())
-		f.argocd.KeepSession = f.KeepArgoCDSession
-		// GitOps installation: create --gitops applies an Application,
-		// delete removes the Application of a tenant installed that way.
-		f.gitops = &argocd.Installer{Kube: kube, Dynamic: dyn,
-			Options: argocd.Options{Namespace: os.Getenv(argocd.NamespaceEnv)}}
-		e := *base
-		e.Registrar, e.GitOps = f.argocd, f.gitops
-		f.engine = &e
 	})
 	return f.engine, f.err
 }
 
-// ArgoCD returns the engine's Argo CD registrar (its Options come from
-// $KUBECTL_TENANT_ARGOCD_NAMESPACE, _SERVER, _INSECURE and _PLAINTEXT,
-// else namespace argocd, port-forward, verified TLS; auto auth). Commands
-// with their own Argo CD flags use NewRegistrar.
-func (f *Factory) ArgoCD() (*argocd.Registrar, error) {
+// ArgoCDEngine returns a new engine (Engine's clients and reporter) whose
+// Argo CD plugins are where the environment, then the host defaults say:
+// the Registrar (delete deregisters, list shows REGISTERED; without an
+// Argo CD on the host both are no-ops) and the GitOps installer (delete
+// removes a GitOps tenant's Application). With warn set, a host defaults
+// error is a warning there and the environment's and built-in values
+// apply; without, it is returned.
+func (f *Factory) ArgoCDEngine(ctx context.Context, warn io.Writer) (*tenant.Engine, error) {
 	if _, err := f.Engine(); err != nil {
 		return nil, err
 	}
-	return f.argocd, nil
+	r, err := f.Defaults(ctx, nil)
+	if err != nil {
+		if warn == nil {
+			return nil, err
+		}
+		fmt.Fprintln(warn, "Warning:", err)
+	}
+	ao := HostArgoCD(r)
+	reg, err := f.NewRegistrar(ao, false)
+	if err != nil {
+		return nil, err
+	}
+	in, err := f.NewInstaller(nil, ao.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	return f.EngineWith(reg, in)
+}
+
+// EngineWith returns a new engine: Engine's, with the Argo CD plugins reg
+// and in (either may be nil). The Factory's engine stays as built.
+func (f *Factory) EngineWith(reg *argocd.Registrar, in *argocd.Installer) (*tenant.Engine, error) {
+	base, err := f.Engine()
+	if err != nil {
+		return nil, err
+	}
+	e := *base
+	if reg != nil {
+		e.Registrar = reg
+	}
+	if in != nil {
+		e.GitOps = in
+	}
+	return &e, nil
 }
 
 // NewRegistrar returns a new Argo CD registrar with ao (where Argo CD is,
-// how to log in) for one command's call: register, deregister and create
-// --register, whose flags say it.
-func (f *Factory) NewRegistrar(ao argocd.Options) (*argocd.Registrar, error) {
-	if _, err := f.Engine(); err != nil {
+// how to log in) for one command's calls; keepSession keeps one Argo CD
+// session for all of them (the interactive app lists every few seconds;
+// Close ends it).
+func (f *Factory) NewRegistrar(ao argocd.Options, keepSession bool) (*argocd.Registrar, error) {
+	b, err := f.Engine()
+	if err != nil {
 		return nil, err
 	}
-	return f.registrar(ao), nil
-}
-
-func (f *Factory) registrar(ao argocd.Options) *argocd.Registrar {
-	b := f.base
-	return &argocd.Registrar{Kube: b.Kube, REST: b.REST, Sessions: b.Sessions, Tenants: b, Meta: f.meta, Options: ao}
+	return &argocd.Registrar{Kube: b.Kube, REST: b.REST, Sessions: b.Sessions, Tenants: b, Meta: f.meta, Options: ao, KeepSession: keepSession}, nil
 }
 
 // NewInstaller returns a new Argo CD installer for one create --gitops:
 // the platform config cfg (nil: none) in Argo CD's namespace ns.
 func (f *Factory) NewInstaller(cfg *gitops.Config, ns string) (*argocd.Installer, error) {
-	if _, err := f.Engine(); err != nil {
+	b, err := f.Engine()
+	if err != nil {
 		return nil, err
 	}
-	return &argocd.Installer{Kube: f.base.Kube, Dynamic: f.dyn, Options: argocd.Options{Namespace: ns}, Config: cfg}, nil
+	return &argocd.Installer{Kube: b.Kube, Dynamic: f.dyn, Options: argocd.Options{Namespace: ns}, Config: cfg}, nil
 }
 
 // hostContext makes commands talk to the host cluster even while a tenant
@@ -174,7 +188,7 @@ func (f *Factory) NewInstaller(cfg *gitops.Config, ns string) (*argocd.Installer
 // context that is one of ours is replaced by the host context recorded in its
 // session or in the context's own mark. It returns the effective host context
 // name.
-func (f *Factory) hostContext() (string, error) {
+func (f *Factory) hostContext(localOnly bool) (string, error) {
 	if c := f.ConfigFlags.Context; c != nil && *c != "" {
 		return *c, nil
 	}
@@ -198,7 +212,7 @@ func (f *Factory) hostContext() (string, error) {
 		host = s.HostContext
 	}
 	if host == "" || host == cur {
-		if f.LocalOnly {
+		if localOnly {
 			return cur, nil
 		}
 		return "", UsageError{fmt.Errorf("the current context %q is a tenant, not the host cluster: pass --context HOST or run `kubectl tenant disconnect`", cur)}

@@ -8,7 +8,6 @@ import (
 	"math"
 	"os"
 	"reflect"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -115,7 +114,7 @@ type decoder struct {
 	pos map[string]*yaml.Node
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var yamlLine = lazyRE(`^yaml: line (\d+): (.*)$`)
 
 // document returns the root node of the only YAML document in data (nil
 // for an empty file).
@@ -148,7 +147,7 @@ func (d *decoder) document(data []byte) (*yaml.Node, error) {
 func (d *decoder) syntaxError(err error) error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	line := 0
-	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+	if m := yamlLine().FindStringSubmatch(err.Error()); m != nil {
 		line, _ = strconv.Atoi(m[1])
 		msg = m[2]
 	}

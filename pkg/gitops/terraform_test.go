@@ -18,6 +18,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
+
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
 
 // TestTerraformFormatted runs `terraform fmt -check` on the rendered
@@ -152,4 +154,91 @@ func TestTerraformParses(t *testing.T) {
 			t.Errorf("pool %s: %q, want %q", k, got[k], v)
 		}
 	}
+}
+
+// TestTFVarsIsHCLWrite: terraform.tfvars is byte for byte what hclwrite
+// writes for the same values (the way the tool wrote it before it stopped
+// linking HCL), for every golden config and for pools whose labels hold
+// strings HCL must escape or quote.
+func TestTFVarsIsHCLWrite(t *testing.T) {
+	for _, name := range goldenConfigs {
+		c := mustLoad(t, name)
+		if got, want := tfvars(c), string(hclwriteTFVars(c)); got != want {
+			t.Errorf("%s: tfvars differ from hclwrite's:\n%s", name, unifiedDiff("terraform.tfvars", []byte(want), []byte(got), Written))
+		}
+	}
+	hostile := []string{"", "plain", `quote " and \ backslash`, "new\nline\ttab\rcr", "${var.x} and %{ if true }",
+		"$ and % alone, $${ already", "bell \a nul \x00 del \x7f", "ünïcødé ✓ 𝄞", "zero\u200bwidth", "\U0001F600 emoji", "line\u2028sep", "combining e\u0301 and 👍🏽 and 🇩🇪"}
+	for i, s := range hostile {
+		p := resolvedPool{Name: "p", resolved: resolved{MachineType: s, MinSize: i, MaxSize: 10 * i, Zone: s, VolumeSize: 20, VolumeType: s},
+			Labels: map[string]string{"project": s, "kubernetes.io/" + s: s, s: "v", "a-b_c9": s, "9lives": s}, Taint: s}
+		var b strings.Builder
+		writeHCLBody(&b, hclObject{{"pool", poolValue(p)}}, "")
+		f := hclwrite.NewEmptyFile()
+		f.Body().SetAttributeValue("pool", hclwritePool(p))
+		if got, want := b.String(), string(f.Bytes()); got != want {
+			t.Errorf("%q: pool differs from hclwrite's:\n%s", s, unifiedDiff("pool", []byte(want), []byte(got), Written))
+		}
+	}
+}
+
+// hclwriteTFVars and hclwritePool are how tfvars were written with
+// hclwrite and go-cty.
+func hclwriteTFVars(c *Config) []byte {
+	f := hclwrite.NewEmptyFile()
+	body := f.Body()
+	tf := c.Terraform
+	if tf.ProjectID != "" {
+		body.SetAttributeValue("project_id", cty.StringVal(tf.ProjectID))
+	}
+	body.SetAttributeValue("region", cty.StringVal(tf.Region))
+	body.SetAttributeValue("cluster_name", cty.StringVal(tf.ClusterName))
+	if tf.KubernetesVersion != "" {
+		body.SetAttributeValue("kubernetes_version", cty.StringVal(tf.KubernetesVersion))
+	}
+	pools := map[string]cty.Value{
+		tf.SystemPool.Name: hclwritePool(resolvedPool{
+			Name:     tf.SystemPool.Name,
+			resolved: resolvePool(c.Defaults.PoolSettings, tf.SystemPool.PoolSettings),
+			Labels:   tf.SystemPool.Labels,
+		}),
+	}
+	for _, cl := range c.Clusters {
+		for _, p := range resolveProject(c, cl).Pools {
+			pools[p.Name] = hclwritePool(p)
+		}
+	}
+	body.AppendNewline()
+	body.SetAttributeValue("node_pools", cty.MapVal(pools))
+	return hclwrite.Format(f.Bytes())
+}
+
+func hclwritePool(p resolvedPool) cty.Value {
+	labels := cty.MapValEmpty(cty.String)
+	if len(p.Labels) > 0 {
+		m := map[string]cty.Value{}
+		for k, v := range p.Labels {
+			m[k] = cty.StringVal(v)
+		}
+		labels = cty.MapVal(m)
+	}
+	taintType := cty.Object(map[string]cty.Type{"effect": cty.String, "key": cty.String, "value": cty.String})
+	taints := cty.ListValEmpty(taintType)
+	if p.Taint != "" {
+		taints = cty.ListVal([]cty.Value{cty.ObjectVal(map[string]cty.Value{
+			"effect": cty.StringVal("NoSchedule"),
+			"key":    cty.StringVal(tenant.PoolLabel),
+			"value":  cty.StringVal(p.Taint),
+		})})
+	}
+	return cty.ObjectVal(map[string]cty.Value{
+		"machine_type":       cty.StringVal(p.MachineType),
+		"minimum":            cty.NumberIntVal(int64(p.MinSize)),
+		"maximum":            cty.NumberIntVal(int64(p.MaxSize)),
+		"availability_zones": cty.ListVal([]cty.Value{cty.StringVal(p.Zone)}),
+		"volume_size":        cty.NumberIntVal(int64(p.VolumeSize)),
+		"volume_type":        cty.StringVal(p.VolumeType),
+		"labels":             labels,
+		"taints":             taints,
+	})
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -21,12 +20,12 @@ const (
 )
 
 var (
-	k8sVersionRE   = regexp.MustCompile(`^v[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.+-]+)?$`)
-	skeVersionRE   = regexp.MustCompile(`^[0-9]+\.[0-9]+(\.[0-9]+)?$`)
-	uuidRE         = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	tokenRE        = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
-	scpLikeRepoRE  = regexp.MustCompile(`^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+$`)
-	revisionRE     = regexp.MustCompile(`^[^\s~^:?*\[\\]+$`)
+	k8sVersionRE   = lazyRE(`^v[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.+-]+)?$`)
+	skeVersionRE   = lazyRE(`^[0-9]+\.[0-9]+(\.[0-9]+)?$`)
+	uuidRE         = lazyRE(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	tokenRE        = lazyRE(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	scpLikeRepoRE  = lazyRE(`^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+$`)
+	revisionRE     = lazyRE(`^[^\s~^:?*\[\\]+$`)
 	reservedLabels = []string{tenant.PoolLabel, tenant.LabelManagedBy}
 	// tenantLabelPrefix is the prefix of tenant.LabelName and its kin.
 	tenantLabelPrefix = strings.TrimSuffix(tenant.LabelName, "name")
@@ -67,7 +66,7 @@ func validate(c *Config, locate func(string) (int, int)) ErrorList {
 	case !validRepoURL(c.RepoURL):
 		v.errorf("repoURL", "%q is not a Git URL (https://…, ssh://… or user@host:path)", c.RepoURL)
 	}
-	if c.TargetRevision != "" && !revisionRE.MatchString(c.TargetRevision) {
+	if c.TargetRevision != "" && !revisionRE().MatchString(c.TargetRevision) {
 		v.errorf("targetRevision", "%q is not a valid Git revision", c.TargetRevision)
 	}
 	if c.ArgoCDNamespace != "" {
@@ -88,16 +87,16 @@ func validate(c *Config, locate func(string) (int, int)) ErrorList {
 	}
 
 	t := c.Terraform
-	if t.ProjectID != "" && !uuidRE.MatchString(t.ProjectID) {
+	if t.ProjectID != "" && !uuidRE().MatchString(t.ProjectID) {
 		v.errorf("terraform.projectID", "%q is not a STACKIT project ID (a UUID)", t.ProjectID)
 	}
 	if t.ClusterName != "" {
 		v.dnsLabel("terraform.clusterName", t.ClusterName, maxSKEClusterName)
 	}
-	if t.Region != "" && !tokenRE.MatchString(t.Region) {
+	if t.Region != "" && !tokenRE().MatchString(t.Region) {
 		v.errorf("terraform.region", "%q is not a region name (e.g. eu01)", t.Region)
 	}
-	if t.KubernetesVersion != "" && !skeVersionRE.MatchString(t.KubernetesVersion) {
+	if t.KubernetesVersion != "" && !skeVersionRE().MatchString(t.KubernetesVersion) {
 		v.errorf("terraform.kubernetesVersion", "%q is not a version like 1.33", t.KubernetesVersion)
 	}
 	pools := map[string]string{} // pool name -> path of its name
@@ -168,9 +167,9 @@ func validRepoURL(u string) bool {
 		return false
 	}
 	if scheme, rest, ok := strings.Cut(u, "://"); ok {
-		return tokenRE.MatchString(scheme) && rest != ""
+		return tokenRE().MatchString(scheme) && rest != ""
 	}
-	return scpLikeRepoRE.MatchString(u)
+	return scpLikeRepoRE().MatchString(u)
 }
 
 // dnsLabel reports whether s is a DNS-1123 label of at most maxLen characters.
@@ -190,7 +189,7 @@ func (v *validator) chart(path string, c Chart) {
 	if c.RepoURL != "" && (strings.ContainsAny(c.RepoURL, " \t\r\n") || !strings.Contains(c.RepoURL, "://") && !strings.Contains(c.RepoURL, "/")) {
 		v.errorf(path+".repoURL", "%q is not a Helm repository URL", c.RepoURL)
 	}
-	if c.Chart != "" && !tokenRE.MatchString(c.Chart) {
+	if c.Chart != "" && !tokenRE().MatchString(c.Chart) {
 		v.errorf(path+".chart", "%q is not a chart name", c.Chart)
 	}
 	if c.Version != "" && strings.ContainsAny(c.Version, " \t\r\n") {
@@ -200,7 +199,7 @@ func (v *validator) chart(path string, c Chart) {
 
 func (v *validator) settings(path string, s Settings) {
 	v.poolSettings(path, s.PoolSettings)
-	if s.K8sVersion != "" && !k8sVersionRE.MatchString(s.K8sVersion) {
+	if s.K8sVersion != "" && !k8sVersionRE().MatchString(s.K8sVersion) {
 		v.errorf(join(path, "k8sVersion"), "%q is not a Kubernetes version like v1.34.2 (the vCluster distro image tag)", s.K8sVersion)
 	}
 	if s.TTL.Duration < 0 {
@@ -231,13 +230,13 @@ func (v *validator) settings(path string, s Settings) {
 }
 
 func (v *validator) poolSettings(path string, s PoolSettings) {
-	if s.MachineType != "" && !tokenRE.MatchString(s.MachineType) {
+	if s.MachineType != "" && !tokenRE().MatchString(s.MachineType) {
 		v.errorf(join(path, "machineType"), "%q is not a machine type (e.g. c1.2)", s.MachineType)
 	}
-	if s.Zone != "" && !tokenRE.MatchString(s.Zone) {
+	if s.Zone != "" && !tokenRE().MatchString(s.Zone) {
 		v.errorf(join(path, "zone"), "%q is not an availability zone (e.g. eu01-1)", s.Zone)
 	}
-	if s.VolumeType != "" && !tokenRE.MatchString(s.VolumeType) {
+	if s.VolumeType != "" && !tokenRE().MatchString(s.VolumeType) {
 		v.errorf(join(path, "volumeType"), "%q is not a volume type (e.g. storage_premium_perf1)", s.VolumeType)
 	}
 	if s.MinSize != nil && (*s.MinSize < 0 || *s.MinSize > 1000) {

@@ -53,6 +53,15 @@ func (e *Engine) With(report Reporter) *Engine {
 	return &c
 }
 
+// WithGitOps returns a copy of e that installs (and removes) GitOps tenants
+// through g: create --gitops's installer for its platform config, while e
+// stays as built.
+func (e *Engine) WithGitOps(g GitOps) *Engine {
+	c := *e
+	c.GitOps = g
+	return &c
+}
+
 func (e *Engine) now() time.Time {
 	if e.Now != nil {
 		return e.Now()

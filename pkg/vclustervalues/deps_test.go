@@ -21,7 +21,8 @@ func deps(t *testing.T, pkg string) []string {
 // TestImportRules keeps the values a leaf and the binary light: the values,
 // and pkg/gitops which renders them, link no Helm SDK; the binary links no
 // vCluster Go module, whose config package drags in k8s.io/apiserver, the
-// etcd client, controller-runtime and cel-go, and no kubectl describers.
+// etcd client, controller-runtime and cel-go, no kubectl describers and no
+// HCL.
 func TestImportRules(t *testing.T) {
 	// Helm's pkg/lint/rules (linked by pkg/action) imports this one small
 	// k8s.io/apiserver package.
@@ -41,6 +42,12 @@ func TestImportRules(t *testing.T) {
 			// plugins/vcluster/rollout.go ports the two rules it needs.
 			"k8s.io/kubectl/pkg/polymorphichelpers",
 			"k8s.io/kubectl/pkg/describe",
+			// pkg/gitops writes terraform.tfvars itself (TestTFVarsIsHCLWrite
+			// holds it to hclwrite's output): HCL's parser, go-cty and
+			// go-cmp were 2 MB of the binary.
+			"github.com/hashicorp/hcl/",
+			"github.com/zclconf/go-cty/",
+			"github.com/google/go-cmp/",
 		}},
 	}
 	for _, r := range rules {

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"helm.sh/helm/v3/pkg/release"
 	corev1 "k8s.io/api/core/v1"
@@ -151,7 +152,9 @@ func setPath(vals map[string]any, v any, path ...string) {
 }
 
 // secretish matches value paths whose values are not printed.
-var secretish = regexp.MustCompile(`(?i)pass|secret|token|key|cert|credential|auth`)
+var secretish = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)pass|secret|token|key|cert|credential|auth`)
+})
 
 // DiffValues lists what changes from old to new, one line per changed leaf
 // ("+path: v", "-path", "~path: a -> b"), sorted. Values are shown only for
@@ -200,7 +203,7 @@ func diffInto(out *[]string, prefix string, old, new map[string]any) {
 }
 
 func showValue(path string, v any) string {
-	if secretish.MatchString(path) {
+	if secretish().MatchString(path) {
 		return "(hidden)"
 	}
 	scalar := func(v any) bool {

@@ -8,6 +8,8 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
 	"sigs.k8s.io/yaml"
 
@@ -17,8 +19,11 @@ import (
 
 // Options of config view.
 type Options struct {
-	f      *cmdutil.Factory
-	Output string
+	IO genericiooptions.IOStreams
+	// Defaults resolves the defaults (cmdutil.Factory.Defaults; tests
+	// give their own).
+	Defaults func(context.Context, *pflag.FlagSet) (hostconfig.Resolver, error)
+	Output   string
 }
 
 // NewCmdConfig builds `config` and its `view` subcommand; runF replaces
@@ -29,7 +34,7 @@ func NewCmdConfig(f *cmdutil.Factory, runF func(context.Context, *Options) error
 		Short: "The platform's defaults for this host cluster",
 		Args:  cobra.NoArgs,
 	}
-	o := &Options{f: f}
+	o := &Options{IO: f.IOStreams, Defaults: f.Defaults}
 	view := &cobra.Command{
 		Use:   "view",
 		Short: "Show the effective defaults and where each comes from",
@@ -68,11 +73,11 @@ type Document struct {
 
 // Run resolves and prints the defaults.
 func (o *Options) Run(ctx context.Context) error {
-	r, err := o.f.Defaults(ctx, nil)
+	r, err := o.Defaults(ctx, nil)
 	if err != nil {
 		return err
 	}
-	return Print(o.f.IOStreams.Out, o.Output, r)
+	return Print(o.IO.Out, o.Output, r)
 }
 
 // Print writes the resolved settings as a table or a document.

@@ -30,7 +30,10 @@ type Options struct {
 	// (cmdutil.StartBackground); config is kubectl's flags, which the
 	// forwarder completes with the parent's secrets.
 	StartBackground func(ctx context.Context, name, contextName string) error
-	config          *genericclioptions.ConfigFlags
+	// Confirm asks whether to wake a sleeping tenant (cmdutil.Confirm on
+	// the command's streams); asked is false where nobody can answer.
+	Confirm func(question string, def bool) (yes, asked bool)
+	config  *genericclioptions.ConfigFlags
 
 	Name        string
 	ContextName string
@@ -50,7 +53,7 @@ type Options struct {
 
 // NewCmdConnect builds the command; runF replaces Run in tests.
 func NewCmdConnect(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{IO: f.IOStreams, Engine: f.Engine, config: f.ConfigFlags,
+	o := &Options{IO: f.IOStreams, Engine: f.Engine, config: f.ConfigFlags, Confirm: cmdutil.Prompter(f.IOStreams),
 		StartBackground: func(ctx context.Context, name, contextName string) error {
 			return cmdutil.StartBackground(ctx, f, name, contextName)
 		}}
@@ -293,7 +296,7 @@ func (o *Options) awake(ctx context.Context, connect func() error) error {
 		return err
 	}
 	if !o.Wake {
-		yes, asked := cmdutil.Confirm(o.IO, fmt.Sprintf("Tenant %s is sleeping. Wake it? [Y/n]", o.Name), true)
+		yes, asked := o.Confirm(fmt.Sprintf("Tenant %s is sleeping. Wake it? [Y/n]", o.Name), true)
 		switch {
 		case !asked:
 			return fmt.Errorf("tenant %s is sleeping: run `kubectl tenant wake %s` or pass --wake", o.Name, o.Name)

@@ -62,7 +62,7 @@ func NewCmdCreate(f *cmdutil.Factory, runF func(context.Context, *Options) error
 			if err != nil {
 				return nil, err
 			}
-			r, err := f.NewRegistrar(ao)
+			r, err := f.NewRegistrar(ao, false)
 			if err != nil {
 				return nil, err
 			}
@@ -230,9 +230,7 @@ func (o *Options) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		withGitOps := *e
-		withGitOps.GitOps = in
-		e = &withGitOps
+		e = e.WithGitOps(in)
 	}
 	if o.Connect {
 		// Refuse a context name taken by the user's own context (say the

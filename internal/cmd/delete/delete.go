@@ -16,21 +16,22 @@ import (
 
 // Options of delete.
 type Options struct {
-	IO     genericiooptions.IOStreams
-	Engine func() (*tenant.Engine, error)
-	// HostDefaults loads the host defaults, which name the Argo CD to
-	// deregister from.
-	HostDefaults func(context.Context) error
-	Tenant       tenant.DeleteOptions
-	Yes          bool
+	IO genericiooptions.IOStreams
+	// Engine is the engine with the Argo CD plugins delete deregisters
+	// from and removes a GitOps tenant's Application with, where the host
+	// defaults say (cmdutil.Factory.ArgoCDEngine; tests give a fake).
+	Engine func(context.Context) (*tenant.Engine, error)
+	// Confirm asks a yes/no question (cmdutil.Confirm on the command's
+	// streams); asked is false where nobody can answer.
+	Confirm func(question string, def bool) (yes, asked bool)
+	Tenant  tenant.DeleteOptions
+	Yes     bool
 }
 
 // NewCmdDelete builds the command; runF replaces Run in tests.
 func NewCmdDelete(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{IO: f.IOStreams, Engine: f.Engine, HostDefaults: func(ctx context.Context) error {
-		_, err := f.Defaults(ctx, nil)
-		return err
-	}}
+	o := &Options{IO: f.IOStreams, Confirm: cmdutil.Prompter(f.IOStreams),
+		Engine: func(ctx context.Context) (*tenant.Engine, error) { return f.ArgoCDEngine(ctx, nil) }}
 	cmd := &cobra.Command{
 		Use:   "delete NAME",
 		Short: "Delete a tenant completely: registration, release, namespace, kubeconfig entries, forwarders",
@@ -53,15 +54,17 @@ func NewCmdDelete(f *cmdutil.Factory, runF func(context.Context, *Options) error
 	return cmd
 }
 
-// Validate checks input and confirmation.
+// Validate checks the input.
 func (o *Options) Validate() error {
-	if err := tenant.ValidateName(o.Tenant.Name); err != nil {
-		return err
-	}
+	return tenant.ValidateName(o.Tenant.Name)
+}
+
+// confirm asks before anything is deleted, unless --yes.
+func (o *Options) confirm() error {
 	if o.Yes {
 		return nil
 	}
-	yes, asked := cmdutil.Confirm(o.IO, fmt.Sprintf("Delete tenant %s and everything in namespace %s? [y/N]", o.Tenant.Name, tenant.NamespaceFor(o.Tenant.Name)), false)
+	yes, asked := o.Confirm(fmt.Sprintf("Delete tenant %s and everything in namespace %s? [y/N]", o.Tenant.Name, tenant.NamespaceFor(o.Tenant.Name)), false)
 	switch {
 	case !asked:
 		return cmdutil.UsageError{Err: errors.New("refusing to delete without confirmation: pass --yes")}
@@ -71,16 +74,15 @@ func (o *Options) Validate() error {
 	return nil
 }
 
-// Run deletes the tenant, showing the live step view on a terminal.
+// Run asks for confirmation (unless --yes), then deletes the tenant,
+// showing the live step view on a terminal.
 func (o *Options) Run(ctx context.Context) error {
-	e, err := o.Engine()
-	if err != nil {
+	if err := o.confirm(); err != nil {
 		return err
 	}
-	if o.HostDefaults != nil {
-		if err := o.HostDefaults(ctx); err != nil {
-			return err
-		}
+	e, err := o.Engine(ctx)
+	if err != nil {
+		return err
 	}
 	name := o.Tenant.Name
 	done := fmt.Sprintf("tenant %s deleted", name)

@@ -17,8 +17,7 @@ import (
 func run(t *testing.T, e *tenant.Engine, args ...string) (string, string, error) {
 	t.Helper()
 	return cmdutiltest.Run(NewCmdDelete, func(o *Options) {
-		o.Engine = tenanttest.EngineFunc(e)
-		o.HostDefaults = nil // no host cluster: the built-in Argo CD namespace
+		o.Engine = tenanttest.ArgoCDEngineFunc(e)
 	}, args...)
 }
 
@@ -53,5 +52,45 @@ func TestDelete(t *testing.T) {
 	}
 	if _, _, err := run(t, e, "demo", "--yes", "--ignore-not-found"); err != nil {
 		t.Errorf("--ignore-not-found: %v", err)
+	}
+}
+
+// TestDeleteAsksInRun: the question is asked by Run, before any API call;
+// no deletes nothing (exit 3), yes deletes.
+func TestDeleteAsksInRun(t *testing.T) {
+	e, _, b := tenanttest.NewEngine(t)
+	tenanttest.Create(t, e, tenant.CreateOptions{Name: "demo"})
+	var asked []string
+	answer := false
+	del := func(args ...string) error {
+		_, _, err := cmdutiltest.Run(NewCmdDelete, func(o *Options) {
+			o.Engine = tenanttest.ArgoCDEngineFunc(e)
+			o.Confirm = func(q string, def bool) (bool, bool) {
+				if def {
+					t.Errorf("%q defaults to yes", q)
+				}
+				asked = append(asked, q)
+				return answer, true
+			}
+		}, args...)
+		return err
+	}
+	if err := del("demo", "--wait", "0"); cmdutil.ExitCode(err) != cmdutil.ExitCancelled || len(b.Uninstalled) != 0 {
+		t.Fatalf("answered no: %v (exit %d), uninstalled %v", err, cmdutil.ExitCode(err), b.Uninstalled)
+	}
+	answer = true
+	if err := del("demo", "--wait", "0"); err != nil || len(b.Uninstalled) != 1 {
+		t.Fatalf("answered yes: %v, uninstalled %v", err, b.Uninstalled)
+	}
+	if len(asked) != 2 || asked[0] != "Delete tenant demo and everything in namespace vcluster-demo? [y/N]" {
+		t.Errorf("asked %q", asked)
+	}
+	// --yes asks nothing; a bad name is refused before any question.
+	asked = nil
+	if err := del("demo", "--yes", "--ignore-not-found"); err != nil || len(asked) != 0 {
+		t.Errorf("--yes: %v, asked %q", err, asked)
+	}
+	if err := del("Bad_Name"); cmdutil.ExitCode(err) != cmdutil.ExitUsage || len(asked) != 0 {
+		t.Errorf("bad name: %v, asked %q", err, asked)
 	}
 }

@@ -23,10 +23,7 @@ type Options struct {
 
 // NewCmdDisconnect builds the command; runF replaces Run in tests.
 func NewCmdDisconnect(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{IO: f.IOStreams, Engine: func() (*tenant.Engine, error) {
-		f.LocalOnly = true
-		return f.Engine()
-	}}
+	o := &Options{IO: f.IOStreams, Engine: f.LocalEngine}
 	return &cobra.Command{
 		Use:   "disconnect [NAME]",
 		Short: "Stop a tenant's forwarder, remove its context and restore the previous one",

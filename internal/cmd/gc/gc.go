@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/util/duration"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
@@ -16,14 +17,19 @@ import (
 
 // Options of gc.
 type Options struct {
-	f      *cmdutil.Factory
+	IO genericiooptions.IOStreams
+	// Engine is the engine with the Argo CD registrar gc's deletes
+	// deregister from (cmdutil.Factory.ArgoCDEngine; tests give a fake).
+	Engine func(context.Context) (*tenant.Engine, error)
 	GC     tenant.GCOptions
 	Output string
 }
 
 // NewCmdGC builds the command; runF replaces Run in tests.
 func NewCmdGC(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{f: f}
+	o := &Options{IO: f.IOStreams, Engine: func(ctx context.Context) (*tenant.Engine, error) {
+		return f.ArgoCDEngine(ctx, nil)
+	}}
 	cmd := &cobra.Command{
 		Use:   "gc",
 		Short: "Delete expired tenants completely, as delete does",
@@ -70,16 +76,12 @@ type Result struct {
 
 // Run collects garbage and reports; the error says how many deletes failed.
 func (o *Options) Run(ctx context.Context) error {
-	e, err := o.f.Engine()
+	e, err := o.Engine(ctx)
 	if err != nil {
 		return err
 	}
-	// The host defaults name the Argo CD to deregister from.
-	if _, err := o.f.Defaults(ctx, nil); err != nil {
-		return err
-	}
 	rs, err := e.GC(ctx, o.GC)
-	if perr := Print(o.f.IOStreams.Out, o.Output, o.GC.DryRun, rs, time.Now()); perr != nil && err == nil {
+	if perr := Print(o.IO.Out, o.Output, o.GC.DryRun, rs, time.Now()); perr != nil && err == nil {
 		err = perr
 	}
 	if err != nil {

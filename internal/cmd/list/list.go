@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
@@ -17,7 +18,10 @@ import (
 
 // Options of list.
 type Options struct {
-	f      *cmdutil.Factory
+	IO genericiooptions.IOStreams
+	// Engine is the engine with the Argo CD registrar the REGISTERED
+	// column asks (cmdutil.Factory.ArgoCDEngine; tests give a fake).
+	Engine func(context.Context) (*tenant.Engine, error)
 	Output string
 	Owner  string
 	All    bool
@@ -25,7 +29,11 @@ type Options struct {
 
 // NewCmdList builds the command; runF replaces Run in tests.
 func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{f: f}
+	o := &Options{IO: f.IOStreams, Engine: func(ctx context.Context) (*tenant.Engine, error) {
+		// A malformed host defaults object costs the REGISTERED column's
+		// Argo CD namespace only (a warning; the environment's applies).
+		return f.ArgoCDEngine(ctx, f.IOStreams.ErrOut)
+	}}
 	cmd := &cobra.Command{
 		Use:     "list",
 		Aliases: []string{"ls"},
@@ -51,14 +59,9 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *Options) error) 
 
 // Run lists.
 func (o *Options) Run(ctx context.Context) error {
-	e, err := o.f.Engine()
+	e, err := o.Engine(ctx)
 	if err != nil {
 		return err
-	}
-	// The host defaults name the Argo CD the REGISTERED column asks; a
-	// malformed object costs that column only.
-	if _, err := o.f.Defaults(ctx, nil); err != nil {
-		fmt.Fprintln(o.f.IOStreams.ErrOut, "Warning:", err)
 	}
 	ts, err := e.List(ctx)
 	if err != nil {
@@ -73,7 +76,7 @@ func (o *Options) Run(ctx context.Context) error {
 		}
 		ts = kept
 	}
-	return Print(o.f.IOStreams.Out, o.Output, ts, time.Now())
+	return Print(o.IO.Out, o.Output, ts, time.Now())
 }
 
 // List is the -o json|yaml document.

@@ -5,7 +5,6 @@
 package register
 
 import (
-	"bufio"
 	"cmp"
 	"context"
 	"errors"
@@ -14,7 +13,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
@@ -29,19 +27,22 @@ type Options struct {
 	// NewRegistrar builds the registrar for where Argo CD is (the flags
 	// over the environment and the host defaults).
 	NewRegistrar func(context.Context, argocd.Options) (*argocd.Registrar, error)
-	Register     argocd.RegisterOptions
-	ArgoCD       argocd.Options
-	LabelArgs    []string
-	Auth         string
-	Bootstrap    bool
-	DryRun       bool
-	Yes          bool
-	Output       string
+	// Confirm asks a yes/no question (cmdutil.Confirm on the command's
+	// streams); asked is false where nobody can answer.
+	Confirm   func(question string, def bool) (yes, asked bool)
+	Register  argocd.RegisterOptions
+	ArgoCD    argocd.Options
+	LabelArgs []string
+	Auth      string
+	Bootstrap bool
+	DryRun    bool
+	Yes       bool
+	Output    string
 }
 
 // NewCmdRegister builds the command; runF replaces Run in tests.
 func NewCmdRegister(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{IO: f.IOStreams, NewRegistrar: newRegistrar(f)}
+	o := &Options{IO: f.IOStreams, NewRegistrar: newRegistrar(f), Confirm: cmdutil.Prompter(f.IOStreams)}
 	cmd := &cobra.Command{
 		Use:   "register NAME",
 		Short: "Register a tenant with Argo CD (like argocd cluster add, with the vCluster's in-cluster address)",
@@ -109,7 +110,7 @@ func (o *Options) Complete(args []string) error {
 	return nil
 }
 
-// Validate checks input and confirmation before any API call.
+// Validate checks the input.
 func (o *Options) Validate() error {
 	if err := o.Register.Validate(); err != nil {
 		return err
@@ -123,27 +124,35 @@ func (o *Options) Validate() error {
 	if err := cmdutil.ValidateOutput(o.Output, "", "json", "yaml", "name"); err != nil {
 		return err
 	}
+	return nil
+}
+
+// confirm asks before anything changes, unless --yes (or --dry-run, which
+// changes nothing).
+func (o *Options) confirm() error {
 	if o.Yes || o.DryRun {
 		return nil
-	}
-	in, ok := o.IO.In.(*os.File)
-	if !ok || !term.IsTerminal(int(in.Fd())) {
-		return cmdutil.UsageError{Err: errors.New("refusing to register without confirmation: pass --yes")}
 	}
 	scope := "cluster-admin rights"
 	if len(o.Register.Namespaces) > 0 {
 		scope = "admin rights in namespaces " + strings.Join(o.Register.Namespaces, ",")
 	}
-	fmt.Fprintf(o.IO.ErrOut, "Create ServiceAccount argocd-manager with %s in tenant %s and give Argo CD its token? [y/N] ", scope, o.Register.Name)
-	ans, _ := bufio.NewReader(in).ReadString('\n')
-	if a := strings.ToLower(strings.TrimSpace(ans)); a != "y" && a != "yes" {
+	yes, asked := o.Confirm(fmt.Sprintf("Create ServiceAccount argocd-manager with %s in tenant %s and give Argo CD its token? [y/N]", scope, o.Register.Name), false)
+	switch {
+	case !asked:
+		return cmdutil.UsageError{Err: errors.New("refusing to register without confirmation: pass --yes")}
+	case !yes:
 		return fmt.Errorf("not registered: %w", context.Canceled)
 	}
 	return nil
 }
 
-// Run registers (and bootstraps).
+// Run asks for confirmation (unless --yes), then registers (and
+// bootstraps).
 func (o *Options) Run(ctx context.Context) error {
+	if err := o.confirm(); err != nil {
+		return err
+	}
 	if o.DryRun {
 		ns := cmp.Or(o.ArgoCD.Namespace, os.Getenv(argocd.NamespaceEnv), argocd.DefaultNamespace)
 		return argocd.PrintApplicationSet(o.IO.Out, ns, o.Register.Labels)
@@ -175,7 +184,7 @@ func newRegistrar(f *cmdutil.Factory) func(context.Context, argocd.Options) (*ar
 		if err != nil {
 			return nil, err
 		}
-		return f.NewRegistrar(ao)
+		return f.NewRegistrar(ao, false)
 	}
 }
 

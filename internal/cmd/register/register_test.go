@@ -3,12 +3,15 @@ package register
 import (
 	"bytes"
 	"context"
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil/cmdutiltest"
 	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd"
 )
 
@@ -60,7 +63,6 @@ func TestPrefixedArgoCDFlags(t *testing.T) {
 
 func TestUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
-		{"demo"}, // no --yes and stdin is not a terminal
 		{"demo", "--yes", "--label", "novalue"},
 		{"demo", "--yes", "--mode", "gitops"},
 		{"demo", "--yes", "--auth", "sso"},
@@ -86,6 +88,40 @@ func TestBootstrapDryRun(t *testing.T) {
 	for _, want := range []string{"kind: ApplicationSet", "name: argocd", "namespace: gitops", "team: a", "'{{ .name }}-argocd'"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestRegisterAsksInRun: Validate only checks; Run asks before it builds a
+// registrar (no API call), and refuses without a terminal to ask on.
+func TestRegisterAsksInRun(t *testing.T) {
+	stop := errors.New("registrar built")
+	for _, tc := range []struct {
+		args          []string
+		answer, asked bool
+		want          error
+		code          int
+	}{
+		{args: []string{"demo"}, code: cmdutil.ExitUsage},                               // nobody to ask
+		{args: []string{"demo"}, asked: true, code: cmdutil.ExitCancelled},              // answered no
+		{args: []string{"demo"}, asked: true, answer: true, want: stop},                 // answered yes
+		{args: []string{"demo", "--yes"}, want: stop},                                   // not asked
+		{args: []string{"demo", "--bootstrap", "--dry-run", "--argocd-namespace", "x"}}, // changes nothing: not asked
+	} {
+		var questions []string
+		_, _, err := cmdutiltest.Run(NewCmdRegister, func(o *Options) {
+			o.Confirm = func(q string, _ bool) (bool, bool) {
+				questions = append(questions, q)
+				return tc.answer, tc.asked
+			}
+			o.NewRegistrar = func(context.Context, argocd.Options) (*argocd.Registrar, error) { return nil, stop }
+		}, tc.args...)
+		if (tc.want != nil && !errors.Is(err, tc.want)) || (tc.want == nil && cmdutil.ExitCode(err) != tc.code) {
+			t.Errorf("%v (answer %v, asked %v): %v", tc.args, tc.answer, tc.asked, err)
+		}
+		wantAsked := !slices.Contains(tc.args, "--yes") && !slices.Contains(tc.args, "--dry-run")
+		if wantAsked != (len(questions) == 1) {
+			t.Errorf("%v: asked %q", tc.args, questions)
 		}
 	}
 }

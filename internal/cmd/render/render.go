@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/buildinfo"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
@@ -18,7 +19,7 @@ import (
 
 // Options of render.
 type Options struct {
-	f *cmdutil.Factory
+	IO genericiooptions.IOStreams
 	// File is config.yaml.
 	File string
 	// Out is the repository root the files are written under.
@@ -34,7 +35,7 @@ type Options struct {
 
 // NewCmdRender builds the command; runF replaces Run in tests.
 func NewCmdRender(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{f: f}
+	o := &Options{IO: f.IOStreams}
 	cmd := &cobra.Command{
 		Use:   "render [-f config.yaml] [--out DIR] [--all | --only applications,vcluster,terraform] [--check]",
 		Short: "Render config.yaml into the GitOps platform repository (Argo CD Applications, project manifests, Terraform)",
@@ -115,7 +116,7 @@ func (o *Options) Sections() []string { return o.sections }
 // Run parses, renders fully, and only then writes (or checks): a bad config
 // never leaves partial output.
 func (o *Options) Run(ctx context.Context) error {
-	out, errOut := o.f.IOStreams.Out, o.f.IOStreams.ErrOut
+	out, errOut := o.IO.Out, o.IO.ErrOut
 	cfg, err := gitops.Load(o.File)
 	if err != nil {
 		var list gitops.ErrorList

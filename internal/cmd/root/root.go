@@ -129,21 +129,26 @@ func wrapArgs(c *cobra.Command) {
 // the app instead of stderr; connections are background forwarders, as
 // `create` makes them.
 func runTUI(ctx context.Context, f *cmdutil.Factory) error {
-	// One Argo CD session for the app's life (its list refreshes every few
-	// seconds), logged out when it ends. Its options come from the
-	// environment (KUBECTL_TENANT_ARGOCD_*), and errors name those.
-	f.KeepArgoCDSession = true
-	shared, err := f.Engine()
+	// A malformed host defaults object stops the app before it starts.
+	defaults, err := f.Defaults(ctx, nil)
 	if err != nil {
 		return err
 	}
-	reg, err := f.ArgoCD()
+	// One Argo CD session for the app's life (its list refreshes every few
+	// seconds), logged out when it ends. Where Argo CD is comes from the
+	// environment (KUBECTL_TENANT_ARGOCD_*, which errors name), then the
+	// host defaults.
+	ao := cmdutil.HostArgoCD(defaults)
+	reg, err := f.NewRegistrar(ao, true)
 	if err != nil {
 		return err
 	}
 	defer reg.Close()
-	// A malformed host defaults object stops the app before it starts.
-	defaults, err := f.Defaults(ctx, nil)
+	in, err := f.NewInstaller(nil, ao.Namespace)
+	if err != nil {
+		return err
+	}
+	shared, err := f.EngineWith(reg, in)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/util/duration"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
@@ -20,14 +21,15 @@ import (
 
 // Options of stats.
 type Options struct {
-	f      *cmdutil.Factory
+	IO     genericiooptions.IOStreams
+	Engine func() (*tenant.Engine, error)
 	Stats  tenant.StatsOptions
 	Output string
 }
 
 // NewCmdStats builds the command; runF replaces Run in tests.
 func NewCmdStats(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{f: f}
+	o := &Options{IO: f.IOStreams, Engine: f.Engine}
 	cmd := &cobra.Command{
 		Use:   "stats",
 		Short: "Fleet statistics: time to ready (p50/p95), tenants by status, expired and idle tenants",
@@ -65,7 +67,7 @@ type Document struct {
 
 // Run computes and prints the statistics.
 func (o *Options) Run(ctx context.Context) error {
-	e, err := o.f.Engine()
+	e, err := o.Engine()
 	if err != nil {
 		return err
 	}
@@ -73,7 +75,7 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return Print(o.f.IOStreams.Out, o.Output, s)
+	return Print(o.IO.Out, o.Output, s)
 }
 
 // Print writes the statistics as key: value lines or a document.

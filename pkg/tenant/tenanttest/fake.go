@@ -214,7 +214,20 @@ func Create(t testing.TB, e *tenant.Engine, o tenant.CreateOptions) *tenant.Tena
 	return tn
 }
 
+// Later returns a copy of e whose clock runs d ahead (expiry, idleness).
+func Later(e *tenant.Engine, d time.Duration) *tenant.Engine {
+	c := *e
+	c.Now = func() time.Time { return time.Now().Add(d) }
+	return &c
+}
+
 // EngineFunc is a Factory-shaped func returning e.
 func EngineFunc(e *tenant.Engine) func() (*tenant.Engine, error) {
 	return func() (*tenant.Engine, error) { return e, nil }
+}
+
+// ArgoCDEngineFunc is a Factory-shaped func returning e where a command
+// takes the engine with its Argo CD plugins (Factory.ArgoCDEngine).
+func ArgoCDEngineFunc(e *tenant.Engine) func(context.Context) (*tenant.Engine, error) {
+	return func(context.Context) (*tenant.Engine, error) { return e, nil }
 }

@@ -1,0 +1,49 @@
+package gc
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil/cmdutiltest"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant/tenanttest"
+)
+
+// run runs `gc ARGS...` through its flags and the real Run on e.
+func run(t *testing.T, e *tenant.Engine, args ...string) (string, string, error) {
+	t.Helper()
+	return cmdutiltest.Run(NewCmdGC, func(o *Options) {
+		o.Engine = tenanttest.ArgoCDEngineFunc(e)
+	}, args...)
+}
+
+func TestGC(t *testing.T) {
+	e, _, b := tenanttest.NewEngine(t)
+	tenanttest.Create(t, e, tenant.CreateOptions{Name: "old", TTL: time.Hour})
+	tenanttest.Create(t, e, tenant.CreateOptions{Name: "kept"})
+	later := tenanttest.Later(e, 2*time.Hour) // old has expired
+
+	out, _, err := run(t, later, "--dry-run")
+	if err != nil || !strings.HasPrefix(out, "tenant/old deleted (dry run), expired ") || !strings.HasSuffix(out, "gc (dry run): 1 would be deleted\n") || len(b.Uninstalled) != 0 {
+		t.Fatalf("gc --dry-run: %q, %v, uninstalled %v", out, err, b.Uninstalled)
+	}
+	out, _, err = run(t, later, "--wait", "0", "-o", "yaml")
+	if err != nil || !strings.Contains(out, "name: old") || !strings.Contains(out, "action: "+tenant.GCDeleted) {
+		t.Fatalf("gc -o yaml: %v\n%s", err, out)
+	}
+	if _, err := e.Get(context.Background(), "old"); !errors.Is(err, tenant.ErrNotFound) {
+		t.Errorf("old after gc: %v, want not found", err)
+	}
+	if _, err := e.Get(context.Background(), "kept"); err != nil {
+		t.Errorf("kept after gc: %v", err)
+	}
+	for _, args := range [][]string{{"--wait", "-1s"}, {"-o", "name"}} {
+		if _, _, err := run(t, e, args...); cmdutil.ExitCode(err) != cmdutil.ExitUsage {
+			t.Errorf("%v: %v, want a usage error", args, err)
+		}
+	}
+}
