@@ -1,8 +1,10 @@
 # Front door of the real-parts playground (test/testenv, its own Go module).
 TESTENV := test/testenv
 PLAYGROUND_DIR := $(CURDIR)/.playground
-# PLAYGROUND_FLAGS=--real-nodes gives pool project-x a real node (opt-in).
-PLAYGROUND_FLAGS ?=
+# --real-nodes gives pool project-x a real node (containerd, kubelet,
+# kube-proxy, CoreDNS: tenants and their workloads run as containers).
+# `PLAYGROUND_FLAGS=` starts a kwok-only playground (what the e2e suite uses).
+PLAYGROUND_FLAGS ?= --real-nodes
 
 .PHONY: playground playground-down testenv-build
 

@@ -5,9 +5,12 @@
 # (ConfigMap kube-public/kubectl-tenant) give the chart, pool and values, so
 # no flag, environment variable or values file is needed.
 #
-# On the kwok playground nothing runs containers, so the Application deploys
-# a ConfigMap (what Argo CD syncs is real; a Deployment's pods would be
-# scheduled but never run).
+# `make demo` starts the playground with a real node for pool project-x
+# (containerd, kubelet, kube-proxy, CoreDNS): the tenant's vCluster runs from
+# the chart's own pod spec and a Deployment made inside it runs as real
+# containers. On a kwok-only playground (`make demo PLAYGROUND_FLAGS=`)
+# nothing runs containers, so that step is skipped; the Application deploys a
+# ConfigMap either way.
 set -euo pipefail
 name=demo
 host=playground
@@ -19,9 +22,25 @@ step "kubectl tenant create $name"
 kubectl tenant create "$name" --ttl 8h
 step "kubectl get namespaces   (context $name: inside the tenant)"
 kubectl get namespaces
+
+pool=$(kubectl tenant list -o json | sed -n 's/^ *"pool": *"\([^"]*\)".*/\1/p' | head -1)
+if [ -n "$(kubectl --context "$host" get nodes -l "project=$pool,type=real" -o name)" ]; then
+  step "a web app inside the tenant, fetched by its Service name from another pod"
+  image=kubectl-tenant.local/testweb:v1 # built by the playground, in the node's containerd
+  quiet kubectl create deployment web --image=$image
+  quiet kubectl expose deployment web --port 80
+  quiet kubectl rollout status deployment/web --timeout=3m
+  quiet kubectl run fetch --image=$image --restart=Never -- get --timeout 90s http://web.default.svc
+  quiet kubectl wait --for=jsonpath='{.status.phase}'=Succeeded pod/fetch --timeout=3m
+  printf 'http://web.default.svc answered: %s\n' "$(kubectl logs fetch | tail -1)"
+  kubectl get pods -o wide
+else
+  step "pool $pool has kwok nodes only: no containers run, skipping the web app"
+fi
 # Registered at its in-cluster address, https://vcluster.vcluster-NAME, which
-# argocd-server and the application-controller resolve (on the playground
-# through its hosts file, what CoreDNS does in a real cluster).
+# argocd-server and the application-controller resolve (with a real node
+# through CoreDNS and kube-proxy, like a pod; on a kwok-only playground
+# through its hosts file).
 step "kubectl tenant register $name"
 server=$(kubectl tenant register "$name" --yes -o json |
   sed -n 's/^ *"server": *"\([^"]*\)".*/\1/p')
