@@ -25,11 +25,13 @@ const (
 )
 
 // Matrix is what e2e covers: the playground's host kube-apiserver (v1.34.2),
-// the vcluster chart of github.com/loft-sh/vcluster v0.34.0, and Argo CD
+// the vcluster charts of github.com/loft-sh/vcluster v0.34.0 (every test)
+// and v0.25.0, the oldest the tool's values fit (TestOlderChartLifecycle:
+// its whole lifecycle, then an upgrade in waves to 0.34.0), and Argo CD
 // v3.2.11 (argocd-server, repo-server, application-controller, CLI).
 var Matrix = []Component{
 	{Name: Kubernetes, Versions: []string{"1.34"}},
-	{Name: VCluster, Versions: []string{"0.34.0"}},
+	{Name: VCluster, Versions: []string{"0.25.0", "0.34.0"}},
 	{Name: ArgoCD, Versions: []string{"v3.2.11"}},
 }
 

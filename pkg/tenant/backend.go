@@ -108,6 +108,14 @@ type ReadyProber interface {
 	ProbeReady(ctx context.Context, namespace, pod string, c *Credentials) (version string, err error)
 }
 
+// ChartChecker is an optional Backend capability: whether a requested chart
+// version is one the backend supports, before anything is made (create
+// and upgrade refuse an unsupported one with one line, a usage error). An
+// empty version is left to the install.
+type ChartChecker interface {
+	CheckChartVersion(version string) error
+}
+
 // ControlPlaneLister is an optional Backend capability: the control-plane
 // workloads of a Scope, one call per kind. list and status derive
 // Ready/Sleeping/Stopped/Pending from them.

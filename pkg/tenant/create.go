@@ -148,6 +148,9 @@ func (e *Engine) install(ctx context.Context, o CreateOptions) (*Tenant, error) 
 	if err := ValidateLabels(o.Labels); err != nil {
 		return nil, err
 	}
+	if err := e.checkChartVersion(o.ChartVersion); err != nil {
+		return nil, err
+	}
 	ns := NamespaceFor(o.Name)
 	start := e.now()
 	var owner, app string
@@ -565,6 +568,15 @@ func (e *Engine) WaitReady(ctx context.Context, name string, timeout time.Durati
 		AnnotationServerVersion:    version,
 		AnnotationControlPlaneKind: workloadKind(pod),
 	})
+}
+
+// checkChartVersion asks the backend, when it can tell, whether it supports
+// the chart version.
+func (e *Engine) checkChartVersion(v string) error {
+	if c, ok := e.Backend.(ChartChecker); ok && v != "" {
+		return c.CheckChartVersion(v)
+	}
+	return nil
 }
 
 // controlPlaneReady says whether the tenant's control-plane workload has all

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // cpBackend adds the control-plane capability to fakeBackend: workloads by
@@ -165,5 +168,35 @@ func TestControlPlaneReadyIsListsReady(t *testing.T) {
 				t.Errorf("Get says %s while WaitReady's check says ready=%v", got.Status, c.ready)
 			}
 		})
+	}
+}
+
+// chartBackend refuses chart versions starting with "0.1".
+type chartBackend struct{ *fakeBackend }
+
+func (chartBackend) CheckChartVersion(v string) error {
+	if strings.HasPrefix(v, "0.1") {
+		return usageErrorf("vcluster chart %s is not supported", v)
+	}
+	return nil
+}
+
+// An unsupported chart version is refused before anything is made: no
+// namespace, no install; upgrade refuses it before planning.
+func TestUnsupportedChartRefusedFirst(t *testing.T) {
+	e, cs, fb := newEngine(t)
+	e.Backend = chartBackend{fb}
+	_, err := e.Create(context.Background(), CreateOptions{Name: "old", ChartVersion: "0.19.0"})
+	if err == nil || !strings.Contains(err.Error(), "not supported") {
+		t.Fatalf("create with 0.19.0: %v", err)
+	}
+	if nss, _ := cs.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{}); len(nss.Items) != 0 {
+		t.Errorf("a refused create made namespaces: %v", nss.Items)
+	}
+	if n := fb.installs.Load(); n != 0 {
+		t.Errorf("a refused create installed %d times", n)
+	}
+	if _, err := e.PlanUpgrade(context.Background(), UpgradeOptions{All: true, ChartVersion: "0.19.0", Wait: time.Minute}); err == nil || !strings.Contains(err.Error(), "not supported") {
+		t.Errorf("upgrade to 0.19.0: %v", err)
 	}
 }

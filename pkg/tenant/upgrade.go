@@ -172,6 +172,9 @@ func (e *Engine) PlanUpgrade(ctx context.Context, o UpgradeOptions) (*UpgradePla
 	if err := ValidateUpgrade(o); err != nil {
 		return nil, err
 	}
+	if err := e.checkChartVersion(o.ChartVersion); err != nil {
+		return nil, err
+	}
 	nss, err := e.selectTenants(ctx, o)
 	if err != nil {
 		return nil, err

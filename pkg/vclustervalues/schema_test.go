@@ -148,3 +148,48 @@ func prune(m map[string]any) {
 		}
 	}
 }
+
+// vclusterModuleAt downloads (or finds in the module cache) the vcluster
+// module at version v, for its chart's schema.
+func vclusterModuleAt(t *testing.T, v string) string {
+	t.Helper()
+	out, err := exec.Command("go", "mod", "download", "-json", "github.com/loft-sh/vcluster@"+v).Output()
+	var info struct{ Dir, Error string }
+	_ = json.Unmarshal(out, &info)
+	if err != nil || info.Dir == "" {
+		t.Fatalf("go mod download github.com/loft-sh/vcluster@%s: %v %s", v, err, info.Error)
+	}
+	return info.Dir
+}
+
+// OldestChartVersion is where the tool's values start to fit the chart's
+// own schema: they break 0.23's (no controlPlane.distro.k8s.image there) and
+// fit OldestChartVersion's. The plugin refuses charts older than that.
+func TestOldestChartIsWhereTheValuesStartToFit(t *testing.T) {
+	for _, c := range []struct {
+		version string
+		fits    bool
+	}{{"v0.23.0", false}, {"v" + OldestChartVersion, true}} {
+		f, err := os.Open(filepath.Join(vclusterModuleAt(t, c.version), "chart", "values.schema.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := jsonschema.UnmarshalJSON(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		comp := jsonschema.NewCompiler()
+		if err := comp.AddResource("values.schema.json", doc); err != nil {
+			t.Fatal(err)
+		}
+		s, err := comp.Compile("values.schema.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.Validate(asJSON(t, full(t)))
+		if (err == nil) != c.fits {
+			t.Errorf("chart %s: the tool's values fit its schema = %v (%v), want %v", c.version, err == nil, err, c.fits)
+		}
+	}
+}

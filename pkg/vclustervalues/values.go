@@ -27,6 +27,11 @@ const (
 	DefaultChart        = "vcluster"
 	DefaultChartRepo    = "https://charts.loft.sh"
 	DefaultChartVersion = "0.34.0"
+	// OldestChartVersion is the oldest vcluster chart the values fit: the
+	// schemas of 0.21-0.23 have no controlPlane.distro.k8s.image (the tenant's
+	// Kubernetes version), 0.24 was never published as a Go module here,
+	// 0.25 takes them (TestOldestChartIsWhereTheValuesStartToFit).
+	OldestChartVersion = "0.25.0"
 )
 
 // Values are the chart values the tool sets, a subset of the chart's

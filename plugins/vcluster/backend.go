@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/Masterminds/semver/v3"
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
@@ -206,7 +207,33 @@ func (b *Backend) resolve(ctx context.Context, cfg *action.Configuration, req te
 	if r.chart, err = b.loadChart(cfg, req); err != nil {
 		return nil, err
 	}
+	// A local chart (the module's chart/ says 0.0.1) is the user's choice.
+	if _, local := localChart(req); !local && r.chart.Metadata != nil && r.chart.Metadata.Name == vclustervalues.DefaultChart {
+		if err := supportedChart(r.chart.Metadata.Version); err != nil {
+			return nil, err
+		}
+	}
 	return r, nil
+}
+
+// CheckChartVersion implements tenant.ChartChecker: create and upgrade ask
+// before anything is made; the chart actually loaded is checked again.
+func (b *Backend) CheckChartVersion(version string) error { return supportedChart(version) }
+
+// supportedChart refuses a vcluster chart version older than the values
+// fit (a usage error: nothing is installed). An empty or non-semver
+// version (a range, a local chart's own) is left to Helm.
+func supportedChart(version string) error {
+	v, err := semver.StrictNewVersion(strings.TrimPrefix(version, "v"))
+	if err != nil {
+		return nil
+	}
+	oldest := semver.MustParse(vclustervalues.OldestChartVersion)
+	if v.LessThan(oldest) {
+		return tenant.NewUsageError(fmt.Sprintf("vcluster chart %s is not supported: kubectl-tenant needs %s or newer (its values layout; upgrade the chart or pass --chart-version)",
+			version, vclustervalues.OldestChartVersion))
+	}
+	return nil
 }
 
 // copyValues deep-copies values through JSON, which also gives them the

@@ -248,7 +248,7 @@ func TestSupportMatrixIsTheHarness(t *testing.T) {
 	kubeMinor := strings.Join(strings.SplitN(strings.TrimPrefix(testenv.KubeVersion, "v"), ".", 3)[:2], ".")
 	for name, want := range map[string]string{
 		support.Kubernetes: kubeMinor,
-		support.VCluster:   strings.TrimPrefix(testenv.VClusterVersion, "v"),
+		support.VCluster:   testenv.VClusterOldChartVersion + ", " + testenv.VClusterChartVersion,
 		support.ArgoCD:     testenv.ArgoCDVersion,
 	} {
 		if got := support.Versions(name); got != want {

@@ -103,21 +103,24 @@ func (u *upper) waitArgoCDGitOps(ctx context.Context, repoServer, controller *pr
 	})
 }
 
-// chartRepo packages the vcluster chart (versioned like VClusterVersion;
-// the module's Chart.yaml says 0.0.1) into Dir/charts with an index.yaml and
-// serves that directory over HTTP on 127.0.0.1 with the playground binary.
-func (u *upper) chartRepo(ctx context.Context, chartDir, playgroundBin string) (string, *proc, error) {
+// chartRepo packages the vcluster charts (chart version -> the module's
+// chart/ directory, whose Chart.yaml says 0.0.1) into Dir/charts with an
+// index.yaml and serves that directory over HTTP on 127.0.0.1 with the
+// playground binary.
+func (u *upper) chartRepo(ctx context.Context, charts map[string]string, playgroundBin string) (string, *proc, error) {
 	dir := u.path("charts")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", nil, err
 	}
-	ch, err := loader.Load(chartDir)
-	if err != nil {
-		return "", nil, fmt.Errorf("load vcluster chart: %w", err)
-	}
-	ch.Metadata.Version = VClusterChartVersion
-	if _, err := chartutil.Save(ch, dir); err != nil {
-		return "", nil, fmt.Errorf("package vcluster chart: %w", err)
+	for version, chartDir := range charts {
+		ch, err := loader.Load(chartDir)
+		if err != nil {
+			return "", nil, fmt.Errorf("load vcluster chart %s: %w", version, err)
+		}
+		ch.Metadata.Version = version
+		if _, err := chartutil.Save(ch, dir); err != nil {
+			return "", nil, fmt.Errorf("package vcluster chart %s: %w", version, err)
+		}
 	}
 	url := "http://127.0.0.1:" + strconv.Itoa(u.ports.ChartRepo)
 	idx, err := repo.IndexDirectory(dir, url)

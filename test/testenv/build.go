@@ -23,7 +23,14 @@ const (
 	// VClusterChartVersion is the chart version the playground's repository
 	// serves (the chart derives its control-plane image tag from it).
 	VClusterChartVersion = "0.34.0"
-	ArgoCDVersion        = "v3.2.11"
+	// VClusterOldVersion is the oldest vCluster line kubectl-tenant supports
+	// (its values fit that chart's schema): the playground's repository also
+	// serves its chart, as VClusterOldChartVersion, and the runner starts its
+	// own `vcluster` for the pods it renders, so tenants can be created with
+	// it and upgraded to VClusterVersion.
+	VClusterOldVersion      = "v0.25.0"
+	VClusterOldChartVersion = "0.25.0"
+	ArgoCDVersion           = "v3.2.11"
 	// HelmVersion is the helm CLI argocd-repo-server execs: the Helm SDK
 	// version of the root module.
 	HelmVersion = "v3.20.2"
@@ -50,6 +57,11 @@ type component struct {
 	tags string
 }
 
+// VClusterBinary names the built `vcluster` of a chart version other than
+// VClusterChartVersion in Binaries (the runner picks it by the pod's image
+// tag).
+func VClusterBinary(chartVersion string) string { return "vcluster-" + chartVersion }
+
 func kubeVersionFlags() string {
 	minor := strings.Split(strings.TrimPrefix(KubeVersion, "v"), ".")[1]
 	var b strings.Builder
@@ -71,6 +83,8 @@ func components() []component {
 		}},
 		{name: "kwok", version: KwokVersion, cmds: map[string]string{"kwok": "sigs.k8s.io/kwok/cmd/kwok"}},
 		{name: "vcluster", version: VClusterVersion, cmds: map[string]string{"vcluster": "github.com/loft-sh/vcluster/cmd/vcluster"}},
+		{name: "vcluster-old", version: VClusterOldVersion, cmds: map[string]string{
+			VClusterBinary(VClusterOldChartVersion): "github.com/loft-sh/vcluster/cmd/vcluster"}},
 		{name: "argocd", version: ArgoCDVersion,
 			ldflags: " -X github.com/argoproj/argo-cd/v3/common.version=" + strings.TrimPrefix(ArgoCDVersion, "v"),
 			cmds:    map[string]string{"argocd": "github.com/argoproj/argo-cd/v3/cmd"}},

@@ -14,7 +14,7 @@ import (
 // moduleDirs are the module-cache directories of modules whose files (CRDs,
 // the vcluster chart) the playground uses at the versions it builds.
 type moduleDirs struct {
-	kwok, argocd, vcluster string
+	kwok, argocd, vcluster, vclusterOld string
 }
 
 // resolveModuleDirs asks the go command where the wrapper modules' main
@@ -33,6 +33,7 @@ func resolveModuleDirs(ctx context.Context) (moduleDirs, error) {
 		{&m.kwok, "kwok", "sigs.k8s.io/kwok"},
 		{&m.argocd, "argocd", "github.com/argoproj/argo-cd/v3"},
 		{&m.vcluster, "vcluster", "github.com/loft-sh/vcluster"},
+		{&m.vclusterOld, "vcluster-old", "github.com/loft-sh/vcluster"},
 	} {
 		cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", x.module)
 		cmd.Dir = filepath.Join(src, "build", x.wrapper)

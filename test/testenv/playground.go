@@ -291,7 +291,9 @@ func (u *upper) run(ctx context.Context) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	if env.ChartRepoURL, _, err = u.chartRepo(ctx, env.VClusterChart, runnerBin); err != nil {
+	charts := map[string]string{VClusterChartVersion: env.VClusterChart,
+		VClusterOldChartVersion: filepath.Join(mods.vclusterOld, "chart")}
+	if env.ChartRepoURL, _, err = u.chartRepo(ctx, charts, runnerBin); err != nil {
 		return nil, err
 	}
 	if err := u.writeHostDefaults(ctx, env); err != nil {

@@ -32,22 +32,24 @@ type tenantState struct {
 
 // tenant is one vCluster pod with a real `vcluster start` behind it.
 type tenant struct {
-	r       *runner
-	key     string
-	ns      string
-	pod     string
-	release string
-	uid     types.UID
-	podIP   string
-	node    string
-	hostIP  string
-	net     netSlot
-	svc     *serviceProxy // simulated Service (see service.go); guarded by runner.mu
-	dir     string        // state dir
-	dataDir string        // /data inside
-	etcdDir string        // the etcd's data (/etcd inside)
-	log     string        // vCluster's log
-	etcdLog string
+	// vclusterBin is the `vcluster` this pod's chart version runs.
+	vclusterBin string
+	r           *runner
+	key         string
+	ns          string
+	pod         string
+	release     string
+	uid         types.UID
+	podIP       string
+	node        string
+	hostIP      string
+	net         netSlot
+	svc         *serviceProxy // simulated Service (see service.go); guarded by runner.mu
+	dir         string        // state dir
+	dataDir     string        // /data inside
+	etcdDir     string        // the etcd's data (/etcd inside)
+	log         string        // vCluster's log
+	etcdLog     string
 
 	mu      sync.Mutex
 	pid     int
@@ -65,6 +67,23 @@ func (t *tenant) pidFile() string {
 	return filepath.Join(t.r.env.Dir, "pids", "vcluster-"+t.ns+"_"+t.pod+".pid")
 }
 
+// vclusterBinFor is the `vcluster` the pod's chart version runs: the
+// syncer image's tag names it (Bins["vcluster-<tag>"], an older line the
+// playground also builds) or it is the playground's own vCluster.
+func vclusterBinFor(bins map[string]string, pod *corev1.Pod) string {
+	for _, c := range pod.Spec.Containers {
+		if c.Name != "syncer" {
+			continue
+		}
+		if i := strings.LastIndex(c.Image, ":"); i >= 0 {
+			if p := bins["vcluster-"+c.Image[i+1:]]; p != "" {
+				return p
+			}
+		}
+	}
+	return bins["vcluster"]
+}
+
 // newTenant describes the vCluster for pod. vol is the directory of the
 // pod's data volume, or "" for data that lives as long as the pod.
 func newTenant(r *runner, pod *corev1.Pod, slot netSlot, vol string) *tenant {
@@ -74,23 +93,24 @@ func newTenant(r *runner, pod *corev1.Pod, slot netSlot, vol string) *tenant {
 		vol = dir
 	}
 	return &tenant{
-		dataDir: filepath.Join(vol, "data"),
-		etcdDir: filepath.Join(vol, "etcd"),
-		r:       r,
-		key:     pod.Namespace + "/" + pod.Name,
-		ns:      pod.Namespace,
-		pod:     pod.Name,
-		release: pod.Labels["release"],
-		uid:     pod.UID,
-		podIP:   pod.Status.PodIP,
-		node:    pod.Spec.NodeName,
-		hostIP:  pod.Status.HostIP,
-		net:     slot,
-		dir:     dir,
-		log:     filepath.Join(logs, "vcluster-"+pod.Namespace+".log"),
-		etcdLog: filepath.Join(logs, "vcluster-"+pod.Namespace+"-etcd.log"),
-		stopCh:  make(chan struct{}),
-		stopped: make(chan struct{}),
+		vclusterBin: vclusterBinFor(r.env.Bins, pod),
+		dataDir:     filepath.Join(vol, "data"),
+		etcdDir:     filepath.Join(vol, "etcd"),
+		r:           r,
+		key:         pod.Namespace + "/" + pod.Name,
+		ns:          pod.Namespace,
+		pod:         pod.Name,
+		release:     pod.Labels["release"],
+		uid:         pod.UID,
+		podIP:       pod.Status.PodIP,
+		node:        pod.Spec.NodeName,
+		hostIP:      pod.Status.HostIP,
+		net:         slot,
+		dir:         dir,
+		log:         filepath.Join(logs, "vcluster-"+pod.Namespace+".log"),
+		etcdLog:     filepath.Join(logs, "vcluster-"+pod.Namespace+"-etcd.log"),
+		stopCh:      make(chan struct{}),
+		stopped:     make(chan struct{}),
 	}
 }
 
@@ -151,6 +171,7 @@ func (t *tenant) script() string {
 			bins[b] = p
 		}
 	}
+	bins["vcluster"] = t.vclusterBin
 	names := make([]string, 0, len(bins))
 	for b := range bins {
 		names = append(names, b)
