@@ -18,9 +18,10 @@ playground-down:
 	cd $(TESTENV) && go run ./cmd/playground down --dir $(PLAYGROUND_DIR)
 
 # Build and cache the playground's binaries only (with what real nodes need:
-# test/testenv/realnodes runs in `make test`).
+# test/testenv/realnodes runs in `make test`; and Argo CD v2.14, which the e2e
+# suite's playground runs beside v3).
 testenv-build:
-	cd $(TESTENV) && go run ./cmd/playground build --real-nodes
+	cd $(TESTENV) && go run ./cmd/playground build --real-nodes --argocd-v2
 
 BIN := $(CURDIR)/bin/kubectl-tenant
 GOTEST_TIMEOUT := 75m

@@ -28,11 +28,13 @@ const (
 // the vcluster charts of github.com/loft-sh/vcluster v0.34.0 (every test)
 // and v0.25.0, the oldest the tool's values fit (TestOlderChartLifecycle:
 // its whole lifecycle, then an upgrade in waves to 0.34.0), and Argo CD
-// v3.2.11 (argocd-server, repo-server, application-controller, CLI).
+// v3.2.11 and v2.14.21 (argocd-server, repo-server, application-controller,
+// CLI; the registration and `create --gitops` tests run against each, see
+// testenv.ArgoCDVersions, whose list this must equal).
 var Matrix = []Component{
 	{Name: Kubernetes, Versions: []string{"1.34"}},
 	{Name: VCluster, Versions: []string{"0.25.0", "0.34.0"}},
-	{Name: ArgoCD, Versions: []string{"v3.2.11"}},
+	{Name: ArgoCD, Versions: []string{"v3.2.11", "v2.14.21"}},
 }
 
 // Versions are the tested versions of the named component, joined by ", ".
@@ -46,7 +48,7 @@ func Versions(name string) string {
 }
 
 // Line is the matrix in one line, e.g. "Kubernetes host 1.34, vCluster
-// chart 0.34.0, Argo CD v3.2.11".
+// chart 0.34.0, Argo CD v3.2.11, v2.14.21".
 func Line() string {
 	parts := make([]string, 0, len(Matrix))
 	for _, c := range Matrix {

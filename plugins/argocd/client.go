@@ -8,7 +8,8 @@
 // directives in every module that imports it (Argo CD's own docs say so), and
 // the main module must stay free of them. The JSON types below are the
 // subset of Argo CD's v1alpha1 types this tool reads and writes; their field
-// names are the same in v2.14 and v3.x.
+// names are the same in v2.14 and v3.x (test/e2e runs register, deregister,
+// bootstrap and create --gitops against v2.14.21 and v3.2.11).
 package argocd
 
 import (

@@ -58,7 +58,7 @@ func (w *world) dynamic() dynamic.Interface {
 // tenant's Application Synced and Healthy, and returns it.
 func (w *world) waitApplication(name string) *unstructured.Unstructured {
 	w.t.Helper()
-	apps := w.dynamic().Resource(applicationGVR).Namespace(w.env.ArgoCDNamespace)
+	apps := w.dynamic().Resource(applicationGVR).Namespace(w.argoNS)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	var last string
@@ -83,7 +83,7 @@ func (w *world) waitApplication(name string) *unstructured.Unstructured {
 
 func (w *world) assertNoApplication(name string) {
 	w.t.Helper()
-	_, err := w.dynamic().Resource(applicationGVR).Namespace(w.env.ArgoCDNamespace).
+	_, err := w.dynamic().Resource(applicationGVR).Namespace(w.argoNS).
 		Get(context.Background(), tenant.NamespacePrefix+name, metav1.GetOptions{})
 	if !apierrors.IsNotFound(err) {
 		w.t.Errorf("Application of %s still there (err=%v)", name, err)
@@ -109,82 +109,83 @@ clusters:
 // removes the Application first and leaves nothing. A tenant that is not a
 // project of the config is built from flags the same way.
 func TestCreateGitOps(t *testing.T) {
-	w := newWorld(t)
-	cfg := w.platformRepo(gitopsCreateConfig)
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
+	argoCDMatrix(t, func(t *testing.T, w *world, suffix string) {
+		cfg := w.platformRepo(gitopsCreateConfig + "argocdNamespace: " + w.argoNS + "\n")
+		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+		defer cancel()
 
-	const name = "project-x"
-	r := w.run(ctx, "create", name, "--gitops", "--config", cfg, "--wait", "5m")
-	if r.code != 0 {
-		t.Fatalf("create --gitops: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
-	}
-	for _, step := range []string{"argocd sync", "api ready", "connect"} {
-		if !strings.Contains(r.stderr, step) {
-			t.Errorf("create --gitops did not report step %q:\n%s", step, r.stderr)
+		const name = "project-x"
+		r := w.run(ctx, "create", name, "--gitops", "--config", cfg, "--wait", "5m")
+		if r.code != 0 {
+			t.Fatalf("create --gitops: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 		}
-	}
-	app := w.waitApplication(name)
-	if app.GetLabels()[tenant.LabelName] != name || app.GetLabels()["e2e"] != "gitops-create" {
-		t.Errorf("Application labels %v", app.GetLabels())
-	}
-	if !slices.ContainsFunc(app.GetManagedFields(), func(m metav1.ManagedFieldsEntry) bool {
-		return m.Manager == tenant.ManagedByValue && m.Operation == metav1.ManagedFieldsOperationApply
-	}) {
-		t.Errorf("Application not server-side-applied by %s: %v", tenant.ManagedByValue, app.GetManagedFields())
-	}
-	srcs, _, _ := unstructured.NestedSlice(app.Object, "spec", "sources")
-	if len(srcs) != 3 {
-		t.Errorf("want the rendered Application's 3 sources (project folder, values ref, chart), got %v", srcs)
-	}
-	got := w.list()[name]
-	if got.Status != tenant.StatusReady || got.Pool != name || !got.Connected {
-		t.Errorf("list after create --gitops: %+v", got)
-	}
-	out, err := w.kubectl("--context", name, "get", "ns", "-o", "name")
-	if err != nil || !strings.Contains(out, "namespace/kube-system") {
-		t.Fatalf("kubectl --context %s get ns: %v\n%s", name, err, out)
-	}
-	cs := w.clientset()
-	ns, err := cs.CoreV1().Namespaces().Get(ctx, tenant.NamespaceFor(name), metav1.GetOptions{})
-	if err != nil || ns.Annotations[tenant.AnnotationApplication] != w.env.ArgoCDNamespace+"/vcluster-"+name {
-		t.Errorf("namespace annotations %v (err %v)", ns.GetAnnotations(), err)
-	}
-	// Argo CD rendered the chart: no Helm release exists.
-	if secs, _ := cs.CoreV1().Secrets(ns.Name).List(ctx, metav1.ListOptions{LabelSelector: "owner=helm"}); secs != nil && len(secs.Items) > 0 {
-		t.Errorf("Helm release secrets in a GitOps tenant: %d", len(secs.Items))
-	}
+		for _, step := range []string{"argocd sync", "api ready", "connect"} {
+			if !strings.Contains(r.stderr, step) {
+				t.Errorf("create --gitops did not report step %q:\n%s", step, r.stderr)
+			}
+		}
+		app := w.waitApplication(name)
+		if app.GetLabels()[tenant.LabelName] != name || app.GetLabels()["e2e"] != "gitops-create" {
+			t.Errorf("Application labels %v", app.GetLabels())
+		}
+		if !slices.ContainsFunc(app.GetManagedFields(), func(m metav1.ManagedFieldsEntry) bool {
+			return m.Manager == tenant.ManagedByValue && m.Operation == metav1.ManagedFieldsOperationApply
+		}) {
+			t.Errorf("Application not server-side-applied by %s: %v", tenant.ManagedByValue, app.GetManagedFields())
+		}
+		srcs, _, _ := unstructured.NestedSlice(app.Object, "spec", "sources")
+		if len(srcs) != 3 {
+			t.Errorf("want the rendered Application's 3 sources (project folder, values ref, chart), got %v", srcs)
+		}
+		got := w.list()[name]
+		if got.Status != tenant.StatusReady || got.Pool != name || !got.Connected {
+			t.Errorf("list after create --gitops: %+v", got)
+		}
+		out, err := w.kubectl("--context", name, "get", "ns", "-o", "name")
+		if err != nil || !strings.Contains(out, "namespace/kube-system") {
+			t.Fatalf("kubectl --context %s get ns: %v\n%s", name, err, out)
+		}
+		cs := w.clientset()
+		ns, err := cs.CoreV1().Namespaces().Get(ctx, tenant.NamespaceFor(name), metav1.GetOptions{})
+		if err != nil || ns.Annotations[tenant.AnnotationApplication] != w.argoNS+"/vcluster-"+name {
+			t.Errorf("namespace annotations %v (err %v)", ns.GetAnnotations(), err)
+		}
+		// Argo CD rendered the chart: no Helm release exists.
+		if secs, _ := cs.CoreV1().Secrets(ns.Name).List(ctx, metav1.ListOptions{LabelSelector: "owner=helm"}); secs != nil && len(secs.Items) > 0 {
+			t.Errorf("Helm release secrets in a GitOps tenant: %d", len(secs.Items))
+		}
 
-	// Re-running converges; switching to Helm is refused.
-	w.mustRun("create", name, "--gitops", "--config", cfg, "--connect=false")
-	if r := w.run(ctx, "create", name, "--connect=false"); r.code != 2 || !strings.Contains(oneLineError(t, r), "--gitops") {
-		t.Errorf("Helm create over a GitOps tenant: exit %d %s", r.code, r.stderr)
-	}
+		// Re-running converges; switching to Helm is refused.
+		w.mustRun("create", name, "--gitops", "--config", cfg, "--connect=false")
+		if r := w.run(ctx, "create", name, "--connect=false"); r.code != 2 || !strings.Contains(oneLineError(t, r), "--gitops") {
+			t.Errorf("Helm create over a GitOps tenant: exit %d %s", r.code, r.stderr)
+		}
 
-	sess := w.session(name)
-	r = w.mustRun("delete", name, "--yes")
-	if !strings.Contains(r.stderr, "delete application") {
-		t.Errorf("delete did not remove the Application first:\n%s", r.stderr)
-	}
-	w.assertNoApplication(name)
-	w.assertGone(name, sess)
+		sess := w.session(name)
+		r = w.mustRun("delete", name, "--yes")
+		if !strings.Contains(r.stderr, "delete application") {
+			t.Errorf("delete did not remove the Application first:\n%s", r.stderr)
+		}
+		w.assertNoApplication(name)
+		w.assertGone(name, sess)
 
-	// Not a project of the config: built from flags, values inline.
-	const flags = "e2e-gitops-flags"
-	r = w.run(ctx, "create", flags, "--gitops", "--config", cfg, "--pool", "project-z", "--connect=false", "--wait", "5m")
-	if r.code != 0 {
-		t.Fatalf("create --gitops from flags: exit %d\nstderr: %s", r.code, r.stderr)
-	}
-	app = w.waitApplication(flags)
-	if srcs, _, _ := unstructured.NestedSlice(app.Object, "spec", "sources"); len(srcs) != 1 {
-		t.Errorf("a flag-built Application has only the chart source, got %v", srcs)
-	}
-	if got := w.list()[flags]; got.Status != tenant.StatusReady || got.Pool != "project-z" {
-		t.Errorf("list: %+v", got)
-	}
-	w.mustRun("delete", flags, "--yes")
-	w.assertNoApplication(flags)
-	w.assertGone(flags, nil)
+		// Not a project of the config: built from flags, values inline.
+		flags := "e2e-gitops-flags" + suffix
+		r = w.run(ctx, "create", flags, "--gitops", "--config", cfg, "--pool", "project-z", "--connect=false", "--wait", "5m")
+		if r.code != 0 {
+			t.Fatalf("create --gitops from flags: exit %d\nstderr: %s", r.code, r.stderr)
+		}
+		app = w.waitApplication(flags)
+		if srcs, _, _ := unstructured.NestedSlice(app.Object, "spec", "sources"); len(srcs) != 1 {
+			t.Errorf("a flag-built Application has only the chart source, got %v", srcs)
+		}
+		if got := w.list()[flags]; got.Status != tenant.StatusReady || got.Pool != "project-z" {
+			t.Errorf("list: %+v", got)
+		}
+		w.mustRun("delete", flags, "--yes")
+		w.assertNoApplication(flags)
+		w.assertGone(flags, nil)
+	})
 }
 
 // TestCreateGitOpsFailures: bad flags are usage errors before any API call;

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd"
 	"github.com/kubectl-tenant/kubectl-tenant/test/testenv"
 )
 
@@ -60,6 +61,11 @@ type world struct {
 	kubeconfig string
 	stateDir   string
 	values     string
+	// argoNS is the namespace of the Argo CD this world's kubectl-tenant
+	// and Argo CD helpers use (env.ArgoCDNamespace unless forArgoCD).
+	argoNS string
+	// argoBin is that Argo CD's harness binary ("argocd" or "argocd-v2").
+	argoBin string
 }
 
 func newWorld(t *testing.T) *world { return newWorldB(t, t) }
@@ -67,7 +73,7 @@ func newWorld(t *testing.T) *world { return newWorldB(t, t) }
 // newWorldB also serves benchmarks.
 func newWorldB(t testing.TB, _ *testing.T) *world {
 	env := testenv.Start(t)
-	w := &world{t: t, env: env, bin: binary(t), stateDir: t.TempDir()}
+	w := &world{t: t, env: env, bin: binary(t), stateDir: t.TempDir(), argoNS: env.ArgoCDNamespace, argoBin: "argocd"}
 	w.kubeconfig = filepath.Join(t.TempDir(), "kubeconfig")
 	b, err := os.ReadFile(env.Kubeconfig)
 	if err != nil {
@@ -120,11 +126,16 @@ func (w *world) runWith(ctx context.Context, extra []string, args ...string) res
 }
 
 func (w *world) environ() []string {
-	return append(os.Environ(),
+	env := append(os.Environ(),
 		"KUBECONFIG="+w.kubeconfig,
 		"KUBECTL_TENANT_STATE_DIR="+w.stateDir,
 		"NO_COLOR=1",
 	)
+	if w.argoNS != w.env.ArgoCDNamespace {
+		// As a user would point the tool at another Argo CD.
+		env = append(env, argocd.NamespaceEnv+"="+w.argoNS)
+	}
+	return env
 }
 
 // mustRun fails the test unless the command exits 0.

@@ -68,8 +68,8 @@ type argocdCLI struct {
 
 func (w *world) argocdLogin() *argocdCLI {
 	w.t.Helper()
-	c := &argocdCLI{w: w, bin: w.harnessBin("argocd"), config: filepath.Join(w.stateDir, "argocd-config")}
-	addr, stop, err := w.env.ForwardService(context.Background(), w.env.ArgoCDNamespace, "argocd-server", 443)
+	c := &argocdCLI{w: w, bin: w.harnessBin(w.argoBin), config: filepath.Join(w.stateDir, "argocd-config")}
+	addr, stop, err := w.env.ForwardService(context.Background(), w.argoNS, "argocd-server", 443)
 	if err != nil {
 		w.t.Fatalf("port-forward to argocd-server: %v", err)
 	}
@@ -136,7 +136,7 @@ spec:
   source: {repoURL: "file://%s", targetRevision: main, path: .}
   destination: {server: %q, namespace: default}
   syncPolicy: {automated: {}}
-`, name, w.env.ArgoCDNamespace, repo, server)
+`, name, w.argoNS, repo, server)
 	f := filepath.Join(w.t.TempDir(), "app.yaml")
 	if err := os.WriteFile(f, []byte(app), 0o644); err != nil {
 		w.t.Fatal(err)
@@ -204,52 +204,71 @@ func TestRealClients(t *testing.T) {
 		t.Logf("vcluster list -n %s: %s %s", ns, vcs[0].Name, vcs[0].Status)
 	}()
 
-	func() { // argocd cluster list
-		cli := w.argocdLogin()
-		got, ok := cli.cluster(server)
-		if !ok {
-			t.Fatalf("argocd cluster list has no %s", server)
+	// argocd cluster list, with the CLI of each Argo CD version of the
+	// matrix: this tenant in v3.2.11; a second one in v2.14.21.
+	argocdClusterList(t, w, name, server)
+	for _, v := range testenv.ArgoCDVersions[1:] {
+		t.Run(v, func(t *testing.T) {
+			w := newWorld(t)
+			w.forArgoCD(v)
+			name := name + argoSuffix(v)
+			w.createTenant(name, "project-z")
+			w.mustRun("register", name, "--yes")
+			argocdClusterList(t, w, name, "https://vcluster."+tenant.NamespaceFor(name))
+		})
+	}
+}
+
+// argocdClusterList: `argocd cluster list` (the CLI of w's Argo CD) shows
+// the registered tenant name at server with its labels, and Successful
+// once the application-controller monitors it.
+func argocdClusterList(t *testing.T, w *world, name, server string) {
+	cli := w.argocdLogin()
+	got, ok := cli.cluster(server)
+	if !ok {
+		t.Fatalf("argocd cluster list has no %s", server)
+	}
+	if got.Name != name || got.Labels["env"] != "vdev" || got.Labels[tenant.LabelName] != name {
+		t.Errorf("argocd cluster list: %s has name %q labels %v, want %q with env=vdev and %s=%s",
+			server, got.Name, got.Labels, name, tenant.LabelName, name)
+	}
+	// Successful from the application-controller's own connection
+	// (its cache synced: lastCacheSyncTime set), not only from
+	// argocd-server's check when the cluster was added.
+	t.Logf("argocd cluster list right after register: %s %q labels %v, state %s (cache sync %v)", server, got.Name, got.Labels,
+		got.Info.ConnectionState.Status, got.Info.CacheInfo.LastCacheSyncTime)
+	w.appInto("realclients-"+name, server)
+	start := time.Now()
+	deadline := start.Add(3 * time.Minute)
+	for {
+		got, ok = cli.cluster(server)
+		st := got.Info.ConnectionState
+		if ok && st.Status == "Successful" && got.Info.CacheInfo.LastCacheSyncTime != nil {
+			break
 		}
-		if got.Name != name || got.Labels["env"] != "vdev" || got.Labels[tenant.LabelName] != name {
-			t.Errorf("argocd cluster list: %s has name %q labels %v, want %q with env=vdev and %s=%s",
-				server, got.Name, got.Labels, name, tenant.LabelName, name)
+		if time.Now().After(deadline) {
+			t.Fatalf("argocd cluster list: %s never connected by the application-controller: present %v, state %s %q, last cache sync %v",
+				server, ok, st.Status, st.Message, got.Info.CacheInfo.LastCacheSyncTime)
 		}
-		// Successful from the application-controller's own connection
-		// (its cache synced: lastCacheSyncTime set), not only from
-		// argocd-server's check when the cluster was added.
-		t.Logf("argocd cluster list right after register: %s %q labels %v, state %s (cache sync %v)", server, got.Name, got.Labels,
-			got.Info.ConnectionState.Status, got.Info.CacheInfo.LastCacheSyncTime)
-		w.appInto("realclients-"+name, server)
-		start := time.Now()
-		deadline := start.Add(3 * time.Minute)
-		for {
-			got, ok = cli.cluster(server)
-			st := got.Info.ConnectionState
-			if ok && st.Status == "Successful" && got.Info.CacheInfo.LastCacheSyncTime != nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("argocd cluster list: %s never connected by the application-controller: present %v, state %s %q, last cache sync %v",
-					server, ok, st.Status, st.Message, got.Info.CacheInfo.LastCacheSyncTime)
-			}
-			time.Sleep(2 * time.Second)
-		}
-		if got.Info.ServerVersion == "" {
-			t.Errorf("argocd cluster list: %s connected but no server version: %+v", server, got.Info)
-		}
-		t.Logf("argocd cluster list: %s Successful, cache synced at %v, server version %s (%s after the Application)",
-			server, got.Info.CacheInfo.LastCacheSyncTime, got.Info.ServerVersion, time.Since(start).Round(time.Second))
-	}()
+		time.Sleep(2 * time.Second)
+	}
+	if got.Info.ServerVersion == "" {
+		t.Errorf("argocd cluster list: %s connected but no server version: %+v", server, got.Info)
+	}
+	t.Logf("argocd cluster list: %s Successful, cache synced at %v, server version %s (%s after the Application)",
+		server, got.Info.CacheInfo.LastCacheSyncTime, got.Info.ServerVersion, time.Since(start).Round(time.Second))
 }
 
 // TestSupportMatrixIsTheHarness: the matrix `kubectl tenant version` and
-// README.md print (internal/support) is the versions this suite runs.
+// README.md print (internal/support) is the versions this suite runs; for
+// Argo CD, exactly testenv.ArgoCDVersions, the list argoCDMatrix runs the
+// registration and GitOps tests over.
 func TestSupportMatrixIsTheHarness(t *testing.T) {
 	kubeMinor := strings.Join(strings.SplitN(strings.TrimPrefix(testenv.KubeVersion, "v"), ".", 3)[:2], ".")
 	for name, want := range map[string]string{
 		support.Kubernetes: kubeMinor,
 		support.VCluster:   testenv.VClusterOldChartVersion + ", " + testenv.VClusterChartVersion,
-		support.ArgoCD:     testenv.ArgoCDVersion,
+		support.ArgoCD:     strings.Join(testenv.ArgoCDVersions, ", "),
 	} {
 		if got := support.Versions(name); got != want {
 			t.Errorf("support matrix: %s %q, but e2e runs %q", name, got, want)

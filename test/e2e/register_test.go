@@ -42,7 +42,7 @@ type argo struct {
 func (w *world) argo() *argo {
 	w.t.Helper()
 	ctx := context.Background()
-	addr, stop, err := w.env.ForwardService(ctx, w.env.ArgoCDNamespace, "argocd-server", 443)
+	addr, stop, err := w.env.ForwardService(ctx, w.argoNS, "argocd-server", 443)
 	if err != nil {
 		w.t.Fatalf("port-forward to argocd-server: %v", err)
 	}
@@ -68,7 +68,7 @@ func (w *world) clientset() *kubernetes.Clientset {
 
 func (w *world) adminPassword() string {
 	w.t.Helper()
-	s, err := w.clientset().CoreV1().Secrets(w.env.ArgoCDNamespace).Get(context.Background(), "argocd-initial-admin-secret", metav1.GetOptions{})
+	s, err := w.clientset().CoreV1().Secrets(w.argoNS).Get(context.Background(), "argocd-initial-admin-secret", metav1.GetOptions{})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func (w *world) managerToken(name string) string {
 // clusterSecrets are the Secrets of tenant name in the Argo CD namespace.
 func (w *world) clusterSecrets(name string) []string {
 	w.t.Helper()
-	l, err := w.clientset().CoreV1().Secrets(w.env.ArgoCDNamespace).List(context.Background(),
+	l, err := w.clientset().CoreV1().Secrets(w.argoNS).List(context.Background(),
 		metav1.ListOptions{LabelSelector: "argocd.argoproj.io/secret-type=cluster," + tenant.LabelName + "=" + name})
 	if err != nil {
 		w.t.Fatal(err)
@@ -211,73 +211,74 @@ type registerOut struct {
 // objects. It needs argocd-server to reach https://vcluster.vcluster-NAME
 // (the harness's service-network reachability).
 func TestRegisterInCluster(t *testing.T) {
-	w := newWorld(t)
-	a := w.argo()
-	const name = "e2e-reg"
-	server := "https://vcluster." + tenant.NamespaceFor(name)
+	argoCDMatrix(t, func(t *testing.T, w *world, suffix string) {
+		a := w.argo()
+		name := "e2e-reg" + suffix
+		server := "https://vcluster." + tenant.NamespaceFor(name)
 
-	t.Cleanup(func() { w.run(context.Background(), "delete", name, "--yes", "--ignore-not-found") })
-	r := w.mustRun("create", name, "--pool", "project-x", "--connect=false", "--register", "-o", "json")
-	var created tenant.Tenant
-	if err := json.Unmarshal([]byte(r.stdout), &created); err != nil || created.Registered == nil || !*created.Registered {
-		t.Fatalf("create --register -o json: %v %s", err, r.stdout)
-	}
-	token := w.managerToken(name)
-	noSecrets(t, r, token, a.pw)
-	got, ok := a.clusters()[server]
-	if !ok {
-		t.Fatalf("GET /api/v1/clusters has no %s: %v", server, a.clusters())
-	}
-	if got.Name != name || got.Labels["env"] != "vdev" || got.Labels[tenant.LabelName] != name {
-		t.Errorf("cluster entry %+v", got)
-	}
-	if got.Info.ConnectionState.Status != "Successful" {
-		t.Errorf("connection state %+v, want Successful (Argo CD reaches the vCluster)", got.Info.ConnectionState)
-	}
-	if objs := w.managerObjects(name); len(objs) != 4 { // sa, token secret, clusterrole, clusterrolebinding
-		t.Errorf("manager objects in the vCluster: %v", objs)
-	}
-	if l := w.list()[name]; l.Registered == nil || !*l.Registered {
-		t.Errorf("list: REGISTERED %v", l.Registered)
-	}
+		t.Cleanup(func() { w.run(context.Background(), "delete", name, "--yes", "--ignore-not-found") })
+		r := w.mustRun("create", name, "--pool", "project-x", "--connect=false", "--register", "-o", "json")
+		var created tenant.Tenant
+		if err := json.Unmarshal([]byte(r.stdout), &created); err != nil || created.Registered == nil || !*created.Registered {
+			t.Fatalf("create --register -o json: %v %s", err, r.stdout)
+		}
+		token := w.managerToken(name)
+		noSecrets(t, r, token, a.pw)
+		got, ok := a.clusters()[server]
+		if !ok {
+			t.Fatalf("GET /api/v1/clusters has no %s: %v", server, a.clusters())
+		}
+		if got.Name != name || got.Labels["env"] != "vdev" || got.Labels[tenant.LabelName] != name {
+			t.Errorf("cluster entry %+v", got)
+		}
+		if got.Info.ConnectionState.Status != "Successful" {
+			t.Errorf("connection state %+v, want Successful (Argo CD reaches the vCluster)", got.Info.ConnectionState)
+		}
+		if objs := w.managerObjects(name); len(objs) != 4 { // sa, token secret, clusterrole, clusterrolebinding
+			t.Errorf("manager objects in the vCluster: %v", objs)
+		}
+		if l := w.list()[name]; l.Registered == nil || !*l.Registered {
+			t.Errorf("list: REGISTERED %v", l.Registered)
+		}
 
-	// Re-register with other labels: an upsert of the same entry.
-	r = w.mustRun("register", name, "--label", "env=vdev", "--label", "team=e2e", "--yes", "-o", "json")
-	noSecrets(t, r, token, a.pw)
-	var out registerOut
-	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || out.ConnectionState != "Successful" || out.Server != server {
-		t.Errorf("register -o json: %v %s", err, r.stdout)
-	}
-	entries := a.entriesOf(name)
-	if len(entries) != 1 || entries[0].Labels["team"] != "e2e" {
-		t.Errorf("after re-register, entries %+v: want one, with team=e2e", entries)
-	}
+		// Re-register with other labels: an upsert of the same entry.
+		r = w.mustRun("register", name, "--label", "env=vdev", "--label", "team=e2e", "--yes", "-o", "json")
+		noSecrets(t, r, token, a.pw)
+		var out registerOut
+		if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || out.ConnectionState != "Successful" || out.Server != server {
+			t.Errorf("register -o json: %v %s", err, r.stdout)
+		}
+		entries := a.entriesOf(name)
+		if len(entries) != 1 || entries[0].Labels["team"] != "e2e" {
+			t.Errorf("after re-register, entries %+v: want one, with team=e2e", entries)
+		}
 
-	// deregister keeps the tenant, removes the entry and the manager.
-	w.mustRun("deregister", name)
-	if e := a.entriesOf(name); len(e) != 0 {
-		t.Errorf("entries after deregister: %+v", e)
-	}
-	if objs := w.managerObjects(name); len(objs) != 0 {
-		t.Errorf("manager objects after deregister: %v", objs)
-	}
-	if l := w.list()[name]; l.Registered == nil || *l.Registered {
-		t.Errorf("list after deregister: REGISTERED %v", l.Registered)
-	}
+		// deregister keeps the tenant, removes the entry and the manager.
+		w.mustRun("deregister", name)
+		if e := a.entriesOf(name); len(e) != 0 {
+			t.Errorf("entries after deregister: %+v", e)
+		}
+		if objs := w.managerObjects(name); len(objs) != 0 {
+			t.Errorf("manager objects after deregister: %v", objs)
+		}
+		if l := w.list()[name]; l.Registered == nil || *l.Registered {
+			t.Errorf("list after deregister: REGISTERED %v", l.Registered)
+		}
 
-	// delete deregisters first.
-	w.mustRun("register", name, "--yes")
-	r = w.mustRun("delete", name, "--yes")
-	if !strings.Contains(r.stderr, tenant.StepDeregister) {
-		t.Errorf("delete did not report a deregister step:\n%s", r.stderr)
-	}
-	if e := a.entriesOf(name); len(e) != 0 {
-		t.Errorf("entries after delete: %+v", e)
-	}
-	if s := w.clusterSecrets(name); len(s) != 0 {
-		t.Errorf("cluster secrets after delete: %v", s)
-	}
-	w.assertGone(name, nil)
+		// delete deregisters first.
+		w.mustRun("register", name, "--yes")
+		r = w.mustRun("delete", name, "--yes")
+		if !strings.Contains(r.stderr, tenant.StepDeregister) {
+			t.Errorf("delete did not report a deregister step:\n%s", r.stderr)
+		}
+		if e := a.entriesOf(name); len(e) != 0 {
+			t.Errorf("entries after delete: %+v", e)
+		}
+		if s := w.clusterSecrets(name); len(s) != 0 {
+			t.Errorf("cluster secrets after delete: %v", s)
+		}
+		w.assertGone(name, nil)
+	})
 }
 
 // TestRegisterForwarded runs the API path against the real server with the
@@ -285,108 +286,110 @@ func TestRegisterInCluster(t *testing.T) {
 // local process, so it reaches 127.0.0.1): upsert, connection Successful,
 // DELETE of a server URL with a port.
 func TestRegisterForwarded(t *testing.T) {
-	w := newWorld(t)
-	a := w.argo()
-	const name = "e2e-regfw"
-	w.createTenant(name, "project-z")
-	w.mustRun("connect", name, "--background")
-	server := w.session(name).Server
+	argoCDMatrix(t, func(t *testing.T, w *world, suffix string) {
+		a := w.argo()
+		name := "e2e-regfw" + suffix
+		w.createTenant(name, "project-z")
+		w.mustRun("connect", name, "--background")
+		server := w.session(name).Server
 
-	for range 2 { // the second run is an upsert
-		r := w.mustRun("register", name, "--server-address", "forwarded", "--yes", "-o", "json")
-		noSecrets(t, r, a.pw)
-		var out registerOut
-		if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || out.Server != server || out.ConnectionState != "Successful" || out.Mode != "api" {
-			t.Fatalf("register: %v %s\n%s", err, r.stdout, r.stderr)
+		for range 2 { // the second run is an upsert
+			r := w.mustRun("register", name, "--server-address", "forwarded", "--yes", "-o", "json")
+			noSecrets(t, r, a.pw)
+			var out registerOut
+			if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || out.Server != server || out.ConnectionState != "Successful" || out.Mode != "api" {
+				t.Fatalf("register: %v %s\n%s", err, r.stdout, r.stderr)
+			}
 		}
-	}
-	got := a.entriesOf(name)
-	if len(got) != 1 || got[0].Server != server || got[0].Info.ConnectionState.Status != "Successful" || got[0].Labels["env"] != "vdev" {
-		t.Fatalf("entries %+v", got)
-	}
-	noSecrets(t, w.mustRun("list"), w.managerToken(name))
-	r := w.mustRun("deregister", name)
-	if !strings.Contains(r.stdout, server) || strings.Contains(r.stderr, "warning") {
-		t.Errorf("deregister (through the API, no fallback expected):\n%s\n%s", r.stdout, r.stderr)
-	}
-	if e := a.entriesOf(name); len(e) != 0 {
-		t.Errorf("entries after deregister: %+v", e)
-	}
-	if objs := w.managerObjects(name); len(objs) != 0 {
-		t.Errorf("manager objects after deregister: %v", objs)
-	}
+		got := a.entriesOf(name)
+		if len(got) != 1 || got[0].Server != server || got[0].Info.ConnectionState.Status != "Successful" || got[0].Labels["env"] != "vdev" {
+			t.Fatalf("entries %+v", got)
+		}
+		noSecrets(t, w.mustRun("list"), w.managerToken(name))
+		r := w.mustRun("deregister", name)
+		if !strings.Contains(r.stdout, server) || strings.Contains(r.stderr, "warning") {
+			t.Errorf("deregister (through the API, no fallback expected):\n%s\n%s", r.stdout, r.stderr)
+		}
+		if e := a.entriesOf(name); len(e) != 0 {
+			t.Errorf("entries after deregister: %+v", e)
+		}
+		if objs := w.managerObjects(name); len(objs) != 0 {
+			t.Errorf("manager objects after deregister: %v", objs)
+		}
 
-	// delete is never blocked by Argo CD: with the API refusing the login
-	// it removes Argo CD's cluster Secret itself (Argo CD watches them) and
-	// says so.
-	w.mustRun("register", name, "--server-address", "forwarded", "--yes")
-	r = w.runEnv([]string{"ARGOCD_AUTH_TOKEN=garbage"}, "delete", name, "--yes")
-	if r.code != 0 || !strings.Contains(r.stderr, "deleting its cluster Secret") {
-		t.Errorf("delete with the Argo CD API refusing: exit %d\n%s", r.code, r.stderr)
-	}
-	if e := a.entriesOf(name); len(e) != 0 {
-		t.Errorf("entries after delete: %+v", e)
-	}
-	if s := w.clusterSecrets(name); len(s) != 0 {
-		t.Errorf("cluster secrets after delete: %v", s)
-	}
+		// delete is never blocked by Argo CD: with the API refusing the login
+		// it removes Argo CD's cluster Secret itself (Argo CD watches them) and
+		// says so.
+		w.mustRun("register", name, "--server-address", "forwarded", "--yes")
+		r = w.runEnv([]string{"ARGOCD_AUTH_TOKEN=garbage"}, "delete", name, "--yes")
+		if r.code != 0 || !strings.Contains(r.stderr, "deleting its cluster Secret") {
+			t.Errorf("delete with the Argo CD API refusing: exit %d\n%s", r.code, r.stderr)
+		}
+		if e := a.entriesOf(name); len(e) != 0 {
+			t.Errorf("entries after delete: %+v", e)
+		}
+		if s := w.clusterSecrets(name); len(s) != 0 {
+			t.Errorf("cluster secrets after delete: %v", s)
+		}
+	})
 }
 
 // TestRegisterDeclarative writes the cluster Secret directly; Argo CD lists
 // it with its labels, list shows it, delete removes it.
 func TestRegisterDeclarative(t *testing.T) {
-	w := newWorld(t)
-	a := w.argo()
-	const name = "e2e-regdecl"
-	w.createTenant(name, "project-x")
-	t.Cleanup(func() {
-		w.kubectl("delete", "applicationset", "-n", w.env.ArgoCDNamespace, "argocd", "--ignore-not-found")
+	argoCDMatrix(t, func(t *testing.T, w *world, suffix string) {
+		a := w.argo()
+		name := "e2e-regdecl" + suffix
+		w.createTenant(name, "project-x")
+		t.Cleanup(func() {
+			w.kubectl("delete", "applicationset", "-n", w.argoNS, "argocd", "--ignore-not-found")
+		})
+		r := w.mustRun("register", name, "--mode", "declarative", "--namespaces", "default,kube-system", "--label", "env=vdev", "--label", "team=decl",
+			"--bootstrap", "--yes", "-o", "json")
+		var out registerOut
+		if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || out.Secret != w.argoNS+"/cluster-vcluster-"+name {
+			t.Fatalf("register: %v %s", err, r.stdout)
+		}
+		noSecrets(t, r, w.managerToken(name), a.pw)
+		got := a.entriesOf(name)
+		if len(got) != 1 || got[0].Server != "https://vcluster."+tenant.NamespaceFor(name) || got[0].Labels["team"] != "decl" {
+			t.Fatalf("Argo CD's view of the declarative Secret: %+v", got)
+		}
+		// --bootstrap applied the ApplicationSet selecting the same labels.
+		sel, err := w.kubectl("get", "applicationset", "-n", w.argoNS, "argocd", "-o", "jsonpath={.spec.generators[0].clusters.selector.matchLabels}")
+		if err != nil || !strings.Contains(sel, `"team":"decl"`) || !strings.Contains(sel, `"env":"vdev"`) {
+			t.Errorf("bootstrap ApplicationSet selector: %v %s", err, sel)
+		}
+		objs := strings.Join(w.managerObjects(name), " ")
+		if strings.Contains(objs, "clusterrole") || strings.Count(objs, "rolebinding") != 2 {
+			t.Errorf("namespace-scoped manager: %s", objs)
+		}
+		if l := w.list()[name]; l.Registered == nil || !*l.Registered {
+			t.Errorf("list: REGISTERED %v", l.Registered)
+		}
+		// Repository credentials a platform team labelled with the tenant are
+		// not the tool's: delete (which deregisters) leaves them.
+		cs := w.clientset()
+		creds := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "repo-creds-" + name, Namespace: w.argoNS,
+			Labels: map[string]string{"argocd.argoproj.io/secret-type": "repo-creds", tenant.LabelName: name}},
+			StringData: map[string]string{"url": "https://git.example.com/" + name}}
+		if _, err := cs.CoreV1().Secrets(creds.Namespace).Create(context.Background(), creds, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			_ = cs.CoreV1().Secrets(creds.Namespace).Delete(context.Background(), creds.Name, metav1.DeleteOptions{})
+		})
+		w.mustRun("delete", name, "--yes")
+		if s := w.clusterSecrets(name); len(s) != 0 {
+			t.Errorf("secrets after delete: %v", s)
+		}
+		if e := a.entriesOf(name); len(e) != 0 {
+			t.Errorf("entries after delete: %+v", e)
+		}
+		if _, err := cs.CoreV1().Secrets(creds.Namespace).Get(context.Background(), creds.Name, metav1.GetOptions{}); err != nil {
+			t.Errorf("delete removed the tenant-labelled repository credentials: %v", err)
+		}
 	})
-	r := w.mustRun("register", name, "--mode", "declarative", "--namespaces", "default,kube-system", "--label", "env=vdev", "--label", "team=decl",
-		"--bootstrap", "--yes", "-o", "json")
-	var out registerOut
-	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || out.Secret != "argocd/cluster-vcluster-"+name {
-		t.Fatalf("register: %v %s", err, r.stdout)
-	}
-	noSecrets(t, r, w.managerToken(name), a.pw)
-	got := a.entriesOf(name)
-	if len(got) != 1 || got[0].Server != "https://vcluster."+tenant.NamespaceFor(name) || got[0].Labels["team"] != "decl" {
-		t.Fatalf("Argo CD's view of the declarative Secret: %+v", got)
-	}
-	// --bootstrap applied the ApplicationSet selecting the same labels.
-	sel, err := w.kubectl("get", "applicationset", "-n", w.env.ArgoCDNamespace, "argocd", "-o", "jsonpath={.spec.generators[0].clusters.selector.matchLabels}")
-	if err != nil || !strings.Contains(sel, `"team":"decl"`) || !strings.Contains(sel, `"env":"vdev"`) {
-		t.Errorf("bootstrap ApplicationSet selector: %v %s", err, sel)
-	}
-	objs := strings.Join(w.managerObjects(name), " ")
-	if strings.Contains(objs, "clusterrole") || strings.Count(objs, "rolebinding") != 2 {
-		t.Errorf("namespace-scoped manager: %s", objs)
-	}
-	if l := w.list()[name]; l.Registered == nil || !*l.Registered {
-		t.Errorf("list: REGISTERED %v", l.Registered)
-	}
-	// Repository credentials a platform team labelled with the tenant are
-	// not the tool's: delete (which deregisters) leaves them.
-	cs := w.clientset()
-	creds := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "repo-creds-" + name, Namespace: w.env.ArgoCDNamespace,
-		Labels: map[string]string{"argocd.argoproj.io/secret-type": "repo-creds", tenant.LabelName: name}},
-		StringData: map[string]string{"url": "https://git.example.com/" + name}}
-	if _, err := cs.CoreV1().Secrets(creds.Namespace).Create(context.Background(), creds, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cs.CoreV1().Secrets(creds.Namespace).Delete(context.Background(), creds.Name, metav1.DeleteOptions{})
-	})
-	w.mustRun("delete", name, "--yes")
-	if s := w.clusterSecrets(name); len(s) != 0 {
-		t.Errorf("secrets after delete: %v", s)
-	}
-	if e := a.entriesOf(name); len(e) != 0 {
-		t.Errorf("entries after delete: %+v", e)
-	}
-	if _, err := cs.CoreV1().Secrets(creds.Namespace).Get(context.Background(), creds.Name, metav1.GetOptions{}); err != nil {
-		t.Errorf("delete removed the tenant-labelled repository credentials: %v", err)
-	}
 }
 
 // TestRegisterFailures: every failure before the cluster is added is one
@@ -399,7 +402,7 @@ func TestRegisterFailures(t *testing.T) {
 	w.createTenant(name, "project-z")
 	ctx := context.Background()
 	cs := w.clientset()
-	ns := w.env.ArgoCDNamespace
+	ns := w.argoNS
 
 	nothingLeft := func(what string) {
 		t.Helper()
@@ -575,7 +578,7 @@ func (w *world) fakeArgoCD(ns string, withPod bool) {
 // server's key (argocd-secret server.secretkey), that expired an hour ago.
 func (w *world) expiredToken() string {
 	w.t.Helper()
-	s, err := w.clientset().CoreV1().Secrets(w.env.ArgoCDNamespace).Get(context.Background(), "argocd-secret", metav1.GetOptions{})
+	s, err := w.clientset().CoreV1().Secrets(w.argoNS).Get(context.Background(), "argocd-secret", metav1.GetOptions{})
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package testenv
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -17,6 +16,47 @@ import (
 )
 
 const argoCDServer = "argocd-server"
+
+// ArgoCDV2Namespace holds the Argo CD ArgoCDV2Version of a playground with
+// Options.ArgoCDV2, laid out like ArgoCDNamespace's.
+const ArgoCDV2Namespace = "argocd-v2"
+
+// ArgoCD is one Argo CD a playground runs: argocd-server (behind Service
+// argocd-server), argocd-repo-server and argocd-application-controller of
+// Version, configured in Namespace.
+type ArgoCD struct {
+	Version   string `json:"version"`
+	Namespace string `json:"namespace"`
+}
+
+// argoInstance is an ArgoCD with what Up needs to start it. The instances
+// share redis (each its own database), the CRDs (Argo CD v3's, a superset
+// of v2.14's), the chart repository and the simulated service DNS.
+type argoInstance struct {
+	ArgoCD
+	bin                                                                     string // key of Binaries
+	suffix                                                                  string // of its part names ("" or "-v2")
+	redisDB                                                                 int
+	server, serverMetrics, repoServer, repoServerMetrics, controllerMetrics int
+}
+
+func (a argoInstance) redisFlags(host string, port int) []string {
+	return []string{"--redis=" + host + ":" + strconv.Itoa(port), "--redisdb=" + strconv.Itoa(a.redisDB)}
+}
+
+// argoInstances are the Argo CDs Up starts: ArgoCDVersion in
+// ArgoCDNamespace, and with v2 also ArgoCDV2Version in ArgoCDV2Namespace.
+func argoInstances(p Ports, v2 bool) []argoInstance {
+	out := []argoInstance{{ArgoCD: ArgoCD{ArgoCDVersion, ArgoCDNamespace}, bin: "argocd",
+		server: p.ArgoCD, serverMetrics: p.ArgoCDMetrics, repoServer: p.RepoServer,
+		repoServerMetrics: p.RepoServerMetrics, controllerMetrics: p.ControllerMetrics}}
+	if v2 {
+		out = append(out, argoInstance{ArgoCD: ArgoCD{ArgoCDV2Version, ArgoCDV2Namespace}, bin: "argocd-v2", suffix: "-v2", redisDB: 1,
+			server: p.ArgoCDV2, serverMetrics: p.ArgoCDV2Metrics, repoServer: p.RepoServerV2,
+			repoServerMetrics: p.RepoServerV2Metrics, controllerMetrics: p.ControllerV2Metrics})
+	}
+	return out
+}
 
 // argoCDCRDs are Argo CD's CRD files, in the argo-cd module.
 func argoCDCRDs(mods moduleDirs) []string {
@@ -35,12 +75,9 @@ func argoCDCRDs(mods moduleDirs) []string {
 // `kubectl port-forward svc/argocd-server -n argocd 8080:443` reaches it.
 // crds delivers the result of applying Argo CD's CRDs, which runs in the
 // background because the 1 MB ApplicationSet CRD takes the apiserver seconds.
-func (u *upper) argoCD(ctx context.Context, kubeconfig string, crds <-chan result[struct{}], redis *proc) error {
-	if _, err := (<-crds).get(); err != nil {
-		return err
-	}
+func (u *upper) argoCD(ctx context.Context, a argoInstance, kubeconfig string, redis *proc) error {
 	core := u.cs.CoreV1()
-	ns := ArgoCDNamespace
+	ns := a.Namespace
 	meta := func(name string) metav1.ObjectMeta {
 		return metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{
 			"app.kubernetes.io/name":    name,
@@ -76,24 +113,23 @@ func (u *upper) argoCD(ctx context.Context, kubeconfig string, crds <-chan resul
 	if err != nil {
 		return err
 	}
-	server := "http://" + an.listen + ":" + strconv.Itoa(u.ports.ArgoCD)
-	bin, args := an.wrap(u.bins["argocd"],
-		"--kubeconfig="+an.kubeconfig,
-		"--namespace="+ns,
+	server := "http://" + an.listen + ":" + strconv.Itoa(a.server)
+	bin, args := an.wrap(u.bins[a.bin], append([]string{
+		"--kubeconfig=" + an.kubeconfig,
+		"--namespace=" + ns,
 		// Plain HTTP: TLS is not what the playground tests, and clients reach
 		// it through the apiserver's port-forward, which is TLS already.
 		"--insecure",
-		"--address="+an.bind, "--port="+strconv.Itoa(u.ports.ArgoCD),
-		"--metrics-address="+an.bind, "--metrics-port="+strconv.Itoa(u.ports.ArgoCDMetrics),
-		"--redis="+an.host+":"+strconv.Itoa(u.ports.Redis),
-		"--repo-server="+an.host+":"+strconv.Itoa(u.ports.RepoServer), "--repo-server-plaintext",
-		"--staticassets="+static,
-	)
-	argo, err := u.start(partArgoCD, server, bin, args, "ARGOCD_BINARY_NAME=argocd-server")
+		"--address=" + an.bind, "--port=" + strconv.Itoa(a.server),
+		"--metrics-address=" + an.bind, "--metrics-port=" + strconv.Itoa(a.serverMetrics),
+		"--repo-server=" + an.host + ":" + strconv.Itoa(a.repoServer), "--repo-server-plaintext",
+		"--staticassets=" + static,
+	}, a.redisFlags(an.host, u.ports.Redis)...)...)
+	argo, err := u.start(partArgoCD+a.suffix, server, bin, args, "ARGOCD_BINARY_NAME=argocd-server")
 	if err != nil {
 		return err
 	}
-	if err := u.argoCDPod(ctx, an.listen); err != nil {
+	if err := u.argoCDPod(ctx, a, an.listen); err != nil {
 		return err
 	}
 	plain := &http.Client{Timeout: 2 * time.Second}
@@ -109,9 +145,9 @@ func (u *upper) argoCD(ctx context.Context, kubeconfig string, crds <-chan resul
 // argoCDPod creates the host-cluster face of argocd-server (Service, Pod,
 // PortForward rule) and waits for the Pod to be scheduled and Running, which
 // also proves kube-controller-manager, kube-scheduler and kwok work.
-func (u *upper) argoCDPod(ctx context.Context, addr string) error {
+func (u *upper) argoCDPod(ctx context.Context, a argoInstance, addr string) error {
 	core := u.cs.CoreV1()
-	ns := ArgoCDNamespace
+	ns := a.Namespace
 	labels := map[string]string{"app.kubernetes.io/name": argoCDServer, "app.kubernetes.io/part-of": "argocd"}
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: argoCDServer, Namespace: ns, Labels: labels},
@@ -134,7 +170,7 @@ func (u *upper) argoCDPod(ctx context.Context, addr string) error {
 		"metadata": map[string]any{"name": argoCDServer, "namespace": ns},
 		"spec": map[string]any{"forwards": []any{map[string]any{
 			"ports":  []any{int64(8080)},
-			"target": map[string]any{"address": addr, "port": int64(u.ports.ArgoCD)},
+			"target": map[string]any{"address": addr, "port": int64(a.server)},
 		}}},
 	}}
 	if _, err := u.dyn.Resource(portForwardGVR).Namespace(ns).Create(ctx, pf, metav1.CreateOptions{}); err != nil {
@@ -153,7 +189,7 @@ func (u *upper) argoCDPod(ctx context.Context, addr string) error {
 			NodeSelector: map[string]string{"pool": SystemPool},
 			Containers: []corev1.Container{{
 				Name:  argoCDServer,
-				Image: "quay.io/argoproj/argocd:" + ArgoCDVersion, // never pulled: kwok runs no containers
+				Image: "quay.io/argoproj/argocd:" + a.Version, // never pulled: kwok runs no containers
 				Ports: []corev1.ContainerPort{{Name: "server", ContainerPort: 8080}},
 			}},
 		},
@@ -169,7 +205,7 @@ func (u *upper) argoCDPod(ctx context.Context, addr string) error {
 			return err
 		}
 		if p.Spec.NodeName == "" {
-			return errors.New("pod argocd/argocd-server is not scheduled")
+			return fmt.Errorf("pod %s/argocd-server is not scheduled", ns)
 		}
 		return nil
 	}); err != nil {
@@ -181,7 +217,7 @@ func (u *upper) argoCDPod(ctx context.Context, addr string) error {
 			return err
 		}
 		if p.Status.Phase != corev1.PodRunning {
-			return fmt.Errorf("pod argocd/argocd-server is %s", p.Status.Phase)
+			return fmt.Errorf("pod %s/argocd-server is %s", ns, p.Status.Phase)
 		}
 		return nil
 	})

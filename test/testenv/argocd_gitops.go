@@ -27,7 +27,7 @@ const (
 // startArgoCDGitOps starts repo-server and application-controller without
 // waiting for them (waitArgoCDGitOps does, while the runner starts).
 // argocd-server's objects (namespace, argocd-cm, argocd-secret) must exist.
-func (u *upper) startArgoCDGitOps(kubeconfig string) (repoServer, controller *proc, err error) {
+func (u *upper) startArgoCDGitOps(a argoInstance, kubeconfig string) (repoServer, controller *proc, err error) {
 	an, err := u.argoNet(kubeconfig)
 	if err != nil {
 		return nil, nil, err
@@ -37,24 +37,23 @@ func (u *upper) startArgoCDGitOps(kubeconfig string) (repoServer, controller *pr
 	// controller reaches it. With real nodes that is the veth's host address
 	// besides loopback (its full health check dials loopback): all of the
 	// host's addresses, as the apiserver listens.
-	repoServerAddr := an.host + ":" + strconv.Itoa(u.ports.RepoServer)
+	repoServerAddr := an.host + ":" + strconv.Itoa(a.repoServer)
 	repoListen := "127.0.0.1"
 	if an.node != nil {
 		repoListen = "0.0.0.0"
 	}
-	tmp := u.path("data", "repo-server")
+	tmp := u.path("data", "repo-server"+a.suffix)
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return nil, nil, err
 	}
-	repoServer, err = u.start(partRepoServer, repoServerAddr, u.bins["argocd"], []string{
-		"--address=" + repoListen, "--port=" + strconv.Itoa(u.ports.RepoServer),
-		"--metrics-address=127.0.0.1", "--metrics-port=" + strconv.Itoa(u.ports.RepoServerMetrics),
-		"--redis=127.0.0.1:" + strconv.Itoa(u.ports.Redis),
+	repoServer, err = u.start(partRepoServer+a.suffix, repoServerAddr, u.bins[a.bin], append([]string{
+		"--address=" + repoListen, "--port=" + strconv.Itoa(a.repoServer),
+		"--metrics-address=127.0.0.1", "--metrics-port=" + strconv.Itoa(a.repoServerMetrics),
 		// Plain gRPC on loopback, as between argocd-server and repo-server
 		// TLS is not what the playground tests.
 		"--disable-tls",
 		"--parallelismlimit=2",
-	},
+	}, a.redisFlags("127.0.0.1", u.ports.Redis)...),
 		"ARGOCD_BINARY_NAME=argocd-repo-server",
 		// Argo CD execs helm (built from the Helm version the tool uses) and git.
 		"PATH="+filepath.Dir(u.bins["helm"])+string(os.PathListSeparator)+os.Getenv("PATH"),
@@ -71,16 +70,15 @@ func (u *upper) startArgoCDGitOps(kubeconfig string) (repoServer, controller *pr
 	// The controller monitors registered clusters (connection state, live
 	// cache) at their in-cluster addresses, https://vcluster.vcluster-NAME,
 	// so it runs where argocd-server does (argoNet).
-	bin, args := an.wrap(u.bins["argocd"],
-		"--kubeconfig="+an.kubeconfig,
-		"--namespace="+ArgoCDNamespace,
-		"--redis="+an.host+":"+strconv.Itoa(u.ports.Redis),
-		"--repo-server="+repoServerAddr, "--repo-server-plaintext",
-		"--metrics-port="+strconv.Itoa(u.ports.ControllerMetrics),
+	bin, args := an.wrap(u.bins[a.bin], append([]string{
+		"--kubeconfig=" + an.kubeconfig,
+		"--namespace=" + a.Namespace,
+		"--repo-server=" + repoServerAddr, "--repo-server-plaintext",
+		"--metrics-port=" + strconv.Itoa(a.controllerMetrics),
 		// Two cores shared with the apiserver and vClusters.
 		"--status-processors=2", "--operation-processors=2",
-	)
-	controller, err = u.start(partController, "", bin, args,
+	}, a.redisFlags(an.host, u.ports.Redis)...)...)
+	controller, err = u.start(partController+a.suffix, "", bin, args,
 		"ARGOCD_BINARY_NAME=argocd-application-controller",
 		// The in-cluster destination (https://kubernetes.default.svc) is the
 		// playground apiserver, read from KUBECONFIG.
@@ -91,15 +89,15 @@ func (u *upper) startArgoCDGitOps(kubeconfig string) (repoServer, controller *pr
 }
 
 // waitArgoCDGitOps waits for repo-server's and the controller's health endpoints.
-func (u *upper) waitArgoCDGitOps(ctx context.Context, repoServer, controller *proc) error {
+func (u *upper) waitArgoCDGitOps(ctx context.Context, a argoInstance, repoServer, controller *proc) error {
 	plain := &http.Client{Timeout: 2 * time.Second}
 	if err := waitReady(ctx, repoServer, partTimeout, func() error {
-		return httpOK(plain, "http://127.0.0.1:"+strconv.Itoa(u.ports.RepoServerMetrics)+"/healthz?full=true", "")
+		return httpOK(plain, "http://127.0.0.1:"+strconv.Itoa(a.repoServerMetrics)+"/healthz?full=true", "")
 	}); err != nil {
 		return err
 	}
 	return waitReady(ctx, controller, partTimeout, func() error {
-		return httpOK(plain, "http://"+u.argoListen+":"+strconv.Itoa(u.ports.ControllerMetrics)+"/healthz", "")
+		return httpOK(plain, "http://"+u.argoListen+":"+strconv.Itoa(a.controllerMetrics)+"/healthz", "")
 	})
 }
 

@@ -31,6 +31,10 @@ const (
 	VClusterOldVersion      = "v0.25.0"
 	VClusterOldChartVersion = "0.25.0"
 	ArgoCDVersion           = "v3.2.11"
+	// ArgoCDV2Version is the Argo CD 2.x a playground with
+	// Options.ArgoCDV2 runs beside ArgoCDVersion (namespace ArgoCDV2Namespace):
+	// the newest v2.14 the module proxy serves (build/argocd-v2).
+	ArgoCDV2Version = "v2.14.21"
 	// HelmVersion is the helm CLI argocd-repo-server execs: the Helm SDK
 	// version of the root module.
 	HelmVersion = "v3.20.2"
@@ -42,6 +46,11 @@ const (
 	// (coredns/coredns:1.12.1, vcluster pkg/constants/coredns.go).
 	CoreDNSVersion = "v1.12.1"
 )
+
+// ArgoCDVersions are the Argo CD versions the e2e suite runs its Argo CD
+// tests against (test/e2e argoCDMatrix), newest first: the playground's
+// default and, with Options.ArgoCDV2, the 2.x one.
+var ArgoCDVersions = []string{ArgoCDVersion, ArgoCDV2Version}
 
 // component is one wrapper module under build/ and the commands built from it.
 type component struct {
@@ -55,6 +64,15 @@ type component struct {
 	// they run in images that have no libc.
 	cgo  bool
 	tags string
+	// argoCDV2 parts are built only for playgrounds with Options.ArgoCDV2.
+	argoCDV2 bool
+}
+
+// wanted says which optional components a build includes.
+type wanted struct{ realNodes, argoCDV2 bool }
+
+func (w wanted) has(c component) bool {
+	return (!c.realNode || w.realNodes) && (!c.argoCDV2 || w.argoCDV2)
 }
 
 // VClusterBinary names the built `vcluster` of a chart version other than
@@ -88,6 +106,12 @@ func components() []component {
 		{name: "argocd", version: ArgoCDVersion,
 			ldflags: " -X github.com/argoproj/argo-cd/v3/common.version=" + strings.TrimPrefix(ArgoCDVersion, "v"),
 			cmds:    map[string]string{"argocd": "github.com/argoproj/argo-cd/v3/cmd"}},
+		// Argo CD 2.x: its own wrapper module (its replace directives pin
+		// k8s.io 0.31) and its own binary name; unset ARGOCD_BINARY_NAME
+		// and an unknown argv[0] give the CLI, as for "argocd".
+		{name: "argocd-v2", version: ArgoCDV2Version, argoCDV2: true,
+			ldflags: " -X github.com/argoproj/argo-cd/v2/common.version=" + strings.TrimPrefix(ArgoCDV2Version, "v"),
+			cmds:    map[string]string{"argocd-v2": "github.com/argoproj/argo-cd/v2/cmd"}},
 		{name: "helm", version: HelmVersion,
 			ldflags: " -X helm.sh/helm/v3/internal/version.version=" + HelmVersion,
 			cmds:    map[string]string{"helm": "helm.sh/helm/v3/cmd/helm"}},
@@ -128,16 +152,22 @@ type BuildLogf func(format string, args ...any)
 // version, the wrapper module's go.mod/go.sum and the flags, so changing any
 // of them rebuilds that part only.
 func EnsureBinaries(ctx context.Context, logf BuildLogf) (Binaries, error) {
-	return ensureBinaries(ctx, logf, false)
+	return ensureBinaries(ctx, logf, wanted{})
+}
+
+// EnsureArgoCDV2Binaries is EnsureBinaries plus Argo CD ArgoCDV2Version
+// (binary "argocd-v2"), which Options.ArgoCDV2 runs.
+func EnsureArgoCDV2Binaries(ctx context.Context, logf BuildLogf) (Binaries, error) {
+	return ensureBinaries(ctx, logf, wanted{argoCDV2: true})
 }
 
 // EnsureRealNodeBinaries is EnsureBinaries plus what real nodes run:
 // kubelet, kube-proxy and CoreDNS.
 func EnsureRealNodeBinaries(ctx context.Context, logf BuildLogf) (Binaries, error) {
-	return ensureBinaries(ctx, logf, true)
+	return ensureBinaries(ctx, logf, wanted{realNodes: true})
 }
 
-func ensureBinaries(ctx context.Context, logf BuildLogf, realNodes bool) (Binaries, error) {
+func ensureBinaries(ctx context.Context, logf BuildLogf, want wanted) (Binaries, error) {
 	src, err := moduleDir()
 	if err != nil {
 		return nil, err
@@ -158,7 +188,7 @@ func ensureBinaries(ctx context.Context, logf BuildLogf, realNodes bool) (Binari
 	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
 	out := Binaries{}
 	for _, c := range components() {
-		if c.realNode && !realNodes {
+		if !want.has(c) {
 			continue
 		}
 		dir, err := ensureComponent(ctx, filepath.Join(src, "build", c.name), c, logf)

@@ -25,6 +25,9 @@ type Env struct {
 	// ArgoCDNamespace is where argocd-server runs (Service argocd-server);
 	// argocd-repo-server and argocd-application-controller run beside it.
 	ArgoCDNamespace string `json:"argocdNamespace"`
+	// ArgoCDs are the Argo CDs running: ArgoCDVersion in ArgoCDNamespace
+	// first, then (Options.ArgoCDV2) ArgoCDV2Version in ArgoCDV2Namespace.
+	ArgoCDs []ArgoCD `json:"argocds"`
 	// Bins are the built binaries by name.
 	Bins Binaries `json:"bins"`
 	// CAFile is the cluster CA (PEM). The apiserver's serving certificate
@@ -39,4 +42,15 @@ type Env struct {
 	RealNodes []RealNode `json:"realNodes,omitempty"`
 	// Parts are the running processes, in start order.
 	Parts []Part `json:"parts"`
+}
+
+// ArgoCDNamespaceOf is the namespace of the running Argo CD of version, or
+// "" if none runs.
+func (e *Env) ArgoCDNamespaceOf(version string) string {
+	for _, a := range e.ArgoCDs {
+		if a.Version == version {
+			return a.Namespace
+		}
+	}
+	return ""
 }

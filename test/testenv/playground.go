@@ -44,7 +44,7 @@ const (
 
 // startOrder is the order Up starts parts in; Down stops them in reverse.
 var startOrder = []string{partEtcd, partAPIServer, partKCM, partScheduler, partRedis, partKwok, partArgoCD,
-	partRepoServer, partController, partChartRepo, partRunner}
+	partArgoCD + "-v2", partRepoServer, partController, partRepoServer + "-v2", partController + "-v2", partChartRepo, partRunner}
 
 // Options configure Up.
 type Options struct {
@@ -64,6 +64,11 @@ type Options struct {
 	// its own) and runs CoreDNS as the host cluster's DNS on it. Off: the
 	// playground is all kwok, as before.
 	RealNodes bool
+	// ArgoCDV2 also runs Argo CD ArgoCDV2Version (server, repo-server,
+	// application-controller) in namespace ArgoCDV2Namespace, beside
+	// ArgoCDVersion in ArgoCDNamespace, so tests can pick either
+	// (Env.ArgoCDs). The e2e playground (Start) has it.
+	ArgoCDV2 bool
 }
 
 // Up starts the playground in opts.Dir and returns its description, which
@@ -89,6 +94,10 @@ func Up(ctx context.Context, opts Options) (*Env, error) {
 				return nil, fmt.Errorf("a playground %s real nodes is already running in %s: stop it first (playground down --dir %[2]s)",
 					map[bool]string{true: "with", false: "without"}[len(env.RealNodes) > 0], dir)
 			}
+			if opts.ArgoCDV2 && env.ArgoCDNamespaceOf(ArgoCDV2Version) == "" {
+				return nil, fmt.Errorf("a playground without Argo CD %s is already running in %s: stop it first (playground down --dir %[2]s)",
+					ArgoCDV2Version, dir)
+			}
 			logf("playground in %s is already running", dir)
 			return env, nil
 		}
@@ -98,14 +107,12 @@ func Up(ctx context.Context, opts Options) (*Env, error) {
 	if err := Down(dir); err != nil {
 		return nil, err
 	}
-	ensure := EnsureBinaries
 	if opts.RealNodes {
 		if err := realNodePreflight(); err != nil {
 			return nil, err
 		}
-		ensure = EnsureRealNodeBinaries
 	}
-	bins, err := ensure(ctx, BuildLogf(logf))
+	bins, err := ensureBinaries(ctx, BuildLogf(logf), wanted{realNodes: opts.RealNodes, argoCDV2: opts.ArgoCDV2})
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +133,8 @@ func Up(ctx context.Context, opts Options) (*Env, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
 		return nil, err
 	}
-	u := &upper{dir: dir, logf: logf, bins: bins, redis: redis, ports: ports, runnerExe: opts.RunnerExe, images: images}
+	u := &upper{dir: dir, logf: logf, bins: bins, redis: redis, ports: ports, runnerExe: opts.RunnerExe, images: images,
+		argos: argoInstances(ports, opts.ArgoCDV2)}
 	u.t0 = time.Now()
 	if opts.RealNodes {
 		// Before the PKI: the apiserver's serving certificate names the
@@ -158,6 +166,7 @@ type upper struct {
 	// argoListen is where the application-controller serves metrics
 	// (argoNet.listen).
 	argoListen string
+	argos      []argoInstance
 	t0         time.Time // start of Up, for progress lines
 	pki        *pki
 	procs      []*proc
@@ -222,6 +231,7 @@ func (u *upper) run(ctx context.Context) (*Env, error) {
 		APIServerURL:    apiURL,
 		Pools:           TenantPools,
 		ArgoCDNamespace: ArgoCDNamespace,
+		ArgoCDs:         argoCDs(u.argos),
 		Bins:            u.bins,
 		CAFile:          u.pki.caCert,
 		Ports:           u.ports,
@@ -279,12 +289,18 @@ func (u *upper) run(ctx context.Context) (*Env, error) {
 		<-argoCRDs
 		return nil, err
 	}
-	if err := u.argoCD(ctx, compKubeconfig, argoCRDs, redis); err != nil {
+	if _, err := (<-argoCRDs).get(); err != nil {
 		return nil, err
 	}
-	repoServer, controller, err := u.startArgoCDGitOps(compKubeconfig)
-	if err != nil {
-		return nil, err
+	type gitopsParts struct{ repoServer, controller *proc }
+	gitops := make([]gitopsParts, len(u.argos))
+	for i, a := range u.argos {
+		if err := u.argoCD(ctx, a, compKubeconfig, redis); err != nil {
+			return nil, err
+		}
+		if gitops[i].repoServer, gitops[i].controller, err = u.startArgoCDGitOps(a, compKubeconfig); err != nil {
+			return nil, err
+		}
 	}
 
 	runnerBin, err := (<-runnerCh).get()
@@ -314,13 +330,23 @@ func (u *upper) run(ctx context.Context) (*Env, error) {
 	}); err != nil {
 		return nil, err
 	}
-	if err := u.waitArgoCDGitOps(ctx, repoServer, controller); err != nil {
-		return nil, err
+	for i, a := range u.argos {
+		if err := u.waitArgoCDGitOps(ctx, a, gitops[i].repoServer, gitops[i].controller); err != nil {
+			return nil, err
+		}
 	}
 	if err := writeEnv(env, u.procs); err != nil {
 		return nil, err
 	}
 	return env, nil
+}
+
+func argoCDs(as []argoInstance) []ArgoCD {
+	out := make([]ArgoCD, len(as))
+	for i, a := range as {
+		out[i] = a.ArgoCD
+	}
+	return out
 }
 
 // result is a value computed in the background.

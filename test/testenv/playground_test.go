@@ -167,34 +167,54 @@ func podStatus(p *corev1.Pod) any {
 	return p.Status
 }
 
+// TestArgoCDLogin: each Argo CD of the shared playground (v3 in argocd, v2
+// in argocd-v2) answers its version and a login through a port-forward of
+// its Service.
 func TestArgoCDLogin(t *testing.T) {
 	env := testenv.Start(t)
 	cs, err := env.Clientset()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	sec, err := cs.CoreV1().Secrets(env.ArgoCDNamespace).Get(ctx, "argocd-initial-admin-secret", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
+	if len(env.ArgoCDs) != len(testenv.ArgoCDVersions) {
+		t.Fatalf("playground runs Argo CDs %+v, want %v", env.ArgoCDs, testenv.ArgoCDVersions)
 	}
-	addr, stop, err := env.ForwardService(ctx, env.ArgoCDNamespace, "argocd-server", 443)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
-	body, _ := json.Marshal(map[string]string{"username": "admin", "password": string(sec.Data["password"])})
-	resp, err := http.Post("http://"+addr+"/api/v1/session", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Token string `json:"token"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK || out.Token == "" {
-		t.Fatalf("POST /api/v1/session: %s, decode error %v, token %q", resp.Status, err, out.Token)
+	for _, a := range env.ArgoCDs {
+		t.Run(a.Version, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			sec, err := cs.CoreV1().Secrets(a.Namespace).Get(ctx, "argocd-initial-admin-secret", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr, stop, err := env.ForwardService(ctx, a.Namespace, "argocd-server", 443)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stop()
+			resp, err := http.Get("http://" + addr + "/api/version")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var v struct{ Version string }
+			err = json.NewDecoder(resp.Body).Decode(&v)
+			resp.Body.Close()
+			if err != nil || !strings.HasPrefix(v.Version, a.Version+"+") {
+				t.Errorf("GET /api/version in %s: %q (%v), want %s", a.Namespace, v.Version, err, a.Version)
+			}
+			body, _ := json.Marshal(map[string]string{"username": "admin", "password": string(sec.Data["password"])})
+			resp, err = http.Post("http://"+addr+"/api/v1/session", "application/json", bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var out struct {
+				Token string `json:"token"`
+			}
+			if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK || out.Token == "" {
+				t.Fatalf("POST /api/v1/session: %s, decode error %v, token %q", resp.Status, err, out.Token)
+			}
+		})
 	}
 }
 
@@ -235,7 +255,7 @@ func TestDownLeavesNothingAndUpWorksAgain(t *testing.T) {
 	defer cancel()
 	defer testenv.Down(dir)
 	for round := 1; round <= 2; round++ {
-		env, err := testenv.Up(ctx, testenv.Options{Dir: dir})
+		env, err := testenv.Up(ctx, testenv.Options{Dir: dir, ArgoCDV2: true})
 		if err != nil {
 			t.Fatalf("Up #%d: %v", round, err)
 		}
@@ -247,7 +267,8 @@ func TestDownLeavesNothingAndUpWorksAgain(t *testing.T) {
 		}
 		p := env.Ports
 		for _, port := range []int{p.Etcd, p.EtcdPeer, p.APIServer, p.Kwok, p.Redis, p.ArgoCD, p.ArgoCDMetrics,
-			p.RepoServer, p.RepoServerMetrics, p.ControllerMetrics, p.ChartRepo} {
+			p.RepoServer, p.RepoServerMetrics, p.ControllerMetrics, p.ChartRepo,
+			p.ArgoCDV2, p.ArgoCDV2Metrics, p.RepoServerV2, p.RepoServerV2Metrics, p.ControllerV2Metrics} {
 			if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second); err == nil {
 				c.Close()
 				t.Errorf("after Down #%d something still listens on port %d", round, port)

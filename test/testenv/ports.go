@@ -23,6 +23,12 @@ type Ports struct {
 	RepoServer        int `json:"repoServer,omitempty"`
 	RepoServerMetrics int `json:"repoServerMetrics,omitempty"`
 	ControllerMetrics int `json:"controllerMetrics,omitempty"`
+	// The Argo CD ArgoCDV2Version of Options.ArgoCDV2, as the fields above.
+	ArgoCDV2            int `json:"argocdV2,omitempty"`
+	ArgoCDV2Metrics     int `json:"argocdV2Metrics,omitempty"`
+	RepoServerV2        int `json:"repoServerV2,omitempty"`
+	RepoServerV2Metrics int `json:"repoServerV2Metrics,omitempty"`
+	ControllerV2Metrics int `json:"controllerV2Metrics,omitempty"`
 	// ChartRepo serves the local Helm repository with the vcluster chart.
 	ChartRepo int `json:"chartRepo,omitempty"`
 }
@@ -47,6 +53,11 @@ func resolvePorts(p Ports) (Ports, error) {
 		{"argocd-repo-server metrics", &p.RepoServerMetrics, "127.0.0.1"},
 		// The controller has no metrics address flag: it binds every address.
 		{"argocd-application-controller metrics", &p.ControllerMetrics, "0.0.0.0"},
+		{"argocd-server v2", &p.ArgoCDV2, "127.0.0.1"},
+		{"argocd-server v2 metrics", &p.ArgoCDV2Metrics, "127.0.0.1"},
+		{"argocd-repo-server v2", &p.RepoServerV2, "127.0.0.1"},
+		{"argocd-repo-server v2 metrics", &p.RepoServerV2Metrics, "127.0.0.1"},
+		{"argocd-application-controller v2 metrics", &p.ControllerV2Metrics, "0.0.0.0"},
 		{"chart repository", &p.ChartRepo, "127.0.0.1"},
 	}
 	var held []net.Listener

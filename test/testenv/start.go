@@ -45,7 +45,8 @@ func Start(t testing.TB) *Env {
 		defer cancel()
 		shared.cancel.Store(&cancel)
 		start := time.Now()
-		shared.env, shared.err = Up(ctx, Options{Dir: shared.dir, Logf: func(f string, a ...any) {
+		// ArgoCDV2: the e2e suite runs its Argo CD tests against both versions.
+		shared.env, shared.err = Up(ctx, Options{Dir: shared.dir, ArgoCDV2: true, Logf: func(f string, a ...any) {
 			fmt.Fprintf(os.Stderr, "testenv: "+f+"\n", a...)
 		}})
 		if shared.err == nil {

@@ -37,7 +37,7 @@ func TestVersionText(t *testing.T) {
 	}
 	// The compatibility line is exactly the e2e matrix, nothing more.
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if want := "tested with (e2e): Kubernetes host 1.34, vCluster chart 0.25.0, 0.34.0, Argo CD v3.2.11"; lines[len(lines)-1] != want ||
+	if want := "tested with (e2e): Kubernetes host 1.34, vCluster chart 0.25.0, 0.34.0, Argo CD v3.2.11, v2.14.21"; lines[len(lines)-1] != want ||
 		want != "tested with (e2e): "+support.Line() {
 		t.Errorf("compatibility line %q, want %q (support.Line %q)", lines[len(lines)-1], want, support.Line())
 	}
@@ -64,7 +64,7 @@ func TestVersionJSON(t *testing.T) {
 	if info != version.Get() {
 		t.Errorf("-o json = %+v, want %+v", info, version.Get())
 	}
-	want := buildinfo.Supported{Kubernetes: "1.34", VCluster: "0.25.0, 0.34.0", ArgoCD: "v3.2.11"}
+	want := buildinfo.Supported{Kubernetes: "1.34", VCluster: "0.25.0, 0.34.0", ArgoCD: "v3.2.11, v2.14.21"}
 	if info.Supports != want {
 		t.Errorf("supports %+v, want the e2e matrix %+v", info.Supports, want)
 	}

@@ -39,7 +39,7 @@ func main() {
 }
 
 func usage() error {
-	return fmt.Errorf("usage: playground up [--dir DIR] [--real-nodes] | down [--dir DIR] | build [--real-nodes] | vcluster-runner ARGS | file-server --addr ADDR --dir DIR")
+	return fmt.Errorf("usage: playground up [--dir DIR] [--real-nodes] [--argocd-v2] | down [--dir DIR] | build [--real-nodes] [--argocd-v2] | vcluster-runner ARGS | file-server --addr ADDR --dir DIR")
 }
 
 func run(args []string) error {
@@ -51,7 +51,7 @@ func run(args []string) error {
 	logf := func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }
 	switch args[0] {
 	case "up":
-		dir, real, err := dirFlag("up", args[1:], true)
+		dir, real, v2, err := dirFlag("up", args[1:], true)
 		if err != nil {
 			return err
 		}
@@ -59,14 +59,14 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		env, err := testenv.Up(ctx, testenv.Options{Dir: dir, Logf: logf, RunnerExe: self, RealNodes: real})
+		env, err := testenv.Up(ctx, testenv.Options{Dir: dir, Logf: logf, RunnerExe: self, RealNodes: real, ArgoCDV2: v2})
 		if err != nil {
 			return err
 		}
 		printEnv(env)
 		return nil
 	case "down":
-		dir, _, err := dirFlag("down", args[1:], false)
+		dir, _, _, err := dirFlag("down", args[1:], false)
 		if err != nil {
 			return err
 		}
@@ -74,6 +74,7 @@ func run(args []string) error {
 	case "build":
 		fs := flag.NewFlagSet("build", flag.ContinueOnError)
 		real := fs.Bool("real-nodes", false, "also build kubelet, kube-proxy, CoreDNS and the real nodes' images")
+		v2 := fs.Bool("argocd-v2", false, "also build Argo CD "+testenv.ArgoCDV2Version)
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
@@ -84,6 +85,13 @@ func run(args []string) error {
 		bins, err := ensure(ctx, logf)
 		if err != nil {
 			return err
+		}
+		if *v2 {
+			more, err := testenv.EnsureArgoCDV2Binaries(ctx, logf)
+			if err != nil {
+				return err
+			}
+			maps.Copy(bins, more)
 		}
 		if *real {
 			images, err := testenv.EnsureImages(ctx, bins, logf)
@@ -117,20 +125,20 @@ func run(args []string) error {
 	return usage()
 }
 
-func dirFlag(cmd string, args []string, withRealNodes bool) (string, bool, error) {
+func dirFlag(cmd string, args []string, up bool) (dir string, real, v2 bool, err error) {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	dir := fs.String("dir", ".playground", "state directory of the playground")
-	real := false
-	if withRealNodes {
+	fs.StringVar(&dir, "dir", ".playground", "state directory of the playground")
+	if up {
 		fs.BoolVar(&real, "real-nodes", false, "run pool project-x on a real node (containerd, kubelet, kube-proxy, CoreDNS)")
+		fs.BoolVar(&v2, "argocd-v2", false, "also run Argo CD "+testenv.ArgoCDV2Version+" in namespace "+testenv.ArgoCDV2Namespace)
 	}
 	if err := fs.Parse(args); err != nil {
-		return "", false, err
+		return "", false, false, err
 	}
 	if fs.NArg() > 0 {
-		return "", false, usage()
+		return "", false, false, usage()
 	}
-	return *dir, real, nil
+	return dir, real, v2, nil
 }
 
 // printEnv tells what runs where and how to use it.
@@ -153,6 +161,9 @@ func printEnv(env *testenv.Env) {
 	}
 	fmt.Printf("\nargo cd: kubectl port-forward -n %s svc/argocd-server 8080:443, then http://localhost:8080 \n", env.ArgoCDNamespace)
 	fmt.Printf("         user admin, password: kubectl -n %s get secret argocd-initial-admin-secret -o jsonpath='{.data.password}' | base64 -d\n", env.ArgoCDNamespace)
+	for _, a := range env.ArgoCDs[1:] {
+		fmt.Printf("         Argo CD %s: the same in namespace %s (kubectl tenant ... --argocd-namespace %[2]s)\n", a.Version, a.Namespace)
+	}
 	fmt.Printf("vcluster chart: %s (Helm repository for Argo CD: %s)\n", env.VClusterChart, env.ChartRepoURL)
 	fmt.Printf("\nexport KUBECONFIG=%s\n", env.Kubeconfig)
 }
