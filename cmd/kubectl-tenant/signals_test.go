@@ -26,6 +26,16 @@ var (
 	binErr  error
 )
 
+// TestMain removes the binary built for the tests (135 MB a run in the
+// machine's temporary directory otherwise).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
 // binary builds kubectl-tenant once for the process-level tests
 // ($KUBECTL_TENANT_TEST_BINARY runs them against another build).
 func binary(t *testing.T) string {

@@ -20,7 +20,14 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/test/testenv"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+// TestMain runs the tests around the shared playground, then removes the
+// binary they built.
+func TestMain(m *testing.M) {
+	testenv.Main(m)
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+}
 
 var (
 	binOnce sync.Once

@@ -325,8 +325,11 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 		"registerWithTaints":          []any{map[string]any{"key": "project", "value": n.Pool, "effect": "NoSchedule"}},
 		"imageGCHighThresholdPercent": 100,
 		"imageGCLowThresholdPercent":  99,
-		"evictionHard": map[string]string{"memory.available": "100Mi", "nodefs.available": "2%",
-			"imagefs.available": "2%", "nodefs.inodesFree": "2%"},
+		// Absolute thresholds: the node shares the machine's disk, and 2%
+		// of a 252 GB disk is 5 GB, so a machine with 6 GB free tainted the
+		// node disk-pressure mid-test and no tenant was scheduled.
+		"evictionHard": map[string]string{"memory.available": "100Mi", "nodefs.available": "512Mi",
+			"imagefs.available": "512Mi", "nodefs.inodesFree": "1%"},
 		"serializeImagePulls":       false,
 		"nodeStatusReportFrequency": "10s",
 		"fileCheckFrequency":        "5s",
