@@ -111,6 +111,9 @@ func Up(ctx context.Context, opts Options) (*Env, error) {
 		if err := realNodePreflight(); err != nil {
 			return nil, err
 		}
+		if err := realNodeDiskPreflight(dir); err != nil {
+			return nil, err
+		}
 	}
 	bins, err := ensureBinaries(ctx, BuildLogf(logf), wanted{realNodes: opts.RealNodes, argoCDV2: opts.ArgoCDV2})
 	if err != nil {

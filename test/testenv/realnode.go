@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -153,6 +154,31 @@ func realNodePreflight() error {
 	}
 	if _, err := os.Stat("/sys/fs/cgroup/memory"); err != nil {
 		return fmt.Errorf("real nodes need cgroup v1 hierarchies under /sys/fs/cgroup (found no memory hierarchy)")
+	}
+	return nil
+}
+
+// minRealNodeDisk is the free space real nodes need where the playground
+// lives: the node's containerd unpacks about 1.5 GB of images there, each
+// tenant adds its binaries and data, and below the kubelet's eviction
+// threshold the node turns disk-pressure and schedules nothing.
+const minRealNodeDisk = 3 << 30
+
+// realNodeDiskPreflight says in one line when dir's file system has too
+// little free space for real nodes.
+func realNodeDiskPreflight(dir string) error {
+	for { // the nearest existing directory (Down may have removed dir)
+		if _, err := os.Stat(dir); err == nil || filepath.Dir(dir) == dir {
+			break
+		}
+		dir = filepath.Dir(dir)
+	}
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return fmt.Errorf("free space of %s: %w", dir, err)
+	}
+	if free := st.Bavail * uint64(st.Bsize); free < minRealNodeDisk {
+		return fmt.Errorf("real nodes need %d GiB free where the playground lives (%s has %.1f GiB): the node unpacks its images there", minRealNodeDisk>>30, dir, float64(free)/(1<<30))
 	}
 	return nil
 }
