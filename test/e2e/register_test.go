@@ -231,8 +231,16 @@ func TestRegisterInCluster(t *testing.T) {
 		if got.Name != name || got.Labels["env"] != "vdev" || got.Labels[tenant.LabelName] != name {
 			t.Errorf("cluster entry %+v", got)
 		}
-		if got.Info.ConnectionState.Status != "Successful" {
-			t.Errorf("connection state %+v, want Successful (Argo CD reaches the vCluster)", got.Info.ConnectionState)
+		// Argo CD reached the vCluster when it added the cluster: its answer,
+		// which register reports. Later its controller may mark a cluster
+		// without applications Unknown ("not being monitored"; seen when the
+		// machine was busy), which says nothing about reachability.
+		if !strings.Contains(r.stderr, "connection Successful") {
+			t.Errorf("register did not report Argo CD's connection Successful:\n%s", r.stderr)
+		}
+		if st := got.Info.ConnectionState; st.Status != "Successful" &&
+			(st.Status != "Unknown" || !strings.Contains(st.Message, "no applications and is not being monitored")) {
+			t.Errorf("connection state %+v, want Successful (Argo CD reaches the vCluster)", st)
 		}
 		if objs := w.managerObjects(name); len(objs) != 4 { // sa, token secret, clusterrole, clusterrolebinding
 			t.Errorf("manager objects in the vCluster: %v", objs)
