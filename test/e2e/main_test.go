@@ -145,16 +145,74 @@ func (w *world) environ() []string {
 	return env
 }
 
-// mustRun fails the test unless the command exits 0.
+// mustRun fails the test unless the command exits 0. The command gets
+// five minutes, or its own --wait and one more: a test that asks create to
+// wait 8m must not kill it at 5 (CI once killed one at 5m while the
+// scheduler had the pod parked; see runTimeout).
 func (w *world) mustRun(args ...string) result {
 	w.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), runTimeout(args))
 	defer cancel()
 	r := w.run(ctx, args...)
 	if r.code != 0 {
-		w.t.Fatalf("kubectl-tenant %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+		w.t.Fatalf("kubectl-tenant %s: exit %d\nstdout: %s\nstderr: %s\n%s", strings.Join(args, " "), r.code, r.stdout, r.stderr, w.diagnose())
 	}
 	return r
+}
+
+// runTimeout is how long mustRun lets a command run: 5m, or the command's
+// --wait plus a minute for what follows the wait.
+func runTimeout(args []string) time.Duration {
+	d := 5 * time.Minute
+	for i, a := range args {
+		v, ok := strings.CutPrefix(a, "--wait=")
+		if !ok && a == "--wait" && i+1 < len(args) {
+			v, ok = args[i+1], true
+		}
+		if w, err := time.ParseDuration(v); ok && err == nil && w+time.Minute > d {
+			d = w + time.Minute
+		}
+	}
+	return d
+}
+
+// diagnose says what the playground looked like when a command failed:
+// the tenants' control-plane pods and claims, the volumes, scheduling
+// events, and the last lines of the scheduler's and the vCluster runner's
+// logs. A failure in CI is then explained by its own output.
+func (w *world) diagnose() string {
+	var b strings.Builder
+	b.WriteString("--- playground at failure ---\n")
+	for _, args := range [][]string{
+		{"get", "pods,pvc", "-A", "-l", "app=vcluster", "-o", "wide"},
+		{"get", "pv", "-o", "wide"},
+		{"get", "events", "-A", "--field-selector", "type=Warning", "--sort-by=.lastTimestamp"},
+	} {
+		out, err := w.kubectl(args...)
+		b.WriteString("$ kubectl " + strings.Join(args, " ") + "\n" + tailLines(out, 30))
+		if err != nil {
+			b.WriteString("(" + err.Error() + ")\n")
+		}
+	}
+	for _, p := range w.env.Parts {
+		if p.Name != "kube-scheduler" && p.Name != "vcrunner" && p.Name != "kube-controller-manager" {
+			continue
+		}
+		out, err := os.ReadFile(p.Log)
+		if err != nil {
+			continue
+		}
+		b.WriteString("$ tail " + p.Log + "\n" + tailLines(string(out), 25))
+	}
+	return b.String()
+}
+
+func tailLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n") + "\n"
 }
 
 // kubectl runs the real kubectl with the world's kubeconfig.

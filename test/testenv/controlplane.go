@@ -112,6 +112,14 @@ func (u *upper) controlPlane(ctx context.Context, kubeconfig string) error {
 	_, err = u.start(partScheduler, "", u.bins["kube-scheduler"], []string{
 		"--kubeconfig=" + kubeconfig,
 		"--secure-port=0", "--leader-elect=false",
+		// A pod the scheduler parked as unschedulable is retried when an
+		// event its plugins registered arrives, or after this long at the
+		// latest (kube-scheduler's default is 5m). One CI run saw a tenant's
+		// pod stay parked with "unbound immediate PersistentVolumeClaims"
+		// until the test gave up at 5m (whether its claim had a volume by
+		// then was not recorded; e2e failures now print it). A minute
+		// bounds a missed event without hiding a claim that never binds.
+		"--pod-max-in-unschedulable-pods-duration=1m",
 	})
 	return err
 }
