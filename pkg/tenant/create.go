@@ -239,7 +239,7 @@ func (e *Engine) install(ctx context.Context, o CreateOptions, topUp *chan struc
 	if err != nil {
 		return nil, err
 	}
-	// The claimed spare's replacement installs while this tenant is woken,
+	// The claimed spare's replacement (Replace) installs while this tenant is woken,
 	// waited for, connected and registered (Create waits for it at the end).
 	if claimed && o.WarmPool != nil {
 		done := make(chan struct{})
@@ -248,8 +248,8 @@ func (e *Engine) install(ctx context.Context, o CreateOptions, topUp *chan struc
 		tmpl.Name, tmpl.Labels, tmpl.TTL, tmpl.Connect, tmpl.Register, tmpl.WarmPool = "", nil, 0, nil, nil, nil
 		go func() {
 			defer close(done)
-			if _, err := e.With(nil).TopUp(context.WithoutCancel(ctx), *o.WarmPool, tmpl); err != nil {
-				e.Report.Emit(StepNamespace, PhaseWarning, "warm pool "+o.Pool+" not topped up: "+oneLine(err), nil)
+			if _, err := e.Replace(context.WithoutCancel(ctx), *o.WarmPool, tmpl); err != nil {
+				e.Report.Emit(StepNamespace, PhaseWarning, "warm pool "+o.Pool+": the claimed spare's replacement did not install: "+oneLine(err), nil)
 			}
 		}()
 	}

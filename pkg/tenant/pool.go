@@ -244,6 +244,32 @@ func (e *Engine) TopUp(ctx context.Context, spec PoolSpec, tmpl CreateOptions) (
 	return res, first
 }
 
+// Replace starts the install of one spare in place of one just claimed,
+// unless the pool already holds spec.Size spares of tmpl's spec (it was
+// shrunk). One per claim: concurrent claims each replace their own, where
+// each filling the pool up would overshoot; gc fills what is missing.
+func (e *Engine) Replace(ctx context.Context, spec PoolSpec, tmpl CreateOptions) (string, error) {
+	tmpl.Pool, tmpl.GitOps = spec.Pool, false
+	hash, err := SpecHash(tmpl)
+	if err != nil {
+		return "", err
+	}
+	spares, err := e.spareNamespaces(ctx, spec.Pool)
+	if err != nil {
+		return "", err
+	}
+	n := 0
+	for _, ns := range spares {
+		if ns.DeletionTimestamp == nil && ns.Annotations[AnnotationSpec] == hash {
+			n++
+		}
+	}
+	if n >= spec.Size {
+		return "", nil
+	}
+	return e.installSpare(ctx, tmpl, hash)
+}
+
 // installSpare creates one spare's namespace and starts its install.
 func (e *Engine) installSpare(ctx context.Context, tmpl CreateOptions, hash string) (string, error) {
 	tag := make([]byte, 4)
