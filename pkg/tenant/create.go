@@ -415,12 +415,15 @@ func (e *Engine) waitSynced(ctx context.Context, name string, timeout time.Durat
 // checkInstallMode refuses to switch an existing tenant between Helm and
 // GitOps installation: both would manage the same objects.
 func (e *Engine) checkInstallMode(ctx context.Context, o CreateOptions) error {
-	ns, err := e.Kube.CoreV1().Namespaces().Get(ctx, NamespaceFor(o.Name), metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
+	ns, err := e.getNamespace(ctx, o.Name)
+	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
+	if errors.Is(err, errForeign) {
+		return nil // ensureNamespace says so, in create's words
+	}
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	app := ns.Annotations[AnnotationApplication]
 	if app != "" && !o.GitOps {

@@ -90,10 +90,14 @@ func (e *Engine) getNamespace(ctx context.Context, name string) (*corev1.Namespa
 		return nil, apiError(err)
 	}
 	if ns.Labels[LabelName] != name {
-		return nil, fmt.Errorf("namespace %s exists but is not managed by kubectl-tenant (no %s=%s label): refusing to touch it", ns.Name, LabelName, name)
+		return nil, fmt.Errorf("namespace %s exists but is not managed by kubectl-tenant (no %s=%s label): %w", ns.Name, LabelName, name, errForeign)
 	}
 	return ns, nil
 }
+
+// errForeign ends the error of a namespace named like a tenant's that is not
+// one.
+var errForeign = errors.New("refusing to touch it")
 
 // claimedNamespace is the namespace of a claimed spare named name, nil if
 // none. Should two creates of one name each have claimed a spare, the

@@ -69,6 +69,9 @@ const (
 	// AnnotationSpec is a warm spare's install spec hash (SpecHash): a
 	// create claims only a spare installed as it would install.
 	AnnotationSpec = labelPrefix + "spec"
+	// AnnotationRemoving marks a spare gc or pool set is removing, so no
+	// create claims it (set by a conditional update, like a claim).
+	AnnotationRemoving = labelPrefix + "removing"
 	// AnnotationClaimedAt is when a create claimed the tenant as a warm
 	// spare (stats splits time to ready by it).
 	AnnotationClaimedAt = labelPrefix + "claimed-at"

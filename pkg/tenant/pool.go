@@ -141,6 +141,19 @@ func (e *Engine) spares(ctx context.Context, pool string) ([]corev1.Namespace, [
 		ns := &nss[i]
 		t := fromNamespace(ns, rels, cps)
 		t.Spare = true
+		if t.Status == StatusReady {
+			// Ready replicas say the pod's probes passed, which is not yet
+			// a control plane to hand over (and says nothing where pods'
+			// readiness is simulated): a spare is ready once vCluster has
+			// written its credentials, what create's next wait reads.
+			_, err := e.Backend.Credentials(ctx, ns.Name)
+			switch {
+			case errors.Is(err, ErrNotFound):
+				t.Status, t.Reason = StatusPending, "the vCluster has not written its kubeconfig secret yet"
+			case err != nil:
+				return nil, nil, apiError(err)
+			}
+		}
 		out = append(out, Spare{Name: t.Name, Namespace: ns.Name, Pool: ns.Labels[LabelSpare], Status: t.Status,
 			Reason: t.Reason, Spec: ns.Annotations[AnnotationSpec], CreatedAt: ns.CreationTimestamp.Time, tenant: t})
 	}
@@ -184,18 +197,18 @@ func (e *Engine) TopUp(ctx context.Context, spec PoolSpec, tmpl CreateOptions) (
 	if err != nil {
 		return nil, usageErrorf("values file: %v", err)
 	}
-	spares, err := e.Spares(ctx, spec.Pool)
+	nss, spares, err := e.spares(ctx, spec.Pool)
 	if err != nil {
 		return nil, err
 	}
 	res := &PoolResult{Pool: spec.Pool}
 	keep := 0
-	var drop []Spare
-	for _, s := range spares {
+	var drop []*corev1.Namespace
+	for i, s := range spares {
 		switch {
-		case s.Status == StatusTerminating:
+		case s.Status == StatusTerminating || nss[i].Annotations[AnnotationRemoving] != "":
 		case s.Spec != hash || s.Status == StatusFailed || keep >= spec.Size:
-			drop = append(drop, s)
+			drop = append(drop, &nss[i])
 		default:
 			keep++
 			if spec.Sleeping && s.Status == StatusReady {
@@ -211,11 +224,14 @@ func (e *Engine) TopUp(ctx context.Context, spec PoolSpec, tmpl CreateOptions) (
 			}
 		}
 	}
-	for _, s := range drop {
-		if err := e.removeSpare(ctx, s.Namespace); err != nil {
+	for _, ns := range drop {
+		removed, err := e.removeListedSpare(ctx, ns)
+		if err != nil {
 			return res, err
 		}
-		res.Removed = append(res.Removed, s.Name)
+		if removed {
+			res.Removed = append(res.Removed, ns.Labels[LabelName])
+		}
 	}
 	// Installs run concurrently: each is a Helm install that returns once
 	// the objects exist (a few hundred ms); the vClusters boot on their own.
@@ -260,7 +276,7 @@ func (e *Engine) Replace(ctx context.Context, spec PoolSpec, tmpl CreateOptions)
 	}
 	n := 0
 	for _, ns := range spares {
-		if ns.DeletionTimestamp == nil && ns.Annotations[AnnotationSpec] == hash {
+		if ns.DeletionTimestamp == nil && ns.Annotations[AnnotationSpec] == hash && ns.Annotations[AnnotationRemoving] == "" {
 			n++
 		}
 	}
@@ -305,6 +321,23 @@ func (e *Engine) installSpare(ctx context.Context, tmpl CreateOptions, hash stri
 	return name, nil
 }
 
+// removeListedSpare removes a spare as it was listed, unless a create
+// claimed it since: first an update at the listed resourceVersion marks it
+// removing (a claim, also conditional, then fails on it, or this update
+// fails on the claim), then removeSpare.
+func (e *Engine) removeListedSpare(ctx context.Context, ns *corev1.Namespace) (bool, error) {
+	c := ns.DeepCopy()
+	c.Annotations[AnnotationRemoving] = e.now().UTC().Format(time.RFC3339)
+	_, err := e.Kube.CoreV1().Namespaces().Update(ctx, c, metav1.UpdateOptions{})
+	if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+		return false, nil // claimed, or removed by another run
+	}
+	if err != nil {
+		return false, apiError(err)
+	}
+	return true, e.removeSpare(ctx, ns.Name)
+}
+
 // removeSpare uninstalls a spare and deletes its namespace, without
 // waiting for the namespace to go.
 func (e *Engine) removeSpare(ctx context.Context, ns string) error {
@@ -333,7 +366,7 @@ func (e *Engine) claim(ctx context.Context, o CreateOptions, owner string, now t
 	for i := range nss {
 		ns, s := &nss[i], spares[i]
 		switch {
-		case s.Spec != hash:
+		case s.Spec != hash || ns.Annotations[AnnotationRemoving] != "":
 		case s.Status == StatusReady:
 			running = append(running, ns)
 		case s.Status == StatusSleeping && ns.Annotations[AnnotationReadyAt] != "":
