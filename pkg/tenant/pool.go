@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,6 +59,21 @@ type PoolResult struct {
 	Started []string `json:"started,omitempty"`
 	Removed []string `json:"removed,omitempty"`
 	Slept   []string `json:"slept,omitempty"`
+}
+
+// Done says what TopUp did in one line ("installing a, b; removed c"),
+// empty when it did nothing.
+func (r PoolResult) Done() string {
+	var parts []string
+	for _, p := range []struct {
+		verb  string
+		names []string
+	}{{"installing", r.Started}, {"removed", r.Removed}, {"put to sleep", r.Slept}} {
+		if len(p.names) > 0 {
+			parts = append(parts, p.verb+" "+strings.Join(p.names, ", "))
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 // spareNamePrefix starts every spare's name (namespace vcluster-spare-...).

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -127,20 +126,10 @@ func Print(w io.Writer, format string, dryRun bool, rs []tenant.GCResult, pools 
 		return cmdutil.PrintObject(w, format, Result{APIVersion: "kubectl-tenant.io/v1alpha1", Kind: "GCResult", DryRun: dryRun, Items: rs, Pools: pools})
 	}
 	for _, p := range pools {
-		if len(p.Started)+len(p.Removed)+len(p.Slept) == 0 {
-			continue
-		}
-		line := "pool/" + p.Pool + " topped up:"
-		for _, part := range []struct {
-			verb  string
-			names []string
-		}{{"installing", p.Started}, {"removed", p.Removed}, {"put to sleep", p.Slept}} {
-			if len(part.names) > 0 {
-				line += fmt.Sprintf(" %s %s;", part.verb, strings.Join(part.names, ", "))
+		if d := p.Done(); d != "" {
+			if _, err := fmt.Fprintf(w, "pool/%s topped up: %s\n", p.Pool, d); err != nil {
+				return err
 			}
-		}
-		if _, err := fmt.Fprintln(w, strings.TrimSuffix(line, ";")); err != nil {
-			return err
 		}
 	}
 	for _, r := range rs {

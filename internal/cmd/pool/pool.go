@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -177,13 +176,8 @@ func summary(spec tenant.PoolSpec, res *tenant.PoolResult) string {
 	if spec.Size == 0 {
 		s = fmt.Sprintf("pool/%s removed", spec.Pool)
 	}
-	for _, part := range []struct {
-		verb  string
-		names []string
-	}{{"installing", res.Started}, {"removed", res.Removed}, {"put to sleep", res.Slept}} {
-		if len(part.names) > 0 {
-			s += fmt.Sprintf("; %s %s", part.verb, strings.Join(part.names, ", "))
-		}
+	if d := res.Done(); d != "" {
+		s += "; " + d
 	}
 	return s
 }
