@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -113,14 +114,14 @@ func SpecHash(o CreateOptions) (string, error) {
 // Spares lists the warm spares of pool (every pool when empty), oldest
 // first.
 func (e *Engine) Spares(ctx context.Context, pool string) ([]Spare, error) {
-	_, out, err := e.spares(ctx, pool)
+	_, out, err := e.spares(ctx, pool, nil)
 	return out, err
 }
 
 // ListSpares returns the warm spares of every pool as tenants (Spare set),
 // sorted by name: what `list --spares` adds.
 func (e *Engine) ListSpares(ctx context.Context) ([]Tenant, error) {
-	_, ss, err := e.spares(ctx, "")
+	_, ss, err := e.spares(ctx, "", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -132,9 +133,20 @@ func (e *Engine) ListSpares(ctx context.Context) ([]Tenant, error) {
 	return out, nil
 }
 
-// spares returns the spare namespaces of pool and what they are, in the
-// same order: the release and control-plane reads run concurrently.
-func (e *Engine) spares(ctx context.Context, pool string) ([]corev1.Namespace, []Spare, error) {
+// spares returns the spare namespaces of pool that keep accepts (nil: all)
+// and what they are, in the same order. With none, that is one namespace
+// list: a create on a host without pools pays only that.
+func (e *Engine) spares(ctx context.Context, pool string, keep func(*corev1.Namespace) bool) ([]corev1.Namespace, []Spare, error) {
+	nss, err := e.spareNamespaces(ctx, pool)
+	if err != nil {
+		return nil, nil, err
+	}
+	if keep != nil {
+		nss = slices.DeleteFunc(nss, func(ns corev1.Namespace) bool { return !keep(&ns) })
+	}
+	if len(nss) == 0 {
+		return nil, nil, nil
+	}
 	var (
 		wg     sync.WaitGroup
 		rels   map[string]Release
@@ -145,9 +157,8 @@ func (e *Engine) spares(ctx context.Context, pool string) ([]corev1.Namespace, [
 	wg.Add(2)
 	go func() { defer wg.Done(); rels, relErr = e.Backend.Releases(ctx, Scope{}) }()
 	go func() { defer wg.Done(); cps, cpErr = e.controlPlanes(ctx, Scope{}) }()
-	nss, err := e.spareNamespaces(ctx, pool)
 	wg.Wait()
-	for _, err := range []error{err, apiError(relErr), cpErr} {
+	for _, err := range []error{apiError(relErr), cpErr} {
 		if err != nil {
 			return nil, nil, err
 		}
@@ -213,7 +224,7 @@ func (e *Engine) TopUp(ctx context.Context, spec PoolSpec, tmpl CreateOptions) (
 	if err != nil {
 		return nil, usageErrorf("values file: %v", err)
 	}
-	nss, spares, err := e.spares(ctx, spec.Pool)
+	nss, spares, err := e.spares(ctx, spec.Pool, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -374,7 +385,9 @@ func (e *Engine) claim(ctx context.Context, o CreateOptions, owner string, now t
 	if err != nil {
 		return "", nil // the install reports an unreadable values file
 	}
-	nss, spares, err := e.spares(ctx, o.Pool)
+	nss, spares, err := e.spares(ctx, o.Pool, func(ns *corev1.Namespace) bool {
+		return ns.Annotations[AnnotationSpec] == hash && ns.Annotations[AnnotationRemoving] == "" && ns.DeletionTimestamp == nil
+	})
 	if err != nil || len(nss) == 0 {
 		return "", err
 	}
