@@ -138,6 +138,11 @@ func ApplyCreateDefaults(r hostconfig.Resolver, o *tenant.CreateOptions) error {
 		o.Values = r.Host.Values
 	}
 	o.ValuesFiles = append(ValuesFromEnv(), o.ValuesFiles...)
+	if r.Host != nil && !o.GitOps {
+		if w, ok := r.Host.WarmPools[o.Pool]; ok {
+			o.WarmPool = &tenant.PoolSpec{Pool: o.Pool, Size: w.Size, Sleeping: w.Sleeping()}
+		}
+	}
 	return nil
 }
 

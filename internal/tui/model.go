@@ -640,7 +640,13 @@ func (m Model) homeView() string {
 	case m.confirm != "" && m.confirmOp == "register":
 		b.WriteString(m.st.warn.Render(fmt.Sprintf("Register %s with Argo CD (argocd-manager gets cluster-admin in the tenant)? [y/N]", m.confirm)) + "\n")
 	case m.confirm != "":
-		b.WriteString(m.st.warn.Render(fmt.Sprintf("Delete tenant %s and everything in namespace %s? [y/N]", m.confirm, tenant.NamespaceFor(m.confirm))) + "\n")
+		ns := tenant.NamespaceFor(m.confirm)
+		for _, t := range m.tenants {
+			if t.Name == m.confirm && t.Namespace != "" {
+				ns = t.Namespace // a claimed warm spare keeps its own
+			}
+		}
+		b.WriteString(m.st.warn.Render(fmt.Sprintf("Delete tenant %s and everything in namespace %s? [y/N]", m.confirm, ns)) + "\n")
 	case m.busy != "":
 		b.WriteString(m.spinner.View() + " " + m.busy + "…\n")
 	case m.listErr != nil:

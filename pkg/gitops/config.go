@@ -44,6 +44,9 @@ type Config struct {
 	Defaults Settings `yaml:"defaults"`
 	// Clusters are the projects, one vCluster each.
 	Clusters []Cluster `yaml:"clusters"`
+	// WarmPools keep spare tenants per node pool for `kubectl tenant
+	// create` to claim (the host defaults' warmPools; gc tops them up).
+	WarmPools map[string]WarmPool `yaml:"warmPools"`
 
 	// File is the name errors are reported against.
 	File string `yaml:"-"`
@@ -80,6 +83,12 @@ type GC struct {
 	Schedule string `yaml:"schedule"`
 	// Namespace the CronJob runs in (default kubectl-tenant-system).
 	Namespace string `yaml:"namespace"`
+}
+
+// WarmPool is one node pool's warm pool: Size spares, running or sleeping.
+type WarmPool struct {
+	Size  int    `yaml:"size"`
+	State string `yaml:"state"`
 }
 
 // Chart references a Helm chart in a Helm repository.

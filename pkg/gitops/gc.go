@@ -157,9 +157,12 @@ func gcArgoCDRole(c *Config, labels map[string]string) obj {
 
 func gcCronJob(c *Config, labels map[string]string) obj {
 	container := obj{
-		"name":    "gc",
-		"image":   c.GC.Image,
-		"command": []string{"kubectl-tenant", "gc"},
+		"name":  "gc",
+		"image": c.GC.Image,
+		// --pools=false: its role may delete tenants, not install them;
+		// warm pools are topped up by the creates that claim spares and
+		// by an admin's `kubectl tenant gc` or `pool set`.
+		"command": []string{"kubectl-tenant", "gc", "--pools=false"},
 		// gc keeps no state in the cluster; HOME only has to be writable.
 		"env": []obj{
 			{"name": "HOME", "value": "/tmp"},

@@ -30,6 +30,15 @@ func HostDefaults(c *Config) map[string]string {
 	if c.Defaults.TTL.Duration > 0 {
 		d[hostconfig.KeyTTL] = c.Defaults.TTL.Duration.String()
 	}
+	if len(c.WarmPools) > 0 {
+		pools := map[string]hostconfig.WarmPool{}
+		for p, w := range c.WarmPools {
+			pools[p] = hostconfig.WarmPool{Size: w.Size, State: w.State}
+		}
+		if s := hostconfig.FormatWarmPools(pools); s != "" {
+			d[hostconfig.KeyWarmPools] = s
+		}
+	}
 	if c.Defaults.Isolation != nil {
 		d[hostconfig.KeyIsolation] = strconv.FormatBool(*c.Defaults.Isolation)
 	}

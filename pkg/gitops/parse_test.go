@@ -97,6 +97,9 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestParseReportsEveryError(t *testing.T) {
+	if _, err := Parse("c.yaml", []byte(okHead+"warmPools:\n  project-x: {size: 99}\nclusters:\n  - project: project-x\n")); err == nil || !strings.Contains(err.Error(), "warmPools.project-x") {
+		t.Errorf("warm pool of 99: %v", err)
+	}
 	_, err := Parse("c.yaml", []byte(okHead+"clusters:\n  - project: A\n    nodePools: [{name: w, bogus: 1}]\n  - project: b\n"))
 	var list ErrorList
 	if !errors.As(err, &list) {

@@ -232,7 +232,9 @@ func TestRenderedFiles(t *testing.T) {
 // TestHostDefaults: render writes the host defaults ConfigMap from
 // config.yaml, and kubectl-tenant reads it back without complaint.
 func TestHostDefaults(t *testing.T) {
-	files := mustRender(t, mustLoad(t, "full"))
+	cfg := mustLoad(t, "full")
+	cfg.WarmPools = map[string]WarmPool{"project-x": {Size: 2, State: "sleeping"}}
+	files := mustRender(t, cfg)
 	b := files[path.Join(HostDefaultsDir, "configmap.yaml")]
 	var cm struct {
 		Kind     string
@@ -256,6 +258,9 @@ func TestHostDefaults(t *testing.T) {
 	if d.Data[hostconfig.KeyChartRepo] == "" || d.Data[hostconfig.KeyChartVersion] == "" {
 		t.Errorf("host defaults lack the chart: %v", d.Data)
 	}
+	if w := d.WarmPools["project-x"]; w.Size != 2 || !w.Sleeping() {
+		t.Errorf("host defaults' warm pools: %v", d.WarmPools)
+	}
 	if _, ok := files[HostDefaultsApplicationPath]; !ok {
 		t.Errorf("no Application syncs %s", HostDefaultsDir)
 	}
@@ -266,7 +271,7 @@ func TestHostDefaults(t *testing.T) {
 func TestGCCronJob(t *testing.T) {
 	files := mustRender(t, mustLoad(t, "full"))
 	cj := string(files["system/tenant-gc/cronjob.yaml"])
-	for _, want := range []string{"image: registry.example.com/platform/kubectl-tenant:v1.2.0", "schedule: 0 * * * *", "namespace: platform-gc", "- gc"} {
+	for _, want := range []string{"image: registry.example.com/platform/kubectl-tenant:v1.2.0", "schedule: 0 * * * *", "namespace: platform-gc", "- gc", "- --pools=false"} {
 		if !strings.Contains(cj, want) {
 			t.Errorf("cronjob.yaml lacks %q:\n%s", want, cj)
 		}

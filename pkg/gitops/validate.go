@@ -9,6 +9,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/vclustervalues"
 )
@@ -84,6 +85,13 @@ func validate(c *Config, locate func(string) (int, int)) ErrorList {
 		v.errorf("gc.image", "%q is not an image reference", c.GC.Image)
 	} else if c.GC.Image != "" && !pinnedImage(c.GC.Image) {
 		v.errorf("gc.image", "%q is not pinned: use a version tag (e.g. :v1.2.0) or a digest (@sha256:...), not latest or no tag", c.GC.Image)
+	}
+
+	for _, pool := range slices.Sorted(maps.Keys(c.WarmPools)) {
+		w := c.WarmPools[pool]
+		if err := (hostconfig.WarmPool{Size: w.Size, State: w.State}).Check(pool); err != nil {
+			v.errorf("warmPools."+pool, "%s", err)
+		}
 	}
 
 	t := c.Terraform

@@ -45,6 +45,7 @@ const (
 	KeyTTL             = "ttl"
 	KeyMaxTTL          = "maxTTL"
 	KeyIsolation       = "isolation"
+	KeyWarmPools       = "warmPools"
 )
 
 // Setting describes one default: its key, the flag and environment variable
@@ -77,6 +78,7 @@ var Settings = []Setting{
 	{Key: KeyTTL, Flag: "ttl", Env: "KUBECTL_TENANT_TTL", BuiltIn: "0s", Help: "time to live of a new tenant (0s: never expires)"},
 	{Key: KeyMaxTTL, Env: "", BuiltIn: "0s", Help: "longest --ttl or extend allowed (0s: no limit)"},
 	{Key: KeyIsolation, Flag: "isolation", Env: "KUBECTL_TENANT_ISOLATION", BuiltIn: "false", Help: "quota, limit range and network policies for new tenants"},
+	{Key: KeyWarmPools, Help: "warm pools: spare tenants per node pool, e.g. {project-x: {size: 3, state: running}} (`kubectl tenant pool set`)"},
 }
 
 func lookup(key string) (Setting, bool) {
@@ -94,6 +96,8 @@ type Defaults struct {
 	Data map[string]string
 	// Values is Data[values] parsed.
 	Values map[string]any
+	// WarmPools is Data[warmPools] parsed, by node pool.
+	WarmPools map[string]WarmPool
 	// Found says the ConfigMap exists and was read.
 	Found bool
 }
@@ -124,6 +128,9 @@ func Parse(data map[string]string) (*Defaults, error) {
 			if err := yaml.Unmarshal([]byte(v), &d.Values); err != nil {
 				return nil, malformed(k, oneLine(err))
 			}
+		}
+		if k == KeyWarmPools {
+			d.WarmPools, _ = ParseWarmPools(v) // checked above
 		}
 	}
 	return d, nil
@@ -157,6 +164,10 @@ func check(k, v string) error {
 		var m map[string]any
 		if err := yaml.Unmarshal([]byte(v), &m); err != nil {
 			return fmt.Errorf("not a YAML map: %s", oneLine(err))
+		}
+	case KeyWarmPools:
+		if _, err := ParseWarmPools(v); err != nil {
+			return err
 		}
 	case KeyChart, KeyChartVersion, KeyPool, KeyArgoCDNamespace:
 	default:

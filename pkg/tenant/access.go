@@ -40,10 +40,11 @@ func (e *Engine) Open(ctx context.Context, name string) (*Access, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
 	}
-	ns := NamespaceFor(name)
-	if _, err := e.awakeNamespace(ctx, name); err != nil {
+	nsObj, err := e.awakeNamespace(ctx, name)
+	if err != nil {
 		return nil, err
 	}
+	ns := nsObj.Name
 	creds, err := e.Backend.Credentials(ctx, ns)
 	if errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("tenant %s has no credentials yet (is it ready? see `kubectl tenant status %s`)", name, name)

@@ -36,6 +36,7 @@ type Connection struct {
 	Session session.Session
 	e       *Engine
 	opts    ConnectOptions
+	ns      string // the tenant's namespace
 	pod     string
 	forward *portforward.Forward
 	// lock is held while a recorded connection lives (see session.Lock).
@@ -83,12 +84,12 @@ func (e *Engine) Connect(ctx context.Context, o ConnectOptions) (*Connection, er
 		return nil, err
 	}
 	entry := kubeconfig.Entry{Name: o.ContextName, Tenant: o.Name, Host: e.HostContext, Namespace: "default"}
-	ns := NamespaceFor(o.Name)
 	nsObj, err := e.awakeNamespace(ctx, o.Name)
 	if err != nil {
 		return nil, err
 	}
-	c := &Connection{e: e, opts: o, recorded: e.recordConnect(ctx, nsObj)}
+	ns := nsObj.Name
+	c := &Connection{e: e, opts: o, ns: ns, recorded: e.recordConnect(ctx, nsObj)}
 	if o.Record {
 		// One holder per context: an older connection of it is replaced
 		// (its holder proven by the lock it holds), a concurrent one loses.
@@ -164,7 +165,7 @@ func contextError(err error) error {
 // forwardOnce starts a port-forward to the running control-plane pod, on the
 // same local port as before when reconnecting.
 func (c *Connection) forwardOnce(ctx context.Context) error {
-	ns := NamespaceFor(c.opts.Name)
+	ns := c.ns
 	pod, msg, err := c.e.controlPlanePod(ctx, ns)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -55,6 +56,9 @@ type CreateOptions struct {
 	// --wait 0 and does not connect).
 	Connect  Connector
 	Register Registration
+	// WarmPool, when set, is the warm pool of Pool: a create that claims
+	// one of its spares starts the replacement's install (TopUp).
+	WarmPool *PoolSpec
 }
 
 // NotRegisteredError is a create that made the tenant (ready, connected if
@@ -92,7 +96,13 @@ const (
 // and registers it when o asks: the whole flow of `create` and of the
 // interactive app's wizard, reporting the steps of CreatePlan(o).
 func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Tenant, error) {
-	t, err := e.install(ctx, o)
+	var topUp chan struct{}
+	defer func() {
+		if topUp != nil {
+			<-topUp // the process must not end in the middle of a Helm install
+		}
+	}()
+	t, err := e.install(ctx, o, &topUp)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +142,9 @@ func CreatePlan(o CreateOptions) []string {
 }
 
 // install is Create up to a ready tenant.
-func (e *Engine) install(ctx context.Context, o CreateOptions) (*Tenant, error) {
+// When it claims a warm spare it starts the replacement's install and sets
+// *topUp to a channel closed when that is done.
+func (e *Engine) install(ctx context.Context, o CreateOptions, topUp *chan struct{}) (*Tenant, error) {
 	if err := ValidateName(o.Name); err != nil {
 		return nil, err
 	}
@@ -173,39 +185,75 @@ func (e *Engine) install(ctx context.Context, o CreateOptions) (*Tenant, error) 
 	// lease taken, then an existing namespace's metadata updated. A second
 	// create waits for the first up to its --wait, then converges what the
 	// first left.
+	//
+	// A new tenant (not GitOps) first tries to claim a warm spare of its
+	// pool installed as it would be (see claim); a claimed spare keeps its
+	// namespace, which then carries the tenant's name.
 	var (
-		lctx   context.Context
-		unlock func() error
+		lctx    context.Context
+		unlock  func() error
+		claimed bool
 	)
-	err = e.Report.Step(StepNamespace, func() error {
-		// Two creates of a new tenant race to create its namespace: the
-		// loser reads it again.
+	err = e.Report.StepMsg(StepNamespace, func() (string, error) {
+		existing, err := e.getNamespace(ctx, o.Name)
+		switch {
+		case err == nil:
+			ns = existing.Name
+		case errors.Is(err, ErrNotFound) && !o.GitOps:
+			spare, err := e.claim(ctx, o, owner, start)
+			if err != nil {
+				return "", err
+			}
+			ns, claimed = cmp.Or(spare, ns), spare != ""
+		}
 		created := false
-		err := retry.OnError(retry.DefaultRetry, apierrors.IsAlreadyExists, func() (err error) {
-			created, err = e.ensureNamespace(ctx, o, owner, app, start, false)
-			return err
-		})
-		if err != nil {
-			return err
+		if !claimed {
+			// Two creates of a new tenant race to create its namespace:
+			// the loser reads it again.
+			err := retry.OnError(retry.DefaultRetry, apierrors.IsAlreadyExists, func() (err error) {
+				created, err = e.ensureNamespace(ctx, ns, o, owner, app, start, false)
+				return err
+			})
+			if err != nil {
+				return "", err
+			}
 		}
 		if lctx, unlock, err = e.lock(ctx, o.Name, "create", StepNamespace, o.Wait); err != nil {
-			return err
+			return "", err
 		}
-		if !created {
+		if !created && !claimed {
 			err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
-				_, err := e.ensureNamespace(lctx, o, owner, app, start, true)
+				_, err := e.ensureNamespace(lctx, ns, o, owner, app, start, true)
 				return err
 			})
 		}
 		if err != nil {
 			_ = unlock()
+			return "", err
 		}
-		return err
+		if claimed {
+			return "claimed warm spare " + ns, nil
+		}
+		return "", nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	err = e.createLocked(lctx, o, ns, start)
+	// The claimed spare's replacement (Replace) installs while this tenant is woken,
+	// waited for, connected and registered (Create waits for it at the end).
+	if claimed && o.WarmPool != nil {
+		done := make(chan struct{})
+		*topUp = done
+		tmpl := o
+		tmpl.Name, tmpl.Labels, tmpl.TTL, tmpl.Connect, tmpl.Register, tmpl.WarmPool = "", nil, 0, nil, nil, nil
+		go func() {
+			defer close(done)
+			if _, err := e.Replace(context.WithoutCancel(ctx), *o.WarmPool, tmpl); err != nil {
+				e.Report.Emit(StepNamespace, PhaseWarning, "warm pool "+o.Pool+": the claimed spare's replacement did not install: "+oneLine(err), nil)
+			}
+		}()
+	}
+	err = e.createLocked(lctx, o, ns, start, claimed)
 	if uerr := unlock(); errors.Is(uerr, errLeaseLost) {
 		err = uerr
 	}
@@ -217,17 +265,20 @@ func (e *Engine) install(ctx context.Context, o CreateOptions) (*Tenant, error) 
 
 // createLocked is create's part under the tenant's lease: install, wake a
 // sleeping tenant, wait for its API.
-func (e *Engine) createLocked(ctx context.Context, o CreateOptions, ns string, start time.Time) error {
-	err := e.Report.Step(StepInstall, func() error {
+func (e *Engine) createLocked(ctx context.Context, o CreateOptions, ns string, start time.Time, claimed bool) error {
+	err := e.Report.StepMsg(StepInstall, func() (string, error) {
+		if claimed {
+			return "installed as a warm spare", nil
+		}
 		req := InstallRequest{
-			Name: o.Name, Namespace: ns, Pool: o.Pool, K8sVersion: o.K8sVersion,
+			Name: InstallName(ns), Namespace: ns, Pool: o.Pool, K8sVersion: o.K8sVersion,
 			Chart: o.Chart, ChartRepo: o.ChartRepo, ChartVersion: o.ChartVersion, Values: o.Values, ValuesFiles: o.ValuesFiles,
 			Isolation: o.Isolation,
 		}
 		if o.GitOps {
-			return e.GitOps.Apply(ctx, req)
+			return "", e.GitOps.Apply(ctx, req)
 		}
-		return e.Backend.Install(ctx, req)
+		return "", e.Backend.Install(ctx, req)
 	})
 	if err != nil {
 		if ctx.Err() == nil {
@@ -364,12 +415,15 @@ func (e *Engine) waitSynced(ctx context.Context, name string, timeout time.Durat
 // checkInstallMode refuses to switch an existing tenant between Helm and
 // GitOps installation: both would manage the same objects.
 func (e *Engine) checkInstallMode(ctx context.Context, o CreateOptions) error {
-	ns, err := e.Kube.CoreV1().Namespaces().Get(ctx, NamespaceFor(o.Name), metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
+	ns, err := e.getNamespace(ctx, o.Name)
+	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
+	if errors.Is(err, errForeign) {
+		return nil // ensureNamespace says so, in create's words
+	}
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	app := ns.Annotations[AnnotationApplication]
 	if app != "" && !o.GitOps {
@@ -392,10 +446,10 @@ func (e *Engine) checkInstallMode(ctx context.Context, o CreateOptions) error {
 // when set, is the Argo CD Application that installs the tenant. It says
 // whether it created the namespace; an existing one not the tenant's or
 // being deleted is an error.
-func (e *Engine) ensureNamespace(ctx context.Context, o CreateOptions, owner, app string, now time.Time, update bool) (bool, error) {
-	nsName := NamespaceFor(o.Name)
+func (e *Engine) ensureNamespace(ctx context.Context, nsName string, o CreateOptions, owner, app string, now time.Time, update bool) (bool, error) {
 	nsc := e.Kube.CoreV1().Namespaces()
 	ns, err := nsc.Get(ctx, nsName, metav1.GetOptions{})
+	exists := err == nil
 	if apierrors.IsNotFound(err) {
 		ns = &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: nsName}}
 	} else if err != nil {
@@ -438,7 +492,7 @@ func (e *Engine) ensureNamespace(ctx context.Context, o CreateOptions, owner, ap
 	if o.TTL > 0 {
 		ns.Annotations[AnnotationExpiresAt] = now.Add(o.TTL).UTC().Format(time.RFC3339)
 	}
-	if ns.ResourceVersion == "" {
+	if !exists {
 		_, err = nsc.Create(ctx, ns, metav1.CreateOptions{})
 		if apierrors.IsAlreadyExists(err) {
 			return false, err // another create won the race: look again
@@ -514,9 +568,12 @@ func (e *Engine) recordReady(ctx context.Context, nsName string, start time.Time
 func (e *Engine) WaitReady(ctx context.Context, name string, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	ns := NamespaceFor(name)
+	ns, err := e.namespaceOf(ctx, name)
+	if err != nil {
+		return err
+	}
 	var pod *corev1.Pod
-	err := e.Report.Step(StepSchedule, func() error {
+	err = e.Report.Step(StepSchedule, func() error {
 		return e.poll(ctx, StepSchedule, func() (bool, string, error) {
 			p, msg, err := e.controlPlanePod(ctx, ns)
 			pod = p

@@ -35,6 +35,9 @@ func (e *Engine) Delete(ctx context.Context, o DeleteOptions) error {
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return err
 	}
+	if remote {
+		nsName = ns.Name // a claimed spare keeps its namespace
+	}
 	// A live tenant is changed under its lease (not while a create or an
 	// upgrade runs); once its namespace is deleted the lease goes with it,
 	// and the wait for that needs no lease.

@@ -69,24 +69,59 @@ func (e *Engine) now() time.Time {
 	return time.Now()
 }
 
-// selector selects every tenant namespace.
-func selector() string { return LabelName }
+// selector selects every tenant namespace (warm spares are not tenants
+// until claimed).
+func selector() string { return LabelName + ",!" + LabelSpare }
 
 // getNamespace returns the tenant's namespace, or ErrNotFound if there is no
 // namespace or it is not a tenant's (the tool never touches namespaces it did
-// not create).
+// not create). A tenant lives in vcluster-NAME, or, when it was a claimed
+// warm spare, in the spare's namespace, which carries its name label: that
+// costs one more call, only when vcluster-NAME does not exist.
 func (e *Engine) getNamespace(ctx context.Context, name string) (*corev1.Namespace, error) {
 	ns, err := e.Kube.CoreV1().Namespaces().Get(ctx, NamespaceFor(name), metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return nil, fmt.Errorf("tenant %q: %w", name, ErrNotFound)
+		ns, err = e.claimedNamespace(ctx, name)
+		if err == nil && ns == nil {
+			return nil, fmt.Errorf("tenant %q: %w", name, ErrNotFound)
+		}
 	}
 	if err != nil {
 		return nil, apiError(err)
 	}
 	if ns.Labels[LabelName] != name {
-		return nil, fmt.Errorf("namespace %s exists but is not managed by kubectl-tenant (no %s=%s label): refusing to touch it", ns.Name, LabelName, name)
+		return nil, fmt.Errorf("namespace %s exists but is not managed by kubectl-tenant (no %s=%s label): %w", ns.Name, LabelName, name, errForeign)
 	}
 	return ns, nil
+}
+
+// errForeign ends the error of a namespace named like a tenant's that is not
+// one.
+var errForeign = errors.New("refusing to touch it")
+
+// claimedNamespace is the namespace of a claimed spare named name, nil if
+// none. Should two creates of one name each have claimed a spare, the
+// first in name order is the tenant (claim gives the other back).
+func (e *Engine) claimedNamespace(ctx context.Context, name string) (*corev1.Namespace, error) {
+	l, err := e.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: LabelName + "=" + name + ",!" + LabelSpare})
+	if err != nil || len(l.Items) == 0 {
+		return nil, err
+	}
+	sort.Slice(l.Items, func(i, j int) bool { return l.Items[i].Name < l.Items[j].Name })
+	return &l.Items[0], nil
+}
+
+// namespaceOf is the namespace of tenant name: its own, or vcluster-NAME
+// when there is none yet (what a create makes).
+func (e *Engine) namespaceOf(ctx context.Context, name string) (string, error) {
+	ns, err := e.getNamespace(ctx, name)
+	if errors.Is(err, ErrNotFound) {
+		return NamespaceFor(name), nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return ns.Name, nil
 }
 
 // List returns every tenant (see tenants) and, when a Registrar is set,
@@ -264,6 +299,9 @@ func fromNamespace(ns *corev1.Namespace, rels map[string]Release, cps map[string
 	if v, err := time.Parse(time.RFC3339, ns.Annotations[AnnotationSleepingSince]); err == nil {
 		t.SleepingSince = &v
 	}
+	if v, err := time.Parse(time.RFC3339, ns.Annotations[AnnotationClaimedAt]); err == nil {
+		t.ClaimedAt = &v
+	}
 	rel, hasRel := rels[ns.Name]
 	if !hasRel && ns.Annotations[AnnotationApplication] != "" {
 		// Argo CD renders the chart itself: there is no Helm release.
@@ -332,7 +370,11 @@ func (e *Engine) Events(ctx context.Context, name string, limit int) ([]corev1.E
 	if limit < 0 {
 		return nil, usageErrorf("--events must not be negative")
 	}
-	evs, err := e.Kube.CoreV1().Events(NamespaceFor(name)).List(ctx, metav1.ListOptions{})
+	ns, err := e.namespaceOf(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	evs, err := e.Kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, apiError(err)
 	}

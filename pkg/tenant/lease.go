@@ -71,7 +71,11 @@ func holderIdentity(op string) string {
 // The tenant namespace must exist. Lease times are wall-clock times, never
 // Engine.Now (tests pin that).
 func (e *Engine) lock(ctx context.Context, name, op, step string, wait time.Duration) (context.Context, func() error, error) {
-	l := &lease{e: e, ns: NamespaceFor(name), name: name, id: holderIdentity(op)}
+	ns, err := e.namespaceOf(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	l := &lease{e: e, ns: ns, name: name, id: holderIdentity(op)}
 	deadline := time.Now().Add(wait)
 	reported := ""
 	for {

@@ -23,6 +23,10 @@ const (
 	// pool it runs on. Tenant and workspace label everything the tool creates
 	// on the host, so fleet operations can be scoped by them.
 	LabelWorkspace = labelPrefix + "workspace"
+	// LabelSpare marks a warm spare's namespace; its value is the spare's
+	// pool. Claiming the spare removes it (and sets LabelName to the
+	// tenant's name), in one conditional update.
+	LabelSpare = labelPrefix + "spare"
 	// LabelManagedBy is set on everything the tool creates.
 	LabelManagedBy = "app.kubernetes.io/managed-by"
 	// ManagedByValue is the value of LabelManagedBy.
@@ -62,6 +66,15 @@ const (
 	// (StatefulSet, Deployment) the last time the tool saw it ready, so list
 	// reads only that kind: one workload call for all tenants.
 	AnnotationControlPlaneKind = labelPrefix + "control-plane-kind"
+	// AnnotationSpec is a warm spare's install spec hash (SpecHash): a
+	// create claims only a spare installed as it would install.
+	AnnotationSpec = labelPrefix + "spec"
+	// AnnotationRemoving marks a spare gc or pool set is removing, so no
+	// create claims it (set by a conditional update, like a claim).
+	AnnotationRemoving = labelPrefix + "removing"
+	// AnnotationClaimedAt is when a create claimed the tenant as a warm
+	// spare (stats splits time to ready by it).
+	AnnotationClaimedAt = labelPrefix + "claimed-at"
 
 	// PoolLabel is the node label (and taint key) that defines a node pool.
 	PoolLabel = "project"
@@ -90,6 +103,12 @@ func ValidateName(name string) error {
 
 // NamespaceFor is the host namespace of tenant name.
 func NamespaceFor(name string) string { return NamespacePrefix + name }
+
+// InstallName is the name a tenant's control plane was installed under in
+// namespace ns (labels, certificate names): the tenant's own name, or the
+// spare's for a claimed warm spare, which keeps it so that a later converge
+// or upgrade does not restart the control plane to relabel it.
+func InstallName(ns string) string { return strings.TrimPrefix(ns, NamespacePrefix) }
 
 // ContextFor is the default kubeconfig context name of a tenant.
 func ContextFor(name string) string { return name }

@@ -177,7 +177,7 @@ func (e *Engine) awakeNamespace(ctx context.Context, name string) (*corev1.Names
 // the workload: connect stays one namespace read when all is well.
 func (e *Engine) notRunning(ctx context.Context, name string, pod *corev1.Pod, msg string) error {
 	if pod == nil {
-		ns := NamespaceFor(name)
+		ns, _ := e.namespaceOf(ctx, name)
 		if cps, err := e.controlPlanes(ctx, Scope{Namespace: ns}); err == nil && cps[ns].Paused {
 			return &SleepingError{Name: name}
 		}

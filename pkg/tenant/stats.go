@@ -41,6 +41,27 @@ type RecentCreates struct {
 	// P50 and P95 are nearest-rank percentiles of those times (0: none).
 	P50 time.Duration `json:"p50"`
 	P95 time.Duration `json:"p95"`
+	// Claimed and Fresh split those figures: creates that claimed a warm
+	// spare, and creates that installed (nil when there were none).
+	Claimed *ReadyTimes `json:"claimed,omitempty"`
+	Fresh   *ReadyTimes `json:"fresh,omitempty"`
+	// HitRate is the share of recent creates that claimed a spare.
+	HitRate float64 `json:"hitRate"`
+}
+
+// ReadyTimes are the time-to-ready figures of one kind of create.
+type ReadyTimes struct {
+	Creates int           `json:"creates"`
+	Ready   int           `json:"ready"`
+	P50     time.Duration `json:"p50"`
+	P95     time.Duration `json:"p95"`
+}
+
+func readyTimes(creates int, sorted []time.Duration) *ReadyTimes {
+	if creates == 0 {
+		return nil
+	}
+	return &ReadyTimes{Creates: creates, Ready: len(sorted), P50: Percentile(sorted, 50), P95: Percentile(sorted, 95)}
 }
 
 // Stats reads every tenant (one namespace list, one release list) and
@@ -63,13 +84,20 @@ func ComputeStats(ts []Tenant, now time.Time, o StatsOptions) *Stats {
 	}
 	s := &Stats{Total: len(ts), ByStatus: map[Status]int{}, Recent: RecentCreates{Since: o.Since},
 		Expired: []string{}, Idle: []string{}, IdleAfter: o.IdleAfter}
-	var ready []time.Duration
+	var ready, claimed, fresh []time.Duration
+	var nClaimed, nFresh int
 	for _, t := range ts {
 		s.ByStatus[t.Status]++
 		if !t.CreatedAt.IsZero() && now.Sub(t.CreatedAt) <= o.Since {
 			s.Recent.Creates++
+			kind, n := &fresh, &nFresh
+			if t.ClaimedAt != nil {
+				kind, n = &claimed, &nClaimed
+			}
+			*n++
 			if t.TimeToReady > 0 {
 				ready = append(ready, t.TimeToReady)
+				*kind = append(*kind, t.TimeToReady)
 			}
 		}
 		if t.ExpiresAt != nil && !t.ExpiresAt.After(now) {
@@ -83,6 +111,12 @@ func ComputeStats(ts []Tenant, now time.Time, o StatsOptions) *Stats {
 	s.Recent.Ready = len(ready)
 	s.Recent.P50 = Percentile(ready, 50)
 	s.Recent.P95 = Percentile(ready, 95)
+	slices.Sort(claimed)
+	slices.Sort(fresh)
+	s.Recent.Claimed, s.Recent.Fresh = readyTimes(nClaimed, claimed), readyTimes(nFresh, fresh)
+	if s.Recent.Creates > 0 {
+		s.Recent.HitRate = float64(nClaimed) / float64(s.Recent.Creates)
+	}
 	return s
 }
 

@@ -45,7 +45,11 @@ type Tenant struct {
 	// LastConnectedAt is when connect last opened the tenant (nil: never
 	// recorded).
 	LastConnectedAt *time.Time `json:"lastConnectedAt,omitempty"`
-	Chart           string     `json:"chart,omitempty"`
+	// Spare is a warm spare not claimed yet (list --spares).
+	Spare bool `json:"spare,omitempty"`
+	// ClaimedAt is when create claimed the tenant as a warm spare (nil:
+	// installed by its create).
+	ClaimedAt *time.Time `json:"claimedAt,omitempty"`
 	// SleepingSince is when sleep scaled the tenant to zero.
 	SleepingSince *time.Time `json:"sleepingSince,omitempty"`
 	Connected     bool       `json:"connected"`

@@ -153,7 +153,7 @@ func (e *Engine) selectTenants(ctx context.Context, o UpgradeOptions) ([]corev1.
 
 func (o UpgradeOptions) request(ns *corev1.Namespace) InstallRequest {
 	return InstallRequest{
-		Name: ns.Labels[LabelName], Namespace: ns.Name, Pool: ns.Labels[LabelPool],
+		Name: InstallName(ns.Name), Namespace: ns.Name, Pool: ns.Labels[LabelPool],
 		K8sVersion: ns.Annotations[AnnotationK8sVersion],
 		Chart:      o.Chart, ChartRepo: o.ChartRepo, ChartVersion: o.ChartVersion,
 		Values: o.Values, ValuesFiles: o.ValuesFiles, ReuseValues: true,

@@ -242,10 +242,13 @@ func addressURL(s string) (*url.URL, error) {
 	return u, nil
 }
 
-// InClusterAddress is the vCluster Service's in-cluster URL for tenant name.
-func InClusterAddress(name string) string {
-	return "https://" + tenant.ReleaseName + "." + tenant.NamespaceFor(name)
-}
+// InClusterAddress is the vCluster Service's in-cluster URL for tenant name
+// in its own namespace vcluster-NAME.
+func InClusterAddress(name string) string { return InClusterAddressIn(tenant.NamespaceFor(name)) }
+
+// InClusterAddressIn is the vCluster Service's in-cluster URL in namespace
+// ns.
+func InClusterAddressIn(ns string) string { return "https://" + tenant.ReleaseName + "." + ns }
 
 // clusterLabels are the user's labels (default env=vdev) plus the tool's.
 func clusterLabels(name string, user map[string]string) map[string]string {
@@ -285,10 +288,11 @@ func (r *Registrar) Register(ctx context.Context, o RegisterOptions, report tena
 	if o.TokenWait <= 0 {
 		o.TokenWait = 30 * time.Second
 	}
-	if _, err := r.Tenants.Get(ctx, o.Name); err != nil {
+	t, err := r.Tenants.Get(ctx, o.Name)
+	if err != nil {
 		return nil, err
 	}
-	server, note, err := r.serverAddress(o)
+	server, note, err := r.serverAddress(o, t.Namespace)
 	if err != nil {
 		return nil, err
 	}
@@ -450,10 +454,11 @@ func (r *Registrar) rollback(kc kubernetes.Interface, report tenant.Reporter) {
 }
 
 // serverAddress resolves --server-address; note is a caveat to report.
-func (r *Registrar) serverAddress(o RegisterOptions) (server, note string, err error) {
+// ns is the tenant's namespace (a claimed warm spare keeps its own).
+func (r *Registrar) serverAddress(o RegisterOptions, ns string) (server, note string, err error) {
 	switch o.ServerAddress {
 	case "", AddressInCluster:
-		return InClusterAddress(o.Name), "", nil
+		return InClusterAddressIn(ns), "", nil
 	case AddressForwarded:
 		ss, err := r.Sessions.List()
 		if err != nil {

@@ -59,12 +59,19 @@ func (o *Options) Validate() error {
 	return tenant.ValidateName(o.Tenant.Name)
 }
 
-// confirm asks before anything is deleted, unless --yes.
-func (o *Options) confirm() error {
+// confirm asks before anything is deleted, unless --yes, naming the
+// tenant's namespace (a claimed warm spare keeps its own).
+func (o *Options) confirm(ctx context.Context, e *tenant.Engine) error {
 	if o.Yes {
 		return nil
 	}
-	yes, asked := o.Confirm(fmt.Sprintf("Delete tenant %s and everything in namespace %s? [y/N]", o.Tenant.Name, tenant.NamespaceFor(o.Tenant.Name)), false)
+	ns := tenant.NamespaceFor(o.Tenant.Name)
+	if e != nil {
+		if t, err := e.Get(ctx, o.Tenant.Name); err == nil {
+			ns = t.Namespace
+		}
+	}
+	yes, asked := o.Confirm(fmt.Sprintf("Delete tenant %s and everything in namespace %s? [y/N]", o.Tenant.Name, ns), false)
 	switch {
 	case !asked:
 		return cmdutil.UsageError{Err: errors.New("refusing to delete without confirmation: pass --yes")}
@@ -77,10 +84,12 @@ func (o *Options) confirm() error {
 // Run asks for confirmation (unless --yes), then deletes the tenant,
 // showing the live step view on a terminal.
 func (o *Options) Run(ctx context.Context) error {
-	if err := o.confirm(); err != nil {
-		return err
-	}
+	// Without an engine the prompt still comes first: refusing to delete
+	// unconfirmed is the usage error, whatever else is wrong.
 	e, err := o.Engine(ctx)
+	if cerr := o.confirm(ctx, e); cerr != nil {
+		return cerr
+	}
 	if err != nil {
 		return err
 	}

@@ -21,14 +21,25 @@ type Options struct {
 	// Engine is the engine with the Argo CD registrar gc's deletes
 	// deregister from (cmdutil.Factory.ArgoCDEngine; tests give a fake).
 	Engine func(context.Context) (*tenant.Engine, error)
+	// TopUp tops the host's warm pools up after the deletes
+	// (cmdutil.TopUpPools under the host defaults; nil: none).
+	TopUp  func(context.Context, *tenant.Engine) ([]tenant.PoolResult, error)
 	GC     tenant.GCOptions
 	Output string
+	// Pools tops the warm pools up (--pools, default true).
+	Pools bool
 }
 
 // NewCmdGC builds the command; runF replaces Run in tests.
 func NewCmdGC(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	o := &Options{IO: f.IOStreams, Engine: func(ctx context.Context) (*tenant.Engine, error) {
 		return f.ArgoCDEngine(ctx, nil)
+	}, TopUp: func(ctx context.Context, e *tenant.Engine) ([]tenant.PoolResult, error) {
+		r, err := f.Defaults(ctx, nil)
+		if err != nil {
+			return nil, err
+		}
+		return cmdutil.TopUpPools(ctx, e, r)
 	}}
 	cmd := &cobra.Command{
 		Use:   "gc",
@@ -38,7 +49,10 @@ GitOps namespace's creation time plus its ttl) the way delete does: Argo CD regi
 release, namespace, kubeconfig entries and forwarders on this machine. It prints one line per
 tenant and a summary, and exits 1 when a delete failed (the others are still deleted).
 It also removes the forwarders and kubeconfig entries of this host's tenants that are gone
-from the cluster (deleted elsewhere, e.g. by the in-cluster gc).
+from the cluster (deleted elsewhere, e.g. by the in-cluster gc). Then it tops the warm pools
+of the host defaults up (see 'kubectl tenant pool'): spares of a changed chart or values are
+removed and missing ones are installed (not waited for); sleeping pools' ready spares are
+put to sleep.
 
 Runs may overlap (a tenant another gc is deleting counts as deleted) and an interrupted run
 finishes the job when run again. 'kubectl tenant render' renders a CronJob that runs gc in
@@ -63,6 +77,7 @@ config.yaml.`,
 	cmd.Flags().BoolVar(&o.GC.DryRun, "dry-run", false, "only print which tenants would be deleted")
 	cmd.Flags().DurationVar(&o.GC.Wait, "wait", 5*time.Minute, "how long to wait for each namespace to be gone; 0 does not wait")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: json|yaml")
+	cmd.Flags().BoolVar(&o.Pools, "pools", true, "also top the warm pools up (needs the rights to install tenants)")
 	return cmd
 }
 
@@ -72,6 +87,8 @@ type Result struct {
 	Kind       string            `json:"kind"`
 	DryRun     bool              `json:"dryRun"`
 	Items      []tenant.GCResult `json:"items"`
+	// Pools are what topping the warm pools up did (not in a dry run).
+	Pools []tenant.PoolResult `json:"pools,omitempty"`
 }
 
 // Run collects garbage and reports; the error says how many deletes failed.
@@ -81,7 +98,14 @@ func (o *Options) Run(ctx context.Context) error {
 		return err
 	}
 	rs, err := e.GC(ctx, o.GC)
-	if perr := Print(o.IO.Out, o.Output, o.GC.DryRun, rs, time.Now()); perr != nil && err == nil {
+	var pools []tenant.PoolResult
+	if err == nil && !o.GC.DryRun && o.Pools && o.TopUp != nil {
+		pools, err = o.TopUp(ctx, e)
+		if err != nil {
+			err = fmt.Errorf("gc: warm pools: %w", err)
+		}
+	}
+	if perr := Print(o.IO.Out, o.Output, o.GC.DryRun, rs, pools, time.Now()); perr != nil && err == nil {
 		err = perr
 	}
 	if err != nil {
@@ -94,12 +118,19 @@ func (o *Options) Run(ctx context.Context) error {
 }
 
 // Print writes the results: one line per tenant and a summary, or a document.
-func Print(w io.Writer, format string, dryRun bool, rs []tenant.GCResult, now time.Time) error {
+func Print(w io.Writer, format string, dryRun bool, rs []tenant.GCResult, pools []tenant.PoolResult, now time.Time) error {
 	if format == "json" || format == "yaml" {
 		if rs == nil {
 			rs = []tenant.GCResult{}
 		}
-		return cmdutil.PrintObject(w, format, Result{APIVersion: "kubectl-tenant.io/v1alpha1", Kind: "GCResult", DryRun: dryRun, Items: rs})
+		return cmdutil.PrintObject(w, format, Result{APIVersion: "kubectl-tenant.io/v1alpha1", Kind: "GCResult", DryRun: dryRun, Items: rs, Pools: pools})
+	}
+	for _, p := range pools {
+		if d := p.Done(); d != "" {
+			if _, err := fmt.Fprintf(w, "pool/%s topped up: %s\n", p.Pool, d); err != nil {
+				return err
+			}
+		}
 	}
 	for _, r := range rs {
 		// kubectl's wording: "deleted (dry run)".

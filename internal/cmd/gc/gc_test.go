@@ -17,7 +17,7 @@ func TestPrint(t *testing.T) {
 		{Name: "c", Action: tenant.GCDeleted},
 	}
 	var b bytes.Buffer
-	if err := Print(&b, "", false, rs, now); err != nil {
+	if err := Print(&b, "", false, rs, nil, now); err != nil {
 		t.Fatal(err)
 	}
 	want := "tenant/a deleted, expired 60m ago\ntenant/b failed, expired 2m ago: boom\ntenant/c deleted, gone from the cluster: local entries\ngc: 2 deleted, 1 failed\n"
@@ -25,15 +25,15 @@ func TestPrint(t *testing.T) {
 		t.Fatalf("got:\n%s\nwant:\n%s", b.String(), want)
 	}
 	b.Reset()
-	if err := Print(&b, "", true, []tenant.GCResult{{Name: "a", ExpiresAt: ptr(now.Add(-time.Hour)), Action: tenant.GCWouldDelete}}, now); err != nil || b.String() != "tenant/a deleted (dry run), expired 60m ago\ngc (dry run): 1 would be deleted\n" {
+	if err := Print(&b, "", true, []tenant.GCResult{{Name: "a", ExpiresAt: ptr(now.Add(-time.Hour)), Action: tenant.GCWouldDelete}}, nil, now); err != nil || b.String() != "tenant/a deleted (dry run), expired 60m ago\ngc (dry run): 1 would be deleted\n" {
 		t.Fatalf("dry run: %q %v", b.String(), err)
 	}
 	b.Reset()
-	if err := Print(&b, "", true, nil, now); err != nil || b.String() != "gc: nothing to delete\n" {
+	if err := Print(&b, "", true, nil, nil, now); err != nil || b.String() != "gc: nothing to delete\n" {
 		t.Fatalf("empty: %q %v", b.String(), err)
 	}
 	b.Reset()
-	if err := Print(&b, "json", true, nil, now); err != nil {
+	if err := Print(&b, "json", true, nil, nil, now); err != nil {
 		t.Fatal(err)
 	}
 	var doc Result

@@ -9,6 +9,7 @@ import (
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil/cmdutiltest"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant/tenanttest"
 )
@@ -18,6 +19,10 @@ func run(t *testing.T, e *tenant.Engine, args ...string) (string, string, error)
 	t.Helper()
 	return cmdutiltest.Run(NewCmdGC, func(o *Options) {
 		o.Engine = tenanttest.ArgoCDEngineFunc(e)
+		o.TopUp = func(ctx context.Context, e *tenant.Engine) ([]tenant.PoolResult, error) {
+			host := &hostconfig.Defaults{Found: true, WarmPools: map[string]hostconfig.WarmPool{"pool-a": {Size: 2}}}
+			return cmdutil.TopUpPools(ctx, e, hostconfig.Resolver{Host: host})
+		}
 	}, args...)
 }
 
@@ -32,8 +37,15 @@ func TestGC(t *testing.T) {
 		t.Fatalf("gc --dry-run: %q, %v, uninstalled %v", out, err, b.Uninstalled)
 	}
 	out, _, err = run(t, later, "--wait", "0", "-o", "yaml")
-	if err != nil || !strings.Contains(out, "name: old") || !strings.Contains(out, "action: "+tenant.GCDeleted) {
+	if err != nil || !strings.Contains(out, "name: old") || !strings.Contains(out, "action: "+tenant.GCDeleted) ||
+		!strings.Contains(out, "pool: pool-a") || strings.Count(out, "- spare-") != 2 {
 		t.Fatalf("gc -o yaml: %v\n%s", err, out)
+	}
+	// The pool is full: the next gc starts nothing.
+	installs := len(b.Installs)
+	out, _, err = run(t, later, "--wait", "0")
+	if err != nil || strings.Contains(out, "pool/") || len(b.Installs) != installs {
+		t.Fatalf("gc of a full pool: %v\n%s", err, out)
 	}
 	if _, err := e.Get(context.Background(), "old"); !errors.Is(err, tenant.ErrNotFound) {
 		t.Errorf("old after gc: %v, want not found", err)

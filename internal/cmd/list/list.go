@@ -25,6 +25,8 @@ type Options struct {
 	Output string
 	Owner  string
 	All    bool
+	// Spares also lists the warm pools' unclaimed spares.
+	Spares bool
 }
 
 // NewCmdList builds the command; runF replaces Run in tests.
@@ -51,6 +53,7 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *Options) error) 
 	}
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: wide|json|yaml|name")
 	cmd.Flags().StringVar(&o.Owner, "owner", "", "only tenants created by this user")
+	cmd.Flags().BoolVar(&o.Spares, "spares", false, "also list the warm pools' unclaimed spares (see 'kubectl tenant pool')")
 	// Tenants live in their own namespaces, so list is always cluster-wide;
 	// -A is accepted because kubectl users type it by habit.
 	cmd.Flags().BoolVarP(&o.All, "all-namespaces", "A", false, "list tenants of every namespace (the default; accepted for kubectl habit)")
@@ -66,6 +69,13 @@ func (o *Options) Run(ctx context.Context) error {
 	ts, err := e.List(ctx)
 	if err != nil {
 		return err
+	}
+	if o.Spares {
+		ss, err := e.ListSpares(ctx)
+		if err != nil {
+			return err
+		}
+		ts = append(ts, ss...)
 	}
 	if o.Owner != "" {
 		kept := ts[:0]

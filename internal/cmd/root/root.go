@@ -16,6 +16,7 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/extend"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/gc"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/list"
+	poolcmd "github.com/kubectl-tenant/kubectl-tenant/internal/cmd/pool"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/register"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/render"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/sleep"
@@ -74,6 +75,7 @@ values files named in $KUBECTL_TENANT_VALUES (comma-separated), like create -f.`
 		wake.NewCmdWake(f, nil),
 		extend.NewCmdExtend(f, nil),
 		gc.NewCmdGC(f, nil),
+		poolcmd.NewCmdPool(f, nil, nil),
 		stats.NewCmdStats(f, nil),
 		upgrade.NewCmdUpgrade(f, nil),
 		version.NewCmdVersion(f),

@@ -101,6 +101,19 @@ func Print(w io.Writer, format string, s *tenant.Stats) error {
 	} else {
 		row("Time to ready", "-")
 	}
+	if r.Claimed != nil {
+		// Only where warm pools are in use: the split and the hit rate.
+		for _, k := range []struct {
+			label string
+			t     *tenant.ReadyTimes
+		}{{"  claimed spare", r.Claimed}, {"  fresh install", r.Fresh}} {
+			if k.t == nil || k.t.Ready == 0 {
+				continue
+			}
+			row(k.label, fmt.Sprintf("p50 %s, p95 %s (%d)", k.t.P50, k.t.P95, k.t.Ready))
+		}
+		row("Warm pool hit rate", fmt.Sprintf("%.0f%% (%d of %d creates)", 100*r.HitRate, r.Claimed.Creates, r.Creates))
+	}
 	row("Expired", names(s.Expired))
 	row("Idle", fmt.Sprintf("%s (not connected to for %s)", names(s.Idle), duration.HumanDuration(s.IdleAfter)))
 	return tw.Flush()

@@ -231,3 +231,38 @@ func EngineFunc(e *tenant.Engine) func() (*tenant.Engine, error) {
 func ArgoCDEngineFunc(e *tenant.Engine) func(context.Context) (*tenant.Engine, error) {
 	return func(context.Context) (*tenant.Engine, error) { return e, nil }
 }
+
+// ListingBackend is Backend that also lists control planes (one ready
+// replica per release, zero and paused while asleep), as plugins/vcluster
+// does: for tests of what reads the workloads (warm pools' readiness).
+type ListingBackend struct{ *Backend }
+
+var _ tenant.ControlPlaneLister = ListingBackend{}
+
+// ControlPlanes reports every installed release's (or s.Namespace's).
+func (b ListingBackend) ControlPlanes(_ context.Context, s tenant.Scope) (map[string]tenant.ControlPlane, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := map[string]tenant.ControlPlane{}
+	for ns := range b.releases {
+		if s.Namespace != "" && ns != s.Namespace {
+			continue
+		}
+		cp := tenant.ControlPlane{Kind: "StatefulSet", Replicas: 1, Ready: 1}
+		if b.asleep[ns] {
+			cp = tenant.ControlPlane{Kind: "StatefulSet", Paused: true}
+		}
+		out[ns] = cp
+	}
+	return out, nil
+}
+
+// ControlPlaneKinds is the one kind ControlPlanes reports.
+func (ListingBackend) ControlPlaneKinds() []string { return []string{"StatefulSet"} }
+
+// NewListingEngine is NewEngine with a ListingBackend.
+func NewListingEngine(t testing.TB, objs ...runtime.Object) (*tenant.Engine, *fake.Clientset, *Backend) {
+	e, cs, b := NewEngine(t, objs...)
+	e.Backend = ListingBackend{b}
+	return e, cs, b
+}
