@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+	"github.com/kubectl-tenant/kubectl-tenant/test/testenv"
 )
 
 // warmPool is the pool the warm-pool test fills: project-z, so that the
@@ -139,6 +140,29 @@ func TestWarmPool(t *testing.T) {
 	if e := w.argo().entriesOf(aClaimed); len(e) != 1 || e[0].Name != aClaimed {
 		t.Errorf("Argo CD entries of %s: %+v", aClaimed, e)
 	}
+	// The rest of the lifecycle on a claimed tenant, by its name: a create
+	// again converges it in place; an upgrade to the chart it runs changes
+	// nothing (it keeps the spare's install name, so no restart); sleep and
+	// wake.
+	r = w.mustRun("create", aClaimed, "--pool", warmPool, "--connect=false", "-o", "json")
+	var again tenant.Tenant
+	if err := json.Unmarshal([]byte(r.stdout), &again); err != nil || again.Namespace != ns || again.ClaimedAt == nil {
+		t.Errorf("create %s again: %v %s; want it converged in %s", aClaimed, err, r.stdout, ns)
+	}
+	r = w.mustRun("upgrade", aClaimed, "--chart-version", testenv.VClusterChartVersion, "-o", "json")
+	var up upgradeOut
+	if err := json.Unmarshal([]byte(r.stdout), &up); err != nil || len(up.Unchanged) != 1 || up.Unchanged[0].Name != aClaimed || len(up.Waves) != 0 {
+		t.Errorf("upgrade %s to the chart it runs: %v %s; want it unchanged", aClaimed, err, r.stdout)
+	}
+	w.mustRun("sleep", aClaimed)
+	if s := w.list()[aClaimed].Status; s != tenant.StatusSleeping {
+		t.Errorf("after sleep %s, list says %s", aClaimed, s)
+	}
+	w.mustRun("wake", aClaimed, "--wait", "5m")
+	if r := w.mustRun("connect", aClaimed, "--", "kubectl", "get", "ns", "default", "-o", "name"); strings.TrimSpace(r.stdout) != "namespace/default" {
+		t.Errorf("after wake, connect %s -- kubectl get ns default: %q", aClaimed, r.stdout)
+	}
+
 	// list: the five under their names; spares only with --spares.
 	l := w.list()
 	for _, n := range names {
