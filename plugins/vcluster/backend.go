@@ -35,10 +35,6 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/vclustervalues"
 )
 
-// ChartEnv overrides the default chart (a path, an oci:// reference or a
-// name), e.g. to the chart/ directory of the vcluster Go module offline.
-const ChartEnv = "KUBECTL_TENANT_CHART"
-
 // Backend implements tenant.Backend with the vcluster Helm chart.
 type Backend struct {
 	Getter genericclioptions.RESTClientGetter
@@ -268,7 +264,9 @@ func (b *Backend) install(ctx context.Context, cfg *action.Configuration, req te
 // loadChart resolves a local chart path, an oci:// reference or a chart in a
 // repository (downloaded to Helm's cache).
 func (b *Backend) loadChart(cfg *action.Configuration, req tenant.InstallRequest) (*chart.Chart, error) {
-	ref, repoURL, version := firstNonEmpty(req.Chart, os.Getenv(ChartEnv)), req.ChartRepo, req.ChartVersion
+	// req.Chart is resolved by the caller (flag, $KUBECTL_TENANT_CHART,
+	// host defaults: cmdutil.ChartRef); empty is the built-in chart.
+	ref, repoURL, version := req.Chart, req.ChartRepo, req.ChartVersion
 	if ref == "" {
 		ref, repoURL, version = vclustervalues.DefaultChart, firstNonEmpty(repoURL, vclustervalues.DefaultChartRepo), firstNonEmpty(version, vclustervalues.DefaultChartVersion)
 	}
@@ -426,7 +424,7 @@ func (c nsClientConfig) Namespace() (string, bool, error) { return c.ns, true, n
 // directory, where a rendered platform repository has a vcluster/ folder and
 // a cloned repository may have any chart of that name.
 func localChart(req tenant.InstallRequest) (string, bool) {
-	ref := firstNonEmpty(req.Chart, os.Getenv(ChartEnv))
+	ref := req.Chart
 	if ref == "" || registry.IsOCI(ref) {
 		return "", false
 	}
