@@ -80,10 +80,6 @@ func (r PoolResult) Done() string {
 // spareNamePrefix starts every spare's name (namespace vcluster-spare-...).
 const spareNamePrefix = "spare-"
 
-// StepClaim is the step of a create that claims a spare (in place of
-// "namespace" and "install").
-const StepClaim = "claim spare"
-
 // SpecHash identifies what a create of o installs, whatever the tenant's
 // name: pool, chart, chart version, Kubernetes version, the default values,
 // the contents of the values files, isolation. A spare is claimed only by
