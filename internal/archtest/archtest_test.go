@@ -3,7 +3,12 @@
 package archtest
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -78,6 +83,51 @@ func TestEngineHasNoUI(t *testing.T) {
 		deps := list(t, `{{join .Deps "\n"}}`, pkg)
 		if i := slices.IndexFunc(deps, isBanned); i >= 0 {
 			t.Errorf("%s links %s", pkg, deps[i])
+		}
+	}
+}
+
+// envReaders are the files allowed to read the process environment, and
+// why. The Factory reads it once (cmdutil.ReadEnv) and hands it down; the
+// terminal's own variables stay with the packages that draw.
+var envReaders = map[string]string{
+	"internal/cmdutil/env.go":    "ReadEnv: the one read, by NewFactory",
+	"internal/tui/styles.go":     "NO_COLOR, a terminal setting of the interactive app",
+	"internal/progress/lines.go": "TERM=dumb, a terminal setting of the step view",
+}
+
+// TestEnvironmentIsReadOnce: no file of the engine, the plugins, the
+// commands or their shared code reads os.Getenv, os.LookupEnv or
+// os.Environ (but envReaders); they take the Factory's Env.
+func TestEnvironmentIsReadOnce(t *testing.T) {
+	root := "../.."
+	for _, dir := range []string{"pkg", "plugins", "internal", "cmd"} {
+		err := filepath.WalkDir(filepath.Join(root, dir), func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+				return err
+			}
+			rel, _ := filepath.Rel(root, path)
+			if _, ok := envReaders[filepath.ToSlash(rel)]; ok {
+				return nil
+			}
+			f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.SkipObjectResolution)
+			if err != nil {
+				return err
+			}
+			ast.Inspect(f, func(n ast.Node) bool {
+				sel, ok := n.(*ast.SelectorExpr)
+				if !ok {
+					return true
+				}
+				if x, ok := sel.X.(*ast.Ident); ok && x.Name == "os" && slices.Contains([]string{"Getenv", "LookupEnv", "Environ"}, sel.Sel.Name) {
+					t.Errorf("%s reads os.%s: take the Factory's Env (cmdutil.Env) instead", rel, sel.Sel.Name)
+				}
+				return true
+			})
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
 	}
 }

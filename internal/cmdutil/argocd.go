@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd"
@@ -17,20 +18,22 @@ import (
 // bare --insecure would be ambiguous). --argocd-server is not --server:
 // that one is kubectl's, for the host API server. auth gets --auth (or
 // --argocd-auth); resolve it into o.Auth with ResolveAuth. The defaults come
-// from the environment (KUBECTL_TENANT_ARGOCD_*), which is what the commands
-// without these flags (list, delete, gc, the interactive app) use.
-func AddArgoCDFlags(cmd *cobra.Command, o *argocd.Options, auth *string, prefixed bool) {
+// from the environment env (KUBECTL_TENANT_ARGOCD_*), which is what the
+// commands without these flags (list, delete, gc, the interactive app) use;
+// o reads the token from env too.
+func AddArgoCDFlags(cmd *cobra.Command, env Env, o *argocd.Options, auth *string, prefixed bool) {
 	fl := cmd.Flags()
-	env := argocd.OptionsFromEnv() // a malformed value counts as unset here
+	o.Getenv = env.Get
+	fromEnv := argocd.OptionsFromEnv(env.Get) // a malformed value counts as unset here
 	names, authName, authHelp := argocd.DefaultFlags, "auth", authUsage
 	if prefixed {
 		names, authName, authHelp = argocd.PrefixedFlags, "argocd-auth", "Argo CD login: initial-admin or token (as register's --auth)"
 	}
 	o.Flags = names
-	fl.StringVar(&o.Namespace, "argocd-namespace", env.Namespace, "namespace of argocd-server and its Secrets (default: $"+argocd.NamespaceEnv+", the host defaults' argocdNamespace, or "+argocd.DefaultNamespace+")")
-	fl.StringVar(&o.Server, "argocd-server", env.Server, "Argo CD API address (https://HOST[:PORT]; $"+argocd.ServerEnv+"); default: a port-forward to Service argocd-server")
-	fl.BoolVar(&o.Insecure, strings.TrimPrefix(names.Insecure, "--"), env.Insecure, "skip TLS verification of the Argo CD server (its default certificate is self-signed; $"+argocd.InsecureEnv+")")
-	fl.BoolVar(&o.Plaintext, strings.TrimPrefix(names.Plaintext, "--"), env.Plaintext, "speak plain HTTP to Argo CD (argocd-server --insecure; $"+argocd.PlaintextEnv+"); detected by itself through the port-forward")
+	fl.StringVar(&o.Namespace, "argocd-namespace", fromEnv.Namespace, "namespace of argocd-server and its Secrets (default: $"+argocd.NamespaceEnv+", the host defaults' argocdNamespace, or "+argocd.DefaultNamespace+")")
+	fl.StringVar(&o.Server, "argocd-server", fromEnv.Server, "Argo CD API address (https://HOST[:PORT]; $"+argocd.ServerEnv+"); default: a port-forward to Service argocd-server")
+	fl.BoolVar(&o.Insecure, strings.TrimPrefix(names.Insecure, "--"), fromEnv.Insecure, "skip TLS verification of the Argo CD server (its default certificate is self-signed; $"+argocd.InsecureEnv+")")
+	fl.BoolVar(&o.Plaintext, strings.TrimPrefix(names.Plaintext, "--"), fromEnv.Plaintext, "speak plain HTTP to Argo CD (argocd-server --insecure; $"+argocd.PlaintextEnv+"); detected by itself through the port-forward")
 	fl.StringVar(auth, authName, "auto", authHelp)
 	if !prefixed {
 		// create's spellings work here too, so one set of flags fits both.
@@ -54,11 +57,11 @@ func ResolveAuth(flag string) string {
 }
 
 // HostArgoCD is where Argo CD is for the commands without Argo CD flags
-// (list, delete, gc, the interactive app): the environment
+// (list, delete, gc, the interactive app): r's environment
 // ($KUBECTL_TENANT_ARGOCD_*), then the host defaults r, then the built-in
 // values.
 func HostArgoCD(r hostconfig.Resolver) argocd.Options {
-	return withHostArgoCD(argocd.OptionsFromEnv(), r)
+	return withHostArgoCD(argocd.OptionsFromEnv(r.Env), r)
 }
 
 // withHostArgoCD fills Argo CD's namespace and server from r where ao
@@ -69,13 +72,13 @@ func withHostArgoCD(ao argocd.Options, r hostconfig.Resolver) argocd.Options {
 	return ao
 }
 
-// ArgoCDDefaults fills where Argo CD is from the environment, the host
-// defaults and the built-in values when the flags left it unset.
-func ArgoCDDefaults(ctx context.Context, f *Factory, ao argocd.Options) (argocd.Options, error) {
+// ArgoCDDefaults fills where Argo CD is from the host defaults (the
+// Factory's Defaults) when the flags and the environment left it unset.
+func ArgoCDDefaults(ctx context.Context, defaults func(context.Context, *pflag.FlagSet) (hostconfig.Resolver, error), ao argocd.Options) (argocd.Options, error) {
 	if ao.Namespace != "" && ao.Server != "" {
 		return ao, nil
 	}
-	r, err := f.Defaults(ctx, nil)
+	r, err := defaults(ctx, nil)
 	if err != nil {
 		return ao, err
 	}

@@ -13,28 +13,28 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
 
-// Defaults resolves the platform's defaults for a command: the flags of fs
-// the user set (fs may be nil), the environment, the host cluster's
-// ConfigMap kube-public/kubectl-tenant (one GET, once per process) and the
-// built-in values. A malformed ConfigMap is one error line. It changes
-// nothing: what the defaults decide is the caller's input (HostArgoCD,
-// ApplyCreateDefaults).
-func (f *Factory) Defaults(ctx context.Context, fs *pflag.FlagSet) (hostconfig.Resolver, error) {
-	e, err := f.Engine()
+// hostDefaults is Factory.Defaults: the platform's defaults for a command
+// are the flags of fs the user set (fs may be nil), the Factory's
+// environment, the host cluster's ConfigMap kube-public/kubectl-tenant (one
+// GET, once per process) and the built-in values. A malformed ConfigMap is
+// one error line. It changes nothing: what the defaults decide is the
+// caller's input (HostArgoCD, ApplyCreateDefaults).
+func (c *clients) hostDefaults(ctx context.Context, fs *pflag.FlagSet) (hostconfig.Resolver, error) {
+	e, err := c.f.Engine()
 	if err != nil {
 		return hostconfig.Resolver{}, err
 	}
-	f.hostOnce.Do(func() {
-		f.host, f.hostErr = hostconfig.Load(ctx, e.Kube)
+	c.hostOnce.Do(func() {
+		c.host, c.hostErr = hostconfig.Load(ctx, e.Kube)
 		var bad *hostconfig.MalformedError
-		if f.hostErr != nil && !errors.As(f.hostErr, &bad) {
-			f.hostErr = tenant.APIError(f.hostErr)
+		if c.hostErr != nil && !errors.As(c.hostErr, &bad) {
+			c.hostErr = tenant.APIError(c.hostErr)
 		}
 	})
-	if f.hostErr != nil {
-		return hostconfig.Resolver{}, f.hostErr
+	if c.hostErr != nil {
+		return hostconfig.Resolver{}, c.hostErr
 	}
-	return hostconfig.Resolver{Flags: ChangedFlags(fs), Host: f.host}, nil
+	return hostconfig.Resolver{Flags: ChangedFlags(fs), Getenv: c.f.Env.Get, Host: c.host}, nil
 }
 
 // ChangedFlags are the settings' flags of fs the user set.
@@ -94,7 +94,7 @@ func ChartRef(r hostconfig.Resolver, gitops bool) (chart, repo, version string) 
 			if k == "KUBECTL_TENANT_CHART" {
 				return ""
 			}
-			return os.Getenv(k)
+			return r.Env(k)
 		}
 		c = noEnv.Get(hostconfig.KeyChart)
 	}
@@ -137,7 +137,7 @@ func ApplyCreateDefaults(r hostconfig.Resolver, o *tenant.CreateOptions) error {
 	if r.Host != nil {
 		o.Values = r.Host.Values
 	}
-	o.ValuesFiles = append(ValuesFromEnv(), o.ValuesFiles...)
+	o.ValuesFiles = append(ValuesFromEnv(r), o.ValuesFiles...)
 	if r.Host != nil && !o.GitOps {
 		if w, ok := r.Host.WarmPools[o.Pool]; ok {
 			o.WarmPool = &tenant.PoolSpec{Pool: o.Pool, Size: w.Size, Sleeping: w.Sleeping()}
@@ -150,10 +150,10 @@ func ApplyCreateDefaults(r hostconfig.Resolver, o *tenant.CreateOptions) error {
 // its -f files.
 const ValuesEnv = "KUBECTL_TENANT_VALUES"
 
-// ValuesFromEnv returns the files named by ValuesEnv.
-func ValuesFromEnv() []string {
+// ValuesFromEnv returns the files ValuesEnv names in r's environment.
+func ValuesFromEnv(r hostconfig.Resolver) []string {
 	var out []string
-	for _, f := range strings.Split(os.Getenv(ValuesEnv), ",") {
+	for _, f := range strings.Split(r.Env(ValuesEnv), ",") {
 		if f = strings.TrimSpace(f); f != "" {
 			out = append(out, f)
 		}

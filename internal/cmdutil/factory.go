@@ -8,6 +8,7 @@ import (
 	"io"
 	"sync"
 
+	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/dynamic"
@@ -25,60 +26,106 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/plugins/vcluster"
 )
 
-// Factory builds clients on first use, so `version`, `completion` and
-// `--help` never touch the kubeconfig or the network.
+// Factory is what commands get from main: kubectl's flags, the IO
+// streams, the environment read once, and funcs that build clients on
+// first use, so `version`, `completion` and `--help` never touch the
+// kubeconfig or the network. NewFactory wires every func in one place; a
+// command's Options copy only the funcs they call, and tests replace them.
 type Factory struct {
 	ConfigFlags *genericclioptions.ConfigFlags
 	IOStreams   genericiooptions.IOStreams
 	// Interrupts is main's signal handling; commands set its hint.
 	Interrupts Interrupts
-	once       sync.Once
-	engine     *tenant.Engine // without Argo CD plugins, which use it
-	meta       metadata.Interface
-	dyn        dynamic.Interface
-	err        error
+	// Env is the process environment, read by NewFactory: nothing below
+	// reads os.Getenv, so one run sees one environment.
+	Env Env
+
+	// KubeconfigPath is the file tenant contexts are written to:
+	// --kubeconfig, else the first KUBECONFIG entry, else ~/.kube/config.
+	KubeconfigPath func() string
+	// Engine returns the lifecycle engine wired to the host cluster,
+	// reporting progress to stderr. It has no Argo CD plugins (no
+	// Registrar, no GitOps): the commands that deregister, list
+	// registrations or remove Applications take ArgoCDEngine.
+	Engine func() (*tenant.Engine, error)
+	// LocalEngine is Engine for a command that edits only local state
+	// (disconnect): a current tenant context whose host cluster is unknown
+	// is no error. A process runs one command, so the first of Engine and
+	// LocalEngine builds the engine both return.
+	LocalEngine func() (*tenant.Engine, error)
+	// Defaults resolves the platform's defaults for a command (see
+	// hostDefaults).
+	Defaults func(ctx context.Context, fs *pflag.FlagSet) (hostconfig.Resolver, error)
+	// ArgoCDEngine returns a new engine (Engine's clients and reporter)
+	// whose Argo CD plugins are where the environment, then the host
+	// defaults say: the Registrar (delete deregisters, list shows
+	// REGISTERED; without an Argo CD on the host both are no-ops) and the
+	// GitOps installer (delete removes a GitOps tenant's Application).
+	// With warn set, a host defaults error is a warning there and the
+	// environment's and built-in values apply; without, it is returned.
+	ArgoCDEngine func(ctx context.Context, warn io.Writer) (*tenant.Engine, error)
+	// EngineWith returns a new engine: Engine's, with the Argo CD plugins
+	// reg and in (either may be nil). The Factory's engine stays as built.
+	EngineWith func(reg *argocd.Registrar, in *argocd.Installer) (*tenant.Engine, error)
+	// NewRegistrar returns a new Argo CD registrar with ao (where Argo CD
+	// is, how to log in) for one command's calls; keepSession keeps one
+	// Argo CD session for all of them (the interactive app lists every few
+	// seconds; Close ends it).
+	NewRegistrar func(ao argocd.Options, keepSession bool) (*argocd.Registrar, error)
+	// NewInstaller returns a new Argo CD installer for one create --gitops:
+	// the platform config cfg (nil: none) in Argo CD's namespace ns.
+	NewInstaller func(cfg *gitops.Config, ns string) (*argocd.Installer, error)
+}
+
+// NewFactory returns the Factory over kubectl's standard flags and this
+// process's environment: the one place where its funcs are wired.
+func NewFactory(streams genericiooptions.IOStreams) *Factory {
+	flags := genericclioptions.NewConfigFlags(true).WithDiscoveryBurst(300).WithDiscoveryQPS(50.0)
+	timeout := DefaultRequestTimeout.String()
+	flags.Timeout = &timeout // the --request-timeout default; Helm's client reads it too
+	f := &Factory{ConfigFlags: flags, IOStreams: streams, Env: ReadEnv()}
+	c := &clients{f: f}
+	f.KubeconfigPath = func() string {
+		return f.ConfigFlags.ToRawKubeConfigLoader().ConfigAccess().GetDefaultFilename()
+	}
+	f.Engine = func() (*tenant.Engine, error) { return c.build(false) }
+	f.LocalEngine = func() (*tenant.Engine, error) { return c.build(true) }
+	f.Defaults = c.hostDefaults
+	f.ArgoCDEngine = c.argoCDEngine
+	f.EngineWith = c.engineWith
+	f.NewRegistrar = c.newRegistrar
+	f.NewInstaller = c.newInstaller
+	return f
+}
+
+// clients are what the Factory's funcs build once per process.
+type clients struct {
+	f      *Factory
+	once   sync.Once
+	engine *tenant.Engine // without Argo CD plugins, which use it
+	meta   metadata.Interface
+	dyn    dynamic.Interface
+	err    error
 
 	hostOnce sync.Once
 	host     *hostconfig.Defaults
 	hostErr  error
 }
 
-// NewFactory returns a Factory over kubectl's standard flags.
-func NewFactory(streams genericiooptions.IOStreams) *Factory {
-	flags := genericclioptions.NewConfigFlags(true).WithDiscoveryBurst(300).WithDiscoveryQPS(50.0)
-	timeout := DefaultRequestTimeout.String()
-	flags.Timeout = &timeout // the --request-timeout default; Helm's client reads it too
-	return &Factory{ConfigFlags: flags, IOStreams: streams}
-}
+// sessions is the session store in the Factory's environment.
+func (c *clients) sessions() session.Store { return session.DefaultStore(c.f.Env.Get) }
 
-// KubeconfigPath is the file tenant contexts are written to: --kubeconfig,
-// else the first KUBECONFIG entry, else ~/.kube/config.
-func (f *Factory) KubeconfigPath() string {
-	return f.ConfigFlags.ToRawKubeConfigLoader().ConfigAccess().GetDefaultFilename()
-}
-
-// Engine returns the lifecycle engine wired to the host cluster, reporting
-// progress to stderr. It has no Argo CD plugins (no Registrar, no GitOps):
-// the commands that deregister, list registrations or remove Applications
-// take ArgoCDEngine, built per call from it.
-func (f *Factory) Engine() (*tenant.Engine, error) { return f.build(false) }
-
-// LocalEngine is Engine for a command that edits only local state
-// (disconnect): a current tenant context whose host cluster is unknown is
-// no error. A process runs one command, so the first of Engine and
-// LocalEngine builds the engine both return.
-func (f *Factory) LocalEngine() (*tenant.Engine, error) { return f.build(true) }
-
-func (f *Factory) build(localOnly bool) (*tenant.Engine, error) {
-	f.once.Do(func() {
-		host, err := f.hostContext(localOnly)
+func (c *clients) build(localOnly bool) (*tenant.Engine, error) {
+	f := c.f
+	c.once.Do(func() {
+		host, err := c.hostContext(localOnly)
 		if err != nil {
-			f.err = err
+			c.err = err
 			return
 		}
 		cfg, err := f.ConfigFlags.ToRESTConfig()
 		if err != nil {
-			f.err = fmt.Errorf("kubeconfig: %w", err)
+			c.err = fmt.Errorf("kubeconfig: %w", err)
 			return
 		}
 		// client-go's default (5 QPS, burst 10) throttles a create's parallel
@@ -87,67 +134,59 @@ func (f *Factory) build(localOnly bool) (*tenant.Engine, error) {
 		cfg.QPS, cfg.Burst = 50, 100
 		kube, err := kubernetes.NewForConfig(cfg)
 		if err != nil {
-			f.err = err
+			c.err = err
 			return
 		}
 		meta, err := metadata.NewForConfig(cfg)
 		if err != nil {
-			f.err = err
+			c.err = err
 			return
 		}
 		dyn, err := dynamic.NewForConfig(cfg)
 		if err != nil {
-			f.err = err
+			c.err = err
 			return
 		}
-		f.meta, f.dyn = meta, dyn
-		f.engine = &tenant.Engine{
+		c.meta, c.dyn = meta, dyn
+		c.engine = &tenant.Engine{
 			Kube:        kube,
 			REST:        cfg,
 			Backend:     &vcluster.Backend{Getter: f.ConfigFlags, Kube: kube, Meta: meta},
 			Kubeconfig:  kubeconfig.Store{Path: f.KubeconfigPath()},
-			Sessions:    session.DefaultStore(),
+			Sessions:    c.sessions(),
 			HostContext: host,
 			Report:      progress.Lines(f.IOStreams.ErrOut),
 		}
 	})
-	return f.engine, f.err
+	return c.engine, c.err
 }
 
-// ArgoCDEngine returns a new engine (Engine's clients and reporter) whose
-// Argo CD plugins are where the environment, then the host defaults say:
-// the Registrar (delete deregisters, list shows REGISTERED; without an
-// Argo CD on the host both are no-ops) and the GitOps installer (delete
-// removes a GitOps tenant's Application). With warn set, a host defaults
-// error is a warning there and the environment's and built-in values
-// apply; without, it is returned.
-func (f *Factory) ArgoCDEngine(ctx context.Context, warn io.Writer) (*tenant.Engine, error) {
-	if _, err := f.Engine(); err != nil {
+func (c *clients) argoCDEngine(ctx context.Context, warn io.Writer) (*tenant.Engine, error) {
+	if _, err := c.f.Engine(); err != nil {
 		return nil, err
 	}
-	r, err := f.Defaults(ctx, nil)
+	r, err := c.f.Defaults(ctx, nil)
 	if err != nil {
 		if warn == nil {
 			return nil, err
 		}
 		fmt.Fprintln(warn, "Warning:", err)
+		r = hostconfig.Resolver{Getenv: c.f.Env.Get}
 	}
 	ao := HostArgoCD(r)
-	reg, err := f.NewRegistrar(ao, false)
+	reg, err := c.f.NewRegistrar(ao, false)
 	if err != nil {
 		return nil, err
 	}
-	in, err := f.NewInstaller(nil, ao.Namespace)
+	in, err := c.f.NewInstaller(nil, ao.Namespace)
 	if err != nil {
 		return nil, err
 	}
-	return f.EngineWith(reg, in)
+	return c.f.EngineWith(reg, in)
 }
 
-// EngineWith returns a new engine: Engine's, with the Argo CD plugins reg
-// and in (either may be nil). The Factory's engine stays as built.
-func (f *Factory) EngineWith(reg *argocd.Registrar, in *argocd.Installer) (*tenant.Engine, error) {
-	base, err := f.Engine()
+func (c *clients) engineWith(reg *argocd.Registrar, in *argocd.Installer) (*tenant.Engine, error) {
+	base, err := c.f.Engine()
 	if err != nil {
 		return nil, err
 	}
@@ -161,26 +200,20 @@ func (f *Factory) EngineWith(reg *argocd.Registrar, in *argocd.Installer) (*tena
 	return &e, nil
 }
 
-// NewRegistrar returns a new Argo CD registrar with ao (where Argo CD is,
-// how to log in) for one command's calls; keepSession keeps one Argo CD
-// session for all of them (the interactive app lists every few seconds;
-// Close ends it).
-func (f *Factory) NewRegistrar(ao argocd.Options, keepSession bool) (*argocd.Registrar, error) {
-	b, err := f.Engine()
+func (c *clients) newRegistrar(ao argocd.Options, keepSession bool) (*argocd.Registrar, error) {
+	b, err := c.f.Engine()
 	if err != nil {
 		return nil, err
 	}
-	return &argocd.Registrar{Kube: b.Kube, REST: b.REST, Sessions: b.Sessions, Tenants: b, Meta: f.meta, Options: ao, KeepSession: keepSession}, nil
+	return &argocd.Registrar{Kube: b.Kube, REST: b.REST, Sessions: b.Sessions, Tenants: b, Meta: c.meta, Options: ao, KeepSession: keepSession}, nil
 }
 
-// NewInstaller returns a new Argo CD installer for one create --gitops:
-// the platform config cfg (nil: none) in Argo CD's namespace ns.
-func (f *Factory) NewInstaller(cfg *gitops.Config, ns string) (*argocd.Installer, error) {
-	b, err := f.Engine()
+func (c *clients) newInstaller(cfg *gitops.Config, ns string) (*argocd.Installer, error) {
+	b, err := c.f.Engine()
 	if err != nil {
 		return nil, err
 	}
-	return &argocd.Installer{Kube: b.Kube, Dynamic: f.dyn, Options: argocd.Options{Namespace: ns}, Config: cfg}, nil
+	return &argocd.Installer{Kube: b.Kube, Dynamic: c.dyn, Options: argocd.Options{Namespace: ns}, Config: cfg}, nil
 }
 
 // hostContext makes commands talk to the host cluster even while a tenant
@@ -188,7 +221,8 @@ func (f *Factory) NewInstaller(cfg *gitops.Config, ns string) (*argocd.Installer
 // context that is one of ours is replaced by the host context recorded in its
 // session or in the context's own mark. It returns the effective host context
 // name.
-func (f *Factory) hostContext(localOnly bool) (string, error) {
+func (c *clients) hostContext(localOnly bool) (string, error) {
+	f := c.f
 	if c := f.ConfigFlags.Context; c != nil && *c != "" {
 		return *c, nil
 	}
@@ -208,7 +242,7 @@ func (f *Factory) hostContext(localOnly bool) (string, error) {
 		return cur, nil
 	}
 	host := m.Host
-	if s, ok, _ := session.DefaultStore().Get(rules.GetDefaultFilename(), cur); ok && s.HostContext != "" {
+	if s, ok, _ := c.sessions().Get(rules.GetDefaultFilename(), cur); ok && s.HostContext != "" {
 		host = s.HostContext
 	}
 	if host == "" || host == cur {

@@ -2,12 +2,16 @@ package cmdutil_test
 
 import (
 	"context"
+	"path/filepath"
+	"slices"
 	"testing"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil/cmdutiltest"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/session"
 	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd"
 )
 
@@ -51,13 +55,52 @@ func TestArgoCDEngineIsBuiltNotChanged(t *testing.T) {
 		t.Error("Engine() changed after ArgoCDEngine")
 	}
 
-	// The environment beats the host defaults.
-	t.Setenv(argocd.NamespaceEnv, "from-env")
+	// The environment (as the Factory read it) beats the host defaults.
+	f.Env[argocd.NamespaceEnv] = "from-env"
 	c, err := f.ArgoCDEngine(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ns := c.Registrar.(*argocd.Registrar).Options.Namespace; ns != "from-env" {
 		t.Errorf("namespace %q, want the environment's", ns)
+	}
+}
+
+// TestFactoryReadsTheEnvironmentOnce: the defaults come from the
+// environment NewFactory read, not from the process's at the time of the
+// call, and a test (or a caller) gives the Factory its own through Env.
+func TestFactoryReadsTheEnvironmentOnce(t *testing.T) {
+	kubeconfig, _, _ := cmdutiltest.FakeHostWithDefaults(t, map[string]string{"pool": "from-host"}, "demo")
+	t.Setenv("KUBECONFIG", kubeconfig)
+	t.Setenv("KUBECTL_TENANT_STATE_DIR", t.TempDir())
+	t.Setenv("KUBECTL_TENANT_POOL", "at-start")
+	t.Setenv(cmdutil.ValuesEnv, "a.yaml, b.yaml")
+	streams, _, _, _ := genericiooptions.NewTestIOStreams()
+	f := cmdutil.NewFactory(streams)
+	t.Setenv("KUBECTL_TENANT_POOL", "later")
+	t.Setenv(cmdutil.ValuesEnv, "later.yaml")
+	r, err := f.Defaults(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := r.Get(hostconfig.KeyPool); v.Value != "at-start" || v.Source != "env $KUBECTL_TENANT_POOL" {
+		t.Errorf("pool = %+v; want the environment read at start", v)
+	}
+	if got := cmdutil.ValuesFromEnv(r); !slices.Equal(got, []string{"a.yaml", "b.yaml"}) {
+		t.Errorf("values files = %q; want those of the environment read at start", got)
+	}
+	delete(f.Env, "KUBECTL_TENANT_POOL")
+	if r, _ = f.Defaults(context.Background(), nil); r.Get(hostconfig.KeyPool).Value != "from-host" {
+		t.Errorf("pool without the variable = %+v; want the host's", r.Get(hostconfig.KeyPool))
+	}
+	if got := session.DefaultStore(f.Env.Get).Dir; got != filepath.Join(f.Env["KUBECTL_TENANT_STATE_DIR"], "sessions") {
+		t.Errorf("session dir %q", got)
+	}
+	e, err := f.Engine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Sessions.Dir != filepath.Join(f.Env["KUBECTL_TENANT_STATE_DIR"], "sessions") {
+		t.Errorf("engine session dir %q; want the one of $KUBECTL_TENANT_STATE_DIR", e.Sessions.Dir)
 	}
 }

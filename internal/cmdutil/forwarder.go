@@ -72,7 +72,7 @@ func StartBackground(ctx context.Context, f *Factory, name, contextName string) 
 	defer parentW.Close()
 	cmd := exec.Command(self, args...)
 	cmd.Stdout, cmd.Stderr, cmd.ExtraFiles = logf, logf, []*os.File{readyW, parentR}
-	cmd.Env = os.Environ()
+	cmd.Env = f.Env.List()
 	detach(cmd) // survives the terminal
 	err = cmd.Start()
 	readyW.Close()

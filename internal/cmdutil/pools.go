@@ -23,7 +23,7 @@ func PoolTemplate(r hostconfig.Resolver, pool string) (tenant.CreateOptions, err
 	if r.Host != nil {
 		o.Values = r.Host.Values
 	}
-	o.ValuesFiles = ValuesFromEnv()
+	o.ValuesFiles = ValuesFromEnv(r)
 	return o, nil
 }
 

@@ -9,7 +9,6 @@ package hostconfig
 import (
 	"context"
 	"fmt"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -228,23 +227,28 @@ type Flags map[string]string
 // Resolver resolves settings for one command.
 type Resolver struct {
 	Flags Flags
-	// Getenv reads the environment (nil: os.Getenv).
+	// Getenv reads the environment the caller read once (nil: none; this
+	// package never reads the process environment).
 	Getenv func(string) string
 	Host   *Defaults
+}
+
+// Env reads variable key of r's environment ("" without one).
+func (r Resolver) Env(key string) string {
+	if r.Getenv == nil {
+		return ""
+	}
+	return r.Getenv(key)
 }
 
 // Get resolves one setting: flag > environment > host defaults > built-in.
 func (r Resolver) Get(key string) Value {
 	s, _ := lookup(key)
-	getenv := r.Getenv
-	if getenv == nil {
-		getenv = os.Getenv
-	}
 	if v, ok := r.Flags[key]; ok && s.Flag != "" {
 		return Value{key, v, "flag --" + s.Flag}
 	}
 	if s.Env != "" {
-		if v := getenv(s.Env); v != "" {
+		if v := r.Env(s.Env); v != "" {
 			return Value{key, v, "env $" + s.Env}
 		}
 	}

@@ -51,10 +51,12 @@ type Store struct {
 
 // DefaultDir is $KUBECTL_TENANT_STATE_DIR/sessions, else
 // $XDG_STATE_HOME/kubectl-tenant/sessions, else
-// ~/.local/state/kubectl-tenant/sessions. It is an error when none of them
-// is set: a relative fallback would scatter state into working directories.
-func DefaultDir() (string, error) {
-	if d := os.Getenv("KUBECTL_TENANT_STATE_DIR"); d != "" {
+// $HOME/.local/state/kubectl-tenant/sessions, in the environment getenv
+// (the caller reads it; this package never does). It is an error when none
+// of them is set: a relative fallback would scatter state into working
+// directories.
+func DefaultDir(getenv func(string) string) (string, error) {
+	if d := getenv("KUBECTL_TENANT_STATE_DIR"); d != "" {
 		abs, err := filepath.Abs(d)
 		if err != nil {
 			return "", fmt.Errorf("KUBECTL_TENANT_STATE_DIR: %w", err)
@@ -62,10 +64,10 @@ func DefaultDir() (string, error) {
 		return filepath.Join(abs, "sessions"), nil
 	}
 	// The XDG spec says a relative XDG_STATE_HOME is invalid and ignored.
-	base := os.Getenv("XDG_STATE_HOME")
+	base := getenv("XDG_STATE_HOME")
 	if !filepath.IsAbs(base) {
-		home, err := os.UserHomeDir()
-		if err != nil || !filepath.IsAbs(home) {
+		home := getenv("HOME")
+		if !filepath.IsAbs(home) {
 			return "", errors.New("no directory for connection state: $HOME is not set (set KUBECTL_TENANT_STATE_DIR or XDG_STATE_HOME)")
 		}
 		base = filepath.Join(home, ".local", "state")
@@ -74,8 +76,8 @@ func DefaultDir() (string, error) {
 }
 
 // DefaultStore is the Store in DefaultDir (with Err set when there is none).
-func DefaultStore() Store {
-	d, err := DefaultDir()
+func DefaultStore(getenv func(string) string) Store {
+	d, err := DefaultDir(getenv)
 	return Store{Dir: d, Err: err}
 }
 

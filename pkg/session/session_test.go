@@ -108,28 +108,30 @@ func TestLegacyFileIsFoundAndReplaced(t *testing.T) {
 // TestDefaultDirWithoutHome: no HOME and no override is an error, not a
 // directory relative to the working directory (L4).
 func TestDefaultDirWithoutHome(t *testing.T) {
-	t.Setenv("KUBECTL_TENANT_STATE_DIR", "")
-	t.Setenv("XDG_STATE_HOME", "relative/ignored")
-	t.Setenv("HOME", "")
-	d, err := DefaultDir()
+	env := map[string]string{"XDG_STATE_HOME": "relative/ignored"}
+	getenv := func(k string) string { return env[k] }
+	d, err := DefaultDir(getenv)
 	if err == nil || !strings.Contains(err.Error(), "KUBECTL_TENANT_STATE_DIR") {
 		t.Fatalf("DefaultDir() = %q, %v; want an error naming KUBECTL_TENANT_STATE_DIR", d, err)
 	}
-	st := DefaultStore()
+	st := DefaultStore(getenv)
 	if err := st.Save(Session{Context: "x"}); err == nil {
 		t.Error("Save without a state directory succeeded")
 	}
 	if ss, err := st.List(); len(ss) != 0 || err != nil {
 		t.Errorf("List without a state directory: %v %v", ss, err)
 	}
-	t.Setenv("KUBECTL_TENANT_STATE_DIR", "rel")
-	if d, err := DefaultDir(); err != nil || !filepath.IsAbs(d) {
+	env["KUBECTL_TENANT_STATE_DIR"] = "rel"
+	if d, err := DefaultDir(getenv); err != nil || !filepath.IsAbs(d) {
 		t.Errorf("relative KUBECTL_TENANT_STATE_DIR gave %q, %v; want an absolute path", d, err)
 	}
-	t.Setenv("KUBECTL_TENANT_STATE_DIR", "")
-	t.Setenv("XDG_STATE_HOME", "/xdg")
-	if d, _ := DefaultDir(); d != "/xdg/kubectl-tenant/sessions" {
+	env = map[string]string{"XDG_STATE_HOME": "/xdg"}
+	if d, _ := DefaultDir(getenv); d != "/xdg/kubectl-tenant/sessions" {
 		t.Errorf("XDG_STATE_HOME: %q", d)
+	}
+	env = map[string]string{"HOME": "/home/u"}
+	if d, _ := DefaultDir(getenv); d != "/home/u/.local/state/kubectl-tenant/sessions" {
+		t.Errorf("HOME: %q", d)
 	}
 }
 

@@ -47,8 +47,8 @@ func (e *HeldError) Error() string {
 // holderIdentity names this run in the lease: user@host pid N, the
 // operation, and a random tag that tells apart two runs of one process.
 func holderIdentity(op string) string {
-	name := os.Getenv("USER")
-	if u, err := user.Current(); err == nil && u.Username != "" {
+	name := ""
+	if u, err := user.Current(); err == nil { // (falls back to $USER itself)
 		name = u.Username
 	}
 	if name == "" {

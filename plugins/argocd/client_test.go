@@ -324,22 +324,21 @@ func TestSelfSignedErrorNamesTheCommandsFlag(t *testing.T) {
 			t.Errorf("flags %+v: got %v; want a TLSError saying %q", flags, err, want)
 		}
 	}
-	t.Setenv(InsecureEnv, "true")
-	t.Setenv(ServerEnv, srv.URL)
-	o := OptionsFromEnv()
+	env := map[string]string{InsecureEnv: "true", ServerEnv: srv.URL}
+	o := OptionsFromEnv(envOf(env))
 	if !o.Insecure || o.Validate() != nil {
 		t.Fatalf("%s=true: %+v", InsecureEnv, o)
 	}
-	t.Setenv(TokenEnv, "tok")
+	env[TokenEnv] = "tok"
 	o.Auth = AuthToken
 	s, err := Login(context.Background(), nil, nil, o)
 	if err != nil {
 		t.Fatalf("with %s=true: %v", InsecureEnv, err)
 	}
 	s.Close()
-	t.Setenv(InsecureEnv, "yes please")
+	env[InsecureEnv] = "yes please"
 	var ue *tenant.UsageError
-	if err := OptionsFromEnv().Validate(); !errors.As(err, &ue) {
+	if err := OptionsFromEnv(envOf(env)).Validate(); !errors.As(err, &ue) {
 		t.Errorf("malformed %s: %v, want a usage error", InsecureEnv, err)
 	}
 }
@@ -351,7 +350,6 @@ func TestSessionCloseLogsOut(t *testing.T) {
 	f, srv := newFakeArgo(t)
 	kube := fake.NewClientset(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: InitialAdminSecret, Namespace: "argocd"},
 		Data: map[string][]byte{"password": []byte("pw")}})
-	t.Setenv(TokenEnv, "")
 	s, err := Login(context.Background(), kube, nil, Options{Server: srv.URL, Auth: AuthInitialAdmin})
 	if err != nil {
 		t.Fatal(err)
@@ -360,9 +358,8 @@ func TestSessionCloseLogsOut(t *testing.T) {
 	if f.logins != 1 || f.logouts != 1 || !f.revoked {
 		t.Errorf("logins %d, logouts %d: want the session ended", f.logins, f.logouts)
 	}
-	t.Setenv(TokenEnv, f.token)
 	f.revoked = false
-	s, err = Login(context.Background(), kube, nil, Options{Server: srv.URL})
+	s, err = Login(context.Background(), kube, nil, Options{Server: srv.URL, Getenv: envOf(map[string]string{TokenEnv: f.token})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,4 +367,10 @@ func TestSessionCloseLogsOut(t *testing.T) {
 	if f.logouts != 1 || f.revoked {
 		t.Errorf("the user's token from $%s was logged out", TokenEnv)
 	}
+}
+
+// envOf is an environment of m, read when the function is called (so a
+// test may change m between calls).
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
 }

@@ -32,9 +32,10 @@ type LocalConfig struct {
 
 // LocalConfigPath is where the argocd CLI keeps its config, resolved as the
 // CLI does: $ARGOCD_CONFIG_DIR, else the legacy ~/.argocd when it exists,
-// else $XDG_CONFIG_HOME/argocd, else ~/.config/argocd.
-func LocalConfigPath() (string, error) {
-	if d := os.Getenv("ARGOCD_CONFIG_DIR"); d != "" {
+// else $XDG_CONFIG_HOME/argocd, else ~/.config/argocd; getenv is the
+// environment.
+func LocalConfigPath(getenv func(string) string) (string, error) {
+	if d := getenv("ARGOCD_CONFIG_DIR"); d != "" {
 		return filepath.Join(d, "config"), nil
 	}
 	home, err := os.UserHomeDir()
@@ -44,7 +45,7 @@ func LocalConfigPath() (string, error) {
 	if st, err := os.Stat(filepath.Join(home, ".argocd")); err == nil && st.IsDir() {
 		return filepath.Join(home, ".argocd", "config"), nil
 	}
-	if x := os.Getenv("XDG_CONFIG_HOME"); x != "" {
+	if x := getenv("XDG_CONFIG_HOME"); x != "" {
 		return filepath.Join(x, "argocd", "config"), nil
 	}
 	return filepath.Join(home, ".config", "argocd", "config"), nil
@@ -123,8 +124,8 @@ func normServer(s string) string {
 
 // tokenFromLocalConfig finds a token for server in the argocd CLI config;
 // the returned source names where it came from (never the token itself).
-func tokenFromLocalConfig(server string) (token, source string, err error) {
-	path, err := LocalConfigPath()
+func tokenFromLocalConfig(getenv func(string) string, server string) (token, source string, err error) {
+	path, err := LocalConfigPath(getenv)
 	if err != nil {
 		return "", "", err
 	}

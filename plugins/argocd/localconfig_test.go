@@ -36,12 +36,12 @@ users:
 
 func TestLocalConfigTokens(t *testing.T) {
 	dir := t.TempDir()
-	t.Setenv("ARGOCD_CONFIG_DIR", dir)
-	path, err := LocalConfigPath()
+	getenv := envOf(map[string]string{"ARGOCD_CONFIG_DIR": dir})
+	path, err := LocalConfigPath(getenv)
 	if err != nil || path != filepath.Join(dir, "config") {
 		t.Fatalf("LocalConfigPath = %q, %v", path, err)
 	}
-	if tok, _, err := tokenFromLocalConfig(""); err != nil || tok != "" {
+	if tok, _, err := tokenFromLocalConfig(getenv, ""); err != nil || tok != "" {
 		t.Errorf("no config file: token %q, err %v; want none and no error", tok, err)
 	}
 	if err := os.WriteFile(path, []byte(cliConfig), 0o600); err != nil {
@@ -56,7 +56,7 @@ func TestLocalConfigTokens(t *testing.T) {
 		"http://localhost:8080/":         "tok-local",
 		"https://other.example.com":      "",
 	} {
-		tok, src, err := tokenFromLocalConfig(server)
+		tok, src, err := tokenFromLocalConfig(getenv, server)
 		if err != nil || tok != want {
 			t.Errorf("server %q: token %q (%s), err %v; want %q", server, tok, src, err, want)
 		}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -60,6 +59,10 @@ type Options struct {
 	// Flags name Insecure and Plaintext in errors as the command that
 	// failed spells them (zero: DefaultFlags, register's).
 	Flags FlagNames
+	// Getenv is the environment the caller read: $ARGOCD_AUTH_TOKEN and
+	// where the argocd CLI keeps its config. nil reads none; the plugin
+	// never reads the process environment itself.
+	Getenv func(string) string
 
 	envErr error // a malformed environment variable (OptionsFromEnv)
 }
@@ -90,22 +93,23 @@ const (
 	PlaintextEnv = "KUBECTL_TENANT_ARGOCD_PLAINTEXT"
 )
 
-// OptionsFromEnv are the Options the environment sets: namespace, server,
-// insecure and plaintext, with EnvFlags for errors. A malformed boolean is
-// reported by Validate (so by the first Argo CD call), not here.
-func OptionsFromEnv() Options {
-	o := Options{Namespace: os.Getenv(NamespaceEnv), Server: os.Getenv(ServerEnv), Flags: EnvFlags}
+// OptionsFromEnv are the Options the environment getenv sets: namespace,
+// server, insecure and plaintext, with EnvFlags for errors, and getenv for
+// the token. A malformed boolean is reported by Validate (so by the first
+// Argo CD call), not here.
+func OptionsFromEnv(getenv func(string) string) Options {
+	o := Options{Namespace: getenv(NamespaceEnv), Server: getenv(ServerEnv), Flags: EnvFlags, Getenv: getenv}
 	var err error
-	o.Insecure, err = EnvBool(InsecureEnv)
+	o.Insecure, err = EnvBool(getenv, InsecureEnv)
 	o.envErr = err
-	o.Plaintext, err = EnvBool(PlaintextEnv)
+	o.Plaintext, err = EnvBool(getenv, PlaintextEnv)
 	o.envErr = errors.Join(o.envErr, err)
 	return o
 }
 
-// EnvBool reads a boolean environment variable (unset or empty: false).
-func EnvBool(env string) (bool, error) {
-	s := os.Getenv(env)
+// EnvBool reads boolean variable env of getenv (unset or empty: false).
+func EnvBool(getenv func(string) string, env string) (bool, error) {
+	s := getenv(env)
 	if s == "" {
 		return false, nil
 	}
@@ -128,6 +132,14 @@ func (o Options) flags() FlagNames {
 }
 
 func (o Options) namespace() string { return firstNonEmpty(o.Namespace, DefaultNamespace) }
+
+// getenv reads o's environment (none when o has no Getenv).
+func (o Options) getenv(key string) string {
+	if o.Getenv == nil {
+		return ""
+	}
+	return o.Getenv(key)
+}
 
 // Validate checks the options without any network call.
 func (o Options) Validate() error {
@@ -388,14 +400,14 @@ func (s *Session) authenticate(ctx context.Context, kube kubernetes.Interface, o
 	auth := o.Auth
 	var token, source string
 	if auth == AuthAuto || auth == AuthToken {
-		if t := os.Getenv(TokenEnv); t != "" {
+		if t := o.getenv(TokenEnv); t != "" {
 			token, source = t, "$"+TokenEnv
 		} else if o.Server != "" || auth == AuthToken {
 			// The argocd CLI's token for this server; through the
 			// port-forward only a context of `argocd login
 			// --port-forward` (never a named server's token), and only
 			// with --auth token.
-			t, src, err := tokenFromLocalConfig(o.Server)
+			t, src, err := tokenFromLocalConfig(o.getenv, o.Server)
 			if err != nil && auth == AuthToken {
 				return err
 			}

@@ -432,7 +432,6 @@ func TestRegisterAPIKeepsOtherLabelledSecrets(t *testing.T) {
 func TestRegisteredFromAPILogsInOnce(t *testing.T) {
 	f, srv := newFakeArgo(t)
 	f.clusters[InClusterAddress("demo")] = Cluster{Server: InClusterAddress("demo"), Name: "demo", Labels: clusterLabels("demo", nil)}
-	t.Setenv(TokenEnv, "")
 	admin := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: InitialAdminSecret, Namespace: "argocd"}, Data: map[string][]byte{"password": []byte("pw")}}
 	r, _, meta := newRegistrar(t, admin)
 	meta.PrependReactor("list", "secrets", func(k8stesting.Action) (bool, runtime.Object, error) {

@@ -33,7 +33,10 @@ type Options struct {
 	// Confirm asks whether to wake a sleeping tenant (cmdutil.Confirm on
 	// the command's streams); asked is false where nobody can answer.
 	Confirm func(question string, def bool) (yes, asked bool)
-	config  *genericclioptions.ConfigFlags
+	// Env is the environment a command run with `connect NAME -- CMD`
+	// gets (with KUBECONFIG set to the tenant's).
+	Env    cmdutil.Env
+	config *genericclioptions.ConfigFlags
 
 	Name        string
 	ContextName string
@@ -53,7 +56,7 @@ type Options struct {
 
 // NewCmdConnect builds the command; runF replaces Run in tests.
 func NewCmdConnect(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{IO: f.IOStreams, Engine: f.Engine, config: f.ConfigFlags, Confirm: cmdutil.Prompter(f.IOStreams),
+	o := &Options{IO: f.IOStreams, Engine: f.Engine, Env: f.Env, config: f.ConfigFlags, Confirm: cmdutil.Prompter(f.IOStreams),
 		StartBackground: func(ctx context.Context, name, contextName string) error {
 			return cmdutil.StartBackground(ctx, f, name, contextName)
 		}}
@@ -190,7 +193,7 @@ func (o *Options) runCommand(ctx context.Context) error {
 	}
 	defer c.Close()
 	cmd := exec.CommandContext(ctx, o.Command[0], o.Command[1:]...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+scoped.Kubeconfig.Path)
+	cmd.Env = append(o.Env.List(), "KUBECONFIG="+scoped.Kubeconfig.Path)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.IO.In, o.IO.Out, o.IO.ErrOut
 	if err := cmd.Run(); err != nil {
 		var ee *exec.ExitError

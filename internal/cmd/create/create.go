@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -58,7 +57,7 @@ func NewCmdCreate(f *cmdutil.Factory, runF func(context.Context, *Options) error
 	o := &Options{IO: f.IOStreams, Engine: f.Engine, Defaults: f.Defaults, Connector: cmdutil.Connector{F: f},
 		NewInstaller: f.NewInstaller,
 		Registration: func(ctx context.Context, ao argocd.Options, ro argocd.RegisterOptions) (tenant.Registration, error) {
-			ao, err := cmdutil.ArgoCDDefaults(ctx, f, ao)
+			ao, err := cmdutil.ArgoCDDefaults(ctx, f.Defaults, ao)
 			if err != nil {
 				return nil, err
 			}
@@ -115,7 +114,7 @@ otherwise it is built from the flags and the config's defaults, with the values 
 	fl.StringVarP(&o.Output, "output", "o", "", "output format: json|yaml|name")
 	fl.BoolVar(&o.Register, "register", false, "register the tenant with Argo CD when ready (as `kubectl tenant register NAME --yes`)")
 	fl.StringArrayVar(&o.Labels, "label", nil, "label KEY=VALUE on the tenant namespace, for `upgrade -l` (repeatable); with --register also an Argo CD cluster label (default there env=vdev)")
-	cmdutil.AddArgoCDFlags(cmd, &o.ArgoCD, &o.Auth, true)
+	cmdutil.AddArgoCDFlags(cmd, f.Env, &o.ArgoCD, &o.Auth, true)
 	fl.BoolVar(&o.Tenant.GitOps, "gitops", false, "install through the host's Argo CD (an Application) instead of Helm")
 	fl.StringVar(&o.ConfigFile, "config", "", "with --gitops: platform config.yaml (as for render); a project of it is installed as rendered")
 	return cmd
@@ -222,7 +221,7 @@ func (o *Options) Run(ctx context.Context) error {
 	if o.Tenant.GitOps {
 		// Argo CD's namespace: the environment, config.yaml's, the host
 		// defaults', argocd.
-		ns := os.Getenv(argocd.NamespaceEnv)
+		ns := r.Env(argocd.NamespaceEnv)
 		if o.GitOpsConfig != nil {
 			ns = cmp.Or(ns, o.GitOpsConfig.ArgoCDNamespace)
 		}

@@ -139,7 +139,14 @@ func (o *Options) RunSet(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("set warm pool %s in %s: %w", o.Pool, hostconfig.Ref, err)
 	}
-	tmpl, err := cmdutil.PoolTemplate(hostconfig.Resolver{Host: d}, o.Pool)
+	// The spares are what a create under these defaults and this
+	// environment installs.
+	r, err := o.Defaults(ctx, nil)
+	if err != nil {
+		return err
+	}
+	r.Host = d
+	tmpl, err := cmdutil.PoolTemplate(r, o.Pool)
 	if err != nil {
 		return err
 	}

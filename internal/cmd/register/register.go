@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -87,7 +86,7 @@ Tokens and passwords are never printed.`,
 	}
 	fl := cmd.Flags()
 	fl.StringArrayVar(&o.LabelArgs, "label", nil, "Argo CD cluster label KEY=VALUE (repeatable; default env=vdev)")
-	cmdutil.AddArgoCDFlags(cmd, &o.ArgoCD, &o.Auth, false)
+	cmdutil.AddArgoCDFlags(cmd, f.Env, &o.ArgoCD, &o.Auth, false)
 	fl.StringVar(&o.Register.Mode, "mode", argocd.ModeAPI, "api: through the Argo CD API; declarative: write the cluster Secret in the Argo CD namespace directly")
 	fl.StringVar(&o.Register.ServerAddress, "server-address", argocd.AddressInCluster, "address Argo CD uses for the vCluster: in-cluster (https://vcluster.vcluster-NAME), forwarded (this machine's `connect --background` forward), or an https:// URL")
 	fl.StringSliceVar(&o.Register.Namespaces, "namespaces", nil, "scope argocd-manager to Roles in these vCluster namespaces (comma-separated) instead of a ClusterRole")
@@ -154,7 +153,7 @@ func (o *Options) Run(ctx context.Context) error {
 		return err
 	}
 	if o.DryRun {
-		ns := cmp.Or(o.ArgoCD.Namespace, os.Getenv(argocd.NamespaceEnv), argocd.DefaultNamespace)
+		ns := cmp.Or(o.ArgoCD.Namespace, argocd.DefaultNamespace) // --argocd-namespace defaults to the environment's
 		return argocd.PrintApplicationSet(o.IO.Out, ns, o.Register.Labels)
 	}
 	res, err := o.register(ctx)
@@ -180,7 +179,7 @@ func Summary(res *argocd.Result) string {
 // is completed from the environment and the host defaults.
 func newRegistrar(f *cmdutil.Factory) func(context.Context, argocd.Options) (*argocd.Registrar, error) {
 	return func(ctx context.Context, ao argocd.Options) (*argocd.Registrar, error) {
-		ao, err := cmdutil.ArgoCDDefaults(ctx, f, ao)
+		ao, err := cmdutil.ArgoCDDefaults(ctx, f.Defaults, ao)
 		if err != nil {
 			return nil, err
 		}
@@ -239,7 +238,7 @@ func NewCmdDeregister(f *cmdutil.Factory, runF func(context.Context, *Deregister
 		},
 		ValidArgsFunction: cmdutil.CompleteTenantNames(f),
 	}
-	cmdutil.AddArgoCDFlags(cmd, &o.ArgoCD, &o.Auth, false)
+	cmdutil.AddArgoCDFlags(cmd, f.Env, &o.ArgoCD, &o.Auth, false)
 	return cmd
 }
 
