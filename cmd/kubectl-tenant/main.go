@@ -12,6 +12,7 @@ import (
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/root"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/factory"
 )
 
 func main() {
@@ -26,7 +27,7 @@ func run() (code int) {
 	// one line; drop the duplicate noise. Process-wide, so set here, once.
 	utilruntime.ErrorHandlers = nil
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
-	f := cmdutil.NewFactory(streams)
+	f := factory.New(streams)
 	ctx, stop := f.Interrupts.Notify(context.Background(), os.Stderr, os.Exit)
 	defer stop()
 	// A panic is a bug: exit 1 like any other error (Go's own 2 means usage

@@ -131,3 +131,20 @@ func TestEnvironmentIsReadOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestOnlyTheFactoryLinksTheBackends: the commands and what they share
+// link no backend: internal/factory wires the vCluster backend (and with
+// it the Helm SDK) into the Factory main hands them, so a command's unit
+// tests build without Helm and a new backend touches one package.
+func TestOnlyTheFactoryLinksTheBackends(t *testing.T) {
+	backend := []string{"helm.sh/", "github.com/loft-sh/", module + "/plugins/vcluster", module + "/internal/factory"}
+	pkgs := list(t, `{{.ImportPath}}`, module+"/internal/cmdutil", module+"/internal/cmd/...")
+	for _, pkg := range pkgs {
+		deps := list(t, `{{join .Deps "\n"}}`, pkg)
+		if i := slices.IndexFunc(deps, func(d string) bool {
+			return slices.ContainsFunc(backend, func(b string) bool { return strings.HasPrefix(d, b) })
+		}); i >= 0 {
+			t.Errorf("%s links %s: take it through the Factory (internal/factory wires it)", pkg, deps[i])
+		}
+	}
+}

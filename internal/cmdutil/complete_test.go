@@ -9,6 +9,7 @@ import (
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil/cmdutiltest"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/factory"
 )
 
 func TestCompleteTenantNames(t *testing.T) {
@@ -16,7 +17,7 @@ func TestCompleteTenantNames(t *testing.T) {
 	t.Setenv("KUBECONFIG", kubeconfig)
 	t.Setenv("KUBECTL_TENANT_STATE_DIR", t.TempDir())
 	streams, _, _, errOut := genericiooptions.NewTestIOStreams()
-	f := cmdutil.NewFactory(streams)
+	f := factory.New(streams)
 	complete := cmdutil.CompleteTenantNames(f)
 	cmd := &cobra.Command{Use: "status"}
 
@@ -43,7 +44,7 @@ func TestCompleteTenantNames(t *testing.T) {
 func TestCompleteTenantNamesWithoutCluster(t *testing.T) {
 	t.Setenv("KUBECONFIG", t.TempDir()+"/missing")
 	streams, _, _, errOut := genericiooptions.NewTestIOStreams()
-	f := cmdutil.NewFactory(streams)
+	f := factory.New(streams)
 	names, dir := cmdutil.CompleteTenantNames(f)(&cobra.Command{Use: "status"}, nil, "")
 	if len(names) != 0 || dir != cobra.ShellCompDirectiveNoFileComp {
 		t.Errorf("no cluster: %v, %v; want nothing, NoFileComp", names, dir)

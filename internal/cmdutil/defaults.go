@@ -1,8 +1,6 @@
 package cmdutil
 
 import (
-	"context"
-	"errors"
 	"os"
 	"strings"
 	"time"
@@ -12,30 +10,6 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
-
-// hostDefaults is Factory.Defaults: the platform's defaults for a command
-// are the flags of fs the user set (fs may be nil), the Factory's
-// environment, the host cluster's ConfigMap kube-public/kubectl-tenant (one
-// GET, once per process) and the built-in values. A malformed ConfigMap is
-// one error line. It changes nothing: what the defaults decide is the
-// caller's input (HostArgoCD, ApplyCreateDefaults).
-func (c *clients) hostDefaults(ctx context.Context, fs *pflag.FlagSet) (hostconfig.Resolver, error) {
-	e, err := c.f.Engine()
-	if err != nil {
-		return hostconfig.Resolver{}, err
-	}
-	c.hostOnce.Do(func() {
-		c.host, c.hostErr = hostconfig.Load(ctx, e.Kube)
-		var bad *hostconfig.MalformedError
-		if c.hostErr != nil && !errors.As(c.hostErr, &bad) {
-			c.hostErr = tenant.APIError(c.hostErr)
-		}
-	})
-	if c.hostErr != nil {
-		return hostconfig.Resolver{}, c.hostErr
-	}
-	return hostconfig.Resolver{Flags: ChangedFlags(fs), Getenv: c.f.Env.Get, Host: c.host}, nil
-}
 
 // ChangedFlags are the settings' flags of fs the user set.
 func ChangedFlags(fs *pflag.FlagSet) hostconfig.Flags {

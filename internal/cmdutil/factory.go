@@ -1,42 +1,44 @@
-// Package cmdutil holds what every command shares: the Factory (lazy clients
-// built from kubectl's ConfigFlags), IO streams, exit codes and printing.
+// Package cmdutil holds what every command shares: the Factory (funcs that
+// build clients lazily from kubectl's ConfigFlags), IO streams, exit codes
+// and printing.
 package cmdutil
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"sync"
 
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/metadata"
-	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/kubectl-tenant/kubectl-tenant/internal/progress"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/gitops"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
-	"github.com/kubectl-tenant/kubectl-tenant/pkg/kubeconfig"
-	"github.com/kubectl-tenant/kubectl-tenant/pkg/session"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd"
-	"github.com/kubectl-tenant/kubectl-tenant/plugins/vcluster"
 )
+
+// NewConfigFlags are kubectl's standard flags as the commands use them:
+// with a --request-timeout default (Helm's client reads it too) and the
+// discovery limits kubectl's own commands use.
+func NewConfigFlags() *genericclioptions.ConfigFlags {
+	flags := genericclioptions.NewConfigFlags(true).WithDiscoveryBurst(300).WithDiscoveryQPS(50.0)
+	timeout := DefaultRequestTimeout.String()
+	flags.Timeout = &timeout
+	return flags
+}
 
 // Factory is what commands get from main: kubectl's flags, the IO
 // streams, the environment read once, and funcs that build clients on
 // first use, so `version`, `completion` and `--help` never touch the
-// kubeconfig or the network. NewFactory wires every func in one place; a
+// kubeconfig or the network. internal/factory wires every func in one
+// place (it alone links the vCluster backend, and with it Helm); a
 // command's Options copy only the funcs they call, and tests replace them.
 type Factory struct {
 	ConfigFlags *genericclioptions.ConfigFlags
 	IOStreams   genericiooptions.IOStreams
 	// Interrupts is main's signal handling; commands set its hint.
 	Interrupts Interrupts
-	// Env is the process environment, read by NewFactory: nothing below
+	// Env is the process environment, read by factory.New: nothing below
 	// reads os.Getenv, so one run sees one environment.
 	Env Env
 
@@ -75,182 +77,4 @@ type Factory struct {
 	// NewInstaller returns a new Argo CD installer for one create --gitops:
 	// the platform config cfg (nil: none) in Argo CD's namespace ns.
 	NewInstaller func(cfg *gitops.Config, ns string) (*argocd.Installer, error)
-}
-
-// NewFactory returns the Factory over kubectl's standard flags and this
-// process's environment: the one place where its funcs are wired.
-func NewFactory(streams genericiooptions.IOStreams) *Factory {
-	flags := genericclioptions.NewConfigFlags(true).WithDiscoveryBurst(300).WithDiscoveryQPS(50.0)
-	timeout := DefaultRequestTimeout.String()
-	flags.Timeout = &timeout // the --request-timeout default; Helm's client reads it too
-	f := &Factory{ConfigFlags: flags, IOStreams: streams, Env: ReadEnv()}
-	c := &clients{f: f}
-	f.KubeconfigPath = func() string {
-		return f.ConfigFlags.ToRawKubeConfigLoader().ConfigAccess().GetDefaultFilename()
-	}
-	f.Engine = func() (*tenant.Engine, error) { return c.build(false) }
-	f.LocalEngine = func() (*tenant.Engine, error) { return c.build(true) }
-	f.Defaults = c.hostDefaults
-	f.ArgoCDEngine = c.argoCDEngine
-	f.EngineWith = c.engineWith
-	f.NewRegistrar = c.newRegistrar
-	f.NewInstaller = c.newInstaller
-	return f
-}
-
-// clients are what the Factory's funcs build once per process.
-type clients struct {
-	f      *Factory
-	once   sync.Once
-	engine *tenant.Engine // without Argo CD plugins, which use it
-	meta   metadata.Interface
-	dyn    dynamic.Interface
-	err    error
-
-	hostOnce sync.Once
-	host     *hostconfig.Defaults
-	hostErr  error
-}
-
-// sessions is the session store in the Factory's environment.
-func (c *clients) sessions() session.Store { return session.DefaultStore(c.f.Env.Get) }
-
-func (c *clients) build(localOnly bool) (*tenant.Engine, error) {
-	f := c.f
-	c.once.Do(func() {
-		host, err := c.hostContext(localOnly)
-		if err != nil {
-			c.err = err
-			return
-		}
-		cfg, err := f.ConfigFlags.ToRESTConfig()
-		if err != nil {
-			c.err = fmt.Errorf("kubeconfig: %w", err)
-			return
-		}
-		// client-go's default (5 QPS, burst 10) throttles a create's parallel
-		// access reviews and the TUI's refreshes; the apiserver's own
-		// priority and fairness is the real limit.
-		cfg.QPS, cfg.Burst = 50, 100
-		kube, err := kubernetes.NewForConfig(cfg)
-		if err != nil {
-			c.err = err
-			return
-		}
-		meta, err := metadata.NewForConfig(cfg)
-		if err != nil {
-			c.err = err
-			return
-		}
-		dyn, err := dynamic.NewForConfig(cfg)
-		if err != nil {
-			c.err = err
-			return
-		}
-		c.meta, c.dyn = meta, dyn
-		c.engine = &tenant.Engine{
-			Kube:        kube,
-			REST:        cfg,
-			Backend:     &vcluster.Backend{Getter: f.ConfigFlags, Kube: kube, Meta: meta},
-			Kubeconfig:  kubeconfig.Store{Path: f.KubeconfigPath()},
-			Sessions:    c.sessions(),
-			HostContext: host,
-			Report:      progress.Lines(f.IOStreams.ErrOut),
-		}
-	})
-	return c.engine, c.err
-}
-
-func (c *clients) argoCDEngine(ctx context.Context, warn io.Writer) (*tenant.Engine, error) {
-	if _, err := c.f.Engine(); err != nil {
-		return nil, err
-	}
-	r, err := c.f.Defaults(ctx, nil)
-	if err != nil {
-		if warn == nil {
-			return nil, err
-		}
-		fmt.Fprintln(warn, "Warning:", err)
-		r = hostconfig.Resolver{Getenv: c.f.Env.Get}
-	}
-	ao := HostArgoCD(r)
-	reg, err := c.f.NewRegistrar(ao, false)
-	if err != nil {
-		return nil, err
-	}
-	in, err := c.f.NewInstaller(nil, ao.Namespace)
-	if err != nil {
-		return nil, err
-	}
-	return c.f.EngineWith(reg, in)
-}
-
-func (c *clients) engineWith(reg *argocd.Registrar, in *argocd.Installer) (*tenant.Engine, error) {
-	base, err := c.f.Engine()
-	if err != nil {
-		return nil, err
-	}
-	e := *base
-	if reg != nil {
-		e.Registrar = reg
-	}
-	if in != nil {
-		e.GitOps = in
-	}
-	return &e, nil
-}
-
-func (c *clients) newRegistrar(ao argocd.Options, keepSession bool) (*argocd.Registrar, error) {
-	b, err := c.f.Engine()
-	if err != nil {
-		return nil, err
-	}
-	return &argocd.Registrar{Kube: b.Kube, REST: b.REST, Sessions: b.Sessions, Tenants: b, Meta: c.meta, Options: ao, KeepSession: keepSession}, nil
-}
-
-func (c *clients) newInstaller(cfg *gitops.Config, ns string) (*argocd.Installer, error) {
-	b, err := c.f.Engine()
-	if err != nil {
-		return nil, err
-	}
-	return &argocd.Installer{Kube: b.Kube, Dynamic: c.dyn, Options: argocd.Options{Namespace: ns}, Config: cfg}, nil
-}
-
-// hostContext makes commands talk to the host cluster even while a tenant
-// context (written by connect) is current: without --context, a current
-// context that is one of ours is replaced by the host context recorded in its
-// session or in the context's own mark. It returns the effective host context
-// name.
-func (c *clients) hostContext(localOnly bool) (string, error) {
-	f := c.f
-	if c := f.ConfigFlags.Context; c != nil && *c != "" {
-		return *c, nil
-	}
-	// A fresh load: ConfigFlags caches its loader with the overrides of the
-	// first call, so it must not be asked before --context is settled.
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	if p := f.ConfigFlags.KubeConfig; p != nil {
-		rules.ExplicitPath = *p
-	}
-	raw, err := rules.Load()
-	if err != nil {
-		return "", nil // let ToRESTConfig report the kubeconfig problem
-	}
-	cur := raw.CurrentContext
-	m, ours := kubeconfig.MarkOf(raw.Contexts[cur])
-	if !ours {
-		return cur, nil
-	}
-	host := m.Host
-	if s, ok, _ := c.sessions().Get(rules.GetDefaultFilename(), cur); ok && s.HostContext != "" {
-		host = s.HostContext
-	}
-	if host == "" || host == cur {
-		if localOnly {
-			return cur, nil
-		}
-		return "", UsageError{fmt.Errorf("the current context %q is a tenant, not the host cluster: pass --context HOST or run `kubectl tenant disconnect`", cur)}
-	}
-	*f.ConfigFlags.Context = host
-	return host, nil
 }

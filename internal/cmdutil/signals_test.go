@@ -11,8 +11,6 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
 
 // syncBuffer is written by the signal goroutine and read by the test.
@@ -92,7 +90,7 @@ func TestExitCodeFor(t *testing.T) {
 // Every API request has a deadline by default (--request-timeout 30s);
 // --request-timeout 0 still turns it off, as in kubectl.
 func TestDefaultRequestTimeout(t *testing.T) {
-	f := NewFactory(genericiooptions.NewTestIOStreamsDiscard())
+	f := &Factory{ConfigFlags: NewConfigFlags()}
 	kc := t.TempDir() + "/kubeconfig"
 	if err := os.WriteFile(kc, []byte("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n"), 0o600); err != nil {
 		t.Fatal(err)

@@ -24,7 +24,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/root"
-	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/factory"
 )
 
 func main() {
@@ -59,7 +59,7 @@ func generate(dir string) error {
 // dated footer, so the output is the same on every machine.
 func tree() *cobra.Command {
 	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard}
-	cmd := root.NewCmdRoot(cmdutil.NewFactory(streams))
+	cmd := root.NewCmdRoot(factory.New(streams))
 	home, _ := os.UserHomeDir()
 	var walk func(*cobra.Command)
 	walk = func(c *cobra.Command) {

@@ -27,6 +27,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/factory"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/session"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/plugins/vcluster"
@@ -35,7 +36,7 @@ import (
 // engine builds the same engine the CLI uses, on the world's kubeconfig.
 func (w *world) engine() *tenant.Engine {
 	w.t.Helper()
-	f := cmdutil.NewFactory(genericiooptions.NewTestIOStreamsDiscard())
+	f := factory.New(genericiooptions.NewTestIOStreamsDiscard())
 	*f.ConfigFlags.KubeConfig = w.kubeconfig
 	e, err := f.Engine()
 	if err != nil {

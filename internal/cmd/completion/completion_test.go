@@ -11,12 +11,13 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/root"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil/cmdutiltest"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/factory"
 )
 
 func execute(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	streams, _, out, _ := genericiooptions.NewTestIOStreams()
-	cmd := root.NewCmdRoot(cmdutil.NewFactory(streams))
+	cmd := root.NewCmdRoot(factory.New(streams))
 	cmd.SetArgs(args)
 	err := cmd.Execute()
 	return out.String(), err

@@ -9,13 +9,14 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/factory"
 	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd"
 )
 
 func run(t *testing.T, args ...string) (*Options, error) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	f := cmdutil.NewFactory(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errb})
+	f := factory.New(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errb})
 	var got *Options
 	cmd := NewCmdCreate(f, func(_ context.Context, o *Options) error { got = o; return nil })
 	cmd.SetArgs(args)

@@ -9,8 +9,8 @@ import (
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil/cmdutiltest"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/factory"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd"
 )
@@ -78,7 +78,7 @@ func TestListAsksTheHostDefaultsArgoCD(t *testing.T) {
 	t.Setenv("KUBECTL_TENANT_STATE_DIR", t.TempDir())
 	t.Setenv(argocd.NamespaceEnv, "")
 	streams, _, out, _ := genericiooptions.NewTestIOStreams()
-	cmd := NewCmdList(cmdutil.NewFactory(streams), nil)
+	cmd := NewCmdList(factory.New(streams), nil)
 	cmd.SetArgs([]string{"-o", "name"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)

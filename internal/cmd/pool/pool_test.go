@@ -11,6 +11,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/factory"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant/tenanttest"
@@ -28,7 +29,7 @@ func run(t *testing.T, e *tenant.Engine, args ...string) (string, error) {
 			return hostconfig.Resolver{Host: d, Getenv: func(string) string { return "" }}, err
 		}
 	}
-	cmd := NewCmdPool(cmdutil.NewFactory(streams),
+	cmd := NewCmdPool(factory.New(streams),
 		func(ctx context.Context, o *Options) error { seam(o); return o.RunSet(ctx) },
 		func(ctx context.Context, o *Options) error { seam(o); return o.RunStatus(ctx) })
 	cmd.SetArgs(args)

@@ -12,13 +12,14 @@ import (
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil/cmdutiltest"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/factory"
 	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd"
 )
 
 func run(t *testing.T, args ...string) (stdout string, opts *Options, err error) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	f := cmdutil.NewFactory(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errb})
+	f := factory.New(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errb})
 	var got *Options
 	cmd := NewCmdRegister(f, func(_ context.Context, o *Options) error { got = o; return nil })
 	if len(args) > 0 && args[0] == "--dry-run-real" {

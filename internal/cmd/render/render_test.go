@@ -10,6 +10,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/factory"
 )
 
 const config = `repoURL: https://git.example.com/platform.git
@@ -22,7 +23,7 @@ clusters:
 func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
-	cmd := NewCmdRender(cmdutil.NewFactory(streams), nil)
+	cmd := NewCmdRender(factory.New(streams), nil)
 	cmd.SetArgs(args)
 	cmd.SetOut(out)
 	cmd.SetErr(errOut)
@@ -144,7 +145,7 @@ func TestRenderUsageErrors(t *testing.T) {
 func TestRenderFlagsParse(t *testing.T) {
 	var got *Options
 	streams, _, _, _ := genericiooptions.NewTestIOStreams()
-	cmd := NewCmdRender(cmdutil.NewFactory(streams), func(_ context.Context, o *Options) error { got = o; return nil })
+	cmd := NewCmdRender(factory.New(streams), func(_ context.Context, o *Options) error { got = o; return nil })
 	cmd.SetArgs([]string{"-f", "c.yaml", "--out", "repo", "--only", "terraform,vcluster,terraform", "--check"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)

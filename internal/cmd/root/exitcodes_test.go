@@ -14,6 +14,7 @@ import (
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil/cmdutiltest"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/factory"
 )
 
 // The error paths of every verb, against the table in docs/exit-codes.md:
@@ -141,7 +142,7 @@ func execute(t *testing.T, ctx context.Context, kubeconfig string, args []string
 	streams := genericiooptions.IOStreams{In: &bytes.Buffer{}, Out: &out, ErrOut: &errb}
 	t.Setenv("HOME", t.TempDir())
 	t.Setenv("KUBECTL_TENANT_STATE_DIR", t.TempDir())
-	cmd := NewCmdRoot(cmdutil.NewFactory(streams))
+	cmd := NewCmdRoot(factory.New(streams))
 	cmd.SetArgs(append(args, "--kubeconfig", kubeconfig, "--request-timeout", "20s"))
 	err := cmd.ExecuteContext(ctx)
 	if err != nil {

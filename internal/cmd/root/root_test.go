@@ -8,6 +8,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/factory"
 )
 
 // TestUsageErrorsExit2 runs the real command tree with bad input: every case
@@ -39,7 +40,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 	} {
 		var out, errb bytes.Buffer
 		streams := genericiooptions.IOStreams{In: &bytes.Buffer{}, Out: &out, ErrOut: &errb}
-		cmd := NewCmdRoot(cmdutil.NewFactory(streams))
+		cmd := NewCmdRoot(factory.New(streams))
 		cmd.SetArgs(append(args, "--kubeconfig", "/nonexistent/kubeconfig"))
 		err := cmd.ExecuteContext(context.Background())
 		if code := cmdutil.ExitCode(err); code != cmdutil.ExitUsage {
@@ -54,7 +55,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 func TestVersionJSONNeedsNoCluster(t *testing.T) {
 	var out bytes.Buffer
 	streams := genericiooptions.IOStreams{In: &bytes.Buffer{}, Out: &out, ErrOut: &bytes.Buffer{}}
-	cmd := NewCmdRoot(cmdutil.NewFactory(streams))
+	cmd := NewCmdRoot(factory.New(streams))
 	cmd.SetArgs([]string{"version", "-o", "json", "--kubeconfig", "/nonexistent"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)

@@ -10,8 +10,8 @@ import (
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil/cmdutiltest"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/factory"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
 
@@ -55,7 +55,7 @@ func TestStatusEscapesControlCharacters(t *testing.T) {
 	t.Setenv("HOME", t.TempDir())
 	t.Setenv("KUBECTL_TENANT_STATE_DIR", t.TempDir())
 	streams, _, out, _ := genericiooptions.NewTestIOStreams()
-	f := cmdutil.NewFactory(streams)
+	f := factory.New(streams)
 	kc := cmdutiltest.Kubeconfig(t, srv.URL, nil)
 	f.ConfigFlags.KubeConfig = &kc
 	if err := (&Options{IO: streams, Engine: f.Engine, Now: time.Now, Name: "demo", Events: 10}).Run(t.Context()); err != nil {

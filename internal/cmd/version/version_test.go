@@ -12,13 +12,14 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/internal/buildinfo"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/version"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/factory"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/support"
 )
 
 func run(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	streams, _, out, _ := genericiooptions.NewTestIOStreams()
-	cmd := version.NewCmdVersion(cmdutil.NewFactory(streams))
+	cmd := version.NewCmdVersion(factory.New(streams))
 	cmd.SetArgs(args)
 	cmd.SilenceUsage, cmd.SilenceErrors = true, true
 	err := cmd.Execute()

@@ -7,6 +7,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/factory"
 )
 
 // Run builds a command with newCmd on a Factory over test streams (stdin
@@ -19,7 +20,7 @@ func Run[O any, P interface {
 	Run(context.Context) error
 }](newCmd func(*cmdutil.Factory, func(context.Context, P) error) *cobra.Command, seam func(P), args ...string) (stdout, stderr string, err error) {
 	streams, _, out, errb := genericiooptions.NewTestIOStreams()
-	cmd := newCmd(cmdutil.NewFactory(streams), func(ctx context.Context, o P) error {
+	cmd := newCmd(factory.New(streams), func(ctx context.Context, o P) error {
 		seam(o)
 		return o.Run(ctx)
 	})

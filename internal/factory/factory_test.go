@@ -1,4 +1,4 @@
-package cmdutil_test
+package factory_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil/cmdutiltest"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/factory"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/session"
 	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd"
@@ -27,7 +28,7 @@ func TestArgoCDEngineIsBuiltNotChanged(t *testing.T) {
 	t.Setenv(argocd.NamespaceEnv, "")
 	t.Setenv(argocd.ServerEnv, "")
 	streams, _, _, _ := genericiooptions.NewTestIOStreams()
-	f := cmdutil.NewFactory(streams)
+	f := factory.New(streams)
 	ctx := context.Background()
 	base, err := f.Engine()
 	if err != nil {
@@ -76,7 +77,7 @@ func TestFactoryReadsTheEnvironmentOnce(t *testing.T) {
 	t.Setenv("KUBECTL_TENANT_POOL", "at-start")
 	t.Setenv(cmdutil.ValuesEnv, "a.yaml, b.yaml")
 	streams, _, _, _ := genericiooptions.NewTestIOStreams()
-	f := cmdutil.NewFactory(streams)
+	f := factory.New(streams)
 	t.Setenv("KUBECTL_TENANT_POOL", "later")
 	t.Setenv(cmdutil.ValuesEnv, "later.yaml")
 	r, err := f.Defaults(context.Background(), nil)
