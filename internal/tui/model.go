@@ -171,7 +171,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.busy = ""
 		switch {
 		case msg.err != nil:
-			m.setStatus(true, "%s: %s", msg.name, oneLine(msg.err.Error()))
+			m.setStatus(true, "%s: %s", msg.name, tenant.FirstLine(msg.err.Error()))
 		case msg.disconnect:
 			m.setStatus(false, "disconnected from %s; the previous context is current again", msg.name)
 		default:
@@ -650,7 +650,7 @@ func (m Model) homeView() string {
 	case m.busy != "":
 		b.WriteString(m.spinner.View() + " " + m.busy + "…\n")
 	case m.listErr != nil:
-		b.WriteString(m.st.bad.Render("cannot list tenants: "+oneLine(m.listErr.Error())) + "\n")
+		b.WriteString(m.st.bad.Render("cannot list tenants: "+tenant.FirstLine(m.listErr.Error())) + "\n")
 	case m.status != "":
 		st := m.st.dim
 		if m.statusBad {

@@ -199,7 +199,7 @@ func (s Steps) View() string {
 		return b.String()
 	}
 	if s.ShowError {
-		b.WriteString(s.wrap(s.st.errBox.Render("Error: ")+columns.Clean(oneLine(s.err.Error())), "       ") + "\n")
+		b.WriteString(s.wrap(s.st.errBox.Render("Error: ")+columns.Clean(tenant.FirstLine(s.err.Error())), "       ") + "\n")
 	}
 	if h := hint(s.Verb, s.Name, s.failedStep(), s.err); h != "" {
 		b.WriteString(s.wrap(s.st.bold.Render("Hint: ")+h, "      ") + "\n")
@@ -220,13 +220,6 @@ func (s Steps) wrap(text, indent string) string {
 	}
 	w := ansi.Wrap(text, s.width-1-len(indent), " ")
 	return strings.ReplaceAll(w, "\n", "\n"+indent)
-}
-
-func oneLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
 }
 
 // elapsed formats a duration as 0.4s, 12.3s, 2m05s.

@@ -250,7 +250,7 @@ func (w wizard) view(width int) string {
 		case !w.poolsLoaded:
 			note(w.st.dim.Render, "looking for node pools…")
 		case w.poolsErr != nil:
-			note(w.st.warn.Render, "cannot list nodes: "+oneLine(w.poolsErr.Error()))
+			note(w.st.warn.Render, "cannot list nodes: "+tenant.FirstLine(w.poolsErr.Error()))
 		default:
 			note(w.st.warn.Render, fmt.Sprintf("no nodes labelled %s=POOL: the tenant would stay Pending", tenant.PoolLabel))
 		}

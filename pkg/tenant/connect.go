@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -193,7 +194,7 @@ func (e *Engine) exposedEndpoint(ctx context.Context, ns string) (string, error)
 		return "", nil // no Service yet or not exposed: forward to the pod
 	}
 	for _, in := range svc.Status.LoadBalancer.Ingress {
-		if h := firstNonEmpty(in.Hostname, in.IP); h != "" {
+		if h := cmp.Or(in.Hostname, in.IP); h != "" {
 			return "https://" + h, nil
 		}
 	}
@@ -229,7 +230,7 @@ func (c *Connection) Hold(ctx context.Context) error {
 			} else if ctx.Err() != nil {
 				return nil
 			} else {
-				c.e.Report.Emit(StepConnect, PhaseWaiting, "reconnect failed: "+oneLine(err), nil)
+				c.e.Report.Emit(StepConnect, PhaseWaiting, "reconnect failed: "+FirstLine(err.Error()), nil)
 			}
 			select {
 			case <-ctx.Done():

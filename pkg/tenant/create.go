@@ -249,7 +249,7 @@ func (e *Engine) install(ctx context.Context, o CreateOptions, topUp *chan struc
 		go func() {
 			defer close(done)
 			if _, err := e.Replace(context.WithoutCancel(ctx), *o.WarmPool, tmpl); err != nil {
-				e.Report.Emit(StepNamespace, PhaseWarning, "warm pool "+o.Pool+": the claimed spare's replacement did not install: "+oneLine(err), nil)
+				e.Report.Emit(StepNamespace, PhaseWarning, "warm pool "+o.Pool+": the claimed spare's replacement did not install: "+FirstLine(err.Error()), nil)
 			}
 		}()
 	}
@@ -398,12 +398,11 @@ func (e *Engine) preflight(ctx context.Context, ns, pool string) (string, error)
 	return owner, nil
 }
 
-func oneLine(err error) string {
-	s := err.Error()
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	return s
+// FirstLine is the first line of s: errors and messages shown on one line
+// (a step, a table cell) keep only it.
+func FirstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }
 
 func (e *Engine) waitSynced(ctx context.Context, name string, timeout time.Duration) error {
@@ -606,7 +605,7 @@ func (e *Engine) WaitReady(ctx context.Context, name string, timeout time.Durati
 		return e.poll(ctx, StepReady, func() (bool, string, error) {
 			v, err := probe(ctx, ns, pod.Name, creds)
 			if err != nil {
-				return false, "virtual API not ready: " + oneLine(err), nil
+				return false, "virtual API not ready: " + FirstLine(err.Error()), nil
 			}
 			version = v
 			// The API answering through a port-forward is not yet what
@@ -689,22 +688,13 @@ func (e *Engine) controlPlanePod(ctx context.Context, ns string) (*corev1.Pod, s
 	}
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodScheduled && c.Status != corev1.ConditionTrue {
-			return p, fmt.Sprintf("pod %s Pending: %s", p.Name, firstNonEmpty(c.Message, c.Reason)), nil
+			return p, fmt.Sprintf("pod %s Pending: %s", p.Name, cmp.Or(c.Message, c.Reason)), nil
 		}
 	}
 	if p.Status.Phase != corev1.PodRunning {
 		return p, fmt.Sprintf("pod %s is %s on node %s", p.Name, p.Status.Phase, p.Spec.NodeName), nil
 	}
 	return p, "", nil
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // probeReadyz asks the virtual API server for /readyz through a short-lived
@@ -790,7 +780,7 @@ func (e *Engine) poll(ctx context.Context, step string, check func() (bool, stri
 		select {
 		case <-ctx.Done():
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return fmt.Errorf("timed out: %s", firstNonEmpty(last, step))
+				return fmt.Errorf("timed out: %s", cmp.Or(last, step))
 			}
 			return ctx.Err()
 		case <-t.C:

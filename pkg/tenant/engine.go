@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -282,7 +283,7 @@ func fromNamespace(ns *corev1.Namespace, rels map[string]Release, cps map[string
 		Pool:       ns.Labels[LabelPool],
 		Workspace:  ns.Labels[LabelWorkspace],
 		Isolation:  ns.Annotations[AnnotationIsolation] == "true",
-		K8sVersion: firstNonEmpty(ns.Annotations[AnnotationServerVersion], ns.Annotations[AnnotationK8sVersion]),
+		K8sVersion: cmp.Or(ns.Annotations[AnnotationServerVersion], ns.Annotations[AnnotationK8sVersion]),
 		Owner:      ns.Annotations[AnnotationOwner],
 		CreatedAt:  ns.CreationTimestamp.Time,
 	}
@@ -322,7 +323,7 @@ func status(ns *corev1.Namespace, rel Release, hasRel bool, cps map[string]Contr
 	case ns.Status.Phase == corev1.NamespaceTerminating || ns.DeletionTimestamp != nil:
 		return StatusTerminating, ""
 	case rel.Status == "failed":
-		return StatusFailed, firstNonEmpty(failed, "the Helm release failed")
+		return StatusFailed, cmp.Or(failed, "the Helm release failed")
 	case failed != "" && (!hasRel || rel.Status != "deployed"):
 		return StatusFailed, failed
 	case !hasRel || strings.HasPrefix(rel.Status, "pending"):

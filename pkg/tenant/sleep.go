@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -182,7 +183,7 @@ func (e *Engine) notRunning(ctx context.Context, name string, pod *corev1.Pod, m
 			return &SleepingError{Name: name}
 		}
 	}
-	return fmt.Errorf("tenant %s is not running: %s", name, firstNonEmpty(msg, "no control-plane pod"))
+	return fmt.Errorf("tenant %s is not running: %s", name, cmp.Or(msg, "no control-plane pod"))
 }
 
 // setSleeping adds or removes the namespace's sleeping mark with a merge

@@ -156,7 +156,7 @@ func (e *Engine) GC(ctx context.Context, o GCOptions) ([]GCResult, error) {
 				if ctx.Err() != nil {
 					return out, ctx.Err()
 				}
-				r.Action, r.Error = GCFailed, oneLine(err)
+				r.Action, r.Error = GCFailed, FirstLine(err.Error())
 			}
 		}
 		out = append(out, r)
@@ -169,7 +169,7 @@ func (e *Engine) GC(ctx context.Context, o GCOptions) ([]GCResult, error) {
 func (e *Engine) gcLocal(ctx context.Context, present map[string]bool, dryRun bool) []GCResult {
 	ss, err := e.Sessions.List()
 	if err != nil {
-		return []GCResult{{Name: "(local sessions)", Action: GCFailed, Error: oneLine(err)}}
+		return []GCResult{{Name: "(local sessions)", Action: GCFailed, Error: FirstLine(err.Error())}}
 	}
 	var out []GCResult
 	for _, s := range ss {
@@ -185,7 +185,7 @@ func (e *Engine) gcLocal(ctx context.Context, present map[string]bool, dryRun bo
 		if !dryRun {
 			r.Action = GCDeleted
 			if err := e.Report.Step(s.Tenant+": "+StepLocal, func() error { _, err := e.cleanLocal(s.Tenant); return err }); err != nil {
-				r.Action, r.Error = GCFailed, oneLine(err)
+				r.Action, r.Error = GCFailed, FirstLine(err.Error())
 			}
 		}
 		out = append(out, r)
@@ -203,7 +203,7 @@ func (e *Engine) gcDelete(ctx context.Context, name string, o GCOptions) error {
 		if err == nil || errors.As(err, &fe) || ctx.Err() != nil || time.Now().Add(backoff).After(giveUp) {
 			return err
 		}
-		e.Report.Emit(name+": retry", PhaseWarning, fmt.Sprintf("attempt %d failed (%s); trying again in %s", attempt, oneLine(err), backoff), nil)
+		e.Report.Emit(name+": retry", PhaseWarning, fmt.Sprintf("attempt %d failed (%s); trying again in %s", attempt, FirstLine(err.Error()), backoff), nil)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

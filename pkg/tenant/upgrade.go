@@ -196,7 +196,7 @@ func (e *Engine) PlanUpgrade(ctx context.Context, o UpgradeOptions) (*UpgradePla
 			select {
 			case slots <- struct{}{}:
 			case <-ctx.Done():
-				items[i] = UpgradeItem{Name: nss[i].Labels[LabelName], Outcome: OutcomeSkipped, Reason: oneLine(ctx.Err())}
+				items[i] = UpgradeItem{Name: nss[i].Labels[LabelName], Outcome: OutcomeSkipped, Reason: FirstLine(ctx.Err().Error())}
 				return
 			}
 			defer func() { <-slots }()
@@ -271,7 +271,7 @@ func (e *Engine) classify(ctx context.Context, o UpgradeOptions, ns *corev1.Name
 	}
 	ch, err := e.Backend.Inspect(ctx, o.request(ns))
 	if err != nil {
-		it.Reason = "release unreadable: " + oneLine(err)
+		it.Reason = "release unreadable: " + FirstLine(err.Error())
 		return it
 	}
 	it.From, it.To, it.Revision, it.ValuesDiff = ch.From, ch.To, ch.Revision, ch.ValuesDiff
@@ -286,7 +286,7 @@ func (e *Engine) classify(ctx context.Context, o UpgradeOptions, ns *corev1.Name
 		timeout = 20 * time.Second
 	}
 	if err := e.With(nil).WaitReady(ctx, t.Name, timeout); err != nil {
-		it.Reason = "not available: " + oneLine(err)
+		it.Reason = "not available: " + FirstLine(err.Error())
 		return it
 	}
 	it.Outcome = OutcomePlanned
@@ -308,7 +308,7 @@ func (e *Engine) Upgrade(ctx context.Context, o UpgradeOptions, p *UpgradePlan) 
 			it := &w.Tenants[i]
 			ns, err := e.getNamespace(ctx, it.Name)
 			if err != nil {
-				it.Outcome, it.Reason = OutcomeFailed, oneLine(err)
+				it.Outcome, it.Reason = OutcomeFailed, FirstLine(err.Error())
 				continue
 			}
 			wg.Add(1)
@@ -316,7 +316,7 @@ func (e *Engine) Upgrade(ctx context.Context, o UpgradeOptions, p *UpgradePlan) 
 				defer wg.Done()
 				sub := e.With(report.prefixed(it.Name + ": "))
 				if err := sub.upgradeOne(ctx, o, ns); err != nil {
-					it.Outcome, it.Reason = OutcomeFailed, oneLine(err)
+					it.Outcome, it.Reason = OutcomeFailed, FirstLine(err.Error())
 					return
 				}
 				it.Outcome = OutcomeUpgraded

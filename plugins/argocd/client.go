@@ -14,6 +14,7 @@ package argocd
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -27,6 +28,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
 
 // Cluster is Argo CD's v1alpha1.Cluster as the REST API speaks it.
@@ -305,7 +308,7 @@ func apiError(resp *http.Response, b []byte) error {
 	}
 	msg := ""
 	if json.Unmarshal(b, &e) == nil {
-		msg = firstNonEmpty(e.Message, e.Error)
+		msg = cmp.Or(e.Message, e.Error)
 	}
 	if msg == "" {
 		msg = strings.TrimSpace(string(b))
@@ -319,7 +322,7 @@ func apiError(resp *http.Response, b []byte) error {
 	if msg == "" {
 		msg = resp.Status
 	}
-	return &APIError{HTTPStatus: resp.StatusCode, Code: e.Code, Message: oneLine(msg)}
+	return &APIError{HTTPStatus: resp.StatusCode, Code: e.Code, Message: tenant.FirstLine(strings.TrimSpace(msg))}
 }
 
 // TLSError is a failed TLS verification of the Argo CD server, with the
@@ -334,7 +337,7 @@ type TLSError struct {
 }
 
 func (e *TLSError) Error() string {
-	hint := firstNonEmpty(e.Hint, DefaultFlags.Insecure)
+	hint := cmp.Or(e.Hint, DefaultFlags.Insecure)
 	if e.SelfSigned {
 		return fmt.Sprintf("Argo CD %s presents a self-signed certificate (Argo CD's default when argocd-server-tls is not set): "+
 			"pass %s to skip verification, or give argocd-server a certificate from a trusted CA", e.Server, hint)
@@ -356,7 +359,7 @@ func (e *UnreachableError) Error() string {
 
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
-func (c *Client) where() string { return firstNonEmpty(c.Via, "at "+c.base.Host) }
+func (c *Client) where() string { return cmp.Or(c.Via, "at "+c.base.Host) }
 
 func (c *Client) transportError(err error) error {
 	if errors.Is(err, context.Canceled) {
@@ -400,21 +403,4 @@ func unwrapURL(err error) error {
 		return oe.Err
 	}
 	return err
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-func oneLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	return s
 }

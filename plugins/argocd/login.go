@@ -1,6 +1,7 @@
 package argocd
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -131,7 +132,7 @@ func (o Options) flags() FlagNames {
 	return f
 }
 
-func (o Options) namespace() string { return firstNonEmpty(o.Namespace, DefaultNamespace) }
+func (o Options) namespace() string { return cmp.Or(o.Namespace, DefaultNamespace) }
 
 // getenv reads o's environment (none when o has no Getenv).
 func (o Options) getenv(key string) string {

@@ -1,6 +1,7 @@
 package argocd
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -400,7 +401,7 @@ func (r *Registrar) Register(ctx context.Context, o RegisterOptions, report tena
 		if state.Status != "" && state.Status != ConnectionSuccessful {
 			report.Emit(StepRegister, tenant.PhaseWarning, fmt.Sprintf("Argo CD's connection to %s is %s: %s", server, state.Status, state.Message), nil)
 		}
-		return fmt.Sprintf("%s as %s, connection %s", o.Name, server, firstNonEmpty(state.Status, "not reported")), nil
+		return fmt.Sprintf("%s as %s, connection %s", o.Name, server, cmp.Or(state.Status, "not reported")), nil
 	})
 	if err != nil {
 		if created {
@@ -449,7 +450,7 @@ func (r *Registrar) rollback(kc kubernetes.Interface, report tenant.Reporter) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := uninstallManager(ctx, kc); err != nil {
-		report.Emit(StepManager, tenant.PhaseWarning, "could not remove argocd-manager after the failure: "+oneLine(err.Error()), nil)
+		report.Emit(StepManager, tenant.PhaseWarning, "could not remove argocd-manager after the failure: "+tenant.FirstLine(err.Error()), nil)
 	}
 }
 
@@ -769,12 +770,12 @@ func (r *Registrar) Unregister(ctx context.Context, name string, cleanManager bo
 					}
 					loginErr = err
 				}
-				report.Emit(tenant.StepDeregister, tenant.PhaseWarning, "Argo CD API unavailable ("+oneLine(loginErr.Error())+"): deleting its cluster Secret "+ns+"/"+sec.Name+" directly", nil)
+				report.Emit(tenant.StepDeregister, tenant.PhaseWarning, "Argo CD API unavailable ("+tenant.FirstLine(loginErr.Error())+"): deleting its cluster Secret "+ns+"/"+sec.Name+" directly", nil)
 			}
 			if err := secrets.Delete(ctx, sec.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 				return servers, kubeError(err)
 			}
-			servers = append(servers, firstNonEmpty(server, sec.Name))
+			servers = append(servers, cmp.Or(server, sec.Name))
 		}
 	}
 	if len(servers) > 0 || cleanManager {
@@ -815,7 +816,7 @@ func (r *Registrar) cleanManager(ctx context.Context, name string, loud bool, re
 	}
 	acc, err := r.Tenants.Open(ctx, name)
 	if err != nil {
-		warn("argocd-manager left in the vCluster: " + oneLine(err.Error()))
+		warn("argocd-manager left in the vCluster: " + tenant.FirstLine(err.Error()))
 		return
 	}
 	defer acc.Close()
@@ -824,6 +825,6 @@ func (r *Registrar) cleanManager(ctx context.Context, name string, loud bool, re
 		err = uninstallManager(ctx, kc)
 	}
 	if err != nil {
-		report.Emit(tenant.StepDeregister, tenant.PhaseWarning, "could not remove argocd-manager from the vCluster: "+oneLine(err.Error()), nil)
+		report.Emit(tenant.StepDeregister, tenant.PhaseWarning, "could not remove argocd-manager from the vCluster: "+tenant.FirstLine(err.Error()), nil)
 	}
 }

@@ -3,6 +3,7 @@
 package vcluster
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -268,7 +269,7 @@ func (b *Backend) loadChart(cfg *action.Configuration, req tenant.InstallRequest
 	// host defaults: cmdutil.ChartRef); empty is the built-in chart.
 	ref, repoURL, version := req.Chart, req.ChartRepo, req.ChartVersion
 	if ref == "" {
-		ref, repoURL, version = vclustervalues.DefaultChart, firstNonEmpty(repoURL, vclustervalues.DefaultChartRepo), firstNonEmpty(version, vclustervalues.DefaultChartVersion)
+		ref, repoURL, version = vclustervalues.DefaultChart, cmp.Or(repoURL, vclustervalues.DefaultChartRepo), cmp.Or(version, vclustervalues.DefaultChartVersion)
 	}
 	if path, ok := localChart(req); ok {
 		ref = path
@@ -430,13 +431,4 @@ func localChart(req tenant.InstallRequest) (string, bool) {
 	}
 	_, err := os.Stat(ref)
 	return ref, err == nil
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

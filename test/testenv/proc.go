@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/kubectl-tenant/kubectl-tenant/test/testenv/vcrunner"
+
+	"github.com/kubectl-tenant/kubectl-tenant/test/testenv/internal/procfs"
 )
 
 // Part is one process of the playground: what runs where.
@@ -92,20 +94,7 @@ func recordedPIDs(dir string) map[string]int {
 }
 
 // procStat returns the state and process group of pid from /proc.
-func procStat(pid int) (state string, pgid int, ok bool) {
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return "", 0, false
-	}
-	// Fields after "(comm)": state ppid pgrp ...; comm may hold spaces.
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 3 {
-		return "", 0, false
-	}
-	pgid, _ = strconv.Atoi(f[2])
-	return f[0], pgid, true
-}
+func procStat(pid int) (state string, pgid int, ok bool) { return procfs.Stat(pid) }
 
 // procAlive tells whether pid still runs as the leader of its own process
 // group, as every part Up starts does (a recycled pid rarely is).
@@ -114,24 +103,8 @@ func procAlive(pid int) bool {
 	return ok && state != "Z" && state != "X" && pgid == pid
 }
 
-// groupMembers lists the live (non-zombie) processes whose process group is
-// pgid. It reads /proc rather than trusting kill(-pgid, 0), because zombies
-// whose parent does not reap them still count for kill.
-func groupMembers(pgid int) []int {
-	entries, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		state, g, ok := procStat(pid)
-		if ok && state != "Z" && state != "X" && g == pgid {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
+// groupMembers lists the live processes of process group pgid.
+func groupMembers(pgid int) []int { return procfs.GroupMembers(pgid) }
 
 // stopGroups sends SIGTERM to each process group, waits up to grace for all
 // of them to go, then SIGKILLs what is left and waits for that too.

@@ -13,6 +13,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/columns"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
@@ -156,7 +157,7 @@ func printTable(w io.Writer, p *tenant.UpgradePlan, dryRun bool) error {
 		if it.Revision > 0 {
 			rev = fmt.Sprint(it.Revision)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", wave, it.Name, dash(it.From), dash(it.To), dash(rev), it.Outcome, it.Reason)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", wave, it.Name, columns.Dash(it.From), columns.Dash(it.To), columns.Dash(rev), it.Outcome, it.Reason)
 	}
 	for _, wv := range p.Waves {
 		for _, it := range wv.Tenants {
@@ -189,11 +190,4 @@ func printTable(w io.Writer, p *tenant.UpgradePlan, dryRun bool) error {
 		_, err = fmt.Fprintln(w, summary(p))
 	}
 	return err
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

@@ -281,32 +281,26 @@ func (r *runner) startTenant(ctx context.Context, pod *corev1.Pod) error {
 	r.mu.Lock()
 	r.tenants[t.key] = t // reserves the slot
 	r.mu.Unlock()
-	if err := t.prepare(ctx, values); err != nil {
+	// undo gives the slot back when a later step fails.
+	undo := func() {
 		r.mu.Lock()
 		delete(r.tenants, t.key)
 		r.mu.Unlock()
 		_ = teardownNet(ctx, slot)
 		_ = os.RemoveAll(t.dir)
 		r.releaseSlot(slot)
+	}
+	if err := t.prepare(ctx, values); err != nil {
+		undo()
 		return fmt.Errorf("prepare: %w", err)
 	}
 	if err := r.ensurePortForward(ctx, pod, slot.NSIP); err != nil {
-		r.mu.Lock()
-		delete(r.tenants, t.key)
-		r.mu.Unlock()
-		_ = teardownNet(ctx, slot)
-		_ = os.RemoveAll(t.dir)
-		r.releaseSlot(slot)
+		undo()
 		return fmt.Errorf("kwok PortForward: %w", err)
 	}
 	svc, err := startServiceProxy(net.JoinHostPort(serviceIP(slot.Index), "443"), net.JoinHostPort(slot.NSIP, "8443"))
 	if err != nil {
-		r.mu.Lock()
-		delete(r.tenants, t.key)
-		r.mu.Unlock()
-		_ = teardownNet(ctx, slot)
-		_ = os.RemoveAll(t.dir)
-		r.releaseSlot(slot)
+		undo()
 		return err
 	}
 	r.mu.Lock()

@@ -16,6 +16,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kubectl-tenant/kubectl-tenant/test/testenv/internal/procfs"
 )
 
 // tenantState is what a tenant records in <state dir>/state.json, so that a
@@ -320,30 +322,8 @@ func (t *tenant) stop(ctx context.Context) error {
 	return nil
 }
 
-// groupMembers lists the live (non-zombie) processes of process group pgid.
-func groupMembers(pgid int) []int {
-	entries, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(f) < 3 || f[0] == "Z" || f[0] == "X" {
-			continue
-		}
-		if g, _ := strconv.Atoi(f[2]); g == pgid {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
+// groupMembers lists the live processes of process group pgid.
+func groupMembers(pgid int) []int { return procfs.GroupMembers(pgid) }
 
 // stopGroup sends SIGTERM to process group pgid, waits up to grace for it to
 // go, then SIGKILLs what is left (at once if grace is 0).
