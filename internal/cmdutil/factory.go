@@ -15,6 +15,7 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd"
+	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd/application"
 )
 
 // NewConfigFlags are kubectl's standard flags as the commands use them:
@@ -68,7 +69,7 @@ type Factory struct {
 	ArgoCDEngine func(ctx context.Context, warn io.Writer) (*tenant.Engine, error)
 	// EngineWith returns a new engine: Engine's, with the Argo CD plugins
 	// reg and in (either may be nil). The Factory's engine stays as built.
-	EngineWith func(reg *argocd.Registrar, in *argocd.Installer) (*tenant.Engine, error)
+	EngineWith func(reg *argocd.Registrar, in *application.Installer) (*tenant.Engine, error)
 	// NewRegistrar returns a new Argo CD registrar with ao (where Argo CD
 	// is, how to log in) for one command's calls; keepSession keeps one
 	// Argo CD session for all of them (the interactive app lists every few
@@ -76,5 +77,5 @@ type Factory struct {
 	NewRegistrar func(ao argocd.Options, keepSession bool) (*argocd.Registrar, error)
 	// NewInstaller returns a new Argo CD installer for one create --gitops:
 	// the platform config cfg (nil: none) in Argo CD's namespace ns.
-	NewInstaller func(cfg *gitops.Config, ns string) (*argocd.Installer, error)
+	NewInstaller func(cfg *gitops.Config, ns string) (*application.Installer, error)
 }

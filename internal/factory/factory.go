@@ -26,6 +26,7 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/session"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd"
+	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd/application"
 	"github.com/kubectl-tenant/kubectl-tenant/plugins/vcluster"
 )
 
@@ -134,7 +135,7 @@ func (c *clients) argoCDEngine(ctx context.Context, warn io.Writer) (*tenant.Eng
 	return c.f.EngineWith(reg, in)
 }
 
-func (c *clients) engineWith(reg *argocd.Registrar, in *argocd.Installer) (*tenant.Engine, error) {
+func (c *clients) engineWith(reg *argocd.Registrar, in *application.Installer) (*tenant.Engine, error) {
 	base, err := c.f.Engine()
 	if err != nil {
 		return nil, err
@@ -157,12 +158,12 @@ func (c *clients) newRegistrar(ao argocd.Options, keepSession bool) (*argocd.Reg
 	return &argocd.Registrar{Kube: b.Kube, REST: b.REST, Sessions: b.Sessions, Tenants: b, Meta: c.meta, Options: ao, KeepSession: keepSession}, nil
 }
 
-func (c *clients) newInstaller(cfg *gitops.Config, ns string) (*argocd.Installer, error) {
+func (c *clients) newInstaller(cfg *gitops.Config, ns string) (*application.Installer, error) {
 	b, err := c.f.Engine()
 	if err != nil {
 		return nil, err
 	}
-	return &argocd.Installer{Kube: b.Kube, Dynamic: c.dyn, Options: argocd.Options{Namespace: ns}, Config: cfg}, nil
+	return &application.Installer{Kube: b.Kube, Dynamic: c.dyn, Namespace: ns, Config: cfg}, nil
 }
 
 // hostContext makes commands talk to the host cluster even while a tenant

@@ -14,6 +14,7 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/session"
 	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd"
+	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd/application"
 )
 
 // TestArgoCDEngineIsBuiltNotChanged: the host defaults are an input to the
@@ -48,9 +49,9 @@ func TestArgoCDEngineIsBuiltNotChanged(t *testing.T) {
 	if a == base || a == b || a.Registrar == b.Registrar {
 		t.Error("ArgoCDEngine returned a shared engine or registrar")
 	}
-	reg, in := a.Registrar.(*argocd.Registrar), a.GitOps.(*argocd.Installer)
-	if reg.Options.Namespace != "gitops-system" || reg.Options.Server != "https://argocd.example" || reg.KeepSession || in.Options.Namespace != "gitops-system" {
-		t.Errorf("registrar options %+v, keep session %v; installer options %+v", reg.Options, reg.KeepSession, in.Options)
+	reg, in := a.Registrar.(*argocd.Registrar), a.GitOps.(*application.Installer)
+	if reg.Options.Namespace != "gitops-system" || reg.Options.Server != "https://argocd.example" || reg.KeepSession || in.Namespace != "gitops-system" {
+		t.Errorf("registrar options %+v, keep session %v; installer namespace %q", reg.Options, reg.KeepSession, in.Namespace)
 	}
 	if again, _ := f.Engine(); again != base || again.Registrar != nil {
 		t.Error("Engine() changed after ArgoCDEngine")

@@ -20,11 +20,12 @@ import (
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/portforward"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd/application"
 )
 
 // Names Argo CD's manifests use.
 const (
-	DefaultNamespace   = "argocd"
+	DefaultNamespace   = application.DefaultNamespace
 	ServerService      = "argocd-server"
 	InitialAdminSecret = "argocd-initial-admin-secret"
 	adminUser          = "admin"

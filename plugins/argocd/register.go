@@ -29,6 +29,7 @@ import (
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/session"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd/application"
 )
 
 // Step names of register (deregister uses tenant.StepDeregister).
@@ -73,11 +74,11 @@ const (
 
 // NamespaceEnv overrides where delete and list look for Argo CD (default
 // argocd); register's --argocd-namespace defaults to it too.
-const NamespaceEnv = "KUBECTL_TENANT_ARGOCD_NAMESPACE"
+const NamespaceEnv = application.NamespaceEnv
 
 // DefaultLabels are the cluster labels when none are given: what the
 // bootstrap ApplicationSet's cluster generator selects.
-func DefaultLabels() map[string]string { return map[string]string{"env": "vdev"} }
+func DefaultLabels() map[string]string { return application.DefaultLabels() }
 
 // Registrar registers tenants with Argo CD and is the engine's
 // tenant.Registrar (delete deregisters, list shows REGISTERED).

@@ -3,7 +3,10 @@ package argocd
 import (
 	"context"
 
+	"k8s.io/client-go/dynamic"
+
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd/application"
 )
 
 // RegisterPlan names the steps of a registration, in order; bootstrap adds
@@ -53,4 +56,14 @@ func (g *Registration) Run(ctx context.Context, name string, report tenant.Repor
 		}
 	}
 	return res, nil
+}
+
+// Bootstrap applies the bootstrap ApplicationSet (application.Bootstrap)
+// in r's Argo CD namespace and says what it did.
+func (r *Registrar) Bootstrap(ctx context.Context, selector map[string]string) (string, error) {
+	dyn, err := dynamic.NewForConfig(r.REST)
+	if err != nil {
+		return "", err
+	}
+	return application.Bootstrap(ctx, dyn, r.ns(), selector)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd"
+	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd/application"
 )
 
 // Options of create.
@@ -30,7 +31,7 @@ type Options struct {
 	Defaults     func(context.Context, *pflag.FlagSet) (hostconfig.Resolver, error)
 	Connector    tenant.Connector
 	Registration func(context.Context, argocd.Options, argocd.RegisterOptions) (tenant.Registration, error)
-	NewInstaller func(*gitops.Config, string) (*argocd.Installer, error)
+	NewInstaller func(*gitops.Config, string) (*application.Installer, error)
 
 	Tenant  tenant.CreateOptions
 	Connect bool

@@ -18,6 +18,7 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/internal/progress"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd"
+	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd/application"
 )
 
 // Options of register.
@@ -154,7 +155,7 @@ func (o *Options) Run(ctx context.Context) error {
 	}
 	if o.DryRun {
 		ns := cmp.Or(o.ArgoCD.Namespace, argocd.DefaultNamespace) // --argocd-namespace defaults to the environment's
-		return argocd.PrintApplicationSet(o.IO.Out, ns, o.Register.Labels)
+		return application.PrintApplicationSet(o.IO.Out, ns, o.Register.Labels)
 	}
 	res, err := o.register(ctx)
 	if err != nil {

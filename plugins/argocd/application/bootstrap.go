@@ -1,4 +1,4 @@
-package argocd
+package application
 
 import (
 	"context"
@@ -94,14 +94,10 @@ func PrintApplicationSet(w io.Writer, namespace string, selector map[string]stri
 	return err
 }
 
-// Bootstrap applies the bootstrap ApplicationSet in the Argo CD namespace
-// (server-side apply, field manager kubectl-tenant) and says what it did.
-func (r *Registrar) Bootstrap(ctx context.Context, selector map[string]string) (string, error) {
-	dyn, err := dynamic.NewForConfig(r.REST)
-	if err != nil {
-		return "", err
-	}
-	ns := r.ns()
+// Bootstrap applies the bootstrap ApplicationSet in Argo CD's namespace ns
+// (server-side apply, field manager kubectl-tenant) through dyn and says
+// what it did.
+func Bootstrap(ctx context.Context, dyn dynamic.Interface, ns string, selector map[string]string) (string, error) {
 	res := dyn.Resource(applicationSetGVR).Namespace(ns)
 	cur, err := res.Get(ctx, ApplicationSetName, metav1.GetOptions{})
 	switch {
@@ -109,10 +105,10 @@ func (r *Registrar) Bootstrap(ctx context.Context, selector map[string]string) (
 		if cur.GetAnnotations()[bootstrapAnnotation] == "" {
 			return fmt.Sprintf("ApplicationSet %s/%s exists and was not made by register --bootstrap: left unchanged", ns, ApplicationSetName), nil
 		}
-	case meta.IsNoMatchError(err) || isNoResource(err):
+	case meta.IsNoMatchError(err) || IsNoResource(err):
 		return "", fmt.Errorf("the host cluster has no ApplicationSet resource (Argo CD's CRDs are not installed)")
 	case !apierrors.IsNotFound(err):
-		return "", kubeError(err)
+		return "", tenant.APIError(err)
 	}
 	body, err := json.Marshal(ApplicationSet(ns, selector))
 	if err != nil {
@@ -121,14 +117,14 @@ func (r *Registrar) Bootstrap(ctx context.Context, selector map[string]string) (
 	force := true
 	_, err = res.Patch(ctx, ApplicationSetName, types.ApplyPatchType, body, metav1.PatchOptions{FieldManager: tenant.ManagedByValue, Force: &force})
 	if err != nil {
-		return "", kubeError(err)
+		return "", tenant.APIError(err)
 	}
 	return fmt.Sprintf("ApplicationSet %s/%s applied", ns, ApplicationSetName), nil
 }
 
-// isNoResource is the 404 the API answers for a resource type it does not
+// IsNoResource is the 404 the API answers for a resource type it does not
 // serve (the CRD is missing), as opposed to a missing object.
-func isNoResource(err error) bool {
+func IsNoResource(err error) bool {
 	var se *apierrors.StatusError
 	if !apierrors.IsNotFound(err) || !errors.As(err, &se) {
 		return false

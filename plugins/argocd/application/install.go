@@ -1,6 +1,11 @@
-package argocd
+// Package application is the Argo CD plugin's Application side: the
+// engine's GitOps installer (a tenant's Application, applied and removed)
+// and the bootstrap ApplicationSet of register --bootstrap. Cluster
+// registration is the parent package's.
+package application
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -22,6 +27,16 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/vclustervalues"
 )
 
+// DefaultNamespace is Argo CD's namespace in its manifests.
+const DefaultNamespace = "argocd"
+
+// NamespaceEnv names Argo CD's namespace when it is not DefaultNamespace.
+const NamespaceEnv = "KUBECTL_TENANT_ARGOCD_NAMESPACE"
+
+// DefaultLabels are the cluster labels when none are given: what the
+// bootstrap ApplicationSet's cluster generator selects.
+func DefaultLabels() map[string]string { return map[string]string{"env": "vdev"} }
+
 var applicationGVR = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applications"}
 
 // resourcesFinalizer makes Argo CD delete an Application's resources before
@@ -35,8 +50,8 @@ const resourcesFinalizer = "resources-finalizer.argocd.argoproj.io"
 type Installer struct {
 	Kube    kubernetes.Interface
 	Dynamic dynamic.Interface
-	// Options.Namespace is Argo CD's namespace (default argocd).
-	Options Options
+	// Namespace is Argo CD's namespace (default argocd).
+	Namespace string
 	// Config is the platform config.yaml; nil builds the Application from
 	// the request alone.
 	Config *gitops.Config
@@ -44,7 +59,7 @@ type Installer struct {
 
 var _ tenant.GitOps = (*Installer)(nil)
 
-func (i *Installer) ns() string { return i.Options.namespace() }
+func (i *Installer) ns() string { return cmp.Or(i.Namespace, DefaultNamespace) }
 
 func (i *Installer) apps() dynamic.ResourceInterface {
 	return i.Dynamic.Resource(applicationGVR).Namespace(i.ns())
@@ -58,7 +73,7 @@ func (i *Installer) Preflight(ctx context.Context, name string) (string, error) 
 	if _, err := i.Kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); apierrors.IsNotFound(err) {
 		return "", fmt.Errorf("Argo CD namespace %q does not exist: install Argo CD or set %s", ns, NamespaceEnv)
 	} else if err != nil {
-		return "", kubeError(err)
+		return "", tenant.APIError(err)
 	}
 	app, err := i.get(ctx, name)
 	if err != nil {
@@ -74,7 +89,7 @@ func (i *Installer) Preflight(ctx context.Context, name string) (string, error) 
 			}},
 		}, metav1.CreateOptions{})
 		if err != nil {
-			return "", kubeError(err)
+			return "", tenant.APIError(err)
 		}
 		if !r.Status.Allowed {
 			return "", tenant.NewForbiddenError(fmt.Sprintf("not allowed to %s applications.argoproj.io in namespace %s (ask for a role that grants it)", verb, ns))
@@ -90,12 +105,12 @@ func (i *Installer) get(ctx context.Context, name string) (*unstructured.Unstruc
 	switch {
 	case err == nil:
 		return app, nil
-	case meta.IsNoMatchError(err) || isNoResource(err):
+	case meta.IsNoMatchError(err) || IsNoResource(err):
 		return nil, errNoApplicationAPI
 	case apierrors.IsNotFound(err):
 		return nil, nil
 	}
-	return nil, kubeError(err)
+	return nil, tenant.APIError(err)
 }
 
 var errNoApplicationAPI = fmt.Errorf("the host cluster has no Application resource (Argo CD's CRDs are not installed)")
@@ -131,10 +146,10 @@ func (i *Installer) Apply(ctx context.Context, req tenant.InstallRequest) error 
 	force := true
 	_, err = i.apps().Patch(ctx, gitops.ApplicationName(req.Name), types.ApplyPatchType, body,
 		metav1.PatchOptions{FieldManager: tenant.ManagedByValue, Force: &force})
-	if meta.IsNoMatchError(err) || isNoResource(err) {
+	if meta.IsNoMatchError(err) || IsNoResource(err) {
 		return errNoApplicationAPI
 	}
-	return kubeError(err)
+	return tenant.APIError(err)
 }
 
 // Synced is true once the Application's automated sync succeeded for its
@@ -153,7 +168,7 @@ func (i *Installer) Synced(ctx context.Context, name string) (bool, string, erro
 	opMsg, _, _ := unstructured.NestedString(app.Object, "status", "operationState", "message")
 	switch phase {
 	case "Failed", "Error":
-		return false, "", fmt.Errorf("Argo CD sync of Application %s %s: %s", gitops.ApplicationRef(i.ns(), name), strings.ToLower(phase), firstLine(opMsg))
+		return false, "", fmt.Errorf("Argo CD sync of Application %s %s: %s", gitops.ApplicationRef(i.ns(), name), strings.ToLower(phase), tenant.FirstLine(opMsg))
 	case "Succeeded":
 		if sync == "Synced" {
 			return true, "", nil
@@ -166,7 +181,7 @@ func (i *Installer) Synced(ctx context.Context, name string) (bool, string, erro
 	if c := conditions(app); c != "" {
 		msg += ": " + c
 	} else if phase != "" && opMsg != "" {
-		msg += ": " + firstLine(opMsg)
+		msg += ": " + tenant.FirstLine(opMsg)
 	}
 	return false, msg, nil
 }
@@ -193,7 +208,7 @@ func (i *Installer) Remove(ctx context.Context, name string, wait time.Duration,
 			"resourceVersion": app.GetResourceVersion(),
 		}})
 		if _, err := i.apps().Patch(ctx, app.GetName(), types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
-			return kubeError(err)
+			return tenant.APIError(err)
 		}
 	}
 	err = i.apps().Delete(ctx, app.GetName(), metav1.DeleteOptions{})
@@ -201,7 +216,7 @@ func (i *Installer) Remove(ctx context.Context, name string, wait time.Duration,
 		return nil
 	}
 	if err != nil || wait <= 0 {
-		return kubeError(err)
+		return tenant.APIError(err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
@@ -253,13 +268,8 @@ func conditions(app *unstructured.Unstructured) string {
 		typ, _ := m["type"].(string)
 		msg, _ := m["message"].(string)
 		if typ != "" {
-			out = append(out, strings.TrimSpace(typ+" "+firstLine(msg)))
+			out = append(out, strings.TrimSpace(typ+" "+tenant.FirstLine(msg)))
 		}
 	}
 	return strings.Join(out, "; ")
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return s
 }

@@ -1,4 +1,4 @@
-package argocd
+package application
 
 import (
 	"context"
@@ -78,7 +78,7 @@ func TestRemoveKeepsFinalizerAndRefusesForeign(t *testing.T) {
 
 func TestPreflightWithoutArgoCDNamespace(t *testing.T) {
 	in, _ := newInstaller()
-	in.Options.Namespace = "elsewhere"
+	in.Namespace = "elsewhere"
 	if _, err := in.Preflight(context.Background(), "demo"); err == nil || !strings.Contains(err.Error(), `"elsewhere" does not exist`) {
 		t.Fatalf("Preflight = %v", err)
 	}
