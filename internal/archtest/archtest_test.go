@@ -91,7 +91,7 @@ func TestEngineHasNoUI(t *testing.T) {
 // why. The Factory reads it once (cmdutil.ReadEnv) and hands it down; the
 // terminal's own variables stay with the packages that draw.
 var envReaders = map[string]string{
-	"internal/cmdutil/env.go":    "ReadEnv: the one read, by NewFactory",
+	"internal/cmdutil/env.go":    "ReadEnv: the one read, by factory.New",
 	"internal/tui/styles.go":     "NO_COLOR, a terminal setting of the interactive app",
 	"internal/progress/lines.go": "TERM=dumb, a terminal setting of the step view",
 }

@@ -69,7 +69,7 @@ func TestArgoCDEngineIsBuiltNotChanged(t *testing.T) {
 }
 
 // TestFactoryReadsTheEnvironmentOnce: the defaults come from the
-// environment NewFactory read, not from the process's at the time of the
+// environment factory.New read, not from the process's at the time of the
 // call, and a test (or a caller) gives the Factory its own through Env.
 func TestFactoryReadsTheEnvironmentOnce(t *testing.T) {
 	kubeconfig, _, _ := cmdutiltest.FakeHostWithDefaults(t, map[string]string{"pool": "from-host"}, "demo")
