@@ -18,7 +18,7 @@ import (
 
 // The background forwarder is `kubectl-tenant connect NAME --forwarder
 // --ready-fd 3 --parent-fd 4 ...`, a detached child of this binary: the
-// parent (StartBackground, here) passes it the secrets on fd 4 and reads its
+// parent (Forwarder.Start, here) passes it the secrets on fd 4 and reads its
 // readiness on fd 3; the child side is in internal/cmd/connect.
 
 // ForwarderSecrets travel from parent to forwarder over a pipe: never in
@@ -28,16 +28,37 @@ type ForwarderSecrets struct {
 	Password string `json:"password,omitempty"`
 }
 
-// StartBackground starts a detached forwarder process for the tenant and
-// returns once it holds the connection (or reports why it could not). A
-// forwarder already holding the context is replaced (see tenant.Connect).
-// If ctx ends first (Ctrl-C), the forwarder is told to undo what it did and
-// is stopped: nothing keeps running or switches the context later.
-func StartBackground(ctx context.Context, f *Factory, name, contextName string) error {
+// Forwarder starts background connections: what it takes from the
+// Factory, so a command's Options hold it rather than the Factory.
+type Forwarder struct {
+	Engine func() (*tenant.Engine, error)
+	// Config is kubectl's flags, repeated to the forwarder (secrets over a
+	// pipe); Env is the environment it runs in.
+	Config *genericclioptions.ConfigFlags
+	Env    Env
+}
+
+// NewForwarder is f's Forwarder.
+func NewForwarder(f *Factory) Forwarder {
+	return Forwarder{Engine: f.Engine, Config: f.ConfigFlags, Env: f.Env}
+}
+
+// Connect is the engine's tenant.Connector for create and the interactive
+// app: a background forwarder for context NAME.
+func (fw Forwarder) Connect(ctx context.Context, name string) error {
+	return fw.Start(ctx, name, "")
+}
+
+// Start starts a detached forwarder process for the tenant and returns
+// once it holds the connection (or reports why it could not). A forwarder
+// already holding the context is replaced (see tenant.Connect). If ctx ends
+// first (Ctrl-C), the forwarder is told to undo what it did and is stopped:
+// nothing keeps running or switches the context later.
+func (fw Forwarder) Start(ctx context.Context, name, contextName string) error {
 	if contextName == "" {
 		contextName = tenant.ContextFor(name)
 	}
-	e, err := f.Engine() // settles the host context the forwarder must use
+	e, err := fw.Engine() // settles the host context the forwarder must use
 	if err != nil {
 		return err
 	}
@@ -49,7 +70,7 @@ func StartBackground(ctx context.Context, f *Factory, name, contextName string) 
 		return err
 	}
 	args := []string{"connect", name, "--forwarder", "--ready-fd", "3", "--parent-fd", "4", "--context-name", contextName}
-	args = append(args, PassthroughFlags(f.ConfigFlags, e.HostContext)...)
+	args = append(args, PassthroughFlags(fw.Config, e.HostContext)...)
 	if err := e.Sessions.MkDir(); err != nil {
 		return err
 	}
@@ -72,7 +93,7 @@ func StartBackground(ctx context.Context, f *Factory, name, contextName string) 
 	defer parentW.Close()
 	cmd := exec.Command(self, args...)
 	cmd.Stdout, cmd.Stderr, cmd.ExtraFiles = logf, logf, []*os.File{readyW, parentR}
-	cmd.Env = f.Env.List()
+	cmd.Env = fw.Env.List()
 	detach(cmd) // survives the terminal
 	err = cmd.Start()
 	readyW.Close()
@@ -83,7 +104,7 @@ func StartBackground(ctx context.Context, f *Factory, name, contextName string) 
 	// Reap it when it ends while this process lives on (the TUI does).
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
-	sec, _ := json.Marshal(ForwarderSecrets{Token: deref(f.ConfigFlags.BearerToken), Password: deref(f.ConfigFlags.Password)})
+	sec, _ := json.Marshal(ForwarderSecrets{Token: deref(fw.Config.BearerToken), Password: deref(fw.Config.Password)})
 	if _, err := parentW.Write(append(sec, '\n')); err != nil {
 		return fmt.Errorf("background forwarder: %w (log: %s)", err, logPath)
 	}

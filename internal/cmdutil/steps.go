@@ -43,12 +43,3 @@ func Wake(ctx context.Context, errOut io.Writer, e *tenant.Engine, o tenant.Wake
 		})
 	return t, err
 }
-
-// Connector is the engine's tenant.Connector for create: a background
-// forwarder for context NAME (StartBackground).
-type Connector struct{ F *Factory }
-
-// Connect starts the tenant's background forwarder.
-func (c Connector) Connect(ctx context.Context, name string) error {
-	return StartBackground(ctx, c.F, name, "")
-}

@@ -27,7 +27,7 @@ type Options struct {
 	IO     genericiooptions.IOStreams
 	Engine func() (*tenant.Engine, error)
 	// StartBackground starts the detached forwarder
-	// (cmdutil.StartBackground); config is kubectl's flags, which the
+	// (cmdutil.Forwarder.Start); config is kubectl's flags, which the
 	// forwarder completes with the parent's secrets.
 	StartBackground func(ctx context.Context, name, contextName string) error
 	// Confirm asks whether to wake a sleeping tenant (cmdutil.Confirm on
@@ -57,9 +57,7 @@ type Options struct {
 // NewCmdConnect builds the command; runF replaces Run in tests.
 func NewCmdConnect(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	o := &Options{IO: f.IOStreams, Engine: f.Engine, Env: f.Env, config: f.ConfigFlags, Confirm: cmdutil.Prompter(f.IOStreams),
-		StartBackground: func(ctx context.Context, name, contextName string) error {
-			return cmdutil.StartBackground(ctx, f, name, contextName)
-		}}
+		StartBackground: cmdutil.NewForwarder(f).Start}
 	cmd := &cobra.Command{
 		Use:   "connect NAME [-- COMMAND [ARGS...]]",
 		Short: "Connect to a tenant: kubeconfig context NAME through an in-process port-forward",

@@ -55,7 +55,7 @@ type Options struct {
 
 // NewCmdCreate builds the command; runF replaces Run in tests.
 func NewCmdCreate(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{IO: f.IOStreams, Engine: f.Engine, Defaults: f.Defaults, Connector: cmdutil.Connector{F: f},
+	o := &Options{IO: f.IOStreams, Engine: f.Engine, Defaults: f.Defaults, Connector: cmdutil.NewForwarder(f),
 		NewInstaller: f.NewInstaller,
 		Registration: func(ctx context.Context, ao argocd.Options, ro argocd.RegisterOptions) (tenant.Registration, error) {
 			ao, err := cmdutil.ArgoCDDefaults(ctx, f.Defaults, ao)

@@ -159,7 +159,7 @@ func runTUI(ctx context.Context, f *cmdutil.Factory) error {
 	return tui.Run(ctx, tui.Config{
 		Engine:  e,
 		Bus:     bus,
-		Connect: cmdutil.Connector{F: f}.Connect,
+		Connect: cmdutil.NewForwarder(f).Connect,
 		Disconnect: func(ctx context.Context, name string) error {
 			_, err := e.Disconnect(ctx, tenant.ContextFor(name))
 			return err
