@@ -148,3 +148,55 @@ func TestOnlyTheFactoryLinksTheBackends(t *testing.T) {
 		}
 	}
 }
+
+// TestNoOptionsHoldTheFactory: a command's Options (any struct of a
+// command package or of cmdutil) hold the funcs they use, never the
+// Factory, so a test gives each one its own.
+func TestNoOptionsHoldTheFactory(t *testing.T) {
+	root := "../.."
+	dirs, err := filepath.Glob(filepath.Join(root, "internal", "cmd", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs = append(dirs, filepath.Join(root, "internal", "cmdutil"))
+	checked := 0
+	for _, dir := range dirs {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+		for _, path := range files {
+			if strings.HasSuffix(path, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.SkipObjectResolution)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ast.Inspect(f, func(n ast.Node) bool {
+				st, ok := n.(*ast.StructType)
+				if !ok {
+					return true
+				}
+				checked++
+				for _, fld := range st.Fields.List {
+					typ := fld.Type
+					if s, ok := typ.(*ast.StarExpr); ok {
+						typ = s.X
+					}
+					switch x := typ.(type) {
+					case *ast.SelectorExpr: // cmdutil.Factory
+						if x.Sel.Name == "Factory" {
+							t.Errorf("%s: a struct holds the Factory; take the funcs it uses", path)
+						}
+					case *ast.Ident: // Factory, inside cmdutil
+						if x.Name == "Factory" {
+							t.Errorf("%s: a struct holds the Factory; take the funcs it uses", path)
+						}
+					}
+				}
+				return true
+			})
+		}
+	}
+	if checked < 20 {
+		t.Fatalf("checked %d structs: the walk found too few", checked)
+	}
+}
