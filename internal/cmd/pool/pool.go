@@ -28,6 +28,9 @@ type Options struct {
 	Engine   func() (*tenant.Engine, error)
 	Defaults func(context.Context, *pflag.FlagSet) (hostconfig.Resolver, error)
 	SetPool  func(ctx context.Context, e *tenant.Engine, pool string, w hostconfig.WarmPool) (*hostconfig.Defaults, error)
+	// Env is the Factory's environment: set installs the spares a create
+	// in it would make.
+	Env cmdutil.Env
 
 	Pool   string
 	Size   int
@@ -42,7 +45,7 @@ type Options struct {
 // NewCmdPool builds `pool` with `set` and `status`; runSet and runStatus
 // replace their Run in tests.
 func NewCmdPool(f *cmdutil.Factory, runSet, runStatus func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{IO: f.IOStreams, Engine: f.Engine, Defaults: f.Defaults,
+	o := &Options{IO: f.IOStreams, Engine: f.Engine, Defaults: f.Defaults, Env: f.Env,
 		SetPool: func(ctx context.Context, e *tenant.Engine, pool string, w hostconfig.WarmPool) (*hostconfig.Defaults, error) {
 			return hostconfig.SetWarmPool(ctx, e.Kube, pool, w)
 		}}
@@ -139,14 +142,9 @@ func (o *Options) RunSet(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("set warm pool %s in %s: %w", o.Pool, hostconfig.Ref, err)
 	}
-	// The spares are what a create under these defaults and this
-	// environment installs.
-	r, err := o.Defaults(ctx, nil)
-	if err != nil {
-		return err
-	}
-	r.Host = d
-	tmpl, err := cmdutil.PoolTemplate(r, o.Pool)
+	// The spares are what a create under the defaults just written and
+	// this environment installs (no second read of the ConfigMap).
+	tmpl, err := cmdutil.PoolTemplate(hostconfig.Resolver{Host: d, Getenv: o.Env.Get}, o.Pool)
 	if err != nil {
 		return err
 	}
