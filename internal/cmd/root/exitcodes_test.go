@@ -126,10 +126,32 @@ func TestExitCodesMatchTheDocs(t *testing.T) {
 		{[]string{"completion", "tcsh"}, 2},
 		{[]string{"render", "--only", "nope"}, 2},
 		{[]string{"render", "-f", "/nonexistent/config.yaml", "--out", t.TempDir()}, 2},
+		// Unknown subcommands and argument counts at every depth (cobra
+		// answered `pool nope` with help and 0, `nope` with 1).
+		{[]string{"nope"}, 2},
+		{[]string{"pool", "nope"}, 2},
+		{[]string{"config", "nope"}, 2},
+		{[]string{"pool", "set"}, 2},
+		{[]string{"config", "view", "extra"}, 2},
+		{[]string{"pool"}, 0}, // a group alone prints its help
 	} {
 		code, errb := execute(t, context.Background(), "/nonexistent/kubeconfig", c.args)
 		if code != c.code {
 			t.Errorf("%v: exit %d, want %d: %s", c.args, code, c.code, errb)
+		}
+	}
+}
+
+// An unknown subcommand is named in one line, with cobra's suggestion.
+func TestUnknownCommandSuggests(t *testing.T) {
+	for args, want := range map[string]string{
+		"craete":      `unknown command "craete" for "kubectl tenant"; did you mean "create"?`,
+		"pool stauts": `unknown command "stauts" for "kubectl tenant pool"; did you mean "status"?`,
+		"zzz":         `unknown command "zzz" for "kubectl tenant"`,
+	} {
+		code, errb := execute(t, context.Background(), "/nonexistent/kubeconfig", strings.Fields(args))
+		if code != 2 || errb != "error: "+want {
+			t.Errorf("%s: exit %d, stderr %q; want 2 and %q", args, code, errb, "error: "+want)
 		}
 	}
 }

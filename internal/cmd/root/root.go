@@ -3,6 +3,7 @@ package root
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -84,10 +85,41 @@ values files named in $KUBECTL_TENANT_VALUES (comma-separated), like create -f.`
 		completion.NewCmdCompletion(f),
 		configcmd.NewCmdConfig(f, nil),
 	)
-	for _, c := range cmd.Commands() {
-		wrapArgs(c)
-	}
+	usageErrors(cmd)
 	return cmd
+}
+
+// usageErrors makes every wrong argument a usage error (exit code 2), in
+// every command: a wrong argument count, and an unknown subcommand of the root
+// or of a group such as `pool` (which cobra would otherwise answer with help
+// and exit code 0, or with exit code 1 at the root).
+func usageErrors(c *cobra.Command) {
+	if c.HasSubCommands() {
+		c.Args = unknownCommand
+		if !c.Runnable() {
+			c.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
+		}
+	}
+	wrapArgs(c)
+	for _, sub := range c.Commands() {
+		usageErrors(sub)
+	}
+}
+
+// unknownCommand rejects any argument to a command that only groups others,
+// in one line, with cobra's suggestions.
+func unknownCommand(c *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	err := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+	if c.SuggestionsMinimumDistance <= 0 {
+		c.SuggestionsMinimumDistance = 2 // cobra's own default
+	}
+	if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+		err += fmt.Sprintf("; did you mean %q?", s[0])
+	}
+	return errors.New(err)
 }
 
 // interruptHint is what a second Ctrl-C says the verb may leave behind, and
