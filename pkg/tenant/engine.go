@@ -380,14 +380,17 @@ func (e *Engine) Events(ctx context.Context, name string, limit int) ([]corev1.E
 		return nil, apiError(err)
 	}
 	items := evs.Items
-	sort.Slice(items, func(i, j int) bool { return eventTime(items[i]).Before(eventTime(items[j])) })
+	// Stable: events of one second keep the API's order, which for one
+	// object's events (named NAME.<hex nanoseconds>) is the order they happened.
+	sort.SliceStable(items, func(i, j int) bool { return EventTime(items[i]).Before(EventTime(items[j])) })
 	if len(items) > limit {
 		items = items[len(items)-limit:]
 	}
 	return items, nil
 }
 
-func eventTime(ev corev1.Event) time.Time {
+// EventTime is when an event last happened, as `kubectl get events` sorts them.
+func EventTime(ev corev1.Event) time.Time {
 	if !ev.LastTimestamp.IsZero() {
 		return ev.LastTimestamp.Time
 	}

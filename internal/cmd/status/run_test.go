@@ -3,6 +3,7 @@ package status
 import (
 	"context"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -28,12 +29,13 @@ func run(t *testing.T, e *tenant.Engine, args ...string) (string, error) {
 func TestStatus(t *testing.T) {
 	e, cs, _ := tenanttest.NewEngine(t)
 	tenanttest.Create(t, e, tenant.CreateOptions{Name: "demo", Pool: "p1", Isolation: true})
+	now := time.Now()
 	for i, reason := range []string{"Scheduled", "Pulled", "Started"} {
 		_, err := cs.CoreV1().Events("vcluster-demo").Create(context.Background(), &corev1.Event{
 			ObjectMeta: metav1.ObjectMeta{Name: reason, Namespace: "vcluster-demo"},
 			Type:       "Normal", Reason: reason, Message: "m-" + reason,
 			InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "vcluster-0"},
-			LastTimestamp:  metav1.NewTime(time.Unix(int64(1000+i), 0)),
+			LastTimestamp:  metav1.NewTime(now.Add(time.Duration(i-3) * time.Minute)), // 3m, 2m, 1m ago
 		}, metav1.CreateOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -50,6 +52,12 @@ func TestStatus(t *testing.T) {
 	}
 	if strings.Contains(out, "Scheduled") {
 		t.Errorf("--events 2 shows the oldest event:\n%s", out)
+	}
+	// Oldest first, each with its age, as `kubectl get events` shows them.
+	pulled := regexp.MustCompile(`\s2m\s+Normal\s+Pulled\s`).FindStringIndex(out)
+	started := regexp.MustCompile(`\s60s\s+Normal\s+Started\s`).FindStringIndex(out)
+	if !strings.Contains(out, "LAST SEEN") || pulled == nil || started == nil || started[0] < pulled[0] {
+		t.Errorf("events are not listed oldest first with their age:\n%s", out)
 	}
 	out, err = run(t, e, "demo", "-o", "json")
 	var got tenant.Tenant

@@ -109,10 +109,10 @@ func (o *Options) Run(ctx context.Context) error {
 	}
 	fmt.Fprintln(out, "\nEvents:")
 	tw = printers.GetNewTabWriter(out)
-	fmt.Fprintln(tw, "  TYPE\tREASON\tOBJECT\tMESSAGE")
+	fmt.Fprintln(tw, "  LAST SEEN\tTYPE\tREASON\tOBJECT\tMESSAGE")
 	for _, ev := range evs {
 		c := columns.Clean
-		fmt.Fprintf(tw, "  %s\t%s\t%s/%s\t%s\n", c(ev.Type), c(ev.Reason), c(ev.InvolvedObject.Kind), c(ev.InvolvedObject.Name), c(ev.Message))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s/%s\t%s\n", columns.Age(tenant.EventTime(ev), now), c(ev.Type), c(ev.Reason), c(ev.InvolvedObject.Kind), c(ev.InvolvedObject.Name), c(ev.Message))
 	}
 	return tw.Flush()
 }
