@@ -86,7 +86,7 @@ A sleeping tenant is woken first: on a terminal connect asks, elsewhere it needs
 	fl := cmd.Flags()
 	fl.StringVar(&o.ContextName, "context-name", "", "kubeconfig context to write (default: the tenant name); an existing context kubectl-tenant did not write is never replaced")
 	fl.IntVar(&o.LocalPort, "local-port", 0, "local port of the forward (default: a free port)")
-	fl.BoolVar(&o.Background, "background", false, "keep a detached forwarder (reconnects on drops) until `kubectl tenant disconnect`")
+	fl.BoolVar(&o.Background, "background", false, "keep a detached forwarder (reconnects on drops) until 'kubectl tenant disconnect'")
 	fl.BoolVar(&o.Wake, "wake", false, "wake the tenant if it is sleeping, without asking")
 	fl.BoolVar(&o.forwarder, "forwarder", false, "internal: run as the background forwarder")
 	fl.IntVar(&o.readyFD, "ready-fd", 0, "internal: file descriptor to report readiness on")

@@ -3,8 +3,11 @@ package root
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
@@ -63,4 +66,22 @@ func TestVersionJSONNeedsNoCluster(t *testing.T) {
 	if !bytes.Contains(out.Bytes(), []byte(`"goVersion"`)) {
 		t.Fatalf("version -o json: %s", out.String())
 	}
+}
+
+// pflag takes a back-quoted word in a flag's usage as the placeholder of its
+// value: "--background kubectl tenant disconnect" was what help printed.
+// Every placeholder is one word.
+func TestFlagPlaceholdersAreOneWord(t *testing.T) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.LocalFlags().VisitAll(func(f *pflag.Flag) {
+			if name, _ := pflag.UnquoteUsage(f); strings.ContainsAny(name, " \t") {
+				t.Errorf("%s --%s: help shows the placeholder %q; quote with ' instead of a back quote", c.CommandPath(), f.Name, name)
+			}
+		})
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(NewCmdRoot(factory.New(genericiooptions.IOStreams{In: &bytes.Buffer{}, Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}})))
 }

@@ -68,7 +68,7 @@ so re-running the same command after a failure or Ctrl-C resumes.`,
 	}
 	fl := cmd.Flags()
 	o.flags = fl
-	fl.StringVarP(&o.Tenant.Selector, "selector", "l", "", "label selector over the tenants' namespace labels (set with `create --label`)")
+	fl.StringVarP(&o.Tenant.Selector, "selector", "l", "", "label selector over the tenants' namespace labels (set with 'create --label')")
 	fl.BoolVar(&o.Tenant.All, "all", false, "upgrade every tenant")
 	fl.StringVar(&o.Tenant.ChartVersion, "chart-version", "", "target chart version (required unless --values is given; default: keep each release's version)")
 	fl.StringArrayVarP(&o.Tenant.ValuesFiles, "values", "f", nil, "vCluster chart values file merged over the tenant's current values (repeatable; later files win)")
