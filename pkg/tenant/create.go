@@ -691,7 +691,11 @@ func (e *Engine) controlPlanePod(ctx context.Context, ns string) (*corev1.Pod, s
 			return p, fmt.Sprintf("pod %s Pending: %s", p.Name, cmp.Or(c.Message, c.Reason)), nil
 		}
 	}
-	if p.Status.Phase != corev1.PodRunning {
+	switch {
+	case p.Status.Phase == corev1.PodRunning:
+	case p.Spec.NodeName == "": // created; the scheduler has not looked at it yet
+		return p, fmt.Sprintf("pod %s is %s, waiting for the scheduler", p.Name, p.Status.Phase), nil
+	default:
 		return p, fmt.Sprintf("pod %s is %s on node %s", p.Name, p.Status.Phase, p.Spec.NodeName), nil
 	}
 	return p, "", nil

@@ -226,3 +226,32 @@ func TestEventsLimit(t *testing.T) {
 		t.Errorf("Events(limit 0) = %v, %v", got, err)
 	}
 }
+
+// What the schedule step says while the control-plane pod is on its way: no
+// "on node " with an empty name before the scheduler has looked at it.
+func TestControlPlanePodWaitingMessages(t *testing.T) {
+	cases := []struct {
+		name string
+		pod  corev1.Pod
+		want string
+	}{
+		{"just created", corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodPending}},
+			"pod vcluster-0 is Pending, waiting for the scheduler"},
+		{"unschedulable", corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodPending, Conditions: []corev1.PodCondition{
+			{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: "Unschedulable", Message: "0/3 nodes are available"}}}},
+			"pod vcluster-0 Pending: 0/3 nodes are available"},
+		{"bound", corev1.Pod{Spec: corev1.PodSpec{NodeName: "pool-a-0"}, Status: corev1.PodStatus{Phase: corev1.PodPending}},
+			"pod vcluster-0 is Pending on node pool-a-0"},
+		{"running", corev1.Pod{Spec: corev1.PodSpec{NodeName: "pool-a-0"}, Status: corev1.PodStatus{Phase: corev1.PodRunning}}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.pod.ObjectMeta = metav1.ObjectMeta{Name: "vcluster-0", Namespace: "vcluster-a", Labels: map[string]string{"app": "vcluster"}}
+			e := &Engine{Kube: fake.NewClientset(&c.pod), Backend: &fakeBackend{}}
+			p, msg, err := e.controlPlanePod(context.Background(), "vcluster-a")
+			if err != nil || p == nil || msg != c.want {
+				t.Errorf("got %q, %v; want %q", msg, err, c.want)
+			}
+		})
+	}
+}
