@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"runtime/debug"
@@ -40,7 +41,12 @@ func run() (code int) {
 		}
 	}()
 	err := root.NewCmdRoot(f).ExecuteContext(ctx)
-	if err != nil {
+	switch {
+	case err == nil:
+	case ctx.Err() != nil && errors.Is(err, context.Canceled):
+		// Not "context canceled": what happened, and how to finish.
+		fmt.Fprintln(os.Stderr, "error:", f.Interrupts.Interrupted())
+	default:
 		fmt.Fprintln(os.Stderr, "error:", cmdutil.OneLine(err))
 	}
 	return cmdutil.ExitCodeFor(ctx, err)

@@ -28,12 +28,28 @@ var InterruptSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP
 // says what may be left behind (hint, read when the signal arrives) and that
 // running the command again finishes it. stop releases the signals.
 type Interrupts struct {
-	hint atomic.Pointer[string]
+	hint  atomic.Pointer[string]
+	stays atomic.Bool
 }
 
 // SetHint sets what the second-signal line says may be left and how to
-// resume; the root command sets it per verb before running it.
-func (in *Interrupts) SetHint(s string) { in.hint.Store(&s) }
+// resume; the root command sets it per verb before running it. stays says
+// the same is true after the first signal: create, delete, upgrade and gc
+// stop between steps and leave them to a second run, while connect's own
+// cleanup restores what it changed.
+func (in *Interrupts) SetHint(s string, stays bool) {
+	in.hint.Store(&s)
+	in.stays.Store(stays)
+}
+
+// Interrupted is the error line of a command the first signal stopped:
+// "interrupted", and how to finish when the command leaves work behind.
+func (in *Interrupts) Interrupted() string {
+	if h := in.hint.Load(); in.stays.Load() && h != nil && *h != "" {
+		return "interrupted; " + *h
+	}
+	return "interrupted"
+}
 
 // Hint is the current hint, or a general one.
 func (in *Interrupts) Hint() string {

@@ -36,7 +36,7 @@ func (s *syncBuffer) String() string {
 // and SIGTERM were swallowed; L7: SIGHUP was not handled at all).
 func TestInterruptsSecondSignalExits(t *testing.T) {
 	var in Interrupts
-	in.SetHint("run `kubectl tenant create demo` again to resume")
+	in.SetHint("run `kubectl tenant create demo` again to resume", true)
 	var errOut syncBuffer
 	exited := make(chan int, 1)
 	ctx, stop := in.Notify(context.Background(), &errOut, func(code int) { exited <- code })
@@ -102,5 +102,22 @@ func TestDefaultRequestTimeout(t *testing.T) {
 	}
 	if cfg.Timeout != DefaultRequestTimeout {
 		t.Fatalf("rest.Config Timeout %v, want %v", cfg.Timeout, DefaultRequestTimeout)
+	}
+}
+
+// The first signal's error line says how to finish only for a verb that
+// leaves its work behind when stopped.
+func TestInterruptedLine(t *testing.T) {
+	var in Interrupts
+	if got := in.Interrupted(); got != "interrupted" {
+		t.Errorf("no hint: %q", got)
+	}
+	in.SetHint("run `kubectl tenant delete demo --yes` again to finish", true)
+	if got, want := in.Interrupted(), "interrupted; run `kubectl tenant delete demo --yes` again to finish"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	in.SetHint("the context may still point at demo", false) // connect restores it itself
+	if got := in.Interrupted(); got != "interrupted" {
+		t.Errorf("a verb that cleans up: %q", got)
 	}
 }

@@ -49,7 +49,7 @@ values files named in $KUBECTL_TENANT_VALUES (comma-separated), like create -f.`
 		SilenceErrors: true,
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl tenant"},
 		PersistentPreRunE: func(c *cobra.Command, args []string) error {
-			f.Interrupts.SetHint(interruptHint(c.Name(), args))
+			f.Interrupts.SetHint(interruptHint(c.Name(), args), c.Name() != "connect")
 			return cmdutil.ValidateCounts(c.Flags())
 		},
 		// No arguments on a terminal: the interactive app; otherwise help.
