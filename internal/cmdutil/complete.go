@@ -2,6 +2,7 @@ package cmdutil
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,10 +18,20 @@ const CompletionTimeout = 5 * time.Second
 // first argument completes nothing. Errors (no cluster, forbidden) complete
 // nothing rather than printing into the prompt.
 func CompleteTenantNames(f *Factory) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return completeTenantNames(f, false)
+}
+
+// CompleteMoreTenantNames completes every argument with the tenants not
+// named yet, for the verbs that take several (delete).
+func CompleteMoreTenantNames(f *Factory) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return completeTenantNames(f, true)
+}
+
+func completeTenantNames(f *Factory, many bool) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		// (cmd.ArgsLenAtDash is no guide here: cobra's completion parses
 		// the flags once with an extra "--", and pflag keeps that count.)
-		if len(args) > 0 {
+		if len(args) > 0 && !many {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		e, err := f.Engine()
@@ -41,7 +52,7 @@ func CompleteTenantNames(f *Factory) func(*cobra.Command, []string, string) ([]s
 		}
 		names := make([]string, 0, len(ts))
 		for _, t := range ts {
-			if strings.HasPrefix(t.Name, toComplete) {
+			if strings.HasPrefix(t.Name, toComplete) && !slices.Contains(args, t.Name) {
 				names = append(names, t.Name)
 			}
 		}

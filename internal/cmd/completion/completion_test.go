@@ -93,9 +93,13 @@ func TestTenantNames(t *testing.T) {
 		if out != "demo\ndev-2\n:4\n" {
 			t.Errorf("__complete %s \"\" = %q, want the tenant names and :4 (no file completion)", verb, out)
 		}
+		want := ":4\n" // one tenant per command
+		if verb == "delete" {
+			want = "dev-2\n:4\n" // the tenants not named yet
+		}
 		out, _ = execute(t, "__complete", verb, "demo", "")
-		if out != ":4\n" {
-			t.Errorf("__complete %s demo \"\" = %q, want nothing", verb, out)
+		if out != want {
+			t.Errorf("__complete %s demo \"\" = %q, want %q", verb, out, want)
 		}
 	}
 	out, _ := execute(t, "__complete", "status", "--events", "3", "dev")

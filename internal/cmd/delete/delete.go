@@ -1,10 +1,12 @@
-// Package delete implements `kubectl tenant delete NAME`.
+// Package delete implements `kubectl tenant delete NAME...`.
 package delete
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,8 +26,11 @@ type Options struct {
 	// Confirm asks a yes/no question (cmdutil.Confirm on the command's
 	// streams); asked is false where nobody can answer.
 	Confirm func(question string, def bool) (yes, asked bool)
-	Tenant  tenant.DeleteOptions
-	Yes     bool
+	// Names are the tenants to delete, in order, each once; Tenant holds
+	// the flags they share (Run sets its Name per tenant).
+	Names  []string
+	Tenant tenant.DeleteOptions
+	Yes    bool
 }
 
 // NewCmdDelete builds the command; runF replaces Run in tests.
@@ -33,11 +38,16 @@ func NewCmdDelete(f *cmdutil.Factory, runF func(context.Context, *Options) error
 	o := &Options{IO: f.IOStreams, Confirm: cmdutil.Prompter(f.IOStreams),
 		Engine: func(ctx context.Context) (*tenant.Engine, error) { return f.ArgoCDEngine(ctx, nil) }}
 	cmd := &cobra.Command{
-		Use:   "delete NAME",
-		Short: "Delete a tenant completely: registration, release, namespace, kubeconfig entries, forwarders",
-		Args:  cobra.ExactArgs(1),
+		Use:   "delete NAME [NAME...]",
+		Short: "Delete tenants completely: registration, release, namespace, kubeconfig entries, forwarders",
+		Long: `Delete tenants completely: the Argo CD registration, the Helm release, the namespace, the
+kubeconfig entries and the forwarders. Several names are deleted one after the other, after one
+question; a failure does not stop the others, and the command then exits 1 naming each.`,
+		Example: `  kubectl tenant delete demo
+  kubectl tenant delete ci-1 ci-2 --yes`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Tenant.Name = args[0]
+			o.Names = args
 			if err := o.Validate(); err != nil {
 				return err
 			}
@@ -46,7 +56,7 @@ func NewCmdDelete(f *cmdutil.Factory, runF func(context.Context, *Options) error
 			}
 			return o.Run(cmd.Context())
 		},
-		ValidArgsFunction: cmdutil.CompleteTenantNames(f),
+		ValidArgsFunction: cmdutil.CompleteMoreTenantNames(f),
 	}
 	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "do not ask for confirmation (required when stdin is not a terminal)")
 	cmd.Flags().DurationVar(&o.Tenant.Wait, "wait", 5*time.Minute, "how long to wait for the namespace to be gone; 0 does not wait")
@@ -54,24 +64,38 @@ func NewCmdDelete(f *cmdutil.Factory, runF func(context.Context, *Options) error
 	return cmd
 }
 
-// Validate checks the input.
+// Validate checks every name before anything is deleted, and drops repeats.
 func (o *Options) Validate() error {
-	return tenant.ValidateName(o.Tenant.Name)
+	var names []string
+	for _, n := range o.Names {
+		if err := tenant.ValidateName(n); err != nil {
+			return err
+		}
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	o.Names = names
+	return nil
 }
 
-// confirm asks before anything is deleted, unless --yes, naming the
+// confirm asks once before anything is deleted, unless --yes, naming each
 // tenant's namespace (a claimed warm spare keeps its own).
 func (o *Options) confirm(ctx context.Context, e *tenant.Engine) error {
 	if o.Yes {
 		return nil
 	}
-	ns := tenant.NamespaceFor(o.Tenant.Name)
-	if e != nil {
-		if t, err := e.Get(ctx, o.Tenant.Name); err == nil {
-			ns = t.Namespace
+	q := make([]string, len(o.Names))
+	for i, name := range o.Names {
+		ns := tenant.NamespaceFor(name)
+		if e != nil {
+			if t, err := e.Get(ctx, name); err == nil {
+				ns = t.Namespace
+			}
 		}
+		q[i] = fmt.Sprintf("tenant %s and everything in namespace %s", name, ns)
 	}
-	yes, asked := o.Confirm(fmt.Sprintf("Delete tenant %s and everything in namespace %s? [y/N]", o.Tenant.Name, ns), false)
+	yes, asked := o.Confirm(fmt.Sprintf("Delete %s? [y/N]", strings.Join(q, ", ")), false)
 	switch {
 	case !asked:
 		return cmdutil.UsageError{Err: errors.New("refusing to delete without confirmation: pass --yes")}
@@ -81,8 +105,8 @@ func (o *Options) confirm(ctx context.Context, e *tenant.Engine) error {
 	return nil
 }
 
-// Run asks for confirmation (unless --yes), then deletes the tenant,
-// showing the live step view on a terminal.
+// Run asks for confirmation (unless --yes), then deletes the tenants one
+// after the other, showing the live step view on a terminal.
 func (o *Options) Run(ctx context.Context) error {
 	// Without an engine the prompt still comes first: refusing to delete
 	// unconfirmed is the usage error, whatever else is wrong.
@@ -93,10 +117,48 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	name := o.Tenant.Name
+	var failed []error
+	for _, name := range o.Names {
+		if ctx.Err() != nil { // Ctrl-C stops the rest too
+			return ctx.Err()
+		}
+		if err := o.delete(ctx, e, name); err != nil {
+			if len(o.Names) == 1 {
+				return err
+			}
+			failed = append(failed, fmt.Errorf("tenant %s: %w", name, err))
+		}
+	}
+	if len(failed) > 0 {
+		return notDeleted{failed, len(o.Names)}
+	}
+	return nil
+}
+
+// notDeleted is one line naming each failure; errors.Is and As (and so the
+// exit code) see each of them.
+type notDeleted struct {
+	errs  []error
+	total int
+}
+
+func (n notDeleted) Error() string {
+	msgs := make([]string, len(n.errs))
+	for i, err := range n.errs {
+		msgs[i] = cmdutil.OneLine(err)
+	}
+	return fmt.Sprintf("%d of %d tenants not deleted: %s", len(n.errs), n.total, strings.Join(msgs, "; "))
+}
+
+func (n notDeleted) Unwrap() []error { return n.errs }
+
+// delete deletes one tenant and prints it on stdout.
+func (o *Options) delete(ctx context.Context, e *tenant.Engine, name string) error {
+	opts := o.Tenant
+	opts.Name = name
 	done := fmt.Sprintf("tenant %s deleted", name)
-	err = cmdutil.RunSteps(o.IO.ErrOut, e, true, "Deleting tenant "+name, "delete", name, tenant.DeletePlan(), func(e *tenant.Engine) (string, error) {
-		return done, e.Delete(ctx, o.Tenant)
+	err := cmdutil.RunSteps(o.IO.ErrOut, e, true, "Deleting tenant "+name, "delete", name, tenant.DeletePlan(), func(e *tenant.Engine) (string, error) {
+		return done, e.Delete(ctx, opts)
 	})
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package delete
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -92,5 +93,39 @@ func TestDeleteAsksInRun(t *testing.T) {
 	}
 	if err := del("Bad_Name"); cmdutil.ExitCode(err) != cmdutil.ExitUsage || len(asked) != 0 {
 		t.Errorf("bad name: %v, asked %q", err, asked)
+	}
+}
+
+// Several names: one question, each deleted in turn; a missing one does not
+// stop the others and the error names it (exit 1); repeats count once.
+func TestDeleteSeveral(t *testing.T) {
+	e, _, b := tenanttest.NewEngine(t)
+	tenanttest.Create(t, e, tenant.CreateOptions{Name: "a"})
+	tenanttest.Create(t, e, tenant.CreateOptions{Name: "b"})
+	var asked []string
+	out, _, err := cmdutiltest.Run(NewCmdDelete, func(o *Options) {
+		o.Engine = tenanttest.ArgoCDEngineFunc(e)
+		o.Confirm = func(q string, _ bool) (bool, bool) { asked = append(asked, q); return true, true }
+	}, "a", "gone", "b", "a", "--wait", "0")
+	if cmdutil.ExitCode(err) != cmdutil.ExitError || err.Error() != `1 of 3 tenants not deleted: tenant gone: tenant "gone": tenant not found` {
+		t.Errorf("error %v (exit %d)", err, cmdutil.ExitCode(err))
+	}
+	if !errors.Is(err, tenant.ErrNotFound) {
+		t.Errorf("the error does not wrap the not-found: %v", err)
+	}
+	if out != "tenant a deleted\ntenant b deleted\n" || !slices.Equal(b.Uninstalled, []string{"vcluster-a", "vcluster-b"}) {
+		t.Errorf("stdout %q, uninstalled %v", out, b.Uninstalled)
+	}
+	want := "Delete tenant a and everything in namespace vcluster-a, tenant gone and everything in namespace vcluster-gone, tenant b and everything in namespace vcluster-b? [y/N]"
+	if len(asked) != 1 || asked[0] != want {
+		t.Errorf("asked %q, want once %q", asked, want)
+	}
+	// A bad name among good ones: nothing is deleted.
+	tenanttest.Create(t, e, tenant.CreateOptions{Name: "c"})
+	if _, _, err := run(t, e, "c", "Bad_Name", "--yes"); cmdutil.ExitCode(err) != cmdutil.ExitUsage {
+		t.Errorf("bad name: %v", err)
+	}
+	if _, err := e.Get(context.Background(), "c"); err != nil {
+		t.Errorf("a bad name among the others deleted c: %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -134,6 +135,10 @@ func interruptHint(verb string, args []string) string {
 		return fmt.Sprintf("tenant %s may be half-created (namespace %s, its Helm release or Argo CD Application): run `kubectl tenant create %s` again to resume, or `kubectl tenant delete %s` to remove it",
 			name, tenant.NamespaceFor(name), name, name)
 	case "delete":
+		if len(args) > 1 {
+			names := strings.Join(args, " ")
+			return fmt.Sprintf("tenants %s may be half-deleted: run `kubectl tenant delete %s --yes` again to finish", names, names)
+		}
 		return fmt.Sprintf("tenant %s may be half-deleted: run `kubectl tenant delete %s --yes` again to finish", name, name)
 	case "connect":
 		return fmt.Sprintf("the kubeconfig context may still point at tenant %s through a closed port: run `kubectl tenant disconnect` to switch back", name)

@@ -25,6 +25,8 @@ func Run[O any, P interface {
 		return o.Run(ctx)
 	})
 	cmd.SetArgs(args)
+	// As under the root command: an error is one line, without the usage.
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
 	cmd.SetOut(out)
 	cmd.SetErr(errb)
 	err = cmd.Execute()
