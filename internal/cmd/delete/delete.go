@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/internal/progress"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
 
@@ -122,11 +124,18 @@ func (o *Options) Run(ctx context.Context) error {
 		if ctx.Err() != nil { // Ctrl-C stops the rest too
 			return ctx.Err()
 		}
+		if len(o.Names) > 1 && !progress.IsTerminal(o.IO.ErrOut) {
+			// Plain step lines do not name the tenant (the live view's title does).
+			fmt.Fprintf(o.IO.ErrOut, "Deleting tenant %s\n", name)
+		}
 		if err := o.delete(ctx, e, name); err != nil {
 			if len(o.Names) == 1 {
 				return err
 			}
-			failed = append(failed, fmt.Errorf("tenant %s: %w", name, err))
+			if !strings.Contains(err.Error(), strconv.Quote(name)) {
+				err = fmt.Errorf("tenant %s: %w", name, err)
+			}
+			failed = append(failed, err)
 		}
 	}
 	if len(failed) > 0 {

@@ -103,11 +103,11 @@ func TestDeleteSeveral(t *testing.T) {
 	tenanttest.Create(t, e, tenant.CreateOptions{Name: "a"})
 	tenanttest.Create(t, e, tenant.CreateOptions{Name: "b"})
 	var asked []string
-	out, _, err := cmdutiltest.Run(NewCmdDelete, func(o *Options) {
+	out, errOut, err := cmdutiltest.Run(NewCmdDelete, func(o *Options) {
 		o.Engine = tenanttest.ArgoCDEngineFunc(e)
 		o.Confirm = func(q string, _ bool) (bool, bool) { asked = append(asked, q); return true, true }
 	}, "a", "gone", "b", "a", "--wait", "0")
-	if cmdutil.ExitCode(err) != cmdutil.ExitError || err.Error() != `1 of 3 tenants not deleted: tenant gone: tenant "gone": tenant not found` {
+	if cmdutil.ExitCode(err) != cmdutil.ExitError || err.Error() != `1 of 3 tenants not deleted: tenant "gone": tenant not found` {
 		t.Errorf("error %v (exit %d)", err, cmdutil.ExitCode(err))
 	}
 	if !errors.Is(err, tenant.ErrNotFound) {
@@ -115,6 +115,9 @@ func TestDeleteSeveral(t *testing.T) {
 	}
 	if out != "tenant a deleted\ntenant b deleted\n" || !slices.Equal(b.Uninstalled, []string{"vcluster-a", "vcluster-b"}) {
 		t.Errorf("stdout %q, uninstalled %v", out, b.Uninstalled)
+	}
+	if !strings.Contains(errOut, "Deleting tenant a\n") || !strings.Contains(errOut, "Deleting tenant b\n") {
+		t.Errorf("the plain step lines do not say which tenant they are for:\n%s", errOut)
 	}
 	want := "Delete tenant a and everything in namespace vcluster-a, tenant gone and everything in namespace vcluster-gone, tenant b and everything in namespace vcluster-b? [y/N]"
 	if len(asked) != 1 || asked[0] != want {
