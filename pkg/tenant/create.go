@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -21,6 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/portforward"
 )
@@ -122,6 +124,23 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Tenant, error) {
 	return t, nil
 }
 
+// checkValuesFiles reads the values files before anything is created: a
+// missing or malformed file is bad input (exit 2), not a namespace left
+// behind by a failed install.
+func checkValuesFiles(files []string) error {
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return usageErrorf("values file: %v", err)
+		}
+		var values map[string]any
+		if err := yaml.Unmarshal(b, &values); err != nil {
+			return usageErrorf("values file %s: %s", f, FirstLine(err.Error()))
+		}
+	}
+	return nil
+}
+
 // CreatePlan names the steps Create(o) reports, in order (a step the plan
 // does not name, such as a warning's, shows up where it starts).
 func CreatePlan(o CreateOptions) []string {
@@ -161,6 +180,9 @@ func (e *Engine) install(ctx context.Context, o CreateOptions, topUp *chan struc
 		return nil, err
 	}
 	if err := e.checkChartVersion(o.ChartVersion); err != nil {
+		return nil, err
+	}
+	if err := checkValuesFiles(o.ValuesFiles); err != nil {
 		return nil, err
 	}
 	ns := NamespaceFor(o.Name)

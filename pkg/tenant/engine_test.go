@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -253,5 +255,26 @@ func TestControlPlanePodWaitingMessages(t *testing.T) {
 				t.Errorf("got %q, %v; want %q", msg, err, c.want)
 			}
 		})
+	}
+}
+
+// A values file that is missing or not YAML is bad input: a usage error
+// before anything is created (it failed at the install step, leaving the
+// namespace behind).
+func TestCreateChecksValuesFilesFirst(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte("controlPlane: [\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{filepath.Join(t.TempDir(), "missing.yaml"), bad} {
+		e, cs, b := newEngine(t)
+		_, err := e.Create(context.Background(), CreateOptions{Name: "demo", ValuesFiles: []string{f}})
+		var ue *UsageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), "values file") {
+			t.Errorf("%s: %v, want a usage error naming the values file", filepath.Base(f), err)
+		}
+		if _, err := cs.CoreV1().Namespaces().Get(context.Background(), "vcluster-demo", metav1.GetOptions{}); err == nil || b.installs.Load() != 0 {
+			t.Errorf("%s: the namespace was created or an install ran", filepath.Base(f))
+		}
 	}
 }
