@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"sort"
@@ -286,6 +287,7 @@ func fromNamespace(ns *corev1.Namespace, rels map[string]Release, cps map[string
 		K8sVersion: cmp.Or(ns.Annotations[AnnotationServerVersion], ns.Annotations[AnnotationK8sVersion]),
 		Owner:      ns.Annotations[AnnotationOwner],
 		CreatedAt:  ns.CreationTimestamp.Time,
+		Labels:     maps.Clone(ns.Labels),
 	}
 	if v, err := time.Parse(time.RFC3339, ns.Annotations[AnnotationCreatedAt]); err == nil {
 		t.CreatedAt = v

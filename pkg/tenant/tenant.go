@@ -33,15 +33,18 @@ type Tenant struct {
 	Status    Status `json:"status"`
 	// Reason says why the status is not Ready (a failed install's error,
 	// replicas not ready yet).
-	Reason      string        `json:"reason,omitempty"`
-	Pool        string        `json:"pool,omitempty"`
-	Workspace   string        `json:"workspace,omitempty"`
-	Isolation   bool          `json:"isolation,omitempty"`
-	K8sVersion  string        `json:"k8sVersion,omitempty"`
-	Owner       string        `json:"owner,omitempty"`
-	CreatedAt   time.Time     `json:"createdAt"`
-	ExpiresAt   *time.Time    `json:"expiresAt,omitempty"`
-	TimeToReady time.Duration `json:"timeToReady,omitempty"`
+	Reason     string    `json:"reason,omitempty"`
+	Pool       string    `json:"pool,omitempty"`
+	Workspace  string    `json:"workspace,omitempty"`
+	Isolation  bool      `json:"isolation,omitempty"`
+	K8sVersion string    `json:"k8sVersion,omitempty"`
+	Owner      string    `json:"owner,omitempty"`
+	CreatedAt  time.Time `json:"createdAt"`
+	// Labels are the tenant namespace's labels: create --label's and the
+	// tool's own (list -l and upgrade -l select on them).
+	Labels      map[string]string `json:"labels,omitempty"`
+	ExpiresAt   *time.Time        `json:"expiresAt,omitempty"`
+	TimeToReady time.Duration     `json:"timeToReady,omitempty"`
 	// LastConnectedAt is when connect last opened the tenant (nil: never
 	// recorded).
 	LastConnectedAt *time.Time `json:"lastConnectedAt,omitempty"`

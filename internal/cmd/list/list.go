@@ -5,9 +5,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
 
@@ -24,7 +26,10 @@ type Options struct {
 	Engine func(context.Context) (*tenant.Engine, error)
 	Output string
 	Owner  string
-	All    bool
+	// Selector is a label selector over the tenant namespaces' labels
+	// (create --label), as upgrade -l takes it.
+	Selector string
+	All      bool
 	// Spares also lists the warm pools' unclaimed spares.
 	Spares bool
 }
@@ -42,7 +47,7 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *Options) error) 
 		Short:   "List tenants with status, pool, age, expiry, connection and registration",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cmdutil.ValidateOutput(o.Output, cmdutil.OutputFormats...); err != nil {
+			if err := o.Validate(); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -53,11 +58,20 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *Options) error) 
 	}
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: wide|json|yaml|name")
 	cmd.Flags().StringVar(&o.Owner, "owner", "", "only tenants created by this user")
+	cmd.Flags().StringVarP(&o.Selector, "selector", "l", "", "label selector over the tenants' namespace labels (set with 'create --label'), e.g. team=a")
 	cmd.Flags().BoolVar(&o.Spares, "spares", false, "also list the warm pools' unclaimed spares (see 'kubectl tenant pool')")
 	// Tenants live in their own namespaces, so list is always cluster-wide;
 	// -A is accepted because kubectl users type it by habit.
 	cmd.Flags().BoolVarP(&o.All, "all-namespaces", "A", false, "list tenants of every namespace (the default; accepted for kubectl habit)")
 	return cmd
+}
+
+// Validate checks the flags before any API call.
+func (o *Options) Validate() error {
+	if _, err := labels.Parse(o.Selector); err != nil {
+		return cmdutil.UsageError{Err: fmt.Errorf("invalid --selector %q: %w", o.Selector, err)}
+	}
+	return cmdutil.ValidateOutput(o.Output, cmdutil.OutputFormats...)
 }
 
 // Run lists.
@@ -77,15 +91,13 @@ func (o *Options) Run(ctx context.Context) error {
 		}
 		ts = append(ts, ss...)
 	}
-	if o.Owner != "" {
-		kept := ts[:0]
-		for _, t := range ts {
-			if t.Owner == o.Owner {
-				kept = append(kept, t)
-			}
-		}
-		ts = kept
+	sel, err := labels.Parse(o.Selector)
+	if err != nil {
+		return err
 	}
+	ts = slices.DeleteFunc(ts, func(t tenant.Tenant) bool {
+		return (o.Owner != "" && t.Owner != o.Owner) || !sel.Matches(labels.Set(t.Labels))
+	})
 	return Print(o.IO.Out, o.Output, ts, time.Now())
 }
 

@@ -49,3 +49,30 @@ func TestList(t *testing.T) {
 		t.Errorf("-o xml: %v, want a usage error", err)
 	}
 }
+
+// -l selects on the namespace labels create --label set, as upgrade -l does.
+func TestListSelector(t *testing.T) {
+	e, _, _ := tenanttest.NewEngine(t)
+	tenanttest.Create(t, e, tenant.CreateOptions{Name: "a1", Labels: map[string]string{"team": "a"}})
+	tenanttest.Create(t, e, tenant.CreateOptions{Name: "a2", Labels: map[string]string{"team": "a", "tier": "ci"}})
+	tenanttest.Create(t, e, tenant.CreateOptions{Name: "b1", Labels: map[string]string{"team": "b"}})
+	for sel, want := range map[string]string{
+		"team=a":          "tenant/a1\ntenant/a2\n",
+		"team=a,tier!=ci": "tenant/a1\n",
+		"team in (b)":     "tenant/b1\n",
+		"!tier":           "tenant/a1\ntenant/b1\n",
+		"team=c":          "",
+	} {
+		out, _, err := run(t, e, "-o", "name", "-l", sel)
+		if err != nil || out != want {
+			t.Errorf("list -l %q: %q, %v; want %q", sel, out, err, want)
+		}
+	}
+	if _, _, err := run(t, e, "-l", "team==="); cmdutil.ExitCode(err) != cmdutil.ExitUsage {
+		t.Errorf("a malformed selector: %v, want a usage error", err)
+	}
+	out, _, err := run(t, e, "-o", "json", "-l", "tier=ci")
+	if err != nil || !strings.Contains(out, `"team": "a"`) {
+		t.Errorf("-o json does not carry the labels: %s %v", out, err)
+	}
+}
