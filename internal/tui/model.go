@@ -580,9 +580,13 @@ func (m Model) homeView() string {
 	now := m.cfg.Now()
 	v := m.visible()
 	head := m.st.title.Render("kubectl tenant")
-	count := fmt.Sprintf("%d tenants", len(m.tenants))
+	noun := "tenants"
+	if len(m.tenants) == 1 {
+		noun = "tenant"
+	}
+	count := fmt.Sprintf("%d %s", len(m.tenants), noun)
 	if len(v) != len(m.tenants) {
-		count = fmt.Sprintf("%d of %d tenants", len(v), len(m.tenants))
+		count = fmt.Sprintf("%d of %d %s", len(v), len(m.tenants), noun)
 	}
 	right := ""
 	if !m.refreshed.IsZero() {

@@ -98,6 +98,8 @@ func TestHomeListsAndNavigates(t *testing.T) {
 	ts[0], ts[1] = ts[1], ts[0]
 	m, _ = update(m, listMsg{tenants: append([]tenant.Tenant{{Name: "aaa", Status: tenant.StatusInstalling}}, ts...), at: t0})
 	wantIn(t, m.View(), "› dev-2", "4 tenants", "Installing")
+	m, _ = update(m, listMsg{tenants: ts[:1], at: t0})
+	wantIn(t, m.View(), "1 tenant ")
 }
 
 func TestHomeFilter(t *testing.T) {
