@@ -9,13 +9,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
@@ -78,6 +82,10 @@ func (c *clients) build(localOnly bool) (*tenant.Engine, error) {
 			c.err = fmt.Errorf("kubeconfig: %w", err)
 			return
 		}
+		if !localOnly && noCluster(f.ConfigFlags, cfg) {
+			c.err = fmt.Errorf("no Kubernetes cluster: the kubeconfig (%s) names none; set KUBECONFIG, or pass --kubeconfig or --server", kubeconfigFiles(f.ConfigFlags))
+			return
+		}
 		// client-go's default (5 QPS, burst 10) throttles a create's parallel
 		// access reviews and the TUI's refreshes; the apiserver's own
 		// priority and fairness is the real limit.
@@ -111,13 +119,35 @@ func (c *clients) build(localOnly bool) (*tenant.Engine, error) {
 	return c.engine, c.err
 }
 
+// noCluster says the REST config is client-go's last resort: no cluster in
+// the kubeconfig, no --server and not in a pod, so kubectl would try
+// http://localhost:8080 and report a refused connection there.
+func noCluster(flags *genericclioptions.ConfigFlags, cfg *rest.Config) bool {
+	if cfg.Host != clientcmd.ClusterDefaults.Server || (flags.APIServer != nil && *flags.APIServer != "") {
+		return false
+	}
+	raw, err := flags.ToRawKubeConfigLoader().RawConfig()
+	return err == nil && len(raw.Clusters) == 0
+}
+
+// kubeconfigFiles names the kubeconfig files read, for the error above.
+func kubeconfigFiles(flags *genericclioptions.ConfigFlags) string {
+	if flags.KubeConfig != nil && *flags.KubeConfig != "" {
+		return *flags.KubeConfig
+	}
+	return strings.Join(clientcmd.NewDefaultClientConfigLoadingRules().GetLoadingPrecedence(), string(filepath.ListSeparator))
+}
+
 func (c *clients) argoCDEngine(ctx context.Context, warn io.Writer) (*tenant.Engine, error) {
 	if _, err := c.f.Engine(); err != nil {
 		return nil, err
 	}
 	r, err := c.f.Defaults(ctx, nil)
 	if err != nil {
-		if warn == nil {
+		// An API that cannot be reached fails the command anyway: say it
+		// once, as the error, not first as a warning.
+		var ue *tenant.UnreachableError
+		if warn == nil || errors.As(err, &ue) {
 			return nil, err
 		}
 		fmt.Fprintln(warn, "Warning:", err)

@@ -2,8 +2,10 @@ package factory_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -104,5 +106,38 @@ func TestFactoryReadsTheEnvironmentOnce(t *testing.T) {
 	}
 	if e.Sessions.Dir != filepath.Join(f.Env["KUBECTL_TENANT_STATE_DIR"], "sessions") {
 		t.Errorf("engine session dir %q; want the one of $KUBECTL_TENANT_STATE_DIR", e.Sessions.Dir)
+	}
+}
+
+// A kubeconfig that names no cluster is said so, instead of client-go's
+// last resort "cannot reach ... http://localhost:8080"; --server, or a
+// kubeconfig with a cluster, is tried as given.
+func TestNoClusterIsSaidSo(t *testing.T) {
+	empty := filepath.Join(t.TempDir(), "config")
+	if err := os.WriteFile(empty, []byte("apiVersion: v1\nkind: Config\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KUBECONFIG", empty)
+	t.Setenv("KUBECTL_TENANT_STATE_DIR", t.TempDir())
+	t.Setenv("KUBERNETES_SERVICE_HOST", "") // not in a pod
+	engine := func(server string) error {
+		streams, _, _, _ := genericiooptions.NewTestIOStreams()
+		f := factory.New(streams)
+		if server != "" {
+			*f.ConfigFlags.APIServer = server
+		}
+		_, err := f.Engine()
+		return err
+	}
+	if err := engine(""); err == nil || !strings.Contains(err.Error(), "no Kubernetes cluster: the kubeconfig ("+empty+") names none") {
+		t.Errorf("empty kubeconfig: %v", err)
+	}
+	if err := engine("https://127.0.0.1:1"); err != nil {
+		t.Errorf("--server: %v", err)
+	}
+	kubeconfig, _ := cmdutiltest.FakeHost(t)
+	t.Setenv("KUBECONFIG", kubeconfig)
+	if err := engine(""); err != nil {
+		t.Errorf("a kubeconfig with a cluster: %v", err)
 	}
 }

@@ -429,7 +429,7 @@ func apiError(err error) error {
 		if u, perr := url.Parse(ue.URL); perr == nil {
 			host = u.Scheme + "://" + u.Host
 		}
-		return fmt.Errorf("cannot reach the Kubernetes API at %s: %w", host, ue.Err)
+		return &UnreachableError{Host: host, Err: ue.Err}
 	}
 	return err
 }

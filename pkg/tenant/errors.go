@@ -32,6 +32,19 @@ func NewForbiddenError(msg string) error { return &ForbiddenError{msg: msg} }
 // line naming the API for an unreachable one.
 func APIError(err error) error { return apiError(err) }
 
+// UnreachableError says the Kubernetes API at Host could not be reached
+// (refused, timed out, no such host, a TLS failure).
+type UnreachableError struct {
+	Host string
+	Err  error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("cannot reach the Kubernetes API at %s: %v", e.Host, e.Err)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
 // NewUsageError lets plugins report bad input with the CLI's exit code 2.
 func NewUsageError(msg string) error { return &UsageError{msg: msg} }
 
