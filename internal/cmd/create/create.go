@@ -114,7 +114,7 @@ otherwise it is built from the flags and the config's defaults, with the values 
 	fl.BoolVar(&o.Connect, "connect", true, "connect when ready (writes context NAME in a background forwarder)")
 	fl.StringVarP(&o.Output, "output", "o", "", "output format: json|yaml|name")
 	fl.BoolVar(&o.Register, "register", false, "register the tenant with Argo CD when ready (as 'kubectl tenant register NAME --yes')")
-	fl.StringArrayVar(&o.Labels, "label", nil, "label `KEY=VALUE` on the tenant namespace, for 'upgrade -l' (repeatable); with --register also an Argo CD cluster label (default there env=vdev)")
+	fl.StringArrayVar(&o.Labels, "label", nil, "label `KEY=VALUE` on the tenant namespace, for 'list -l' and 'upgrade -l' (repeatable); with --register also an Argo CD cluster label (default there env=vdev)")
 	cmdutil.AddArgoCDFlags(cmd, f.Env, &o.ArgoCD, &o.Auth, true)
 	fl.BoolVar(&o.Tenant.GitOps, "gitops", false, "install through the host's Argo CD (an Application) instead of Helm")
 	fl.StringVar(&o.ConfigFile, "config", "", "with --gitops: platform config.yaml (as for render); a project of it is installed as rendered")
