@@ -26,6 +26,14 @@ type UsageError struct{ Err error }
 func (e UsageError) Error() string { return e.Err.Error() }
 func (e UsageError) Unwrap() error { return e.Err }
 
+// Declined is a question answered "no": exit code 3 (it is a
+// context.Canceled), and the line says what did not happen, not "context
+// canceled".
+type Declined string
+
+func (d Declined) Error() string        { return string(d) }
+func (d Declined) Is(target error) bool { return target == context.Canceled }
+
 // CommandExitError is the failure of the command `connect NAME -- CMD` ran:
 // the tool exits with CMD's code, as `kubectl exec` does.
 type CommandExitError struct {

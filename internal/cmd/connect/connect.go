@@ -302,7 +302,7 @@ func (o *Options) awake(ctx context.Context, connect func() error) error {
 		case !asked:
 			return fmt.Errorf("tenant %s is sleeping: run `kubectl tenant wake %s` or pass --wake", o.Name, o.Name)
 		case !yes:
-			return fmt.Errorf("not connected, tenant %s is still sleeping: %w", o.Name, context.Canceled)
+			return cmdutil.Declined(fmt.Sprintf("not connected: tenant %s is still sleeping", o.Name))
 		}
 	}
 	e, err := o.Engine()

@@ -102,7 +102,7 @@ func (o *Options) confirm(ctx context.Context, e *tenant.Engine) error {
 	case !asked:
 		return cmdutil.UsageError{Err: errors.New("refusing to delete without confirmation: pass --yes")}
 	case !yes:
-		return fmt.Errorf("not deleted: %w", context.Canceled)
+		return cmdutil.Declined("not deleted")
 	}
 	return nil
 }

@@ -76,7 +76,7 @@ func TestDeleteAsksInRun(t *testing.T) {
 		}, args...)
 		return err
 	}
-	if err := del("demo", "--wait", "0"); cmdutil.ExitCode(err) != cmdutil.ExitCancelled || len(b.Uninstalled) != 0 {
+	if err := del("demo", "--wait", "0"); cmdutil.ExitCode(err) != cmdutil.ExitCancelled || err.Error() != "not deleted" || len(b.Uninstalled) != 0 {
 		t.Fatalf("answered no: %v (exit %d), uninstalled %v", err, cmdutil.ExitCode(err), b.Uninstalled)
 	}
 	answer = true

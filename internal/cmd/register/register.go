@@ -142,7 +142,7 @@ func (o *Options) confirm() error {
 	case !asked:
 		return cmdutil.UsageError{Err: errors.New("refusing to register without confirmation: pass --yes")}
 	case !yes:
-		return fmt.Errorf("not registered: %w", context.Canceled)
+		return cmdutil.Declined("not registered")
 	}
 	return nil
 }
