@@ -230,7 +230,12 @@ func ensureComponent(ctx context.Context, wrapper string, c component, logf Buil
 	defer os.RemoveAll(tmp)
 	for bin, pkg := range c.cmds {
 		start := time.Now()
-		logf("building %s %s (%s) ...", bin, c.version, pkg)
+		typical := ""
+		if d, ok := coldBuild[bin]; ok {
+			typical = fmt.Sprintf(", cold on 2 cores about %s", d)
+		}
+		logf("building %s %s (%s%s) ...", bin, c.version, pkg, typical)
+		stop := heartbeat(logf, 30*time.Second, "still building "+bin, start)
 		ldflags, cgo := "-s -w"+c.ldflags, "CGO_ENABLED=0"
 		if c.cgo {
 			ldflags, cgo = ldflags+" -linkmode external -extldflags -static", "CGO_ENABLED=1"
@@ -239,6 +244,7 @@ func ensureComponent(ctx context.Context, wrapper string, c component, logf Buil
 		cmd.Dir = wrapper
 		cmd.Env = append(os.Environ(), cgo, "GOFLAGS=-mod=readonly", "GOTOOLCHAIN=local")
 		outb, err := cmd.CombinedOutput()
+		stop()
 		if err != nil {
 			return "", fmt.Errorf("build of %s failed: %v: %s", bin, err, tail(string(outb), 20))
 		}
@@ -252,6 +258,50 @@ func ensureComponent(ctx context.Context, wrapper string, c component, logf Buil
 		return "", err
 	}
 	return dir, nil
+}
+
+// coldBuild is how long each binary's build took from an empty Go build
+// cache on the 2-core development machine, in the order ensureBinaries
+// builds them (later ones reuse k8s.io packages the earlier ones compiled):
+// the "built X in" lines of a cold `make testenv-build` (2026-12-06)
+// and docs/performance.md. Only printed, so a newcomer knows what to expect;
+// not part of any cache key.
+var coldBuild = map[string]time.Duration{
+	"etcd":                                  81 * time.Second,
+	"kube-apiserver":                        6 * time.Minute,
+	"kube-controller-manager":               107 * time.Second,
+	"kube-scheduler":                        9 * time.Second,
+	"kwok":                                  366 * time.Second,
+	VClusterBinary(VClusterOldChartVersion): 447 * time.Second,
+	"argocd":                                233 * time.Second,
+	"argocd-v2":                             403 * time.Second,
+	"kubelet":                               154 * time.Second,
+	"kube-proxy":                            61 * time.Second,
+	"coredns":                               777 * time.Second,
+	"kine":                                  238 * time.Second,
+}
+
+// heartbeat logs "what (1m30s so far)" every interval until stop is called:
+// a cold build is one silent `go build` of up to 13 minutes (CoreDNS), and
+// a line every 30 s tells the user it is still working.
+func heartbeat(logf BuildLogf, interval time.Duration, what string, start time.Time) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				logf("%s (%s so far) ...", what, time.Since(start).Round(time.Second))
+			}
+		}
+	}()
+	// Wait for the goroutine: a test's t.Logf must not run after it returns.
+	return func() { close(done); <-finished }
 }
 
 // moduleDir finds the testenv module's source directory (for build/ and

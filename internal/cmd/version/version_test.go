@@ -31,7 +31,7 @@ func TestVersionText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"kubectl-tenant " + buildinfo.Version, runtime.Version()} {
+	for _, s := range []string{"kubectl-tenant " + buildinfo.Get().Version, runtime.Version()} {
 		if !strings.Contains(out, s) {
 			t.Errorf("output %q lacks %q", out, s)
 		}
@@ -77,7 +77,7 @@ func TestVersionYAML(t *testing.T) {
 		t.Fatal(err)
 	}
 	var info version.Info
-	if err := yaml.UnmarshalStrict([]byte(out), &info); err != nil || info.Version != buildinfo.Version {
+	if err := yaml.UnmarshalStrict([]byte(out), &info); err != nil || info.Version != buildinfo.Get().Version {
 		t.Fatalf("-o yaml: %v\n%s", err, out)
 	}
 }

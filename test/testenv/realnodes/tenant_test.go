@@ -42,8 +42,10 @@ func newCLI(t *testing.T, env *testenv.Env) *cli {
 	root := filepath.Join(filepath.Dir(file), "..", "..", "..")
 	dir := t.TempDir()
 	c := &cli{t: t, bin: filepath.Join(dir, "kubectl-tenant"), kubeconfig: filepath.Join(dir, "kubeconfig"), stateDir: filepath.Join(dir, "state")}
-	build := exec.Command("go", "build", "-o", c.bin, "./cmd/kubectl-tenant")
+	// As `make build` and releases build it (.goreleaser.yaml).
+	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", c.bin, "./cmd/kubectl-tenant")
 	build.Dir = root
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building kubectl-tenant: %v\n%s", err, out)
 	}
