@@ -3,6 +3,7 @@ package gc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
 
@@ -22,7 +24,8 @@ type Options struct {
 	// deregister from (cmdutil.Factory.ArgoCDEngine; tests give a fake).
 	Engine func(context.Context) (*tenant.Engine, error)
 	// TopUp tops the host's warm pools up after the deletes
-	// (cmdutil.TopUpPools under the host defaults; nil: none).
+	// (cmdutil.TopUpPools under the host defaults; nil: none). A
+	// *hostconfig.UnreadableError from it is a warning: nothing changed.
 	TopUp  func(context.Context, *tenant.Engine) ([]tenant.PoolResult, error)
 	GC     tenant.GCOptions
 	Output string
@@ -101,6 +104,12 @@ func (o *Options) Run(ctx context.Context) error {
 	var pools []tenant.PoolResult
 	if err == nil && !o.GC.DryRun && o.Pools && o.TopUp != nil {
 		pools, err = o.TopUp(ctx, e)
+		var unread *hostconfig.UnreadableError
+		if errors.As(err, &unread) {
+			// Unknown pools are left as they are: not a failed gc.
+			fmt.Fprintf(o.IO.ErrOut, "Warning: warm pools left unchanged: %v\n", err)
+			err = nil
+		}
 		if err != nil {
 			err = fmt.Errorf("gc: warm pools: %w", err)
 		}
