@@ -83,8 +83,9 @@ type Resolver struct {
 	Host   *Defaults
 }
 
-// Env reads variable key of r's environment ("" without one).
-func (r Resolver) Env(key string) string {
+// getenv reads variable key of r's environment ("" without one). It is
+// unexported: callers get resolved values, not variables.
+func (r Resolver) getenv(key string) string {
 	if r.Getenv == nil {
 		return ""
 	}
@@ -102,7 +103,7 @@ func (r Resolver) Get(key string) Value {
 		return Value{key, v, Flag, "--" + s.Flag}
 	}
 	if s.Env != "" {
-		if v := r.Env(s.Env); v != "" {
+		if v := r.getenv(s.Env); v != "" {
 			return Value{key, v, Env, "$" + s.Env}
 		}
 	}
@@ -205,7 +206,7 @@ func (r Resolver) Chart(gitops bool) (chart, repo, version string) {
 // comma-separated): under a create's -f files, over the host's values.
 func (r Resolver) ValuesFiles() []string {
 	var out []string
-	for _, f := range strings.Split(r.Env(EnvValues), ",") {
+	for _, f := range strings.Split(r.getenv(EnvValues), ",") {
 		if f = strings.TrimSpace(f); f != "" {
 			out = append(out, f)
 		}
@@ -334,7 +335,7 @@ func (r Resolver) ArgoCD(configNS string) ArgoCD {
 
 // envBool reads boolean variable name (unset or empty: false).
 func (r Resolver) envBool(name string) (bool, error) {
-	s := r.Env(name)
+	s := r.getenv(name)
 	if s == "" {
 		return false, nil
 	}

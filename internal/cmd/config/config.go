@@ -102,6 +102,11 @@ func Print(w io.Writer, format string, r hostconfig.Resolver) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if r.Host != nil && r.Host.Unreadable != nil {
+		// Built-in values for a create, and no warm pool is touched (gc).
+		_, err := fmt.Fprintf(w, "(%s is not readable for you: %v)\n", hostconfig.Ref, r.Host.Unreadable)
+		return err
+	}
 	if !doc.HostFound {
 		_, err := fmt.Fprintf(w, "(no %s on this host cluster)\n", hostconfig.Ref)
 		return err

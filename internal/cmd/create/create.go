@@ -76,7 +76,8 @@ func NewCmdCreate(f *cmdutil.Factory, runF func(context.Context, *Options) error
 With --gitops the tenant is installed by the host's Argo CD instead of Helm: create
 server-side-applies the Argo CD Application vcluster-NAME (field manager kubectl-tenant)
 into Argo CD's namespace (--argocd-namespace, config.yaml's argocdNamespace,
-$` + hostconfig.EnvArgoCDNamespace + `, the host defaults' or argocd), waits for Argo CD to sync it and then for the vCluster like a Helm create.
+$` + hostconfig.EnvArgoCDNamespace + `, the host defaults' argocdNamespace or argocd),
+waits for Argo CD to sync it and then for the vCluster like a Helm create.
 When NAME is a project of --config config.yaml the Application is the one
 'kubectl tenant render' renders (project folder and values from the platform repository);
 otherwise it is built from the flags and the config's defaults, with the values inline.

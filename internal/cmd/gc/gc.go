@@ -55,7 +55,8 @@ It also removes the forwarders and kubeconfig entries of this host's tenants tha
 from the cluster (deleted elsewhere, e.g. by the in-cluster gc). Then it tops the warm pools
 of the host defaults up (see 'kubectl tenant pool'): spares of a changed chart or values are
 removed and missing ones are installed (not waited for); sleeping pools' ready spares are
-put to sleep.
+put to sleep. The pools depend on the host defaults alone, not on the caller's environment or
+directory; a caller who may not read them changes no pool (a warning says so).
 
 Runs may overlap (a tenant another gc is deleting counts as deleted) and an interrupted run
 finishes the job when run again. 'kubectl tenant render' renders a CronJob that runs gc in

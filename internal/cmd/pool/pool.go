@@ -50,8 +50,9 @@ func NewCmdPool(f *cmdutil.Factory, runSet, runStatus func(context.Context, *Opt
 		Use:   "pool",
 		Short: "Warm pools: spare tenants per node pool, so create is ready in seconds",
 		Long: `A warm pool keeps spare tenants of one node pool installed exactly as a plain
-'kubectl tenant create NAME --pool POOL' would install them (same chart, values, pinning,
-isolation), running or asleep. create claims a matching ready spare instead of installing:
+'kubectl tenant create NAME --pool POOL' would install them under the host defaults
+alone (same chart, values, pinning, isolation; never the caller's environment), running
+or asleep. create claims a matching ready spare instead of installing:
 the spare is renamed to the tenant (list, status, context, Argo CD cluster name) and the
 replacement's install starts without waiting. A create with other values, chart or
 isolation installs as usual. 'kubectl tenant gc' tops pools up and removes spares of a
