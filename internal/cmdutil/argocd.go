@@ -17,23 +17,30 @@ import (
 // (register and deregister share them; create has them prefixed, where a
 // bare --insecure would be ambiguous). --argocd-server is not --server:
 // that one is kubectl's, for the host API server. auth gets --auth (or
-// --argocd-auth); resolve it into o.Auth with ResolveAuth. The defaults come
-// from the environment env (KUBECTL_TENANT_ARGOCD_*), which is what the
-// commands without these flags (list, delete, gc, the interactive app) use;
-// o reads the token from env too.
+// --argocd-auth); resolve it into o.Auth with ResolveAuth. A flag's default
+// is the environment's value (hostconfig.Resolver.ArgoCD), as the
+// commands without these flags (list, delete, gc, the interactive app) see
+// it; the host defaults fill what is still unset at run time
+// (ArgoCDDefaults). o reads the token from env too.
 func AddArgoCDFlags(cmd *cobra.Command, env Env, o *argocd.Options, auth *string, prefixed bool) {
 	fl := cmd.Flags()
 	o.Getenv = env.Get
-	fromEnv := argocd.OptionsFromEnv(env.Get) // a malformed value counts as unset here
+	a := hostconfig.Resolver{Getenv: env.Get}.ArgoCD("") // a malformed boolean counts as unset here
+	fromEnv := func(v hostconfig.Value) string {
+		if v.Source == hostconfig.Env {
+			return v.Value
+		}
+		return ""
+	}
 	names, authName, authHelp := argocd.DefaultFlags, "auth", authUsage
 	if prefixed {
 		names, authName, authHelp = argocd.PrefixedFlags, "argocd-auth", "Argo CD login: initial-admin or token (as register's --auth)"
 	}
 	o.Flags = names
-	fl.StringVar(&o.Namespace, "argocd-namespace", fromEnv.Namespace, "namespace of argocd-server and its Secrets (default: $"+argocd.NamespaceEnv+", the host defaults' argocdNamespace, or "+argocd.DefaultNamespace+")")
-	fl.StringVar(&o.Server, "argocd-server", fromEnv.Server, "Argo CD API address (https://HOST[:PORT]; $"+argocd.ServerEnv+"); default: a port-forward to Service argocd-server")
-	fl.BoolVar(&o.Insecure, strings.TrimPrefix(names.Insecure, "--"), fromEnv.Insecure, "skip TLS verification of the Argo CD server (its default certificate is self-signed; $"+argocd.InsecureEnv+")")
-	fl.BoolVar(&o.Plaintext, strings.TrimPrefix(names.Plaintext, "--"), fromEnv.Plaintext, "speak plain HTTP to Argo CD (argocd-server --insecure; $"+argocd.PlaintextEnv+"); detected by itself through the port-forward")
+	fl.StringVar(&o.Namespace, "argocd-namespace", fromEnv(a.Namespace), "namespace of argocd-server and its Secrets (default: $"+hostconfig.EnvArgoCDNamespace+", the host defaults' "+hostconfig.KeyArgoCDNamespace+", or "+hostconfig.BuiltInArgoCDNamespace+")")
+	fl.StringVar(&o.Server, "argocd-server", fromEnv(a.Server), "Argo CD API address (https://HOST[:PORT]; $"+hostconfig.EnvArgoCDServer+"); default: a port-forward to Service argocd-server")
+	fl.BoolVar(&o.Insecure, strings.TrimPrefix(names.Insecure, "--"), a.Insecure, "skip TLS verification of the Argo CD server (its default certificate is self-signed; $"+hostconfig.EnvArgoCDInsecure+")")
+	fl.BoolVar(&o.Plaintext, strings.TrimPrefix(names.Plaintext, "--"), a.Plaintext, "speak plain HTTP to Argo CD (argocd-server --insecure; $"+hostconfig.EnvArgoCDPlaintext+"); detected by itself through the port-forward")
 	fl.StringVar(auth, authName, "auto", authHelp)
 	if !prefixed {
 		// create's spellings work here too, so one set of flags fits both.
@@ -57,19 +64,9 @@ func ResolveAuth(flag string) string {
 }
 
 // HostArgoCD is where Argo CD is for the commands without Argo CD flags
-// (list, delete, gc, the interactive app): r's environment
-// ($KUBECTL_TENANT_ARGOCD_*), then the host defaults r, then the built-in
-// values.
+// (list, delete, gc, the interactive app), as r resolves it.
 func HostArgoCD(r hostconfig.Resolver) argocd.Options {
-	return withHostArgoCD(argocd.OptionsFromEnv(r.Env), r)
-}
-
-// withHostArgoCD fills Argo CD's namespace and server from r where ao
-// leaves them unset.
-func withHostArgoCD(ao argocd.Options, r hostconfig.Resolver) argocd.Options {
-	ao.Namespace = cmp.Or(ao.Namespace, r.Get(hostconfig.KeyArgoCDNamespace).Value)
-	ao.Server = cmp.Or(ao.Server, r.Get(hostconfig.KeyArgoCDServer).Value)
-	return ao
+	return argocd.OptionsFrom(r.ArgoCD(""), r.Getenv)
 }
 
 // ArgoCDDefaults fills where Argo CD is from the host defaults (the
@@ -82,7 +79,9 @@ func ArgoCDDefaults(ctx context.Context, defaults func(context.Context, *pflag.F
 	if err != nil {
 		return ao, err
 	}
-	ao = withHostArgoCD(ao, r)
+	a := r.ArgoCD("")
+	ao.Namespace = cmp.Or(ao.Namespace, a.Namespace.Value)
+	ao.Server = cmp.Or(ao.Server, a.Server.Value)
 	return ao, ao.Validate()
 }
 

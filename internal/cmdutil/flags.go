@@ -3,10 +3,34 @@ package cmdutil
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 )
+
+// ChangedFlags are the settings' flags of fs the user set, for a
+// hostconfig.Resolver (which ranks them over everything else).
+func ChangedFlags(fs *pflag.FlagSet) hostconfig.Flags {
+	out := hostconfig.Flags{}
+	if fs == nil {
+		return out
+	}
+	for _, s := range hostconfig.Settings {
+		fl := fs.Lookup(s.Flag)
+		if s.Flag == "" || fl == nil || !fl.Changed {
+			continue
+		}
+		v := fl.Value.String()
+		if sv, ok := fl.Value.(pflag.SliceValue); ok {
+			v = strings.Join(sv.GetSlice(), ",")
+		}
+		out[s.Key] = v
+	}
+	return out
+}
 
 // ValidateCounts rejects a negative value of any duration or count flag
 // (exit code 2), the same way on every verb: no verb has a use for one

@@ -2,48 +2,24 @@ package cmdutil
 
 import (
 	"context"
-	"sort"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
 
-// PoolTemplate is a plain `create --pool pool` under r's host defaults and
-// this environment, with no flags: what a warm pool's spares are installed
-// from, so that such a create's SpecHash matches them.
-func PoolTemplate(r hostconfig.Resolver, pool string) (tenant.CreateOptions, error) {
-	r.Flags = nil
-	o := tenant.CreateOptions{Pool: pool}
-	o.Chart, o.ChartRepo, o.ChartVersion = ChartRef(r, false)
-	iso, _, err := r.Bool(hostconfig.KeyIsolation)
-	if err != nil {
-		return o, UsageError{Err: err}
-	}
-	o.Isolation = iso
-	if r.Host != nil {
-		o.Values = r.Host.Values
-	}
-	o.ValuesFiles = ValuesFromEnv(r)
-	return o, nil
-}
-
-// PoolSpecs are the warm pools of the host defaults, by name.
-func PoolSpecs(r hostconfig.Resolver) []tenant.PoolSpec {
-	var out []tenant.PoolSpec
-	if r.Host != nil {
-		for p, w := range r.Host.WarmPools {
-			out = append(out, tenant.PoolSpec{Pool: p, Size: w.Size, Sleeping: w.Sleeping()})
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Pool < out[j].Pool })
-	return out
-}
-
 // TopUpPools tops every warm pool of the host defaults up (see
 // Engine.TopUp), and empties the pools that have spares but are no longer
-// configured. It goes on after a pool's error and returns the first.
+// configured. Pools and templates come from the host defaults alone
+// (Resolver.WarmPools, Resolver.PoolTemplate), never from the caller's
+// environment or directory. When the host defaults could not be read it
+// changes nothing and returns a *hostconfig.UnreadableError: an unknown
+// configuration is not "no pools". It goes on after a pool's error and
+// returns the first.
 func TopUpPools(ctx context.Context, e *tenant.Engine, r hostconfig.Resolver) ([]tenant.PoolResult, error) {
-	specs := PoolSpecs(r)
+	specs, err := r.WarmPools()
+	if err != nil {
+		return nil, err
+	}
 	spares, err := e.Spares(ctx, "")
 	if err != nil {
 		return nil, err
@@ -63,7 +39,7 @@ func TopUpPools(ctx context.Context, e *tenant.Engine, r hostconfig.Resolver) ([
 		first error
 	)
 	for _, s := range specs {
-		tmpl, err := PoolTemplate(r, s.Pool)
+		tmpl, err := r.PoolTemplate(s.Pool)
 		if err == nil {
 			var res *tenant.PoolResult
 			res, err = e.TopUp(ctx, s, tmpl)

@@ -67,7 +67,9 @@ type clients struct {
 }
 
 // sessions is the session store in the Factory's environment.
-func (c *clients) sessions() session.Store { return session.DefaultStore(c.f.Env.Get) }
+func (c *clients) sessions() session.Store {
+	return session.DefaultStore(c.f.Env.Get, hostconfig.EnvStateDir)
+}
 
 func (c *clients) build(localOnly bool) (*tenant.Engine, error) {
 	f := c.f

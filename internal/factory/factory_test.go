@@ -10,7 +10,6 @@ import (
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil/cmdutiltest"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/factory"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
@@ -28,8 +27,8 @@ func TestArgoCDEngineIsBuiltNotChanged(t *testing.T) {
 	kubeconfig, _, _ := cmdutiltest.FakeHostWithDefaults(t, map[string]string{"argocdNamespace": "gitops-system", "argocdServer": "https://argocd.example"}, "demo")
 	t.Setenv("KUBECONFIG", kubeconfig)
 	t.Setenv("KUBECTL_TENANT_STATE_DIR", t.TempDir())
-	t.Setenv(argocd.NamespaceEnv, "")
-	t.Setenv(argocd.ServerEnv, "")
+	t.Setenv(hostconfig.EnvArgoCDNamespace, "")
+	t.Setenv(hostconfig.EnvArgoCDServer, "")
 	streams, _, _, _ := genericiooptions.NewTestIOStreams()
 	f := factory.New(streams)
 	ctx := context.Background()
@@ -60,7 +59,7 @@ func TestArgoCDEngineIsBuiltNotChanged(t *testing.T) {
 	}
 
 	// The environment (as the Factory read it) beats the host defaults.
-	f.Env[argocd.NamespaceEnv] = "from-env"
+	f.Env[hostconfig.EnvArgoCDNamespace] = "from-env"
 	c, err := f.ArgoCDEngine(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -78,26 +77,26 @@ func TestFactoryReadsTheEnvironmentOnce(t *testing.T) {
 	t.Setenv("KUBECONFIG", kubeconfig)
 	t.Setenv("KUBECTL_TENANT_STATE_DIR", t.TempDir())
 	t.Setenv("KUBECTL_TENANT_POOL", "at-start")
-	t.Setenv(cmdutil.ValuesEnv, "a.yaml, b.yaml")
+	t.Setenv(hostconfig.EnvValues, "a.yaml, b.yaml")
 	streams, _, _, _ := genericiooptions.NewTestIOStreams()
 	f := factory.New(streams)
 	t.Setenv("KUBECTL_TENANT_POOL", "later")
-	t.Setenv(cmdutil.ValuesEnv, "later.yaml")
+	t.Setenv(hostconfig.EnvValues, "later.yaml")
 	r, err := f.Defaults(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := r.Get(hostconfig.KeyPool); v.Value != "at-start" || v.Source != "env $KUBECTL_TENANT_POOL" {
+	if v := r.Get(hostconfig.KeyPool); v.Value != "at-start" || v.Source != hostconfig.Env || v.From != "$KUBECTL_TENANT_POOL" {
 		t.Errorf("pool = %+v; want the environment read at start", v)
 	}
-	if got := cmdutil.ValuesFromEnv(r); !slices.Equal(got, []string{"a.yaml", "b.yaml"}) {
+	if got := r.ValuesFiles(); !slices.Equal(got, []string{"a.yaml", "b.yaml"}) {
 		t.Errorf("values files = %q; want those of the environment read at start", got)
 	}
 	delete(f.Env, "KUBECTL_TENANT_POOL")
 	if r, _ = f.Defaults(context.Background(), nil); r.Get(hostconfig.KeyPool).Value != "from-host" {
 		t.Errorf("pool without the variable = %+v; want the host's", r.Get(hostconfig.KeyPool))
 	}
-	if got := session.DefaultStore(f.Env.Get).Dir; got != filepath.Join(f.Env["KUBECTL_TENANT_STATE_DIR"], "sessions") {
+	if got := session.DefaultStore(f.Env.Get, hostconfig.EnvStateDir).Dir; got != filepath.Join(f.Env["KUBECTL_TENANT_STATE_DIR"], "sessions") {
 		t.Errorf("session dir %q", got)
 	}
 	e, err := f.Engine()

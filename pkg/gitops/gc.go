@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
 
@@ -166,7 +167,7 @@ func gcCronJob(c *Config, labels map[string]string) obj {
 		// gc keeps no state in the cluster; HOME only has to be writable.
 		"env": []obj{
 			{"name": "HOME", "value": "/tmp"},
-			{"name": "KUBECTL_TENANT_ARGOCD_NAMESPACE", "value": c.ArgoCDNamespace},
+			{"name": hostconfig.EnvArgoCDNamespace, "value": c.ArgoCDNamespace},
 		},
 		"volumeMounts": []obj{{"name": "tmp", "mountPath": "/tmp"}},
 		"resources": obj{

@@ -57,6 +57,28 @@ type Setting struct {
 	Help    string
 }
 
+// The environment variables, named here only: every other package takes
+// their values from a Resolver (or, for the ones of no setting, reads them by
+// these names from the environment the Factory read once).
+const (
+	EnvChartRepo       = "KUBECTL_TENANT_CHART_REPO"
+	EnvChart           = "KUBECTL_TENANT_CHART"
+	EnvChartVersion    = "KUBECTL_TENANT_CHART_VERSION"
+	EnvValues          = "KUBECTL_TENANT_VALUES"
+	EnvPool            = "KUBECTL_TENANT_POOL"
+	EnvArgoCDNamespace = "KUBECTL_TENANT_ARGOCD_NAMESPACE"
+	EnvArgoCDServer    = "KUBECTL_TENANT_ARGOCD_SERVER"
+	EnvTTL             = "KUBECTL_TENANT_TTL"
+	EnvIsolation       = "KUBECTL_TENANT_ISOLATION"
+	// Environment only, no host key: the host defaults cannot turn the
+	// caller's TLS checks off.
+	EnvArgoCDInsecure  = "KUBECTL_TENANT_ARGOCD_INSECURE"
+	EnvArgoCDPlaintext = "KUBECTL_TENANT_ARGOCD_PLAINTEXT"
+	// EnvStateDir is where connection state lives (pkg/session), not a
+	// host setting either.
+	EnvStateDir = "KUBECTL_TENANT_STATE_DIR"
+)
+
 // Built-in values.
 const (
 	BuiltInChart           = vclustervalues.DefaultChart
@@ -67,16 +89,16 @@ const (
 
 // Settings are every default, in the order config view shows them.
 var Settings = []Setting{
-	{Key: KeyChartRepo, Flag: "chart-repo", Env: "KUBECTL_TENANT_CHART_REPO", BuiltIn: BuiltInChartRepo, Help: "Helm repository of the vcluster chart (a mirror)"},
-	{Key: KeyChart, Flag: "chart", Env: "KUBECTL_TENANT_CHART", BuiltIn: BuiltInChart, Help: "chart: name in chartRepo, local path or oci:// reference"},
-	{Key: KeyChartVersion, Flag: "chart-version", Env: "KUBECTL_TENANT_CHART_VERSION", BuiltIn: BuiltInChartVersion, Help: "chart version"},
-	{Key: KeyValues, Flag: "values", Env: "KUBECTL_TENANT_VALUES", Help: "chart values under the user's -f files (image registry, storage class, ...); the environment variable names files, comma-separated"},
-	{Key: KeyPool, Flag: "pool", Env: "KUBECTL_TENANT_POOL", Help: "node pool of a new tenant (empty: the tenant name)"},
-	{Key: KeyArgoCDNamespace, Flag: "argocd-namespace", Env: "KUBECTL_TENANT_ARGOCD_NAMESPACE", BuiltIn: BuiltInArgoCDNamespace, Help: "namespace of Argo CD"},
-	{Key: KeyArgoCDServer, Flag: "argocd-server", Env: "KUBECTL_TENANT_ARGOCD_SERVER", Help: "Argo CD API address (empty: a port-forward to Service argocd-server)"},
-	{Key: KeyTTL, Flag: "ttl", Env: "KUBECTL_TENANT_TTL", BuiltIn: "0s", Help: "time to live of a new tenant (0s: never expires)"},
+	{Key: KeyChartRepo, Flag: "chart-repo", Env: EnvChartRepo, BuiltIn: BuiltInChartRepo, Help: "Helm repository of the vcluster chart (a mirror)"},
+	{Key: KeyChart, Flag: "chart", Env: EnvChart, BuiltIn: BuiltInChart, Help: "chart: name in chartRepo, local path or oci:// reference"},
+	{Key: KeyChartVersion, Flag: "chart-version", Env: EnvChartVersion, BuiltIn: BuiltInChartVersion, Help: "chart version"},
+	{Key: KeyValues, Flag: "values", Env: EnvValues, Help: "chart values under the user's -f files (image registry, storage class, ...); the environment variable names files, comma-separated"},
+	{Key: KeyPool, Flag: "pool", Env: EnvPool, Help: "node pool of a new tenant (empty: the tenant name)"},
+	{Key: KeyArgoCDNamespace, Flag: "argocd-namespace", Env: EnvArgoCDNamespace, BuiltIn: BuiltInArgoCDNamespace, Help: "namespace of Argo CD"},
+	{Key: KeyArgoCDServer, Flag: "argocd-server", Env: EnvArgoCDServer, Help: "Argo CD API address (empty: a port-forward to Service argocd-server)"},
+	{Key: KeyTTL, Flag: "ttl", Env: EnvTTL, BuiltIn: "0s", Help: "time to live of a new tenant (0s: never expires)"},
 	{Key: KeyMaxTTL, Env: "", BuiltIn: "0s", Help: "longest --ttl or extend allowed (0s: no limit)"},
-	{Key: KeyIsolation, Flag: "isolation", Env: "KUBECTL_TENANT_ISOLATION", BuiltIn: "false", Help: "quota, limit range and network policies for new tenants"},
+	{Key: KeyIsolation, Flag: "isolation", Env: EnvIsolation, BuiltIn: "false", Help: "quota, limit range and network policies for new tenants"},
 	{Key: KeyWarmPools, Help: "warm pools: spare tenants per node pool, e.g. {project-x: {size: 3, state: running}} (`kubectl tenant pool set`)"},
 }
 
@@ -99,6 +121,9 @@ type Defaults struct {
 	WarmPools map[string]WarmPool
 	// Found says the ConfigMap exists and was read.
 	Found bool
+	// Unreadable is why the ConfigMap could not be read (Forbidden): the
+	// defaults are unknown, not empty.
+	Unreadable error
 }
 
 // Parse validates a ConfigMap's data: every key must be known and every
@@ -168,7 +193,12 @@ func check(k, v string) error {
 		if _, err := ParseWarmPools(v); err != nil {
 			return err
 		}
-	case KeyChart, KeyChartVersion, KeyPool, KeyArgoCDNamespace:
+	case KeyChart:
+		// A path would be read from each user's working directory.
+		if vclustervalues.IsChartPath(v) {
+			return fmt.Errorf("%q is a local path: the host's chart is a name in chartRepo or an oci:// reference", v)
+		}
+	case KeyChartVersion, KeyPool, KeyArgoCDNamespace:
 	default:
 		known := make([]string, len(Settings))
 		for i, s := range Settings {
@@ -184,12 +214,17 @@ func oneLine(err error) string {
 	return s
 }
 
-// Load reads the host defaults. No ConfigMap, or one this user may not read,
-// is no defaults; a malformed one is an error.
+// Load reads the host defaults. No ConfigMap is no defaults; one this user
+// may not read is no defaults too, marked Unreadable (a create gets the
+// built-in values, but nothing may act on "no warm pools"); a malformed
+// one is an error.
 func Load(ctx context.Context, kube kubernetes.Interface) (*Defaults, error) {
 	cm, err := kube.CoreV1().ConfigMaps(Namespace).Get(ctx, Name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) {
+	if apierrors.IsNotFound(err) {
 		return &Defaults{}, nil
+	}
+	if apierrors.IsForbidden(err) {
+		return &Defaults{Unreadable: err}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -206,103 +241,4 @@ func ConfigMap(data map[string]string) *corev1.ConfigMap {
 			Labels: map[string]string{"app.kubernetes.io/managed-by": "kubectl-tenant"}},
 		Data: data,
 	}
-}
-
-// Value is one effective setting and where it came from.
-type Value struct {
-	Key    string `json:"key"`
-	Value  string `json:"value"`
-	Source string `json:"source"`
-}
-
-// Sources of a Value.
-const (
-	SourceBuiltIn = "built-in"
-)
-
-// Flags are the values of the flags a command was given (by setting key);
-// only flags the user set belong in it.
-type Flags map[string]string
-
-// Resolver resolves settings for one command.
-type Resolver struct {
-	Flags Flags
-	// Getenv reads the environment the caller read once (nil: none; this
-	// package never reads the process environment).
-	Getenv func(string) string
-	Host   *Defaults
-}
-
-// Env reads variable key of r's environment ("" without one).
-func (r Resolver) Env(key string) string {
-	if r.Getenv == nil {
-		return ""
-	}
-	return r.Getenv(key)
-}
-
-// Get resolves one setting: flag > environment > host defaults > built-in.
-func (r Resolver) Get(key string) Value {
-	s, _ := lookup(key)
-	if v, ok := r.Flags[key]; ok && s.Flag != "" {
-		return Value{key, v, "flag --" + s.Flag}
-	}
-	if s.Env != "" {
-		if v := r.Env(s.Env); v != "" {
-			return Value{key, v, "env $" + s.Env}
-		}
-	}
-	if r.Host != nil {
-		if v, ok := r.Host.Data[key]; ok && v != "" {
-			return Value{key, v, Ref}
-		}
-	}
-	return Value{key, s.BuiltIn, SourceBuiltIn}
-}
-
-// All resolves every setting, in Settings order.
-func (r Resolver) All() []Value {
-	out := make([]Value, len(Settings))
-	for i, s := range Settings {
-		out[i] = r.Get(s.Key)
-	}
-	return out
-}
-
-// Duration resolves a duration setting (validated where it came from, except
-// flags and the environment, which it parses now).
-func (r Resolver) Duration(key string) (time.Duration, Value, error) {
-	v := r.Get(key)
-	d, err := time.ParseDuration(v.Value)
-	if err != nil || d < 0 {
-		return 0, v, fmt.Errorf("%s (from %s): %q is not a duration such as 8h", key, v.Source, v.Value)
-	}
-	return d, v, nil
-}
-
-// Bool resolves a boolean setting.
-func (r Resolver) Bool(key string) (bool, Value, error) {
-	v := r.Get(key)
-	b, err := strconv.ParseBool(v.Value)
-	if err != nil {
-		return false, v, fmt.Errorf("%s (from %s): %q is not true or false", key, v.Source, v.Value)
-	}
-	return b, v, nil
-}
-
-// CheckTTL refuses a ttl over the host's maximum (0: unbounded); ttl 0
-// (never expires) is over any maximum.
-func (r Resolver) CheckTTL(ttl time.Duration) error {
-	maxTTL, v, err := r.Duration(KeyMaxTTL)
-	if err != nil || maxTTL == 0 {
-		return err
-	}
-	if ttl == 0 || ttl > maxTTL {
-		got := ttl.String()
-		if ttl == 0 {
-			got = "no expiry"
-		}
-		return fmt.Errorf("ttl %s is over the maximum %s (%s from %s)", got, maxTTL, KeyMaxTTL, v.Source)
-	}
-	return nil
 }

@@ -2,6 +2,8 @@ package hostconfig
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -25,16 +27,32 @@ func TestPrecedenceFlagEnvHostBuiltIn(t *testing.T) {
 		Getenv: env(map[string]string{"KUBECTL_TENANT_CHART_REPO": "http://env.example", "KUBECTL_TENANT_POOL": ""}),
 		Host:   host,
 	}
-	for _, c := range []struct{ key, value, source string }{
-		{KeyChartVersion, "0.35.0", "flag --chart-version"},                    // flag over env, host, built-in
-		{KeyChartRepo, "http://env.example", "env $KUBECTL_TENANT_CHART_REPO"}, // env over host
-		{KeyPool, "project-x", Ref},                                            // empty env is unset
-		{KeyChart, BuiltInChart, SourceBuiltIn},                                // nothing set
-		{KeyArgoCDNamespace, BuiltInArgoCDNamespace, SourceBuiltIn},
+	for _, c := range []struct {
+		key, value string
+		source     Source
+		origin     string
+	}{
+		{KeyChartVersion, "0.35.0", Flag, "flag --chart-version"},                   // flag over env, host, built-in
+		{KeyChartRepo, "http://env.example", Env, "env $KUBECTL_TENANT_CHART_REPO"}, // env over host
+		{KeyPool, "project-x", Host, "host ConfigMap kube-public/kubectl-tenant"},   // empty env is unset
+		{KeyChart, BuiltInChart, BuiltIn, "built-in"},                               // nothing set
+		{KeyArgoCDNamespace, BuiltInArgoCDNamespace, BuiltIn, "built-in"},
 	} {
-		if got := r.Get(c.key); got.Value != c.value || got.Source != c.source {
-			t.Errorf("%s = %+v, want %q from %q", c.key, got, c.value, c.source)
+		if got := r.Get(c.key); got.Value != c.value || got.Source != c.source || got.Origin() != c.origin {
+			t.Errorf("%s = %+v (%s), want %q from %v (%s)", c.key, got, got.Origin(), c.value, c.source, c.origin)
 		}
+	}
+	// The enum's order is the precedence.
+	if !(Flag > Env && Env > Host && Host > BuiltIn) {
+		t.Errorf("sources out of order: flag %d, env %d, host %d, built-in %d", Flag, Env, Host, BuiltIn)
+	}
+	b, err := json.Marshal(r.Get(KeyChartRepo))
+	if err != nil || string(b) != `{"key":"chartRepo","value":"http://env.example","source":"env","from":"$KUBECTL_TENANT_CHART_REPO"}` {
+		t.Errorf("json: %s, %v", b, err)
+	}
+	var v Value
+	if err := json.Unmarshal(b, &v); err != nil || v.Source != Env {
+		t.Errorf("json round trip: %+v, %v", v, err)
 	}
 	if n := len(r.All()); n != len(Settings) {
 		t.Errorf("All() has %d values, want %d", n, len(Settings))
@@ -78,19 +96,27 @@ func TestLoad(t *testing.T) {
 		t.Fatalf("Load = %+v, %v", d, err)
 	}
 	r := Resolver{Getenv: env(nil), Host: d}
-	if ttl, v, err := r.Duration(KeyTTL); err != nil || ttl != 8*time.Hour || v.Source != Ref {
+	if ttl, v, err := r.Duration(KeyTTL); err != nil || ttl != 8*time.Hour || v.Source != Host || v.From != Ref {
 		t.Errorf("ttl = %s from %s, %v", ttl, v.Source, err)
 	}
 	if _, ok := d.Values["controlPlane"]; !ok {
 		t.Errorf("values not parsed: %v", d.Values)
 	}
-	// Forbidden: as if there were none.
+	// Forbidden: no defaults for a create, but unknown, not empty.
 	cs := fake.NewSimpleClientset()
 	cs.PrependReactor("get", "configmaps", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "configmaps"}, Name, nil)
 	})
-	if d, err := Load(ctx, cs); err != nil || d.Found {
+	d, err = Load(ctx, cs)
+	if err != nil || d.Found || !apierrors.IsForbidden(d.Unreadable) {
 		t.Errorf("Load forbidden = %+v, %v", d, err)
+	}
+	var ue *UnreadableError
+	if pools, err := (Resolver{Host: d}).WarmPools(); !errors.As(err, &ue) || pools != nil {
+		t.Errorf("WarmPools of unreadable defaults = %v, %v; want an UnreadableError", pools, err)
+	}
+	if d, err := Load(ctx, fake.NewSimpleClientset()); err != nil || d.Unreadable != nil {
+		t.Errorf("Load without ConfigMap marked unreadable: %+v, %v", d, err)
 	}
 	// Malformed: an error, no defaults.
 	if d, err := Load(ctx, fake.NewSimpleClientset(ConfigMap(map[string]string{KeyMaxTTL: "-1h"}))); err == nil || d != nil {

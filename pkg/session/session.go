@@ -49,17 +49,18 @@ type Store struct {
 	Err error
 }
 
-// DefaultDir is $KUBECTL_TENANT_STATE_DIR/sessions, else
+// DefaultDir is $overrideVar/sessions, else
 // $XDG_STATE_HOME/kubectl-tenant/sessions, else
 // $HOME/.local/state/kubectl-tenant/sessions, in the environment getenv
-// (the caller reads it; this package never does). It is an error when none
-// of them is set: a relative fallback would scatter state into working
-// directories.
-func DefaultDir(getenv func(string) string) (string, error) {
-	if d := getenv("KUBECTL_TENANT_STATE_DIR"); d != "" {
+// (the caller reads it; this package never does). overrideVar is the
+// tool's own variable (hostconfig.EnvStateDir; the caller names it, so
+// one package names every such variable). It is an error when none of them
+// is set: a relative fallback would scatter state into working directories.
+func DefaultDir(getenv func(string) string, overrideVar string) (string, error) {
+	if d := getenv(overrideVar); overrideVar != "" && d != "" {
 		abs, err := filepath.Abs(d)
 		if err != nil {
-			return "", fmt.Errorf("KUBECTL_TENANT_STATE_DIR: %w", err)
+			return "", fmt.Errorf("%s: %w", overrideVar, err)
 		}
 		return filepath.Join(abs, "sessions"), nil
 	}
@@ -68,7 +69,7 @@ func DefaultDir(getenv func(string) string) (string, error) {
 	if !filepath.IsAbs(base) {
 		home := getenv("HOME")
 		if !filepath.IsAbs(home) {
-			return "", errors.New("no directory for connection state: $HOME is not set (set KUBECTL_TENANT_STATE_DIR or XDG_STATE_HOME)")
+			return "", fmt.Errorf("no directory for connection state: $HOME is not set (set %s or XDG_STATE_HOME)", overrideVar)
 		}
 		base = filepath.Join(home, ".local", "state")
 	}
@@ -76,8 +77,8 @@ func DefaultDir(getenv func(string) string) (string, error) {
 }
 
 // DefaultStore is the Store in DefaultDir (with Err set when there is none).
-func DefaultStore(getenv func(string) string) Store {
-	d, err := DefaultDir(getenv)
+func DefaultStore(getenv func(string) string, overrideVar string) Store {
+	d, err := DefaultDir(getenv, overrideVar)
 	return Store{Dir: d, Err: err}
 }
 

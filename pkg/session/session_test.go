@@ -110,11 +110,11 @@ func TestLegacyFileIsFoundAndReplaced(t *testing.T) {
 func TestDefaultDirWithoutHome(t *testing.T) {
 	env := map[string]string{"XDG_STATE_HOME": "relative/ignored"}
 	getenv := func(k string) string { return env[k] }
-	d, err := DefaultDir(getenv)
+	d, err := DefaultDir(getenv, "KUBECTL_TENANT_STATE_DIR")
 	if err == nil || !strings.Contains(err.Error(), "KUBECTL_TENANT_STATE_DIR") {
 		t.Fatalf("DefaultDir() = %q, %v; want an error naming KUBECTL_TENANT_STATE_DIR", d, err)
 	}
-	st := DefaultStore(getenv)
+	st := DefaultStore(getenv, "KUBECTL_TENANT_STATE_DIR")
 	if err := st.Save(Session{Context: "x"}); err == nil {
 		t.Error("Save without a state directory succeeded")
 	}
@@ -122,15 +122,15 @@ func TestDefaultDirWithoutHome(t *testing.T) {
 		t.Errorf("List without a state directory: %v %v", ss, err)
 	}
 	env["KUBECTL_TENANT_STATE_DIR"] = "rel"
-	if d, err := DefaultDir(getenv); err != nil || !filepath.IsAbs(d) {
+	if d, err := DefaultDir(getenv, "KUBECTL_TENANT_STATE_DIR"); err != nil || !filepath.IsAbs(d) {
 		t.Errorf("relative KUBECTL_TENANT_STATE_DIR gave %q, %v; want an absolute path", d, err)
 	}
 	env = map[string]string{"XDG_STATE_HOME": "/xdg"}
-	if d, _ := DefaultDir(getenv); d != "/xdg/kubectl-tenant/sessions" {
+	if d, _ := DefaultDir(getenv, "KUBECTL_TENANT_STATE_DIR"); d != "/xdg/kubectl-tenant/sessions" {
 		t.Errorf("XDG_STATE_HOME: %q", d)
 	}
 	env = map[string]string{"HOME": "/home/u"}
-	if d, _ := DefaultDir(getenv); d != "/home/u/.local/state/kubectl-tenant/sessions" {
+	if d, _ := DefaultDir(getenv, "KUBECTL_TENANT_STATE_DIR"); d != "/home/u/.local/state/kubectl-tenant/sessions" {
 		t.Errorf("HOME: %q", d)
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"sigs.k8s.io/yaml"
 
@@ -33,6 +35,23 @@ const (
 	// 0.25 takes them (TestOldestChartIsWhereTheValuesStartToFit).
 	OldestChartVersion = "0.25.0"
 )
+
+// IsChartPath says a chart reference is a local directory or archive: only
+// when written as a path (./x, ../x, /x, or .\x on Windows), never a bare
+// name. Helm would take a bare "vcluster" from the working directory when a
+// vcluster/ folder is there (a rendered platform repository has one, `helm
+// pull --untar` makes one); a bare name is always a chart in a repository.
+func IsChartPath(ref string) bool {
+	if ref == "." || ref == ".." || filepath.IsAbs(ref) || strings.HasPrefix(ref, "/") {
+		return true
+	}
+	for _, p := range []string{"./", "../", "." + string(filepath.Separator), ".." + string(filepath.Separator)} {
+		if strings.HasPrefix(ref, p) {
+			return true
+		}
+	}
+	return false
+}
 
 // Values are the chart values the tool sets, a subset of the chart's
 // values.yaml with its field names. Zero fields are left out.

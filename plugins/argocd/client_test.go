@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
 
@@ -324,22 +325,22 @@ func TestSelfSignedErrorNamesTheCommandsFlag(t *testing.T) {
 			t.Errorf("flags %+v: got %v; want a TLSError saying %q", flags, err, want)
 		}
 	}
-	env := map[string]string{InsecureEnv: "true", ServerEnv: srv.URL}
-	o := OptionsFromEnv(envOf(env))
+	env := map[string]string{hostconfig.EnvArgoCDInsecure: "true", hostconfig.EnvArgoCDServer: srv.URL}
+	o := OptionsFrom(hostconfig.Resolver{Getenv: envOf(env)}.ArgoCD(""), envOf(env))
 	if !o.Insecure || o.Validate() != nil {
-		t.Fatalf("%s=true: %+v", InsecureEnv, o)
+		t.Fatalf("%s=true: %+v", hostconfig.EnvArgoCDInsecure, o)
 	}
 	env[TokenEnv] = "tok"
 	o.Auth = AuthToken
 	s, err := Login(context.Background(), nil, nil, o)
 	if err != nil {
-		t.Fatalf("with %s=true: %v", InsecureEnv, err)
+		t.Fatalf("with %s=true: %v", hostconfig.EnvArgoCDInsecure, err)
 	}
 	s.Close()
-	env[InsecureEnv] = "yes please"
+	env[hostconfig.EnvArgoCDInsecure] = "yes please"
 	var ue *tenant.UsageError
-	if err := OptionsFromEnv(envOf(env)).Validate(); !errors.As(err, &ue) {
-		t.Errorf("malformed %s: %v, want a usage error", InsecureEnv, err)
+	if err := OptionsFrom(hostconfig.Resolver{Getenv: envOf(env)}.ArgoCD(""), envOf(env)).Validate(); !errors.As(err, &ue) {
+		t.Errorf("malformed %s: %v, want a usage error", hostconfig.EnvArgoCDInsecure, err)
 	}
 }
 

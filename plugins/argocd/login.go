@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/portforward"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd/application"
@@ -66,7 +66,7 @@ type Options struct {
 	// never reads the process environment itself.
 	Getenv func(string) string
 
-	envErr error // a malformed environment variable (OptionsFromEnv)
+	envErr error // a malformed environment variable (OptionsFrom)
 }
 
 // FlagNames are how a command sets Options.Insecure and Options.Plaintext,
@@ -84,42 +84,16 @@ var (
 	PrefixedFlags = FlagNames{Insecure: "--argocd-insecure", Plaintext: "--argocd-plaintext"}
 	// EnvFlags are what commands without Argo CD flags (list, delete, gc,
 	// the interactive app) read.
-	EnvFlags = FlagNames{Insecure: InsecureEnv + "=true", Plaintext: PlaintextEnv + "=true"}
+	EnvFlags = FlagNames{Insecure: hostconfig.EnvArgoCDInsecure + "=true", Plaintext: hostconfig.EnvArgoCDPlaintext + "=true"}
 )
 
-// Environment variables that set Options where no flag does (and are the
-// flags' defaults where one does).
-const (
-	ServerEnv    = "KUBECTL_TENANT_ARGOCD_SERVER"
-	InsecureEnv  = "KUBECTL_TENANT_ARGOCD_INSECURE"
-	PlaintextEnv = "KUBECTL_TENANT_ARGOCD_PLAINTEXT"
-)
-
-// OptionsFromEnv are the Options the environment getenv sets: namespace,
-// server, insecure and plaintext, with EnvFlags for errors, and getenv for
-// the token. A malformed boolean is reported by Validate (so by the first
-// Argo CD call), not here.
-func OptionsFromEnv(getenv func(string) string) Options {
-	o := Options{Namespace: getenv(NamespaceEnv), Server: getenv(ServerEnv), Flags: EnvFlags, Getenv: getenv}
-	var err error
-	o.Insecure, err = EnvBool(getenv, InsecureEnv)
-	o.envErr = err
-	o.Plaintext, err = EnvBool(getenv, PlaintextEnv)
-	o.envErr = errors.Join(o.envErr, err)
-	return o
-}
-
-// EnvBool reads boolean variable env of getenv (unset or empty: false).
-func EnvBool(getenv func(string) string, env string) (bool, error) {
-	s := getenv(env)
-	if s == "" {
-		return false, nil
-	}
-	v, err := strconv.ParseBool(s)
-	if err != nil {
-		return false, tenant.NewUsageError(fmt.Sprintf("$%s=%q: want true or false", env, s))
-	}
-	return v, nil
+// OptionsFrom are the Options of a resolved Argo CD location a (where no
+// flag applies: list, delete, gc, the interactive app), with EnvFlags for
+// errors and getenv for the token. A malformed boolean variable is
+// reported by Validate (so by the first Argo CD call), not here.
+func OptionsFrom(a hostconfig.ArgoCD, getenv func(string) string) Options {
+	return Options{Namespace: a.Namespace.Value, Server: a.Server.Value, Insecure: a.Insecure, Plaintext: a.Plaintext,
+		Flags: EnvFlags, Getenv: getenv, envErr: a.Err}
 }
 
 func (o Options) flags() FlagNames {

@@ -72,10 +72,6 @@ const (
 	managedByArgoCD     = "argocd.argoproj.io"
 )
 
-// NamespaceEnv overrides where delete and list look for Argo CD (default
-// argocd); register's --argocd-namespace defaults to it too.
-const NamespaceEnv = application.NamespaceEnv
-
 // DefaultLabels are the cluster labels when none are given: what the
 // bootstrap ApplicationSet's cluster generator selects.
 func DefaultLabels() map[string]string { return application.DefaultLabels() }

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"os"
 	"strconv"
 	"strings"
 
@@ -265,8 +264,8 @@ func (b *Backend) install(ctx context.Context, cfg *action.Configuration, req te
 // loadChart resolves a local chart path, an oci:// reference or a chart in a
 // repository (downloaded to Helm's cache).
 func (b *Backend) loadChart(cfg *action.Configuration, req tenant.InstallRequest) (*chart.Chart, error) {
-	// req.Chart is resolved by the caller (flag, $KUBECTL_TENANT_CHART,
-	// host defaults: cmdutil.ChartRef); empty is the built-in chart.
+	// req.Chart is resolved by the caller (hostconfig.Resolver.Chart);
+	// empty is the built-in chart.
 	ref, repoURL, version := req.Chart, req.ChartRepo, req.ChartVersion
 	if ref == "" {
 		ref, repoURL, version = vclustervalues.DefaultChart, cmp.Or(repoURL, vclustervalues.DefaultChartRepo), cmp.Or(version, vclustervalues.DefaultChartVersion)
@@ -282,6 +281,11 @@ func (b *Backend) loadChart(cfg *action.Configuration, req tenant.InstallRequest
 			return nil, tenant.NewUsageError(fmt.Sprintf("chart %s is version %s, not the requested --chart-version %s", ref, ch.Metadata.Version, req.ChartVersion))
 		}
 		return ch, nil
+	}
+	if !registry.IsOCI(ref) && repoURL == "" {
+		// A bare name with no repository: the default repository, never
+		// LocateChart's lookup of that name in the working directory.
+		repoURL = vclustervalues.DefaultChartRepo
 	}
 	if registry.IsOCI(ref) {
 		rc, err := registry.NewClient()
@@ -420,15 +424,14 @@ type nsClientConfig struct {
 func (c nsClientConfig) Namespace() (string, bool, error) { return c.ns, true, nil }
 
 // localChart says whether the request names a local chart, and its path:
-// only a reference the user gave (--chart or $KUBECTL_TENANT_CHART) that
-// exists on disk. The default chart name is never looked up in the working
-// directory, where a rendered platform repository has a vcluster/ folder and
-// a cloned repository may have any chart of that name.
+// only a reference written as a path (vclustervalues.IsChartPath). A bare
+// name, the default "vcluster" above all, is never looked up in the working
+// directory, where a rendered platform repository has a vcluster/ folder
+// and `helm pull --untar` leaves one.
 func localChart(req tenant.InstallRequest) (string, bool) {
 	ref := req.Chart
-	if ref == "" || registry.IsOCI(ref) {
+	if !vclustervalues.IsChartPath(ref) {
 		return "", false
 	}
-	_, err := os.Stat(ref)
-	return ref, err == nil
+	return ref, true
 }

@@ -190,10 +190,11 @@ func TestDiffValuesHidesCredentials(t *testing.T) {
 	}
 }
 
-// TestDefaultChartNotFromWorkingDirectory: with no --chart the default chart
-// is never a ./vcluster directory of the working directory (a rendered
-// platform repository has one, a cloned repository may hold any chart of
-// that name); an explicit path still is local.
+// TestDefaultChartNotFromWorkingDirectory (M13): the default chart, and any
+// bare chart name (what the resolver passes: Chart "vcluster"), is never a
+// ./vcluster directory of the working directory (a rendered platform
+// repository has one, `helm pull --untar` makes one); a chart written as a
+// path is local.
 func TestDefaultChartNotFromWorkingDirectory(t *testing.T) {
 	dir := t.TempDir()
 	testChart(t, dir, "evil", "6.6.6")
@@ -201,10 +202,13 @@ func TestDefaultChartNotFromWorkingDirectory(t *testing.T) {
 	if p, ok := localChart(tenant.InstallRequest{}); ok {
 		t.Fatalf("the default chart resolved to the local %s", p)
 	}
-	for _, ref := range []string{"./vcluster", filepath.Join(dir, "vcluster"), "vcluster"} {
+	for _, ref := range []string{"./vcluster", filepath.Join(dir, "vcluster"), "../" + filepath.Base(dir) + "/vcluster"} {
 		if _, ok := localChart(tenant.InstallRequest{Chart: ref}); !ok {
 			t.Errorf("explicit --chart %s is not taken as local", ref)
 		}
+	}
+	if p, ok := localChart(tenant.InstallRequest{Chart: "vcluster"}); ok {
+		t.Errorf("the bare name vcluster resolved to the local %s", p)
 	}
 	// The whole load: the default goes to the repository, never the local
 	// "evil" chart. (No network: an unreachable repository URL.)
@@ -216,5 +220,13 @@ func TestDefaultChartNotFromWorkingDirectory(t *testing.T) {
 	}
 	if err != nil && strings.Contains(err.Error(), "Chart.yaml") {
 		t.Fatalf("the default chart was looked up in the working directory: %v", err)
+	}
+	// As create, upgrade and gc pass it: the built-in name and version.
+	ch, err = b.loadChart(cfg, tenant.InstallRequest{Chart: "vcluster", ChartRepo: "http://127.0.0.1:1", ChartVersion: "0.34.0"})
+	if err == nil && ch.Metadata.Name == "evil" {
+		t.Fatal("chart vcluster was loaded from the working directory")
+	}
+	if err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Errorf("chart vcluster did not go to its repository: %v", err)
 	}
 }

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/test/testenv"
 )
 
@@ -143,7 +143,7 @@ func (w *world) environ() []string {
 	)
 	if w.argoNS != w.env.ArgoCDNamespace {
 		// As a user would point the tool at another Argo CD.
-		env = append(env, argocd.NamespaceEnv+"="+w.argoNS)
+		env = append(env, hostconfig.EnvArgoCDNamespace+"="+w.argoNS)
 	}
 	return env
 }

@@ -125,16 +125,16 @@ func TestCreateAsTypedWithHostDefaults(t *testing.T) {
 	r := w.mustRun("config", "view", "-o", "json")
 	var view struct {
 		HostFound bool `json:"hostFound"`
-		Settings  []struct{ Key, Value, Source string }
+		Settings  []struct{ Key, Value, Source, From string }
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &view); err != nil {
 		t.Fatalf("config view -o json: %v\n%s", err, r.stdout)
 	}
 	sources := map[string]string{}
 	for _, s := range view.Settings {
-		sources[s.Key] = s.Source
+		sources[s.Key] = s.Source + " " + s.From
 	}
-	const cm = "ConfigMap " + testenv.HostDefaultsNamespace + "/" + testenv.HostDefaultsName
+	const cm = "host ConfigMap " + testenv.HostDefaultsNamespace + "/" + testenv.HostDefaultsName
 	for _, k := range []string{"chartRepo", "chartVersion", "values", "pool"} {
 		if sources[k] != cm {
 			t.Errorf("config view: %s comes from %q, want %q\n%s", k, sources[k], cm, r.stdout)

@@ -42,7 +42,7 @@ func NewCmdConfig(f *cmdutil.Factory, runF func(context.Context, *Options) error
 source: a flag beats the environment, which beats the host defaults (ConfigMap
 ` + hostconfig.Namespace + "/" + hostconfig.Name + `, readable by every authenticated user), which beat
 the built-in value. Chart values are the exception: the host's values and the files of
-$KUBECTL_TENANT_VALUES and -f merge, later ones winning. A malformed ConfigMap is
+$` + hostconfig.EnvValues + ` and -f merge, later ones winning. A malformed ConfigMap is
 reported as one line and none of it is used.`,
 		Example: `  kubectl tenant config view
   kubectl tenant config view -o yaml`,
@@ -91,15 +91,20 @@ func Print(w io.Writer, format string, r hostconfig.Resolver) error {
 	fmt.Fprintln(tw, "KEY\tVALUE\tSOURCE")
 	for _, v := range doc.Settings {
 		val := v.Value
-		if v.Key == hostconfig.KeyValues && v.Source == hostconfig.Ref {
+		if v.Key == hostconfig.KeyValues && v.Source == hostconfig.Host {
 			val = compact(val)
 		}
 		if val == "" {
 			val = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Key, val, v.Source)
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Key, val, v.Origin())
 	}
 	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if r.Host != nil && r.Host.Unreadable != nil {
+		// Built-in values for a create, and no warm pool is touched (gc).
+		_, err := fmt.Fprintf(w, "(%s is not readable for you: %v)\n", hostconfig.Ref, r.Host.Unreadable)
 		return err
 	}
 	if !doc.HostFound {

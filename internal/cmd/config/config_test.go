@@ -43,7 +43,7 @@ func TestConfigView(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`(?m)^KEY\s+VALUE\s+SOURCE$`, `(?m)^pool\s+shared\s+` + regexp.QuoteMeta(hostconfig.Ref) + `$`, `(?m)^ttl\s+8h\s+env \$KUBECTL_TENANT_TTL$`} {
+	for _, want := range []string{`(?m)^KEY\s+VALUE\s+SOURCE$`, `(?m)^pool\s+shared\s+host ` + regexp.QuoteMeta(hostconfig.Ref) + `$`, `(?m)^ttl\s+8h\s+env \$KUBECTL_TENANT_TTL$`} {
 		if !regexp.MustCompile(want).MatchString(out) {
 			t.Errorf("output does not match %s:\n%s", want, out)
 		}

@@ -2,7 +2,6 @@
 package create
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -76,8 +75,9 @@ func NewCmdCreate(f *cmdutil.Factory, runF func(context.Context, *Options) error
 
 With --gitops the tenant is installed by the host's Argo CD instead of Helm: create
 server-side-applies the Argo CD Application vcluster-NAME (field manager kubectl-tenant)
-into Argo CD's namespace ($KUBECTL_TENANT_ARGOCD_NAMESPACE, config.yaml's argocdNamespace,
-or argocd), waits for Argo CD to sync it and then for the vCluster like a Helm create.
+into Argo CD's namespace (--argocd-namespace, config.yaml's argocdNamespace,
+$` + hostconfig.EnvArgoCDNamespace + `, the host defaults' argocdNamespace or argocd),
+waits for Argo CD to sync it and then for the vCluster like a Helm create.
 When NAME is a project of --config config.yaml the Application is the one
 'kubectl tenant render' renders (project folder and values from the platform repository);
 otherwise it is built from the flags and the config's defaults, with the values inline.
@@ -102,13 +102,13 @@ otherwise it is built from the flags and the config's defaults, with the values 
 	}
 	fl := cmd.Flags()
 	o.flags = fl
-	fl.StringVar(&o.Tenant.Pool, "pool", "", "node pool (nodes labelled and tainted project=POOL); default: $KUBECTL_TENANT_POOL, the host defaults' pool, or the tenant name")
+	fl.StringVar(&o.Tenant.Pool, "pool", "", "node pool (nodes labelled and tainted project=POOL); default: $"+hostconfig.EnvPool+", the host defaults' pool, or the tenant name")
 	fl.StringVar(&o.Tenant.K8sVersion, "k8s-version", "", "Kubernetes version of the virtual cluster (vCluster distro image tag)")
 	fl.StringArrayVarP(&o.Tenant.ValuesFiles, "values", "f", nil, "extra vCluster chart values file (repeatable; later files win; kept for later runs, merged over the values of earlier -f)")
-	fl.StringVar(&o.Tenant.Chart, "chart", "", "chart: local path, oci:// reference or chart name in --chart-repo (default: $KUBECTL_TENANT_CHART, the host defaults' chart, or vcluster)")
-	fl.StringVar(&o.Tenant.ChartRepo, "chart-repo", "", "chart repository URL (default: $KUBECTL_TENANT_CHART_REPO, the host defaults' chartRepo, or https://charts.loft.sh)")
-	fl.StringVar(&o.Tenant.ChartVersion, "chart-version", "", "chart version (default: $KUBECTL_TENANT_CHART_VERSION, the host defaults' chartVersion, or 0.34.0 for the default chart)")
-	fl.DurationVar(&o.Tenant.TTL, "ttl", 0, "time to live, recorded as expires-at (e.g. 8h); 0 never expires (default: $KUBECTL_TENANT_TTL or the host defaults' ttl; at most their maxTTL)")
+	fl.StringVar(&o.Tenant.Chart, "chart", "", "chart: local path, oci:// reference or chart name in --chart-repo (default: $"+hostconfig.EnvChart+", the host defaults' chart, or vcluster)")
+	fl.StringVar(&o.Tenant.ChartRepo, "chart-repo", "", "chart repository URL (default: $"+hostconfig.EnvChartRepo+", the host defaults' chartRepo, or https://charts.loft.sh)")
+	fl.StringVar(&o.Tenant.ChartVersion, "chart-version", "", "chart version (default: $"+hostconfig.EnvChartVersion+", the host defaults' chartVersion, or 0.34.0 for the default chart)")
+	fl.DurationVar(&o.Tenant.TTL, "ttl", 0, "time to live, recorded as expires-at (e.g. 8h); 0 never expires (default: $"+hostconfig.EnvTTL+" or the host defaults' ttl; at most their maxTTL)")
 	fl.BoolVar(&o.Tenant.Isolation, "isolation", false, "add the chart's ResourceQuota, LimitRange and NetworkPolicies (workload traffic only from the tenant itself); tune them with -f")
 	fl.DurationVar(&o.Tenant.Wait, "wait", 5*time.Minute, "how long to wait for the virtual API to be ready (and for another run changing this tenant to finish); 0 returns after install")
 	fl.BoolVar(&o.Connect, "connect", true, "connect when ready (writes context NAME in a background forwarder)")
@@ -215,18 +215,16 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := cmdutil.ApplyCreateDefaults(r, &o.Tenant); err != nil {
+	if err := r.ApplyCreate(&o.Tenant); err != nil {
 		return err
 	}
 	name := o.Tenant.Name
 	if o.Tenant.GitOps {
-		// Argo CD's namespace: the environment, config.yaml's, the host
-		// defaults', argocd.
-		ns := r.Env(argocd.NamespaceEnv)
+		var configNS string
 		if o.GitOpsConfig != nil {
-			ns = cmp.Or(ns, o.GitOpsConfig.ArgoCDNamespace)
+			configNS = o.GitOpsConfig.ArgoCDNamespace
 		}
-		in, err := o.NewInstaller(o.GitOpsConfig, cmp.Or(ns, r.Get(hostconfig.KeyArgoCDNamespace).Value))
+		in, err := o.NewInstaller(o.GitOpsConfig, r.ArgoCD(configNS).Namespace.Value)
 		if err != nil {
 			return err
 		}

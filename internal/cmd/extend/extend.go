@@ -83,7 +83,7 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := cmdutil.CheckTTL(r, o.Tenant.TTL); err != nil {
+	if err := r.CheckTTL(o.Tenant.TTL); err != nil {
 		return err
 	}
 	t, err := e.Extend(ctx, o.Tenant)

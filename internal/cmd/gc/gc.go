@@ -3,6 +3,7 @@ package gc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
 
@@ -22,7 +24,8 @@ type Options struct {
 	// deregister from (cmdutil.Factory.ArgoCDEngine; tests give a fake).
 	Engine func(context.Context) (*tenant.Engine, error)
 	// TopUp tops the host's warm pools up after the deletes
-	// (cmdutil.TopUpPools under the host defaults; nil: none).
+	// (cmdutil.TopUpPools under the host defaults; nil: none). A
+	// *hostconfig.UnreadableError from it is a warning: nothing changed.
 	TopUp  func(context.Context, *tenant.Engine) ([]tenant.PoolResult, error)
 	GC     tenant.GCOptions
 	Output string
@@ -52,7 +55,8 @@ It also removes the forwarders and kubeconfig entries of this host's tenants tha
 from the cluster (deleted elsewhere, e.g. by the in-cluster gc). Then it tops the warm pools
 of the host defaults up (see 'kubectl tenant pool'): spares of a changed chart or values are
 removed and missing ones are installed (not waited for); sleeping pools' ready spares are
-put to sleep.
+put to sleep. The pools depend on the host defaults alone, not on the caller's environment or
+directory; a caller who may not read them changes no pool (a warning says so).
 
 Runs may overlap (a tenant another gc is deleting counts as deleted) and an interrupted run
 finishes the job when run again. 'kubectl tenant render' renders a CronJob that runs gc in
@@ -101,6 +105,12 @@ func (o *Options) Run(ctx context.Context) error {
 	var pools []tenant.PoolResult
 	if err == nil && !o.GC.DryRun && o.Pools && o.TopUp != nil {
 		pools, err = o.TopUp(ctx, e)
+		var unread *hostconfig.UnreadableError
+		if errors.As(err, &unread) {
+			// Unknown pools are left as they are: not a failed gc.
+			fmt.Fprintf(o.IO.ErrOut, "Warning: warm pools left unchanged: %v\n", err)
+			err = nil
+		}
 		if err != nil {
 			err = fmt.Errorf("gc: warm pools: %w", err)
 		}

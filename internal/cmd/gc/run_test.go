@@ -59,3 +59,34 @@ func TestGC(t *testing.T) {
 		}
 	}
 }
+
+// N3: a caller who may not read the host defaults leaves every pool as it
+// is: gc warns in one line and succeeds, and no spare is removed.
+func TestGCLeavesPoolsOfUnreadableHostDefaults(t *testing.T) {
+	e, _, b := tenanttest.NewEngine(t)
+	host := &hostconfig.Defaults{Found: true, WarmPools: map[string]hostconfig.WarmPool{"pool-a": {Size: 2}}}
+	if _, err := cmdutil.TopUpPools(context.Background(), e, hostconfig.Resolver{Host: host}); err != nil {
+		t.Fatal(err)
+	}
+	installs := len(b.Installs)
+	out, errOut, err := cmdutiltest.Run(NewCmdGC, func(o *Options) {
+		o.Engine = tenanttest.ArgoCDEngineFunc(e)
+		o.TopUp = func(ctx context.Context, e *tenant.Engine) ([]tenant.PoolResult, error) {
+			forbidden := &hostconfig.Defaults{Unreadable: errors.New(`configmaps "kubectl-tenant" is forbidden`)}
+			return cmdutil.TopUpPools(ctx, e, hostconfig.Resolver{Host: forbidden})
+		}
+	}, "--wait", "0")
+	if err != nil {
+		t.Fatalf("gc: %v\n%s", err, errOut)
+	}
+	if strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, "Warning: warm pools left unchanged: cannot read the host defaults") {
+		t.Errorf("stderr: %q, want one warning line", errOut)
+	}
+	if strings.Contains(out, "pool/") {
+		t.Errorf("gc reported pool changes:\n%s", out)
+	}
+	spares, err := e.Spares(context.Background(), "")
+	if err != nil || len(spares) != 2 || len(b.Installs) != installs {
+		t.Errorf("spares %v (%v), %d installs (were %d)", spares, err, len(b.Installs), installs)
+	}
+}

@@ -12,7 +12,6 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil/cmdutiltest"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/factory"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
-	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd"
 )
 
 func TestPrintFormats(t *testing.T) {
@@ -76,7 +75,7 @@ func TestListAsksTheHostDefaultsArgoCD(t *testing.T) {
 	kubeconfig, _, paths := cmdutiltest.FakeHostWithDefaults(t, map[string]string{"argocdNamespace": "gitops-system"}, "demo")
 	t.Setenv("KUBECONFIG", kubeconfig)
 	t.Setenv("KUBECTL_TENANT_STATE_DIR", t.TempDir())
-	t.Setenv(argocd.NamespaceEnv, "")
+	t.Setenv("KUBECTL_TENANT_ARGOCD_NAMESPACE", "")
 	streams, _, out, _ := genericiooptions.NewTestIOStreams()
 	cmd := NewCmdList(factory.New(streams), nil)
 	cmd.SetArgs([]string{"-o", "name"})

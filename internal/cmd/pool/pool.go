@@ -28,9 +28,6 @@ type Options struct {
 	Engine   func() (*tenant.Engine, error)
 	Defaults func(context.Context, *pflag.FlagSet) (hostconfig.Resolver, error)
 	SetPool  func(ctx context.Context, e *tenant.Engine, pool string, w hostconfig.WarmPool) (*hostconfig.Defaults, error)
-	// Env is the Factory's environment: set installs the spares a create
-	// in it would make.
-	Env cmdutil.Env
 
 	Pool   string
 	Size   int
@@ -45,7 +42,7 @@ type Options struct {
 // NewCmdPool builds `pool` with `set` and `status`; runSet and runStatus
 // replace their Run in tests.
 func NewCmdPool(f *cmdutil.Factory, runSet, runStatus func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{IO: f.IOStreams, Engine: f.Engine, Defaults: f.Defaults, Env: f.Env,
+	o := &Options{IO: f.IOStreams, Engine: f.Engine, Defaults: f.Defaults,
 		SetPool: func(ctx context.Context, e *tenant.Engine, pool string, w hostconfig.WarmPool) (*hostconfig.Defaults, error) {
 			return hostconfig.SetWarmPool(ctx, e.Kube, pool, w)
 		}}
@@ -53,8 +50,9 @@ func NewCmdPool(f *cmdutil.Factory, runSet, runStatus func(context.Context, *Opt
 		Use:   "pool",
 		Short: "Warm pools: spare tenants per node pool, so create is ready in seconds",
 		Long: `A warm pool keeps spare tenants of one node pool installed exactly as a plain
-'kubectl tenant create NAME --pool POOL' would install them (same chart, values, pinning,
-isolation), running or asleep. create claims a matching ready spare instead of installing:
+'kubectl tenant create NAME --pool POOL' would install them under the host defaults
+alone (same chart, values, pinning, isolation; never the caller's environment), running
+or asleep. create claims a matching ready spare instead of installing:
 the spare is renamed to the tenant (list, status, context, Argo CD cluster name) and the
 replacement's install starts without waiting. A create with other values, chart or
 isolation installs as usual. 'kubectl tenant gc' tops pools up and removes spares of a
@@ -142,9 +140,9 @@ func (o *Options) RunSet(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("set warm pool %s in %s: %w", o.Pool, hostconfig.Ref, err)
 	}
-	// The spares are what a create under the defaults just written and
-	// this environment installs (no second read of the ConfigMap).
-	tmpl, err := cmdutil.PoolTemplate(hostconfig.Resolver{Host: d, Getenv: o.Env.Get}, o.Pool)
+	// The spares are what a plain create under the defaults just written
+	// installs (no second read of the ConfigMap; not this environment).
+	tmpl, err := hostconfig.Resolver{Host: d}.PoolTemplate(o.Pool)
 	if err != nil {
 		return err
 	}
@@ -205,9 +203,11 @@ func (o *Options) RunStatus(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sts, err := e.PoolStatuses(ctx, cmdutil.PoolSpecs(r), func(pool string) (tenant.CreateOptions, error) {
-		return cmdutil.PoolTemplate(r, pool)
-	})
+	specs, err := r.WarmPools()
+	if err != nil {
+		return err
+	}
+	sts, err := e.PoolStatuses(ctx, specs, r.PoolTemplate)
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,6 @@ func run(t *testing.T, e *tenant.Engine, args ...string) (string, error) {
 	streams, _, out, _ := genericiooptions.NewTestIOStreams()
 	seam := func(o *Options) {
 		o.Engine = tenanttest.EngineFunc(e)
-		o.Env = nil // not the developer's $KUBECTL_TENANT_*
 		o.Defaults = func(ctx context.Context, _ *pflag.FlagSet) (hostconfig.Resolver, error) {
 			d, err := hostconfig.Load(ctx, e.Kube)
 			return hostconfig.Resolver{Host: d, Getenv: func(string) string { return "" }}, err

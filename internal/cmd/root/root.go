@@ -45,7 +45,7 @@ created on your project's node pool, connected as a kubeconfig context, and torn
 
 Run without arguments in a terminal to open the interactive app: the tenant list, a new-tenant
 wizard and live progress, driving the same engine as the commands. Its create passes the chart
-values files named in $KUBECTL_TENANT_VALUES (comma-separated), like create -f.`,
+values files named in $` + hostconfig.EnvValues + ` (comma-separated), like create -f.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl tenant"},
@@ -175,8 +175,7 @@ func runTUI(ctx context.Context, f *cmdutil.Factory) error {
 	}
 	// One Argo CD session for the app's life (its list refreshes every few
 	// seconds), logged out when it ends. Where Argo CD is comes from the
-	// environment (KUBECTL_TENANT_ARGOCD_*, which errors name), then the
-	// host defaults.
+	// environment (which errors name), then the host defaults.
 	ao := cmdutil.HostArgoCD(defaults)
 	reg, err := f.NewRegistrar(ao, true)
 	if err != nil {
@@ -205,7 +204,7 @@ func runTUI(ctx context.Context, f *cmdutil.Factory) error {
 		// options; the app asks first.
 		Registration: &argocd.Registration{Registrar: reg},
 		Defaults: func(o *tenant.CreateOptions) error {
-			return cmdutil.ApplyCreateDefaults(defaults, o)
+			return defaults.ApplyCreate(o)
 		},
 		DefaultPool: defaults.Get(hostconfig.KeyPool).Value,
 	}, f.IOStreams.In, f.IOStreams.Out)

@@ -72,8 +72,8 @@ so re-running the same command after a failure or Ctrl-C resumes.`,
 	fl.BoolVar(&o.Tenant.All, "all", false, "upgrade every tenant")
 	fl.StringVar(&o.Tenant.ChartVersion, "chart-version", "", "target chart version (required unless --values is given; default: keep each release's version)")
 	fl.StringArrayVarP(&o.Tenant.ValuesFiles, "values", "f", nil, "vCluster chart values file merged over the tenant's current values (repeatable; later files win)")
-	fl.StringVar(&o.Tenant.Chart, "chart", "", "chart: local path, oci:// reference or chart name in --chart-repo (default: $KUBECTL_TENANT_CHART, the host defaults' chart, or vcluster)")
-	fl.StringVar(&o.Tenant.ChartRepo, "chart-repo", "", "chart repository URL (default: $KUBECTL_TENANT_CHART_REPO, the host defaults' chartRepo, or https://charts.loft.sh)")
+	fl.StringVar(&o.Tenant.Chart, "chart", "", "chart: local path, oci:// reference or chart name in --chart-repo (default: $"+hostconfig.EnvChart+", the host defaults' chart, or vcluster)")
+	fl.StringVar(&o.Tenant.ChartRepo, "chart-repo", "", "chart repository URL (default: $"+hostconfig.EnvChartRepo+", the host defaults' chartRepo, or https://charts.loft.sh)")
 	fl.IntVar(&o.Tenant.Canary, "canary", 1, "tenants upgraded and checked before any other")
 	fl.IntVar(&o.Tenant.WaveSize, "wave-size", 0, "tenants per wave after the canaries (0: a quarter of them, at least 1)")
 	fl.DurationVar(&o.Tenant.Wait, "wait", 5*time.Minute, "how long each upgraded tenant may take to be Ready again")
@@ -104,7 +104,7 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	o.Tenant.Chart, o.Tenant.ChartRepo, _ = cmdutil.ChartRef(r, false)
+	o.Tenant.Chart, o.Tenant.ChartRepo, _ = r.Chart(false)
 	if r.Host != nil {
 		o.Tenant.Values = r.Host.Values
 	}

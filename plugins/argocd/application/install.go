@@ -23,15 +23,13 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/gitops"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/vclustervalues"
 )
 
 // DefaultNamespace is Argo CD's namespace in its manifests.
 const DefaultNamespace = "argocd"
-
-// NamespaceEnv names Argo CD's namespace when it is not DefaultNamespace.
-const NamespaceEnv = "KUBECTL_TENANT_ARGOCD_NAMESPACE"
 
 // DefaultLabels are the cluster labels when none are given: what the
 // bootstrap ApplicationSet's cluster generator selects.
@@ -71,7 +69,7 @@ func (i *Installer) apps() dynamic.ResourceInterface {
 func (i *Installer) Preflight(ctx context.Context, name string) (string, error) {
 	ns := i.ns()
 	if _, err := i.Kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); apierrors.IsNotFound(err) {
-		return "", fmt.Errorf("Argo CD namespace %q does not exist: install Argo CD or set %s", ns, NamespaceEnv)
+		return "", fmt.Errorf("Argo CD namespace %q does not exist: install Argo CD or set its namespace ($%s, --argocd-namespace or the host defaults' %s)", ns, hostconfig.EnvArgoCDNamespace, hostconfig.KeyArgoCDNamespace)
 	} else if err != nil {
 		return "", tenant.APIError(err)
 	}
