@@ -54,7 +54,9 @@ func (c Change) Unchanged() bool {
 // the same interface.
 type Backend interface {
 	// Install installs the release, or upgrades it to the requested state
-	// when it exists (so re-running create converges).
+	// when it exists (so re-running create converges). Install and
+	// Uninstall run under the tenant's lease: they check Fence(ctx) before
+	// each write.
 	Install(ctx context.Context, req InstallRequest) error
 	// Inspect says what Install(req) would change, changing nothing;
 	// ErrNotFound when there is no release. PlanUpgrade calls it for up

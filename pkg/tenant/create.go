@@ -309,6 +309,9 @@ func (e *Engine) createLocked(ctx context.Context, o CreateOptions, ns string, s
 		}
 		return err
 	}
+	if err := Fence(ctx); err != nil {
+		return err
+	}
 	// Create converges to a running tenant: one put to sleep is woken (the
 	// upgrade restored the chart's replicas but not the pause marks).
 	nsObj, err := e.getNamespace(ctx, o.Name)

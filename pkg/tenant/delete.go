@@ -64,6 +64,9 @@ func (e *Engine) Delete(ctx context.Context, o DeleteOptions) error {
 		}
 		// Deleted under the lease, so no other run starts on a namespace
 		// about to go; the wait below needs none.
+		if err := Fence(ctx); err != nil {
+			return err
+		}
 		return e.deleteNamespace(ctx, nsName, 0)
 	}
 	if remote && ns.DeletionTimestamp == nil {

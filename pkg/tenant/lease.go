@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
 	utilptr "k8s.io/utils/ptr"
 )
 
@@ -25,9 +26,27 @@ import (
 // its lease expires after LeaseDuration.
 const LeaseName = "kubectl-tenant-lock"
 
-// LeaseDuration is how long a lease lives without renewal; holders renew it
-// every third of that.
+// LeaseDuration is how long a lease lives without renewal. Another run
+// judges that by its own clock, from when it last saw the lease change, so
+// clocks that disagree cannot make a live holder look dead.
 var LeaseDuration = 30 * time.Second
+
+// A holder renews every tenth of LeaseDuration and stops (cancels its
+// operation) when it has not renewed for two thirds of it: before any other
+// run, which waits the whole duration after the last renewal it saw, may
+// take over.
+func renewPeriod() time.Duration   { return LeaseDuration / 10 }
+func renewDeadline() time.Duration { return LeaseDuration * 2 / 3 }
+
+// staleFactor: a lease whose renew time is this many durations in the past
+// by the local clock is taken over at once, so a crashed run does not cost
+// a fresh one a whole LeaseDuration; only a holder whose clock is that far
+// behind (minutes) is mistaken for dead.
+const staleFactor = 10
+
+// leaseClock measures lease durations (tests replace it). It is never
+// Engine.Now, which tests pin.
+var leaseClock clock.WithTicker = clock.RealClock{}
 
 // HeldError says another run holds the tenant's lease.
 type HeldError struct {
@@ -68,15 +87,16 @@ func holderIdentity(op string) string {
 // it fails at once with a HeldError. It returns a context that is cancelled
 // if the lease is lost (renewal failed for longer than it lives), and
 // unlock, which stops renewing and releases the lease; call it exactly once.
-// The tenant namespace must exist. Lease times are wall-clock times, never
-// Engine.Now (tests pin that).
+// Writes under the lease check Fence on that context first. The tenant
+// namespace must exist.
 func (e *Engine) lock(ctx context.Context, name, op, step string, wait time.Duration) (context.Context, func() error, error) {
 	ns, err := e.namespaceOf(ctx, name)
 	if err != nil {
 		return nil, nil, err
 	}
-	l := &lease{e: e, ns: ns, name: name, id: holderIdentity(op)}
-	deadline := time.Now().Add(wait)
+	clk := leaseClock
+	l := &lease{e: e, ns: ns, name: name, id: holderIdentity(op), clock: clk}
+	deadline := clk.Now().Add(wait)
 	reported := ""
 	for {
 		err := l.acquire(ctx)
@@ -87,7 +107,7 @@ func (e *Engine) lock(ctx context.Context, name, op, step string, wait time.Dura
 		if !errors.As(err, &held) {
 			return nil, nil, err
 		}
-		if !time.Now().Before(deadline) {
+		if !clk.Now().Before(deadline) {
 			return nil, nil, err
 		}
 		if held.Holder != reported {
@@ -97,16 +117,18 @@ func (e *Engine) lock(ctx context.Context, name, op, step string, wait time.Dura
 		select {
 		case <-ctx.Done():
 			return nil, nil, ctx.Err()
-		case <-time.After(min(time.Second, max(deadline.Sub(time.Now()), 10*time.Millisecond))):
+		case <-clk.After(min(time.Second, max(deadline.Sub(clk.Now()), 10*time.Millisecond))):
 		}
 	}
 	hctx, cancel := context.WithCancelCause(ctx)
+	l.cancel = cancel
+	hctx = context.WithValue(hctx, leaseKey{}, l)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		l.renewLoop(hctx, stop, cancel)
+		l.renewLoop(hctx, stop)
 	}()
 	var once sync.Once
 	unlock := func() error {
@@ -148,16 +170,42 @@ var errBeingDeleted = errors.New("the tenant is being deleted")
 
 var errLeaseLost = errors.New("lost the tenant's lease (could not renew it in time): another run may have taken over; re-run to converge")
 
+// Fence says whether writes under ctx may go on: an error when ctx is done
+// or, for a context from lock, when its lease was not renewed in time (this
+// process may have been suspended while another run took over). Helm phases
+// and other writes under the lease call it before they start.
+func Fence(ctx context.Context) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	if l, ok := ctx.Value(leaseKey{}).(*lease); ok && l.overdue() {
+		l.cancel(errLeaseLost)
+		return errLeaseLost
+	}
+	return nil
+}
+
+type leaseKey struct{}
+
 type lease struct {
 	e        *Engine
 	ns, name string
 	id       string
+	clock    clock.WithTicker
+	cancel   context.CancelCauseFunc
 	cur      *coordinationv1.Lease
-	// observed is when this process first saw the holder's current
-	// renewal, so a holder's clock ahead of ours cannot keep a dead lease
-	// alive forever.
+	// observed is the other holder's lease record as last seen, and
+	// observedAt when this process first saw it (the client-go leader
+	// election rule): the holder is dead only when its record has not
+	// changed for the lease's duration by this process's own clock.
 	observed   string
 	observedAt time.Time
+
+	mu sync.Mutex
+	// renewedAt is when the last successful renewal (or the acquisition)
+	// started: the lease was this run's until at least renewedAt plus its
+	// duration by any other run's clock.
+	renewedAt time.Time
 }
 
 // errRace is a create or update of the lease that lost to another run's.
@@ -175,7 +223,8 @@ func (l *lease) acquire(ctx context.Context) error {
 
 func (l *lease) try(ctx context.Context) error {
 	lc := l.e.Kube.CoordinationV1().Leases(l.ns)
-	now := metav1.NewMicroTime(time.Now())
+	start := l.clock.Now()
+	now := metav1.NewMicroTime(start)
 	cur, err := lc.Get(ctx, LeaseName, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		obj := &coordinationv1.Lease{
@@ -192,7 +241,7 @@ func (l *lease) try(ctx context.Context) error {
 		if err != nil {
 			return leaseError(err, l.ns)
 		}
-		l.cur = created
+		l.took(created, start)
 		return nil
 	}
 	if err != nil {
@@ -218,8 +267,14 @@ func (l *lease) try(ctx context.Context) error {
 	if err != nil {
 		return leaseError(err, l.ns)
 	}
-	l.cur = updated
+	l.took(updated, start)
 	return nil
+}
+
+func (l *lease) took(cur *coordinationv1.Lease, start time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.cur, l.renewedAt = cur, start
 }
 
 func (l *lease) spec(renew metav1.MicroTime, acquire *metav1.MicroTime) coordinationv1.LeaseSpec {
@@ -231,10 +286,12 @@ func (l *lease) spec(renew metav1.MicroTime, acquire *metav1.MicroTime) coordina
 	}
 }
 
-// live says whether the lease's holder renewed it within its duration, by
-// its renew time and by how long this process has seen it unchanged.
+// live says whether another run's lease is still its: its record (holder,
+// renew time, version) changed within the lease's duration as this process
+// saw it. The holder's renew time is its clock, so it only decides when it
+// is staleFactor durations old (a run that crashed long ago).
 func (l *lease) live(cur *coordinationv1.Lease) bool {
-	now := time.Now()
+	now := l.clock.Now()
 	seen := cur.ResourceVersion + "/" + utilptr.Deref(cur.Spec.HolderIdentity, "")
 	if cur.Spec.RenewTime != nil {
 		seen += "/" + cur.Spec.RenewTime.UTC().Format(time.RFC3339Nano)
@@ -246,42 +303,58 @@ func (l *lease) live(cur *coordinationv1.Lease) bool {
 	if now.Sub(l.observedAt) >= d {
 		return false
 	}
-	return cur.Spec.RenewTime != nil && now.Before(cur.Spec.RenewTime.Add(d))
+	return cur.Spec.RenewTime == nil || now.Before(cur.Spec.RenewTime.Add(staleFactor*d))
 }
 
-// renewLoop renews the lease every third of its duration until stop; when
-// it cannot renew before the lease would expire, or finds another holder,
-// it cancels the operation with errLeaseLost.
-func (l *lease) renewLoop(ctx context.Context, stop <-chan struct{}, cancel context.CancelCauseFunc) {
-	t := time.NewTicker(LeaseDuration / 3)
+// overdue says whether the lease went unrenewed past renewDeadline. The
+// wall clock counts too: the monotonic one stands still while the machine
+// is suspended, other runs' clocks do not.
+func (l *lease) overdue() bool {
+	l.mu.Lock()
+	at := l.renewedAt
+	l.mu.Unlock()
+	now := l.clock.Now()
+	return max(now.Sub(at), now.Round(0).Sub(at.Round(0))) >= renewDeadline()
+}
+
+// renewLoop renews the lease every renewPeriod until stop; when it cannot
+// renew by renewDeadline, or finds another holder, it cancels the
+// operation with errLeaseLost.
+func (l *lease) renewLoop(ctx context.Context, stop <-chan struct{}) {
+	t := l.clock.NewTicker(renewPeriod())
 	defer t.Stop()
-	lastOK := time.Now()
 	for {
 		select {
 		case <-stop:
 			return
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-t.C():
+		}
+		if l.overdue() {
+			l.cancel(errLeaseLost)
+			return
 		}
 		err := l.renew(ctx)
-		switch {
-		case err == nil:
-			lastOK = time.Now()
-		case errors.Is(err, errLeaseLost), time.Now().Sub(lastOK) >= LeaseDuration:
-			cancel(errLeaseLost)
+		if errors.Is(err, errLeaseLost) || err != nil && l.overdue() {
+			l.cancel(errLeaseLost)
 			return
 		}
 	}
 }
 
 // renew reads the lease and, while it is still this run's, moves its renew
-// time; errLeaseLost when it is gone or another run's.
+// time; errLeaseLost when it is gone or another run's. It gives up at the
+// renew deadline, so a hung request cannot delay the cancel.
 func (l *lease) renew(ctx context.Context) error {
 	lc := l.e.Kube.CoordinationV1().Leases(l.ns)
-	rctx, done := context.WithTimeout(ctx, LeaseDuration/3)
+	l.mu.Lock()
+	left := renewDeadline() - l.clock.Since(l.renewedAt)
+	l.mu.Unlock()
+	rctx, done := context.WithTimeout(ctx, left)
 	defer done()
 	for {
+		start := l.clock.Now()
 		cur, err := lc.Get(rctx, LeaseName, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return errLeaseLost
@@ -292,7 +365,7 @@ func (l *lease) renew(ctx context.Context) error {
 		if utilptr.Deref(cur.Spec.HolderIdentity, "") != l.id {
 			return errLeaseLost
 		}
-		cur.Spec.RenewTime = utilptr.To(metav1.NewMicroTime(time.Now()))
+		cur.Spec.RenewTime = utilptr.To(metav1.NewMicroTime(start))
 		updated, err := lc.Update(rctx, cur, metav1.UpdateOptions{})
 		if apierrors.IsConflict(err) {
 			continue
@@ -300,7 +373,7 @@ func (l *lease) renew(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		l.cur = updated
+		l.took(updated, start)
 		return nil
 	}
 }

@@ -3,6 +3,7 @@ package tenant
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +13,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
 	k8stesting "k8s.io/client-go/testing"
+	clocktesting "k8s.io/utils/clock/testing"
 	utilptr "k8s.io/utils/ptr"
 )
 
@@ -185,5 +188,204 @@ func TestDeleteAfterAnotherDelete(t *testing.T) {
 	})
 	if err := e.Delete(context.Background(), DeleteOptions{Name: "demo"}); err != nil {
 		t.Fatalf("Delete of a tenant whose namespace terminates meanwhile = %v", err)
+	}
+}
+
+// renewAsOther moves the other holder's renew time to at, as its own
+// renewal would; an error when the lease is no longer its.
+func renewAsOther(cs kubernetes.Interface, at time.Time) error {
+	leases := cs.CoordinationV1().Leases("vcluster-demo")
+	l, err := leases.Get(context.Background(), LeaseName, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	if h := utilptr.Deref(l.Spec.HolderIdentity, ""); h != otherHolder {
+		return fmt.Errorf("the lease is %q's", h)
+	}
+	l.Spec.RenewTime = utilptr.To(metav1.NewMicroTime(at))
+	_, err = leases.Update(context.Background(), l, metav1.UpdateOptions{})
+	return err
+}
+
+// TestLiveHolderWithSlowClockIsNotTakenOver: a holder that keeps renewing
+// keeps the lease although its clock is 40 s behind ours, so its renew
+// time looks older than the lease's duration (N5: the newcomer took it over
+// and removed the holder's in-flight release).
+func TestLiveHolderWithSlowClockIsNotTakenOver(t *testing.T) {
+	defer func(d time.Duration) { LeaseDuration = d }(LeaseDuration)
+	LeaseDuration = time.Second
+	e, cs, _ := newEngine(t, existingNS("demo"), heldLease("demo", time.Now().Add(-40*time.Second)))
+	stop := make(chan struct{})
+	renewing := make(chan error, 1)
+	go func() {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				renewing <- nil
+				return
+			case <-tick.C:
+			}
+			if err := renewAsOther(cs, time.Now().Add(-40*time.Second)); err != nil {
+				renewing <- err
+				return
+			}
+		}
+	}()
+	for _, wait := range []time.Duration{0, 3 * LeaseDuration} {
+		_, unlock, err := e.lock(context.Background(), "demo", "upgrade", StepUpgrade, wait)
+		var held *HeldError
+		if !errors.As(err, &held) || held.Holder != otherHolder {
+			if err == nil {
+				_ = unlock()
+			}
+			t.Fatalf("lock (wait %s) of a live holder's lease = %v, want a HeldError naming it", wait, err)
+		}
+	}
+	close(stop)
+	if err := <-renewing; err != nil {
+		t.Fatalf("the holder lost its lease while renewing: %v", err)
+	}
+}
+
+func fakeLeaseClock(t *testing.T) *clocktesting.FakeClock {
+	clk := clocktesting.NewFakeClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	old, oldD := leaseClock, LeaseDuration
+	leaseClock, LeaseDuration = clk, 30*time.Second
+	t.Cleanup(func() { leaseClock, LeaseDuration = old, oldD })
+	return clk
+}
+
+// parked waits until a goroutine waits on clk (or done has a value, which
+// it leaves there).
+func parked(t *testing.T, clk *clocktesting.FakeClock, done chan error) {
+	t.Helper()
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(time.Millisecond) {
+		if clk.HasWaiters() || len(done) > 0 {
+			return
+		}
+	}
+	t.Fatal("lock neither waits nor returns")
+}
+
+// TestSlowClockHolderExpiresByObserversClock: a waiting run judges the
+// other holder's liveness by its own clock: it never takes over while the
+// holder (40 s behind) renews every 10 s, and takes over once the holder's
+// lease went unchanged for the lease's duration after its last renewal.
+func TestSlowClockHolderExpiresByObserversClock(t *testing.T) {
+	clk := fakeLeaseClock(t)
+	e, cs, _ := newEngine(t, existingNS("demo"), heldLease("demo", clk.Now().Add(-40*time.Second)))
+	got := make(chan error, 1)
+	var unlock func() error
+	go func() {
+		var err error
+		_, unlock, err = e.lock(context.Background(), "demo", "upgrade", StepUpgrade, 10*time.Minute)
+		got <- err
+	}()
+	// Two minutes of the holder renewing.
+	for i := range 120 {
+		parked(t, clk, got)
+		if len(got) > 0 {
+			t.Fatalf("took over a live holder's lease after %d s: %v", i, <-got)
+		}
+		if i%10 == 0 {
+			if err := renewAsOther(cs, clk.Now().Add(-40*time.Second)); err != nil {
+				t.Fatalf("after %d s: %v", i, err)
+			}
+		}
+		clk.Step(time.Second)
+	}
+	// The holder stopped renewing at second 110: the waiting run saw that
+	// renewal at 111 (its next look) and takes over at 141.
+	for i := 120; i < 200; i++ {
+		parked(t, clk, got)
+		if l, _ := cs.CoordinationV1().Leases("vcluster-demo").Get(context.Background(), LeaseName, metav1.GetOptions{}); utilptr.Deref(l.Spec.HolderIdentity, "") != otherHolder {
+			if err := <-got; err != nil {
+				t.Fatal(err)
+			}
+			if i != 141 {
+				t.Fatalf("took over at second %d, want 141 (the duration after it last saw a renewal)", i)
+			}
+			if err := unlock(); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		clk.Step(time.Second)
+	}
+	t.Fatal("never took over the lease of a holder that stopped renewing")
+}
+
+// TestTakenOverHolderIsFenced: a holder whose lease another run took over
+// is cancelled, and Fence refuses its writes, within one renew period.
+func TestTakenOverHolderIsFenced(t *testing.T) {
+	clk := fakeLeaseClock(t)
+	e, cs, _ := newEngine(t, existingNS("demo"))
+	ctx := context.Background()
+	lctx, unlock, err := e.lock(ctx, "demo", "create", StepNamespace, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Fence(lctx); err != nil {
+		t.Fatalf("Fence while holding = %v", err)
+	}
+	leases := cs.CoordinationV1().Leases("vcluster-demo")
+	l, _ := leases.Get(ctx, LeaseName, metav1.GetOptions{})
+	l.Spec.HolderIdentity = utilptr.To(otherHolder)
+	if _, err := leases.Update(ctx, l, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	parked(t, clk, nil)
+	clk.Step(renewPeriod())
+	select {
+	case <-lctx.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the holder went on a renew period after another run took its lease")
+	}
+	if err := Fence(lctx); !errors.Is(err, errLeaseLost) {
+		t.Fatalf("Fence after a takeover = %v, want errLeaseLost", err)
+	}
+	if err := unlock(); !errors.Is(err, errLeaseLost) {
+		t.Fatalf("unlock = %v, want errLeaseLost", err)
+	}
+	if l, _ := leases.Get(ctx, LeaseName, metav1.GetOptions{}); *l.Spec.HolderIdentity != otherHolder {
+		t.Fatal("the loser released the new holder's lease")
+	}
+}
+
+// TestUnrenewedHolderFencesItself: a holder that could not renew for the
+// renew deadline (API unreachable, or the process was suspended) stops
+// before any other run may take over: Fence refuses at once, before the
+// renew loop has run, and the context is cancelled.
+func TestUnrenewedHolderFencesItself(t *testing.T) {
+	clk := fakeLeaseClock(t)
+	e, cs, _ := newEngine(t, existingNS("demo"))
+	lctx, unlock, err := e.lock(context.Background(), "demo", "create", StepNamespace, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs.PrependReactor("get", "leases", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewServiceUnavailable("unreachable")
+	})
+	parked(t, clk, nil)
+	clk.Step(renewDeadline() - time.Second)
+	if err := Fence(lctx); err != nil {
+		t.Fatalf("Fence before the renew deadline = %v", err)
+	}
+	clk.Step(time.Second)
+	if err := Fence(lctx); !errors.Is(err, errLeaseLost) {
+		t.Fatalf("Fence at the renew deadline = %v, want errLeaseLost", err)
+	}
+	if renewDeadline() >= LeaseDuration {
+		t.Fatalf("renew deadline %s is not before the lease expires (%s)", renewDeadline(), LeaseDuration)
+	}
+	select {
+	case <-lctx.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the context of an unrenewed lease was not cancelled")
+	}
+	if err := unlock(); !errors.Is(err, errLeaseLost) {
+		t.Fatalf("unlock = %v, want errLeaseLost", err)
 	}
 }

@@ -85,6 +85,11 @@ func (b *Backend) Install(ctx context.Context, req tenant.InstallRequest) error 
 	if err != nil {
 		return err
 	}
+	// Each write first checks the caller still holds the tenant's lease: a
+	// run that lost it must not remove or roll back the new holder's release.
+	if err := tenant.Fence(ctx); err != nil {
+		return err
+	}
 	// The user's values are kept first: a run interrupted after this point
 	// and re-run without -f still installs them.
 	if r.saveUser {
@@ -93,6 +98,9 @@ func (b *Backend) Install(ctx context.Context, req tenant.InstallRequest) error 
 		}
 	}
 	ch, vals := r.chart, r.vals
+	if err := tenant.Fence(ctx); err != nil {
+		return err
+	}
 	switch {
 	case last == nil:
 		return b.install(ctx, cfg, req, ch, vals)
@@ -101,11 +109,17 @@ func (b *Backend) Install(ctx context.Context, req tenant.InstallRequest) error 
 		if _, err := action.NewUninstall(cfg).Run(tenant.ReleaseName); err != nil && !errors.Is(err, driver.ErrReleaseNotFound) {
 			return fmt.Errorf("removing the unfinished release: %w", err)
 		}
+		if err := tenant.Fence(ctx); err != nil {
+			return err
+		}
 		return b.install(ctx, cfg, req, ch, vals)
 	case last.Info.Status.IsPending():
 		rb := action.NewRollback(cfg)
 		if err := rb.Run(tenant.ReleaseName); err != nil {
 			return fmt.Errorf("rolling back the unfinished upgrade: %w", err)
+		}
+		if err := tenant.Fence(ctx); err != nil {
+			return err
 		}
 	}
 	up := action.NewUpgrade(cfg)
@@ -347,6 +361,9 @@ func (b *Backend) RolloutDone(ctx context.Context, ns string) (bool, string, err
 func (b *Backend) Uninstall(ctx context.Context, ns string) error {
 	cfg, err := b.config(ns)
 	if err != nil {
+		return err
+	}
+	if err := tenant.Fence(ctx); err != nil {
 		return err
 	}
 	un := action.NewUninstall(cfg)

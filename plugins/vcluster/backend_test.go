@@ -2,6 +2,7 @@ package vcluster
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -228,5 +229,35 @@ func TestDefaultChartNotFromWorkingDirectory(t *testing.T) {
 	}
 	if err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") {
 		t.Errorf("chart vcluster did not go to its repository: %v", err)
+	}
+}
+
+// TestFencedInstallLeavesThePendingRelease: a run that lost the tenant's
+// lease (its context cancelled) neither removes nor replaces the pending
+// release, which is the new holder's in-flight install.
+func TestFencedInstallLeavesThePendingRelease(t *testing.T) {
+	b := memBackend(t)
+	chart := testChart(t, t.TempDir(), "vcluster", "0.0.1")
+	req := tenant.InstallRequest{Name: "demo", Namespace: "vcluster-demo", Pool: "demo", Chart: chart}
+	if err := b.Install(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := b.config(req.Namespace)
+	r := lastConfig(t, b)
+	r.Info.Status = release.StatusPendingInstall
+	if err := cfg.Releases.Update(r); err != nil {
+		t.Fatal(err)
+	}
+	lost := errors.New("lost the lease")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(lost)
+	if err := b.Install(ctx, req); !errors.Is(err, lost) {
+		t.Fatalf("Install after losing the lease = %v, want %v", err, lost)
+	}
+	if err := b.Uninstall(ctx, req.Namespace); !errors.Is(err, lost) {
+		t.Fatalf("Uninstall after losing the lease = %v, want %v", err, lost)
+	}
+	if r := lastConfig(t, b); r.Version != 1 || r.Info.Status != release.StatusPendingInstall {
+		t.Fatalf("release after fenced runs: version %d %s, want the pending version 1", r.Version, r.Info.Status)
 	}
 }
