@@ -172,7 +172,7 @@ func (c *Connection) forwardOnce(ctx context.Context) error {
 		return err
 	}
 	if pod == nil || pod.Status.Phase != corev1.PodRunning {
-		return c.e.notRunning(ctx, c.opts.Name, pod, msg)
+		return c.e.notRunning(ctx, c.opts.Name, ns, pod, msg)
 	}
 	port := c.opts.LocalPort
 	if c.forward != nil {

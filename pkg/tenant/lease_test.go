@@ -96,7 +96,7 @@ func TestDeleteSleepWakeUpgradeRespectTheLease(t *testing.T) {
 	if _, err := e.Wake(ctx, WakeOptions{Name: "demo"}); !errors.As(err, &held) {
 		t.Errorf("Wake = %v, want HeldError", err)
 	}
-	if err := e.upgradeOne(ctx, UpgradeOptions{Name: "demo", Wait: time.Millisecond}, ns); !errors.As(err, &held) {
+	if err := e.upgradeOne(ctx, UpgradeOptions{Name: "demo", Wait: time.Millisecond}, &Target{Name: "demo", NS: ns}); !errors.As(err, &held) {
 		t.Errorf("upgrade = %v, want HeldError", err)
 	}
 	if len(b.uninstalled) > 0 || len(b.asleep) > 0 || b.installs.Load() > 0 {
@@ -114,13 +114,13 @@ func TestLeaseTurnsAndRenewal(t *testing.T) {
 	LeaseDuration = time.Second
 	e, _, _ := newEngine(t, existingNS("demo"))
 	ctx := context.Background()
-	_, unlockA, err := e.lock(ctx, "demo", "create", "install", 0)
+	_, unlockA, err := e.lock(ctx, &Target{Name: "demo"}, "create", "install", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := make(chan error, 1)
 	go func() {
-		_, unlockB, err := e.lock(ctx, "demo", "upgrade", "upgrade", 10*time.Second)
+		_, unlockB, err := e.lock(ctx, &Target{Name: "demo"}, "upgrade", "upgrade", 10*time.Second)
 		if err == nil {
 			err = unlockB()
 		}
@@ -151,7 +151,7 @@ func TestLostLeaseCancels(t *testing.T) {
 	LeaseDuration = time.Second
 	e, cs, _ := newEngine(t, existingNS("demo"))
 	ctx := context.Background()
-	lctx, unlock, err := e.lock(ctx, "demo", "create", "install", 0)
+	lctx, unlock, err := e.lock(ctx, &Target{Name: "demo"}, "create", "install", 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -192,6 +192,9 @@ func (e *Engine) spareNamespaces(ctx context.Context, pool string) ([]corev1.Nam
 	if err != nil {
 		return nil, apiError(err)
 	}
+	// Only what the tool made is a spare: gc removes spares, create
+	// claims them.
+	l.Items = slices.DeleteFunc(l.Items, func(ns corev1.Namespace) bool { return !madeSpare(&ns) })
 	sort.Slice(l.Items, func(i, j int) bool {
 		a, b := l.Items[i].CreationTimestamp, l.Items[j].CreationTimestamp
 		if !a.Equal(&b) {
@@ -372,20 +375,27 @@ func (e *Engine) removeSpare(ctx context.Context, ns string) error {
 
 // claim takes a ready spare matching o for tenant o.Name: running spares
 // first, then sleeping ones, oldest first. It returns the spare's namespace,
-// renamed to the tenant, or "" when no spare matches (then create installs
-// as usual). The claim is one update of the namespace at the resourceVersion
-// it was read at: of two creates racing for a spare, one gets a conflict and
-// tries the next.
-func (e *Engine) claim(ctx context.Context, o CreateOptions, owner string, now time.Time) (string, error) {
+// renamed to the tenant, and true; or, when another create of the name won,
+// that tenant's namespace and false (create converges on it); or nil when
+// no spare matches (then create installs as usual). The claim is one update
+// of the namespace at the resourceVersion it was read at: of two creates
+// racing for a spare, one gets a conflict and tries the next. A caller not
+// allowed to read spares (cluster-wide lists) gets none.
+func (e *Engine) claim(ctx context.Context, o CreateOptions, owner string, now time.Time) (*corev1.Namespace, bool, error) {
 	hash, err := SpecHash(o)
 	if err != nil {
-		return "", nil // the install reports an unreadable values file
+		return nil, false, nil // the install reports an unreadable values file
 	}
 	nss, spares, err := e.spares(ctx, o.Pool, func(ns *corev1.Namespace) bool {
 		return ns.Annotations[AnnotationSpec] == hash && ns.Annotations[AnnotationRemoving] == "" && ns.DeletionTimestamp == nil
 	})
+	var fe *ForbiddenError
+	if errors.As(err, &fe) {
+		e.Report.Emit(StepNamespace, PhaseWarning, "not allowed to look for a warm spare: installing a new tenant", nil)
+		return nil, false, nil
+	}
 	if err != nil || len(nss) == 0 {
-		return "", err
+		return nil, false, err
 	}
 	var running, sleeping []*corev1.Namespace
 	for i := range nss {
@@ -417,26 +427,28 @@ func (e *Engine) claim(ctx context.Context, o CreateOptions, owner string, now t
 		if o.TTL > 0 {
 			c.Annotations[AnnotationExpiresAt] = now.Add(o.TTL).UTC().Format(time.RFC3339)
 		}
-		_, err := e.Kube.CoreV1().Namespaces().Update(ctx, c, metav1.UpdateOptions{})
+		got, err := e.Kube.CoreV1().Namespaces().Update(ctx, c, metav1.UpdateOptions{})
 		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
 			continue // another create took it, or gc removed it
 		}
 		if apierrors.IsForbidden(err) {
 			e.Report.Emit(StepNamespace, PhaseWarning, "not allowed to claim a warm spare (update namespaces): installing a new tenant", nil)
-			return "", nil
+			return nil, false, nil
 		}
 		if err != nil {
-			return "", apiError(err)
+			return nil, false, apiError(err)
 		}
-		// Two creates of the same name may each have claimed a spare: the
-		// tenant is the namespace getNamespace finds; the other gives its
-		// spare back.
-		if got, err := e.getNamespace(ctx, o.Name); err == nil && got.Name != c.Name {
-			return "", e.unclaim(ctx, c.Name, ns)
+		// Two creates of the same name may each have claimed a spare, or
+		// the other made vcluster-NAME: the tenant is the namespace Resolve
+		// finds; this one gives its spare back and converges on that one
+		// (returning "no spare" would make a second vcluster-NAME and
+		// orphan the other's claim).
+		if won, err := e.Resolve(ctx, o.Name); err == nil && won.NS.Name != c.Name {
+			return won.NS, false, e.unclaim(ctx, c.Name, ns)
 		}
-		return c.Name, nil
+		return got, true, nil
 	}
-	return "", nil
+	return nil, false, nil
 }
 
 // unclaim gives a claimed spare back: its spare labels and annotations as

@@ -48,15 +48,15 @@ func (e *Engine) Sleep(ctx context.Context, o SleepOptions) (*Tenant, error) {
 	if err := ValidateName(o.Name); err != nil {
 		return nil, err
 	}
-	ns, err := e.liveNamespace(ctx, o.Name)
+	t, err := e.liveTarget(ctx, o.Name)
 	if err != nil {
 		return nil, err
 	}
-	err = e.withLock(ctx, o.Name, "sleep", StepDisconnect, o.Wait, func(ctx context.Context) error { return e.sleep(ctx, o, ns) })
+	err = e.withLock(ctx, t, "sleep", StepDisconnect, o.Wait, func(ctx context.Context) error { return e.sleep(ctx, o, t.NS) })
 	if err != nil {
 		return nil, err
 	}
-	return e.Get(ctx, o.Name)
+	return e.current(ctx, t)
 }
 
 // sleep is Sleep under the tenant's lease.
@@ -110,23 +110,23 @@ func (e *Engine) Wake(ctx context.Context, o WakeOptions) (*Tenant, error) {
 	if err := ValidateName(o.Name); err != nil {
 		return nil, err
 	}
-	ns, err := e.liveNamespace(ctx, o.Name)
+	t, err := e.liveTarget(ctx, o.Name)
 	if err != nil {
 		return nil, err
 	}
-	err = e.withLock(ctx, o.Name, "wake", StepScaleUp, o.Wait, func(ctx context.Context) error {
-		if err := e.scaleUp(ctx, ns); err != nil {
+	err = e.withLock(ctx, t, "wake", StepScaleUp, o.Wait, func(ctx context.Context) error {
+		if err := e.scaleUp(ctx, t.NS); err != nil {
 			return err
 		}
 		if o.Wait > 0 {
-			return e.WaitReady(ctx, o.Name, o.Wait)
+			return e.WaitReady(ctx, t, o.Wait)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return e.Get(ctx, o.Name)
+	return e.current(ctx, t)
 }
 
 // scaleUp is wake's first step: the backend restores what sleep recorded,
@@ -146,29 +146,29 @@ func (e *Engine) scaleUp(ctx context.Context, ns *corev1.Namespace) error {
 	})
 }
 
-// liveNamespace is the tenant's namespace, refusing one being deleted.
-func (e *Engine) liveNamespace(ctx context.Context, name string) (*corev1.Namespace, error) {
-	ns, err := e.getNamespace(ctx, name)
+// liveTarget resolves the tenant, refusing one being deleted.
+func (h *Host) liveTarget(ctx context.Context, name string) (*Target, error) {
+	t, err := h.Resolve(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	if ns.DeletionTimestamp != nil {
+	if t.NS.DeletionTimestamp != nil {
 		return nil, fmt.Errorf("tenant %s is being deleted", name)
 	}
-	return ns, nil
+	return t, nil
 }
 
 // awakeNamespace checks the tenant exists and is not asleep (SleepingError)
 // with the namespace read connect does anyway: no extra API call.
-func (e *Engine) awakeNamespace(ctx context.Context, name string) (*corev1.Namespace, error) {
-	ns, err := e.getNamespace(ctx, name)
+func (h *Host) awakeNamespace(ctx context.Context, name string) (*corev1.Namespace, error) {
+	t, err := h.Resolve(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	if isSleeping(ns) {
+	if isSleeping(t.NS) {
 		return nil, &SleepingError{Name: name}
 	}
-	return ns, nil
+	return t.NS, nil
 }
 
 // notRunning says why a tenant has no running control-plane pod: asleep
@@ -176,10 +176,9 @@ func (e *Engine) awakeNamespace(ctx context.Context, name string) (*corev1.Names
 // the namespace has no sleeping mark (`vcluster pause` sets only the
 // former), else what the pod lookup said. Only this failure path reads
 // the workload: connect stays one namespace read when all is well.
-func (e *Engine) notRunning(ctx context.Context, name string, pod *corev1.Pod, msg string) error {
+func (h *Host) notRunning(ctx context.Context, name, ns string, pod *corev1.Pod, msg string) error {
 	if pod == nil {
-		ns, _ := e.namespaceOf(ctx, name)
-		if cps, err := e.controlPlanes(ctx, Scope{Namespace: ns}); err == nil && cps[ns].Paused {
+		if cps, err := h.controlPlanes(ctx, Scope{Namespace: ns}); err == nil && cps[ns].Paused {
 			return &SleepingError{Name: name}
 		}
 	}

@@ -126,11 +126,11 @@ func ValidateUpgrade(o UpgradeOptions) error {
 // selectTenants returns the selected tenant namespaces, sorted by name.
 func (e *Engine) selectTenants(ctx context.Context, o UpgradeOptions) ([]corev1.Namespace, error) {
 	if o.Name != "" {
-		ns, err := e.getNamespace(ctx, o.Name)
+		t, err := e.Resolve(ctx, o.Name)
 		if err != nil {
 			return nil, err
 		}
-		return []corev1.Namespace{*ns}, nil
+		return []corev1.Namespace{*t.NS}, nil
 	}
 	sel := selector()
 	if o.Selector != "" {
@@ -140,6 +140,7 @@ func (e *Engine) selectTenants(ctx context.Context, o UpgradeOptions) ([]corev1.
 	if err != nil {
 		return nil, apiError(err)
 	}
+	nss.Items = e.ownTenants(StepUpgrade, nss.Items, nil)
 	if len(nss.Items) == 0 {
 		if o.All {
 			return nil, errors.New("there are no tenants to upgrade")
@@ -285,7 +286,7 @@ func (e *Engine) classify(ctx context.Context, o UpgradeOptions, ns *corev1.Name
 	if timeout <= 0 {
 		timeout = 20 * time.Second
 	}
-	if err := e.With(nil).WaitReady(ctx, t.Name, timeout); err != nil {
+	if err := e.With(nil).WaitReady(ctx, &Target{Name: t.Name, NS: ns}, timeout); err != nil {
 		it.Reason = "not available: " + FirstLine(err.Error())
 		return it
 	}
@@ -306,7 +307,7 @@ func (e *Engine) Upgrade(ctx context.Context, o UpgradeOptions, p *UpgradePlan) 
 		report := e.Report.locked(&mu)
 		for i := range w.Tenants {
 			it := &w.Tenants[i]
-			ns, err := e.getNamespace(ctx, it.Name)
+			t, err := e.Resolve(ctx, it.Name)
 			if err != nil {
 				it.Outcome, it.Reason = OutcomeFailed, FirstLine(err.Error())
 				continue
@@ -315,7 +316,7 @@ func (e *Engine) Upgrade(ctx context.Context, o UpgradeOptions, p *UpgradePlan) 
 			go func() {
 				defer wg.Done()
 				sub := e.With(report.prefixed(it.Name + ": "))
-				if err := sub.upgradeOne(ctx, o, ns); err != nil {
+				if err := sub.upgradeOne(ctx, o, t); err != nil {
 					it.Outcome, it.Reason = OutcomeFailed, FirstLine(err.Error())
 					return
 				}
@@ -336,13 +337,14 @@ func (e *Engine) Upgrade(ctx context.Context, o UpgradeOptions, p *UpgradePlan) 
 
 // upgradeOne upgrades one tenant under its lease and waits for it to be
 // Ready again.
-func (e *Engine) upgradeOne(ctx context.Context, o UpgradeOptions, ns *corev1.Namespace) error {
-	return e.withLock(ctx, ns.Labels[LabelName], "upgrade", StepUpgrade, o.Wait, func(ctx context.Context) error {
-		return e.upgradeLocked(ctx, o, ns)
+func (e *Engine) upgradeOne(ctx context.Context, o UpgradeOptions, t *Target) error {
+	return e.withLock(ctx, t, "upgrade", StepUpgrade, o.Wait, func(ctx context.Context) error {
+		return e.upgradeLocked(ctx, o, t)
 	})
 }
 
-func (e *Engine) upgradeLocked(ctx context.Context, o UpgradeOptions, ns *corev1.Namespace) error {
+func (e *Engine) upgradeLocked(ctx context.Context, o UpgradeOptions, t *Target) error {
+	ns := t.NS
 	err := e.Report.Step(StepUpgrade, func() error { return e.Backend.Install(ctx, o.request(ns)) })
 	if err != nil {
 		return err
@@ -360,7 +362,7 @@ func (e *Engine) upgradeLocked(ctx context.Context, o UpgradeOptions, ns *corev1
 	if err != nil {
 		return err
 	}
-	return e.WaitReady(ctx, ns.Labels[LabelName], o.Wait)
+	return e.WaitReady(ctx, t, o.Wait)
 }
 
 func failedNames(items []UpgradeItem) []string {
