@@ -13,7 +13,7 @@ import (
 // from, so that such a create's SpecHash matches them.
 func PoolTemplate(r hostconfig.Resolver, pool string) (tenant.CreateOptions, error) {
 	r.Flags = nil
-	o := tenant.CreateOptions{Pool: pool}
+	o := tenant.CreateOptions{Spec: tenant.Spec{Pool: pool}}
 	o.Chart, o.ChartRepo, o.ChartVersion = ChartRef(r, false)
 	iso, _, err := r.Bool(hostconfig.KeyIsolation)
 	if err != nil {

@@ -25,7 +25,7 @@ func TestPoolTemplateMatchesPlainCreate(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := hostconfig.Resolver{Host: host}
-	create := tenant.CreateOptions{Name: "dev", Pool: "project-x"}
+	create := tenant.CreateOptions{Name: "dev", Spec: tenant.Spec{Pool: "project-x"}}
 	if err := ApplyCreateDefaults(r, &create); err != nil {
 		t.Fatal(err)
 	}
@@ -36,18 +36,18 @@ func TestPoolTemplateMatchesPlainCreate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, _ := tenant.SpecHash(create)
-	b, _ := tenant.SpecHash(tmpl)
+	a, _ := tenant.SpecHash(create.Spec, nil)
+	b, _ := tenant.SpecHash(tmpl.Spec, nil)
 	if a != b {
 		t.Errorf("create --pool project-x hashes %s, the pool's spares %s:\ncreate %+v\nspares %+v", a, b, create, tmpl)
 	}
 	// A flag that changes the install makes the create not match.
 	r.Flags = hostconfig.Flags{hostconfig.KeyChartVersion: "0.25.0"}
-	flagged := tenant.CreateOptions{Name: "dev", Pool: "project-x"}
+	flagged := tenant.CreateOptions{Name: "dev", Spec: tenant.Spec{Pool: "project-x"}}
 	if err := ApplyCreateDefaults(r, &flagged); err != nil {
 		t.Fatal(err)
 	}
-	if c, _ := tenant.SpecHash(flagged); c == b {
+	if c, _ := tenant.SpecHash(flagged.Spec, nil); c == b {
 		t.Error("create --chart-version 0.25.0 hashes like the pool's 0.34.0 spares")
 	}
 }

@@ -21,22 +21,12 @@ import (
 // CreateOptions are the inputs of Create.
 type CreateOptions struct {
 	Name string
-	// Pool is the node pool (node label and taint project=<pool>); defaults to Name.
-	Pool         string
-	K8sVersion   string
-	Chart        string
-	ChartRepo    string
-	ChartVersion string
-	// Values are default chart values (the host's), under ValuesFiles.
-	Values      map[string]any
-	ValuesFiles []string
+	// Spec is what gets installed (Pool defaults to Name).
+	Spec
 	// Labels are set on the tenant namespace (for upgrade --selector).
 	Labels map[string]string
 	// TTL, when > 0, sets expires-at.
 	TTL time.Duration
-	// Isolation adds a ResourceQuota, a LimitRange and NetworkPolicies that
-	// admit workload traffic only from the tenant itself.
-	Isolation bool
 	// Wait bounds how long to wait for the control plane; 0 does not wait.
 	Wait time.Duration
 	// GitOps installs through Engine.GitOps (an Argo CD Application)
@@ -300,11 +290,7 @@ func (e *Engine) createLocked(ctx context.Context, o CreateOptions, t *Target, s
 		if claimed {
 			return "installed as a warm spare", nil
 		}
-		req := InstallRequest{
-			Name: InstallName(ns), Namespace: ns, Pool: o.Pool, K8sVersion: o.K8sVersion,
-			Chart: o.Chart, ChartRepo: o.ChartRepo, ChartVersion: o.ChartVersion, Values: o.Values, ValuesFiles: o.ValuesFiles,
-			Isolation: o.Isolation,
-		}
+		req := InstallRequest{Name: InstallName(ns), Namespace: ns, Spec: o.Spec}
 		if o.GitOps {
 			return "", e.GitOps.Apply(ctx, req)
 		}
@@ -364,8 +350,8 @@ func validatePool(pool string) error {
 // preflight checks the API is reachable and the caller may create what create
 // creates; it warns (does not fail) when the pool has no nodes. It returns
 // the caller's user name for the owner annotation.
-func (e *Engine) preflight(ctx context.Context, ns, pool string) (string, error) {
-	if err := e.ping(ctx); err != nil {
+func (h *Host) preflight(ctx context.Context, ns, pool string) (string, error) {
+	if err := h.ping(ctx); err != nil {
 		return "", apiError(err)
 	}
 	checks := []authzv1.ResourceAttributes{
@@ -389,7 +375,7 @@ func (e *Engine) preflight(ctx context.Context, ns, pool string) (string, error)
 		wg.Add(1)
 		go func(ra authzv1.ResourceAttributes) {
 			defer wg.Done()
-			r, err := e.Kube.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx,
+			r, err := h.Kube.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx,
 				&authzv1.SelfSubjectAccessReview{Spec: authzv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &ra}}, metav1.CreateOptions{})
 			mu.Lock()
 			defer mu.Unlock()
@@ -412,17 +398,17 @@ func (e *Engine) preflight(ctx context.Context, ns, pool string) (string, error)
 	if len(denied) > 0 {
 		return "", &ForbiddenError{msg: fmt.Sprintf("not allowed to create %s in namespace %s (ask for a role that grants them)", strings.Join(denied, ", "), ns)}
 	}
-	nodes, err := e.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: PoolLabel + "=" + pool})
+	nodes, err := h.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: PoolLabel + "=" + pool})
 	switch {
 	case apierrors.IsForbidden(err):
-		e.Report.Emit(StepPreflight, PhaseWarning, "cannot list nodes to check pool "+pool, nil)
+		h.Report.Emit(StepPreflight, PhaseWarning, "cannot list nodes to check pool "+pool, nil)
 	case err != nil:
 		return "", apiError(err)
 	case len(nodes.Items) == 0:
-		e.Report.Emit(StepPreflight, PhaseWarning, fmt.Sprintf("no nodes labelled %s=%s: the vCluster pod will stay Pending until the pool has nodes", PoolLabel, pool), nil)
+		h.Report.Emit(StepPreflight, PhaseWarning, fmt.Sprintf("no nodes labelled %s=%s: the vCluster pod will stay Pending until the pool has nodes", PoolLabel, pool), nil)
 	}
 	owner := ""
-	if r, err := e.Kube.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authnv1.SelfSubjectReview{}, metav1.CreateOptions{}); err == nil {
+	if r, err := h.Kube.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authnv1.SelfSubjectReview{}, metav1.CreateOptions{}); err == nil {
 		owner = r.Status.UserInfo.Username
 	}
 	return owner, nil
@@ -443,14 +429,14 @@ func (e *Engine) waitSynced(ctx context.Context, name string, timeout time.Durat
 
 // checkInstallMode refuses to switch an existing tenant between Helm and
 // GitOps installation: both would manage the same objects.
-func (e *Engine) checkInstallMode(ctx context.Context, o CreateOptions, t *Target) error {
+func (h *Host) checkInstallMode(ctx context.Context, o CreateOptions, t *Target) error {
 	ns := t.NS
 	app := ns.Annotations[AnnotationApplication]
 	if app != "" && !o.GitOps {
 		return usageErrorf("tenant %s is installed by Argo CD Application %s: re-run with --gitops, or delete it first", o.Name, app)
 	}
 	if app == "" && o.GitOps {
-		rels, err := e.Backend.Releases(ctx, Scope{Namespace: ns.Name})
+		rels, err := h.Backend.Releases(ctx, Scope{Namespace: ns.Name})
 		if err != nil {
 			return apiError(err)
 		}
@@ -466,8 +452,8 @@ func (e *Engine) checkInstallMode(ctx context.Context, o CreateOptions, t *Targe
 // when set, is the Argo CD Application that installs the tenant. It says
 // whether it created the namespace; an existing one not the tenant's or
 // being deleted is an error.
-func (e *Engine) ensureNamespace(ctx context.Context, nsName string, o CreateOptions, owner, app string, now time.Time, update bool) (bool, error) {
-	nsc := e.Kube.CoreV1().Namespaces()
+func (h *Host) ensureNamespace(ctx context.Context, nsName string, o CreateOptions, owner, app string, now time.Time, update bool) (bool, error) {
+	nsc := h.Kube.CoreV1().Namespaces()
 	ns, err := nsc.Get(ctx, nsName, metav1.GetOptions{})
 	exists := err == nil
 	if apierrors.IsNotFound(err) {
@@ -543,29 +529,29 @@ func flatten(err error, limit int) string {
 }
 
 // recordReady stores ready-at and time-to-ready once, on the first success.
-func (e *Engine) recordReady(ctx context.Context, nsName string, start time.Time) error {
-	ns, err := e.Kube.CoreV1().Namespaces().Get(ctx, nsName, metav1.GetOptions{})
+func (h *Host) recordReady(ctx context.Context, nsName string, start time.Time) error {
+	ns, err := h.Kube.CoreV1().Namespaces().Get(ctx, nsName, metav1.GetOptions{})
 	if err != nil {
 		return apiError(err)
 	}
 	if ns.Annotations[AnnotationReadyAt] != "" {
 		return nil
 	}
-	now := e.now()
+	now := h.now()
 	created := start
 	if v, err := time.Parse(time.RFC3339, ns.Annotations[AnnotationCreatedAt]); err == nil && v.Before(start) {
 		created = v // a resumed create counts from the first attempt
 	}
 	ns.Annotations[AnnotationReadyAt] = now.UTC().Format(time.RFC3339)
 	ns.Annotations[AnnotationTimeToReady] = now.Sub(created).Round(100 * time.Millisecond).String()
-	_, err = e.Kube.CoreV1().Namespaces().Update(ctx, ns, metav1.UpdateOptions{})
+	_, err = h.Kube.CoreV1().Namespaces().Update(ctx, ns, metav1.UpdateOptions{})
 	return apiError(err)
 }
 
 // checkChartVersion asks the backend, when it can tell, whether it supports
 // the chart version.
-func (e *Engine) checkChartVersion(v string) error {
-	if c, ok := e.Backend.(ChartChecker); ok && v != "" {
+func (h *Host) checkChartVersion(v string) error {
+	if c, ok := h.Backend.(ChartChecker); ok && v != "" {
 		return c.CheckChartVersion(v)
 	}
 	return nil

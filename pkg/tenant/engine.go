@@ -88,20 +88,20 @@ func (e *Engine) List(ctx context.Context) ([]Tenant, error) {
 // kinds once more for a tenant whose recorded kind is gone, e.g. after an
 // upgrade changed it). All from the apiserver's watch cache: a listing may be
 // milliseconds stale, and saves a quorum wait per call.
-func (e *Engine) tenants(ctx context.Context) ([]Tenant, error) {
+func (h *Host) tenants(ctx context.Context) ([]Tenant, error) {
 	var (
 		wg     sync.WaitGroup
 		rels   map[string]Release
 		relErr error
 	)
 	wg.Add(1)
-	go func() { defer wg.Done(); rels, relErr = e.Backend.Releases(ctx, Scope{Cached: true}) }()
-	nss, err := e.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: selector(), ResourceVersion: "0"})
+	go func() { defer wg.Done(); rels, relErr = h.Backend.Releases(ctx, Scope{Cached: true}) }()
+	nss, err := h.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: selector(), ResourceVersion: "0"})
 	var cps map[string]ControlPlane
 	var kinds []string
 	if err == nil {
-		kinds = e.recordedKinds(nss.Items)
-		cps, err = e.controlPlanes(ctx, Scope{Kinds: kinds, Cached: true})
+		kinds = h.recordedKinds(nss.Items)
+		cps, err = h.controlPlanes(ctx, Scope{Kinds: kinds, Cached: true})
 	}
 	wg.Wait()
 	for _, err := range []error{err, relErr} {
@@ -109,9 +109,9 @@ func (e *Engine) tenants(ctx context.Context) ([]Tenant, error) {
 			return nil, apiError(err)
 		}
 	}
-	nss.Items = e.ownTenants("list", nss.Items, rels)
-	if more := e.missingKinds(nss.Items, rels, cps, kinds); len(more) > 0 {
-		extra, err := e.controlPlanes(ctx, Scope{Kinds: more, Cached: true})
+	nss.Items = h.ownTenants("list", nss.Items, rels)
+	if more := h.missingKinds(nss.Items, rels, cps, kinds); len(more) > 0 {
+		extra, err := h.controlPlanes(ctx, Scope{Kinds: more, Cached: true})
 		if err != nil {
 			return nil, err
 		}
@@ -131,8 +131,8 @@ func (e *Engine) tenants(ctx context.Context) ([]Tenant, error) {
 // (every kind) when none records one. A tenant that records none (not ready
 // yet, or from an older version) is found by missingKinds if it has a
 // workload.
-func (e *Engine) recordedKinds(nss []corev1.Namespace) []string {
-	l, ok := e.Backend.(ControlPlaneLister)
+func (h *Host) recordedKinds(nss []corev1.Namespace) []string {
+	l, ok := h.Backend.(ControlPlaneLister)
 	if !ok {
 		return nil
 	}
@@ -153,8 +153,8 @@ func (e *Engine) recordedKinds(nss []corev1.Namespace) []string {
 // missingKinds are the kinds not read yet when a tenant with a deployed
 // release has no control plane among the kinds read (it records no kind, or
 // an out-of-date one).
-func (e *Engine) missingKinds(nss []corev1.Namespace, rels map[string]Release, cps map[string]ControlPlane, read []string) []string {
-	l, ok := e.Backend.(ControlPlaneLister)
+func (h *Host) missingKinds(nss []corev1.Namespace, rels map[string]Release, cps map[string]ControlPlane, read []string) []string {
+	l, ok := h.Backend.(ControlPlaneLister)
 	if !ok || read == nil {
 		return nil
 	}
@@ -285,19 +285,19 @@ func (h *Host) tenantOf(ctx context.Context, t *Target) (*Tenant, error) {
 }
 
 // Events returns the namespace's (at most limit) recent events, newest last.
-func (e *Engine) Events(ctx context.Context, name string, limit int) ([]corev1.Event, error) {
+func (h *Host) Events(ctx context.Context, name string, limit int) ([]corev1.Event, error) {
 	if limit < 0 {
 		return nil, usageErrorf("--events must not be negative")
 	}
 	ns := NamespaceFor(name)
-	t, err := e.Resolve(ctx, name)
+	t, err := h.Resolve(ctx, name)
 	switch {
 	case err == nil:
 		ns = t.Namespace()
 	case !errors.Is(err, ErrNotFound):
 		return nil, err
 	}
-	evs, err := e.Kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
+	evs, err := h.Kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, apiError(err)
 	}

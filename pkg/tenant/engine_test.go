@@ -268,7 +268,7 @@ func TestCreateChecksValuesFilesFirst(t *testing.T) {
 	}
 	for _, f := range []string{filepath.Join(t.TempDir(), "missing.yaml"), bad} {
 		e, cs, b := newEngine(t)
-		_, err := e.Create(context.Background(), CreateOptions{Name: "demo", ValuesFiles: []string{f}})
+		_, err := e.Create(context.Background(), CreateOptions{Name: "demo", Spec: Spec{ValuesFiles: []string{f}}})
 		var ue *UsageError
 		if !errors.As(err, &ue) || !strings.Contains(err.Error(), "values file") {
 			t.Errorf("%s: %v, want a usage error naming the values file", filepath.Base(f), err)

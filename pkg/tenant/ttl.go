@@ -165,25 +165,25 @@ func (e *Engine) GC(ctx context.Context, o GCOptions) ([]GCResult, error) {
 
 // gcLocal cleans the sessions (forwarder, kubeconfig entries) of this host's
 // tenants that no longer have a namespace.
-func (e *Engine) gcLocal(ctx context.Context, present map[string]bool, dryRun bool) []GCResult {
-	ss, err := e.Sessions.List()
+func (h *Host) gcLocal(ctx context.Context, present map[string]bool, dryRun bool) []GCResult {
+	ss, err := h.Sessions.List()
 	if err != nil {
 		return []GCResult{{Name: "(local sessions)", Action: GCFailed, Error: FirstLine(err.Error())}}
 	}
 	var out []GCResult
 	for _, s := range ss {
-		if present[s.Tenant] || s.HostContext != e.HostContext {
+		if present[s.Tenant] || s.HostContext != h.HostContext {
 			continue
 		}
 		present[s.Tenant] = true // one result per tenant
 		// Created since the list? Then it is not gone.
-		if _, err := e.Resolve(ctx, s.Tenant); !errors.Is(err, ErrNotFound) {
+		if _, err := h.Resolve(ctx, s.Tenant); !errors.Is(err, ErrNotFound) {
 			continue
 		}
 		r := GCResult{Name: s.Tenant, Action: GCWouldDelete}
 		if !dryRun {
 			r.Action = GCDeleted
-			if err := e.Report.Step(s.Tenant+": "+StepLocal, func() error { _, err := e.cleanLocal(s.Tenant); return err }); err != nil {
+			if err := h.Report.Step(s.Tenant+": "+StepLocal, func() error { _, err := h.cleanLocal(s.Tenant); return err }); err != nil {
 				r.Action, r.Error = GCFailed, FirstLine(err.Error())
 			}
 		}

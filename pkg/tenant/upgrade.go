@@ -21,13 +21,11 @@ type UpgradeOptions struct {
 	Selector string // label selector over the tenant namespaces' labels
 	All      bool
 
-	Chart        string
-	ChartRepo    string
-	ChartVersion string // empty keeps each release's chart version
-	ValuesFiles  []string
-	// Values are the platform's default values (the host defaults), under
-	// the values each tenant's user keeps; as create passes them.
-	Values map[string]any
+	// Spec's Chart, ChartRepo, ChartVersion (empty keeps each release's),
+	// Values (the host defaults, under the values each tenant's user
+	// keeps, as create passes them) and ValuesFiles apply to every tenant;
+	// its pool, Kubernetes version and isolation are each tenant's own.
+	Spec
 
 	// Canary tenants are upgraded and checked first; the waves start only
 	// when every canary is Ready again.
@@ -124,9 +122,9 @@ func ValidateUpgrade(o UpgradeOptions) error {
 }
 
 // selectTenants returns the selected tenant namespaces, sorted by name.
-func (e *Engine) selectTenants(ctx context.Context, o UpgradeOptions) ([]corev1.Namespace, error) {
+func (h *Host) selectTenants(ctx context.Context, o UpgradeOptions) ([]corev1.Namespace, error) {
 	if o.Name != "" {
-		t, err := e.Resolve(ctx, o.Name)
+		t, err := h.Resolve(ctx, o.Name)
 		if err != nil {
 			return nil, err
 		}
@@ -136,11 +134,11 @@ func (e *Engine) selectTenants(ctx context.Context, o UpgradeOptions) ([]corev1.
 	if o.Selector != "" {
 		sel += "," + o.Selector
 	}
-	nss, err := e.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: sel})
+	nss, err := h.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
 		return nil, apiError(err)
 	}
-	nss.Items = e.ownTenants(StepUpgrade, nss.Items, nil)
+	nss.Items = h.ownTenants(StepUpgrade, nss.Items, nil)
 	if len(nss.Items) == 0 {
 		if o.All {
 			return nil, errors.New("there are no tenants to upgrade")
@@ -153,13 +151,10 @@ func (e *Engine) selectTenants(ctx context.Context, o UpgradeOptions) ([]corev1.
 }
 
 func (o UpgradeOptions) request(ns *corev1.Namespace) InstallRequest {
-	return InstallRequest{
-		Name: InstallName(ns.Name), Namespace: ns.Name, Pool: ns.Labels[LabelPool],
-		K8sVersion: ns.Annotations[AnnotationK8sVersion],
-		Chart:      o.Chart, ChartRepo: o.ChartRepo, ChartVersion: o.ChartVersion,
-		Values: o.Values, ValuesFiles: o.ValuesFiles, ReuseValues: true,
-		Isolation: ns.Annotations[AnnotationIsolation] == "true",
-	}
+	s := o.Spec
+	s.Pool, s.K8sVersion = ns.Labels[LabelPool], ns.Annotations[AnnotationK8sVersion]
+	s.Isolation = ns.Annotations[AnnotationIsolation] == "true"
+	return InstallRequest{Name: InstallName(ns.Name), Namespace: ns.Name, Spec: s, ReuseValues: true}
 }
 
 // PlanParallelism bounds how many tenants PlanUpgrade inspects and probes at
@@ -343,9 +338,9 @@ func (e *Engine) upgradeOne(ctx context.Context, o UpgradeOptions, t *Target) er
 	})
 }
 
-func (e *Engine) upgradeLocked(ctx context.Context, o UpgradeOptions, t *Target) error {
+func (h *Host) upgradeLocked(ctx context.Context, o UpgradeOptions, t *Target) error {
 	ns := t.NS
-	err := e.Report.Step(StepUpgrade, func() error { return e.Backend.Install(ctx, o.request(ns)) })
+	err := h.Report.Step(StepUpgrade, func() error { return h.Backend.Install(ctx, o.request(ns)) })
 	if err != nil {
 		return err
 	}
@@ -353,16 +348,16 @@ func (e *Engine) upgradeLocked(ctx context.Context, o UpgradeOptions, t *Target)
 	// rollout first, or the health check would pass on the old version.
 	ctx, cancel := context.WithTimeout(ctx, o.Wait)
 	defer cancel()
-	err = e.Report.Step(StepRollout, func() error {
-		return e.poll(ctx, StepRollout, func() (bool, string, error) {
-			done, msg, err := e.Backend.RolloutDone(ctx, ns.Name)
+	err = h.Report.Step(StepRollout, func() error {
+		return h.poll(ctx, StepRollout, func() (bool, string, error) {
+			done, msg, err := h.Backend.RolloutDone(ctx, ns.Name)
 			return done, msg, apiError(err)
 		})
 	})
 	if err != nil {
 		return err
 	}
-	return e.WaitReady(ctx, t, o.Wait)
+	return h.WaitReady(ctx, t, o.Wait)
 }
 
 func failedNames(items []UpgradeItem) []string {

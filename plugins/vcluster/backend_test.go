@@ -81,7 +81,7 @@ func TestUserValuesSurviveUpgradeAndCreateRerun(t *testing.T) {
 	chart := testChart(t, t.TempDir(), "vcluster", "0.0.1")
 	user := filepath.Join(t.TempDir(), "user.yaml")
 	os.WriteFile(user, []byte("controlPlane:\n  proxy:\n    extraSANs: [vc.example.com]\n  statefulSet:\n    scheduling:\n      nodeSelector:\n        project: big-pool\n"), 0o644)
-	req := tenant.InstallRequest{Name: "demo", Namespace: "vcluster-demo", Pool: "demo", Chart: chart}
+	req := tenant.InstallRequest{Name: "demo", Namespace: "vcluster-demo", Spec: tenant.Spec{Pool: "demo", Chart: chart}}
 	create := req
 	create.ValuesFiles = []string{user}
 	if err := b.Install(ctx, create); err != nil {
@@ -167,7 +167,7 @@ func TestUserValuesOfAnOlderRelease(t *testing.T) {
 	if _, err := in.Run(ch, old); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Install(ctx, tenant.InstallRequest{Name: "demo", Namespace: "vcluster-demo", Pool: "demo", Chart: chart, ReuseValues: true}); err != nil {
+	if err := b.Install(ctx, tenant.InstallRequest{Name: "demo", Namespace: "vcluster-demo", ReuseValues: true, Spec: tenant.Spec{Pool: "demo", Chart: chart}}); err != nil {
 		t.Fatal(err)
 	}
 	got := pathOf(lastConfig(t, b).Config, "controlPlane", "proxy", "extraSANs")
@@ -202,7 +202,7 @@ func TestDefaultChartNotFromWorkingDirectory(t *testing.T) {
 		t.Fatalf("the default chart resolved to the local %s", p)
 	}
 	for _, ref := range []string{"./vcluster", filepath.Join(dir, "vcluster"), "vcluster"} {
-		if _, ok := localChart(tenant.InstallRequest{Chart: ref}); !ok {
+		if _, ok := localChart(tenant.InstallRequest{Spec: tenant.Spec{Chart: ref}}); !ok {
 			t.Errorf("explicit --chart %s is not taken as local", ref)
 		}
 	}
@@ -210,7 +210,7 @@ func TestDefaultChartNotFromWorkingDirectory(t *testing.T) {
 	// "evil" chart. (No network: an unreachable repository URL.)
 	b := memBackend(t)
 	cfg, _ := b.config("x")
-	ch, err := b.loadChart(cfg, tenant.InstallRequest{ChartRepo: "http://127.0.0.1:1"})
+	ch, err := b.loadChart(cfg, tenant.InstallRequest{Spec: tenant.Spec{ChartRepo: "http://127.0.0.1:1"}})
 	if err == nil && ch.Metadata.Name == "evil" {
 		t.Fatal("the default chart was loaded from the working directory")
 	}
