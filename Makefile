@@ -41,9 +41,10 @@ GOTEST_TIMEOUT := 75m
 # client links (cli-runtime -> kustomize's plugin loader) makes the linker
 # export every symbol dynamically: stripped, 75 MB and 68 MiB peak RSS for
 # `version` against 58 MB and 46 MiB (docs/performance.md). `version` names
-# the commit and its time from Go's build information.
+# the commit and its time from Go's build information (-buildvcs=auto: an
+# environment's GOFLAGS=-buildvcs=false would drop them).
 build:
-	CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o $(BIN) ./cmd/kubectl-tenant
+	CGO_ENABLED=0 go build -buildvcs=auto -trimpath -ldflags='-s -w' -o $(BIN) ./cmd/kubectl-tenant
 
 # Packages the real-parts tests need that a fresh Debian machine lacks.
 deps:

@@ -108,7 +108,7 @@ func (c *clients) build(localOnly bool) (*tenant.Engine, error) {
 			return
 		}
 		c.meta, c.dyn = meta, dyn
-		c.engine = &tenant.Engine{
+		c.engine = &tenant.Engine{Host: tenant.Host{
 			Kube:        kube,
 			REST:        cfg,
 			Backend:     &vcluster.Backend{Getter: f.ConfigFlags, Kube: kube, Meta: meta},
@@ -116,7 +116,7 @@ func (c *clients) build(localOnly bool) (*tenant.Engine, error) {
 			Sessions:    c.sessions(),
 			HostContext: host,
 			Report:      progress.Lines(f.IOStreams.ErrOut),
-		}
+		}}
 	})
 	return c.engine, c.err
 }

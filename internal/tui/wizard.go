@@ -193,7 +193,7 @@ func (w wizard) update(msg tea.Msg) (wizard, tea.Cmd) {
 
 // options are the CreateOptions the wizard asks for.
 func (w wizard) options() tenant.CreateOptions {
-	o := tenant.CreateOptions{Name: w.name.Value(), K8sVersion: strings.TrimSpace(w.version.Value())}
+	o := tenant.CreateOptions{Name: w.name.Value(), Spec: tenant.Spec{K8sVersion: strings.TrimSpace(w.version.Value())}}
 	if len(w.pools) > 0 {
 		o.Pool = w.pools[w.pool]
 	} else {

@@ -290,7 +290,7 @@ func (r Resolver) WarmPools() ([]tenant.PoolSpec, error) {
 // hashes differently and does not claim one.
 func (r Resolver) PoolTemplate(pool string) (tenant.CreateOptions, error) {
 	h := r.HostOnly()
-	o := tenant.CreateOptions{Pool: pool}
+	o := tenant.CreateOptions{Spec: tenant.Spec{Pool: pool}}
 	o.Chart, o.ChartRepo, o.ChartVersion = h.Chart(false)
 	iso, _, err := h.Bool(KeyIsolation)
 	if err != nil {

@@ -21,14 +21,14 @@ func TestPoolTemplateMatchesPlainCreate(t *testing.T) {
 	}
 	hash := func(o tenant.CreateOptions) string {
 		t.Helper()
-		h, err := tenant.SpecHash(o)
+		h, err := tenant.SpecHash(o.Spec, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return h
 	}
 	r := Resolver{Host: host}
-	create := tenant.CreateOptions{Name: "dev", Pool: "project-x"}
+	create := tenant.CreateOptions{Name: "dev", Spec: tenant.Spec{Pool: "project-x"}}
 	if err := r.ApplyCreate(&create); err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestPoolTemplateMatchesPlainCreate(t *testing.T) {
 	if got := hash(tmpl2); got != spares {
 		t.Errorf("the environment changed the pool's template: %+v", tmpl2)
 	}
-	flagged := tenant.CreateOptions{Name: "dev", Pool: "project-x"}
+	flagged := tenant.CreateOptions{Name: "dev", Spec: tenant.Spec{Pool: "project-x"}}
 	if err := mine.ApplyCreate(&flagged); err != nil {
 		t.Fatal(err)
 	}

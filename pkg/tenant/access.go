@@ -57,7 +57,7 @@ func (e *Engine) Open(ctx context.Context, name string) (*Access, error) {
 		return nil, err
 	}
 	if pod == nil || pod.Status.Phase != corev1.PodRunning {
-		return nil, e.notRunning(ctx, name, pod, msg)
+		return nil, e.notRunning(ctx, name, ns, pod, msg)
 	}
 	fw, err := portforward.Start(ctx, e.REST, ns, pod.Name, 0, e.Backend.APIPort())
 	if err != nil {

@@ -5,12 +5,13 @@ import (
 	"time"
 )
 
-// InstallRequest is what a Backend needs to install or converge a tenant's
-// control plane.
-type InstallRequest struct {
-	Name      string
-	Namespace string
-	Pool      string
+// Spec is what gets installed for a tenant, whatever its name: the one
+// description that create, a warm spare, upgrade and the spare hash
+// (SpecHash) share, so a field added here reaches all of them.
+type Spec struct {
+	// Pool is the node pool (node label and taint project=<pool>); create
+	// defaults it to the tenant's name.
+	Pool string
 	// K8sVersion, when set, pins the virtual cluster's Kubernetes version.
 	K8sVersion string
 	// Chart is a local path, an oci:// reference or a chart name in ChartRepo.
@@ -26,6 +27,14 @@ type InstallRequest struct {
 	// Isolation asks for the backend's quota, limit range and network
 	// policies (over the tool's values, under the user's).
 	Isolation bool
+}
+
+// InstallRequest is what a Backend needs to install or converge a tenant's
+// control plane.
+type InstallRequest struct {
+	Name      string
+	Namespace string
+	Spec
 	// ReuseValues makes an empty ChartVersion keep the release's chart
 	// version: what upgrade needs. (The user's earlier values are kept
 	// either way.)

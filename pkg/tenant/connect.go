@@ -54,9 +54,9 @@ const connectRecordEvery = time.Minute
 // critical path (the credential read and the port-forward take longer than
 // the patch). It is best effort: a user who may connect but not patch
 // namespaces (the GitOps tenant-admin Role) connects all the same.
-func (e *Engine) recordConnect(ctx context.Context, ns *corev1.Namespace) <-chan struct{} {
+func (h *Host) recordConnect(ctx context.Context, ns *corev1.Namespace) <-chan struct{} {
 	done := make(chan struct{})
-	now := e.now()
+	now := h.now()
 	if v, err := time.Parse(time.RFC3339, ns.Annotations[AnnotationLastConnectedAt]); err == nil && now.Sub(v) < connectRecordEvery {
 		close(done)
 		return done
@@ -66,7 +66,7 @@ func (e *Engine) recordConnect(ctx context.Context, ns *corev1.Namespace) <-chan
 		defer close(done)
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		_, _ = e.Kube.CoreV1().Namespaces().Patch(ctx, ns.Name, types.MergePatchType, patch, metav1.PatchOptions{})
+		_, _ = h.Kube.CoreV1().Namespaces().Patch(ctx, ns.Name, types.MergePatchType, patch, metav1.PatchOptions{})
 	}()
 	return done
 }
@@ -147,11 +147,11 @@ func (e *Engine) Connect(ctx context.Context, o ConnectOptions) (*Connection, er
 // CheckContext refuses, as a usage error, a context name Connect could not
 // write: invalid, or taken by a context the tool did not write for this
 // tenant and host.
-func (e *Engine) CheckContext(name, contextName string) error {
+func (h *Host) CheckContext(name, contextName string) error {
 	if err := ValidateContextName(contextName); err != nil {
 		return err
 	}
-	return contextError(e.Kubeconfig.Check(kubeconfig.Entry{Name: contextName, Tenant: name, Host: e.HostContext}))
+	return contextError(h.Kubeconfig.Check(kubeconfig.Entry{Name: contextName, Tenant: name, Host: h.HostContext}))
 }
 
 // contextError turns a refused context name into a usage error.
@@ -172,7 +172,7 @@ func (c *Connection) forwardOnce(ctx context.Context) error {
 		return err
 	}
 	if pod == nil || pod.Status.Phase != corev1.PodRunning {
-		return c.e.notRunning(ctx, c.opts.Name, pod, msg)
+		return c.e.notRunning(ctx, c.opts.Name, ns, pod, msg)
 	}
 	port := c.opts.LocalPort
 	if c.forward != nil {
@@ -188,8 +188,8 @@ func (c *Connection) forwardOnce(ctx context.Context) error {
 
 // exposedEndpoint returns https://<address> when the vCluster Service is a
 // LoadBalancer with an address, so no port-forward is needed.
-func (e *Engine) exposedEndpoint(ctx context.Context, ns string) (string, error) {
-	svc, err := e.Kube.CoreV1().Services(ns).Get(ctx, ReleaseName, metav1.GetOptions{})
+func (h *Host) exposedEndpoint(ctx context.Context, ns string) (string, error) {
+	svc, err := h.Kube.CoreV1().Services(ns).Get(ctx, ReleaseName, metav1.GetOptions{})
 	if err != nil || svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
 		return "", nil // no Service yet or not exposed: forward to the pod
 	}
@@ -274,17 +274,17 @@ func (e *Engine) Disconnect(ctx context.Context, contextName string) (*session.S
 	return &s, e.Sessions.Unlink(s)
 }
 
-func (e *Engine) disconnectUnrecorded(contextName string) (*session.Session, error) {
-	m, owned := e.Kubeconfig.Owned(contextName)
+func (h *Host) disconnectUnrecorded(contextName string) (*session.Session, error) {
+	m, owned := h.Kubeconfig.Owned(contextName)
 	if !owned {
 		return nil, fmt.Errorf("no connection named %q (see `kubectl tenant list`)", contextName)
 	}
-	e.Sessions.StopHolder(e.Kubeconfig.Path, contextName, 5*time.Second)
-	if _, err := e.Kubeconfig.RemoveContext(contextName, ""); err != nil {
+	h.Sessions.StopHolder(h.Kubeconfig.Path, contextName, 5*time.Second)
+	if _, err := h.Kubeconfig.RemoveContext(contextName, ""); err != nil {
 		return nil, err
 	}
-	s := &session.Session{Tenant: m.Tenant, Context: contextName, Kubeconfig: e.Kubeconfig.Path, HostContext: m.Host}
-	if c, err := e.Kubeconfig.Load(); err == nil {
+	s := &session.Session{Tenant: m.Tenant, Context: contextName, Kubeconfig: h.Kubeconfig.Path, HostContext: m.Host}
+	if c, err := h.Kubeconfig.Load(); err == nil {
 		s.PreviousContext = c.CurrentContext
 	}
 	return s, nil
@@ -293,24 +293,24 @@ func (e *Engine) disconnectUnrecorded(contextName string) (*session.Session, err
 // CurrentSession names the connection to end for `disconnect` without a
 // name: the current context when the tool wrote it, else the only session
 // of this kubeconfig.
-func (e *Engine) CurrentSession() (string, error) {
-	c, err := e.Kubeconfig.Load()
+func (h *Host) CurrentSession() (string, error) {
+	c, err := h.Kubeconfig.Load()
 	if err != nil {
 		return "", err
 	}
 	if _, ok := kubeconfig.MarkOf(c.Contexts[c.CurrentContext]); ok {
 		return c.CurrentContext, nil
 	}
-	if _, ok, _ := e.Sessions.Get(e.Kubeconfig.Path, c.CurrentContext); ok {
+	if _, ok, _ := h.Sessions.Get(h.Kubeconfig.Path, c.CurrentContext); ok {
 		return c.CurrentContext, nil
 	}
-	ss, err := e.Sessions.List()
+	ss, err := h.Sessions.List()
 	if err != nil {
 		return "", err
 	}
 	var mine []session.Session
 	for _, s := range ss {
-		if s.Same(e.Kubeconfig.Path, s.Context) {
+		if s.Same(h.Kubeconfig.Path, s.Context) {
 			mine = append(mine, s)
 		}
 	}

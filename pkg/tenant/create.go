@@ -1,15 +1,9 @@
 package tenant
 
 import (
-	"cmp"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -20,32 +14,19 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/yaml"
-
-	"github.com/kubectl-tenant/kubectl-tenant/pkg/portforward"
 )
 
 // CreateOptions are the inputs of Create.
 type CreateOptions struct {
 	Name string
-	// Pool is the node pool (node label and taint project=<pool>); defaults to Name.
-	Pool         string
-	K8sVersion   string
-	Chart        string
-	ChartRepo    string
-	ChartVersion string
-	// Values are default chart values (the host's), under ValuesFiles.
-	Values      map[string]any
-	ValuesFiles []string
+	// Spec is what gets installed (Pool defaults to Name).
+	Spec
 	// Labels are set on the tenant namespace (for upgrade --selector).
 	Labels map[string]string
 	// TTL, when > 0, sets expires-at.
 	TTL time.Duration
-	// Isolation adds a ResourceQuota, a LimitRange and NetworkPolicies that
-	// admit workload traffic only from the tenant itself.
-	Isolation bool
 	// Wait bounds how long to wait for the control plane; 0 does not wait.
 	Wait time.Duration
 	// GitOps installs through Engine.GitOps (an Argo CD Application)
@@ -185,15 +166,32 @@ func (e *Engine) install(ctx context.Context, o CreateOptions, topUp *chan struc
 	if err := checkValuesFiles(o.ValuesFiles); err != nil {
 		return nil, err
 	}
-	ns := NamespaceFor(o.Name)
 	start := e.now()
-	var owner, app string
+	var (
+		owner, app string
+		t          *Target
+		foreign    bool
+	)
 	err := e.Report.Step(StepPreflight, func() (err error) {
-		if owner, err = e.preflight(ctx, ns, o.Pool); err != nil {
+		if owner, err = e.preflight(ctx, NamespaceFor(o.Name), o.Pool); err != nil {
 			return err
 		}
-		if err = e.checkInstallMode(ctx, o); err != nil || !o.GitOps {
+		// The one lookup of the tenant: every later step works on t.
+		t, err = e.Resolve(ctx, o.Name)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			t = &Target{Name: o.Name}
+		case errors.Is(err, errForeign):
+			t, foreign = &Target{Name: o.Name}, true // ensureNamespace says so, in create's words
+		case err != nil:
 			return err
+		default:
+			if err = e.checkInstallMode(ctx, o, t); err != nil {
+				return err
+			}
+		}
+		if !o.GitOps {
+			return nil
 		}
 		app, err = e.GitOps.Preflight(ctx, o.Name)
 		return err
@@ -217,17 +215,16 @@ func (e *Engine) install(ctx context.Context, o CreateOptions, topUp *chan struc
 		claimed bool
 	)
 	err = e.Report.StepMsg(StepNamespace, func() (string, error) {
-		existing, err := e.getNamespace(ctx, o.Name)
-		switch {
-		case err == nil:
-			ns = existing.Name
-		case errors.Is(err, ErrNotFound) && !o.GitOps:
-			spare, err := e.claim(ctx, o, owner, start)
+		if t.NS == nil && !foreign && !o.GitOps {
+			got, took, err := e.claim(ctx, o, owner, start)
 			if err != nil {
 				return "", err
 			}
-			ns, claimed = cmp.Or(spare, ns), spare != ""
+			if got != nil {
+				t.NS, claimed = got, took
+			}
 		}
+		ns := t.Namespace()
 		created := false
 		if !claimed {
 			// Two creates of a new tenant race to create its namespace:
@@ -240,7 +237,7 @@ func (e *Engine) install(ctx context.Context, o CreateOptions, topUp *chan struc
 				return "", err
 			}
 		}
-		if lctx, unlock, err = e.lock(ctx, o.Name, "create", StepNamespace, o.Wait); err != nil {
+		if lctx, unlock, err = e.lock(ctx, t, "create", StepNamespace, o.Wait); err != nil {
 			return "", err
 		}
 		if !created && !claimed {
@@ -275,28 +272,25 @@ func (e *Engine) install(ctx context.Context, o CreateOptions, topUp *chan struc
 			}
 		}()
 	}
-	err = e.createLocked(lctx, o, ns, start, claimed)
+	err = e.createLocked(lctx, o, t, start, claimed)
 	if uerr := unlock(); errors.Is(uerr, errLeaseLost) {
 		err = uerr
 	}
 	if err != nil {
 		return nil, err
 	}
-	return e.Get(ctx, o.Name)
+	return e.current(ctx, t)
 }
 
 // createLocked is create's part under the tenant's lease: install, wake a
 // sleeping tenant, wait for its API.
-func (e *Engine) createLocked(ctx context.Context, o CreateOptions, ns string, start time.Time, claimed bool) error {
+func (e *Engine) createLocked(ctx context.Context, o CreateOptions, t *Target, start time.Time, claimed bool) error {
+	ns := t.Namespace()
 	err := e.Report.StepMsg(StepInstall, func() (string, error) {
 		if claimed {
 			return "installed as a warm spare", nil
 		}
-		req := InstallRequest{
-			Name: InstallName(ns), Namespace: ns, Pool: o.Pool, K8sVersion: o.K8sVersion,
-			Chart: o.Chart, ChartRepo: o.ChartRepo, ChartVersion: o.ChartVersion, Values: o.Values, ValuesFiles: o.ValuesFiles,
-			Isolation: o.Isolation,
-		}
+		req := InstallRequest{Name: InstallName(ns), Namespace: ns, Spec: o.Spec}
 		if o.GitOps {
 			return "", e.GitOps.Apply(ctx, req)
 		}
@@ -314,10 +308,10 @@ func (e *Engine) createLocked(ctx context.Context, o CreateOptions, ns string, s
 	}
 	// Create converges to a running tenant: one put to sleep is woken (the
 	// upgrade restored the chart's replicas but not the pause marks).
-	nsObj, err := e.getNamespace(ctx, o.Name)
-	if err != nil {
+	if err := e.refresh(ctx, t); err != nil {
 		return err
 	}
+	nsObj := t.NS
 	if nsObj.Annotations[AnnotationInstallFailed] != "" {
 		if err := e.annotate(ctx, ns, AnnotationInstallFailed, ""); err != nil {
 			return err
@@ -339,7 +333,7 @@ func (e *Engine) createLocked(ctx context.Context, o CreateOptions, ns string, s
 			}
 			wait = max(o.Wait-e.now().Sub(start), time.Second)
 		}
-		if err := e.WaitReady(ctx, o.Name, wait); err != nil {
+		if err := e.WaitReady(ctx, t, wait); err != nil {
 			return err
 		}
 		if err := e.recordReady(ctx, ns, start); err != nil {
@@ -359,8 +353,8 @@ func validatePool(pool string) error {
 // preflight checks the API is reachable and the caller may create what create
 // creates; it warns (does not fail) when the pool has no nodes. It returns
 // the caller's user name for the owner annotation.
-func (e *Engine) preflight(ctx context.Context, ns, pool string) (string, error) {
-	if err := e.ping(ctx); err != nil {
+func (h *Host) preflight(ctx context.Context, ns, pool string) (string, error) {
+	if err := h.ping(ctx); err != nil {
 		return "", apiError(err)
 	}
 	checks := []authzv1.ResourceAttributes{
@@ -384,7 +378,7 @@ func (e *Engine) preflight(ctx context.Context, ns, pool string) (string, error)
 		wg.Add(1)
 		go func(ra authzv1.ResourceAttributes) {
 			defer wg.Done()
-			r, err := e.Kube.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx,
+			r, err := h.Kube.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx,
 				&authzv1.SelfSubjectAccessReview{Spec: authzv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &ra}}, metav1.CreateOptions{})
 			mu.Lock()
 			defer mu.Unlock()
@@ -407,17 +401,17 @@ func (e *Engine) preflight(ctx context.Context, ns, pool string) (string, error)
 	if len(denied) > 0 {
 		return "", &ForbiddenError{msg: fmt.Sprintf("not allowed to create %s in namespace %s (ask for a role that grants them)", strings.Join(denied, ", "), ns)}
 	}
-	nodes, err := e.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: PoolLabel + "=" + pool})
+	nodes, err := h.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: PoolLabel + "=" + pool})
 	switch {
 	case apierrors.IsForbidden(err):
-		e.Report.Emit(StepPreflight, PhaseWarning, "cannot list nodes to check pool "+pool, nil)
+		h.Report.Emit(StepPreflight, PhaseWarning, "cannot list nodes to check pool "+pool, nil)
 	case err != nil:
 		return "", apiError(err)
 	case len(nodes.Items) == 0:
-		e.Report.Emit(StepPreflight, PhaseWarning, fmt.Sprintf("no nodes labelled %s=%s: the vCluster pod will stay Pending until the pool has nodes", PoolLabel, pool), nil)
+		h.Report.Emit(StepPreflight, PhaseWarning, fmt.Sprintf("no nodes labelled %s=%s: the vCluster pod will stay Pending until the pool has nodes", PoolLabel, pool), nil)
 	}
 	owner := ""
-	if r, err := e.Kube.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authnv1.SelfSubjectReview{}, metav1.CreateOptions{}); err == nil {
+	if r, err := h.Kube.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authnv1.SelfSubjectReview{}, metav1.CreateOptions{}); err == nil {
 		owner = r.Status.UserInfo.Username
 	}
 	return owner, nil
@@ -438,23 +432,14 @@ func (e *Engine) waitSynced(ctx context.Context, name string, timeout time.Durat
 
 // checkInstallMode refuses to switch an existing tenant between Helm and
 // GitOps installation: both would manage the same objects.
-func (e *Engine) checkInstallMode(ctx context.Context, o CreateOptions) error {
-	ns, err := e.getNamespace(ctx, o.Name)
-	if errors.Is(err, ErrNotFound) {
-		return nil
-	}
-	if errors.Is(err, errForeign) {
-		return nil // ensureNamespace says so, in create's words
-	}
-	if err != nil {
-		return err
-	}
+func (h *Host) checkInstallMode(ctx context.Context, o CreateOptions, t *Target) error {
+	ns := t.NS
 	app := ns.Annotations[AnnotationApplication]
 	if app != "" && !o.GitOps {
 		return usageErrorf("tenant %s is installed by Argo CD Application %s: re-run with --gitops, or delete it first", o.Name, app)
 	}
 	if app == "" && o.GitOps {
-		rels, err := e.Backend.Releases(ctx, Scope{Namespace: ns.Name})
+		rels, err := h.Backend.Releases(ctx, Scope{Namespace: ns.Name})
 		if err != nil {
 			return apiError(err)
 		}
@@ -470,8 +455,8 @@ func (e *Engine) checkInstallMode(ctx context.Context, o CreateOptions) error {
 // when set, is the Argo CD Application that installs the tenant. It says
 // whether it created the namespace; an existing one not the tenant's or
 // being deleted is an error.
-func (e *Engine) ensureNamespace(ctx context.Context, nsName string, o CreateOptions, owner, app string, now time.Time, update bool) (bool, error) {
-	nsc := e.Kube.CoreV1().Namespaces()
+func (h *Host) ensureNamespace(ctx context.Context, nsName string, o CreateOptions, owner, app string, now time.Time, update bool) (bool, error) {
+	nsc := h.Kube.CoreV1().Namespaces()
 	ns, err := nsc.Get(ctx, nsName, metav1.GetOptions{})
 	exists := err == nil
 	if apierrors.IsNotFound(err) {
@@ -546,279 +531,31 @@ func flatten(err error, limit int) string {
 	return s
 }
 
-// annotate sets (value "": removes) one namespace annotation with a merge
-// patch.
-func (e *Engine) annotate(ctx context.Context, ns, key, value string) error {
-	return e.annotateAll(ctx, ns, map[string]string{key: value})
-}
-
-// annotateAll sets the annotations in one patch; an empty value removes one.
-func (e *Engine) annotateAll(ctx context.Context, ns string, kv map[string]string) error {
-	anns := map[string]any{}
-	for k, v := range kv {
-		anns[k] = nil // null removes the annotation
-		if v != "" {
-			anns[k] = v
-		}
-	}
-	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": anns}})
-	_, err := e.Kube.CoreV1().Namespaces().Patch(ctx, ns, types.MergePatchType, patch, metav1.PatchOptions{})
-	return apiError(err)
-}
-
 // recordReady stores ready-at and time-to-ready once, on the first success.
-func (e *Engine) recordReady(ctx context.Context, nsName string, start time.Time) error {
-	ns, err := e.Kube.CoreV1().Namespaces().Get(ctx, nsName, metav1.GetOptions{})
+func (h *Host) recordReady(ctx context.Context, nsName string, start time.Time) error {
+	ns, err := h.Kube.CoreV1().Namespaces().Get(ctx, nsName, metav1.GetOptions{})
 	if err != nil {
 		return apiError(err)
 	}
 	if ns.Annotations[AnnotationReadyAt] != "" {
 		return nil
 	}
-	now := e.now()
+	now := h.now()
 	created := start
 	if v, err := time.Parse(time.RFC3339, ns.Annotations[AnnotationCreatedAt]); err == nil && v.Before(start) {
 		created = v // a resumed create counts from the first attempt
 	}
 	ns.Annotations[AnnotationReadyAt] = now.UTC().Format(time.RFC3339)
 	ns.Annotations[AnnotationTimeToReady] = now.Sub(created).Round(100 * time.Millisecond).String()
-	_, err = e.Kube.CoreV1().Namespaces().Update(ctx, ns, metav1.UpdateOptions{})
+	_, err = h.Kube.CoreV1().Namespaces().Update(ctx, ns, metav1.UpdateOptions{})
 	return apiError(err)
-}
-
-// WaitReady waits until the tenant's virtual API answers /readyz, reporting
-// what it waits for: pod scheduling (with the scheduler's reason), the
-// kubeconfig secret, then the API itself through a port-forward.
-func (e *Engine) WaitReady(ctx context.Context, name string, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	ns, err := e.namespaceOf(ctx, name)
-	if err != nil {
-		return err
-	}
-	var pod *corev1.Pod
-	err = e.Report.Step(StepSchedule, func() error {
-		return e.poll(ctx, StepSchedule, func() (bool, string, error) {
-			p, msg, err := e.controlPlanePod(ctx, ns)
-			pod = p
-			return p != nil && p.Status.Phase == corev1.PodRunning, msg, err
-		})
-	})
-	if err != nil {
-		return err
-	}
-	var creds *Credentials
-	err = e.Report.Step(StepKubeconfig, func() error {
-		return e.poll(ctx, StepKubeconfig, func() (bool, string, error) {
-			c, err := e.Backend.Credentials(ctx, ns)
-			if errors.Is(err, ErrNotFound) {
-				return false, "waiting for vCluster to write its kubeconfig secret", nil
-			}
-			creds = c
-			return err == nil, "", err
-		})
-	})
-	if err != nil {
-		return err
-	}
-	var version string
-	probe := e.probeReadyz
-	if p, ok := e.Backend.(ReadyProber); ok {
-		probe = p.ProbeReady
-	}
-	err = e.Report.Step(StepReady, func() error {
-		return e.poll(ctx, StepReady, func() (bool, string, error) {
-			v, err := probe(ctx, ns, pod.Name, creds)
-			if err != nil {
-				return false, "virtual API not ready: " + FirstLine(err.Error()), nil
-			}
-			version = v
-			// The API answering through a port-forward is not yet what
-			// list and status call Ready, nor does the Service have an
-			// endpoint (what Argo CD uses) until the kubelet's probes
-			// pass: wait for the workload's ready replicas too.
-			return e.controlPlaneReady(ctx, ns)
-		})
-	})
-	if err != nil || version == "" {
-		return err
-	}
-	// The K8S column: what the tenant's API server says it runs; and the
-	// workload kind list reads.
-	return e.annotateAll(ctx, ns, map[string]string{
-		AnnotationServerVersion:    version,
-		AnnotationControlPlaneKind: workloadKind(pod),
-	})
 }
 
 // checkChartVersion asks the backend, when it can tell, whether it supports
 // the chart version.
-func (e *Engine) checkChartVersion(v string) error {
-	if c, ok := e.Backend.(ChartChecker); ok && v != "" {
+func (h *Host) checkChartVersion(v string) error {
+	if c, ok := h.Backend.(ChartChecker); ok && v != "" {
 		return c.CheckChartVersion(v)
 	}
 	return nil
-}
-
-// controlPlaneReady says whether the tenant's control-plane workload has all
-// its replicas ready, as list and status read it. A backend that does not
-// list workloads, or a workload it does not find, leaves the API probe as
-// the only check.
-func (e *Engine) controlPlaneReady(ctx context.Context, ns string) (bool, string, error) {
-	cps, err := e.controlPlanes(ctx, Scope{Namespace: ns})
-	if err != nil {
-		return false, "", err
-	}
-	cp, ok := cps[ns]
-	if !ok || cp.Replicas == 0 || cp.Ready >= cp.Replicas {
-		return true, "", nil
-	}
-	return false, fmt.Sprintf("control plane %d/%d ready: waiting for the kubelet's readiness probe", cp.Ready, cp.Replicas), nil
-}
-
-// workloadKind is the kind of the workload that owns a control-plane pod
-// (a Deployment owns its pods through a ReplicaSet); empty when unknown.
-func workloadKind(p *corev1.Pod) string {
-	if p == nil {
-		return ""
-	}
-	for _, o := range p.OwnerReferences {
-		if o.Controller != nil && *o.Controller {
-			if o.Kind == "ReplicaSet" {
-				return "Deployment"
-			}
-			return o.Kind
-		}
-	}
-	return ""
-}
-
-// controlPlanePod finds the tenant's control-plane pod and says why it is not
-// running yet.
-func (e *Engine) controlPlanePod(ctx context.Context, ns string) (*corev1.Pod, string, error) {
-	pods, err := e.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: e.Backend.PodSelector()})
-	if err != nil {
-		return nil, "", apiError(err)
-	}
-	var p *corev1.Pod
-	for i := range pods.Items {
-		// During a rollout the old pod lingers while terminating: skip it.
-		if pods.Items[i].DeletionTimestamp == nil {
-			p = &pods.Items[i]
-			break
-		}
-	}
-	if p == nil {
-		return nil, "waiting for the control-plane pod to be created", nil
-	}
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodScheduled && c.Status != corev1.ConditionTrue {
-			return p, fmt.Sprintf("pod %s Pending: %s", p.Name, cmp.Or(c.Message, c.Reason)), nil
-		}
-	}
-	switch {
-	case p.Status.Phase == corev1.PodRunning:
-	case p.Spec.NodeName == "": // created; the scheduler has not looked at it yet
-		return p, fmt.Sprintf("pod %s is %s, waiting for the scheduler", p.Name, p.Status.Phase), nil
-	default:
-		return p, fmt.Sprintf("pod %s is %s on node %s", p.Name, p.Status.Phase, p.Spec.NodeName), nil
-	}
-	return p, "", nil
-}
-
-// probeReadyz asks the virtual API server for /readyz through a short-lived
-// port-forward, verifying TLS with the tenant's CA, then for /version; it
-// returns the server's gitVersion ("" when /version did not say).
-func (e *Engine) probeReadyz(ctx context.Context, ns, pod string, c *Credentials) (string, error) {
-	fw, err := portforward.Start(ctx, e.REST, ns, pod, 0, e.Backend.APIPort())
-	if err != nil {
-		return "", err
-	}
-	defer fw.Close()
-	client, err := tlsClient(c, "localhost")
-	if err != nil {
-		return "", err
-	}
-	get := func(path string, limit int64) (int, string, []byte, error) {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("https://127.0.0.1:%d%s", fw.LocalPort, path), nil)
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0, "", nil, err
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, limit))
-		return resp.StatusCode, resp.Status, body, nil
-	}
-	code, status, body, err := get("/readyz", 512)
-	if err != nil {
-		return "", err
-	}
-	if code != http.StatusOK {
-		return "", fmt.Errorf("/readyz: %s: %s", status, strings.TrimSpace(string(body)))
-	}
-	var v struct {
-		GitVersion string `json:"gitVersion"`
-	}
-	if code, _, body, err := get("/version", 4096); err == nil && code == http.StatusOK {
-		_ = json.Unmarshal(body, &v)
-	}
-	return v.GitVersion, nil
-}
-
-// tlsClient trusts only the tenant CA and presents its client certificate.
-func tlsClient(c *Credentials, serverName string) (*http.Client, error) {
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(c.CA) {
-		return nil, fmt.Errorf("the vCluster secret holds no valid CA certificate")
-	}
-	cfg := &tls.Config{RootCAs: pool, ServerName: serverName, MinVersion: tls.VersionTLS12}
-	if len(c.ClientCert) > 0 {
-		cert, err := tls.X509KeyPair(c.ClientCert, c.ClientKey)
-		if err != nil {
-			return nil, fmt.Errorf("vCluster client certificate: %w", err)
-		}
-		cfg.Certificates = []tls.Certificate{cert}
-	}
-	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg}}, nil
-}
-
-// poll calls check every 500 ms until it is done, reporting each new wait
-// message once.
-func (e *Engine) poll(ctx context.Context, step string, check func() (bool, string, error)) error {
-	last := ""
-	t := time.NewTicker(500 * time.Millisecond)
-	defer t.Stop()
-	for {
-		done, msg, err := check()
-		if err != nil && ctx.Err() == nil && !nearDeadline(ctx) {
-			return err
-		}
-		if err != nil {
-			// client-go's rate limiter fails a call that would end after the
-			// deadline before the deadline passes: report the timeout and
-			// what we waited for, not the limiter.
-			<-ctx.Done()
-		}
-		if done {
-			return nil
-		}
-		if msg != "" && msg != last {
-			e.Report.Emit(step, PhaseWaiting, msg, nil)
-			last = msg
-		}
-		select {
-		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return fmt.Errorf("timed out: %s", cmp.Or(last, step))
-			}
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
-}
-
-// nearDeadline reports whether ctx ends within a second.
-func nearDeadline(ctx context.Context) bool {
-	dl, ok := ctx.Deadline()
-	return ok && time.Until(dl) < time.Second
 }

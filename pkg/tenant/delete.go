@@ -29,14 +29,14 @@ func (e *Engine) Delete(ctx context.Context, o DeleteOptions) error {
 	if err := ValidateName(o.Name); err != nil {
 		return err
 	}
-	nsName := NamespaceFor(o.Name)
-	ns, err := e.getNamespace(ctx, o.Name)
+	t, err := e.Resolve(ctx, o.Name)
 	remote := err == nil
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return err
 	}
+	nsName := NamespaceFor(o.Name)
 	if remote {
-		nsName = ns.Name // a claimed spare keeps its namespace
+		nsName = t.NS.Name // a claimed spare keeps its namespace
 	}
 	// A live tenant is changed under its lease (not while a create or an
 	// upgrade runs); once its namespace is deleted the lease goes with it,
@@ -51,7 +51,7 @@ func (e *Engine) Delete(ctx context.Context, o DeleteOptions) error {
 		// left in place, selfHeal would re-create what the next steps
 		// delete. A missing namespace may still leave an Application of a
 		// half-created tenant behind.
-		if e.GitOps != nil && (!remote || ns.Annotations[AnnotationApplication] != "") {
+		if e.GitOps != nil && (!remote || t.NS.Annotations[AnnotationApplication] != "") {
 			if err := e.Report.Step(StepDeleteApp, func() error { return e.GitOps.Remove(ctx, o.Name, o.Wait, e.Report) }); err != nil {
 				return err
 			}
@@ -69,8 +69,8 @@ func (e *Engine) Delete(ctx context.Context, o DeleteOptions) error {
 		}
 		return e.deleteNamespace(ctx, nsName, 0)
 	}
-	if remote && ns.DeletionTimestamp == nil {
-		err = e.withLock(ctx, o.Name, "delete", firstStep(e), o.Wait, remove)
+	if remote && t.NS.DeletionTimestamp == nil {
+		err = e.withLock(ctx, t, "delete", firstStep(e), o.Wait, remove)
 		if errors.Is(err, errBeingDeleted) {
 			// Another delete (or gc) got there while this one waited for
 			// the lease: finish (and wait) like for a terminating tenant.
@@ -106,8 +106,8 @@ func firstStep(e *Engine) string {
 	return StepUninstall
 }
 
-func (e *Engine) deleteNamespace(ctx context.Context, nsName string, wait time.Duration) error {
-	nsc := e.Kube.CoreV1().Namespaces()
+func (h *Host) deleteNamespace(ctx context.Context, nsName string, wait time.Duration) error {
+	nsc := h.Kube.CoreV1().Namespaces()
 	err := nsc.Delete(ctx, nsName, metav1.DeleteOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
@@ -123,7 +123,7 @@ func (e *Engine) deleteNamespace(ctx context.Context, nsName string, wait time.D
 	}
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	return e.poll(ctx, StepDeleteNS, func() (bool, string, error) {
+	return h.poll(ctx, StepDeleteNS, func() (bool, string, error) {
 		_, err := nsc.Get(ctx, nsName, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return true, "", nil
@@ -136,28 +136,28 @@ func (e *Engine) deleteNamespace(ctx context.Context, nsName string, wait time.D
 // tenant's connections through this host (a tenant of the same name on
 // another host cluster is another tenant), restoring the context that was
 // current before connect.
-func (e *Engine) cleanLocal(name string) (bool, error) {
-	ss, err := e.Sessions.List()
+func (h *Host) cleanLocal(name string) (bool, error) {
+	ss, err := h.Sessions.List()
 	if err != nil {
 		return false, err
 	}
 	found, restore := false, ""
 	for _, s := range ss {
-		if s.Tenant != name || s.HostContext != e.HostContext {
+		if s.Tenant != name || s.HostContext != h.HostContext {
 			continue
 		}
 		found = true
 		s.Stop(5 * time.Second)
-		if s.Same(e.Kubeconfig.Path, s.Context) {
+		if s.Same(h.Kubeconfig.Path, s.Context) {
 			restore = s.PreviousContext
-		} else if _, err := (kubeconfig.Store{Path: s.Kubeconfig}).RemoveTenant(name, e.HostContext, s.PreviousContext); err != nil {
+		} else if _, err := (kubeconfig.Store{Path: s.Kubeconfig}).RemoveTenant(name, h.HostContext, s.PreviousContext); err != nil {
 			return found, err
 		}
-		if err := e.Sessions.Unlink(s); err != nil {
+		if err := h.Sessions.Unlink(s); err != nil {
 			return found, err
 		}
 	}
-	removed, err := e.Kubeconfig.RemoveTenant(name, e.HostContext, restore)
+	removed, err := h.Kubeconfig.RemoveTenant(name, h.HostContext, restore)
 	return found || removed, err
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -14,37 +13,18 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-
-	"github.com/kubectl-tenant/kubectl-tenant/pkg/kubeconfig"
-	"github.com/kubectl-tenant/kubectl-tenant/pkg/session"
 )
 
-// Engine runs tenant lifecycles against one host cluster.
+// Engine runs tenant lifecycles against one host cluster: a thin front
+// over Host whose methods are the operations the faces call.
 type Engine struct {
-	Kube    kubernetes.Interface
-	REST    *rest.Config
-	Backend Backend
+	Host
 	// Registrar is optional; nil means no GitOps registration.
 	Registrar Registrar
 	// GitOps is optional: it installs tenants created with
 	// CreateOptions.GitOps, and delete removes their Applications.
 	GitOps GitOps
-	// Kubeconfig is the file tenant contexts are written to.
-	Kubeconfig kubeconfig.Store
-	Sessions   session.Store
-	// HostContext names the host cluster's kubeconfig context, recorded in
-	// sessions so later commands find the host while a tenant is current.
-	HostContext string
-	// Report receives the progress of calls on this Engine. It is set when
-	// the Engine is built; a caller wanting its own progress (a live view,
-	// the TUI's bus) calls With(report) for a copy, never sets it later.
-	Report Reporter
-	// Now is the clock (tests may pin it).
-	Now func() time.Time
 }
 
 // With returns a copy of e that reports to report: one operation's own
@@ -64,67 +44,9 @@ func (e *Engine) WithGitOps(g GitOps) *Engine {
 	return &c
 }
 
-func (e *Engine) now() time.Time {
-	if e.Now != nil {
-		return e.Now()
-	}
-	return time.Now()
-}
-
 // selector selects every tenant namespace (warm spares are not tenants
 // until claimed).
 func selector() string { return LabelName + ",!" + LabelSpare }
-
-// getNamespace returns the tenant's namespace, or ErrNotFound if there is no
-// namespace or it is not a tenant's (the tool never touches namespaces it did
-// not create). A tenant lives in vcluster-NAME, or, when it was a claimed
-// warm spare, in the spare's namespace, which carries its name label: that
-// costs one more call, only when vcluster-NAME does not exist.
-func (e *Engine) getNamespace(ctx context.Context, name string) (*corev1.Namespace, error) {
-	ns, err := e.Kube.CoreV1().Namespaces().Get(ctx, NamespaceFor(name), metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		ns, err = e.claimedNamespace(ctx, name)
-		if err == nil && ns == nil {
-			return nil, fmt.Errorf("tenant %q: %w", name, ErrNotFound)
-		}
-	}
-	if err != nil {
-		return nil, apiError(err)
-	}
-	if ns.Labels[LabelName] != name {
-		return nil, fmt.Errorf("namespace %s exists but is not managed by kubectl-tenant (no %s=%s label): %w", ns.Name, LabelName, name, errForeign)
-	}
-	return ns, nil
-}
-
-// errForeign ends the error of a namespace named like a tenant's that is not
-// one.
-var errForeign = errors.New("refusing to touch it")
-
-// claimedNamespace is the namespace of a claimed spare named name, nil if
-// none. Should two creates of one name each have claimed a spare, the
-// first in name order is the tenant (claim gives the other back).
-func (e *Engine) claimedNamespace(ctx context.Context, name string) (*corev1.Namespace, error) {
-	l, err := e.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: LabelName + "=" + name + ",!" + LabelSpare})
-	if err != nil || len(l.Items) == 0 {
-		return nil, err
-	}
-	sort.Slice(l.Items, func(i, j int) bool { return l.Items[i].Name < l.Items[j].Name })
-	return &l.Items[0], nil
-}
-
-// namespaceOf is the namespace of tenant name: its own, or vcluster-NAME
-// when there is none yet (what a create makes).
-func (e *Engine) namespaceOf(ctx context.Context, name string) (string, error) {
-	ns, err := e.getNamespace(ctx, name)
-	if errors.Is(err, ErrNotFound) {
-		return NamespaceFor(name), nil
-	}
-	if err != nil {
-		return "", err
-	}
-	return ns.Name, nil
-}
 
 // List returns every tenant (see tenants) and, when a Registrar is set,
 // whether each is registered, from one Argo CD query made concurrently.
@@ -166,20 +88,20 @@ func (e *Engine) List(ctx context.Context) ([]Tenant, error) {
 // kinds once more for a tenant whose recorded kind is gone, e.g. after an
 // upgrade changed it). All from the apiserver's watch cache: a listing may be
 // milliseconds stale, and saves a quorum wait per call.
-func (e *Engine) tenants(ctx context.Context) ([]Tenant, error) {
+func (h *Host) tenants(ctx context.Context) ([]Tenant, error) {
 	var (
 		wg     sync.WaitGroup
 		rels   map[string]Release
 		relErr error
 	)
 	wg.Add(1)
-	go func() { defer wg.Done(); rels, relErr = e.Backend.Releases(ctx, Scope{Cached: true}) }()
-	nss, err := e.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: selector(), ResourceVersion: "0"})
+	go func() { defer wg.Done(); rels, relErr = h.Backend.Releases(ctx, Scope{Cached: true}) }()
+	nss, err := h.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: selector(), ResourceVersion: "0"})
 	var cps map[string]ControlPlane
 	var kinds []string
 	if err == nil {
-		kinds = e.recordedKinds(nss.Items)
-		cps, err = e.controlPlanes(ctx, Scope{Kinds: kinds, Cached: true})
+		kinds = h.recordedKinds(nss.Items)
+		cps, err = h.controlPlanes(ctx, Scope{Kinds: kinds, Cached: true})
 	}
 	wg.Wait()
 	for _, err := range []error{err, relErr} {
@@ -187,8 +109,9 @@ func (e *Engine) tenants(ctx context.Context) ([]Tenant, error) {
 			return nil, apiError(err)
 		}
 	}
-	if more := e.missingKinds(nss.Items, rels, cps, kinds); len(more) > 0 {
-		extra, err := e.controlPlanes(ctx, Scope{Kinds: more, Cached: true})
+	nss.Items = h.ownTenants("list", nss.Items, rels)
+	if more := h.missingKinds(nss.Items, rels, cps, kinds); len(more) > 0 {
+		extra, err := h.controlPlanes(ctx, Scope{Kinds: more, Cached: true})
 		if err != nil {
 			return nil, err
 		}
@@ -208,8 +131,8 @@ func (e *Engine) tenants(ctx context.Context) ([]Tenant, error) {
 // (every kind) when none records one. A tenant that records none (not ready
 // yet, or from an older version) is found by missingKinds if it has a
 // workload.
-func (e *Engine) recordedKinds(nss []corev1.Namespace) []string {
-	l, ok := e.Backend.(ControlPlaneLister)
+func (h *Host) recordedKinds(nss []corev1.Namespace) []string {
+	l, ok := h.Backend.(ControlPlaneLister)
 	if !ok {
 		return nil
 	}
@@ -230,8 +153,8 @@ func (e *Engine) recordedKinds(nss []corev1.Namespace) []string {
 // missingKinds are the kinds not read yet when a tenant with a deployed
 // release has no control plane among the kinds read (it records no kind, or
 // an out-of-date one).
-func (e *Engine) missingKinds(nss []corev1.Namespace, rels map[string]Release, cps map[string]ControlPlane, read []string) []string {
-	l, ok := e.Backend.(ControlPlaneLister)
+func (h *Host) missingKinds(nss []corev1.Namespace, rels map[string]Release, cps map[string]ControlPlane, read []string) []string {
+	l, ok := h.Backend.(ControlPlaneLister)
 	if !ok || read == nil {
 		return nil
 	}
@@ -252,29 +175,6 @@ func (e *Engine) missingKinds(nss []corev1.Namespace, rels map[string]Release, c
 		}
 	}
 	return out
-}
-
-// connectedSet names tenants with a live connection in this kubeconfig.
-func (e *Engine) connectedSet() map[string]bool {
-	out := map[string]bool{}
-	ss, _ := e.Sessions.List()
-	for _, s := range ss {
-		if s.HostContext == e.HostContext && s.Same(e.Kubeconfig.Path, s.Context) && s.Alive() {
-			out[s.Tenant] = true
-		}
-	}
-	return out
-}
-
-// controlPlanes reads the control-plane workloads when the backend can (nil
-// otherwise: status then falls back to the namespace's records).
-func (e *Engine) controlPlanes(ctx context.Context, s Scope) (map[string]ControlPlane, error) {
-	l, ok := e.Backend.(ControlPlaneLister)
-	if !ok {
-		return nil, nil
-	}
-	cps, err := l.ControlPlanes(ctx, s)
-	return cps, apiError(err)
 }
 
 func fromNamespace(ns *corev1.Namespace, rels map[string]Release, cps map[string]ControlPlane) Tenant {
@@ -351,33 +251,53 @@ func (e *Engine) Get(ctx context.Context, name string) (*Tenant, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
 	}
-	ns, err := e.getNamespace(ctx, name)
+	t, err := e.Resolve(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	rels, err := e.Backend.Releases(ctx, Scope{Namespace: ns.Name})
+	return e.tenantOf(ctx, t)
+}
+
+// current is the target as Get shows it after an operation changed it:
+// its namespace read again, not its name resolved again.
+func (h *Host) current(ctx context.Context, t *Target) (*Tenant, error) {
+	if err := h.refresh(ctx, t); err != nil {
+		return nil, err
+	}
+	return h.tenantOf(ctx, t)
+}
+
+// tenantOf is the target as Get shows it (its namespace as read, its
+// release and workloads).
+func (h *Host) tenantOf(ctx context.Context, t *Target) (*Tenant, error) {
+	ns := t.NS
+	rels, err := h.Backend.Releases(ctx, Scope{Namespace: ns.Name})
 	if err != nil {
 		return nil, apiError(err)
 	}
-	cps, err := e.controlPlanes(ctx, Scope{Namespace: ns.Name})
+	cps, err := h.controlPlanes(ctx, Scope{Namespace: ns.Name})
 	if err != nil {
 		return nil, err
 	}
-	t := fromNamespace(ns, rels, cps)
-	t.Connected = e.connectedSet()[name]
-	return &t, nil
+	out := fromNamespace(ns, rels, cps)
+	out.Connected = h.connectedSet()[t.Name]
+	return &out, nil
 }
 
 // Events returns the namespace's (at most limit) recent events, newest last.
-func (e *Engine) Events(ctx context.Context, name string, limit int) ([]corev1.Event, error) {
+func (h *Host) Events(ctx context.Context, name string, limit int) ([]corev1.Event, error) {
 	if limit < 0 {
 		return nil, usageErrorf("--events must not be negative")
 	}
-	ns, err := e.namespaceOf(ctx, name)
-	if err != nil {
+	ns := NamespaceFor(name)
+	t, err := h.Resolve(ctx, name)
+	switch {
+	case err == nil:
+		ns = t.Namespace()
+	case !errors.Is(err, ErrNotFound):
 		return nil, err
 	}
-	evs, err := e.Kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
+	evs, err := h.Kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, apiError(err)
 	}
@@ -400,36 +320,4 @@ func EventTime(ev corev1.Event) time.Time {
 		return ev.EventTime.Time
 	}
 	return ev.CreationTimestamp.Time
-}
-
-// ping asks the API server for its version under ctx (Discovery's
-// ServerVersion takes no context, so Ctrl-C could not stop it).
-func (e *Engine) ping(ctx context.Context) error {
-	rc := e.Kube.Discovery().RESTClient()
-	if rc == nil { // client-go's fake has no REST client
-		_, err := e.Kube.Discovery().ServerVersion()
-		return err
-	}
-	return rc.Get().AbsPath("/version").Do(ctx).Error()
-}
-
-// apiError turns authorization failures into ForbiddenError (exit code 4) and
-// keeps the API's one-line message.
-func apiError(err error) error {
-	var fe *ForbiddenError
-	if err == nil || errors.As(err, &fe) {
-		return err
-	}
-	if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) {
-		return &ForbiddenError{msg: err.Error()}
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) && !errors.Is(err, context.Canceled) {
-		host := ue.URL
-		if u, perr := url.Parse(ue.URL); perr == nil {
-			host = u.Scheme + "://" + u.Host
-		}
-		return &UnreachableError{Host: host, Err: ue.Err}
-	}
-	return err
 }

@@ -83,8 +83,8 @@ func newEngine(t *testing.T, objs ...runtime.Object) (*Engine, *fake.Clientset, 
 	cs := fake.NewSimpleClientset(objs...)
 	b := &fakeBackend{releases: map[string]Release{}, asleep: map[string]bool{}}
 	dir := t.TempDir()
-	return &Engine{Kube: cs, Backend: b, Kubeconfig: kubeconfig.Store{Path: filepath.Join(dir, "config")},
-		Sessions: session.Store{Dir: filepath.Join(dir, "sessions")}}, cs, b
+	return &Engine{Host: Host{Kube: cs, Backend: b, Kubeconfig: kubeconfig.Store{Path: filepath.Join(dir, "config")},
+		Sessions: session.Store{Dir: filepath.Join(dir, "sessions")}}}, cs, b
 }
 
 func TestListStatusAndOneCallEach(t *testing.T) {
@@ -249,7 +249,7 @@ func TestControlPlanePodWaitingMessages(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			c.pod.ObjectMeta = metav1.ObjectMeta{Name: "vcluster-0", Namespace: "vcluster-a", Labels: map[string]string{"app": "vcluster"}}
-			e := &Engine{Kube: fake.NewClientset(&c.pod), Backend: &fakeBackend{}}
+			e := &Engine{Host: Host{Kube: fake.NewClientset(&c.pod), Backend: &fakeBackend{}}}
 			p, msg, err := e.controlPlanePod(context.Background(), "vcluster-a")
 			if err != nil || p == nil || msg != c.want {
 				t.Errorf("got %q, %v; want %q", msg, err, c.want)
@@ -268,7 +268,7 @@ func TestCreateChecksValuesFilesFirst(t *testing.T) {
 	}
 	for _, f := range []string{filepath.Join(t.TempDir(), "missing.yaml"), bad} {
 		e, cs, b := newEngine(t)
-		_, err := e.Create(context.Background(), CreateOptions{Name: "demo", ValuesFiles: []string{f}})
+		_, err := e.Create(context.Background(), CreateOptions{Name: "demo", Spec: Spec{ValuesFiles: []string{f}}})
 		var ue *UsageError
 		if !errors.As(err, &ue) || !strings.Contains(err.Error(), "values file") {
 			t.Errorf("%s: %v, want a usage error naming the values file", filepath.Base(f), err)

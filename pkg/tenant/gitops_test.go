@@ -55,7 +55,7 @@ func TestCreateGitOpsAppliesInsteadOfInstalling(t *testing.T) {
 	var calls []string
 	g := &fakeGitOps{calls: &calls}
 	e.GitOps = g
-	if _, err := e.Create(context.Background(), CreateOptions{Name: "demo", Pool: "project-x", GitOps: true}); err != nil {
+	if _, err := e.Create(context.Background(), CreateOptions{Name: "demo", GitOps: true, Spec: Spec{Pool: "project-x"}}); err != nil {
 		t.Fatal(err)
 	}
 	if len(g.applied) != 1 || g.applied[0].Pool != "project-x" || g.applied[0].Namespace != "vcluster-demo" {
@@ -78,7 +78,7 @@ func TestCreateGitOpsAppliesInsteadOfInstalling(t *testing.T) {
 	}
 
 	// Switching modes is refused before anything changes.
-	_, err = e.Create(context.Background(), CreateOptions{Name: "demo", Pool: "project-x"})
+	_, err = e.Create(context.Background(), CreateOptions{Name: "demo", Spec: Spec{Pool: "project-x"}})
 	var ue *UsageError
 	if !errors.As(err, &ue) {
 		t.Fatalf("Helm create over a GitOps tenant = %v, want UsageError", err)

@@ -89,11 +89,8 @@ func holderIdentity(op string) string {
 // unlock, which stops renewing and releases the lease; call it exactly once.
 // Writes under the lease check Fence on that context first. The tenant
 // namespace must exist.
-func (e *Engine) lock(ctx context.Context, name, op, step string, wait time.Duration) (context.Context, func() error, error) {
-	ns, err := e.namespaceOf(ctx, name)
-	if err != nil {
-		return nil, nil, err
-	}
+func (e *Engine) lock(ctx context.Context, t *Target, op, step string, wait time.Duration) (context.Context, func() error, error) {
+	ns, name := t.Namespace(), t.Name
 	clk := leaseClock
 	l := &lease{e: e, ns: ns, name: name, id: holderIdentity(op), clock: clk}
 	deadline := clk.Now().Add(wait)
@@ -151,8 +148,8 @@ func (e *Engine) lock(ctx context.Context, name, op, step string, wait time.Dura
 
 // withLock runs fn holding the tenant's lease (see lock). When the lease
 // was lost while fn ran, that is the error.
-func (e *Engine) withLock(ctx context.Context, name, op, step string, wait time.Duration, fn func(ctx context.Context) error) error {
-	lctx, unlock, err := e.lock(ctx, name, op, step, wait)
+func (e *Engine) withLock(ctx context.Context, t *Target, op, step string, wait time.Duration, fn func(ctx context.Context) error) error {
+	lctx, unlock, err := e.lock(ctx, t, op, step, wait)
 	if err != nil {
 		return err
 	}

@@ -99,7 +99,7 @@ func TestDeleteSleepWakeUpgradeRespectTheLease(t *testing.T) {
 	if _, err := e.Wake(ctx, WakeOptions{Name: "demo"}); !errors.As(err, &held) {
 		t.Errorf("Wake = %v, want HeldError", err)
 	}
-	if err := e.upgradeOne(ctx, UpgradeOptions{Name: "demo", Wait: time.Millisecond}, ns); !errors.As(err, &held) {
+	if err := e.upgradeOne(ctx, UpgradeOptions{Name: "demo", Wait: time.Millisecond}, &Target{Name: "demo", NS: ns}); !errors.As(err, &held) {
 		t.Errorf("upgrade = %v, want HeldError", err)
 	}
 	if len(b.uninstalled) > 0 || len(b.asleep) > 0 || b.installs.Load() > 0 {
@@ -117,13 +117,13 @@ func TestLeaseTurnsAndRenewal(t *testing.T) {
 	LeaseDuration = time.Second
 	e, _, _ := newEngine(t, existingNS("demo"))
 	ctx := context.Background()
-	_, unlockA, err := e.lock(ctx, "demo", "create", "install", 0)
+	_, unlockA, err := e.lock(ctx, &Target{Name: "demo"}, "create", "install", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := make(chan error, 1)
 	go func() {
-		_, unlockB, err := e.lock(ctx, "demo", "upgrade", "upgrade", 10*time.Second)
+		_, unlockB, err := e.lock(ctx, &Target{Name: "demo"}, "upgrade", "upgrade", 10*time.Second)
 		if err == nil {
 			err = unlockB()
 		}
@@ -154,7 +154,7 @@ func TestLostLeaseCancels(t *testing.T) {
 	LeaseDuration = time.Second
 	e, cs, _ := newEngine(t, existingNS("demo"))
 	ctx := context.Background()
-	lctx, unlock, err := e.lock(ctx, "demo", "create", "install", 0)
+	lctx, unlock, err := e.lock(ctx, &Target{Name: "demo"}, "create", "install", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +234,7 @@ func TestLiveHolderWithSlowClockIsNotTakenOver(t *testing.T) {
 		}
 	}()
 	for _, wait := range []time.Duration{0, 3 * LeaseDuration} {
-		_, unlock, err := e.lock(context.Background(), "demo", "upgrade", StepUpgrade, wait)
+		_, unlock, err := e.lock(context.Background(), &Target{Name: "demo"}, "upgrade", StepUpgrade, wait)
 		var held *HeldError
 		if !errors.As(err, &held) || held.Holder != otherHolder {
 			if err == nil {
@@ -280,7 +280,7 @@ func TestSlowClockHolderExpiresByObserversClock(t *testing.T) {
 	var unlock func() error
 	go func() {
 		var err error
-		_, unlock, err = e.lock(context.Background(), "demo", "upgrade", StepUpgrade, 10*time.Minute)
+		_, unlock, err = e.lock(context.Background(), &Target{Name: "demo"}, "upgrade", StepUpgrade, 10*time.Minute)
 		got <- err
 	}()
 	// Two minutes of the holder renewing.
@@ -323,7 +323,7 @@ func TestTakenOverHolderIsFenced(t *testing.T) {
 	clk := fakeLeaseClock(t)
 	e, cs, _ := newEngine(t, existingNS("demo"))
 	ctx := context.Background()
-	lctx, unlock, err := e.lock(ctx, "demo", "create", StepNamespace, 0)
+	lctx, unlock, err := e.lock(ctx, &Target{Name: "demo"}, "create", StepNamespace, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,7 +361,7 @@ func TestTakenOverHolderIsFenced(t *testing.T) {
 func TestUnrenewedHolderFencesItself(t *testing.T) {
 	clk := fakeLeaseClock(t)
 	e, cs, _ := newEngine(t, existingNS("demo"))
-	lctx, unlock, err := e.lock(context.Background(), "demo", "create", StepNamespace, 0)
+	lctx, unlock, err := e.lock(context.Background(), &Target{Name: "demo"}, "create", StepNamespace, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

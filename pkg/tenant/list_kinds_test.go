@@ -186,7 +186,7 @@ func (chartBackend) CheckChartVersion(v string) error {
 func TestUnsupportedChartRefusedFirst(t *testing.T) {
 	e, cs, fb := newEngine(t)
 	e.Backend = chartBackend{fb}
-	_, err := e.Create(context.Background(), CreateOptions{Name: "old", ChartVersion: "0.19.0"})
+	_, err := e.Create(context.Background(), CreateOptions{Name: "old", Spec: Spec{ChartVersion: "0.19.0"}})
 	if err == nil || !strings.Contains(err.Error(), "not supported") {
 		t.Fatalf("create with 0.19.0: %v", err)
 	}
@@ -196,7 +196,7 @@ func TestUnsupportedChartRefusedFirst(t *testing.T) {
 	if n := fb.installs.Load(); n != 0 {
 		t.Errorf("a refused create installed %d times", n)
 	}
-	if _, err := e.PlanUpgrade(context.Background(), UpgradeOptions{All: true, ChartVersion: "0.19.0", Wait: time.Minute}); err == nil || !strings.Contains(err.Error(), "not supported") {
+	if _, err := e.PlanUpgrade(context.Background(), UpgradeOptions{All: true, Wait: time.Minute, Spec: Spec{ChartVersion: "0.19.0"}}); err == nil || !strings.Contains(err.Error(), "not supported") {
 		t.Errorf("upgrade to 0.19.0: %v", err)
 	}
 }

@@ -80,13 +80,21 @@ func (r PoolResult) Done() string {
 // spareNamePrefix starts every spare's name (namespace vcluster-spare-...).
 const spareNamePrefix = "spare-"
 
-// SpecHash identifies what a create of o installs, whatever the tenant's
-// name: pool, chart, chart version, Kubernetes version, the default values,
-// the contents of the values files, isolation. A spare is claimed only by
-// a create with the same hash.
-func SpecHash(o CreateOptions) (string, error) {
-	files := make([]string, 0, len(o.ValuesFiles))
-	for _, f := range o.ValuesFiles {
+// SpecFingerprinter is a Backend that says what it installs for a spec
+// beyond the spec itself: its own rendered values, the chart version an
+// empty one resolves to, a local chart's contents. SpecHash covers it, so
+// a spare another binary or chart installed is not claimed as fresh.
+type SpecFingerprinter interface {
+	SpecFingerprint(s Spec) (string, error)
+}
+
+// SpecHash identifies what installing s with b puts on the host, whatever
+// the tenant's name: every field of s (the values files by their
+// contents) and b's fingerprint. A spare is claimed only by a create with
+// the same hash.
+func SpecHash(s Spec, b Backend) (string, error) {
+	files := make([]string, 0, len(s.ValuesFiles))
+	for _, f := range s.ValuesFiles {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			return "", err
@@ -94,30 +102,40 @@ func SpecHash(o CreateOptions) (string, error) {
 		sum := sha256.Sum256(b)
 		files = append(files, hex.EncodeToString(sum[:]))
 	}
-	b, err := json.Marshal(struct {
-		Pool, Chart, Repo, Version, K8s string
-		Values                          map[string]any
-		Files                           []string
-		Isolation                       bool
-	}{o.Pool, o.Chart, o.ChartRepo, o.ChartVersion, o.K8sVersion, o.Values, files, o.Isolation})
+	fp := ""
+	if f, ok := b.(SpecFingerprinter); ok {
+		var err error
+		if fp, err = f.SpecFingerprint(s); err != nil {
+			return "", err
+		}
+	}
+	// The files replace their names; the rest of s goes in whole, so a
+	// field added to Spec is covered without a change here.
+	named := s
+	named.ValuesFiles = nil
+	data, err := json.Marshal(struct {
+		Spec    Spec
+		Files   []string
+		Backend string
+	}{named, files, fp})
 	if err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256(b)
+	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:8]), nil
 }
 
 // Spares lists the warm spares of pool (every pool when empty), oldest
 // first.
-func (e *Engine) Spares(ctx context.Context, pool string) ([]Spare, error) {
-	_, out, err := e.spares(ctx, pool, nil)
+func (h *Host) Spares(ctx context.Context, pool string) ([]Spare, error) {
+	_, out, err := h.spares(ctx, pool, nil)
 	return out, err
 }
 
 // ListSpares returns the warm spares of every pool as tenants (Spare set),
 // sorted by name: what `list --spares` adds.
-func (e *Engine) ListSpares(ctx context.Context) ([]Tenant, error) {
-	_, ss, err := e.spares(ctx, "", nil)
+func (h *Host) ListSpares(ctx context.Context) ([]Tenant, error) {
+	_, ss, err := h.spares(ctx, "", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -132,8 +150,8 @@ func (e *Engine) ListSpares(ctx context.Context) ([]Tenant, error) {
 // spares returns the spare namespaces of pool that keep accepts (nil: all)
 // and what they are, in the same order. With none, that is one namespace
 // list: a create on a host without pools pays only that.
-func (e *Engine) spares(ctx context.Context, pool string, keep func(*corev1.Namespace) bool) ([]corev1.Namespace, []Spare, error) {
-	nss, err := e.spareNamespaces(ctx, pool)
+func (h *Host) spares(ctx context.Context, pool string, keep func(*corev1.Namespace) bool) ([]corev1.Namespace, []Spare, error) {
+	nss, err := h.spareNamespaces(ctx, pool)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -151,8 +169,8 @@ func (e *Engine) spares(ctx context.Context, pool string, keep func(*corev1.Name
 		cpErr  error
 	)
 	wg.Add(2)
-	go func() { defer wg.Done(); rels, relErr = e.Backend.Releases(ctx, Scope{}) }()
-	go func() { defer wg.Done(); cps, cpErr = e.controlPlanes(ctx, Scope{}) }()
+	go func() { defer wg.Done(); rels, relErr = h.Backend.Releases(ctx, Scope{}) }()
+	go func() { defer wg.Done(); cps, cpErr = h.controlPlanes(ctx, Scope{}) }()
 	wg.Wait()
 	for _, err := range []error{apiError(relErr), cpErr} {
 		if err != nil {
@@ -169,7 +187,7 @@ func (e *Engine) spares(ctx context.Context, pool string, keep func(*corev1.Name
 			// a control plane to hand over (and says nothing where pods'
 			// readiness is simulated): a spare is ready once vCluster has
 			// written its credentials, what create's next wait reads.
-			_, err := e.Backend.Credentials(ctx, ns.Name)
+			_, err := h.Backend.Credentials(ctx, ns.Name)
 			switch {
 			case errors.Is(err, ErrNotFound):
 				t.Status, t.Reason = StatusPending, "the vCluster has not written its kubeconfig secret yet"
@@ -183,15 +201,18 @@ func (e *Engine) spares(ctx context.Context, pool string, keep func(*corev1.Name
 	return nss, out, nil
 }
 
-func (e *Engine) spareNamespaces(ctx context.Context, pool string) ([]corev1.Namespace, error) {
+func (h *Host) spareNamespaces(ctx context.Context, pool string) ([]corev1.Namespace, error) {
 	sel := LabelSpare
 	if pool != "" {
 		sel += "=" + pool
 	}
-	l, err := e.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: sel})
+	l, err := h.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
 		return nil, apiError(err)
 	}
+	// Only what the tool made is a spare: gc removes spares, create
+	// claims them.
+	l.Items = slices.DeleteFunc(l.Items, func(ns corev1.Namespace) bool { return !madeSpare(&ns) })
 	sort.Slice(l.Items, func(i, j int) bool {
 		a, b := l.Items[i].CreationTimestamp, l.Items[j].CreationTimestamp
 		if !a.Equal(&b) {
@@ -216,7 +237,7 @@ func (e *Engine) TopUp(ctx context.Context, spec PoolSpec, tmpl CreateOptions) (
 		return nil, usageErrorf("pool size must not be negative")
 	}
 	tmpl.Pool, tmpl.GitOps = spec.Pool, false
-	hash, err := SpecHash(tmpl)
+	hash, err := SpecHash(tmpl.Spec, e.Backend)
 	if err != nil {
 		return nil, usageErrorf("values file: %v", err)
 	}
@@ -230,20 +251,18 @@ func (e *Engine) TopUp(ctx context.Context, spec PoolSpec, tmpl CreateOptions) (
 	for i, s := range spares {
 		switch {
 		case s.Status == StatusTerminating || nss[i].Annotations[AnnotationRemoving] != "":
-		case s.Spec != hash || s.Status == StatusFailed || keep >= spec.Size:
+		case s.Spec != hash || s.Status == StatusFailed || keep >= spec.Size || e.stuck(&nss[i], s):
 			drop = append(drop, &nss[i])
 		default:
 			keep++
 			if spec.Sleeping && s.Status == StatusReady {
-				// A claim wakes only a spare that was ready once.
-				stamp := e.now().UTC().Format(time.RFC3339)
-				if err := e.annotate(ctx, s.Namespace, AnnotationReadyAt, stamp); err != nil {
+				slept, err := e.sleepSpare(ctx, &nss[i])
+				if err != nil {
 					return res, err
 				}
-				if _, err := e.With(nil).Sleep(ctx, SleepOptions{Name: s.Name}); err != nil {
-					return res, fmt.Errorf("sleep spare %s: %w", s.Name, err)
+				if slept {
+					res.Slept = append(res.Slept, s.Name)
 				}
-				res.Slept = append(res.Slept, s.Name)
 			}
 		}
 	}
@@ -283,13 +302,53 @@ func (e *Engine) TopUp(ctx context.Context, spec PoolSpec, tmpl CreateOptions) (
 	return res, first
 }
 
+// SpareInstallLimit bounds how long a spare may stay Installing (no
+// release, or one pending install) after it was made: past it, its
+// installer was stopped half-way (a kill, a second Ctrl-C) and the next
+// top-up removes it rather than count it toward the pool forever.
+const SpareInstallLimit = 15 * time.Minute
+
+// stuck says a listed spare stayed Installing past SpareInstallLimit.
+func (h *Host) stuck(ns *corev1.Namespace, s Spare) bool {
+	made := ns.CreationTimestamp.Time
+	if v, err := time.Parse(time.RFC3339, ns.Annotations[AnnotationCreatedAt]); err == nil {
+		made = v
+	}
+	return s.Status == StatusInstalling && h.now().Sub(made) > SpareInstallLimit
+}
+
+// sleepSpare records that a ready spare was ready (a claim wakes only such
+// a one) and puts it to sleep. The record is an update at the
+// resourceVersion the spare was listed at, so a create that claimed it
+// since wins: the spare is skipped (false), the top-up goes on.
+func (e *Engine) sleepSpare(ctx context.Context, ns *corev1.Namespace) (bool, error) {
+	c := ns.DeepCopy()
+	c.Annotations[AnnotationReadyAt] = e.now().UTC().Format(time.RFC3339)
+	_, err := e.Kube.CoreV1().Namespaces().Update(ctx, c, metav1.UpdateOptions{})
+	if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, apiError(err)
+	}
+	name := ns.Labels[LabelName]
+	_, err = e.With(nil).Sleep(ctx, SleepOptions{Name: name})
+	if errors.Is(err, errForeign) || errors.Is(err, ErrNotFound) {
+		return false, nil // claimed (renamed) or removed since
+	}
+	if err != nil {
+		return false, fmt.Errorf("sleep spare %s: %w", name, err)
+	}
+	return true, nil
+}
+
 // Replace starts the install of one spare in place of one just claimed,
 // unless the pool already holds spec.Size spares of tmpl's spec (it was
 // shrunk). One per claim: concurrent claims each replace their own, where
 // each filling the pool up would overshoot; gc fills what is missing.
 func (e *Engine) Replace(ctx context.Context, spec PoolSpec, tmpl CreateOptions) (string, error) {
 	tmpl.Pool, tmpl.GitOps = spec.Pool, false
-	hash, err := SpecHash(tmpl)
+	hash, err := SpecHash(tmpl.Spec, e.Backend)
 	if err != nil {
 		return "", err
 	}
@@ -310,7 +369,7 @@ func (e *Engine) Replace(ctx context.Context, spec PoolSpec, tmpl CreateOptions)
 }
 
 // installSpare creates one spare's namespace and starts its install.
-func (e *Engine) installSpare(ctx context.Context, tmpl CreateOptions, hash string) (string, error) {
+func (h *Host) installSpare(ctx context.Context, tmpl CreateOptions, hash string) (string, error) {
 	tag := make([]byte, 4)
 	_, _ = rand.Read(tag)
 	name := spareNamePrefix + hex.EncodeToString(tag)
@@ -318,27 +377,23 @@ func (e *Engine) installSpare(ctx context.Context, tmpl CreateOptions, hash stri
 	labels := Labels(name, tmpl.Pool)
 	labels[LabelPool] = tmpl.Pool
 	labels[LabelSpare] = tmpl.Pool
-	anns := map[string]string{AnnotationSpec: hash, AnnotationCreatedAt: e.now().UTC().Format(time.RFC3339)}
+	anns := map[string]string{AnnotationSpec: hash, AnnotationCreatedAt: h.now().UTC().Format(time.RFC3339)}
 	if tmpl.Isolation {
 		anns[AnnotationIsolation] = "true"
 	}
 	if tmpl.K8sVersion != "" {
 		anns[AnnotationK8sVersion] = tmpl.K8sVersion
 	}
-	_, err := e.Kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+	_, err := h.Kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 		Name: nsName, Labels: labels, Annotations: anns}}, metav1.CreateOptions{})
 	if err != nil {
 		return "", apiError(err)
 	}
-	err = e.Backend.Install(ctx, InstallRequest{
-		Name: name, Namespace: nsName, Pool: tmpl.Pool, K8sVersion: tmpl.K8sVersion,
-		Chart: tmpl.Chart, ChartRepo: tmpl.ChartRepo, ChartVersion: tmpl.ChartVersion,
-		Values: tmpl.Values, ValuesFiles: tmpl.ValuesFiles, Isolation: tmpl.Isolation,
-	})
+	err = h.Backend.Install(ctx, InstallRequest{Name: name, Namespace: nsName, Spec: tmpl.Spec})
 	if err != nil {
 		// A spare that failed to install is not kept half-made: the next
 		// top-up starts another.
-		_ = e.removeSpare(context.WithoutCancel(ctx), nsName)
+		_ = h.removeSpare(context.WithoutCancel(ctx), nsName)
 		return "", fmt.Errorf("install spare %s: %w", name, err)
 	}
 	return name, nil
@@ -348,44 +403,51 @@ func (e *Engine) installSpare(ctx context.Context, tmpl CreateOptions, hash stri
 // claimed it since: first an update at the listed resourceVersion marks it
 // removing (a claim, also conditional, then fails on it, or this update
 // fails on the claim), then removeSpare.
-func (e *Engine) removeListedSpare(ctx context.Context, ns *corev1.Namespace) (bool, error) {
+func (h *Host) removeListedSpare(ctx context.Context, ns *corev1.Namespace) (bool, error) {
 	c := ns.DeepCopy()
-	c.Annotations[AnnotationRemoving] = e.now().UTC().Format(time.RFC3339)
-	_, err := e.Kube.CoreV1().Namespaces().Update(ctx, c, metav1.UpdateOptions{})
+	c.Annotations[AnnotationRemoving] = h.now().UTC().Format(time.RFC3339)
+	_, err := h.Kube.CoreV1().Namespaces().Update(ctx, c, metav1.UpdateOptions{})
 	if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
 		return false, nil // claimed, or removed by another run
 	}
 	if err != nil {
 		return false, apiError(err)
 	}
-	return true, e.removeSpare(ctx, ns.Name)
+	return true, h.removeSpare(ctx, ns.Name)
 }
 
 // removeSpare uninstalls a spare and deletes its namespace, without
 // waiting for the namespace to go.
-func (e *Engine) removeSpare(ctx context.Context, ns string) error {
-	if err := e.Backend.Uninstall(ctx, ns); err != nil {
+func (h *Host) removeSpare(ctx context.Context, ns string) error {
+	if err := h.Backend.Uninstall(ctx, ns); err != nil {
 		return err
 	}
-	return e.deleteNamespace(ctx, ns, 0)
+	return h.deleteNamespace(ctx, ns, 0)
 }
 
 // claim takes a ready spare matching o for tenant o.Name: running spares
 // first, then sleeping ones, oldest first. It returns the spare's namespace,
-// renamed to the tenant, or "" when no spare matches (then create installs
-// as usual). The claim is one update of the namespace at the resourceVersion
-// it was read at: of two creates racing for a spare, one gets a conflict and
-// tries the next.
-func (e *Engine) claim(ctx context.Context, o CreateOptions, owner string, now time.Time) (string, error) {
-	hash, err := SpecHash(o)
+// renamed to the tenant, and true; or, when another create of the name won,
+// that tenant's namespace and false (create converges on it); or nil when
+// no spare matches (then create installs as usual). The claim is one update
+// of the namespace at the resourceVersion it was read at: of two creates
+// racing for a spare, one gets a conflict and tries the next. A caller not
+// allowed to read spares (cluster-wide lists) gets none.
+func (h *Host) claim(ctx context.Context, o CreateOptions, owner string, now time.Time) (*corev1.Namespace, bool, error) {
+	hash, err := SpecHash(o.Spec, h.Backend)
 	if err != nil {
-		return "", nil // the install reports an unreadable values file
+		return nil, false, nil // the install reports an unreadable values file
 	}
-	nss, spares, err := e.spares(ctx, o.Pool, func(ns *corev1.Namespace) bool {
+	nss, spares, err := h.spares(ctx, o.Pool, func(ns *corev1.Namespace) bool {
 		return ns.Annotations[AnnotationSpec] == hash && ns.Annotations[AnnotationRemoving] == "" && ns.DeletionTimestamp == nil
 	})
+	var fe *ForbiddenError
+	if errors.As(err, &fe) {
+		h.Report.Emit(StepNamespace, PhaseWarning, "not allowed to look for a warm spare: installing a new tenant", nil)
+		return nil, false, nil
+	}
 	if err != nil || len(nss) == 0 {
-		return "", err
+		return nil, false, err
 	}
 	var running, sleeping []*corev1.Namespace
 	for i := range nss {
@@ -417,165 +479,44 @@ func (e *Engine) claim(ctx context.Context, o CreateOptions, owner string, now t
 		if o.TTL > 0 {
 			c.Annotations[AnnotationExpiresAt] = now.Add(o.TTL).UTC().Format(time.RFC3339)
 		}
-		_, err := e.Kube.CoreV1().Namespaces().Update(ctx, c, metav1.UpdateOptions{})
+		got, err := h.Kube.CoreV1().Namespaces().Update(ctx, c, metav1.UpdateOptions{})
 		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
 			continue // another create took it, or gc removed it
 		}
 		if apierrors.IsForbidden(err) {
-			e.Report.Emit(StepNamespace, PhaseWarning, "not allowed to claim a warm spare (update namespaces): installing a new tenant", nil)
-			return "", nil
+			h.Report.Emit(StepNamespace, PhaseWarning, "not allowed to claim a warm spare (update namespaces): installing a new tenant", nil)
+			return nil, false, nil
 		}
 		if err != nil {
-			return "", apiError(err)
+			return nil, false, apiError(err)
 		}
-		// Two creates of the same name may each have claimed a spare: the
-		// tenant is the namespace getNamespace finds; the other gives its
-		// spare back.
-		if got, err := e.getNamespace(ctx, o.Name); err == nil && got.Name != c.Name {
-			return "", e.unclaim(ctx, c.Name, ns)
+		// Two creates of the same name may each have claimed a spare, or
+		// the other made vcluster-NAME: the tenant is the namespace Resolve
+		// finds; this one gives its spare back and converges on that one
+		// (returning "no spare" would make a second vcluster-NAME and
+		// orphan the other's claim).
+		if won, err := h.Resolve(ctx, o.Name); err == nil && won.NS.Name != c.Name {
+			return won.NS, false, h.unclaim(ctx, c.Name, ns)
 		}
-		return c.Name, nil
+		return got, true, nil
 	}
-	return "", nil
+	return nil, false, nil
 }
 
 // unclaim gives a claimed spare back: its spare labels and annotations as
 // they were.
-func (e *Engine) unclaim(ctx context.Context, name string, was *corev1.Namespace) error {
+func (h *Host) unclaim(ctx context.Context, name string, was *corev1.Namespace) error {
 	ctx = context.WithoutCancel(ctx)
 	for range 5 {
-		cur, err := e.Kube.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+		cur, err := h.Kube.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return apiError(err)
 		}
 		cur.Labels, cur.Annotations = was.Labels, was.Annotations
-		_, err = e.Kube.CoreV1().Namespaces().Update(ctx, cur, metav1.UpdateOptions{})
+		_, err = h.Kube.CoreV1().Namespaces().Update(ctx, cur, metav1.UpdateOptions{})
 		if !apierrors.IsConflict(err) {
 			return apiError(err)
 		}
 	}
 	return errors.New("could not give spare " + name + " back: it keeps changing")
-}
-
-// StepFill is the step of FillPool's wait.
-const StepFill = "fill pool"
-
-// FillPool is TopUp, then, with wait > 0, waits until the pool holds
-// spec.Size spares ready to claim: running and ready, or (a sleeping pool)
-// asleep after being ready once, which takes a TopUp after they are ready.
-func (e *Engine) FillPool(ctx context.Context, spec PoolSpec, tmpl CreateOptions, wait time.Duration) (*PoolResult, error) {
-	res, err := e.TopUp(ctx, spec, tmpl)
-	if err != nil || wait <= 0 {
-		return res, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, wait)
-	defer cancel()
-	err = e.Report.Step(StepFill, func() error {
-		return e.poll(ctx, StepFill, func() (bool, string, error) {
-			more, err := e.With(nil).TopUp(ctx, spec, tmpl)
-			if err != nil {
-				return false, "", err
-			}
-			res.Started = append(res.Started, more.Started...)
-			res.Removed = append(res.Removed, more.Removed...)
-			res.Slept = append(res.Slept, more.Slept...)
-			spares, err := e.Spares(ctx, spec.Pool)
-			if err != nil {
-				return false, "", err
-			}
-			want := StatusReady
-			if spec.Sleeping {
-				want = StatusSleeping
-			}
-			n := 0
-			for _, s := range spares {
-				if s.Status == want {
-					n++
-				}
-			}
-			return n >= spec.Size, fmt.Sprintf("%d of %d spares %s", n, spec.Size, want), nil
-		})
-	})
-	return res, err
-}
-
-// PoolStatus is one pool as `pool status` shows it.
-type PoolStatus struct {
-	PoolSpec
-	// Spares by status; Stale are spares of another spec (gc removes them).
-	Ready   int `json:"ready"`
-	Asleep  int `json:"asleep"`
-	Pending int `json:"pending"`
-	Stale   int `json:"stale"`
-	// Claimed and Fresh count the pool's tenants made from a spare and
-	// installed by their create; HitRate is Claimed / (Claimed + Fresh).
-	Claimed int     `json:"claimed"`
-	Fresh   int     `json:"fresh"`
-	HitRate float64 `json:"hitRate"`
-}
-
-// PoolStatuses reports every pool in specs and every pool that has
-// spares, by pool name; tmpl gives each pool's current spec hash.
-func (e *Engine) PoolStatuses(ctx context.Context, specs []PoolSpec, tmpl func(pool string) (CreateOptions, error)) ([]PoolStatus, error) {
-	spares, err := e.Spares(ctx, "")
-	if err != nil {
-		return nil, err
-	}
-	ts, err := e.tenants(ctx)
-	if err != nil {
-		return nil, err
-	}
-	by := map[string]*PoolStatus{}
-	for _, s := range specs {
-		by[s.Pool] = &PoolStatus{PoolSpec: s}
-	}
-	get := func(pool string) *PoolStatus {
-		if by[pool] == nil {
-			by[pool] = &PoolStatus{PoolSpec: PoolSpec{Pool: pool}}
-		}
-		return by[pool]
-	}
-	hashes := map[string]string{}
-	for _, s := range spares {
-		p := get(s.Pool)
-		h, ok := hashes[s.Pool]
-		if !ok {
-			if o, err := tmpl(s.Pool); err == nil {
-				o.Pool = s.Pool
-				h, _ = SpecHash(o)
-			}
-			hashes[s.Pool] = h
-		}
-		switch {
-		case s.Status == StatusTerminating:
-		case s.Spec != h || p.Size == 0:
-			p.Stale++
-		case s.Status == StatusReady:
-			p.Ready++
-		case s.Status == StatusSleeping:
-			p.Asleep++
-		default:
-			p.Pending++
-		}
-	}
-	for _, t := range ts {
-		p, ok := by[t.Pool]
-		if !ok {
-			continue
-		}
-		if t.ClaimedAt != nil {
-			p.Claimed++
-		} else {
-			p.Fresh++
-		}
-	}
-	out := make([]PoolStatus, 0, len(by))
-	for _, p := range by {
-		if n := p.Claimed + p.Fresh; n > 0 {
-			p.HitRate = float64(p.Claimed) / float64(n)
-		}
-		out = append(out, *p)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Pool < out[j].Pool })
-	return out, nil
 }

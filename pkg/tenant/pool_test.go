@@ -17,7 +17,7 @@ import (
 )
 
 func poolTemplate() tenant.CreateOptions {
-	return tenant.CreateOptions{Chart: "vcluster", ChartVersion: "0.34.0", Values: map[string]any{"a": "b"}}
+	return tenant.CreateOptions{Spec: tenant.Spec{Chart: "vcluster", ChartVersion: "0.34.0", Values: map[string]any{"a": "b"}}}
 }
 
 func TestSpecHash(t *testing.T) {
@@ -29,7 +29,7 @@ func TestSpecHash(t *testing.T) {
 	base := poolTemplate()
 	base.Pool = "p"
 	h := func(o tenant.CreateOptions) string {
-		s, err := tenant.SpecHash(o)
+		s, err := tenant.SpecHash(o.Spec, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,8 +9,8 @@ import (
 
 // Pools names the node pools: the distinct values of the nodes' PoolLabel,
 // sorted, from one node list. The TUI offers them when creating a tenant.
-func (e *Engine) Pools(ctx context.Context) ([]string, error) {
-	nodes, err := e.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: PoolLabel})
+func (h *Host) Pools(ctx context.Context) ([]string, error) {
+	nodes, err := h.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: PoolLabel})
 	if err != nil {
 		return nil, apiError(err)
 	}

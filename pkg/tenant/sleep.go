@@ -48,46 +48,46 @@ func (e *Engine) Sleep(ctx context.Context, o SleepOptions) (*Tenant, error) {
 	if err := ValidateName(o.Name); err != nil {
 		return nil, err
 	}
-	ns, err := e.liveNamespace(ctx, o.Name)
+	t, err := e.liveTarget(ctx, o.Name)
 	if err != nil {
 		return nil, err
 	}
-	err = e.withLock(ctx, o.Name, "sleep", StepDisconnect, o.Wait, func(ctx context.Context) error { return e.sleep(ctx, o, ns) })
+	err = e.withLock(ctx, t, "sleep", StepDisconnect, o.Wait, func(ctx context.Context) error { return e.sleep(ctx, o, t.NS) })
 	if err != nil {
 		return nil, err
 	}
-	return e.Get(ctx, o.Name)
+	return e.current(ctx, t)
 }
 
 // sleep is Sleep under the tenant's lease.
-func (e *Engine) sleep(ctx context.Context, o SleepOptions, ns *corev1.Namespace) error {
+func (h *Host) sleep(ctx context.Context, o SleepOptions, ns *corev1.Namespace) error {
 	// A forwarder would only keep reconnecting to a pod that is gone.
-	if err := e.Report.Step(StepDisconnect, func() error { _, err := e.cleanLocal(o.Name); return err }); err != nil {
+	if err := h.Report.Step(StepDisconnect, func() error { _, err := h.cleanLocal(o.Name); return err }); err != nil {
 		return err
 	}
-	err := e.Report.StepMsg(StepScaleDown, func() (string, error) {
-		res, err := e.Backend.Sleep(ctx, ns.Name)
+	err := h.Report.StepMsg(StepScaleDown, func() (string, error) {
+		res, err := h.Backend.Sleep(ctx, ns.Name)
 		if err != nil {
 			return "", apiError(err)
 		}
 		if res.Warning != "" {
-			e.Report.Emit(StepScaleDown, PhaseWarning, res.Warning, nil)
+			h.Report.Emit(StepScaleDown, PhaseWarning, res.Warning, nil)
 		}
 		msg := ""
 		if !res.Changed {
 			msg = "already asleep"
 		}
-		return msg, e.setSleeping(ctx, ns, true)
+		return msg, h.setSleeping(ctx, ns, true)
 	})
 	if err != nil {
 		return err
 	}
 	if o.Wait > 0 {
-		err := e.Report.Step(StepStopped, func() error {
+		err := h.Report.Step(StepStopped, func() error {
 			ctx, cancel := context.WithTimeout(ctx, o.Wait)
 			defer cancel()
-			return e.poll(ctx, StepStopped, func() (bool, string, error) {
-				pods, err := e.Kube.CoreV1().Pods(ns.Name).List(ctx, metav1.ListOptions{LabelSelector: e.Backend.PodSelector()})
+			return h.poll(ctx, StepStopped, func() (bool, string, error) {
+				pods, err := h.Kube.CoreV1().Pods(ns.Name).List(ctx, metav1.ListOptions{LabelSelector: h.Backend.PodSelector()})
 				if err != nil {
 					return false, "", apiError(err)
 				}
@@ -101,7 +101,7 @@ func (e *Engine) sleep(ctx context.Context, o SleepOptions, ns *corev1.Namespace
 			return err
 		}
 	}
-	return e.Report.Step(StepWorkloads, func() error { return e.deleteWorkloads(ctx, ns.Name) })
+	return h.Report.Step(StepWorkloads, func() error { return h.deleteWorkloads(ctx, ns.Name) })
 }
 
 // Wake scales a sleeping tenant back up, clears the sleeping mark and waits
@@ -110,31 +110,31 @@ func (e *Engine) Wake(ctx context.Context, o WakeOptions) (*Tenant, error) {
 	if err := ValidateName(o.Name); err != nil {
 		return nil, err
 	}
-	ns, err := e.liveNamespace(ctx, o.Name)
+	t, err := e.liveTarget(ctx, o.Name)
 	if err != nil {
 		return nil, err
 	}
-	err = e.withLock(ctx, o.Name, "wake", StepScaleUp, o.Wait, func(ctx context.Context) error {
-		if err := e.scaleUp(ctx, ns); err != nil {
+	err = e.withLock(ctx, t, "wake", StepScaleUp, o.Wait, func(ctx context.Context) error {
+		if err := e.scaleUp(ctx, t.NS); err != nil {
 			return err
 		}
 		if o.Wait > 0 {
-			return e.WaitReady(ctx, o.Name, o.Wait)
+			return e.WaitReady(ctx, t, o.Wait)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return e.Get(ctx, o.Name)
+	return e.current(ctx, t)
 }
 
 // scaleUp is wake's first step: the backend restores what sleep recorded,
 // then the namespace's sleeping mark goes (only then: an interrupted wake
 // still says Sleeping and a re-run finishes it).
-func (e *Engine) scaleUp(ctx context.Context, ns *corev1.Namespace) error {
-	return e.Report.StepMsg(StepScaleUp, func() (string, error) {
-		changed, err := e.Backend.Wake(ctx, ns.Name)
+func (h *Host) scaleUp(ctx context.Context, ns *corev1.Namespace) error {
+	return h.Report.StepMsg(StepScaleUp, func() (string, error) {
+		changed, err := h.Backend.Wake(ctx, ns.Name)
 		if err != nil {
 			return "", apiError(err)
 		}
@@ -142,33 +142,33 @@ func (e *Engine) scaleUp(ctx context.Context, ns *corev1.Namespace) error {
 		if !changed {
 			msg = "already awake"
 		}
-		return msg, e.setSleeping(ctx, ns, false)
+		return msg, h.setSleeping(ctx, ns, false)
 	})
 }
 
-// liveNamespace is the tenant's namespace, refusing one being deleted.
-func (e *Engine) liveNamespace(ctx context.Context, name string) (*corev1.Namespace, error) {
-	ns, err := e.getNamespace(ctx, name)
+// liveTarget resolves the tenant, refusing one being deleted.
+func (h *Host) liveTarget(ctx context.Context, name string) (*Target, error) {
+	t, err := h.Resolve(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	if ns.DeletionTimestamp != nil {
+	if t.NS.DeletionTimestamp != nil {
 		return nil, fmt.Errorf("tenant %s is being deleted", name)
 	}
-	return ns, nil
+	return t, nil
 }
 
 // awakeNamespace checks the tenant exists and is not asleep (SleepingError)
 // with the namespace read connect does anyway: no extra API call.
-func (e *Engine) awakeNamespace(ctx context.Context, name string) (*corev1.Namespace, error) {
-	ns, err := e.getNamespace(ctx, name)
+func (h *Host) awakeNamespace(ctx context.Context, name string) (*corev1.Namespace, error) {
+	t, err := h.Resolve(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	if isSleeping(ns) {
+	if isSleeping(t.NS) {
 		return nil, &SleepingError{Name: name}
 	}
-	return ns, nil
+	return t.NS, nil
 }
 
 // notRunning says why a tenant has no running control-plane pod: asleep
@@ -176,10 +176,9 @@ func (e *Engine) awakeNamespace(ctx context.Context, name string) (*corev1.Names
 // the namespace has no sleeping mark (`vcluster pause` sets only the
 // former), else what the pod lookup said. Only this failure path reads
 // the workload: connect stays one namespace read when all is well.
-func (e *Engine) notRunning(ctx context.Context, name string, pod *corev1.Pod, msg string) error {
+func (h *Host) notRunning(ctx context.Context, name, ns string, pod *corev1.Pod, msg string) error {
 	if pod == nil {
-		ns, _ := e.namespaceOf(ctx, name)
-		if cps, err := e.controlPlanes(ctx, Scope{Namespace: ns}); err == nil && cps[ns].Paused {
+		if cps, err := h.controlPlanes(ctx, Scope{Namespace: ns}); err == nil && cps[ns].Paused {
 			return &SleepingError{Name: name}
 		}
 	}
@@ -188,23 +187,23 @@ func (e *Engine) notRunning(ctx context.Context, name string, pod *corev1.Pod, m
 
 // setSleeping adds or removes the namespace's sleeping mark with a merge
 // patch (no read-modify-write race with other annotations).
-func (e *Engine) setSleeping(ctx context.Context, ns *corev1.Namespace, on bool) error {
+func (h *Host) setSleeping(ctx context.Context, ns *corev1.Namespace, on bool) error {
 	if isSleeping(ns) == on {
 		return nil
 	}
 	v := ""
 	if on {
-		v = e.now().UTC().Format(time.RFC3339)
+		v = h.now().UTC().Format(time.RFC3339)
 	}
-	return e.annotate(ctx, ns.Name, AnnotationSleepingSince, v)
+	return h.annotate(ctx, ns.Name, AnnotationSleepingSince, v)
 }
 
 // deleteWorkloads removes the pods the control plane synced into the
 // namespace: without it they would run on unmanaged (`vcluster pause` does
 // the same; on wake the control plane recreates them from its state).
-func (e *Engine) deleteWorkloads(ctx context.Context, ns string) error {
-	pc := e.Kube.CoreV1().Pods(ns)
-	pods, err := pc.List(ctx, metav1.ListOptions{LabelSelector: e.Backend.WorkloadSelector()})
+func (h *Host) deleteWorkloads(ctx context.Context, ns string) error {
+	pc := h.Kube.CoreV1().Pods(ns)
+	pods, err := pc.List(ctx, metav1.ListOptions{LabelSelector: h.Backend.WorkloadSelector()})
 	if err != nil {
 		return apiError(err)
 	}
@@ -214,7 +213,7 @@ func (e *Engine) deleteWorkloads(ctx context.Context, ns string) error {
 		}
 	}
 	if n := len(pods.Items); n > 0 {
-		e.Report.Emit(StepWorkloads, PhaseWaiting, fmt.Sprintf("deleted %d synced pod(s)", n), nil)
+		h.Report.Emit(StepWorkloads, PhaseWaiting, fmt.Sprintf("deleted %d synced pod(s)", n), nil)
 	}
 	return nil
 }

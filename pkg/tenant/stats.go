@@ -66,12 +66,12 @@ func readyTimes(creates int, sorted []time.Duration) *ReadyTimes {
 
 // Stats reads every tenant (one namespace list, one release list) and
 // computes the fleet statistics.
-func (e *Engine) Stats(ctx context.Context, o StatsOptions) (*Stats, error) {
-	ts, err := e.tenants(ctx)
+func (h *Host) Stats(ctx context.Context, o StatsOptions) (*Stats, error) {
+	ts, err := h.tenants(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return ComputeStats(ts, e.now(), o), nil
+	return ComputeStats(ts, h.now(), o), nil
 }
 
 // ComputeStats is the arithmetic of Stats on already listed tenants.

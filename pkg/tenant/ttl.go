@@ -59,13 +59,11 @@ func (e *Engine) Extend(ctx context.Context, o ExtendOptions) (*Tenant, error) {
 	case !o.Never && o.TTL <= 0:
 		return nil, usageErrorf("--ttl must be positive (use --never to remove the expiry)")
 	}
-	ns, err := e.getNamespace(ctx, o.Name)
+	t, err := e.liveTarget(ctx, o.Name)
 	if err != nil {
 		return nil, err
 	}
-	if ns.DeletionTimestamp != nil {
-		return nil, fmt.Errorf("tenant %s is being deleted", o.Name)
-	}
+	ns := t.NS
 	var value any = e.now().Add(o.TTL).UTC().Format(time.RFC3339)
 	if o.Never {
 		value = nil // a merge patch's null removes the annotation
@@ -79,7 +77,7 @@ func (e *Engine) Extend(ctx context.Context, o ExtendOptions) (*Tenant, error) {
 		}
 		return nil, apiError(err)
 	}
-	return e.Get(ctx, o.Name)
+	return e.current(ctx, t)
 }
 
 // annotationPatch is a JSON merge patch setting one annotation (nil removes it).
@@ -139,6 +137,7 @@ func (e *Engine) GC(ctx context.Context, o GCOptions) ([]GCResult, error) {
 	if err != nil {
 		return nil, apiError(err)
 	}
+	nss.Items = e.ownTenants("gc", nss.Items, nil)
 	now := e.now()
 	var out []GCResult
 	present := map[string]bool{}
@@ -166,25 +165,25 @@ func (e *Engine) GC(ctx context.Context, o GCOptions) ([]GCResult, error) {
 
 // gcLocal cleans the sessions (forwarder, kubeconfig entries) of this host's
 // tenants that no longer have a namespace.
-func (e *Engine) gcLocal(ctx context.Context, present map[string]bool, dryRun bool) []GCResult {
-	ss, err := e.Sessions.List()
+func (h *Host) gcLocal(ctx context.Context, present map[string]bool, dryRun bool) []GCResult {
+	ss, err := h.Sessions.List()
 	if err != nil {
 		return []GCResult{{Name: "(local sessions)", Action: GCFailed, Error: FirstLine(err.Error())}}
 	}
 	var out []GCResult
 	for _, s := range ss {
-		if present[s.Tenant] || s.HostContext != e.HostContext {
+		if present[s.Tenant] || s.HostContext != h.HostContext {
 			continue
 		}
 		present[s.Tenant] = true // one result per tenant
 		// Created since the list? Then it is not gone.
-		if _, err := e.getNamespace(ctx, s.Tenant); !errors.Is(err, ErrNotFound) {
+		if _, err := h.Resolve(ctx, s.Tenant); !errors.Is(err, ErrNotFound) {
 			continue
 		}
 		r := GCResult{Name: s.Tenant, Action: GCWouldDelete}
 		if !dryRun {
 			r.Action = GCDeleted
-			if err := e.Report.Step(s.Tenant+": "+StepLocal, func() error { _, err := e.cleanLocal(s.Tenant); return err }); err != nil {
+			if err := h.Report.Step(s.Tenant+": "+StepLocal, func() error { _, err := h.cleanLocal(s.Tenant); return err }); err != nil {
 				r.Action, r.Error = GCFailed, FirstLine(err.Error())
 			}
 		}

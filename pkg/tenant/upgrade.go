@@ -21,13 +21,11 @@ type UpgradeOptions struct {
 	Selector string // label selector over the tenant namespaces' labels
 	All      bool
 
-	Chart        string
-	ChartRepo    string
-	ChartVersion string // empty keeps each release's chart version
-	ValuesFiles  []string
-	// Values are the platform's default values (the host defaults), under
-	// the values each tenant's user keeps; as create passes them.
-	Values map[string]any
+	// Spec's Chart, ChartRepo, ChartVersion (empty keeps each release's),
+	// Values (the host defaults, under the values each tenant's user
+	// keeps, as create passes them) and ValuesFiles apply to every tenant;
+	// its pool, Kubernetes version and isolation are each tenant's own.
+	Spec
 
 	// Canary tenants are upgraded and checked first; the waves start only
 	// when every canary is Ready again.
@@ -124,22 +122,23 @@ func ValidateUpgrade(o UpgradeOptions) error {
 }
 
 // selectTenants returns the selected tenant namespaces, sorted by name.
-func (e *Engine) selectTenants(ctx context.Context, o UpgradeOptions) ([]corev1.Namespace, error) {
+func (h *Host) selectTenants(ctx context.Context, o UpgradeOptions) ([]corev1.Namespace, error) {
 	if o.Name != "" {
-		ns, err := e.getNamespace(ctx, o.Name)
+		t, err := h.Resolve(ctx, o.Name)
 		if err != nil {
 			return nil, err
 		}
-		return []corev1.Namespace{*ns}, nil
+		return []corev1.Namespace{*t.NS}, nil
 	}
 	sel := selector()
 	if o.Selector != "" {
 		sel += "," + o.Selector
 	}
-	nss, err := e.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: sel})
+	nss, err := h.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
 		return nil, apiError(err)
 	}
+	nss.Items = h.ownTenants(StepUpgrade, nss.Items, nil)
 	if len(nss.Items) == 0 {
 		if o.All {
 			return nil, errors.New("there are no tenants to upgrade")
@@ -152,13 +151,10 @@ func (e *Engine) selectTenants(ctx context.Context, o UpgradeOptions) ([]corev1.
 }
 
 func (o UpgradeOptions) request(ns *corev1.Namespace) InstallRequest {
-	return InstallRequest{
-		Name: InstallName(ns.Name), Namespace: ns.Name, Pool: ns.Labels[LabelPool],
-		K8sVersion: ns.Annotations[AnnotationK8sVersion],
-		Chart:      o.Chart, ChartRepo: o.ChartRepo, ChartVersion: o.ChartVersion,
-		Values: o.Values, ValuesFiles: o.ValuesFiles, ReuseValues: true,
-		Isolation: ns.Annotations[AnnotationIsolation] == "true",
-	}
+	s := o.Spec
+	s.Pool, s.K8sVersion = ns.Labels[LabelPool], ns.Annotations[AnnotationK8sVersion]
+	s.Isolation = ns.Annotations[AnnotationIsolation] == "true"
+	return InstallRequest{Name: InstallName(ns.Name), Namespace: ns.Name, Spec: s, ReuseValues: true}
 }
 
 // PlanParallelism bounds how many tenants PlanUpgrade inspects and probes at
@@ -285,7 +281,7 @@ func (e *Engine) classify(ctx context.Context, o UpgradeOptions, ns *corev1.Name
 	if timeout <= 0 {
 		timeout = 20 * time.Second
 	}
-	if err := e.With(nil).WaitReady(ctx, t.Name, timeout); err != nil {
+	if err := e.With(nil).WaitReady(ctx, &Target{Name: t.Name, NS: ns}, timeout); err != nil {
 		it.Reason = "not available: " + FirstLine(err.Error())
 		return it
 	}
@@ -306,7 +302,7 @@ func (e *Engine) Upgrade(ctx context.Context, o UpgradeOptions, p *UpgradePlan) 
 		report := e.Report.locked(&mu)
 		for i := range w.Tenants {
 			it := &w.Tenants[i]
-			ns, err := e.getNamespace(ctx, it.Name)
+			t, err := e.Resolve(ctx, it.Name)
 			if err != nil {
 				it.Outcome, it.Reason = OutcomeFailed, FirstLine(err.Error())
 				continue
@@ -315,7 +311,7 @@ func (e *Engine) Upgrade(ctx context.Context, o UpgradeOptions, p *UpgradePlan) 
 			go func() {
 				defer wg.Done()
 				sub := e.With(report.prefixed(it.Name + ": "))
-				if err := sub.upgradeOne(ctx, o, ns); err != nil {
+				if err := sub.upgradeOne(ctx, o, t); err != nil {
 					it.Outcome, it.Reason = OutcomeFailed, FirstLine(err.Error())
 					return
 				}
@@ -336,14 +332,15 @@ func (e *Engine) Upgrade(ctx context.Context, o UpgradeOptions, p *UpgradePlan) 
 
 // upgradeOne upgrades one tenant under its lease and waits for it to be
 // Ready again.
-func (e *Engine) upgradeOne(ctx context.Context, o UpgradeOptions, ns *corev1.Namespace) error {
-	return e.withLock(ctx, ns.Labels[LabelName], "upgrade", StepUpgrade, o.Wait, func(ctx context.Context) error {
-		return e.upgradeLocked(ctx, o, ns)
+func (e *Engine) upgradeOne(ctx context.Context, o UpgradeOptions, t *Target) error {
+	return e.withLock(ctx, t, "upgrade", StepUpgrade, o.Wait, func(ctx context.Context) error {
+		return e.upgradeLocked(ctx, o, t)
 	})
 }
 
-func (e *Engine) upgradeLocked(ctx context.Context, o UpgradeOptions, ns *corev1.Namespace) error {
-	err := e.Report.Step(StepUpgrade, func() error { return e.Backend.Install(ctx, o.request(ns)) })
+func (h *Host) upgradeLocked(ctx context.Context, o UpgradeOptions, t *Target) error {
+	ns := t.NS
+	err := h.Report.Step(StepUpgrade, func() error { return h.Backend.Install(ctx, o.request(ns)) })
 	if err != nil {
 		return err
 	}
@@ -351,16 +348,16 @@ func (e *Engine) upgradeLocked(ctx context.Context, o UpgradeOptions, ns *corev1
 	// rollout first, or the health check would pass on the old version.
 	ctx, cancel := context.WithTimeout(ctx, o.Wait)
 	defer cancel()
-	err = e.Report.Step(StepRollout, func() error {
-		return e.poll(ctx, StepRollout, func() (bool, string, error) {
-			done, msg, err := e.Backend.RolloutDone(ctx, ns.Name)
+	err = h.Report.Step(StepRollout, func() error {
+		return h.poll(ctx, StepRollout, func() (bool, string, error) {
+			done, msg, err := h.Backend.RolloutDone(ctx, ns.Name)
 			return done, msg, apiError(err)
 		})
 	})
 	if err != nil {
 		return err
 	}
-	return e.WaitReady(ctx, ns.Labels[LabelName], o.Wait)
+	return h.WaitReady(ctx, t, o.Wait)
 }
 
 func failedNames(items []UpgradeItem) []string {

@@ -55,17 +55,17 @@ func TestWaves(t *testing.T) {
 }
 
 func TestValidateUpgrade(t *testing.T) {
-	ok := UpgradeOptions{Selector: "team=a", ChartVersion: "1", Wait: 1}
+	ok := UpgradeOptions{Selector: "team=a", Wait: 1, Spec: Spec{ChartVersion: "1"}}
 	if err := ValidateUpgrade(ok); err != nil {
 		t.Fatal(err)
 	}
 	for _, bad := range []UpgradeOptions{
-		{ChartVersion: "1", Wait: 1},                        // nothing selected
-		{Name: "a", All: true, ChartVersion: "1", Wait: 1},  // two selections
-		{Selector: "team in (", ChartVersion: "1", Wait: 1}, // bad selector
-		{All: true, Wait: 1},                                // nothing to upgrade to
-		{All: true, ChartVersion: "1", Wait: 1, Canary: -1}, // negative
-		{All: true, ChartVersion: "1"},                      // no wait
+		{Spec: Spec{ChartVersion: "1"}, Wait: 1},                        // nothing selected
+		{Name: "a", All: true, Spec: Spec{ChartVersion: "1"}, Wait: 1},  // two selections
+		{Selector: "team in (", Spec: Spec{ChartVersion: "1"}, Wait: 1}, // bad selector
+		{All: true, Wait: 1}, // nothing to upgrade to
+		{All: true, Spec: Spec{ChartVersion: "1"}, Wait: 1, Canary: -1}, // negative
+		{All: true, Spec: Spec{ChartVersion: "1"}},                      // no wait
 	} {
 		var ue *UsageError
 		if err := ValidateUpgrade(bad); !errors.As(err, &ue) {
@@ -85,7 +85,7 @@ func TestPlanUpgradeSelection(t *testing.T) {
 	for _, n := range []string{"a1", "a2", "b", "a3"} {
 		fb.releases[NamespaceFor(n)] = Release{Status: "deployed", Version: 1}
 	}
-	p, err := e.PlanUpgrade(context.Background(), UpgradeOptions{Selector: "team=a", ChartVersion: "1", Canary: 1, Wait: 1})
+	p, err := e.PlanUpgrade(context.Background(), UpgradeOptions{Selector: "team=a", Canary: 1, Wait: 1, Spec: Spec{ChartVersion: "1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestPlanUpgradeSelection(t *testing.T) {
 			t.Errorf("tenant b (team=b) was inspected")
 		}
 	}
-	if _, err := e.PlanUpgrade(context.Background(), UpgradeOptions{Selector: "team=c", ChartVersion: "1", Wait: 1}); err == nil || !strings.Contains(err.Error(), "no tenant matches") {
+	if _, err := e.PlanUpgrade(context.Background(), UpgradeOptions{Selector: "team=c", Wait: 1, Spec: Spec{ChartVersion: "1"}}); err == nil || !strings.Contains(err.Error(), "no tenant matches") {
 		t.Errorf("empty selection: %v", err)
 	}
 }
@@ -114,7 +114,7 @@ func TestPlanUpgradeSkipsAsleepAndGitOpsKeepsIsolation(t *testing.T) {
 	for _, n := range []string{"asleep", "iso", "plain"} {
 		fb.releases[NamespaceFor(n)] = Release{Status: "deployed", Version: 1}
 	}
-	p, err := e.PlanUpgrade(context.Background(), UpgradeOptions{All: true, ChartVersion: "1", Wait: 1})
+	p, err := e.PlanUpgrade(context.Background(), UpgradeOptions{All: true, Wait: 1, Spec: Spec{ChartVersion: "1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,7 @@ func TestPlanUpgradeBoundsConcurrency(t *testing.T) {
 	}
 	gb := &gatedBackend{fakeBackend: fb}
 	e.Backend = gb
-	p, err := e.PlanUpgrade(context.Background(), UpgradeOptions{All: true, ChartVersion: "1", Wait: 1})
+	p, err := e.PlanUpgrade(context.Background(), UpgradeOptions{All: true, Wait: 1, Spec: Spec{ChartVersion: "1"}})
 	if err != nil {
 		t.Fatal(err)
 	}

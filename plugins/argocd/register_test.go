@@ -242,7 +242,7 @@ func newRegistrar(t *testing.T, objs ...runtime.Object) (*Registrar, *fake.Clien
 		}
 		return true, out, nil
 	})
-	return &Registrar{Kube: cs, Tenants: &tenant.Engine{Kube: cs}, Meta: meta}, cs, meta
+	return &Registrar{Kube: cs, Tenants: &tenant.Engine{Host: tenant.Host{Kube: cs}}, Meta: meta}, cs, meta
 }
 
 func TestRegisteredWithoutArgoCDIsUnknown(t *testing.T) {

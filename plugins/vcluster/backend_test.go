@@ -82,7 +82,7 @@ func TestUserValuesSurviveUpgradeAndCreateRerun(t *testing.T) {
 	chart := testChart(t, t.TempDir(), "vcluster", "0.0.1")
 	user := filepath.Join(t.TempDir(), "user.yaml")
 	os.WriteFile(user, []byte("controlPlane:\n  proxy:\n    extraSANs: [vc.example.com]\n  statefulSet:\n    scheduling:\n      nodeSelector:\n        project: big-pool\n"), 0o644)
-	req := tenant.InstallRequest{Name: "demo", Namespace: "vcluster-demo", Pool: "demo", Chart: chart}
+	req := tenant.InstallRequest{Name: "demo", Namespace: "vcluster-demo", Spec: tenant.Spec{Pool: "demo", Chart: chart}}
 	create := req
 	create.ValuesFiles = []string{user}
 	if err := b.Install(ctx, create); err != nil {
@@ -168,7 +168,7 @@ func TestUserValuesOfAnOlderRelease(t *testing.T) {
 	if _, err := in.Run(ch, old); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Install(ctx, tenant.InstallRequest{Name: "demo", Namespace: "vcluster-demo", Pool: "demo", Chart: chart, ReuseValues: true}); err != nil {
+	if err := b.Install(ctx, tenant.InstallRequest{Name: "demo", Namespace: "vcluster-demo", ReuseValues: true, Spec: tenant.Spec{Pool: "demo", Chart: chart}}); err != nil {
 		t.Fatal(err)
 	}
 	got := pathOf(lastConfig(t, b).Config, "controlPlane", "proxy", "extraSANs")
@@ -204,18 +204,18 @@ func TestDefaultChartNotFromWorkingDirectory(t *testing.T) {
 		t.Fatalf("the default chart resolved to the local %s", p)
 	}
 	for _, ref := range []string{"./vcluster", filepath.Join(dir, "vcluster"), "../" + filepath.Base(dir) + "/vcluster"} {
-		if _, ok := localChart(tenant.InstallRequest{Chart: ref}); !ok {
+		if _, ok := localChart(tenant.InstallRequest{Spec: tenant.Spec{Chart: ref}}); !ok {
 			t.Errorf("explicit --chart %s is not taken as local", ref)
 		}
 	}
-	if p, ok := localChart(tenant.InstallRequest{Chart: "vcluster"}); ok {
+	if p, ok := localChart(tenant.InstallRequest{Spec: tenant.Spec{Chart: "vcluster"}}); ok {
 		t.Errorf("the bare name vcluster resolved to the local %s", p)
 	}
 	// The whole load: the default goes to the repository, never the local
 	// "evil" chart. (No network: an unreachable repository URL.)
 	b := memBackend(t)
 	cfg, _ := b.config("x")
-	ch, err := b.loadChart(cfg, tenant.InstallRequest{ChartRepo: "http://127.0.0.1:1"})
+	ch, err := b.loadChart(cfg, tenant.InstallRequest{Spec: tenant.Spec{ChartRepo: "http://127.0.0.1:1"}})
 	if err == nil && ch.Metadata.Name == "evil" {
 		t.Fatal("the default chart was loaded from the working directory")
 	}
@@ -223,7 +223,7 @@ func TestDefaultChartNotFromWorkingDirectory(t *testing.T) {
 		t.Fatalf("the default chart was looked up in the working directory: %v", err)
 	}
 	// As create, upgrade and gc pass it: the built-in name and version.
-	ch, err = b.loadChart(cfg, tenant.InstallRequest{Chart: "vcluster", ChartRepo: "http://127.0.0.1:1", ChartVersion: "0.34.0"})
+	ch, err = b.loadChart(cfg, tenant.InstallRequest{Spec: tenant.Spec{Chart: "vcluster", ChartRepo: "http://127.0.0.1:1", ChartVersion: "0.34.0"}})
 	if err == nil && ch.Metadata.Name == "evil" {
 		t.Fatal("chart vcluster was loaded from the working directory")
 	}
@@ -238,7 +238,7 @@ func TestDefaultChartNotFromWorkingDirectory(t *testing.T) {
 func TestFencedInstallLeavesThePendingRelease(t *testing.T) {
 	b := memBackend(t)
 	chart := testChart(t, t.TempDir(), "vcluster", "0.0.1")
-	req := tenant.InstallRequest{Name: "demo", Namespace: "vcluster-demo", Pool: "demo", Chart: chart}
+	req := tenant.InstallRequest{Name: "demo", Namespace: "vcluster-demo", Spec: tenant.Spec{Pool: "demo", Chart: chart}}
 	if err := b.Install(context.Background(), req); err != nil {
 		t.Fatal(err)
 	}

@@ -70,7 +70,7 @@ func renderChart(t *testing.T, req tenant.InstallRequest) []unstructured.Unstruc
 }
 
 func TestEveryRenderedObjectCarriesTenantLabels(t *testing.T) {
-	objs := renderChart(t, tenant.InstallRequest{Name: "a", Namespace: "vcluster-a", Pool: "project-x"})
+	objs := renderChart(t, tenant.InstallRequest{Name: "a", Namespace: "vcluster-a", Spec: tenant.Spec{Pool: "project-x"}})
 	kinds := map[string]bool{}
 	for _, o := range objs {
 		kinds[o.GetKind()] = true
@@ -92,7 +92,7 @@ func TestEveryRenderedObjectCarriesTenantLabels(t *testing.T) {
 }
 
 func TestIsolationRendersQuotaLimitsAndTenantOnlyNetworkPolicy(t *testing.T) {
-	objs := renderChart(t, tenant.InstallRequest{Name: "b", Namespace: "vcluster-b", Pool: "project-z", Isolation: true})
+	objs := renderChart(t, tenant.InstallRequest{Name: "b", Namespace: "vcluster-b", Spec: tenant.Spec{Pool: "project-z", Isolation: true}})
 	byKind := map[string][]unstructured.Unstructured{}
 	for _, o := range objs {
 		byKind[o.GetKind()] = append(byKind[o.GetKind()], o)

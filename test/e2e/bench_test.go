@@ -117,8 +117,8 @@ func BenchmarkList1000(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	e := &tenant.Engine{Kube: kube, REST: cfg, Backend: &vcluster.Backend{Kube: kube, Meta: meta},
-		Sessions: session.Store{Dir: b.TempDir()}}
+	e := &tenant.Engine{Host: tenant.Host{Kube: kube, REST: cfg, Backend: &vcluster.Backend{Kube: kube, Meta: meta},
+		Sessions: session.Store{Dir: b.TempDir()}}}
 	b.Run("list", func(b *testing.B) {
 		calls.Store(0)
 		for b.Loop() {

@@ -28,7 +28,7 @@ func run(t *testing.T, e *tenant.Engine, args ...string) (string, error) {
 
 func TestStatus(t *testing.T) {
 	e, cs, _ := tenanttest.NewEngine(t)
-	tenanttest.Create(t, e, tenant.CreateOptions{Name: "demo", Pool: "p1", Isolation: true})
+	tenanttest.Create(t, e, tenant.CreateOptions{Name: "demo", Spec: tenant.Spec{Pool: "p1", Isolation: true}})
 	now := time.Now()
 	for i, reason := range []string{"Scheduled", "Pulled", "Started"} {
 		_, err := cs.CoreV1().Events("vcluster-demo").Create(context.Background(), &corev1.Event{

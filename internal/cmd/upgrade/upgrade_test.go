@@ -45,7 +45,7 @@ func TestUpgradeSelectsPlansAndResumes(t *testing.T) {
 	e, _, b := tenanttest.NewEngine(t)
 	for _, n := range []string{"a1", "a2", "b1"} {
 		team := map[string]string{"team": n[:1]}
-		tenanttest.Create(t, e, tenant.CreateOptions{Name: n, ChartVersion: "0.1.0", Labels: team})
+		tenanttest.Create(t, e, tenant.CreateOptions{Name: n, Labels: team, Spec: tenant.Spec{ChartVersion: "0.1.0"}})
 	}
 	created := len(b.Installs)
 	out, _, err := run(t, e, "-l", "team=a", "--chart-version", "0.2.0", "--dry-run", "-o", "json")

@@ -168,9 +168,9 @@ func NewEngine(t testing.TB, objs ...runtime.Object) (*tenant.Engine, *fake.Clie
 	})
 	b := &Backend{Kube: cs, releases: map[string]tenant.Release{}, versions: map[string]string{}, asleep: map[string]bool{}}
 	dir := t.TempDir()
-	e := &tenant.Engine{Kube: cs, Backend: b,
+	e := &tenant.Engine{Host: tenant.Host{Kube: cs, Backend: b,
 		Kubeconfig: kubeconfig.Store{Path: filepath.Join(dir, "config")},
-		Sessions:   session.Store{Dir: filepath.Join(dir, "sessions")}}
+		Sessions:   session.Store{Dir: filepath.Join(dir, "sessions")}}}
 	return e, cs, b
 }
 

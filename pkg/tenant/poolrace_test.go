@@ -1,0 +1,166 @@
+package tenant_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant/tenanttest"
+)
+
+var nsResource = corev1.SchemeGroupVersion.WithResource("namespaces")
+
+// conditionalUpdates makes namespace updates fail with a Conflict when the
+// stored resourceVersion differs from the update's, as the API server does
+// (client-go's fake tracker keeps none; claimBehind sets one).
+func conditionalUpdates(cs *fake.Clientset) {
+	cs.PrependReactor("update", "namespaces", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		ns := a.(k8stesting.UpdateAction).GetObject().(*corev1.Namespace)
+		cur, err := cs.Tracker().Get(nsResource, "", ns.Name)
+		if err == nil && cur.(*corev1.Namespace).ResourceVersion != ns.ResourceVersion {
+			return true, nil, apierrors.NewConflict(nsResource.GroupResource(), ns.Name, nil)
+		}
+		return false, nil, nil
+	})
+}
+
+// claimBehind makes the next list of pool's spares return what it read,
+// while another create claims the first of them as name right after.
+func claimBehind(t *testing.T, cs *fake.Clientset, pool, name string) *string {
+	var (
+		once    sync.Once
+		claimed string
+	)
+	cs.PrependReactor("list", "namespaces", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if !strings.Contains(a.(k8stesting.ListAction).GetListRestrictions().Labels.String(), tenant.LabelSpare+"="+pool) {
+			return false, nil, nil
+		}
+		handled := false
+		var snapshot runtime.Object
+		once.Do(func() {
+			obj, err := cs.Tracker().List(nsResource, corev1.SchemeGroupVersion.WithKind("Namespace"), "")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			l := obj.(*corev1.NamespaceList)
+			var spares []corev1.Namespace
+			for _, ns := range l.Items {
+				if ns.Labels[tenant.LabelSpare] == pool {
+					spares = append(spares, ns)
+				}
+			}
+			slices.SortFunc(spares, func(a, b corev1.Namespace) int { return strings.Compare(a.Name, b.Name) })
+			c := spares[0].DeepCopy()
+			delete(c.Labels, tenant.LabelSpare)
+			c.Labels[tenant.LabelName] = name
+			c.Annotations[tenant.AnnotationClaimedAt] = time.Now().UTC().Format(time.RFC3339)
+			c.ResourceVersion = "claimed"
+			if err := cs.Tracker().Update(nsResource, c, ""); err != nil {
+				t.Error(err)
+			}
+			claimed = c.Name
+			l.Items = spares
+			snapshot, handled = l, true
+		})
+		return handled, snapshot, nil
+	})
+	return &claimed
+}
+
+// TestSameNameCreatesConvergeOnOneClaim (N2): a create whose spare list ran
+// just before another create of the same name claimed a spare claims
+// another spare, sees the first claim, gives its spare back and converges
+// on the first claim's namespace: no vcluster-NAME, no orphaned spare.
+func TestSameNameCreatesConvergeOnOneClaim(t *testing.T) {
+	ctx := context.Background()
+	e, cs, _ := tenanttest.NewListingEngine(t)
+	conditionalUpdates(cs)
+	spec := tenant.PoolSpec{Pool: "pool-a", Size: 2}
+	if _, err := e.With(nil).TopUp(ctx, spec, poolTemplate()); err != nil {
+		t.Fatal(err)
+	}
+	first := claimBehind(t, cs, "pool-a", "demo")
+	o := poolTemplate()
+	o.Name, o.Pool = "demo", "pool-a"
+	got := tenanttest.Create(t, e, o)
+	if got.Namespace != *first {
+		t.Errorf("create went into %s, want the other create's claim %s", got.Namespace, *first)
+	}
+	if _, err := cs.CoreV1().Namespaces().Get(ctx, "vcluster-demo", metav1.GetOptions{}); err == nil {
+		t.Error("create made vcluster-demo beside a claimed spare of the name")
+	}
+	ts, _ := e.List(ctx)
+	if len(ts) != 1 || ts[0].Namespace != *first {
+		t.Errorf("list: %+v, want demo once, in %s", ts, *first)
+	}
+	if s, _ := e.Spares(ctx, "pool-a"); len(s) != 1 {
+		t.Errorf("spares after the race: %+v, want the given-back one", s)
+	}
+}
+
+// TestTopUpSkipsAJustClaimedSpare (N10): a spare claimed between a
+// sleeping pool's top-up listing it and putting it to sleep is skipped:
+// the claimed tenant gets no ready-at of the top-up's, is not put to
+// sleep, and the top-up does not fail.
+func TestTopUpSkipsAJustClaimedSpare(t *testing.T) {
+	ctx := context.Background()
+	e, cs, b := tenanttest.NewListingEngine(t)
+	conditionalUpdates(cs)
+	spec := tenant.PoolSpec{Pool: "pool-a", Size: 1, Sleeping: true}
+	if _, err := e.With(nil).TopUp(ctx, tenant.PoolSpec{Pool: "pool-a", Size: 1}, poolTemplate()); err != nil {
+		t.Fatal(err)
+	}
+	claimed := claimBehind(t, cs, "pool-a", "demo")
+	res, err := e.With(nil).TopUp(ctx, spec, poolTemplate())
+	if err != nil {
+		t.Fatalf("top-up failed on a just-claimed spare: %v", err)
+	}
+	if len(res.Slept) != 0 {
+		t.Errorf("top-up put %v to sleep, the claimed tenant", res.Slept)
+	}
+	ns, err := cs.CoreV1().Namespaces().Get(ctx, *claimed, metav1.GetOptions{})
+	if err != nil || ns.Annotations[tenant.AnnotationReadyAt] != "" || ns.Annotations[tenant.AnnotationSleepingSince] != "" {
+		t.Errorf("claimed namespace after the top-up: %+v, %v", ns, err)
+	}
+	if slices.Contains(b.Uninstalled, *claimed) {
+		t.Error("top-up removed the claimed tenant")
+	}
+}
+
+// TestHalfMadeSpareIsReplaced (N6): a spare still Installing long after
+// it was made (its installer was killed) is removed by the next top-up
+// and a new one started, instead of counting toward the pool forever.
+func TestHalfMadeSpareIsReplaced(t *testing.T) {
+	ctx := context.Background()
+	e, cs, _ := tenanttest.NewListingEngine(t)
+	tmpl := poolTemplate()
+	tmpl.Pool = "pool-a"
+	hash, err := tenant.SpecHash(tmpl.Spec, e.Backend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels := tenant.Labels("spare-0badc0de", "pool-a")
+	labels[tenant.LabelSpare], labels[tenant.LabelPool] = "pool-a", "pool-a"
+	stuck := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "vcluster-spare-0badc0de", Labels: labels,
+		Annotations: map[string]string{tenant.AnnotationSpec: hash,
+			tenant.AnnotationCreatedAt: time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)}}}
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, stuck, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.With(nil).TopUp(ctx, tenant.PoolSpec{Pool: "pool-a", Size: 1}, poolTemplate())
+	if err != nil || !slices.Equal(res.Removed, []string{"spare-0badc0de"}) || len(res.Started) != 1 {
+		t.Errorf("top-up: %+v, %v; want the stuck spare removed and another started", res, err)
+	}
+}

@@ -1,0 +1,245 @@
+package tenant
+
+import (
+	"cmp"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/portforward"
+)
+
+// WaitReady waits until the tenant's virtual API answers /readyz, reporting
+// what it waits for: pod scheduling (with the scheduler's reason), the
+// kubeconfig secret, then the API itself through a port-forward.
+func (h *Host) WaitReady(ctx context.Context, t *Target, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	ns := t.Namespace()
+	var pod *corev1.Pod
+	err := h.Report.Step(StepSchedule, func() error {
+		return h.poll(ctx, StepSchedule, func() (bool, string, error) {
+			p, msg, err := h.controlPlanePod(ctx, ns)
+			pod = p
+			return p != nil && p.Status.Phase == corev1.PodRunning, msg, err
+		})
+	})
+	if err != nil {
+		return err
+	}
+	var creds *Credentials
+	err = h.Report.Step(StepKubeconfig, func() error {
+		return h.poll(ctx, StepKubeconfig, func() (bool, string, error) {
+			c, err := h.Backend.Credentials(ctx, ns)
+			if errors.Is(err, ErrNotFound) {
+				return false, "waiting for vCluster to write its kubeconfig secret", nil
+			}
+			creds = c
+			return err == nil, "", err
+		})
+	})
+	if err != nil {
+		return err
+	}
+	var version string
+	probe := h.probeReadyz
+	if p, ok := h.Backend.(ReadyProber); ok {
+		probe = p.ProbeReady
+	}
+	err = h.Report.Step(StepReady, func() error {
+		return h.poll(ctx, StepReady, func() (bool, string, error) {
+			v, err := probe(ctx, ns, pod.Name, creds)
+			if err != nil {
+				return false, "virtual API not ready: " + FirstLine(err.Error()), nil
+			}
+			version = v
+			// The API answering through a port-forward is not yet what
+			// list and status call Ready, nor does the Service have an
+			// endpoint (what Argo CD uses) until the kubelet's probes
+			// pass: wait for the workload's ready replicas too.
+			return h.controlPlaneReady(ctx, ns)
+		})
+	})
+	if err != nil || version == "" {
+		return err
+	}
+	// The K8S column: what the tenant's API server says it runs; and the
+	// workload kind list reads.
+	return h.annotateAll(ctx, ns, map[string]string{
+		AnnotationServerVersion:    version,
+		AnnotationControlPlaneKind: workloadKind(pod),
+	})
+}
+
+// controlPlaneReady says whether the tenant's control-plane workload has all
+// its replicas ready, as list and status read it. A backend that does not
+// list workloads, or a workload it does not find, leaves the API probe as
+// the only check.
+func (h *Host) controlPlaneReady(ctx context.Context, ns string) (bool, string, error) {
+	cps, err := h.controlPlanes(ctx, Scope{Namespace: ns})
+	if err != nil {
+		return false, "", err
+	}
+	cp, ok := cps[ns]
+	if !ok || cp.Replicas == 0 || cp.Ready >= cp.Replicas {
+		return true, "", nil
+	}
+	return false, fmt.Sprintf("control plane %d/%d ready: waiting for the kubelet's readiness probe", cp.Ready, cp.Replicas), nil
+}
+
+// workloadKind is the kind of the workload that owns a control-plane pod
+// (a Deployment owns its pods through a ReplicaSet); empty when unknown.
+func workloadKind(p *corev1.Pod) string {
+	if p == nil {
+		return ""
+	}
+	for _, o := range p.OwnerReferences {
+		if o.Controller != nil && *o.Controller {
+			if o.Kind == "ReplicaSet" {
+				return "Deployment"
+			}
+			return o.Kind
+		}
+	}
+	return ""
+}
+
+// controlPlanePod finds the tenant's control-plane pod and says why it is not
+// running yet.
+func (h *Host) controlPlanePod(ctx context.Context, ns string) (*corev1.Pod, string, error) {
+	pods, err := h.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: h.Backend.PodSelector()})
+	if err != nil {
+		return nil, "", apiError(err)
+	}
+	var p *corev1.Pod
+	for i := range pods.Items {
+		// During a rollout the old pod lingers while terminating: skip it.
+		if pods.Items[i].DeletionTimestamp == nil {
+			p = &pods.Items[i]
+			break
+		}
+	}
+	if p == nil {
+		return nil, "waiting for the control-plane pod to be created", nil
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status != corev1.ConditionTrue {
+			return p, fmt.Sprintf("pod %s Pending: %s", p.Name, cmp.Or(c.Message, c.Reason)), nil
+		}
+	}
+	switch {
+	case p.Status.Phase == corev1.PodRunning:
+	case p.Spec.NodeName == "": // created; the scheduler has not looked at it yet
+		return p, fmt.Sprintf("pod %s is %s, waiting for the scheduler", p.Name, p.Status.Phase), nil
+	default:
+		return p, fmt.Sprintf("pod %s is %s on node %s", p.Name, p.Status.Phase, p.Spec.NodeName), nil
+	}
+	return p, "", nil
+}
+
+// probeReadyz asks the virtual API server for /readyz through a short-lived
+// port-forward, verifying TLS with the tenant's CA, then for /version; it
+// returns the server's gitVersion ("" when /version did not say).
+func (h *Host) probeReadyz(ctx context.Context, ns, pod string, c *Credentials) (string, error) {
+	fw, err := portforward.Start(ctx, h.REST, ns, pod, 0, h.Backend.APIPort())
+	if err != nil {
+		return "", err
+	}
+	defer fw.Close()
+	client, err := tlsClient(c, "localhost")
+	if err != nil {
+		return "", err
+	}
+	get := func(path string, limit int64) (int, string, []byte, error) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("https://127.0.0.1:%d%s", fw.LocalPort, path), nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, "", nil, err
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, limit))
+		return resp.StatusCode, resp.Status, body, nil
+	}
+	code, status, body, err := get("/readyz", 512)
+	if err != nil {
+		return "", err
+	}
+	if code != http.StatusOK {
+		return "", fmt.Errorf("/readyz: %s: %s", status, strings.TrimSpace(string(body)))
+	}
+	var v struct {
+		GitVersion string `json:"gitVersion"`
+	}
+	if code, _, body, err := get("/version", 4096); err == nil && code == http.StatusOK {
+		_ = json.Unmarshal(body, &v)
+	}
+	return v.GitVersion, nil
+}
+
+// tlsClient trusts only the tenant CA and presents its client certificate.
+func tlsClient(c *Credentials, serverName string) (*http.Client, error) {
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(c.CA) {
+		return nil, fmt.Errorf("the vCluster secret holds no valid CA certificate")
+	}
+	cfg := &tls.Config{RootCAs: pool, ServerName: serverName, MinVersion: tls.VersionTLS12}
+	if len(c.ClientCert) > 0 {
+		cert, err := tls.X509KeyPair(c.ClientCert, c.ClientKey)
+		if err != nil {
+			return nil, fmt.Errorf("vCluster client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg}}, nil
+}
+
+// poll calls check every 500 ms until it is done, reporting each new wait
+// message once.
+func (h *Host) poll(ctx context.Context, step string, check func() (bool, string, error)) error {
+	last := ""
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		done, msg, err := check()
+		if err != nil && ctx.Err() == nil && !nearDeadline(ctx) {
+			return err
+		}
+		if err != nil {
+			// client-go's rate limiter fails a call that would end after the
+			// deadline before the deadline passes: report the timeout and
+			// what we waited for, not the limiter.
+			<-ctx.Done()
+		}
+		if done {
+			return nil
+		}
+		if msg != "" && msg != last {
+			h.Report.Emit(step, PhaseWaiting, msg, nil)
+			last = msg
+		}
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return fmt.Errorf("timed out: %s", cmp.Or(last, step))
+			}
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// nearDeadline reports whether ctx ends within a second.
+func nearDeadline(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	return ok && time.Until(dl) < time.Second
+}
