@@ -14,7 +14,8 @@ COMPILING := @echo "compiling the playground tool (test/testenv/cmd/playground; 
 
 # Build (first time, ~15-20 min on 2 cores, up to 20 more with the real node;
 # cached afterwards) and start the playground; prints what runs where and the
-# KUBECONFIG to use.
+# KUBECONFIG to use. It builds only what that playground runs: not Argo CD
+# v2.14 nor vCluster 0.25.0, which only the e2e suite uses (testenv-build).
 playground:
 	$(COMPILING)
 	cd $(TESTENV) && go run ./cmd/playground up --dir $(PLAYGROUND_DIR) $(PLAYGROUND_FLAGS)
@@ -23,12 +24,13 @@ playground:
 playground-down:
 	cd $(TESTENV) && go run ./cmd/playground down --dir $(PLAYGROUND_DIR)
 
-# Build and cache the playground's binaries only (with what real nodes need:
-# test/testenv/realnodes runs in `make test`; and Argo CD v2.14, which the e2e
-# suite's playground runs beside v3).
+# Build and cache the binaries the real-parts tests use, before their
+# timeouts start: what real nodes need (test/testenv/realnodes runs in
+# `make test`), Argo CD v2.14 (the e2e suite's playground runs it beside v3)
+# and vCluster 0.25.0 (the e2e suite's older-chart test).
 testenv-build:
 	$(COMPILING)
-	cd $(TESTENV) && go run ./cmd/playground build --real-nodes --argocd-v2
+	cd $(TESTENV) && go run ./cmd/playground build --real-nodes --argocd-v2 --vcluster-old
 
 BIN := $(CURDIR)/bin/kubectl-tenant
 GOTEST_TIMEOUT := 75m

@@ -24,10 +24,11 @@ const (
 	// serves (the chart derives its control-plane image tag from it).
 	VClusterChartVersion = "0.34.0"
 	// VClusterOldVersion is the oldest vCluster line kubectl-tenant supports
-	// (its values fit that chart's schema): the playground's repository also
-	// serves its chart, as VClusterOldChartVersion, and the runner starts its
-	// own `vcluster` for the pods it renders, so tenants can be created with
-	// it and upgraded to VClusterVersion.
+	// (its values fit that chart's schema): a playground with
+	// Options.VClusterOld (the e2e suite's, Start) also serves its chart, as
+	// VClusterOldChartVersion, and the runner starts its own `vcluster` for
+	// the pods it renders, so tenants can be created with it and upgraded to
+	// VClusterVersion.
 	VClusterOldVersion      = "v0.25.0"
 	VClusterOldChartVersion = "0.25.0"
 	ArgoCDVersion           = "v3.2.11"
@@ -66,13 +67,26 @@ type component struct {
 	tags string
 	// argoCDV2 parts are built only for playgrounds with Options.ArgoCDV2.
 	argoCDV2 bool
+	// vclusterOld parts are built only for playgrounds with
+	// Options.VClusterOld.
+	vclusterOld bool
 }
 
-// wanted says which optional components a build includes.
-type wanted struct{ realNodes, argoCDV2 bool }
+// Extras says which optional parts a build includes besides the ones every
+// playground runs (etcd, the control plane, kwok, vCluster, Argo CD, helm).
+type Extras struct {
+	// RealNodes: kubelet, kube-proxy, CoreDNS and kine (Options.RealNodes).
+	RealNodes bool
+	// ArgoCDV2: Argo CD ArgoCDV2Version, binary "argocd-v2"
+	// (Options.ArgoCDV2).
+	ArgoCDV2 bool
+	// VClusterOld: vCluster VClusterOldVersion, binary
+	// VClusterBinary(VClusterOldChartVersion) (Options.VClusterOld).
+	VClusterOld bool
+}
 
-func (w wanted) has(c component) bool {
-	return (!c.realNode || w.realNodes) && (!c.argoCDV2 || w.argoCDV2)
+func (x Extras) has(c component) bool {
+	return (!c.realNode || x.RealNodes) && (!c.argoCDV2 || x.ArgoCDV2) && (!c.vclusterOld || x.VClusterOld)
 }
 
 // VClusterBinary names the built `vcluster` of a chart version other than
@@ -101,7 +115,7 @@ func components() []component {
 		}},
 		{name: "kwok", version: KwokVersion, cmds: map[string]string{"kwok": "sigs.k8s.io/kwok/cmd/kwok"}},
 		{name: "vcluster", version: VClusterVersion, cmds: map[string]string{"vcluster": "github.com/loft-sh/vcluster/cmd/vcluster"}},
-		{name: "vcluster-old", version: VClusterOldVersion, cmds: map[string]string{
+		{name: "vcluster-old", version: VClusterOldVersion, vclusterOld: true, cmds: map[string]string{
 			VClusterBinary(VClusterOldChartVersion): "github.com/loft-sh/vcluster/cmd/vcluster"}},
 		{name: "argocd", version: ArgoCDVersion,
 			ldflags: " -X github.com/argoproj/argo-cd/v3/common.version=" + strings.TrimPrefix(ArgoCDVersion, "v"),
@@ -147,27 +161,12 @@ type Binaries map[string]string
 // BuildLogf receives progress lines of a build.
 type BuildLogf func(format string, args ...any)
 
-// EnsureBinaries builds every missing part (cold: ~15 min on 2 cores) and
-// returns their paths. The cache key holds the component version, the Go
-// version, the wrapper module's go.mod/go.sum and the flags, so changing any
-// of them rebuilds that part only.
-func EnsureBinaries(ctx context.Context, logf BuildLogf) (Binaries, error) {
-	return ensureBinaries(ctx, logf, wanted{})
-}
-
-// EnsureArgoCDV2Binaries is EnsureBinaries plus Argo CD ArgoCDV2Version
-// (binary "argocd-v2"), which Options.ArgoCDV2 runs.
-func EnsureArgoCDV2Binaries(ctx context.Context, logf BuildLogf) (Binaries, error) {
-	return ensureBinaries(ctx, logf, wanted{argoCDV2: true})
-}
-
-// EnsureRealNodeBinaries is EnsureBinaries plus what real nodes run:
-// kubelet, kube-proxy and CoreDNS.
-func EnsureRealNodeBinaries(ctx context.Context, logf BuildLogf) (Binaries, error) {
-	return ensureBinaries(ctx, logf, wanted{realNodes: true})
-}
-
-func ensureBinaries(ctx context.Context, logf BuildLogf, want wanted) (Binaries, error) {
+// EnsureBinaries builds every missing part every playground runs, plus the
+// extras asked for (cold: ~15 min on 2 cores without extras), and returns
+// their paths. The cache key holds the component version, the Go version,
+// the wrapper module's go.mod/go.sum and the flags, so changing any of them
+// rebuilds that part only.
+func EnsureBinaries(ctx context.Context, logf BuildLogf, extras Extras) (Binaries, error) {
 	src, err := moduleDir()
 	if err != nil {
 		return nil, err
@@ -188,7 +187,7 @@ func ensureBinaries(ctx context.Context, logf BuildLogf, want wanted) (Binaries,
 	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
 	out := Binaries{}
 	for _, c := range components() {
-		if !want.has(c) {
+		if !extras.has(c) {
 			continue
 		}
 		dir, err := ensureComponent(ctx, filepath.Join(src, "build", c.name), c, logf)
@@ -261,7 +260,7 @@ func ensureComponent(ctx context.Context, wrapper string, c component, logf Buil
 }
 
 // coldBuild is how long each binary's build took from an empty Go build
-// cache on the 2-core development machine, in the order ensureBinaries
+// cache on the 2-core development machine, in the order EnsureBinaries
 // builds them (later ones reuse k8s.io packages the earlier ones compiled):
 // the "built X in" lines of a cold `make testenv-build` (2026-12-06)
 // and docs/performance.md. Only printed, so a newcomer knows what to expect;

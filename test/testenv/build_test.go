@@ -2,6 +2,8 @@ package testenv
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -53,5 +55,44 @@ func TestColdBuildNamesBuiltBinaries(t *testing.T) {
 		if !built[bin] {
 			t.Errorf("coldBuild names %q, which no component builds", bin)
 		}
+	}
+}
+
+// builtBy are the binaries EnsureBinaries builds with x, sorted.
+func builtBy(x Extras) []string {
+	var names []string
+	for _, c := range components() {
+		if x.has(c) {
+			names = append(names, slices.Collect(maps.Keys(c.cmds))...)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// TestUpBuildsOnlyWhatItRuns: `playground up` (make playground, make demo)
+// builds neither vCluster VClusterOldVersion nor Argo CD ArgoCDV2Version,
+// which only the e2e suite uses; the suite's playground (Start) builds both.
+func TestUpBuildsOnlyWhatItRuns(t *testing.T) {
+	old, v2 := VClusterBinary(VClusterOldChartVersion), "argocd-v2"
+	for _, opts := range []Options{{}, {RealNodes: true}} {
+		got := builtBy(opts.extras())
+		if slices.Contains(got, old) || slices.Contains(got, v2) {
+			t.Errorf("Up(%+v) builds %q, want neither %s nor %s", opts, got, old, v2)
+		}
+		for _, want := range []string{"etcd", "kube-apiserver", "kwok", "vcluster", "argocd", "helm"} {
+			if !slices.Contains(got, want) {
+				t.Errorf("Up(%+v) builds %q, want %s among them", opts, got, want)
+			}
+		}
+	}
+	suite := builtBy(suiteOptions(t.TempDir()).extras())
+	for _, want := range []string{old, v2, "vcluster", "argocd"} {
+		if !slices.Contains(suite, want) {
+			t.Errorf("the suite's playground builds %q, want %s among them", suite, want)
+		}
+	}
+	if slices.Contains(suite, "kubelet") {
+		t.Errorf("the suite's (kwok) playground builds %q, want no kubelet", suite)
 	}
 }

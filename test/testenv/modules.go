@@ -18,8 +18,9 @@ type moduleDirs struct {
 }
 
 // resolveModuleDirs asks the go command where the wrapper modules' main
-// dependencies are, downloading them if the module cache lost them.
-func resolveModuleDirs(ctx context.Context) (moduleDirs, error) {
+// dependencies are, downloading them if the module cache lost them;
+// vclusterOld's only with old (Options.VClusterOld).
+func resolveModuleDirs(ctx context.Context, old bool) (moduleDirs, error) {
 	src, err := moduleDir()
 	if err != nil {
 		return moduleDirs{}, err
@@ -35,6 +36,9 @@ func resolveModuleDirs(ctx context.Context) (moduleDirs, error) {
 		{&m.vcluster, "vcluster", "github.com/loft-sh/vcluster"},
 		{&m.vclusterOld, "vcluster-old", "github.com/loft-sh/vcluster"},
 	} {
+		if x.dst == &m.vclusterOld && !old {
+			continue
+		}
 		cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", x.module)
 		cmd.Dir = filepath.Join(src, "build", x.wrapper)
 		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=readonly", "GOTOOLCHAIN=local")

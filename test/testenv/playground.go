@@ -69,6 +69,17 @@ type Options struct {
 	// ArgoCDVersion in ArgoCDNamespace, so tests can pick either
 	// (Env.ArgoCDs). The e2e playground (Start) has it.
 	ArgoCDV2 bool
+	// VClusterOld also builds vCluster VClusterOldVersion and serves chart
+	// VClusterOldChartVersion from the playground's Helm repository, so
+	// tenants can be created with the oldest supported chart (the runner
+	// runs that version's own `vcluster` for them). The e2e playground
+	// (Start) has it.
+	VClusterOld bool
+}
+
+// extras are the optional binaries a playground with these options runs.
+func (o Options) extras() Extras {
+	return Extras{RealNodes: o.RealNodes, ArgoCDV2: o.ArgoCDV2, VClusterOld: o.VClusterOld}
 }
 
 // Up starts the playground in opts.Dir and returns its description, which
@@ -98,6 +109,10 @@ func Up(ctx context.Context, opts Options) (*Env, error) {
 				return nil, fmt.Errorf("a playground without Argo CD %s is already running in %s: stop it first (playground down --dir %[2]s)",
 					ArgoCDV2Version, dir)
 			}
+			if opts.VClusterOld && env.Bins[VClusterBinary(VClusterOldChartVersion)] == "" {
+				return nil, fmt.Errorf("a playground without vCluster %s is already running in %s: stop it first (playground down --dir %[2]s)",
+					VClusterOldVersion, dir)
+			}
 			logf("playground in %s is already running", dir)
 			return env, nil
 		}
@@ -115,7 +130,7 @@ func Up(ctx context.Context, opts Options) (*Env, error) {
 			return nil, err
 		}
 	}
-	bins, err := ensureBinaries(ctx, BuildLogf(logf), wanted{realNodes: opts.RealNodes, argoCDV2: opts.ArgoCDV2})
+	bins, err := EnsureBinaries(ctx, BuildLogf(logf), opts.extras())
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +234,8 @@ func (u *upper) abort() {
 
 func (u *upper) run(ctx context.Context) (*Env, error) {
 	// Slow lookups that need no cluster run meanwhile.
-	modsCh := goResult(func() (moduleDirs, error) { return resolveModuleDirs(ctx) })
+	_, vclusterOld := u.bins[VClusterBinary(VClusterOldChartVersion)]
+	modsCh := goResult(func() (moduleDirs, error) { return resolveModuleDirs(ctx, vclusterOld) })
 	runnerCh := goResult(func() (string, error) { return u.runnerBinary(ctx) })
 
 	var err error
@@ -310,8 +326,10 @@ func (u *upper) run(ctx context.Context) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	charts := map[string]string{VClusterChartVersion: env.VClusterChart,
-		VClusterOldChartVersion: filepath.Join(mods.vclusterOld, "chart")}
+	charts := map[string]string{VClusterChartVersion: env.VClusterChart}
+	if vclusterOld {
+		charts[VClusterOldChartVersion] = filepath.Join(mods.vclusterOld, "chart")
+	}
 	if env.ChartRepoURL, _, err = u.chartRepo(ctx, charts, runnerBin); err != nil {
 		return nil, err
 	}

@@ -26,6 +26,14 @@ var shared struct {
 // upTimeout bounds a whole Up, including a cold build of every binary.
 const upTimeout = 40 * time.Minute
 
+// suiteOptions are the options of the playground Start shares: kwok nodes,
+// and what only tests use: Argo CD ArgoCDV2Version beside ArgoCDVersion (the
+// e2e suite runs its Argo CD tests against both) and vCluster
+// VClusterOldVersion (the e2e suite's older-chart test).
+func suiteOptions(dir string) Options {
+	return Options{Dir: dir, ArgoCDV2: true, VClusterOld: true}
+}
+
 // Start returns the playground shared by every test of this binary, starting
 // it on first use. Its state lives in a temporary directory removed by Main,
 // or in $TESTENV_DIR_STATE, which is reused across runs and left running
@@ -45,10 +53,9 @@ func Start(t testing.TB) *Env {
 		defer cancel()
 		shared.cancel.Store(&cancel)
 		start := time.Now()
-		// ArgoCDV2: the e2e suite runs its Argo CD tests against both versions.
-		shared.env, shared.err = Up(ctx, Options{Dir: shared.dir, ArgoCDV2: true, Logf: func(f string, a ...any) {
-			fmt.Fprintf(os.Stderr, "testenv: "+f+"\n", a...)
-		}})
+		opts := suiteOptions(shared.dir)
+		opts.Logf = func(f string, a ...any) { fmt.Fprintf(os.Stderr, "testenv: "+f+"\n", a...) }
+		shared.env, shared.err = Up(ctx, opts)
 		if shared.err == nil {
 			fmt.Fprintf(os.Stderr, "testenv: playground ready in %s (%s)\n", time.Since(start).Round(100*time.Millisecond), shared.dir)
 		}

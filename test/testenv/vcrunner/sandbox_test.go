@@ -79,7 +79,7 @@ func TestSandbox(t *testing.T) {
 	if err := vcrunner.Preflight(); err != nil {
 		t.Fatal(err)
 	}
-	bins, err := testenv.EnsureBinaries(t.Context(), t.Logf)
+	bins, err := testenv.EnsureBinaries(t.Context(), t.Logf, testenv.Extras{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,12 +2,17 @@
 // Kubernetes control plane with kwok nodes, Argo CD and the vCluster runner,
 // all as local processes (see package testenv).
 //
-//	playground up [--dir .playground] [--real-nodes]  start (or show) the playground
-//	playground down [--dir .playground]               stop it and remove its directory
-//	playground build [--real-nodes]                   build and cache the binaries only
+//	playground up [--dir .playground] [--real-nodes] [--argocd-v2] [--vcluster-old]
+//	                                    start (or show) the playground
+//	playground down [--dir .playground] stop it and remove its directory
+//	playground build [--real-nodes] [--argocd-v2] [--vcluster-old]
+//	                                    build and cache the binaries only
 //
 // --real-nodes (opt-in): pool project-x gets a real node (containerd,
 // kubelet, kube-proxy in a network namespace) and CoreDNS runs on it.
+// --argocd-v2 and --vcluster-old add what only the e2e suite's playground
+// runs: Argo CD v2.14 beside v3, and vCluster 0.25.0 with its chart. `up`
+// builds only what the playground it starts runs.
 //
 //	playground vcluster-runner ...      internal: run by `up`
 //	playground file-server --addr A --dir D  internal: the local Helm repository
@@ -39,7 +44,7 @@ func main() {
 }
 
 func usage() error {
-	return fmt.Errorf("usage: playground up [--dir DIR] [--real-nodes] [--argocd-v2] | down [--dir DIR] | build [--real-nodes] [--argocd-v2] | vcluster-runner ARGS | file-server --addr ADDR --dir DIR")
+	return fmt.Errorf("usage: playground up [--dir DIR] [--real-nodes] [--argocd-v2] [--vcluster-old] | down [--dir DIR] | build [--real-nodes] [--argocd-v2] [--vcluster-old] | vcluster-runner ARGS | file-server --addr ADDR --dir DIR")
 }
 
 func run(args []string) error {
@@ -51,7 +56,7 @@ func run(args []string) error {
 	logf := func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }
 	switch args[0] {
 	case "up":
-		dir, real, v2, err := dirFlag("up", args[1:], true)
+		dir, x, err := dirFlag("up", args[1:], true)
 		if err != nil {
 			return err
 		}
@@ -59,41 +64,33 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		env, err := testenv.Up(ctx, testenv.Options{Dir: dir, Logf: logf, RunnerExe: self, RealNodes: real, ArgoCDV2: v2})
+		env, err := testenv.Up(ctx, testenv.Options{Dir: dir, Logf: logf, RunnerExe: self,
+			RealNodes: x.RealNodes, ArgoCDV2: x.ArgoCDV2, VClusterOld: x.VClusterOld})
 		if err != nil {
 			return err
 		}
 		printEnv(env)
 		return nil
 	case "down":
-		dir, _, _, err := dirFlag("down", args[1:], false)
+		dir, _, err := dirFlag("down", args[1:], false)
 		if err != nil {
 			return err
 		}
 		return testenv.Down(dir)
 	case "build":
 		fs := flag.NewFlagSet("build", flag.ContinueOnError)
-		real := fs.Bool("real-nodes", false, "also build kubelet, kube-proxy, CoreDNS and the real nodes' images")
-		v2 := fs.Bool("argocd-v2", false, "also build Argo CD "+testenv.ArgoCDV2Version)
+		var x testenv.Extras
+		fs.BoolVar(&x.RealNodes, "real-nodes", false, "also build kubelet, kube-proxy, CoreDNS and the real nodes' images")
+		fs.BoolVar(&x.ArgoCDV2, "argocd-v2", false, "also build Argo CD "+testenv.ArgoCDV2Version)
+		fs.BoolVar(&x.VClusterOld, "vcluster-old", false, "also build vCluster "+testenv.VClusterOldVersion)
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
-		ensure := testenv.EnsureBinaries
-		if *real {
-			ensure = testenv.EnsureRealNodeBinaries
-		}
-		bins, err := ensure(ctx, logf)
+		bins, err := testenv.EnsureBinaries(ctx, logf, x)
 		if err != nil {
 			return err
 		}
-		if *v2 {
-			more, err := testenv.EnsureArgoCDV2Binaries(ctx, logf)
-			if err != nil {
-				return err
-			}
-			maps.Copy(bins, more)
-		}
-		if *real {
+		if x.RealNodes {
 			images, err := testenv.EnsureImages(ctx, bins, logf)
 			if err != nil {
 				return err
@@ -125,20 +122,21 @@ func run(args []string) error {
 	return usage()
 }
 
-func dirFlag(cmd string, args []string, up bool) (dir string, real, v2 bool, err error) {
+func dirFlag(cmd string, args []string, up bool) (dir string, x testenv.Extras, err error) {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.StringVar(&dir, "dir", ".playground", "state directory of the playground")
 	if up {
-		fs.BoolVar(&real, "real-nodes", false, "run pool project-x on a real node (containerd, kubelet, kube-proxy, CoreDNS)")
-		fs.BoolVar(&v2, "argocd-v2", false, "also run Argo CD "+testenv.ArgoCDV2Version+" in namespace "+testenv.ArgoCDV2Namespace)
+		fs.BoolVar(&x.RealNodes, "real-nodes", false, "run pool project-x on a real node (containerd, kubelet, kube-proxy, CoreDNS)")
+		fs.BoolVar(&x.ArgoCDV2, "argocd-v2", false, "also run Argo CD "+testenv.ArgoCDV2Version+" in namespace "+testenv.ArgoCDV2Namespace)
+		fs.BoolVar(&x.VClusterOld, "vcluster-old", false, "also run vCluster "+testenv.VClusterOldVersion+" for tenants of chart "+testenv.VClusterOldChartVersion)
 	}
 	if err := fs.Parse(args); err != nil {
-		return "", false, false, err
+		return "", x, err
 	}
 	if fs.NArg() > 0 {
-		return "", false, false, usage()
+		return "", x, usage()
 	}
-	return dir, real, v2, nil
+	return dir, x, nil
 }
 
 // printEnv tells what runs where and how to use it.
