@@ -3,48 +3,20 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
-	"helm.sh/helm/v3/pkg/action"
-	"helm.sh/helm/v3/pkg/chart/loader"
-	"helm.sh/helm/v3/pkg/chartutil"
-	kubefake "helm.sh/helm/v3/pkg/kube/fake"
-	"helm.sh/helm/v3/pkg/storage"
-	"helm.sh/helm/v3/pkg/storage/driver"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
-	sigyaml "sigs.k8s.io/yaml"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubectl-tenant/kubectl-tenant/internal/factory"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/session"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/plugins/vcluster"
 )
-
-// engine builds the same engine the CLI uses, on the world's kubeconfig.
-func (w *world) engine() *tenant.Engine {
-	w.t.Helper()
-	f := factory.New(genericiooptions.NewTestIOStreamsDiscard())
-	*f.ConfigFlags.KubeConfig = w.kubeconfig
-	e, err := f.Engine()
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	e.Report = nil
-	e.Sessions.Dir = w.stateDir + "/sessions"
-	return e
-}
 
 // BenchmarkList1000 lists 1,000 tenants from the real apiserver: labelled
 // namespaces that record their control plane's kind, Helm release Secrets
@@ -148,62 +120,6 @@ func BenchmarkList1000(b *testing.B) {
 		}
 		b.ReportMetric(float64(calls.Load())/float64(b.N), "calls/op")
 	})
-}
-
-// createBenchTenant creates tenant i of BenchmarkList1000: its namespace,
-// release Secret and paused control-plane StatefulSet.
-func createBenchTenant(ctx context.Context, cs kubernetes.Interface, sts *appsv1.StatefulSet, i int) error {
-	name := fmt.Sprintf("bench-%04d", i)
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: tenant.NamespaceFor(name),
-		Labels:      map[string]string{tenant.LabelName: name, tenant.LabelPool: "project-x"},
-		Annotations: map[string]string{tenant.AnnotationControlPlaneKind: "StatefulSet"}}}
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return err
-	}
-	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "sh.helm.release.v1.vcluster.v1", Namespace: ns.Name,
-		Labels: map[string]string{"owner": "helm", "name": "vcluster", "status": "deployed", "version": "1"}},
-		Data: map[string][]byte{"release": make([]byte, 64<<10)}} // release payloads are tens of KiB
-	if _, err := cs.CoreV1().Secrets(ns.Name).Create(ctx, sec, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return err
-	}
-	// Paused the way `vcluster pause` leaves it.
-	s := sts.DeepCopy()
-	s.Namespace = ns.Name
-	s.Annotations = map[string]string{"loft.sh/paused": "true", "loft.sh/paused-replicas": "1"}
-	s.Spec.Replicas = ptrTo(int32(0))
-	if _, err := cs.AppsV1().StatefulSets(ns.Name).Create(ctx, s, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return err
-	}
-	return nil
-}
-
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
-// renderedStatefulSet is the control-plane StatefulSet the real chart
-// renders with its default values (client-side, as helm template).
-func renderedStatefulSet(b *testing.B, chartDir string) *appsv1.StatefulSet {
-	ch, err := loader.Load(chartDir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg := &action.Configuration{Releases: storage.Init(driver.NewMemory()), KubeClient: &kubefake.PrintingKubeClient{Out: io.Discard},
-		Capabilities: chartutil.DefaultCapabilities, Log: func(string, ...any) {}}
-	in := action.NewInstall(cfg)
-	in.ReleaseName, in.Namespace, in.DryRun, in.ClientOnly = tenant.ReleaseName, "vcluster-bench", true, true
-	rel, err := in.RunWithContext(context.Background(), ch, map[string]any{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, doc := range strings.Split(rel.Manifest, "\n---") {
-		var s appsv1.StatefulSet
-		if err := sigyaml.Unmarshal([]byte(doc), &s); err == nil && s.Kind == "StatefulSet" && s.Labels["app"] == "vcluster" {
-			return &s
-		}
-	}
-	b.Fatal("the chart rendered no control-plane StatefulSet")
-	return nil
 }
 
 // BenchmarkConnect measures connect: read the credentials, open a

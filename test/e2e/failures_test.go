@@ -14,19 +14,6 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
 
-func (w *world) namespaceExists(name string) bool {
-	w.t.Helper()
-	cs, err := w.env.Clientset()
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	_, err = cs.CoreV1().Namespaces().Get(context.Background(), tenant.NamespaceFor(name), metav1.GetOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
-		w.t.Fatal(err)
-	}
-	return err == nil
-}
-
 func TestInvalidNamesAreUsageErrors(t *testing.T) {
 	w := newWorld(t)
 	for _, name := range []string{"Bad_Name", "x-", strings.Repeat("a", 60)} {

@@ -2,93 +2,17 @@ package e2e
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
-
-var applicationGVR = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applications"}
-
-// platformRepo renders config (with REPO replaced by the repository's
-// file:// URL and CHARTS by the playground's Helm repository) into a fresh
-// local git repository, as a platform team would commit it, and returns the
-// config's path.
-func (w *world) platformRepo(config string) string {
-	w.t.Helper()
-	repo := filepath.Join(w.t.TempDir(), "platform")
-	if err := os.MkdirAll(repo, 0o755); err != nil {
-		w.t.Fatal(err)
-	}
-	config = strings.NewReplacer("REPO", "file://"+repo, "CHARTS", w.env.ChartRepoURL).Replace(config)
-	cfg := filepath.Join(repo, "config.yaml")
-	if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
-		w.t.Fatal(err)
-	}
-	w.mustRun("render", "-f", cfg, "--out", repo)
-	gitCommitAll(w.t, repo, "platform")
-	return cfg
-}
-
-func (w *world) dynamic() dynamic.Interface {
-	w.t.Helper()
-	rc, err := w.env.RESTConfig()
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	dyn, err := dynamic.NewForConfig(rc)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return dyn
-}
-
-// waitApplication waits until the real application-controller reports the
-// tenant's Application Synced and Healthy, and returns it.
-func (w *world) waitApplication(name string) *unstructured.Unstructured {
-	w.t.Helper()
-	apps := w.dynamic().Resource(applicationGVR).Namespace(w.argoNS)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	var last string
-	for {
-		app, err := apps.Get(ctx, tenant.NamespacePrefix+name, metav1.GetOptions{})
-		if err != nil {
-			w.t.Fatalf("Application of %s: %v", name, err)
-		}
-		sync, _, _ := unstructured.NestedString(app.Object, "status", "sync", "status")
-		health, _, _ := unstructured.NestedString(app.Object, "status", "health", "status")
-		if sync == "Synced" && health == "Healthy" {
-			return app
-		}
-		last = fmt.Sprintf("sync %q health %q conditions %v", sync, health, app.Object["status"])
-		select {
-		case <-ctx.Done():
-			w.t.Fatalf("Application of %s never Synced/Healthy: %s", name, last)
-		case <-time.After(time.Second):
-		}
-	}
-}
-
-func (w *world) assertNoApplication(name string) {
-	w.t.Helper()
-	_, err := w.dynamic().Resource(applicationGVR).Namespace(w.argoNS).
-		Get(context.Background(), tenant.NamespacePrefix+name, metav1.GetOptions{})
-	if !apierrors.IsNotFound(err) {
-		w.t.Errorf("Application of %s still there (err=%v)", name, err)
-	}
-}
 
 const gitopsCreateConfig = `repoURL: REPO
 vclusterChart:

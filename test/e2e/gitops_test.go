@@ -1,12 +1,8 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"io"
-	"io/fs"
 	"log"
 	"os"
 	"path/filepath"
@@ -17,17 +13,9 @@ import (
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/types"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/restmapper"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
@@ -186,139 +174,5 @@ func TestGitOpsRenderedManifestsAndValues(t *testing.T) {
 	}
 	if got.Pool != project || got.Namespace != ns {
 		t.Errorf("list shows %+v", got)
-	}
-}
-
-// clients are the typed and dynamic clients of the playground, with a
-// REST mapper for applying arbitrary manifests.
-func (w *world) clients() (*kubernetes.Clientset, dynamic.Interface, *restmapper.DeferredDiscoveryRESTMapper) {
-	w.t.Helper()
-	cs := w.clientset()
-	return cs, w.dynamic(), restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(cs.Discovery()))
-}
-
-type manifest struct {
-	path string
-	obj  *unstructured.Unstructured
-}
-
-// renderedManifests reads the Kubernetes objects of the rendered tree:
-// applications/*.yaml, vcluster/<project>/*.yaml (Helm values under helm/
-// and system/ are not manifests) and system/<component>/*.yaml.
-func renderedManifests(t *testing.T, repo string) []manifest {
-	t.Helper()
-	var out []manifest
-	err := filepath.WalkDir(repo, func(p string, e fs.DirEntry, err error) error {
-		if err != nil || e.IsDir() || filepath.Ext(p) != ".yaml" {
-			return err
-		}
-		rel, _ := filepath.Rel(repo, p)
-		parts := strings.Split(filepath.ToSlash(rel), "/")
-		if !(parts[0] == "applications" && len(parts) == 2 || (parts[0] == "vcluster" || parts[0] == "system") && len(parts) == 3) {
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096)
-		for {
-			var u unstructured.Unstructured
-			if err := dec.Decode(&u.Object); err != nil {
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				return err
-			}
-			if len(u.Object) > 0 {
-				out = append(out, manifest{rel, &u})
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(out) == 0 {
-		t.Fatal("no manifests rendered")
-	}
-	return out
-}
-
-// apply server-side applies obj with strict field validation, as a dry run
-// or for real.
-func apply(ctx context.Context, dyn dynamic.Interface, mapper *restmapper.DeferredDiscoveryRESTMapper, obj *unstructured.Unstructured, dryRun bool) error {
-	gvk := obj.GroupVersionKind()
-	m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-	if err != nil {
-		return err
-	}
-	data, err := json.Marshal(obj.Object)
-	if err != nil {
-		return err
-	}
-	opts := metav1.PatchOptions{FieldManager: "kubectl-tenant-e2e", Force: ptrTo(true), FieldValidation: "Strict"}
-	if dryRun {
-		opts.DryRun = []string{metav1.DryRunAll}
-	}
-	var ri dynamic.ResourceInterface = dyn.Resource(m.Resource)
-	if obj.GetNamespace() != "" {
-		ri = dyn.Resource(m.Resource).Namespace(obj.GetNamespace())
-	}
-	_, err = ri.Patch(ctx, obj.GetName(), types.ApplyPatchType, data, opts)
-	return err
-}
-
-func ptrTo[T any](v T) *T { return &v }
-
-func readValues(t *testing.T, path string) map[string]any {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v map[string]any
-	if err := yaml.Unmarshal(b, &v); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return v
-}
-
-func mergeValues(dst, src map[string]any) map[string]any {
-	for k, v := range src {
-		if sv, ok := v.(map[string]any); ok {
-			if dv, ok := dst[k].(map[string]any); ok {
-				dst[k] = mergeValues(dv, sv)
-				continue
-			}
-		}
-		dst[k] = v
-	}
-	return dst
-}
-
-type namespaceDeleter interface {
-	Delete(ctx context.Context, name string, opts metav1.DeleteOptions) error
-	Get(ctx context.Context, name string, opts metav1.GetOptions) (*corev1.Namespace, error)
-}
-
-// deleteNamespace deletes ns and waits (bounded) until it is gone.
-func deleteNamespace(t *testing.T, nss namespaceDeleter, ns string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if err := nss.Delete(ctx, ns, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-		t.Errorf("delete namespace %s: %v", ns, err)
-		return
-	}
-	for {
-		if _, err := nss.Get(ctx, ns, metav1.GetOptions{}); apierrors.IsNotFound(err) {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Errorf("namespace %s not deleted within 2m", ns)
-			return
-		case <-time.After(500 * time.Millisecond):
-		}
 	}
 }

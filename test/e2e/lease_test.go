@@ -2,10 +2,7 @@ package e2e
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -13,7 +10,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,58 +18,6 @@ import (
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
-
-// firstUIDs polls the tenant namespace until stop and records the first UID
-// seen of Helm's revision-1 release Secret and of the control-plane
-// workload: an uninstall and reinstall would replace them.
-func (w *world) firstUIDs(name string, stop <-chan struct{}) func() map[string]string {
-	cs, err := w.env.Clientset()
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	ns := tenant.NamespaceFor(name)
-	var mu sync.Mutex
-	seen := map[string]string{}
-	changed := []string{}
-	record := func(key, uid string) {
-		mu.Lock()
-		defer mu.Unlock()
-		if old, ok := seen[key]; ok && old != uid {
-			changed = append(changed, fmt.Sprintf("%s: %s -> %s", key, old, uid))
-		}
-		seen[key] = uid
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			if s, err := cs.CoreV1().Secrets(ns).Get(ctx, "sh.helm.release.v1.vcluster.v1", metav1.GetOptions{}); err == nil {
-				record("release v1", string(s.UID))
-			}
-			if ds, err := cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=vcluster"}); err == nil {
-				for _, d := range ds.Items {
-					record("deployment "+d.Name, string(d.UID))
-				}
-			}
-			cancel()
-			select {
-			case <-stop:
-				return
-			case <-time.After(200 * time.Millisecond):
-			}
-		}
-	}()
-	return func() map[string]string {
-		<-done
-		mu.Lock()
-		defer mu.Unlock()
-		if len(changed) > 0 {
-			w.t.Errorf("replaced while both creates ran (uninstalled and reinstalled?): %v", changed)
-		}
-		return seen
-	}
-}
 
 // TestConcurrentCreatesTakeTurns: two creates of one tenant with the real
 // binary. While the first runs, a create that may not wait (--wait 0) exits
@@ -165,42 +109,6 @@ func TestConcurrentCreatesTakeTurns(t *testing.T) {
 	if _, err := cs.CoordinationV1().Leases(tenant.NamespaceFor(name)).Get(context.Background(), tenant.LeaseName, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("the lease was not released: %v", err)
 	}
-}
-
-// releaseValues decodes the user-supplied values of the tenant's latest Helm
-// release (Helm stores them base64 + gzip JSON in its release Secret).
-func (w *world) releaseValues(name string) map[string]any {
-	w.t.Helper()
-	cs, err := w.env.Clientset()
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	rev := w.revision(name)
-	s, err := cs.CoreV1().Secrets(tenant.NamespaceFor(name)).Get(context.Background(), fmt.Sprintf("sh.helm.release.v1.vcluster.v%d", rev), metav1.GetOptions{})
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	raw, err := base64.StdEncoding.DecodeString(string(s.Data["release"]))
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(raw))
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	var rel struct {
-		Config map[string]any `json:"config"`
-	}
-	if err := json.NewDecoder(zr).Decode(&rel); err != nil {
-		w.t.Fatal(err)
-	}
-	return rel.Config
-}
-
-func extraSANsOf(vals map[string]any) any {
-	cp, _ := vals["controlPlane"].(map[string]any)
-	proxy, _ := cp["proxy"].(map[string]any)
-	return proxy["extraSANs"]
 }
 
 // TestUpgradeKeepsUserValues: a SAN added with -f at create (what register's

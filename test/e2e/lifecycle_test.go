@@ -2,104 +2,18 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/kubeconfig"
-	"github.com/kubectl-tenant/kubectl-tenant/pkg/session"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
-
-type listOut struct {
-	Items []tenant.Tenant `json:"items"`
-}
-
-func (w *world) list() map[string]tenant.Tenant {
-	w.t.Helper()
-	r := w.mustRun("list", "-o", "json")
-	var l listOut
-	if err := json.Unmarshal([]byte(r.stdout), &l); err != nil {
-		w.t.Fatalf("list -o json is not JSON (%v): %q", err, r.stdout)
-	}
-	out := map[string]tenant.Tenant{}
-	for _, t := range l.Items {
-		out[t.Name] = t
-	}
-	return out
-}
-
-// assertGone checks that nothing of tenant name is left anywhere.
-func (w *world) assertGone(name string, sess *session.Session) {
-	w.t.Helper()
-	ctx := context.Background()
-	cs, err := w.env.Clientset()
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	ns := tenant.NamespaceFor(name)
-	if _, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-		w.t.Errorf("namespace %s still exists (err=%v)", ns, err)
-	}
-	secs, err := cs.CoreV1().Secrets("").List(ctx, metav1.ListOptions{LabelSelector: "owner=helm"})
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	for _, s := range secs.Items {
-		if s.Namespace == ns {
-			w.t.Errorf("release secret %s/%s left", s.Namespace, s.Name)
-		}
-	}
-	cfg, err := clientcmd.LoadFromFile(w.kubeconfig)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	if _, ok := cfg.Contexts[name]; ok {
-		w.t.Errorf("kubeconfig context %s left", name)
-	}
-	if _, ok := cfg.Clusters[kubeconfig.OwnedName(name)]; ok {
-		w.t.Errorf("kubeconfig cluster %s left", kubeconfig.OwnedName(name))
-	}
-	if _, ok := cfg.AuthInfos[kubeconfig.OwnedName(name)]; ok {
-		w.t.Errorf("kubeconfig user %s left", kubeconfig.OwnedName(name))
-	}
-	if _, ok := cfg.Contexts[cfg.CurrentContext]; !ok || cfg.CurrentContext == name {
-		w.t.Errorf("current context %q is gone or the deleted tenant", cfg.CurrentContext)
-	}
-	st := session.Store{Dir: w.stateDir + "/sessions"}
-	if _, ok, _ := st.Get(w.kubeconfig, name); ok {
-		w.t.Errorf("session %s left", name)
-	}
-	if sess != nil {
-		if sess.PID > 0 && !gone(sess.PID) {
-			w.t.Errorf("forwarder pid %d still running", sess.PID)
-		}
-		if addr := strings.TrimPrefix(sess.Server, "https://"); addr != "" {
-			if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-				c.Close()
-				w.t.Errorf("forward port %s still listening", addr)
-			}
-		}
-	}
-}
-
-func (w *world) session(name string) *session.Session {
-	w.t.Helper()
-	s, ok, err := session.Store{Dir: w.stateDir + "/sessions"}.Get(w.kubeconfig, name)
-	if err != nil || !ok {
-		w.t.Fatalf("no session for %s: %v", name, err)
-	}
-	return &s
-}
 
 // TestLifecycle: create -> connected -> kubectl --context NAME get ns ->
 // disconnect/connect -> delete -> nothing left.

@@ -1,77 +1,17 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
-	"github.com/kubectl-tenant/kubectl-tenant/test/testenv/vcrunner"
 )
-
-// persistentValues turns the chart's volume claim back on (the playground
-// values disable it): a StatefulSet whose claim the runner provisions, so
-// the vCluster's etcd outlives its pod, as on a cluster with storage.
-func persistentValues(t *testing.T) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "persistent.yaml")
-	v := "controlPlane:\n  statefulSet:\n    persistence:\n      volumeClaim:\n        enabled: true\n"
-	if err := os.WriteFile(p, []byte(v), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// interruptAfter runs kubectl-tenant and sends SIGINT once a stderr line
-// reports step done; it returns the exit code and stderr.
-func (w *world) interruptAfter(step string, args ...string) (int, string) {
-	w.t.Helper()
-	cmd := exec.Command(w.bin, args...)
-	cmd.Env = w.environ()
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		w.t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stderr)
-	var seen []string
-	for sc.Scan() {
-		seen = append(seen, sc.Text())
-		if strings.Contains(sc.Text(), step) && strings.Contains(sc.Text(), "done") {
-			_ = cmd.Process.Signal(syscall.SIGINT)
-			break
-		}
-	}
-	for sc.Scan() {
-		seen = append(seen, sc.Text())
-	}
-	_ = cmd.Wait()
-	return cmd.ProcessState.ExitCode(), strings.Join(seen, "\n")
-}
-
-// leftoversOf lists the runner's processes and state of namespace ns.
-func (w *world) leftoversOf(ns string) (procs, volumes []string) {
-	for _, l := range vcrunner.Leftovers(w.env.Dir) {
-		switch {
-		case strings.HasPrefix(l, "volume dir "):
-			volumes = append(volumes, l)
-		case strings.Contains(l, "/"+ns+"_"):
-			procs = append(procs, l)
-		}
-	}
-	return procs, volumes
-}
 
 // TestSleepWake: a tenant with state sleeps (connection ended, control plane
 // and synced pods gone, namespace and volume kept, list says Sleeping),

@@ -4,116 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/test/testenv"
 )
-
-// statusOf is `kubectl tenant status NAME -o json`.
-func (w *world) statusOf(name string) tenant.Tenant {
-	w.t.Helper()
-	r := w.mustRun("status", name, "-o", "json")
-	var t tenant.Tenant
-	if err := json.Unmarshal([]byte(r.stdout), &t); err != nil {
-		w.t.Fatalf("status -o json is not a tenant (%v): %q", err, r.stdout)
-	}
-	return t
-}
-
-// waitStatus polls status until it says want (or fails after limit).
-func (w *world) waitStatus(name string, want tenant.Status, limit time.Duration) tenant.Tenant {
-	w.t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		t := w.statusOf(name)
-		if t.Status == want {
-			return t
-		}
-		if time.Now().After(deadline) {
-			w.t.Fatalf("tenant %s is %s (%s) after %s, want %s", name, t.Status, t.Reason, limit, want)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-}
-
-// assertPinned checks every pod the tenant synced to the host runs on a
-// node of pool, with the pool's toleration, and that the tenant sees only
-// the pool's nodes. It returns the synced pods it saw.
-func (w *world) assertPinned(name, pool string, wantPods int) []corev1.Pod {
-	w.t.Helper()
-	cs := w.clientset()
-	ctx := context.Background()
-	var pods []corev1.Pod
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
-		l, err := cs.CoreV1().Pods(tenant.NamespaceFor(name)).List(ctx, metav1.ListOptions{LabelSelector: "vcluster.loft.sh/managed-by=vcluster"})
-		if err != nil {
-			w.t.Fatal(err)
-		}
-		pods = pods[:0]
-		scheduled := 0
-		for _, p := range l.Items {
-			pods = append(pods, p)
-			if p.Spec.NodeName != "" {
-				scheduled++
-			}
-		}
-		if len(pods) >= wantPods && scheduled == len(pods) {
-			break
-		}
-		if time.Now().After(deadline) {
-			w.t.Fatalf("tenant %s: %d synced pods, %d scheduled, after 3m; want >= %d all scheduled", name, len(pods), scheduled, wantPods)
-		}
-		time.Sleep(time.Second)
-	}
-	for _, p := range pods {
-		node, err := cs.CoreV1().Nodes().Get(ctx, p.Spec.NodeName, metav1.GetOptions{})
-		if err != nil {
-			w.t.Fatal(err)
-		}
-		if node.Labels[tenant.PoolLabel] != pool {
-			w.t.Errorf("synced pod %s runs on node %s (pool %q), want pool %s", p.Name, node.Name, node.Labels[tenant.PoolLabel], pool)
-		}
-		if p.Spec.NodeSelector[tenant.PoolLabel] != pool {
-			w.t.Errorf("synced pod %s has nodeSelector %v, want %s=%s", p.Name, p.Spec.NodeSelector, tenant.PoolLabel, pool)
-		}
-		tolerated := false
-		for _, tol := range p.Spec.Tolerations {
-			tolerated = tolerated || (tol.Key == tenant.PoolLabel && tol.Value == pool && tol.Effect == corev1.TaintEffectNoSchedule)
-		}
-		if !tolerated {
-			w.t.Errorf("synced pod %s lacks the toleration %s=%s:NoSchedule: %+v", p.Name, tenant.PoolLabel, pool, p.Spec.Tolerations)
-		}
-	}
-	// Inside the tenant: only the pool's nodes.
-	var nodes corev1.NodeList
-	deadline = time.Now().Add(time.Minute)
-	for {
-		out, err := w.kubectl("--context", name, "get", "nodes", "-o", "json")
-		if err == nil && json.Unmarshal([]byte(out), &nodes) == nil && len(nodes.Items) > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			w.t.Fatalf("kubectl --context %s get nodes: %v\n%s", name, err, out)
-		}
-		time.Sleep(time.Second)
-	}
-	for _, n := range nodes.Items {
-		if n.Labels[tenant.PoolLabel] != pool {
-			w.t.Errorf("tenant %s sees node %s of pool %q, want only pool %s", name, n.Name, n.Labels[tenant.PoolLabel], pool)
-		}
-	}
-	return pods
-}
 
 // TestCreateAsTypedWithHostDefaults: the playground wrote its host
 // defaults, so `create NAME` works with no flag, no environment variable and
@@ -174,75 +72,6 @@ func TestCreateGitOpsPinned(t *testing.T) {
 	w.deleteAtEnd(name)
 	w.mustRun("create", name, "--gitops", "--pool", "project-z")
 	w.assertPinned(name, "project-z", 1) // the tenant's CoreDNS
-}
-
-var (
-	vcCLIOnce sync.Once
-	vcCLIPath string
-	vcCLIErr  error
-)
-
-// vclusterCLI builds the vcluster CLI (cmd/vclusterctl) of the harness's
-// vCluster version once, cached beside the harness's binaries.
-func vclusterCLI(t testing.TB) string {
-	t.Helper()
-	vcCLIOnce.Do(func() {
-		cache, err := os.UserCacheDir()
-		if err != nil {
-			vcCLIErr = err
-			return
-		}
-		vcCLIPath = filepath.Join(cache, "kubectl-tenant", "testenv", "vclusterctl-"+testenv.VClusterVersion, "vcluster")
-		if _, err := os.Stat(vcCLIPath); err == nil {
-			return
-		}
-		// In a copy of the harness's vcluster build module: the CLI needs a
-		// few modules its go.sum lacks, and -mod=mod must not edit it.
-		tmp, err := os.MkdirTemp("", "vclusterctl-build-")
-		if err != nil {
-			vcCLIErr = err
-			return
-		}
-		defer os.RemoveAll(tmp)
-		for _, f := range []string{"go.mod", "go.sum", "tools.go"} {
-			b, err := os.ReadFile(filepath.Join("../testenv/build/vcluster", f))
-			if err == nil {
-				err = os.WriteFile(filepath.Join(tmp, f), b, 0o644)
-			}
-			if err != nil {
-				vcCLIErr = err
-				return
-			}
-		}
-		cmd := exec.Command("go", "build", "-mod=mod", "-trimpath", "-o", vcCLIPath, "github.com/loft-sh/vcluster/cmd/vclusterctl")
-		cmd.Dir = tmp
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Logf("go build vclusterctl: %s", out)
-			vcCLIErr = err
-		}
-	})
-	if vcCLIErr != nil {
-		t.Fatalf("building the vcluster CLI: %v", vcCLIErr)
-	}
-	return vcCLIPath
-}
-
-// vcluster runs the vcluster CLI against the playground, with telemetry off
-// (its config in a private HOME) so it sends nothing anywhere.
-func (w *world) vcluster(args ...string) (string, error) {
-	w.t.Helper()
-	home := filepath.Join(w.stateDir, "vcluster-home")
-	if err := os.MkdirAll(filepath.Join(home, ".vcluster"), 0o700); err != nil {
-		w.t.Fatal(err)
-	}
-	cfg := filepath.Join(home, ".vcluster", "config.json")
-	if err := os.WriteFile(cfg, []byte(`{"driver": {"type": "helm"}, "telemetryDisabled": true}`), 0o600); err != nil {
-		w.t.Fatal(err)
-	}
-	cmd := exec.Command(vclusterCLI(w.t), append(args, "--config", cfg)...)
-	cmd.Env = append(w.environ(), "HOME="+home)
-	out, err := cmd.CombinedOutput()
-	return string(out), err
 }
 
 // TestVClusterCLIInterop: `vcluster pause` -> Sleeping here within seconds;

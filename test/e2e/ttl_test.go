@@ -16,40 +16,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
-
-type gcOut struct {
-	DryRun bool              `json:"dryRun"`
-	Items  []tenant.GCResult `json:"items"`
-}
-
-// deleteAtEnd deletes the tenants when the test ends, whatever happened.
-func (w *world) deleteAtEnd(names ...string) {
-	w.t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		for _, n := range names {
-			w.run(ctx, "delete", n, "--yes", "--ignore-not-found")
-		}
-	})
-}
-
-func (w *world) gcJSON(r result) gcOut {
-	w.t.Helper()
-	var g gcOut
-	if err := json.Unmarshal([]byte(r.stdout), &g); err != nil {
-		w.t.Fatalf("gc -o json is not JSON (%v): %q", err, r.stdout)
-	}
-	return g
-}
 
 // TestTTLGCExtendStats: two tenants, one already expired when it is ready
 // (--ttl 1s) and connected, one with hours to live. gc --dry-run changes
@@ -375,18 +347,4 @@ func TestGCInterruptedThenRerun(t *testing.T) {
 		t.Errorf("second gc did not clean up after the first: %s", r.stdout)
 	}
 	w.assertGone(name, sess)
-}
-
-// deleteManifest deletes what apply applied (best effort, for cleanup).
-func deleteManifest(dyn dynamic.Interface, mapper *restmapper.DeferredDiscoveryRESTMapper, obj *unstructured.Unstructured) {
-	gvk := obj.GroupVersionKind()
-	m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-	if err != nil {
-		return
-	}
-	var ri dynamic.ResourceInterface = dyn.Resource(m.Resource)
-	if obj.GetNamespace() != "" {
-		ri = dyn.Resource(m.Resource).Namespace(obj.GetNamespace())
-	}
-	_ = ri.Delete(context.Background(), obj.GetName(), metav1.DeleteOptions{})
 }

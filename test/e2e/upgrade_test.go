@@ -4,72 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
-
-type upgradeOut struct {
-	DryRun    bool                 `json:"dryRun"`
-	Waves     []tenant.UpgradeWave `json:"waves"`
-	Unchanged []tenant.UpgradeItem `json:"unchanged"`
-	Skipped   []tenant.UpgradeItem `json:"skipped"`
-}
-
-// revision is the tenant's latest Helm release revision, from the release
-// Secrets' labels.
-func (w *world) revision(name string) int {
-	w.t.Helper()
-	cs, err := w.env.Clientset()
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	secs, err := cs.CoreV1().Secrets(tenant.NamespaceFor(name)).List(context.Background(), metav1.ListOptions{LabelSelector: "owner=helm,name=vcluster"})
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	max := 0
-	for _, s := range secs.Items {
-		if v, _ := strconv.Atoi(s.Labels["version"]); v > max {
-			max = v
-		}
-	}
-	return max
-}
-
-// bumpedChart copies the playground chart (its Chart.yaml says 0.0.1, as in the
-// vcluster module) with version 0.34.1-test and a pod
-// annotation carrying the chart version, so upgrading really restarts the pod.
-func bumpedChart(t *testing.T, src string) string {
-	dst := filepath.Join(t.TempDir(), "vcluster")
-	if out, err := exec.Command("cp", "-r", src, dst).CombinedOutput(); err != nil {
-		t.Fatalf("copying the chart: %v: %s", err, out)
-	}
-	exec.Command("chmod", "-R", "u+w", dst).Run()
-	edit := func(file, old, new string) {
-		p := filepath.Join(dst, file)
-		b, err := os.ReadFile(p)
-		if err != nil || !strings.Contains(string(b), old) {
-			t.Fatalf("%s: %v (or %q not found)", file, err, old)
-		}
-		if err := os.WriteFile(p, []byte(strings.Replace(string(b), old, new, 1)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	edit("Chart.yaml", "version: 0.0.1", "version: 0.34.1-test")
-	edit("templates/statefulset.yaml", `vClusterConfigHash: {{ include "vcluster.vClusterConfigHash" . }}`,
-		`vClusterConfigHash: {{ include "vcluster.vClusterConfigHash" . }}
-        e2e-chart-version: {{ .Chart.Version | quote }}`)
-	return dst
-}
 
 // TestUpgradeWaves: two team=a tenants and one team=b; a dry run changes
 // nothing; the canary upgrade upgrades team=a only; a re-run is unchanged; an

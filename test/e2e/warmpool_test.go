@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/test/testenv"
@@ -21,10 +19,6 @@ import (
 // warmPool is the pool the warm-pool test fills: project-z, so that the
 // other tests' creates on project-x never claim its spares.
 const warmPool = "project-z"
-
-type poolStatusOut struct {
-	Items []tenant.PoolStatus `json:"items"`
-}
 
 // TestWarmPool is issue #16's "done when" on the playground: a pool of 3
 // spares; a create with its own values file does not match them; 5
@@ -131,7 +125,7 @@ func TestWarmPool(t *testing.T) {
 		}
 	}
 	// A claimed tenant registers under its name, at its namespace's address.
-	ns := got[indexOf(names, aClaimed)].Namespace
+	ns := got[slices.Index(names, aClaimed)].Namespace
 	r = w.mustRun("register", aClaimed, "--yes", "-o", "json")
 	var reg registerOut
 	if err := json.Unmarshal([]byte(r.stdout), &reg); err != nil || reg.Server != "https://vcluster."+ns || reg.ConnectionState != "Successful" {
@@ -166,8 +160,8 @@ func TestWarmPool(t *testing.T) {
 	// list: the five under their names; spares only with --spares.
 	l := w.list()
 	for _, n := range names {
-		if l[n].Namespace != got[indexOf(names, n)].Namespace {
-			t.Errorf("list: %s in %q, want %q", n, l[n].Namespace, got[indexOf(names, n)].Namespace)
+		if l[n].Namespace != got[slices.Index(names, n)].Namespace {
+			t.Errorf("list: %s in %q, want %q", n, l[n].Namespace, got[slices.Index(names, n)].Namespace)
 		}
 	}
 	for name := range l {
@@ -206,71 +200,5 @@ func TestWarmPool(t *testing.T) {
 		if s.Pool == warmPool {
 			w.assertNamespaceGone(s.Namespace)
 		}
-	}
-}
-
-func indexOf(s []string, v string) int {
-	for i, x := range s {
-		if x == v {
-			return i
-		}
-	}
-	return -1
-}
-
-// poolStatus is `pool status -o json`'s entry for warmPool.
-func (w *world) poolStatus() tenant.PoolStatus {
-	w.t.Helper()
-	var out poolStatusOut
-	r := w.mustRun("pool", "status", "-o", "json")
-	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
-		w.t.Fatalf("pool status -o json: %v %s", err, r.stdout)
-	}
-	for _, p := range out.Items {
-		if p.Pool == warmPool {
-			return p
-		}
-	}
-	w.t.Fatalf("pool status has no %s: %s", warmPool, r.stdout)
-	return tenant.PoolStatus{}
-}
-
-// listSpares is `list --spares -o json`'s spares.
-func (w *world) listSpares() []tenant.Tenant {
-	w.t.Helper()
-	var l listOut
-	r := w.mustRun("list", "--spares", "-o", "json")
-	if err := json.Unmarshal([]byte(r.stdout), &l); err != nil {
-		w.t.Fatalf("list --spares -o json: %v %s", err, r.stdout)
-	}
-	var out []tenant.Tenant
-	for _, t := range l.Items {
-		if t.Spare {
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
-// assertNamespaceGone waits up to 2 minutes for namespace ns (and the Helm
-// release in it) to be gone.
-func (w *world) assertNamespaceGone(ns string) {
-	w.t.Helper()
-	cs := w.clientset()
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		_, err := cs.CoreV1().Namespaces().Get(context.Background(), ns, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			break
-		}
-		if time.Now().After(deadline) {
-			w.t.Errorf("namespace %s still exists (%v)", ns, err)
-			return
-		}
-		time.Sleep(time.Second)
-	}
-	secs, err := cs.CoreV1().Secrets(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "owner=helm"})
-	if err == nil && len(secs.Items) > 0 {
-		w.t.Errorf("release secrets left in %s", ns)
 	}
 }

@@ -4,8 +4,6 @@
 package e2e
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -14,10 +12,15 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-tenant/kubectl-tenant/internal/factory"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/session"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/test/testenv"
+	"github.com/kubectl-tenant/kubectl-tenant/test/testenv/vcrunner"
 )
 
 // TestMain runs the tests around the shared playground, then removes the
@@ -105,36 +108,6 @@ func newWorldB(t testing.TB, _ *testing.T) *world {
 	return w
 }
 
-type result struct {
-	stdout, stderr string
-	code           int
-}
-
-// run runs kubectl-tenant with the world's environment.
-func (w *world) run(ctx context.Context, args ...string) result {
-	w.t.Helper()
-	return w.runWith(ctx, nil, args...)
-}
-
-// runWith runs kubectl-tenant with the world's environment plus extra.
-func (w *world) runWith(ctx context.Context, extra []string, args ...string) result {
-	w.t.Helper()
-	cmd := exec.CommandContext(ctx, w.bin, args...)
-	cmd.Env = append(w.environ(), extra...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	r := result{stdout: out.String(), stderr: errb.String()}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	case err != nil:
-		w.t.Fatalf("running %v: %v", args, err)
-	}
-	return r
-}
-
 func (w *world) environ() []string {
 	env := append(os.Environ(),
 		"KUBECONFIG="+w.kubeconfig,
@@ -146,37 +119,6 @@ func (w *world) environ() []string {
 		env = append(env, hostconfig.EnvArgoCDNamespace+"="+w.argoNS)
 	}
 	return env
-}
-
-// mustRun fails the test unless the command exits 0. The command gets
-// five minutes, or its own --wait and one more: a test that asks create to
-// wait 8m must not kill it at 5 (CI once killed one at 5m while the
-// scheduler had the pod parked; see runTimeout).
-func (w *world) mustRun(args ...string) result {
-	w.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), runTimeout(args))
-	defer cancel()
-	r := w.run(ctx, args...)
-	if r.code != 0 {
-		w.t.Fatalf("kubectl-tenant %s: exit %d\nstdout: %s\nstderr: %s\n%s", strings.Join(args, " "), r.code, r.stdout, r.stderr, w.diagnose())
-	}
-	return r
-}
-
-// runTimeout is how long mustRun lets a command run: 5m, or the command's
-// --wait plus a minute for what follows the wait.
-func runTimeout(args []string) time.Duration {
-	d := 5 * time.Minute
-	for i, a := range args {
-		v, ok := strings.CutPrefix(a, "--wait=")
-		if !ok && a == "--wait" && i+1 < len(args) {
-			v, ok = args[i+1], true
-		}
-		if w, err := time.ParseDuration(v); ok && err == nil && w+time.Minute > d {
-			d = w + time.Minute
-		}
-	}
-	return d
 }
 
 // diagnose says what the playground looked like when a command failed:
@@ -218,25 +160,38 @@ func tailLines(s string, n int) string {
 	return strings.Join(lines, "\n") + "\n"
 }
 
-// kubectl runs the real kubectl with the world's kubeconfig.
-func (w *world) kubectl(args ...string) (string, error) {
-	cmd := exec.Command("kubectl", args...)
-	cmd.Env = w.environ()
-	out, err := cmd.CombinedOutput()
-	return string(out), err
+// engine builds the same engine the CLI uses, on the world's kubeconfig.
+func (w *world) engine() *tenant.Engine {
+	w.t.Helper()
+	f := factory.New(genericiooptions.NewTestIOStreamsDiscard())
+	*f.ConfigFlags.KubeConfig = w.kubeconfig
+	e, err := f.Engine()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	e.Report = nil
+	e.Sessions.Dir = w.stateDir + "/sessions"
+	return e
 }
 
-// oneLineError asserts stderr ends in exactly one "error:" line.
-func oneLineError(t testing.TB, r result) string {
-	t.Helper()
-	var errs []string
-	for _, l := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
-		if strings.HasPrefix(l, "error: ") {
-			errs = append(errs, l)
+func (w *world) session(name string) *session.Session {
+	w.t.Helper()
+	s, ok, err := session.Store{Dir: w.stateDir + "/sessions"}.Get(w.kubeconfig, name)
+	if err != nil || !ok {
+		w.t.Fatalf("no session for %s: %v", name, err)
+	}
+	return &s
+}
+
+// leftoversOf lists the runner's processes and state of namespace ns.
+func (w *world) leftoversOf(ns string) (procs, volumes []string) {
+	for _, l := range vcrunner.Leftovers(w.env.Dir) {
+		switch {
+		case strings.HasPrefix(l, "volume dir "):
+			volumes = append(volumes, l)
+		case strings.Contains(l, "/"+ns+"_"):
+			procs = append(procs, l)
 		}
 	}
-	if len(errs) != 1 {
-		t.Fatalf("want exactly one error line, stderr:\n%s", r.stderr)
-	}
-	return errs[0]
+	return procs, volumes
 }
