@@ -156,17 +156,31 @@ func (w *world) interruptAfter(step string, args ...string) (int, string) {
 	return cmd.ProcessState.ExitCode(), strings.Join(seen, "\n")
 }
 
+// runJSON runs kubectl-tenant, which must exit 0, and decodes its stdout
+// (an -o json document) as a T.
+func runJSON[T any](w *world, args ...string) T {
+	w.t.Helper()
+	return stdoutJSON[T](w.t, w.mustRun(args...))
+}
+
+// stdoutJSON decodes r's stdout as a T; stdout that is not a T's JSON fails
+// the test.
+func stdoutJSON[T any](t testing.TB, r result) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil {
+		t.Fatalf("stdout is not a %T's JSON (%v):\nstdout: %s\nstderr: %s", v, err, r.stdout, r.stderr)
+	}
+	return v
+}
+
 type listOut struct {
 	Items []tenant.Tenant `json:"items"`
 }
 
 func (w *world) list() map[string]tenant.Tenant {
 	w.t.Helper()
-	r := w.mustRun("list", "-o", "json")
-	var l listOut
-	if err := json.Unmarshal([]byte(r.stdout), &l); err != nil {
-		w.t.Fatalf("list -o json is not JSON (%v): %q", err, r.stdout)
-	}
+	l := runJSON[listOut](w, "list", "-o", "json")
 	out := map[string]tenant.Tenant{}
 	for _, t := range l.Items {
 		out[t.Name] = t
@@ -177,12 +191,7 @@ func (w *world) list() map[string]tenant.Tenant {
 // statusOf is `kubectl tenant status NAME -o json`.
 func (w *world) statusOf(name string) tenant.Tenant {
 	w.t.Helper()
-	r := w.mustRun("status", name, "-o", "json")
-	var t tenant.Tenant
-	if err := json.Unmarshal([]byte(r.stdout), &t); err != nil {
-		w.t.Fatalf("status -o json is not a tenant (%v): %q", err, r.stdout)
-	}
-	return t
+	return runJSON[tenant.Tenant](w, "status", name, "-o", "json")
 }
 
 // waitStatus polls status until it says want (or fails after limit).
@@ -206,15 +215,6 @@ type gcOut struct {
 	Items  []tenant.GCResult `json:"items"`
 }
 
-func (w *world) gcJSON(r result) gcOut {
-	w.t.Helper()
-	var g gcOut
-	if err := json.Unmarshal([]byte(r.stdout), &g); err != nil {
-		w.t.Fatalf("gc -o json is not JSON (%v): %q", err, r.stdout)
-	}
-	return g
-}
-
 type registerOut struct {
 	Name, Server, Mode, Secret string
 	Labels                     map[string]string
@@ -235,28 +235,20 @@ type poolStatusOut struct {
 // poolStatus is `pool status -o json`'s entry for warmPool.
 func (w *world) poolStatus() tenant.PoolStatus {
 	w.t.Helper()
-	var out poolStatusOut
-	r := w.mustRun("pool", "status", "-o", "json")
-	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
-		w.t.Fatalf("pool status -o json: %v %s", err, r.stdout)
-	}
+	out := runJSON[poolStatusOut](w, "pool", "status", "-o", "json")
 	for _, p := range out.Items {
 		if p.Pool == warmPool {
 			return p
 		}
 	}
-	w.t.Fatalf("pool status has no %s: %s", warmPool, r.stdout)
+	w.t.Fatalf("pool status has no %s: %+v", warmPool, out.Items)
 	return tenant.PoolStatus{}
 }
 
 // listSpares is `list --spares -o json`'s spares.
 func (w *world) listSpares() []tenant.Tenant {
 	w.t.Helper()
-	var l listOut
-	r := w.mustRun("list", "--spares", "-o", "json")
-	if err := json.Unmarshal([]byte(r.stdout), &l); err != nil {
-		w.t.Fatalf("list --spares -o json: %v %s", err, r.stdout)
-	}
+	l := runJSON[listOut](w, "list", "--spares", "-o", "json")
 	var out []tenant.Tenant
 	for _, t := range l.Items {
 		if t.Spare {

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -69,10 +68,10 @@ func TestOlderChartLifecycle(t *testing.T) {
 
 	// Upgrade in waves (canary, then the rest) to the current chart.
 	r = w.run(ctx, "upgrade", "-l", "gen=old", "--chart-version", testenv.VClusterChartVersion, "--canary", "1", "--wait", "8m", "-o", "json")
-	var o upgradeOut
-	if err := json.Unmarshal([]byte(r.stdout), &o); err != nil || r.code != 0 {
-		t.Fatalf("upgrade: exit %d, %v\nstdout: %s\nstderr: %s", r.code, err, r.stdout, r.stderr)
+	if r.code != 0 {
+		t.Fatalf("upgrade: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
+	o := stdoutJSON[upgradeOut](t, r)
 	if len(o.Waves) == 0 || len(o.Waves[0].Tenants) != 1 || o.Waves[0].Tenants[0].Name != name ||
 		o.Waves[0].Tenants[0].From != old || o.Waves[0].Tenants[0].To != testenv.VClusterChartVersion ||
 		o.Waves[0].Tenants[0].Outcome != tenant.OutcomeUpgraded {

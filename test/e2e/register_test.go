@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 
@@ -31,9 +30,8 @@ func TestRegisterInCluster(t *testing.T) {
 
 		t.Cleanup(func() { w.run(context.Background(), "delete", name, "--yes", "--ignore-not-found") })
 		r := w.mustRun("create", name, "--pool", "project-x", "--connect=false", "--register", "-o", "json")
-		var created tenant.Tenant
-		if err := json.Unmarshal([]byte(r.stdout), &created); err != nil || created.Registered == nil || !*created.Registered {
-			t.Fatalf("create --register -o json: %v %s", err, r.stdout)
+		if created := stdoutJSON[tenant.Tenant](t, r); created.Registered == nil || !*created.Registered {
+			t.Fatalf("create --register -o json: %s", r.stdout)
 		}
 		token := w.managerToken(name)
 		noSecrets(t, r, token, a.pw)
@@ -65,9 +63,8 @@ func TestRegisterInCluster(t *testing.T) {
 		// Re-register with other labels: an upsert of the same entry.
 		r = w.mustRun("register", name, "--label", "env=vdev", "--label", "team=e2e", "--yes", "-o", "json")
 		noSecrets(t, r, token, a.pw)
-		var out registerOut
-		if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || out.ConnectionState != "Successful" || out.Server != server {
-			t.Errorf("register -o json: %v %s", err, r.stdout)
+		if out := stdoutJSON[registerOut](t, r); out.ConnectionState != "Successful" || out.Server != server {
+			t.Errorf("register -o json: %s", r.stdout)
 		}
 		entries := a.entriesOf(name)
 		if len(entries) != 1 || entries[0].Labels["team"] != "e2e" {
@@ -117,9 +114,8 @@ func TestRegisterForwarded(t *testing.T) {
 		for range 2 { // the second run is an upsert
 			r := w.mustRun("register", name, "--server-address", "forwarded", "--yes", "-o", "json")
 			noSecrets(t, r, a.pw)
-			var out registerOut
-			if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || out.Server != server || out.ConnectionState != "Successful" || out.Mode != "api" {
-				t.Fatalf("register: %v %s\n%s", err, r.stdout, r.stderr)
+			if out := stdoutJSON[registerOut](t, r); out.Server != server || out.ConnectionState != "Successful" || out.Mode != "api" {
+				t.Fatalf("register: %s\n%s", r.stdout, r.stderr)
 			}
 		}
 		got := a.entriesOf(name)
@@ -167,9 +163,8 @@ func TestRegisterDeclarative(t *testing.T) {
 		})
 		r := w.mustRun("register", name, "--mode", "declarative", "--namespaces", "default,kube-system", "--label", "env=vdev", "--label", "team=decl",
 			"--bootstrap", "--yes", "-o", "json")
-		var out registerOut
-		if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || out.Secret != w.argoNS+"/cluster-vcluster-"+name {
-			t.Fatalf("register: %v %s", err, r.stdout)
+		if out := stdoutJSON[registerOut](t, r); out.Secret != w.argoNS+"/cluster-vcluster-"+name {
+			t.Fatalf("register: %s", r.stdout)
 		}
 		noSecrets(t, r, w.managerToken(name), a.pw)
 		got := a.entriesOf(name)

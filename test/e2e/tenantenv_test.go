@@ -21,13 +21,10 @@ import (
 func TestCreateAsTypedWithHostDefaults(t *testing.T) {
 	w := newWorld(t)
 	r := w.mustRun("config", "view", "-o", "json")
-	var view struct {
+	view := stdoutJSON[struct {
 		HostFound bool `json:"hostFound"`
 		Settings  []struct{ Key, Value, Source, From string }
-	}
-	if err := json.Unmarshal([]byte(r.stdout), &view); err != nil {
-		t.Fatalf("config view -o json: %v\n%s", err, r.stdout)
-	}
+	}](t, r)
 	sources := map[string]string{}
 	for _, s := range view.Settings {
 		sources[s.Key] = s.Source + " " + s.From

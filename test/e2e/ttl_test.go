@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -64,24 +63,20 @@ func TestTTLGCExtendStats(t *testing.T) {
 	}
 
 	// stats reports exactly what the tenants carry.
-	var st tenant.Stats
-	r := w.mustRun("stats", "-o", "json", "--idle", "1000h")
-	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
-		t.Fatalf("stats -o json: %v\n%s", err, r.stdout)
-	}
+	st := runJSON[tenant.Stats](w, "stats", "-o", "json", "--idle", "1000h")
 	fast, slow := min(o.TimeToReady, l.TimeToReady), max(o.TimeToReady, l.TimeToReady)
 	if st.Total != len(before) || st.ByStatus[tenant.StatusReady] != 2 || st.Recent.Creates != 2 || st.Recent.Ready != 2 ||
 		st.Recent.P50 != fast || st.Recent.P95 != slow || !slices.Equal(st.Expired, []string{old}) || len(st.Idle) != 0 {
 		t.Errorf("stats %+v, want 2 Ready, p50 %s, p95 %s, expired [%s], none idle", st, fast, slow, old)
 	}
-	r = w.mustRun("stats")
+	r := w.mustRun("stats")
 	if !strings.Contains(r.stdout, fmt.Sprintf("p50 %s, p95 %s", fast, slow)) || !strings.Contains(r.stdout, "1: "+old) {
 		t.Errorf("stats table:\n%s", r.stdout)
 	}
 
 	// gc --dry-run names the expired tenant and changes nothing.
 	r = w.mustRun("gc", "--dry-run", "-o", "json")
-	if g := w.gcJSON(r); !g.DryRun || len(g.Items) != 1 || g.Items[0].Name != old || g.Items[0].Action != tenant.GCWouldDelete {
+	if g := stdoutJSON[gcOut](t, r); !g.DryRun || len(g.Items) != 1 || g.Items[0].Name != old || g.Items[0].Action != tenant.GCWouldDelete {
 		t.Fatalf("gc --dry-run: %s", r.stdout)
 	}
 	if r = w.mustRun("gc", "--dry-run"); !strings.Contains(r.stdout, "tenant/"+old+" deleted (dry run)") {
@@ -93,10 +88,9 @@ func TestTTLGCExtendStats(t *testing.T) {
 	}
 
 	// extend moves the expiry forward from now.
-	var ext tenant.Tenant
-	r = w.mustRun("extend", live, "--ttl", "5h", "-o", "json")
-	if err := json.Unmarshal([]byte(r.stdout), &ext); err != nil || ext.ExpiresAt == nil || !ext.ExpiresAt.After(*l.ExpiresAt) {
-		t.Fatalf("extend --ttl 5h: %v, expires %v (was %v)", err, ext.ExpiresAt, l.ExpiresAt)
+	ext := runJSON[tenant.Tenant](w, "extend", live, "--ttl", "5h", "-o", "json")
+	if ext.ExpiresAt == nil || !ext.ExpiresAt.After(*l.ExpiresAt) {
+		t.Fatalf("extend --ttl 5h: expires %v (was %v)", ext.ExpiresAt, l.ExpiresAt)
 	}
 	if got := w.list()[live].ExpiresAt; got == nil || !got.Equal(*ext.ExpiresAt) {
 		t.Errorf("list shows expiry %v after extend, want %v", got, ext.ExpiresAt)

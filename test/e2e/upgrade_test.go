@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,11 +50,7 @@ func TestUpgradeWaves(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 		defer cancel()
 		r := w.run(ctx, args...)
-		var o upgradeOut
-		if err := json.Unmarshal([]byte(r.stdout), &o); err != nil {
-			t.Fatalf("upgrade %v: exit %d, stdout not JSON: %q\nstderr: %s", extra, r.code, r.stdout, r.stderr)
-		}
-		return o, r
+		return stdoutJSON[upgradeOut](t, r), r
 	}
 
 	// Dry run: the plan, nothing changed. (From is the version create
@@ -162,15 +157,17 @@ func TestUpgradeResumesAcrossAPIServerRestart(t *testing.T) {
 	r := <-done
 	t.Logf("upgrade across the restart: exit %d\n%s", r.code, r.stderr)
 
-	var o upgradeOut
 	r = w.run(ctx, args...)
-	if err := json.Unmarshal([]byte(r.stdout), &o); err != nil || r.code != 0 {
-		t.Fatalf("re-run: exit %d (%v)\nstdout: %s\nstderr: %s", r.code, err, r.stdout, r.stderr)
+	if r.code != 0 {
+		t.Fatalf("re-run: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
+	stdoutJSON[upgradeOut](t, r)
 	r = w.run(ctx, args...)
-	o = upgradeOut{}
-	if err := json.Unmarshal([]byte(r.stdout), &o); err != nil || r.code != 0 || len(o.Unchanged) != 1 || o.Unchanged[0].To != "0.34.1-test" {
-		t.Fatalf("third run: exit %d %+v\nstderr: %s", r.code, o, r.stderr)
+	if r.code != 0 {
+		t.Fatalf("third run: exit %d\nstderr: %s", r.code, r.stderr)
+	}
+	if o := stdoutJSON[upgradeOut](t, r); len(o.Unchanged) != 1 || o.Unchanged[0].To != "0.34.1-test" {
+		t.Fatalf("third run: %+v\nstderr: %s", o, r.stderr)
 	}
 	out, err := w.kubectl("get", "pods", "-n", tenant.NamespaceFor(name), "-l", "app=vcluster", "-o", "jsonpath={.items[*].metadata.annotations.e2e-chart-version}")
 	if err != nil || strings.TrimSpace(out) != "0.34.1-test" {

@@ -63,10 +63,9 @@ func TestWarmPool(t *testing.T) {
 	}
 	const own = "e2e-wp-own"
 	w.deleteAtEnd(own)
-	r = w.mustRun("create", own, "--pool", warmPool, "-f", vals, "--connect=false", "--wait", "0", "-o", "json")
-	var ownT tenant.Tenant
-	if err := json.Unmarshal([]byte(r.stdout), &ownT); err != nil || ownT.ClaimedAt != nil || ownT.Namespace != tenant.NamespaceFor(own) {
-		t.Fatalf("create with its own values file claimed a spare: %v %s", err, r.stdout)
+	ownT := runJSON[tenant.Tenant](w, "create", own, "--pool", warmPool, "-f", vals, "--connect=false", "--wait", "0", "-o", "json")
+	if ownT.ClaimedAt != nil || ownT.Namespace != tenant.NamespaceFor(own) {
+		t.Fatalf("create with its own values file claimed a spare: %+v", ownT)
 	}
 	if st := w.poolStatus(); st.Ready != 3 {
 		t.Errorf("after a create that does not match, pool status %+v, want 3 ready", st)
@@ -126,10 +125,8 @@ func TestWarmPool(t *testing.T) {
 	}
 	// A claimed tenant registers under its name, at its namespace's address.
 	ns := got[slices.Index(names, aClaimed)].Namespace
-	r = w.mustRun("register", aClaimed, "--yes", "-o", "json")
-	var reg registerOut
-	if err := json.Unmarshal([]byte(r.stdout), &reg); err != nil || reg.Server != "https://vcluster."+ns || reg.ConnectionState != "Successful" {
-		t.Errorf("register %s (claimed, namespace %s): %v %s", aClaimed, ns, err, r.stdout)
+	if reg := runJSON[registerOut](w, "register", aClaimed, "--yes", "-o", "json"); reg.Server != "https://vcluster."+ns || reg.ConnectionState != "Successful" {
+		t.Errorf("register %s (claimed, namespace %s): %+v", aClaimed, ns, reg)
 	}
 	if e := w.argo().entriesOf(aClaimed); len(e) != 1 || e[0].Name != aClaimed {
 		t.Errorf("Argo CD entries of %s: %+v", aClaimed, e)
@@ -138,15 +135,11 @@ func TestWarmPool(t *testing.T) {
 	// again converges it in place; an upgrade to the chart it runs changes
 	// nothing (it keeps the spare's install name, so no restart); sleep and
 	// wake.
-	r = w.mustRun("create", aClaimed, "--pool", warmPool, "--connect=false", "-o", "json")
-	var again tenant.Tenant
-	if err := json.Unmarshal([]byte(r.stdout), &again); err != nil || again.Namespace != ns || again.ClaimedAt == nil {
-		t.Errorf("create %s again: %v %s; want it converged in %s", aClaimed, err, r.stdout, ns)
+	if again := runJSON[tenant.Tenant](w, "create", aClaimed, "--pool", warmPool, "--connect=false", "-o", "json"); again.Namespace != ns || again.ClaimedAt == nil {
+		t.Errorf("create %s again: %+v; want it converged in %s", aClaimed, again, ns)
 	}
-	r = w.mustRun("upgrade", aClaimed, "--chart-version", testenv.VClusterChartVersion, "-o", "json")
-	var up upgradeOut
-	if err := json.Unmarshal([]byte(r.stdout), &up); err != nil || len(up.Unchanged) != 1 || up.Unchanged[0].Name != aClaimed || len(up.Waves) != 0 {
-		t.Errorf("upgrade %s to the chart it runs: %v %s; want it unchanged", aClaimed, err, r.stdout)
+	if up := runJSON[upgradeOut](w, "upgrade", aClaimed, "--chart-version", testenv.VClusterChartVersion, "-o", "json"); len(up.Unchanged) != 1 || up.Unchanged[0].Name != aClaimed || len(up.Waves) != 0 {
+		t.Errorf("upgrade %s to the chart it runs: %+v; want it unchanged", aClaimed, up)
 	}
 	w.mustRun("sleep", aClaimed)
 	if s := w.list()[aClaimed].Status; s != tenant.StatusSleeping {
@@ -173,12 +166,11 @@ func TestWarmPool(t *testing.T) {
 	if st := w.poolStatus(); st.Ready+st.Pending != 3 || st.Claimed != 3 || st.Fresh < 3 {
 		t.Errorf("pool status after the claims: %+v; want 3 spares (replacements), 3 claimed, 3 fresh", st)
 	}
-	var stats struct {
+	stats := runJSON[struct {
 		Recent tenant.RecentCreates `json:"recent"`
-	}
-	if err := json.Unmarshal([]byte(w.mustRun("stats", "-o", "json").stdout), &stats); err != nil ||
-		stats.Recent.Claimed == nil || stats.Recent.Claimed.Creates < 3 || stats.Recent.Fresh == nil {
-		t.Errorf("stats: %v %+v", err, stats.Recent)
+	}](w, "stats", "-o", "json")
+	if stats.Recent.Claimed == nil || stats.Recent.Claimed.Creates < 3 || stats.Recent.Fresh == nil {
+		t.Errorf("stats: %+v", stats.Recent)
 	}
 
 	// Delete all: nothing of them left.
