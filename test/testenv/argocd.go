@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/kubectl-tenant/kubectl-tenant/test/testenv/internal/kubeutil"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -84,15 +85,15 @@ func (u *upper) argoCD(ctx context.Context, a argoInstance, kubeconfig string, r
 			"app.kubernetes.io/part-of": "argocd", // argocd-server ignores argocd-cm without it
 		}}
 	}
-	if err := create(ctx, core.Namespaces().Create, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+	if err := kubeutil.Create(ctx, core.Namespaces().Create, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 		return err
 	}
 	for _, err := range []error{
-		create(ctx, core.ConfigMaps(ns).Create, &corev1.ConfigMap{ObjectMeta: meta("argocd-cm")}),
-		create(ctx, core.ConfigMaps(ns).Create, &corev1.ConfigMap{ObjectMeta: meta("argocd-rbac-cm")}),
+		kubeutil.Create(ctx, core.ConfigMaps(ns).Create, &corev1.ConfigMap{ObjectMeta: meta("argocd-cm")}),
+		kubeutil.Create(ctx, core.ConfigMaps(ns).Create, &corev1.ConfigMap{ObjectMeta: meta("argocd-rbac-cm")}),
 		// argocd-server fills in server.secretkey and the admin password
 		// (also writing argocd-initial-admin-secret) on its first start.
-		create(ctx, core.Secrets(ns).Create, &corev1.Secret{ObjectMeta: meta("argocd-secret")}),
+		kubeutil.Create(ctx, core.Secrets(ns).Create, &corev1.Secret{ObjectMeta: meta("argocd-secret")}),
 	} {
 		if err != nil {
 			return fmt.Errorf("argocd objects: %w", err)
@@ -160,7 +161,7 @@ func (u *upper) argoCDPod(ctx context.Context, a argoInstance, addr string) erro
 			},
 		},
 	}
-	if err := create(ctx, core.Services(ns).Create, svc); err != nil {
+	if err := kubeutil.Create(ctx, core.Services(ns).Create, svc); err != nil {
 		return err
 	}
 	pf := &unstructured.Unstructured{Object: map[string]any{
@@ -195,7 +196,7 @@ func (u *upper) argoCDPod(ctx context.Context, a argoInstance, addr string) erro
 		},
 	}
 	if err := waitReady(ctx, u.proc(partKCM), partTimeout, func() error {
-		return create(ctx, core.Pods(ns).Create, pod)
+		return kubeutil.Create(ctx, core.Pods(ns).Create, pod)
 	}); err != nil {
 		return err
 	}

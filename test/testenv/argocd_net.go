@@ -4,6 +4,8 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/kubectl-tenant/kubectl-tenant/test/testenv/realnode"
+
 	"github.com/kubectl-tenant/kubectl-tenant/test/testenv/vcrunner"
 )
 
@@ -22,7 +24,7 @@ import (
 //     file over /etc/hosts (see vcrunner/service.go): a loopback proxy per
 //     tenant stands in for Service DNS and routing.
 type argoNet struct {
-	node *RealNode // nil: kwok-only playground
+	node *realnode.Node // nil: kwok-only playground
 	// listen is the address server and controller are reached at, bind the
 	// one they listen on (argocd-server's REST gateway dials its own gRPC
 	// port on loopback: inside the node's namespace that is all of its
@@ -36,7 +38,7 @@ type argoNet struct {
 
 // podResolvConf is the resolver of a pod in namespace ns (ClusterFirst).
 func podResolvConf(ns string) string {
-	return "nameserver " + ClusterDNSIP + "\nsearch " + ns + ".svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n"
+	return "nameserver " + realnode.ClusterDNSIP + "\nsearch " + ns + ".svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n"
 }
 
 func (u *upper) argoNet(kubeconfig string) (argoNet, error) {

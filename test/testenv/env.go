@@ -1,5 +1,7 @@
 package testenv
 
+import "github.com/kubectl-tenant/kubectl-tenant/test/testenv/realnode"
+
 // Env describes a running playground. It is written as JSON to
 // <Dir>/env.json so tests, the Makefile and the vCluster runner share one
 // description of what runs where.
@@ -39,7 +41,7 @@ type Env struct {
 	Ports Ports `json:"ports"`
 	// RealNodes are the real nodes (Options.RealNodes); their pools have no
 	// kwok node.
-	RealNodes []RealNode `json:"realNodes,omitempty"`
+	RealNodes []realnode.Node `json:"realNodes,omitempty"`
 	// Parts are the running processes, in start order.
 	Parts []Part `json:"parts"`
 }

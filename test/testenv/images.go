@@ -180,7 +180,8 @@ func ensureTools(ctx context.Context, logf BuildLogf) (map[string]string, error)
 }
 
 // EnsureImages assembles (or finds cached) the image archives of real nodes.
-// bins must hold the real-node binaries (EnsureRealNodeBinaries).
+// bins must hold the real-node binaries (EnsureBinaries with
+// Extras.RealNodes).
 func EnsureImages(ctx context.Context, bins Binaries, logf BuildLogf) (Images, error) {
 	tools, err := ensureTools(ctx, logf)
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kubectl-tenant/kubectl-tenant/test/testenv/realnode"
 )
 
 // TestImagesRunInContainerd assembles the pause and testweb images, imports
@@ -16,7 +18,7 @@ import (
 // images under the exact references the manifests use. A missing
 // containerd fails the test.
 func TestImagesRunInContainerd(t *testing.T) {
-	if err := realNodePreflight(); err != nil {
+	if err := realnode.Preflight(); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -58,7 +60,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 	defer func() {
 		_ = ctrd.Process.Kill()
 		_ = ctrd.Wait()
-		for _, m := range mountsUnder(dir) {
+		for _, m := range realnode.MountsUnder(dir) {
 			_ = exec.Command("umount", "-l", m).Run()
 		}
 	}()

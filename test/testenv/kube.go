@@ -9,8 +9,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/kubectl-tenant/kubectl-tenant/test/testenv/internal/kubeutil"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -32,7 +32,7 @@ const (
 	serviceIP   = "10.96.0.1"
 	// kwokNodeAnnotation marks the Nodes kwok manages.
 	kwokNodeAnnotation = "kwok.x-k8s.io/node"
-	fieldManager       = "kubectl-tenant-playground"
+	fieldManager       = kubeutil.FieldManager
 )
 
 var (
@@ -135,15 +135,6 @@ func applyCRDs(ctx context.Context, dyn dynamic.Interface, files []string) error
 	})
 }
 
-// create creates obj and treats AlreadyExists as success.
-func create[T any](ctx context.Context, fn func(context.Context, T, metav1.CreateOptions) (T, error), obj T) error {
-	_, err := fn(ctx, obj, metav1.CreateOptions{FieldManager: fieldManager})
-	if apierrors.IsAlreadyExists(err) {
-		return nil
-	}
-	return err
-}
-
 // nodeFor returns a kwok-managed Node. Pool "system" is untainted and
 // labelled pool=system; every other pool is labelled project=<pool> and
 // tainted project=<pool>:NoSchedule, as tenant workloads expect.
@@ -175,13 +166,4 @@ func nodeFor(pool string) *corev1.Node {
 	n.Labels["project"] = pool
 	n.Spec.Taints = []corev1.Taint{{Key: "project", Value: pool, Effect: corev1.TaintEffectNoSchedule}}
 	return n
-}
-
-func nodeReady(n *corev1.Node) bool {
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }

@@ -3,15 +3,16 @@ package testenv
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"time"
 
-	storagev1 "k8s.io/api/storage/v1"
+	"github.com/kubectl-tenant/kubectl-tenant/test/testenv/realnode"
+
+	"github.com/kubectl-tenant/kubectl-tenant/test/testenv/internal/kubeutil"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 )
 
 // nodes starts kwok and creates the node pools: system-0 and one node per
@@ -51,7 +52,7 @@ func (u *upper) nodes(ctx context.Context, kubeconfig string) error {
 		}
 	}
 	for _, pool := range pools {
-		if err := create(ctx, u.cs.CoreV1().Nodes().Create, nodeFor(pool)); err != nil {
+		if err := kubeutil.Create(ctx, u.cs.CoreV1().Nodes().Create, nodeFor(pool)); err != nil {
 			return fmt.Errorf("create node for pool %s: %w", pool, err)
 		}
 	}
@@ -61,19 +62,13 @@ func (u *upper) nodes(ctx context.Context, kubeconfig string) error {
 			if err != nil {
 				return err
 			}
-			if !nodeReady(n) {
+			if !kubeutil.NodeReady(n) {
 				return fmt.Errorf("node %s is not Ready", n.Name)
 			}
 		}
 		return nil
 	})
 }
-
-// StorageClassName is the default StorageClass of playgrounds with real
-// nodes: kube-controller-manager's built-in host-path provisioner, a real
-// dynamic provisioner in a binary the playground already builds (no image
-// or build of its own; it serves one host, and the playground is one).
-const StorageClassName = "standard"
 
 // realPool tells whether pool has a real node instead of a kwok one.
 func (u *upper) realPool(pool string) bool {
@@ -88,33 +83,9 @@ func (u *upper) realPool(pool string) bool {
 // realNodeNets plans the real nodes and makes their network namespaces
 // (before the PKI and the apiserver, which use the veth host addresses).
 func (u *upper) realNodeNets(ctx context.Context) error {
-	nodes, err := planRealNodes(u.dir)
-	if err != nil {
-		return err
-	}
-	u.realNodes = nodes
-	// kubelet makes /var/log/containers and the host-path provisioner
-	// /tmp/hostpath_pv (fixed paths) if missing; Down removes them again
-	// then, once empty.
-	if err := os.MkdirAll(realNodesDir(u.dir), 0o755); err != nil {
-		return err
-	}
-	for marker, path := range map[string]string{createdVarLogContainers: varLogContainers, createdHostPathPVDir: hostPathPVDir} {
-		if _, err := os.Stat(path); os.IsNotExist(err) {
-			if err := os.WriteFile(filepath.Join(realNodesDir(u.dir), marker), nil, 0o644); err != nil {
-				return err
-			}
-		}
-	}
-	for _, n := range nodes {
-		if err := setupNodeNet(ctx, n, nodes[0].HostIP); err != nil {
-			return fmt.Errorf("real node %s: %w", n.Name, err)
-		}
-		if err := makeCgroupRoot(n.CgroupRoot); err != nil {
-			return fmt.Errorf("real node %s: %w", n.Name, err)
-		}
-	}
-	return nil
+	nodes, err := realnode.Prepare(ctx, u.dir, serviceCIDR)
+	u.realNodes = nodes // also on failure: abort cleans up what was made
+	return err
 }
 
 // startRealNodes starts every real node, waits until each is Ready, and
@@ -124,7 +95,10 @@ func (u *upper) startRealNodes(ctx context.Context) error {
 		return nil
 	}
 	for _, n := range u.realNodes {
-		if err := u.writeNodeFiles(n); err != nil {
+		if err := realnode.WriteConfigs(n, u.pki.caCert, PauseImage); err != nil {
+			return fmt.Errorf("real node %s: %w", n.Name, err)
+		}
+		if err := u.nodeCerts(n); err != nil {
 			return fmt.Errorf("real node %s: %w", n.Name, err)
 		}
 		if err := u.startRealNode(ctx, n, u.images); err != nil {
@@ -132,19 +106,92 @@ func (u *upper) startRealNodes(ctx context.Context) error {
 		}
 		u.logf("real node %s Ready at +%s", n.Name, time.Since(u.t0).Round(100*time.Millisecond))
 	}
-	if err := create(ctx, u.cs.StorageV1().StorageClasses().Create, &storagev1.StorageClass{
-		ObjectMeta: metav1.ObjectMeta{Name: StorageClassName,
-			Annotations: map[string]string{"storageclass.kubernetes.io/is-default-class": "true"}},
-		Provisioner: "kubernetes.io/host-path",
-		// Provision once a pod is scheduled: the vCluster runner's volumes
-		// for chart claims of kwok pools, pre-bound at once, keep winning.
-		VolumeBindingMode: ptr.To(storagev1.VolumeBindingWaitForFirstConsumer),
-	}); err != nil {
-		return fmt.Errorf("default StorageClass: %w", err)
+	if err := realnode.CreateStorageClass(ctx, u.cs); err != nil {
+		return err
 	}
-	if err := u.deployCoreDNS(ctx, u.realNodes[0].Pool); err != nil {
+	pool := u.realNodes[0].Pool
+	if err := realnode.DeployCoreDNS(ctx, u.cs, pool, CoreDNSImage); err != nil {
+		return err
+	}
+	if err := waitReady(ctx, u.proc("kubelet-"+pool+"-0"), 2*partTimeout, func() error {
+		return realnode.CoreDNSAvailable(ctx, u.cs)
+	}); err != nil {
 		return err
 	}
 	u.logf("coredns available at +%s", time.Since(u.t0).Round(100*time.Millisecond))
 	return nil
+}
+
+// nodeCerts issues node n's kubelet (client and serving) and kube-proxy
+// certificates and writes their kubeconfigs, next to realnode.WriteConfigs'
+// files.
+func (u *upper) nodeCerts(n realnode.Node) error {
+	p := func(elem ...string) string { return filepath.Join(append([]string{n.Dir}, elem...)...) }
+	server := "https://" + n.HostIP + ":" + strconv.Itoa(u.ports.APIServer)
+	if err := u.pki.issueCert(p("pki", "kubelet"), "system:node:"+n.Name, []string{"system:nodes"}, nil, true); err != nil {
+		return err
+	}
+	if err := u.pki.issueCert(p("pki", "kubelet-serving"), "system:node:"+n.Name, []string{"system:nodes"},
+		[]net.IP{net.ParseIP(n.NodeIP)}, false); err != nil {
+		return err
+	}
+	if err := u.pki.issueCert(p("pki", "kube-proxy"), "system:kube-proxy", nil, nil, true); err != nil {
+		return err
+	}
+	if err := writeCertKubeconfig(p("kubelet.kubeconfig"), server, u.pki, p("pki", "kubelet")); err != nil {
+		return err
+	}
+	return writeCertKubeconfig(p("kube-proxy.kubeconfig"), server, u.pki, p("pki", "kube-proxy"))
+}
+
+// startRealNode starts containerd, imports the images, then kubelet and
+// kube-proxy of node n, all in its network namespace.
+func (u *upper) startRealNode(ctx context.Context, n realnode.Node, images Images) error {
+	p := func(elem ...string) string { return filepath.Join(append([]string{n.Dir}, elem...)...) }
+	bin, args := realnode.InNetNS(n.NetNS, "containerd", "--config", p("containerd", "config.toml"))
+	ctrd, err := u.start("containerd-"+n.Name, n.ContainerdSocket, bin, args)
+	if err != nil {
+		return err
+	}
+	if err := waitReady(ctx, ctrd, partTimeout, func() error {
+		return realnode.RunCmd(ctx, "ctr", "--address", n.ContainerdSocket, "version")
+	}); err != nil {
+		return err
+	}
+	start := time.Now()
+	for _, img := range images {
+		if err := realnode.RunCmd(ctx, "ctr", "--address", n.ContainerdSocket, "-n", "k8s.io", "images", "import", img); err != nil {
+			return err
+		}
+	}
+	u.logf("imported %d images into %s's containerd in %s", len(images), n.Name, time.Since(start).Round(100*time.Millisecond))
+
+	labels := "project=" + n.Pool + ",type=real"
+	bin, args = realnode.InNetNS(n.NetNS, u.bins["kubelet"],
+		"--config="+p("kubelet-config.yaml"),
+		"--kubeconfig="+p("kubelet.kubeconfig"),
+		"--hostname-override="+n.Name,
+		"--node-ip="+n.NodeIP,
+		"--node-labels="+labels,
+		"--root-dir="+p("kubelet"),
+		"--cert-dir="+p("pki"),
+	)
+	kubelet, err := u.start("kubelet-"+n.Name, "https://"+n.NodeIP+":10250", bin, args)
+	if err != nil {
+		return err
+	}
+	bin, args = realnode.InNetNS(n.NetNS, u.bins["kube-proxy"], "--config="+p("kube-proxy-config.yaml"))
+	if _, err := u.start("kube-proxy-"+n.Name, "", bin, args); err != nil {
+		return err
+	}
+	return waitReady(ctx, kubelet, 2*partTimeout, func() error {
+		node, err := u.cs.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if !kubeutil.NodeReady(node) {
+			return fmt.Errorf("node %s is not Ready", n.Name)
+		}
+		return nil
+	})
 }

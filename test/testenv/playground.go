@@ -10,9 +10,12 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/kubectl-tenant/kubectl-tenant/test/testenv/realnode"
+
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubectl-tenant/kubectl-tenant/test/testenv/internal/procfs"
 	"github.com/kubectl-tenant/kubectl-tenant/test/testenv/vcrunner"
 )
 
@@ -123,10 +126,10 @@ func Up(ctx context.Context, opts Options) (*Env, error) {
 		return nil, err
 	}
 	if opts.RealNodes {
-		if err := realNodePreflight(); err != nil {
+		if err := realnode.Preflight(); err != nil {
 			return nil, err
 		}
-		if err := realNodeDiskPreflight(dir); err != nil {
+		if err := realnode.DiskPreflight(dir); err != nil {
 			return nil, err
 		}
 	}
@@ -179,8 +182,8 @@ type upper struct {
 	redis     string
 	ports     Ports
 	runnerExe string
-	images    Images     // image archives for real nodes
-	realNodes []RealNode // empty: all nodes are kwok's
+	images    Images          // image archives for real nodes
+	realNodes []realnode.Node // empty: all nodes are kwok's
 	// argoListen is where the application-controller serves metrics
 	// (argoNet.listen).
 	argoListen string
@@ -216,15 +219,15 @@ func (u *upper) abort() {
 		groups = append(groups, p.PID)
 	}
 	if len(u.realNodes) > 0 {
-		for _, err := range stopRealNodePods(u.dir, recordedPIDs(u.dir)) {
+		for _, err := range realnode.StopPods(u.dir, recordedPIDs(u.dir)) {
 			u.logf("stopping real-node pods after failure: %v", err)
 		}
 	}
-	if err := stopGroups(groups, 5*time.Second); err != nil {
+	if err := procfs.StopGroups(groups, 5*time.Second); err != nil {
 		u.logf("stopping after failure: %v", err)
 	}
 	if len(u.realNodes) > 0 {
-		for _, err := range cleanupRealNodes(u.dir) {
+		for _, err := range realnode.Cleanup(u.dir) {
 			u.logf("cleaning up real nodes after failure: %v", err)
 		}
 	}

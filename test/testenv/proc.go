@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kubectl-tenant/kubectl-tenant/test/testenv/realnode"
+
 	"github.com/kubectl-tenant/kubectl-tenant/test/testenv/vcrunner"
 
 	"github.com/kubectl-tenant/kubectl-tenant/test/testenv/internal/procfs"
@@ -103,43 +105,6 @@ func procAlive(pid int) bool {
 	return ok && state != "Z" && state != "X" && pgid == pid
 }
 
-// groupMembers lists the live processes of process group pgid.
-func groupMembers(pgid int) []int { return procfs.GroupMembers(pgid) }
-
-// stopGroups sends SIGTERM to each process group, waits up to grace for all
-// of them to go, then SIGKILLs what is left and waits for that too.
-func stopGroups(pgids []int, grace time.Duration) error {
-	signalAll := func(sig syscall.Signal) {
-		for _, g := range pgids {
-			_ = syscall.Kill(-g, sig)
-		}
-	}
-	waitGone := func(d time.Duration) []int {
-		deadline := time.Now().Add(d)
-		for {
-			var left []int
-			for _, g := range pgids {
-				if len(groupMembers(g)) > 0 {
-					left = append(left, g)
-				}
-			}
-			if len(left) == 0 || time.Now().After(deadline) {
-				return left
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	signalAll(syscall.SIGTERM)
-	if len(waitGone(grace)) == 0 {
-		return nil
-	}
-	signalAll(syscall.SIGKILL)
-	if left := waitGone(5 * time.Second); len(left) > 0 {
-		return fmt.Errorf("process groups %v survived SIGKILL", left)
-	}
-	return nil
-}
-
 // stopOrder groups part names into the batches Down stops one after the
 // other: the vCluster runner and what it recorded (pids it wrote itself),
 // while the host apiserver is still there for it to clean up against; then
@@ -192,7 +157,7 @@ func Down(dir string) error {
 	// Real nodes first: kubelets stop, then their containerds remove every
 	// pod (containers, CNI, sandbox mounts) while they still run.
 	pvDirs := hostPathVolumes(dir)
-	errs := stopRealNodePods(dir, pids)
+	errs := realnode.StopPods(dir, pids)
 	for i, batch := range stopOrder(names) {
 		var groups []int
 		for _, n := range batch {
@@ -203,19 +168,37 @@ func Down(dir string) error {
 		if i == 0 {
 			grace = 20 * time.Second
 		}
-		if err := stopGroups(groups, grace); err != nil {
+		if err := procfs.StopGroups(groups, grace); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	// Tenants a killed runner could not stop: processes, netns, veths.
 	vcrunner.Cleanup(dir)
 	// What real nodes leave: container processes, mounts, cgroups, netns.
-	errs = append(errs, cleanupRealNodes(dir)...)
-	errs = append(errs, removeHostPathVolumes(dir, pvDirs)...)
+	errs = append(errs, realnode.Cleanup(dir)...)
+	errs = append(errs, realnode.RemoveHostPathVolumes(dir, pvDirs)...)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("playground down: %w", err)
 	}
 	return os.RemoveAll(dir)
+}
+
+// hostPathVolumes lists, while the apiserver still runs, the directories of
+// the PersistentVolumes the host-path provisioner made for the real nodes of
+// the playground in dir, for Down to remove once nothing uses them.
+func hostPathVolumes(dir string) []string {
+	if !realnode.In(dir) {
+		return nil
+	}
+	env, err := readEnv(dir)
+	if err != nil {
+		return nil
+	}
+	cs, err := env.Clientset()
+	if err != nil {
+		return nil
+	}
+	return realnode.HostPathVolumes(cs)
 }
 
 func looksLikePlayground(dir string) bool {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/kubectl-tenant/kubectl-tenant/test/testenv/internal/procfs"
 )
 
 // RestartAPIServer stops the host kube-apiserver (SIGTERM to its process
@@ -42,7 +44,7 @@ func (e *Env) restart(ctx context.Context, name string, down time.Duration, read
 		args[i] = string(a)
 	}
 	// startProc made it a session leader: its pgid is its pid.
-	if err := stopGroups([]int{pid}, 30*time.Second); err != nil {
+	if err := procfs.StopGroups([]int{pid}, 30*time.Second); err != nil {
 		return fmt.Errorf("restart %s: %w", name, err)
 	}
 	select {

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubectl-tenant/kubectl-tenant/test/testenv/realnode"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -129,8 +131,8 @@ func TestRealNodeWebThroughServiceDNS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pvc.Status.Phase != corev1.ClaimBound || pvc.Spec.StorageClassName == nil || *pvc.Spec.StorageClassName != testenv.StorageClassName {
-		t.Fatalf("PVC data: phase %s class %v; want Bound by the default class %s", pvc.Status.Phase, pvc.Spec.StorageClassName, testenv.StorageClassName)
+	if pvc.Status.Phase != corev1.ClaimBound || pvc.Spec.StorageClassName == nil || *pvc.Spec.StorageClassName != realnode.StorageClassName {
+		t.Fatalf("PVC data: phase %s class %v; want Bound by the default class %s", pvc.Status.Phase, pvc.Spec.StorageClassName, realnode.StorageClassName)
 	}
 	pv, err := cs.CoreV1().PersistentVolumes().Get(ctx, pvc.Spec.VolumeName, metav1.GetOptions{})
 	if err != nil {
@@ -163,7 +165,7 @@ func TestRealNodeWebThroughServiceDNS(t *testing.T) {
 	if err := testenv.Down(dir); err != nil {
 		t.Fatalf("down: %v", err)
 	}
-	if left := testenv.RealNodeLeftovers(dir); len(left) > 0 {
+	if left := realnode.Leftovers(dir); len(left) > 0 {
 		t.Errorf("left after Down:\n  %s", strings.Join(left, "\n  "))
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubectl-tenant/kubectl-tenant/test/testenv/realnode"
+
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -89,7 +91,7 @@ func (c *cli) run(ctx context.Context, args ...string) string {
 // PVC), a Deployment and Service inside the tenant fetched by another pod
 // through the tenant's CoreDNS, sleep and wake with the data kept, delete
 // leaving nothing.
-func tenantOnRealNode(ctx context.Context, t *testing.T, env *testenv.Env, cs kubernetes.Interface, node testenv.RealNode) {
+func tenantOnRealNode(ctx context.Context, t *testing.T, env *testenv.Env, cs kubernetes.Interface, node realnode.Node) {
 	c := newCLI(t, env)
 	const name = "rn1"
 	ns := "vcluster-" + name
@@ -120,8 +122,8 @@ func tenantOnRealNode(ctx context.Context, t *testing.T, env *testenv.Env, cs ku
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pvc.Status.Phase != corev1.ClaimBound || pvc.Spec.StorageClassName == nil || *pvc.Spec.StorageClassName != testenv.StorageClassName {
-		t.Fatalf("claim %s: phase %s class %v; want Bound by %s", claim, pvc.Status.Phase, pvc.Spec.StorageClassName, testenv.StorageClassName)
+	if pvc.Status.Phase != corev1.ClaimBound || pvc.Spec.StorageClassName == nil || *pvc.Spec.StorageClassName != realnode.StorageClassName {
+		t.Fatalf("claim %s: phase %s class %v; want Bound by %s", claim, pvc.Status.Phase, pvc.Spec.StorageClassName, realnode.StorageClassName)
 	}
 	pvName := pvc.Spec.VolumeName
 	var list struct {

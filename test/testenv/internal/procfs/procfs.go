@@ -3,10 +3,13 @@
 package procfs
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // Stat returns the state and process group of pid from /proc.
@@ -42,4 +45,38 @@ func GroupMembers(pgid int) []int {
 		}
 	}
 	return pids
+}
+
+// StopGroups sends SIGTERM to each process group, waits up to grace for all
+// of them to go, then SIGKILLs what is left and waits for that too.
+func StopGroups(pgids []int, grace time.Duration) error {
+	signalAll := func(sig syscall.Signal) {
+		for _, g := range pgids {
+			_ = syscall.Kill(-g, sig)
+		}
+	}
+	waitGone := func(d time.Duration) []int {
+		deadline := time.Now().Add(d)
+		for {
+			var left []int
+			for _, g := range pgids {
+				if len(GroupMembers(g)) > 0 {
+					left = append(left, g)
+				}
+			}
+			if len(left) == 0 || time.Now().After(deadline) {
+				return left
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	signalAll(syscall.SIGTERM)
+	if len(waitGone(grace)) == 0 {
+		return nil
+	}
+	signalAll(syscall.SIGKILL)
+	if left := waitGone(5 * time.Second); len(left) > 0 {
+		return fmt.Errorf("process groups %v survived SIGKILL", left)
+	}
+	return nil
 }

@@ -1,4 +1,4 @@
-package testenv
+package realnode
 
 import (
 	"bufio"
@@ -14,19 +14,21 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kubectl-tenant/kubectl-tenant/test/testenv/internal/procfs"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
-// stopRealNodePods runs before the playground's processes are stopped: it
+// StopPods runs before the playground's processes are stopped: it
 // stops every kubelet (so nothing restarts pods), then asks each node's
 // containerd through the CRI to stop and remove every pod sandbox, which
 // kills the containers, runs CNI DEL (IP release, portmap rules) and
 // unmounts the sandboxes' namespaces and /dev/shm.
-func stopRealNodePods(dir string, pids map[string]int) []error {
-	if _, err := os.Stat(realNodesDir(dir)); err != nil {
+func StopPods(dir string, pids map[string]int) []error {
+	if _, err := os.Stat(nodesDir(dir)); err != nil {
 		return nil // a playground without real nodes
 	}
 	var errs []error
@@ -36,10 +38,10 @@ func stopRealNodePods(dir string, pids map[string]int) []error {
 			kubelets = append(kubelets, pid)
 		}
 	}
-	if err := stopGroups(kubelets, 10*time.Second); err != nil {
+	if err := procfs.StopGroups(kubelets, 10*time.Second); err != nil {
 		errs = append(errs, err)
 	}
-	socks, _ := filepath.Glob(filepath.Join(realNodesDir(dir), "*", "containerd.sock"))
+	socks, _ := filepath.Glob(filepath.Join(nodesDir(dir), "*", "containerd.sock"))
 	for _, sock := range socks {
 		if err := removeSandboxes(sock); err != nil {
 			errs = append(errs, fmt.Errorf("pods on %s: %w", filepath.Base(filepath.Dir(sock)), err))
@@ -61,7 +63,7 @@ func removeSandboxes(sock string) error {
 	if err != nil {
 		return nil // containerd is not running: nothing to ask it
 	}
-	// On failure go on with the others: cleanupRealNodes kills and
+	// On failure go on with the others: Cleanup kills and
 	// unmounts whatever is left.
 	var errs []error
 	for _, sb := range list.Items {
@@ -76,18 +78,18 @@ func removeSandboxes(sock string) error {
 	return errors.Join(errs...)
 }
 
-// cleanupRealNodes removes, after the processes Up started are gone, what
+// Cleanup removes, after the processes Up started are gone, what
 // real nodes leave behind: container processes and shims, mounts under
 // Dir/nodes, the kubelets' cgroups, the network namespaces and veths (their
 // iptables rules, bridge and routes go with them). Found by name (the
 // playground's tag) and path, so it works without env.json.
-func cleanupRealNodes(dir string) []error {
-	if _, err := os.Stat(realNodesDir(dir)); err != nil {
+func Cleanup(dir string) []error {
+	if _, err := os.Stat(nodesDir(dir)); err != nil {
 		return nil // a playground without real nodes (Up makes Dir/nodes first)
 	}
 	var errs []error
 	tag := nodeTag(dir)
-	nodes := realNodesDir(dir)
+	nodes := nodesDir(dir)
 	// Shims' sockets (a killed shim cannot remove its own), from the
 	// address files containerd keeps in each task's bundle.
 	addrs, _ := filepath.Glob(filepath.Join(nodes, "*", "containerd", "state", "io.containerd.runtime.v2.task", "*", "*", "address"))
@@ -100,7 +102,7 @@ func cleanupRealNodes(dir string) []error {
 	// Processes: everything in our cgroups (containers, pause), and shims
 	// or anything else whose command line names our node directories.
 	for range 3 {
-		pids := realNodeProcs(dir)
+		pids := procs(dir)
 		if len(pids) == 0 {
 			break
 		}
@@ -109,29 +111,29 @@ func cleanupRealNodes(dir string) []error {
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
-	if left := realNodeProcs(dir); len(left) > 0 {
+	if left := procs(dir); len(left) > 0 {
 		errs = append(errs, fmt.Errorf("processes %v of real nodes survived SIGKILL", left))
 	}
-	for _, m := range mountsUnder(nodes) {
+	for _, m := range MountsUnder(nodes) {
 		if err := syscall.Unmount(m, 0); err != nil {
 			if err := syscall.Unmount(m, syscall.MNT_DETACH); err != nil {
 				errs = append(errs, fmt.Errorf("unmount %s: %w", m, err))
 			}
 		}
 	}
-	for _, c := range realNodeCgroups(tag) {
+	for _, c := range cgroups(tag) {
 		if err := os.Remove(c); err != nil && !os.IsNotExist(err) {
 			errs = append(errs, fmt.Errorf("remove cgroup %s: %w", c, err))
 		}
 	}
 	ctx := context.Background()
-	for _, ns := range realNodeNetNS(tag) {
-		if err := runCmd(ctx, "ip", "netns", "del", ns); err != nil {
+	for _, ns := range netNamespaces(tag) {
+		if err := RunCmd(ctx, "ip", "netns", "del", ns); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	for _, v := range realNodeVeths(tag) {
-		if err := runCmd(ctx, "ip", "link", "del", v); err != nil {
+	for _, v := range veths(tag) {
+		if err := RunCmd(ctx, "ip", "link", "del", v); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -146,21 +148,17 @@ func cleanupRealNodes(dir string) []error {
 	return errs
 }
 
-// hostPathVolumes lists, while the apiserver still runs, the directories of
-// the PersistentVolumes the host-path provisioner made for the playground in
-// dir, for Down to remove once nothing uses them.
-func hostPathVolumes(dir string) []string {
-	if _, err := os.Stat(realNodesDir(dir)); err != nil {
-		return nil
-	}
-	env, err := readEnv(dir)
-	if err != nil {
-		return nil
-	}
-	cs, err := env.Clientset()
-	if err != nil {
-		return nil
-	}
+// In tells whether the playground in dir has (or had) real nodes: Prepare
+// made Dir/nodes.
+func In(dir string) bool {
+	_, err := os.Stat(nodesDir(dir))
+	return err == nil
+}
+
+// HostPathVolumes lists, while the apiserver cs talks to still runs, the
+// directories of the PersistentVolumes the host-path provisioner made, for
+// Down to remove (RemoveHostPathVolumes) once nothing uses them.
+func HostPathVolumes(cs kubernetes.Interface) []string {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	pvs, err := cs.CoreV1().PersistentVolumes().List(ctx, metav1.ListOptions{})
@@ -176,16 +174,16 @@ func hostPathVolumes(dir string) []string {
 	return out
 }
 
-// removeHostPathVolumes removes the volume directories and, if the real
+// RemoveHostPathVolumes removes the volume directories and, if the real
 // nodes made it, the provisioner's base directory once empty.
-func removeHostPathVolumes(dir string, vols []string) []error {
+func RemoveHostPathVolumes(dir string, vols []string) []error {
 	var errs []error
 	for _, v := range vols {
 		if err := os.RemoveAll(v); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(realNodesDir(dir), createdHostPathPVDir)); err == nil {
+	if _, err := os.Stat(filepath.Join(nodesDir(dir), createdHostPathPVDir)); err == nil {
 		_ = os.Remove(hostPathPVDir) // only if empty
 	}
 	return errs
@@ -220,48 +218,48 @@ func containerLogLinks(nodes string) []string {
 // library under /var/lib/cni/results, named after the network, which is the
 // node's netns name) that a CNI DEL did not remove.
 func cniCacheFiles(tag string) []string {
-	files, _ := filepath.Glob(filepath.Join("/var/lib/cni/results", realNodeNetNSPrefix+tag+"-*"))
+	files, _ := filepath.Glob(filepath.Join("/var/lib/cni/results", netNSPrefix+tag+"-*"))
 	return files
 }
 
-// RealNodeLeftovers lists what real nodes of the playground in dir made and
+// Leftovers lists what real nodes of the playground in dir made and
 // still exists: processes, mounts, cgroups, network namespaces, veths.
 // Empty after Down.
-func RealNodeLeftovers(dir string) []string {
+func Leftovers(dir string) []string {
 	dir, _ = filepath.Abs(dir)
 	tag := nodeTag(dir)
 	var out []string
-	for _, pid := range realNodeProcs(dir) {
+	for _, pid := range procs(dir) {
 		cmd, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
 		out = append(out, fmt.Sprintf("process %d (%s)", pid, strings.TrimSpace(strings.ReplaceAll(string(cmd), "\x00", " "))))
 	}
-	for _, m := range mountsUnder(realNodesDir(dir)) {
+	for _, m := range MountsUnder(nodesDir(dir)) {
 		out = append(out, "mount "+m)
 	}
-	for _, c := range realNodeCgroups(tag) {
+	for _, c := range cgroups(tag) {
 		out = append(out, "cgroup "+c)
 	}
-	for _, ns := range realNodeNetNS(tag) {
+	for _, ns := range netNamespaces(tag) {
 		out = append(out, "netns "+ns)
 	}
-	for _, v := range realNodeVeths(tag) {
+	for _, v := range veths(tag) {
 		out = append(out, "veth "+v)
 	}
 	for _, f := range cniCacheFiles(tag) {
 		out = append(out, "CNI cache "+f)
 	}
-	for _, f := range containerLogLinks(realNodesDir(dir)) {
+	for _, f := range containerLogLinks(nodesDir(dir)) {
 		out = append(out, "container log link "+f)
 	}
 	return out
 }
 
-// realNodeProcs lists processes in the real nodes' cgroups or whose command
+// procs lists processes in the real nodes' cgroups or whose command
 // line names a real node's directory (containerd, shims, kubelet).
-func realNodeProcs(dir string) []int {
+func procs(dir string) []int {
 	tag := nodeTag(dir)
-	marker := realNodesDir(dir) + "/"
-	cgMarker := "/" + realNodeNetNSPrefix + tag + "-"
+	marker := nodesDir(dir) + "/"
+	cgMarker := "/" + netNSPrefix + tag + "-"
 	entries, _ := os.ReadDir("/proc")
 	var pids []int
 	for _, e := range entries {
@@ -275,7 +273,7 @@ func realNodeProcs(dir string) []int {
 			continue
 		}
 		if strings.Contains(string(cmd), marker) || strings.Contains(string(cg), cgMarker) {
-			if state, _, ok := procStat(pid); ok && state != "Z" {
+			if state, _, ok := procfs.Stat(pid); ok && state != "Z" {
 				pids = append(pids, pid)
 			}
 		}
@@ -283,8 +281,8 @@ func realNodeProcs(dir string) []int {
 	return pids
 }
 
-// mountsUnder lists mount points at or below root, deepest first.
-func mountsUnder(root string) []string {
+// MountsUnder lists mount points at or below root, deepest first.
+func MountsUnder(root string) []string {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		return nil
@@ -326,12 +324,12 @@ func unescapeMount(s string) string {
 	return b.String()
 }
 
-// realNodeCgroups lists the cgroup directories under the real nodes' cgroup
+// cgroups lists the cgroup directories under the real nodes' cgroup
 // roots in every hierarchy, deepest first (the order rmdir needs).
-func realNodeCgroups(tag string) []string {
+func cgroups(tag string) []string {
 	var out []string
 	for _, h := range cgroupHierarchies() {
-		roots, _ := filepath.Glob(filepath.Join(h, realNodeNetNSPrefix+tag+"-*"))
+		roots, _ := filepath.Glob(filepath.Join(h, netNSPrefix+tag+"-*"))
 		for _, r := range roots {
 			_ = filepath.WalkDir(r, func(p string, d os.DirEntry, err error) error {
 				if err == nil && d.IsDir() {
@@ -345,22 +343,22 @@ func realNodeCgroups(tag string) []string {
 	return out
 }
 
-func realNodeNetNS(tag string) []string {
+func netNamespaces(tag string) []string {
 	var out []string
 	entries, _ := os.ReadDir("/run/netns")
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), realNodeNetNSPrefix+tag+"-") {
+		if strings.HasPrefix(e.Name(), netNSPrefix+tag+"-") {
 			out = append(out, e.Name())
 		}
 	}
 	return out
 }
 
-func realNodeVeths(tag string) []string {
+func veths(tag string) []string {
 	var out []string
 	ifs, _ := net.Interfaces()
 	for _, i := range ifs {
-		if strings.HasPrefix(i.Name, realNodeVethPrefix+tag+"h") {
+		if strings.HasPrefix(i.Name, vethPrefix+tag+"h") {
 			out = append(out, i.Name)
 		}
 	}

@@ -1,4 +1,10 @@
-package testenv
+// Package realnode is the playground's real nodes (testenv.Options.Nodes):
+// their plan (network namespace, veth, addresses, directories, cgroup
+// root), the host set-up before the apiserver starts, their configuration
+// files, the host cluster's DNS and default StorageClass on them, and their
+// teardown and leftovers. testenv starts their processes as it starts every
+// other part.
+package realnode
 
 import (
 	"context"
@@ -15,42 +21,41 @@ import (
 	"syscall"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 )
 
 // Real nodes: one network namespace per node, with containerd, kubelet and
-// kube-proxy inside, started by Up when Options.RealNodes is set. Addresses
+// kube-proxy inside, started by Up when Options.Nodes is set. Addresses
 // exist only in those namespaces and on their veth pairs:
 //
 //	node i: veth 10.214.i.0/30 (host side .1, node side .2 = InternalIP),
 //	        pod CIDR 10.215.i.0/24 on bridge cni0 inside the namespace.
 //
-// The Service CIDR (serviceCIDR) is programmed by kube-proxy inside the
+// The Service CIDR (Prepare's serviceCIDR) is programmed by kube-proxy inside the
 // namespaces only. Pods leave their node masqueraded to the node's address
 // (the bridge plugin's ipMasq), so the host needs no route to a pod CIDR and
 // forwards nothing: a packet from a pod can reach the host only at the veth
 // host address, where the apiserver listens.
 const (
-	realNodeNetPrefix = "10.214."
-	realNodePodPrefix = "10.215."
-	// realNodeClusterCIDR covers every real node's pod CIDR.
-	realNodeClusterCIDR = "10.215.0.0/16"
+	netPrefix = "10.214."
+	podPrefix = "10.215."
+	// clusterCIDR covers every real node's pod CIDR.
+	clusterCIDR = "10.215.0.0/16"
 	// ClusterDNSIP is the kube-dns Service's ClusterIP, the kubelets'
-	// clusterDNS.
+	// clusterDNS (in testenv's Service CIDR).
 	ClusterDNSIP = "10.96.0.10"
-	// realNodeNetNSPrefix and realNodeVethPrefix name what Up makes, with
+	// netNSPrefix and vethPrefix name what Up makes, with
 	// the playground's tag (so Down and leftovers checks find them by name).
-	realNodeNetNSPrefix = "kr-"
-	realNodeVethPrefix  = "kr"
+	netNSPrefix = "kr-"
+	vethPrefix  = "kr"
 )
 
-// RealNodePools are the pools that get a real node instead of a kwok one
-// when Options.RealNodes is set.
-var RealNodePools = []string{"project-x"}
+// Pools are the pools that get a real node instead of a kwok one
+// when Options.Nodes is set.
+var Pools = []string{"project-x"}
 
-// RealNode is one real node of the playground.
-type RealNode struct {
+// Node is one real node of the playground.
+type Node struct {
 	Name string `json:"name"` // <pool>-0, as the kwok node it replaces
 	Pool string `json:"pool"`
 	// NetNS is the network namespace (ip netns) everything of the node runs in.
@@ -77,49 +82,49 @@ func nodeTag(dir string) string {
 	return hex.EncodeToString(h[:])[:6]
 }
 
-func realNodesDir(dir string) string { return filepath.Join(dir, "nodes") }
+func nodesDir(dir string) string { return filepath.Join(dir, "nodes") }
 
-// planRealNodes picks free 10.214.N indexes (not on this host yet) for the
+// planNodes picks free 10.214.N indexes (not on this host yet) for the
 // real node pools.
-func planRealNodes(dir string) ([]RealNode, error) {
+func planNodes(dir string) ([]Node, error) {
 	used := map[int]bool{}
 	addrs, _ := net.InterfaceAddrs()
 	for _, a := range addrs {
-		if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil && strings.HasPrefix(ipn.IP.String(), realNodeNetPrefix) {
+		if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil && strings.HasPrefix(ipn.IP.String(), netPrefix) {
 			if n, err := strconv.Atoi(strings.Split(ipn.IP.String(), ".")[2]); err == nil {
 				used[n] = true
 			}
 		}
 	}
 	tag := nodeTag(dir)
-	var nodes []RealNode
+	var nodes []Node
 	i := 0
-	for _, pool := range RealNodePools {
+	for _, pool := range Pools {
 		for used[i] {
 			i++
 		}
 		if i > 254 {
-			return nil, fmt.Errorf("no free %s0.0/16 slot for a real node", realNodeNetPrefix)
+			return nil, fmt.Errorf("no free %s0.0/16 slot for a real node", netPrefix)
 		}
 		name := pool + "-0"
-		nodes = append(nodes, RealNode{
+		nodes = append(nodes, Node{
 			Name: name, Pool: pool,
-			NetNS:            fmt.Sprintf("%s%s-%d", realNodeNetNSPrefix, tag, i),
-			VethHost:         fmt.Sprintf("%s%sh%d", realNodeVethPrefix, tag, i),
-			HostIP:           fmt.Sprintf("%s%d.1", realNodeNetPrefix, i),
-			NodeIP:           fmt.Sprintf("%s%d.2", realNodeNetPrefix, i),
-			PodCIDR:          fmt.Sprintf("%s%d.0/24", realNodePodPrefix, i),
-			Dir:              filepath.Join(realNodesDir(dir), name),
-			CgroupRoot:       fmt.Sprintf("/%s%s-%s", realNodeNetNSPrefix, tag, name),
-			ContainerdSocket: filepath.Join(realNodesDir(dir), name, "containerd.sock"),
+			NetNS:            fmt.Sprintf("%s%s-%d", netNSPrefix, tag, i),
+			VethHost:         fmt.Sprintf("%s%sh%d", vethPrefix, tag, i),
+			HostIP:           fmt.Sprintf("%s%d.1", netPrefix, i),
+			NodeIP:           fmt.Sprintf("%s%d.2", netPrefix, i),
+			PodCIDR:          fmt.Sprintf("%s%d.0/24", podPrefix, i),
+			Dir:              filepath.Join(nodesDir(dir), name),
+			CgroupRoot:       fmt.Sprintf("/%s%s-%s", netNSPrefix, tag, name),
+			ContainerdSocket: filepath.Join(nodesDir(dir), name, "containerd.sock"),
 		})
 		used[i] = true
 	}
 	return nodes, nil
 }
 
-// runCmd runs a command (30 s at most) and puts its output in the error.
-func runCmd(ctx context.Context, name string, args ...string) error {
+// RunCmd runs a command (30 s at most) and puts its output in the error.
+func RunCmd(ctx context.Context, name string, args ...string) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
@@ -129,9 +134,9 @@ func runCmd(ctx context.Context, name string, args ...string) error {
 	return nil
 }
 
-// realNodePreflight names, in one line, what this machine lacks for real
+// Preflight names, in one line, what this machine lacks for real
 // nodes.
-func realNodePreflight() error {
+func Preflight() error {
 	var missing []string
 	for _, bin := range []string{"containerd", "containerd-shim-runc-v2", "runc", "ctr", "ip", "nsenter", "iptables", "conntrack", "gcc"} {
 		if _, err := exec.LookPath(bin); err != nil {
@@ -158,15 +163,15 @@ func realNodePreflight() error {
 	return nil
 }
 
-// minRealNodeDisk is the free space real nodes need where the playground
+// minNodeDisk is the free space real nodes need where the playground
 // lives: the node's containerd unpacks about 1.5 GB of images there, each
 // tenant adds its binaries and data, and below the kubelet's eviction
 // threshold the node turns disk-pressure and schedules nothing.
-const minRealNodeDisk = 3 << 30
+const minNodeDisk = 3 << 30
 
-// realNodeDiskPreflight says in one line when dir's file system has too
+// DiskPreflight says in one line when dir's file system has too
 // little free space for real nodes.
-func realNodeDiskPreflight(dir string) error {
+func DiskPreflight(dir string) error {
 	for { // the nearest existing directory (Down may have removed dir)
 		if _, err := os.Stat(dir); err == nil || filepath.Dir(dir) == dir {
 			break
@@ -177,18 +182,18 @@ func realNodeDiskPreflight(dir string) error {
 	if err := syscall.Statfs(dir, &st); err != nil {
 		return fmt.Errorf("free space of %s: %w", dir, err)
 	}
-	if free := st.Bavail * uint64(st.Bsize); free < minRealNodeDisk {
-		return fmt.Errorf("real nodes need %d GiB free where the playground lives (%s has %.1f GiB): the node unpacks its images there", minRealNodeDisk>>30, dir, float64(free)/(1<<30))
+	if free := st.Bavail * uint64(st.Bsize); free < minNodeDisk {
+		return fmt.Errorf("real nodes need %d GiB free where the playground lives (%s has %.1f GiB): the node unpacks its images there", minNodeDisk>>30, dir, float64(free)/(1<<30))
 	}
 	return nil
 }
 
-// setupNodeNet makes the node's network namespace and veth pair and sets the
+// setupNet makes the node's network namespace and veth pair and sets the
 // namespace's sysctls: forwarding (pods <-> veth), bridged traffic through
 // iptables (kube-proxy's DNAT for pod-to-pod Service traffic on one bridge).
 // Routes in the namespace: its /30, the Service CIDR and the apiserver's
 // advertise address, both via the host end. No default route.
-func setupNodeNet(ctx context.Context, n RealNode, advertise string) error {
+func setupNet(ctx context.Context, n Node, advertise, serviceCIDR string) error {
 	ns := func(args ...string) []string { return append([]string{"-n", n.NetNS}, args...) }
 	steps := [][]string{
 		{"netns", "add", n.NetNS},
@@ -204,12 +209,12 @@ func setupNodeNet(ctx context.Context, n RealNode, advertise string) error {
 		steps = append(steps, ns("route", "add", advertise+"/32", "via", n.HostIP))
 	}
 	for _, st := range steps {
-		if err := runCmd(ctx, "ip", st...); err != nil {
+		if err := RunCmd(ctx, "ip", st...); err != nil {
 			return err
 		}
 	}
 	for _, kv := range []string{"net.ipv4.ip_forward=1", "net.bridge.bridge-nf-call-iptables=1", "net.ipv4.conf.all.route_localnet=1"} {
-		if err := runCmd(ctx, "ip", "netns", "exec", n.NetNS, "sysctl", "-qw", kv); err != nil {
+		if err := RunCmd(ctx, "ip", "netns", "exec", n.NetNS, "sysctl", "-qw", kv); err != nil {
 			return err
 		}
 	}
@@ -254,9 +259,27 @@ func makeCgroupRoot(root string) error {
 	return nil
 }
 
-// writeNodeFiles writes the containerd config, the CNI conflist, the
-// kubelet's and kube-proxy's configs and kubeconfigs of node n.
-func (u *upper) writeNodeFiles(n RealNode) error {
+// nodeResolvConf is the real nodes' resolv.conf, what pods with dnsPolicy
+// Default (a vCluster's own CoreDNS, whose Corefile forwards to it) get as
+// their upstream: the host cluster's DNS, which serves cluster.local only
+// (no forward plugin), so names outside the clusters do not resolve and no
+// query leaves the playground. An empty one stopped the tenant's CoreDNS:
+// "plugin/forward: no nameservers found".
+const nodeResolvConf = "# real nodes: the host cluster's DNS only (no outside resolver)\nnameserver " + ClusterDNSIP + "\noptions ndots:5\n"
+
+// InNetNS prefixes a command so it runs in network namespace ns only (not
+// `ip netns exec`, which also makes a mount namespace: kubelet's volume
+// mounts must be visible to containerd).
+func InNetNS(ns string, bin string, args ...string) (string, []string) {
+	return "nsenter", append([]string{"--net=/run/netns/" + ns, "--", bin}, args...)
+}
+
+// WriteConfigs writes the containerd config (sandbox image pauseImage), the
+// CNI conflist and the kubelet's and kube-proxy's configs of node n; the
+// kubelet trusts clients of the CA in caCert. Their certificates and
+// kubeconfigs are the caller's (pki/, kubelet.kubeconfig,
+// kube-proxy.kubeconfig under n.Dir).
+func WriteConfigs(n Node, caCert, pauseImage string) error {
 	for _, d := range []string{"cni", "kubelet", "pki", "containerd"} {
 		if err := os.MkdirAll(filepath.Join(n.Dir, d), 0o755); err != nil {
 			return err
@@ -298,7 +321,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
     bin_dir = "/usr/lib/cni"
     conf_dir = %[8]q
 `, p("containerd", "root"), p("containerd", "state"), n.ContainerdSocket, n.ContainerdSocket+".ttrpc",
-		p("containerd", "opt"), PauseImage, p("containerd", "runc"), p("cni"))
+		p("containerd", "opt"), pauseImage, p("containerd", "runc"), p("cni"))
 	cni := map[string]any{
 		"cniVersion": "1.0.0",
 		"name":       n.NetNS,
@@ -330,7 +353,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 		"healthzPort":              10248,
 		"authentication": map[string]any{
 			"anonymous": map[string]any{"enabled": false},
-			"x509":      map[string]any{"clientCAFile": u.pki.caCert},
+			"x509":      map[string]any{"clientCAFile": caCert},
 			"webhook":   map[string]any{"enabled": false},
 		},
 		// Only the CA's clients get in (the apiserver's kubelet client
@@ -372,7 +395,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 		"clientConnection":   map[string]any{"kubeconfig": p("kube-proxy.kubeconfig")},
 		"hostnameOverride":   n.Name,
 		"bindAddress":        n.NodeIP,
-		"clusterCIDR":        realNodeClusterCIDR,
+		"clusterCIDR":        clusterCIDR,
 		"metricsBindAddress": "127.0.0.1:10249",
 		"healthzBindAddress": "127.0.0.1:10256",
 		// Leave the (global) conntrack table size and timeouts alone.
@@ -400,86 +423,40 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 			return err
 		}
 	}
-	server := "https://" + n.HostIP + ":" + strconv.Itoa(u.ports.APIServer)
-	if err := u.pki.issueCert(p("pki", "kubelet"), "system:node:"+n.Name, []string{"system:nodes"}, nil, true); err != nil {
-		return err
-	}
-	if err := u.pki.issueCert(p("pki", "kubelet-serving"), "system:node:"+n.Name, []string{"system:nodes"},
-		[]net.IP{net.ParseIP(n.NodeIP)}, false); err != nil {
-		return err
-	}
-	if err := u.pki.issueCert(p("pki", "kube-proxy"), "system:kube-proxy", nil, nil, true); err != nil {
-		return err
-	}
-	if err := writeCertKubeconfig(p("kubelet.kubeconfig"), server, u.pki, p("pki", "kubelet")); err != nil {
-		return err
-	}
-	return writeCertKubeconfig(p("kube-proxy.kubeconfig"), server, u.pki, p("pki", "kube-proxy"))
+	return nil
 }
 
-// nodeResolvConf is the real nodes' resolv.conf, what pods with dnsPolicy
-// Default (a vCluster's own CoreDNS, whose Corefile forwards to it) get as
-// their upstream: the host cluster's DNS, which serves cluster.local only
-// (no forward plugin), so names outside the clusters do not resolve and no
-// query leaves the playground. An empty one stopped the tenant's CoreDNS:
-// "plugin/forward: no nameservers found".
-const nodeResolvConf = "# real nodes: the host cluster's DNS only (no outside resolver)\nnameserver " + ClusterDNSIP + "\noptions ndots:5\n"
-
-// inNetNS prefixes a command so it runs in network namespace ns only (not
-// `ip netns exec`, which also makes a mount namespace: kubelet's volume
-// mounts must be visible to containerd).
-func inNetNS(ns string, bin string, args ...string) (string, []string) {
-	return "nsenter", append([]string{"--net=/run/netns/" + ns, "--", bin}, args...)
-}
-
-// startRealNode starts containerd, imports the images, then kubelet and
-// kube-proxy of node n, all in its network namespace.
-func (u *upper) startRealNode(ctx context.Context, n RealNode, images Images) error {
-	p := func(elem ...string) string { return filepath.Join(append([]string{n.Dir}, elem...)...) }
-	bin, args := inNetNS(n.NetNS, "containerd", "--config", p("containerd", "config.toml"))
-	ctrd, err := u.start("containerd-"+n.Name, n.ContainerdSocket, bin, args)
+// Prepare plans the real nodes of the playground in dir and makes their
+// network namespaces, veths and cgroup roots, before the PKI and the
+// apiserver, which use the veth host addresses. serviceCIDR is routed from
+// each namespace to its veth's host end. On failure it still returns the
+// planned nodes once it has started making them, for the caller's clean-up
+// (Cleanup finds what was made by name).
+func Prepare(ctx context.Context, dir, serviceCIDR string) ([]Node, error) {
+	nodes, err := planNodes(dir)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := waitReady(ctx, ctrd, partTimeout, func() error {
-		return runCmd(ctx, "ctr", "--address", n.ContainerdSocket, "version")
-	}); err != nil {
-		return err
+	// kubelet makes /var/log/containers and the host-path provisioner
+	// /tmp/hostpath_pv (fixed paths) if missing; Down removes them again
+	// then, once empty.
+	if err := os.MkdirAll(nodesDir(dir), 0o755); err != nil {
+		return nodes, err
 	}
-	start := time.Now()
-	for _, img := range images {
-		if err := runCmd(ctx, "ctr", "--address", n.ContainerdSocket, "-n", "k8s.io", "images", "import", img); err != nil {
-			return err
+	for marker, path := range map[string]string{createdVarLogContainers: varLogContainers, createdHostPathPVDir: hostPathPVDir} {
+		if _, err := os.Stat(path); os.IsNotExist(err) {
+			if err := os.WriteFile(filepath.Join(nodesDir(dir), marker), nil, 0o644); err != nil {
+				return nodes, err
+			}
 		}
 	}
-	u.logf("imported %d images into %s's containerd in %s", len(images), n.Name, time.Since(start).Round(100*time.Millisecond))
-
-	labels := "project=" + n.Pool + ",type=real"
-	bin, args = inNetNS(n.NetNS, u.bins["kubelet"],
-		"--config="+p("kubelet-config.yaml"),
-		"--kubeconfig="+p("kubelet.kubeconfig"),
-		"--hostname-override="+n.Name,
-		"--node-ip="+n.NodeIP,
-		"--node-labels="+labels,
-		"--root-dir="+p("kubelet"),
-		"--cert-dir="+p("pki"),
-	)
-	kubelet, err := u.start("kubelet-"+n.Name, "https://"+n.NodeIP+":10250", bin, args)
-	if err != nil {
-		return err
-	}
-	bin, args = inNetNS(n.NetNS, u.bins["kube-proxy"], "--config="+p("kube-proxy-config.yaml"))
-	if _, err := u.start("kube-proxy-"+n.Name, "", bin, args); err != nil {
-		return err
-	}
-	return waitReady(ctx, kubelet, 2*partTimeout, func() error {
-		node, err := u.cs.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{})
-		if err != nil {
-			return err
+	for _, n := range nodes {
+		if err := setupNet(ctx, n, nodes[0].HostIP, serviceCIDR); err != nil {
+			return nodes, fmt.Errorf("real node %s: %w", n.Name, err)
 		}
-		if !nodeReady(node) {
-			return fmt.Errorf("node %s is not Ready", n.Name)
+		if err := makeCgroupRoot(n.CgroupRoot); err != nil {
+			return nodes, fmt.Errorf("real node %s: %w", n.Name, err)
 		}
-		return nil
-	})
+	}
+	return nodes, nil
 }
