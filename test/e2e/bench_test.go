@@ -28,7 +28,7 @@ import (
 //     namespace list and a consistent metadata-only release list,
 //     concurrently; no workload read), the figure #13 must stay within 10% of.
 func BenchmarkList1000(b *testing.B) {
-	w := newWorldB(b, nil)
+	w := newWorld(b)
 	setupCfg, err := w.env.RESTConfig()
 	if err != nil {
 		b.Fatal(err)
@@ -125,7 +125,7 @@ func BenchmarkList1000(b *testing.B) {
 // BenchmarkConnect measures connect: read the credentials, open a
 // port-forward to the real vCluster, write the kubeconfig context.
 func BenchmarkConnect(b *testing.B) {
-	w := newWorldB(b, nil)
+	w := newWorld(b)
 	r := w.run(context.Background(), "create", "bench-connect", "--pool", "project-x", "--connect=false")
 	if r.code != 0 {
 		b.Fatalf("create: %s", r.stderr)

@@ -29,7 +29,7 @@ func BenchmarkWarmPool(b *testing.B) {
 		n = v
 	}
 	few := max(n/4, 3)
-	w := newWorldB(b, nil)
+	w := newWorld(b)
 	b.Cleanup(func() { w.run(context.Background(), "pool", "set", warmPool, "--size", "0") })
 	timed := func(args ...string) time.Duration {
 		start := time.Now()

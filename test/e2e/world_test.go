@@ -81,10 +81,8 @@ type world struct {
 	argoBin string
 }
 
-func newWorld(t *testing.T) *world { return newWorldB(t, t) }
-
-// newWorldB also serves benchmarks.
-func newWorldB(t testing.TB, _ *testing.T) *world {
+// newWorld serves tests and benchmarks.
+func newWorld(t testing.TB) *world {
 	env := testenv.Start(t)
 	w := &world{t: t, env: env, bin: binary(t), stateDir: t.TempDir(), argoNS: env.ArgoCDNamespace, argoBin: "argocd"}
 	w.kubeconfig = filepath.Join(t.TempDir(), "kubeconfig")
