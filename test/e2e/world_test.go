@@ -1,6 +1,17 @@
 // Package e2e drives the real kubectl-tenant binary against the playground:
 // a real kube-apiserver/etcd, the real vcluster chart and real vCluster
 // control planes (see test/testenv). Nothing here is faked.
+//
+// The scenario files hold tests only. Helpers live by what they touch:
+//   - world_test.go: the suite's set-up, a test's world, the playground's state;
+//   - cli_test.go: running kubectl-tenant and reading its output (runJSON);
+//   - clients_test.go: the other real CLIs (kubectl, vcluster, harness binaries);
+//   - kube_test.go: the host cluster's objects;
+//   - helm_test.go: Helm releases, values files and charts;
+//   - argocd_test.go: Argo CD (API, CLI, Applications, the version matrix);
+//   - repo_test.go: the GitOps platform repository;
+//   - localworld_test.go, tmux_test.go, measure_test.go: the tests without a
+//     playground, the terminal app's pane, benchmark figures.
 package e2e
 
 import (
