@@ -2,11 +2,16 @@ package vcluster
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -153,40 +158,136 @@ func TestInstallTakesTheHashedVersion(t *testing.T) {
 	}
 }
 
-// TestSpecHashFollowsOCILatest: an oci:// chart with neither tag nor
-// version is hashed as the registry's newest tag; one with a tag is not
-// looked up.
-func TestSpecHashFollowsOCILatest(t *testing.T) {
-	helmHome(t)
-	var tags atomic.Value
-	tags.Store([]string{"0.30.0"})
-	var lists atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if req.URL.Path != "/v2/charts/vcluster/tags/list" {
-			http.NotFound(w, req)
+// ociRegistry is an OCI registry over HTTP holding the chart vcluster in
+// repository charts/vcluster: the tags list, manifests by tag or digest,
+// blobs by digest; enough for Helm's registry client to list and pull.
+type ociRegistry struct {
+	t     *testing.T
+	mu    sync.Mutex
+	tags  []string
+	blobs map[string][]byte // by digest: manifests, configs, chart archives
+	srv   *httptest.Server
+	lists atomic.Int32
+}
+
+func newOCIRegistry(t *testing.T) *ociRegistry {
+	r := &ociRegistry{t: t, blobs: map[string][]byte{}}
+	const prefix = "/v2/charts/vcluster/"
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		rest, ok := strings.CutPrefix(req.URL.Path, prefix)
+		switch {
+		case ok && rest == "tags/list":
+			r.lists.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(map[string]any{"name": "charts/vcluster", "tags": r.tags})
+			return
+		case ok && strings.HasPrefix(rest, "manifests/"), ok && strings.HasPrefix(rest, "blobs/"):
+			ref := rest[strings.Index(rest, "/")+1:]
+			b, found := r.blobs[ref]
+			if !found {
+				break
+			}
+			d := digestOf(b)
+			if strings.HasPrefix(rest, "manifests/") {
+				w.Header().Set("Content-Type", ociManifest)
+			} else {
+				w.Header().Set("Content-Type", "application/octet-stream")
+			}
+			w.Header().Set("Docker-Content-Digest", d)
+			w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+			if req.Method != http.MethodHead {
+				_, _ = w.Write(b)
+			}
 			return
 		}
-		lists.Add(1)
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"name": "charts/vcluster", "tags": tags.Load()})
+		http.NotFound(w, req)
 	}))
-	defer srv.Close()
-	backend := func() *Backend { return &Backend{registryOpts: []registry.ClientOption{registry.ClientOptPlainHTTP()}} }
-	ref := "oci://" + strings.TrimPrefix(srv.URL, "http://") + "/charts/vcluster"
-	s := tenant.Spec{Pool: "p", Chart: ref}
-	before := specHash(t, s, backend())
-	tags.Store([]string{"0.30.0", "0.31.0", "latest"})
-	if specHash(t, s, backend()) == before {
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+// ociManifest is the OCI image manifest's media type.
+const ociManifest = "application/vnd.oci.image.manifest.v1+json"
+
+func digestOf(b []byte) string {
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// ref is the oci:// reference of the repository, without a tag.
+func (r *ociRegistry) ref() string {
+	return "oci://" + strings.TrimPrefix(r.srv.URL, "http://") + "/charts/vcluster"
+}
+
+// push publishes version of the chart as a tag.
+func (r *ociRegistry) push(version string) {
+	r.t.Helper()
+	ch, err := loader.Load(testChart(r.t, r.t.TempDir(), "vcluster", version))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	path, err := chartutil.Save(ch, r.t.TempDir())
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	archive, err := os.ReadFile(path)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	config, _ := json.Marshal(ch.Metadata)
+	desc := func(mt string, b []byte) map[string]any {
+		return map[string]any{"mediaType": mt, "digest": digestOf(b), "size": len(b)}
+	}
+	manifest, _ := json.Marshal(map[string]any{
+		"schemaVersion": 2, "mediaType": ociManifest,
+		"config": desc(registry.ConfigMediaType, config),
+		"layers": []any{desc(registry.ChartLayerMediaType, archive)},
+	})
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, b := range [][]byte{config, archive, manifest} {
+		r.blobs[digestOf(b)] = b
+	}
+	r.blobs[version] = manifest
+	r.tags = append(r.tags, version)
+}
+
+// TestOCIInstallTakesTheHashedVersion: an oci:// chart with neither tag
+// nor version is hashed as the registry's newest tag and installed at that
+// tag, even when a newer one is pushed in between; a tagged reference is
+// hashed without listing tags; a registry that cannot be reached fails
+// the hash with one line.
+func TestOCIInstallTakesTheHashedVersion(t *testing.T) {
+	helmHome(t)
+	reg := newOCIRegistry(t)
+	reg.push("0.30.0")
+	plain := []registry.ClientOption{registry.ClientOptPlainHTTP()}
+	fresh := func() *Backend { return &Backend{registryOpts: plain} }
+	s := tenant.Spec{Pool: "demo", Chart: reg.ref()}
+	before := specHash(t, s, fresh())
+	reg.push("0.31.0")
+	b := memBackend(t)
+	b.registryOpts = plain
+	h := specHash(t, s, b)
+	if h == before {
 		t.Error("the registry's newest tag went from 0.30.0 to 0.31.0 and the spare hash did not change")
 	}
-	n := lists.Load()
-	tagged := tenant.Spec{Pool: "p", Chart: ref + ":0.30.0"}
-	specHash(t, tagged, backend())
-	if lists.Load() != n {
+	reg.push("0.32.0") // between the claim's hash and the install
+	if err := b.Install(context.Background(), tenant.InstallRequest{Name: "demo", Namespace: "vcluster-demo", Spec: s}); err != nil {
+		t.Fatal(err)
+	}
+	if got := lastConfig(t, b).Chart.Metadata.Version; got != "0.31.0" {
+		t.Errorf("hashed at newest tag 0.31.0, installed %s", got)
+	}
+	n := reg.lists.Load()
+	specHash(t, tenant.Spec{Pool: "p", Chart: reg.ref() + ":0.30.0"}, fresh())
+	if reg.lists.Load() != n {
 		t.Error("a tagged reference listed the registry's tags to be hashed")
 	}
-	srv.Close()
-	if _, err := tenant.SpecHash(s, backend()); err == nil || strings.Contains(err.Error(), "\n") {
-		t.Errorf("hash of a chart whose registry is down: %v; want one line", err)
+	reg.srv.Close()
+	if _, err := tenant.SpecHash(s, fresh()); err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), reg.ref()) {
+		t.Errorf("hash of a chart whose registry is down: %v; want one line naming the reference", err)
 	}
 }
