@@ -48,6 +48,10 @@ type Model struct {
 	filtering bool
 	confirm   string // tenant awaiting confirmation of confirmOp
 	confirmOp string // "delete" or "register"
+	// confirmNS is the namespace a confirmed delete removes, as the
+	// engine's list gave it when d was pressed (a claimed warm spare
+	// keeps its own namespace).
+	confirmNS string
 	status    string
 	statusBad bool
 	busy      string
@@ -270,7 +274,7 @@ func (m Model) homeKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 	}
 	if m.confirm != "" {
 		name, op := m.confirm, m.confirmOp
-		m.confirm = ""
+		m.confirm, m.confirmNS = "", ""
 		if s := k.String(); s == "y" || s == "Y" {
 			if op == "register" {
 				return m.startRegister(name)
@@ -358,7 +362,7 @@ func (m Model) homeKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.confirm, m.confirmOp = sel.Name, "register"
 	case "d", "delete":
 		if hasSel {
-			m.confirm, m.confirmOp = sel.Name, "delete"
+			m.confirm, m.confirmOp, m.confirmNS = sel.Name, "delete", sel.Namespace
 		}
 	case "ctrl+r", "R":
 		if !m.listing {
@@ -644,13 +648,7 @@ func (m Model) homeView() string {
 	case m.confirm != "" && m.confirmOp == "register":
 		b.WriteString(m.st.warn.Render(fmt.Sprintf("Register %s with Argo CD (argocd-manager gets cluster-admin in the tenant)? [y/N]", m.confirm)) + "\n")
 	case m.confirm != "":
-		ns := tenant.NamespaceFor(m.confirm)
-		for _, t := range m.tenants {
-			if t.Name == m.confirm && t.Namespace != "" {
-				ns = t.Namespace // a claimed warm spare keeps its own
-			}
-		}
-		b.WriteString(m.st.warn.Render(fmt.Sprintf("Delete tenant %s and everything in namespace %s? [y/N]", m.confirm, ns)) + "\n")
+		b.WriteString(m.st.warn.Render(fmt.Sprintf("Delete tenant %s and everything in namespace %s? [y/N]", m.confirm, m.confirmNS)) + "\n")
 	case m.busy != "":
 		b.WriteString(m.spinner.View() + " " + m.busy + "…\n")
 	case m.listErr != nil:

@@ -153,6 +153,29 @@ func TestRegisterNotAvailable(t *testing.T) {
 	wantIn(t, m.View(), "Register with Argo CD", "not available")
 }
 
+// TestDeleteClaimedSpare: a tenant that claimed a warm spare lives in the
+// spare's namespace; d asks about the namespace the engine listed for it,
+// and keeps naming it when a refresh no longer lists the tenant while the
+// question is open; y deletes it by name (the engine resolves it).
+func TestDeleteClaimedSpare(t *testing.T) {
+	m, f, cfg := home(t)
+	claimed := tenant.Tenant{Name: "dev", Namespace: "vcluster-spare-1a2b3c4d", Status: tenant.StatusReady, Pool: "project-x", CreatedAt: t0}
+	m, _ = update(m, listMsg{tenants: []tenant.Tenant{claimed}, at: t0})
+	m, _ = update(m, key("d"))
+	want := "Delete tenant dev and everything in namespace vcluster-spare-1a2b3c4d? [y/N]"
+	wantIn(t, m.View(), want)
+	m, _ = update(m, listMsg{at: t0.Add(3 * time.Second)}) // a refresh without it
+	wantIn(t, m.View(), want)
+	m, cmd := update(m, key("y"))
+	if cmd() != nil {
+		t.Fatal("the operation's result goes through the bus")
+	}
+	wantIn(t, drain(m, cfg.Bus).View(), "✓ tenant dev deleted")
+	if len(f.deleted) != 1 || f.deleted[0] != "dev" {
+		t.Errorf("deleted %v", f.deleted)
+	}
+}
+
 func TestDeleteAsksFirst(t *testing.T) {
 	m, f, cfg := home(t)
 	m, _ = update(m, key("d"))

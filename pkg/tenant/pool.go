@@ -97,7 +97,7 @@ func SpecHash(s Spec, b Backend) (string, error) {
 	for _, f := range s.ValuesFiles {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			return "", err
+			return "", usageErrorf("values file: %v", err)
 		}
 		sum := sha256.Sum256(b)
 		files = append(files, hex.EncodeToString(sum[:]))
@@ -239,7 +239,7 @@ func (e *Engine) TopUp(ctx context.Context, spec PoolSpec, tmpl CreateOptions) (
 	tmpl.Pool, tmpl.GitOps = spec.Pool, false
 	hash, err := SpecHash(tmpl.Spec, e.Backend)
 	if err != nil {
-		return nil, usageErrorf("values file: %v", err)
+		return nil, err // a values file (usage error), or the chart's repository
 	}
 	nss, spares, err := e.spares(ctx, spec.Pool, nil)
 	if err != nil {

@@ -92,7 +92,11 @@ func (e *Engine) PoolStatuses(ctx context.Context, specs []PoolSpec, tmpl func(p
 		if !ok {
 			if o, err := tmpl(s.Pool); err == nil {
 				o.Pool = s.Pool
-				h, _ = SpecHash(o.Spec, e.Backend)
+				// Not "every spare stale": say why there is no hash (a
+				// chart repository that cannot be read).
+				if h, err = SpecHash(o.Spec, e.Backend); err != nil {
+					return nil, err
+				}
 			}
 			hashes[s.Pool] = h
 		}

@@ -49,7 +49,8 @@ const (
 
 // Server addresses.
 const (
-	// AddressInCluster is https://vcluster.vcluster-NAME: the vCluster
+	// AddressInCluster is https://vcluster.NAMESPACE, NAMESPACE the
+	// tenant's (vcluster-NAME, or a claimed warm spare's): the vCluster
 	// Service by its in-cluster DNS name, which the host's Argo CD reaches
 	// with no LoadBalancer and the vCluster certificate covers by default.
 	AddressInCluster = "in-cluster"
@@ -240,12 +241,10 @@ func addressURL(s string) (*url.URL, error) {
 	return u, nil
 }
 
-// InClusterAddress is the vCluster Service's in-cluster URL for tenant name
-// in its own namespace vcluster-NAME.
-func InClusterAddress(name string) string { return InClusterAddressIn(tenant.NamespaceFor(name)) }
-
 // InClusterAddressIn is the vCluster Service's in-cluster URL in namespace
-// ns.
+// ns: the tenant's namespace as the engine resolves it (Get, Resolve),
+// never one derived from the tenant's name (a claimed warm spare keeps its
+// own).
 func InClusterAddressIn(ns string) string { return "https://" + tenant.ReleaseName + "." + ns }
 
 // clusterLabels are the user's labels (default env=vdev) plus the tool's.

@@ -24,6 +24,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant/tenanttest"
 )
 
 func TestRegisterOptionsValidate(t *testing.T) {
@@ -65,8 +66,37 @@ func TestClusterLabelsAndAddress(t *testing.T) {
 	if _, ok := l["env"]; ok || l["team"] != "a" || len(user) != 1 {
 		t.Errorf("user labels replace the default and are not modified: %v (user %v)", l, user)
 	}
-	if got := InClusterAddress("demo"); got != "https://vcluster.vcluster-demo" {
-		t.Errorf("InClusterAddress = %s", got)
+}
+
+// demoServer is the in-cluster address of a tenant demo in vcluster-demo,
+// for tests of what is registered (no tenant behind it).
+const demoServer = "https://vcluster.vcluster-demo"
+
+// TestInClusterAddressOfClaimedSpare: the in-cluster address register
+// gives a tenant is that of the namespace the engine resolves it to,
+// which for a tenant that claimed a warm spare is the spare's, not
+// vcluster-NAME.
+func TestInClusterAddressOfClaimedSpare(t *testing.T) {
+	ctx := context.Background()
+	e, cs, _ := tenanttest.NewListingEngine(t)
+	tmpl := tenant.CreateOptions{Spec: tenant.Spec{Chart: "vcluster", ChartVersion: "0.34.0"}}
+	if _, err := e.TopUp(ctx, tenant.PoolSpec{Pool: "pool-a", Size: 1}, tmpl); err != nil {
+		t.Fatal(err)
+	}
+	o := tmpl
+	o.Name, o.Pool = "dev", "pool-a"
+	claimed := tenanttest.Create(t, e, o)
+	if !strings.HasPrefix(claimed.Namespace, "vcluster-spare-") {
+		t.Fatalf("create did not claim the spare: %+v", claimed)
+	}
+	r := &Registrar{Kube: cs, Tenants: e}
+	got, err := r.Tenants.Get(ctx, "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, _, err := r.serverAddress(RegisterOptions{Name: "dev"}, got.Namespace)
+	if want := "https://vcluster." + claimed.Namespace; err != nil || server != want {
+		t.Errorf("in-cluster address of dev = %q, %v; want %q", server, err, want)
 	}
 }
 
@@ -259,7 +289,7 @@ func TestRegisteredWithoutArgoCDIsUnknown(t *testing.T) {
 func TestRegisteredAndDeregisterDeclarative(t *testing.T) {
 	ctx := context.Background()
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: ServerService, Namespace: "argocd"}}
-	cl := &Cluster{Server: InClusterAddress("demo"), Name: "demo", Labels: clusterLabels("demo", nil)}
+	cl := &Cluster{Server: demoServer, Name: "demo", Labels: clusterLabels("demo", nil)}
 	sec, err := ClusterSecret("argocd", cl)
 	if err != nil {
 		t.Fatal(err)
@@ -315,7 +345,7 @@ func assertSecretsLeft(t *testing.T, cs *fake.Clientset, objs []runtime.Object) 
 
 func TestDeregisterDeletesOnlyClusterSecrets(t *testing.T) {
 	ctx := context.Background()
-	cl := &Cluster{Server: InClusterAddress("demo"), Name: "demo", Labels: clusterLabels("demo", nil)}
+	cl := &Cluster{Server: demoServer, Name: "demo", Labels: clusterLabels("demo", nil)}
 	sec, err := ClusterSecret("argocd", cl)
 	if err != nil {
 		t.Fatal(err)
@@ -333,7 +363,7 @@ func TestDeregisterDeletesOnlyClusterSecrets(t *testing.T) {
 }
 
 func TestRegisterDeclarativeKeepsOtherLabelledSecrets(t *testing.T) {
-	cl := &Cluster{Server: InClusterAddress("demo"), Name: "demo", Labels: clusterLabels("demo", nil)}
+	cl := &Cluster{Server: demoServer, Name: "demo", Labels: clusterLabels("demo", nil)}
 	// An API-made entry of the tenant (another name) is replaced...
 	apiMade := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "cluster-vcluster.vcluster-demo-123", Namespace: "argocd",
 		Labels:      map[string]string{SecretTypeLabel: SecretTypeCluster, tenant.LabelName: "demo"},
@@ -360,7 +390,7 @@ func TestRegisterAPIKeepsOtherLabelledSecrets(t *testing.T) {
 	if err := c.Login(context.Background(), "admin", "pw"); err != nil {
 		t.Fatal(err)
 	}
-	cl := &Cluster{Server: InClusterAddress("demo"), Name: "demo", Labels: clusterLabels("demo", nil)}
+	cl := &Cluster{Server: demoServer, Name: "demo", Labels: clusterLabels("demo", nil)}
 	decl, err := ClusterSecret("argocd", cl) // an earlier --mode declarative
 	if err != nil {
 		t.Fatal(err)
@@ -383,7 +413,7 @@ func TestRegisterAPIKeepsOtherLabelledSecrets(t *testing.T) {
 // and out (L9, L14).
 func TestRegisteredFromAPILogsInOnce(t *testing.T) {
 	f, srv := newFakeArgo(t)
-	f.clusters[InClusterAddress("demo")] = Cluster{Server: InClusterAddress("demo"), Name: "demo", Labels: clusterLabels("demo", nil)}
+	f.clusters[demoServer] = Cluster{Server: demoServer, Name: "demo", Labels: clusterLabels("demo", nil)}
 	admin := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: InitialAdminSecret, Namespace: "argocd"}, Data: map[string][]byte{"password": []byte("pw")}}
 	r, _, meta := newRegistrar(t, admin)
 	meta.PrependReactor("list", "secrets", func(k8stesting.Action) (bool, runtime.Object, error) {
@@ -429,7 +459,7 @@ func TestRegisterRefusesForeignClusterName(t *testing.T) {
 	if err := (&RegisterOptions{Name: InClusterName}).Validate(); !errors.As(err, &ue) || !strings.Contains(err.Error(), "ambiguous") {
 		t.Errorf("in-cluster: %v", err)
 	}
-	server := InClusterAddress("prod")
+	server := InClusterAddressIn("vcluster-prod")
 	foreign := []Cluster{{Name: "prod", Server: "https://prod.example.com"}}
 	if err := checkNameFree("prod", server, foreign); err == nil || !strings.Contains(err.Error(), `cluster named "prod" (server https://prod.example.com)`) || strings.Contains(err.Error(), "\n") {
 		t.Errorf("foreign cluster of the same name: %v", err)

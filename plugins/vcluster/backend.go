@@ -3,7 +3,6 @@
 package vcluster
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,16 +11,15 @@ import (
 	"log"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/Masterminds/semver/v3"
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/cli"
-	"helm.sh/helm/v3/pkg/getter"
 	"helm.sh/helm/v3/pkg/registry"
 	"helm.sh/helm/v3/pkg/release"
-	"helm.sh/helm/v3/pkg/repo"
 	"helm.sh/helm/v3/pkg/storage/driver"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -45,6 +43,13 @@ type Backend struct {
 	// helmConfig, when set, replaces the Helm configuration of a namespace
 	// (unit tests use Helm's in-memory storage).
 	helmConfig func(ns string) (*action.Configuration, error)
+	// registryOpts configure the OCI registry client (unit tests: plain
+	// HTTP).
+	registryOpts []registry.ClientOption
+
+	// pins are the floating chart versions resolved so far (see pin).
+	pinMu sync.Mutex
+	pins  map[chartSource]pinned
 }
 
 var _ tenant.Backend = (*Backend)(nil)
@@ -276,57 +281,63 @@ func (b *Backend) install(ctx context.Context, cfg *action.Configuration, req te
 }
 
 // loadChart resolves a local chart path, an oci:// reference or a chart in a
-// repository (downloaded to Helm's cache).
+// repository (downloaded to Helm's cache). A floating version (empty, a
+// range) is the one SpecFingerprint resolved for the spare hash, when it
+// did so within pinKeep: the install and the hash agree.
 func (b *Backend) loadChart(cfg *action.Configuration, req tenant.InstallRequest) (*chart.Chart, error) {
 	// req.Chart is resolved by the caller (hostconfig.Resolver.Chart);
 	// empty is the built-in chart.
-	ref, repoURL, version := req.Chart, req.ChartRepo, req.ChartVersion
-	if ref == "" {
-		ref, repoURL, version = vclustervalues.DefaultChart, cmp.Or(repoURL, vclustervalues.DefaultChartRepo), cmp.Or(version, vclustervalues.DefaultChartVersion)
-	}
-	if path, ok := localChart(req); ok {
-		ref = path
-		ch, err := loader.Load(ref)
+	src := sourceOf(req.Spec)
+	if src.path != "" {
+		ch, err := loader.Load(src.path)
 		if err != nil {
-			return nil, fmt.Errorf("chart %s: %w", ref, err)
+			return nil, fmt.Errorf("chart %s: %w", src.path, err)
 		}
 		// A local chart has one version: refuse to install it as another.
 		if req.ChartVersion != "" && ch.Metadata.Version != req.ChartVersion {
-			return nil, tenant.NewUsageError(fmt.Sprintf("chart %s is version %s, not the requested --chart-version %s", ref, ch.Metadata.Version, req.ChartVersion))
+			return nil, tenant.NewUsageError(fmt.Sprintf("chart %s is version %s, not the requested --chart-version %s", src.path, ch.Metadata.Version, req.ChartVersion))
 		}
 		return ch, nil
 	}
-	if !registry.IsOCI(ref) && repoURL == "" {
-		// A bare name with no repository: the default repository, never
-		// LocateChart's lookup of that name in the working directory.
-		repoURL = vclustervalues.DefaultChartRepo
-	}
-	if registry.IsOCI(ref) {
-		rc, err := registry.NewClient()
+	in := action.NewInstall(cfg)
+	in.Version = src.version
+	name := src.ref
+	if registry.IsOCI(src.ref) {
+		rc, err := b.registryClient()
 		if err != nil {
 			return nil, err
 		}
 		cfg.RegistryClient = rc
-	}
-	in := action.NewInstall(cfg)
-	in.Version = version
-	settings := cli.New()
-	name := ref
-	if repoURL != "" {
+		in.SetRegistryClient(rc)
+		if src.floating() {
+			p, err := b.pin(src, pinKeep)
+			if err != nil {
+				return nil, err
+			}
+			in.Version = p.version
+		}
+	} else {
 		// Helm's LocateChart tries the name as a path in the working
 		// directory before the repository: resolve the chart's URL here
 		// so a ./vcluster folder is never taken for the repository chart.
-		u, err := repo.FindChartInAuthAndTLSAndPassRepoURL(repoURL, "", "", ref, version, "", "", "", false, false, getter.All(settings))
+		p, err := b.pin(src, pinKeep)
 		if err != nil {
-			return nil, fmt.Errorf("chart %s: %w", ref, err)
+			return nil, err
 		}
-		name = u
+		name, in.Version = p.url, p.version
 	}
-	path, err := in.LocateChart(name, settings)
+	path, err := in.LocateChart(name, cli.New())
 	if err != nil {
-		return nil, fmt.Errorf("chart %s: %w", ref, err)
+		return nil, fmt.Errorf("chart %s: %w", src.ref, err)
 	}
-	return loader.Load(path)
+	ch, err := loader.Load(path)
+	if err != nil {
+		return nil, fmt.Errorf("chart %s: %w", src.ref, err)
+	}
+	if src.floating() && ch.Metadata != nil && in.Version != "" && ch.Metadata.Version != strings.TrimPrefix(in.Version, "v") && ch.Metadata.Version != in.Version {
+		return nil, fmt.Errorf("chart %s: the repository lists version %s, but its archive is version %s", src.ref, in.Version, ch.Metadata.Version)
+	}
+	return ch, nil
 }
 
 // RolloutDone says whether the control plane's Deployment or StatefulSet

@@ -1,7 +1,6 @@
 package vcluster
 
 import (
-	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -22,22 +21,30 @@ const specName = "spare-00000000"
 
 // SpecFingerprint implements tenant.SpecFingerprinter: the tool's own
 // values as this binary renders them, this binary's build, and the chart s
-// resolves to (the built-in chart's pinned version for an empty one, a
-// local chart's contents rather than its path). A chart of a repository
-// without a version stays "latest": resolving it would download the index.
+// resolves to: the built-in chart's pinned version for an empty one, a
+// local chart's contents rather than its path, and for a floating version
+// (a repository or OCI chart with no version, or a range) the version
+// Helm would install now, read from the repository's index or tags (once
+// a minute at most, see pin; the install then takes that same version).
+// A repository that cannot be read is an error, not a hash of "latest".
 func (b *Backend) SpecFingerprint(s tenant.Spec) (string, error) {
 	tool, err := vclustervalues.For(specName, s.Pool, s.K8sVersion, s.Isolation)
 	if err != nil {
 		return "", err
 	}
-	chart := s.ChartVersion
-	if s.Chart == "" {
-		chart = cmp.Or(s.ChartVersion, vclustervalues.DefaultChartVersion)
-	}
-	if path, ok := localChart(tenant.InstallRequest{Spec: s}); ok {
-		if chart, err = digest(path); err != nil {
+	src := sourceOf(s)
+	chart := src.version
+	switch {
+	case src.path != "":
+		if chart, err = digest(src.path); err != nil {
 			return "", err
 		}
+	case src.floating():
+		p, err := b.pin(src, pinFresh)
+		if err != nil {
+			return "", err
+		}
+		chart = p.version
 	}
 	build := ""
 	if bi, ok := debug.ReadBuildInfo(); ok {

@@ -89,13 +89,7 @@ func (o *Options) confirm(ctx context.Context, e *tenant.Engine) error {
 	}
 	q := make([]string, len(o.Names))
 	for i, name := range o.Names {
-		ns := tenant.NamespaceFor(name)
-		if e != nil {
-			if t, err := e.Get(ctx, name); err == nil {
-				ns = t.Namespace
-			}
-		}
-		q[i] = fmt.Sprintf("tenant %s and everything in namespace %s", name, ns)
+		q[i] = fmt.Sprintf("tenant %s and everything in namespace %s", name, namespaceOf(ctx, e, name))
 	}
 	yes, asked := o.Confirm(fmt.Sprintf("Delete %s? [y/N]", strings.Join(q, ", ")), false)
 	switch {
@@ -105,6 +99,20 @@ func (o *Options) confirm(ctx context.Context, e *tenant.Engine) error {
 		return cmdutil.Declined("not deleted")
 	}
 	return nil
+}
+
+// namespaceOf is the namespace a delete of name removes, as the engine
+// resolves the tenant (a claimed warm spare keeps its own namespace); a
+// name it does not resolve (no tenant, no engine) is named by the target
+// the engine would make of it.
+func namespaceOf(ctx context.Context, e *tenant.Engine, name string) string {
+	t := &tenant.Target{Name: name}
+	if e != nil {
+		if got, err := e.Resolve(ctx, name); err == nil {
+			t = got
+		}
+	}
+	return t.Namespace()
 }
 
 // Run asks for confirmation (unless --yes), then deletes the tenants one

@@ -132,3 +132,47 @@ func TestDeleteSeveral(t *testing.T) {
 		t.Errorf("a bad name among the others deleted c: %v", err)
 	}
 }
+
+// cpFailing is a backend whose control-plane reads fail: Get (status,
+// workloads) fails where the engine's resolution of the name works.
+type cpFailing struct{ tenanttest.ListingBackend }
+
+func (cpFailing) ControlPlanes(context.Context, tenant.Scope) (map[string]tenant.ControlPlane, error) {
+	return nil, errors.New("statefulsets: the server is busy")
+}
+
+// TestDeleteClaimedSpare: a tenant that claimed a warm spare lives in the
+// spare's namespace, not vcluster-NAME; delete asks about and removes that
+// namespace as the engine resolves it, even when reading the tenant's
+// workloads fails.
+func TestDeleteClaimedSpare(t *testing.T) {
+	ctx := context.Background()
+	e, _, b := tenanttest.NewListingEngine(t)
+	spec := tenant.PoolSpec{Pool: "pool-a", Size: 1}
+	tmpl := tenant.CreateOptions{Spec: tenant.Spec{Chart: "vcluster", ChartVersion: "0.34.0"}}
+	if _, err := e.TopUp(ctx, spec, tmpl); err != nil {
+		t.Fatal(err)
+	}
+	o := tmpl
+	o.Name, o.Pool = "dev", "pool-a"
+	got := tenanttest.Create(t, e, o)
+	if !strings.HasPrefix(got.Namespace, "vcluster-spare-") {
+		t.Fatalf("create did not claim the spare: %+v", got)
+	}
+	e.Backend = cpFailing{tenanttest.ListingBackend{Backend: b}}
+	var asked []string
+	_, _, err := cmdutiltest.Run(NewCmdDelete, func(o *Options) {
+		o.Engine = tenanttest.ArgoCDEngineFunc(e)
+		o.Confirm = func(q string, _ bool) (bool, bool) { asked = append(asked, q); return true, true }
+	}, "dev", "--wait", "0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "Delete tenant dev and everything in namespace " + got.Namespace + "? [y/N]"
+	if len(asked) != 1 || asked[0] != want {
+		t.Errorf("asked %q, want %q", asked, want)
+	}
+	if !slices.Equal(b.Uninstalled, []string{got.Namespace}) {
+		t.Errorf("uninstalled %v, want the claimed spare's %s", b.Uninstalled, got.Namespace)
+	}
+}

@@ -58,7 +58,8 @@ func NewCmdRegister(f *cmdutil.Factory, runF func(context.Context, *Options) err
     argocd-manager-role (or Roles in --namespaces), ClusterRoleBinding argocd-manager-role-binding
     and a token Secret;
   - it upserts the cluster (name NAME, the labels, the ServiceAccount token and the vCluster CA)
-    at https://vcluster.vcluster-NAME, the vCluster Service's in-cluster address, after checking
+    at https://vcluster.NAMESPACE, the vCluster Service's in-cluster address in the tenant's
+    namespace (vcluster-NAME, or the warm spare's it claimed), after checking
     that the vCluster certificate covers that name. --mode declarative writes the equivalent
     argocd.argoproj.io/secret-type=cluster Secret instead, for users with host RBAC but no
     Argo CD login.
@@ -89,7 +90,7 @@ Tokens and passwords are never printed.`,
 	fl.StringArrayVar(&o.LabelArgs, "label", nil, "Argo CD cluster label KEY=VALUE (repeatable; default env=vdev)")
 	cmdutil.AddArgoCDFlags(cmd, f.Env, &o.ArgoCD, &o.Auth, false)
 	fl.StringVar(&o.Register.Mode, "mode", argocd.ModeAPI, "api: through the Argo CD API; declarative: write the cluster Secret in the Argo CD namespace directly")
-	fl.StringVar(&o.Register.ServerAddress, "server-address", argocd.AddressInCluster, "address Argo CD uses for the vCluster: in-cluster (https://vcluster.vcluster-NAME), forwarded (this machine's 'connect --background' forward), or an https:// URL")
+	fl.StringVar(&o.Register.ServerAddress, "server-address", argocd.AddressInCluster, "address Argo CD uses for the vCluster: in-cluster (https://vcluster.NAMESPACE, the tenant's namespace), forwarded (this machine's 'connect --background' forward), or an https:// URL")
 	fl.StringSliceVar(&o.Register.Namespaces, "namespaces", nil, "scope argocd-manager to Roles in these vCluster namespaces (comma-separated) instead of a ClusterRole")
 	fl.BoolVar(&o.Bootstrap, "bootstrap", false, "also apply the ApplicationSet \"argocd\" that installs Argo CD into every cluster with these labels")
 	fl.BoolVar(&o.DryRun, "dry-run", false, "with --bootstrap: print the ApplicationSet and change nothing")

@@ -132,8 +132,10 @@ func interruptHint(verb string, args []string) string {
 	}
 	switch verb {
 	case "create":
-		return fmt.Sprintf("tenant %s may be half-created (namespace %s, its Helm release or Argo CD Application): run `kubectl tenant create %s` again to resume, or `kubectl tenant delete %s` to remove it",
-			name, tenant.NamespaceFor(name), name, name)
+		// Not vcluster-NAME by name: a create that claimed a warm spare
+		// is in the spare's namespace.
+		return fmt.Sprintf("tenant %s may be half-created (its namespace, Helm release or Argo CD Application): run `kubectl tenant create %s` again to resume, or `kubectl tenant delete %s` to remove it",
+			name, name, name)
 	case "delete":
 		if len(args) > 1 {
 			names := strings.Join(args, " ")
