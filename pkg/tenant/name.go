@@ -75,6 +75,10 @@ const (
 	// AnnotationClaimedAt is when a create claimed the tenant as a warm
 	// spare (stats splits time to ready by it).
 	AnnotationClaimedAt = labelPrefix + "claimed-at"
+	// AnnotationClaiming marks a spare a create has reserved for its
+	// tenant (name label set, spare label gone) but not yet bound: its
+	// value is the spare's own name, which GiveBack restores.
+	AnnotationClaiming = labelPrefix + "claiming"
 
 	// PoolLabel is the node label (and taint key) that defines a node pool.
 	PoolLabel = "project"

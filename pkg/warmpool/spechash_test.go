@@ -1,4 +1,4 @@
-package tenant_test
+package warmpool_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant/tenanttest"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/warmpool"
 )
 
 // fingerprinted is a backend whose own rendering (values, build) is fp.
@@ -25,17 +26,17 @@ func TestSpareOfAnotherBuildIsNotClaimed(t *testing.T) {
 	e, _, _ := tenanttest.NewListingEngine(t)
 	fb := &fingerprinted{ListingBackend: e.Backend.(tenanttest.ListingBackend), fp: "old"}
 	e.Backend = fb
-	spec := tenant.PoolSpec{Pool: "pool-a", Size: 1}
-	if _, err := e.With(nil).TopUp(ctx, spec, poolTemplate()); err != nil {
+	spec := warmpool.Config{Pool: "pool-a", Size: 1}
+	if _, err := warmpool.TopUp(ctx, e.With(nil), spec, poolTemplate()); err != nil {
 		t.Fatal(err)
 	}
 	fb.fp = "new"
 	o := poolTemplate()
-	o.Name, o.Pool = "dev", "pool-a"
+	o.Name, o.Pool, o.Claimer = "dev", "pool-a", warmpool.Pool{Config: spec}
 	if got := tenanttest.Create(t, e, o); strings.HasPrefix(got.Namespace, "vcluster-spare-") {
 		t.Errorf("claimed %s, a spare another build installed", got.Namespace)
 	}
-	res, err := e.With(nil).TopUp(ctx, spec, poolTemplate())
+	res, err := warmpool.TopUp(ctx, e.With(nil), spec, poolTemplate())
 	if err != nil || len(res.Removed) != 1 || len(res.Started) != 1 {
 		t.Errorf("top-up after the change: %+v, %v; want the old spare replaced", res, err)
 	}

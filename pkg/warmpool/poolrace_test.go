@@ -1,4 +1,4 @@
-package tenant_test
+package warmpool_test
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant/tenanttest"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/warmpool"
 )
 
 var nsResource = corev1.SchemeGroupVersion.WithResource("namespaces")
@@ -87,13 +88,13 @@ func TestSameNameCreatesConvergeOnOneClaim(t *testing.T) {
 	ctx := context.Background()
 	e, cs, _ := tenanttest.NewListingEngine(t)
 	conditionalUpdates(cs)
-	spec := tenant.PoolSpec{Pool: "pool-a", Size: 2}
-	if _, err := e.With(nil).TopUp(ctx, spec, poolTemplate()); err != nil {
+	spec := warmpool.Config{Pool: "pool-a", Size: 2}
+	if _, err := warmpool.TopUp(ctx, e.With(nil), spec, poolTemplate()); err != nil {
 		t.Fatal(err)
 	}
 	first := claimBehind(t, cs, "pool-a", "demo")
 	o := poolTemplate()
-	o.Name, o.Pool = "demo", "pool-a"
+	o.Name, o.Pool, o.Claimer = "demo", "pool-a", warmpool.Pool{Config: spec}
 	got := tenanttest.Create(t, e, o)
 	if got.Namespace != *first {
 		t.Errorf("create went into %s, want the other create's claim %s", got.Namespace, *first)
@@ -118,12 +119,12 @@ func TestTopUpSkipsAJustClaimedSpare(t *testing.T) {
 	ctx := context.Background()
 	e, cs, b := tenanttest.NewListingEngine(t)
 	conditionalUpdates(cs)
-	spec := tenant.PoolSpec{Pool: "pool-a", Size: 1, Sleeping: true}
-	if _, err := e.With(nil).TopUp(ctx, tenant.PoolSpec{Pool: "pool-a", Size: 1}, poolTemplate()); err != nil {
+	spec := warmpool.Config{Pool: "pool-a", Size: 1, State: warmpool.StateSleeping}
+	if _, err := warmpool.TopUp(ctx, e.With(nil), warmpool.Config{Pool: "pool-a", Size: 1}, poolTemplate()); err != nil {
 		t.Fatal(err)
 	}
 	claimed := claimBehind(t, cs, "pool-a", "demo")
-	res, err := e.With(nil).TopUp(ctx, spec, poolTemplate())
+	res, err := warmpool.TopUp(ctx, e.With(nil), spec, poolTemplate())
 	if err != nil {
 		t.Fatalf("top-up failed on a just-claimed spare: %v", err)
 	}
@@ -159,7 +160,7 @@ func TestHalfMadeSpareIsReplaced(t *testing.T) {
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, stuck, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := e.With(nil).TopUp(ctx, tenant.PoolSpec{Pool: "pool-a", Size: 1}, poolTemplate())
+	res, err := warmpool.TopUp(ctx, e.With(nil), warmpool.Config{Pool: "pool-a", Size: 1}, poolTemplate())
 	if err != nil || !slices.Equal(res.Removed, []string{"spare-0badc0de"}) || len(res.Started) != 1 {
 		t.Errorf("top-up: %+v, %v; want the stuck spare removed and another started", res, err)
 	}
