@@ -165,3 +165,162 @@ func TestHalfMadeSpareIsReplaced(t *testing.T) {
 		t.Errorf("top-up: %+v, %v; want the stuck spare removed and another started", res, err)
 	}
 }
+
+// claimAllBefore makes the next list of pool's spares first let another
+// create claim (reserve, settle and bind) the first of them as name: the
+// list then finds none left.
+func claimAllBefore(t *testing.T, cs *fake.Clientset, pool, name string) *string {
+	var (
+		once    sync.Once
+		claimed string
+	)
+	cs.PrependReactor("list", "namespaces", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if !strings.Contains(a.(k8stesting.ListAction).GetListRestrictions().Labels.String(), tenant.LabelSpare+"="+pool) {
+			return false, nil, nil
+		}
+		once.Do(func() {
+			obj, err := cs.Tracker().List(nsResource, corev1.SchemeGroupVersion.WithKind("Namespace"), "")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			for _, ns := range obj.(*corev1.NamespaceList).Items {
+				if ns.Labels[tenant.LabelSpare] != pool {
+					continue
+				}
+				c := ns.DeepCopy()
+				delete(c.Labels, tenant.LabelSpare)
+				c.Labels[tenant.LabelName] = name
+				c.Annotations[tenant.AnnotationClaimedAt] = time.Now().UTC().Format(time.RFC3339)
+				c.ResourceVersion = "claimed"
+				if err := cs.Tracker().Update(nsResource, c, ""); err != nil {
+					t.Error(err)
+				}
+				claimed = c.Name
+				return
+			}
+		})
+		return false, nil, nil // the list as it is now
+	})
+	return &claimed
+}
+
+// TestFreshCreateYieldsToAClaimMadeMeanwhile (N2): a create whose lookup
+// found no tenant and whose spare list ran just after another create of
+// the same name claimed the only spare (and found no vcluster-NAME yet)
+// makes vcluster-NAME, sees the claim, deletes the namespace it just made
+// and converges on the claim: no second namespace of the name, no
+// orphaned control plane.
+func TestFreshCreateYieldsToAClaimMadeMeanwhile(t *testing.T) {
+	ctx := context.Background()
+	e, cs, _ := tenanttest.NewListingEngine(t)
+	conditionalUpdates(cs)
+	spec := warmpool.Config{Pool: "pool-a", Size: 1}
+	if _, err := warmpool.TopUp(ctx, e.With(nil), spec, poolTemplate()); err != nil {
+		t.Fatal(err)
+	}
+	first := claimAllBefore(t, cs, "pool-a", "demo")
+	o := poolTemplate()
+	o.Name, o.Pool, o.Claimer = "demo", "pool-a", warmpool.Pool{Config: spec}
+	got := tenanttest.Create(t, e, o)
+	if *first == "" || got.Namespace != *first {
+		t.Errorf("create went into %s, want the other create's claim %q", got.Namespace, *first)
+	}
+	if _, err := cs.CoreV1().Namespaces().Get(ctx, "vcluster-demo", metav1.GetOptions{}); err == nil {
+		t.Error("vcluster-demo remains beside a claimed spare of the name")
+	}
+	nss, _ := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: tenant.LabelName + "=demo"})
+	if len(nss.Items) != 1 {
+		t.Errorf("namespaces of demo: %d, want 1", len(nss.Items))
+	}
+	if ts, _ := e.List(ctx); len(ts) != 1 || ts[0].Namespace != *first {
+		t.Errorf("list: %+v, want demo once, in %s", ts, *first)
+	}
+}
+
+// TestClaimLosesItsReservationToAFreshCreate (N2): between a claim's
+// reservation and its binding, a create of the same name makes
+// vcluster-NAME and gives the reservation back. The binding then fails on
+// the changed spare; the claiming create converges on vcluster-NAME and
+// the spare is a spare again.
+func TestClaimLosesItsReservationToAFreshCreate(t *testing.T) {
+	ctx := context.Background()
+	e, cs, _ := tenanttest.NewListingEngine(t)
+	conditionalUpdates(cs)
+	spec := warmpool.Config{Pool: "pool-a", Size: 1}
+	if _, err := warmpool.TopUp(ctx, e.With(nil), spec, poolTemplate()); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	cs.PrependReactor("update", "namespaces", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		ns := a.(k8stesting.UpdateAction).GetObject().(*corev1.Namespace)
+		if ns.Annotations[tenant.AnnotationClaimedAt] == "" || ns.Labels[tenant.LabelName] != "demo" {
+			return false, nil, nil
+		}
+		once.Do(func() {
+			// The other create: vcluster-demo, then the reservation given back.
+			fresh := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "vcluster-demo", Labels: tenant.Labels("demo", "pool-a")}}
+			if err := cs.Tracker().Create(nsResource, fresh, ""); err != nil {
+				t.Error(err)
+			}
+			cur, err := cs.Tracker().Get(nsResource, "", ns.Name)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			back := cur.(*corev1.Namespace).DeepCopy()
+			back.Labels[tenant.LabelName] = back.Annotations[tenant.AnnotationClaiming]
+			back.Labels[tenant.LabelSpare] = "pool-a"
+			delete(back.Annotations, tenant.AnnotationClaiming)
+			back.ResourceVersion = "given-back"
+			if err := cs.Tracker().Update(nsResource, back, ""); err != nil {
+				t.Error(err)
+			}
+		})
+		return false, nil, nil
+	})
+	o := poolTemplate()
+	o.Name, o.Pool, o.Claimer = "demo", "pool-a", warmpool.Pool{Config: spec}
+	got := tenanttest.Create(t, e, o)
+	if got.Namespace != "vcluster-demo" || got.ClaimedAt != nil {
+		t.Errorf("create: %+v, want the other create's vcluster-demo", got)
+	}
+	if s, _ := e.Spares(ctx, "pool-a"); len(s) != 1 {
+		t.Errorf("spares: %+v, want the given-back one", s)
+	}
+	nss, _ := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: tenant.LabelName + "=demo"})
+	if len(nss.Items) != 1 {
+		t.Errorf("namespaces of demo: %d, want 1", len(nss.Items))
+	}
+}
+
+// TestReplaceSkipsAStuckSpare (N6): a spare still Installing long after
+// it was made does not count toward the pool: a claim's Replace installs
+// one in its place.
+func TestReplaceSkipsAStuckSpare(t *testing.T) {
+	ctx := context.Background()
+	e, cs, _ := tenanttest.NewListingEngine(t)
+	tmpl := poolTemplate()
+	tmpl.Pool = "pool-a"
+	hash, err := tenant.SpecHash(tmpl.Spec, e.Backend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels := tenant.Labels("spare-0badc0de", "pool-a")
+	labels[tenant.LabelSpare], labels[tenant.LabelPool] = "pool-a", "pool-a"
+	stuck := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "vcluster-spare-0badc0de", Labels: labels,
+		Annotations: map[string]string{tenant.AnnotationSpec: hash,
+			tenant.AnnotationCreatedAt: time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)}}}
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, stuck, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	name, err := warmpool.Replace(ctx, &e.Host, warmpool.Config{Pool: "pool-a", Size: 1}, poolTemplate())
+	if err != nil || name == "" {
+		t.Errorf("Replace: %q, %v; want a new spare beside the stuck one", name, err)
+	}
+	// A spare of the same age that is ready counts.
+	name, err = warmpool.Replace(ctx, &e.Host, warmpool.Config{Pool: "pool-a", Size: 1}, poolTemplate())
+	if err != nil || name != "" {
+		t.Errorf("second Replace: %q, %v; want none, the pool holds a good spare", name, err)
+	}
+}
