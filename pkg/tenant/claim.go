@@ -127,3 +127,18 @@ func (h *Host) Settle(ctx context.Context, name, own string) (*corev1.Namespace,
 	}
 	return nil, nil
 }
+
+// settleCreated is a fresh create's look after making vcluster-NAME (t):
+// when another create of the name bound a spare meanwhile, the namespace
+// just made (empty, not locked yet) is deleted and t becomes the claim.
+func (h *Host) settleCreated(ctx context.Context, t *Target) error {
+	won, err := h.Settle(ctx, t.Name, t.Namespace())
+	if err != nil || won == nil {
+		return err
+	}
+	if err := h.deleteNamespace(context.WithoutCancel(ctx), t.Namespace(), 0); err != nil {
+		return err
+	}
+	t.NS = won
+	return nil
+}

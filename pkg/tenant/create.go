@@ -288,21 +288,6 @@ func (e *Engine) install(ctx context.Context, o CreateOptions, topUp *chan struc
 	return e.current(ctx, t)
 }
 
-// settleCreated is a fresh create's look after making vcluster-NAME (t):
-// when another create of the name bound a spare meanwhile, the namespace
-// just made (empty, not locked yet) is deleted and t becomes the claim.
-func (h *Host) settleCreated(ctx context.Context, t *Target) error {
-	won, err := h.Settle(ctx, t.Name, t.Namespace())
-	if err != nil || won == nil {
-		return err
-	}
-	if err := h.deleteNamespace(context.WithoutCancel(ctx), t.Namespace(), 0); err != nil {
-		return err
-	}
-	t.NS = won
-	return nil
-}
-
 // createLocked is create's part under the tenant's lease: install, wake a
 // sleeping tenant, wait for its API.
 func (e *Engine) createLocked(ctx context.Context, o CreateOptions, t *Target, start time.Time, claimed bool) error {
