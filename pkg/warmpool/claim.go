@@ -84,8 +84,8 @@ func (p Pool) Claim(ctx context.Context, h *tenant.Host, o tenant.CreateOptions,
 			// Given back by a create of the name that made vcluster-NAME
 			// (or removed): this create lost the spare, and installs as
 			// usual, meeting the other's vcluster-NAME.
-			if cur, err := nsc.Get(ctx, reserved.Name, metav1.GetOptions{}); err == nil {
-				_, _ = h.GiveBack(ctx, cur)
+			if cur, err := nsc.Get(ctx, reserved.Name, metav1.GetOptions{}); err == nil && cur.Labels[tenant.LabelName] == o.Name {
+				_, _ = h.GiveBack(ctx, cur) // still this create's reservation
 			}
 			return nil, false, nil
 		}

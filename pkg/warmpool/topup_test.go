@@ -20,7 +20,7 @@ import (
 // with their own $KUBECTL_TENANT_VALUES/CHART/ISOLATION, flags and a
 // ./vcluster folder in the working directory changes no spare; one who may
 // not read the host defaults (Forbidden) changes none either, and is told.
-func TestTopUpPoolsFromHostDefaultsOnly(t *testing.T) {
+func TestTopUpAllFromHostDefaultsOnly(t *testing.T) {
 	ctx := context.Background()
 	e, _, b := tenanttest.NewEngine(t)
 	host, err := hostconfig.Parse(map[string]string{hostconfig.KeyWarmPools: "p: {size: 2}", hostconfig.KeyChartVersion: "0.34.0"})
