@@ -324,3 +324,60 @@ func TestReplaceSkipsAStuckSpare(t *testing.T) {
 		t.Errorf("second Replace: %q, %v; want none, the pool holds a good spare", name, err)
 	}
 }
+
+// TestClaimGivesBackAnotherReservationOfTheName (N2): a create that finds
+// another create's reservation of the same name (not bound yet) gives it
+// back and binds its own spare; the other's bind then fails on the given
+// back spare (see TestClaimLosesItsReservationToAFreshCreate).
+func TestClaimGivesBackAnotherReservationOfTheName(t *testing.T) {
+	ctx := context.Background()
+	e, cs, _ := tenanttest.NewListingEngine(t)
+	conditionalUpdates(cs)
+	spec := warmpool.Config{Pool: "pool-a", Size: 2}
+	if _, err := warmpool.TopUp(ctx, e.With(nil), spec, poolTemplate()); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		once     sync.Once
+		reserved string
+	)
+	cs.PrependReactor("list", "namespaces", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if !strings.Contains(a.(k8stesting.ListAction).GetListRestrictions().Labels.String(), tenant.LabelSpare+"=pool-a") {
+			return false, nil, nil
+		}
+		once.Do(func() {
+			obj, err := cs.Tracker().List(nsResource, corev1.SchemeGroupVersion.WithKind("Namespace"), "")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			var spares []corev1.Namespace
+			for _, ns := range obj.(*corev1.NamespaceList).Items {
+				if ns.Labels[tenant.LabelSpare] == "pool-a" {
+					spares = append(spares, ns)
+				}
+			}
+			slices.SortFunc(spares, func(a, b corev1.Namespace) int { return strings.Compare(a.Name, b.Name) })
+			c := spares[0].DeepCopy()
+			c.Annotations[tenant.AnnotationClaiming] = c.Labels[tenant.LabelName]
+			c.Labels[tenant.LabelName] = "demo"
+			delete(c.Labels, tenant.LabelSpare)
+			c.ResourceVersion = "reserved"
+			if err := cs.Tracker().Update(nsResource, c, ""); err != nil {
+				t.Error(err)
+			}
+			reserved = c.Name
+		})
+		return false, nil, nil
+	})
+	o := poolTemplate()
+	o.Name, o.Pool, o.Claimer = "demo", "pool-a", warmpool.Pool{Config: spec}
+	got := tenanttest.Create(t, e, o)
+	if got.ClaimedAt == nil || got.Namespace == reserved || got.Namespace == "vcluster-demo" {
+		t.Errorf("create: %+v; want the other spare than %s, claimed", got, reserved)
+	}
+	ns, err := cs.CoreV1().Namespaces().Get(ctx, reserved, metav1.GetOptions{})
+	if err != nil || ns.Labels[tenant.LabelSpare] != "pool-a" || tenant.Reserved(ns) {
+		t.Errorf("the other reservation after the create: %+v, %v; want a spare again", ns, err)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/warmpool"
 	"github.com/kubectl-tenant/kubectl-tenant/test/testenv"
 )
 
@@ -23,7 +24,7 @@ import (
 const warmPool = "project-z"
 
 type poolStatusOut struct {
-	Items []tenant.PoolStatus `json:"items"`
+	Items []warmpool.Status `json:"items"`
 }
 
 // TestWarmPool is issue #16's "done when" on the playground: a pool of 3
@@ -219,7 +220,7 @@ func indexOf(s []string, v string) int {
 }
 
 // poolStatus is `pool status -o json`'s entry for warmPool.
-func (w *world) poolStatus() tenant.PoolStatus {
+func (w *world) poolStatus() warmpool.Status {
 	w.t.Helper()
 	var out poolStatusOut
 	r := w.mustRun("pool", "status", "-o", "json")
@@ -232,7 +233,7 @@ func (w *world) poolStatus() tenant.PoolStatus {
 		}
 	}
 	w.t.Fatalf("pool status has no %s: %s", warmPool, r.stdout)
-	return tenant.PoolStatus{}
+	return warmpool.Status{}
 }
 
 // listSpares is `list --spares -o json`'s spares.
