@@ -59,6 +59,7 @@ func (h *Host) GiveBack(ctx context.Context, ns *corev1.Namespace) (bool, error)
 	c.Labels[LabelName] = c.Annotations[AnnotationClaiming]
 	c.Labels[LabelSpare] = c.Labels[LabelPool]
 	delete(c.Annotations, AnnotationClaiming)
+	delete(c.Annotations, AnnotationReservedAt)
 	_, err := h.Kube.CoreV1().Namespaces().Update(context.WithoutCancel(ctx), c, metav1.UpdateOptions{})
 	if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
 		return false, nil

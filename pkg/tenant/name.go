@@ -79,6 +79,10 @@ const (
 	// tenant (name label set, spare label gone) but not yet bound: its
 	// value is the spare's own name, which GiveBack restores.
 	AnnotationClaiming = labelPrefix + "claiming"
+	// AnnotationReservedAt is when a create reserved the spare: a
+	// reservation its create never bound (killed in between) is given
+	// back by the next top-up.
+	AnnotationReservedAt = labelPrefix + "reserved-at"
 
 	// PoolLabel is the node label (and taint key) that defines a node pool.
 	PoolLabel = "project"

@@ -55,6 +55,7 @@ func (p Pool) Claim(ctx context.Context, h *tenant.Host, o tenant.CreateOptions,
 	for _, ns := range append(running, sleeping...) {
 		r := ns.DeepCopy()
 		r.Annotations[tenant.AnnotationClaiming] = r.Labels[tenant.LabelName]
+		r.Annotations[tenant.AnnotationReservedAt] = now(h).UTC().Format(time.RFC3339)
 		r.Labels[tenant.LabelName] = o.Name
 		delete(r.Labels, tenant.LabelSpare)
 		reserved, err := nsc.Update(ctx, r, metav1.UpdateOptions{})
@@ -107,7 +108,7 @@ func bound(reserved *corev1.Namespace, o tenant.CreateOptions, owner string, at 
 		c.Labels[k] = v
 	}
 	c.Labels[tenant.LabelName] = o.Name
-	for _, k := range []string{tenant.AnnotationClaiming, tenant.AnnotationSpec, tenant.AnnotationReadyAt, tenant.AnnotationTimeToReady} {
+	for _, k := range []string{tenant.AnnotationClaiming, tenant.AnnotationReservedAt, tenant.AnnotationSpec, tenant.AnnotationReadyAt, tenant.AnnotationTimeToReady} {
 		delete(c.Annotations, k)
 	}
 	stamp := at.UTC().Format(time.RFC3339)

@@ -25,6 +25,9 @@ type Result struct {
 	Started []string `json:"started,omitempty"`
 	Removed []string `json:"removed,omitempty"`
 	Slept   []string `json:"slept,omitempty"`
+	// GivenBack are spares a create reserved and never bound (it was
+	// killed in between), made spares again.
+	GivenBack []string `json:"givenBack,omitempty"`
 }
 
 // Done says what TopUp did in one line ("installing a, b; removed c"),
@@ -34,7 +37,7 @@ func (r Result) Done() string {
 	for _, p := range []struct {
 		verb  string
 		names []string
-	}{{"installing", r.Started}, {"removed", r.Removed}, {"put to sleep", r.Slept}} {
+	}{{"gave back", r.GivenBack}, {"installing", r.Started}, {"removed", r.Removed}, {"put to sleep", r.Slept}} {
 		if len(p.names) > 0 {
 			parts = append(parts, p.verb+" "+strings.Join(p.names, ", "))
 		}
@@ -93,11 +96,14 @@ func TopUp(ctx context.Context, e *tenant.Engine, c Config, tmpl tenant.CreateOp
 	if err != nil {
 		return nil, tenant.NewUsageError("values file: " + err.Error())
 	}
+	res := &Result{Pool: c.Pool}
+	if res.GivenBack, err = giveBackStale(ctx, &e.Host, c.Pool); err != nil {
+		return res, err
+	}
 	spares, err := e.Spares(ctx, c.Pool)
 	if err != nil {
-		return nil, err
+		return res, err
 	}
-	res := &Result{Pool: c.Pool}
 	keep := 0
 	var drop []*corev1.Namespace
 	for _, s := range spares {
@@ -152,6 +158,36 @@ func TopUp(ctx context.Context, e *tenant.Engine, c Config, tmpl tenant.CreateOp
 	wg.Wait()
 	sort.Strings(res.Started)
 	return res, first
+}
+
+// ReserveLimit bounds how long a create may hold a spare reserved and not
+// bound: the create settles and binds within a few API calls, so a
+// reservation older than this is one whose create was killed in between.
+const ReserveLimit = 2 * time.Minute
+
+// giveBackStale gives back the pool's spares reserved longer than
+// ReserveLimit ago, and names them.
+func giveBackStale(ctx context.Context, h *tenant.Host, pool string) ([]string, error) {
+	l, err := h.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: tenant.LabelPool + "=" + pool + ",!" + tenant.LabelSpare})
+	if err != nil {
+		return nil, tenant.APIError(err)
+	}
+	var out []string
+	for i := range l.Items {
+		ns := &l.Items[i]
+		at, err := time.Parse(time.RFC3339, ns.Annotations[tenant.AnnotationReservedAt])
+		if !tenant.Reserved(ns) || err == nil && now(h).Sub(at) < ReserveLimit {
+			continue
+		}
+		back, err := h.GiveBack(ctx, ns)
+		if err != nil {
+			return out, err
+		}
+		if back {
+			out = append(out, ns.Annotations[tenant.AnnotationClaiming])
+		}
+	}
+	return out, nil
 }
 
 // sleepSpare records that a ready spare was ready (a claim wakes only such

@@ -381,3 +381,43 @@ func TestClaimGivesBackAnotherReservationOfTheName(t *testing.T) {
 		t.Errorf("the other reservation after the create: %+v, %v; want a spare again", ns, err)
 	}
 }
+
+// TestTopUpGivesBackAStaleReservation (N2): a spare a create reserved and
+// never bound (it was killed in between) is a spare again after the next
+// top-up, instead of an orphan no lookup finds; a fresh reservation is
+// left to its create.
+func TestTopUpGivesBackAStaleReservation(t *testing.T) {
+	ctx := context.Background()
+	e, cs, _ := tenanttest.NewListingEngine(t)
+	spec := warmpool.Config{Pool: "pool-a", Size: 2}
+	if _, err := warmpool.TopUp(ctx, e.With(nil), spec, poolTemplate()); err != nil {
+		t.Fatal(err)
+	}
+	spares, err := e.Spares(ctx, "pool-a")
+	if err != nil || len(spares) != 2 {
+		t.Fatalf("spares: %+v, %v", spares, err)
+	}
+	reserve := func(ns *corev1.Namespace, at time.Time) {
+		c := ns.DeepCopy()
+		c.Annotations[tenant.AnnotationClaiming] = c.Labels[tenant.LabelName]
+		c.Annotations[tenant.AnnotationReservedAt] = at.UTC().Format(time.RFC3339)
+		c.Labels[tenant.LabelName] = "killed"
+		delete(c.Labels, tenant.LabelSpare)
+		if _, err := cs.CoreV1().Namespaces().Update(ctx, c, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reserve(spares[0].NS, time.Now().Add(-time.Hour))
+	reserve(spares[1].NS, time.Now())
+	res, err := warmpool.TopUp(ctx, e.With(nil), spec, poolTemplate())
+	if err != nil || !slices.Equal(res.GivenBack, []string{spares[0].Name}) {
+		t.Fatalf("top-up: %+v, %v; want %s given back", res, err, spares[0].Name)
+	}
+	ns, err := cs.CoreV1().Namespaces().Get(ctx, spares[0].Namespace, metav1.GetOptions{})
+	if err != nil || ns.Labels[tenant.LabelSpare] != "pool-a" || ns.Labels[tenant.LabelName] != spares[0].Name || tenant.Reserved(ns) {
+		t.Errorf("stale reservation after the top-up: %+v, %v", ns, err)
+	}
+	if ns, _ := cs.CoreV1().Namespaces().Get(ctx, spares[1].Namespace, metav1.GetOptions{}); !tenant.Reserved(ns) {
+		t.Errorf("top-up gave back a fresh reservation: %+v", ns)
+	}
+}
