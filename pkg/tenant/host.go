@@ -121,9 +121,10 @@ func ownNamespace(ns *corev1.Namespace) bool {
 	return ns.Name == NamespaceFor(name) || claimedSpare(ns, name)
 }
 
-// claimedNamespace is the namespace of a spare claimed as name, nil if
-// none. Should two creates of one name each have claimed a spare, the
-// first in name order is the tenant (claim gives the other back). A caller
+// claimedNamespace is the namespace of a spare claimed (bound) as name,
+// nil if none; a spare only reserved is not yet a tenant. Settle keeps two
+// claims of one name from both binding; should two bound claims exist
+// anyway, the first in name order is the tenant. A caller
 // not allowed to list namespaces finds none: a plain tenant's lookup then
 // costs it nothing more than before warm pools existed.
 func (h *Host) claimedNamespace(ctx context.Context, name string) (*corev1.Namespace, error) {
@@ -143,7 +144,7 @@ func (h *Host) claimedNamespace(ctx context.Context, name string) (*corev1.Names
 		case Reserved(ns): // a claim in flight (see Settle)
 		case !claimedSpare(ns, name):
 			ignored = append(ignored, ns.Name)
-		case found != nil: // another create's claim of the name, given back soon
+		case found != nil: // a second bound claim of the name (see Settle)
 		case h.hasRelease(ctx, ns.Name):
 			found = ns
 		default:
