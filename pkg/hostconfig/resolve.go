@@ -1,6 +1,7 @@
 package hostconfig
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"strconv"
@@ -246,7 +247,7 @@ func (r Resolver) ApplyCreate(o *tenant.CreateOptions) error {
 	}
 	o.ValuesFiles = append(r.ValuesFiles(), o.ValuesFiles...)
 	if r.Host != nil && !o.GitOps {
-		if c, ok := r.Host.WarmPools[o.Pool]; ok {
+		if c, ok := r.Host.WarmPools[cmp.Or(o.Pool, o.Name)]; ok { // the pool defaults to the name
 			o.Claimer = warmpool.Pool{Config: c}
 		}
 	}
