@@ -200,3 +200,23 @@ func TestNoOptionsHoldTheFactory(t *testing.T) {
 		t.Fatalf("checked %d structs: the walk found too few", checked)
 	}
 }
+
+// TestWarmPoolIsARoom: the engine reaches the warm pool only through its
+// Claimer hook (pkg/tenant never links pkg/warmpool), and pkg/warmpool
+// does not import the configuration packages: hostconfig and gitops use
+// its Config, the one type of a pool's configuration.
+func TestWarmPoolIsARoom(t *testing.T) {
+	pool := module + "/pkg/warmpool"
+	for _, d := range list(t, `{{join .Deps "\n"}}`, module+"/pkg/tenant") {
+		if d == pool {
+			t.Errorf("pkg/tenant links %s: create reaches the pool through tenant.Claimer", pool)
+		}
+	}
+	for _, l := range list(t, `{{.ImportPath}} {{join .Imports " "}}`, module+"/pkg/warmpool") {
+		for _, imp := range strings.Fields(l)[1:] {
+			if imp == module+"/pkg/hostconfig" || imp == module+"/pkg/gitops" {
+				t.Errorf("pkg/warmpool imports %s: the configuration reads the pool's Config, not the other way", imp)
+			}
+		}
+	}
+}

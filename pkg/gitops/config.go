@@ -6,6 +6,7 @@
 package gitops
 
 import (
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/warmpool"
 	"time"
 )
 
@@ -46,7 +47,7 @@ type Config struct {
 	Clusters []Cluster `yaml:"clusters"`
 	// WarmPools keep spare tenants per node pool for `kubectl tenant
 	// create` to claim (the host defaults' warmPools; gc tops them up).
-	WarmPools map[string]WarmPool `yaml:"warmPools"`
+	WarmPools map[string]warmpool.Config `yaml:"warmPools"`
 
 	// File is the name errors are reported against.
 	File string `yaml:"-"`
@@ -83,12 +84,6 @@ type GC struct {
 	Schedule string `yaml:"schedule"`
 	// Namespace the CronJob runs in (default kubectl-tenant-system).
 	Namespace string `yaml:"namespace"`
-}
-
-// WarmPool is one node pool's warm pool: Size spares, running or sleeping.
-type WarmPool struct {
-	Size  int    `yaml:"size"`
-	State string `yaml:"state"`
 }
 
 // Chart references a Helm chart in a Helm repository.

@@ -31,11 +31,7 @@ func HostDefaults(c *Config) map[string]string {
 		d[hostconfig.KeyTTL] = c.Defaults.TTL.Duration.String()
 	}
 	if len(c.WarmPools) > 0 {
-		pools := map[string]hostconfig.WarmPool{}
-		for p, w := range c.WarmPools {
-			pools[p] = hostconfig.WarmPool{Size: w.Size, State: w.State}
-		}
-		if s := hostconfig.FormatWarmPools(pools); s != "" {
+		if s := hostconfig.FormatWarmPools(c.WarmPools); s != "" {
 			d[hostconfig.KeyWarmPools] = s
 		}
 	}

@@ -205,3 +205,18 @@ func TestInClusterIsNoProjectName(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestWarmPoolsParseIntoTheOneConfig: config.yaml's warmPools keep their
+// shape ({size, state} by pool) and decode into warmpool.Config.
+func TestWarmPoolsParseIntoTheOneConfig(t *testing.T) {
+	c, err := Parse("c.yaml", []byte(okHead+"warmPools:\n  project-x: {size: 2, state: sleeping}\nclusters:\n  - project: project-x\n    nodePools: [{name: w}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := c.WarmPools["project-x"]; w.Size != 2 || !w.Sleeping() {
+		t.Errorf("warmPools: %+v", c.WarmPools)
+	}
+	if _, err := Parse("c.yaml", []byte(okHead+"warmPools:\n  project-x: {size: 2, state: asleep}\nclusters:\n  - project: project-x\n    nodePools: [{name: w}]\n")); err == nil || !strings.Contains(err.Error(), "not running or sleeping") {
+		t.Errorf("state asleep: %v", err)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/warmpool"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden from the current output")
@@ -233,7 +234,7 @@ func TestRenderedFiles(t *testing.T) {
 // config.yaml, and kubectl-tenant reads it back without complaint.
 func TestHostDefaults(t *testing.T) {
 	cfg := mustLoad(t, "full")
-	cfg.WarmPools = map[string]WarmPool{"project-x": {Size: 2, State: "sleeping"}}
+	cfg.WarmPools = map[string]warmpool.Config{"project-x": {Size: 2, State: warmpool.StateSleeping}}
 	files := mustRender(t, cfg)
 	b := files[path.Join(HostDefaultsDir, "configmap.yaml")]
 	var cm struct {

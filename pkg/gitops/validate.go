@@ -9,7 +9,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/vclustervalues"
 )
@@ -89,7 +88,8 @@ func validate(c *Config, locate func(string) (int, int)) ErrorList {
 
 	for _, pool := range slices.Sorted(maps.Keys(c.WarmPools)) {
 		w := c.WarmPools[pool]
-		if err := (hostconfig.WarmPool{Size: w.Size, State: w.State}).Check(pool); err != nil {
+		w.Pool = pool // the key names the pool
+		if err := w.Validate(); err != nil {
 			v.errorf("warmPools."+pool, "%s", err)
 		}
 	}

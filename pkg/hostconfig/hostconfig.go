@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/vclustervalues"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/warmpool"
 )
 
 // Where the host defaults live.
@@ -118,7 +119,7 @@ type Defaults struct {
 	// Values is Data[values] parsed.
 	Values map[string]any
 	// WarmPools is Data[warmPools] parsed, by node pool.
-	WarmPools map[string]WarmPool
+	WarmPools map[string]warmpool.Config
 	// Found says the ConfigMap exists and was read.
 	Found bool
 	// Unreadable is why the ConfigMap could not be read (Forbidden): the

@@ -1,6 +1,7 @@
 package hostconfig
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/vclustervalues"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/warmpool"
 )
 
 // Source says where an effective value came from. A higher Source wins:
@@ -245,8 +247,8 @@ func (r Resolver) ApplyCreate(o *tenant.CreateOptions) error {
 	}
 	o.ValuesFiles = append(r.ValuesFiles(), o.ValuesFiles...)
 	if r.Host != nil && !o.GitOps {
-		if w, ok := r.Host.WarmPools[o.Pool]; ok {
-			o.WarmPool = &tenant.PoolSpec{Pool: o.Pool, Size: w.Size, Sleeping: w.Sleeping()}
+		if c, ok := r.Host.WarmPools[cmp.Or(o.Pool, o.Name)]; ok { // the pool defaults to the name
+			o.Claimer = warmpool.Pool{Config: c}
 		}
 	}
 	return nil
@@ -268,16 +270,16 @@ func (e *UnreadableError) Unwrap() error { return e.Err }
 // WarmPools are the warm pools of the host defaults, by name. They come
 // from the ConfigMap alone; when it could not be read (Forbidden) they are
 // unknown, an *UnreadableError, not "no pools".
-func (r Resolver) WarmPools() ([]tenant.PoolSpec, error) {
+func (r Resolver) WarmPools() ([]warmpool.Config, error) {
 	if r.Host == nil {
 		return nil, &UnreadableError{}
 	}
 	if r.Host.Unreadable != nil {
 		return nil, &UnreadableError{Err: r.Host.Unreadable}
 	}
-	var out []tenant.PoolSpec
-	for p, w := range r.Host.WarmPools {
-		out = append(out, tenant.PoolSpec{Pool: p, Size: w.Size, Sleeping: w.Sleeping()})
+	var out []warmpool.Config
+	for _, c := range r.Host.WarmPools {
+		out = append(out, c)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Pool < out[j].Pool })
 	return out, nil

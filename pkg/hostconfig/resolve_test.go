@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/warmpool"
 )
 
 // A plain create of a pool must hash like the pool's spares, or no create
@@ -32,8 +33,8 @@ func TestPoolTemplateMatchesPlainCreate(t *testing.T) {
 	if err := r.ApplyCreate(&create); err != nil {
 		t.Fatal(err)
 	}
-	if create.WarmPool == nil || create.WarmPool.Size != 2 || create.WarmPool.Sleeping {
-		t.Errorf("create's warm pool: %+v", create.WarmPool)
+	if p, ok := create.Claimer.(warmpool.Pool); !ok || p.Pool != "project-x" || p.Size != 2 || p.Sleeping() {
+		t.Errorf("create's warm pool: %+v", create.Claimer)
 	}
 	tmpl, err := r.PoolTemplate("project-x")
 	if err != nil {

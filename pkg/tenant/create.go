@@ -39,9 +39,9 @@ type CreateOptions struct {
 	// --wait 0 and does not connect).
 	Connect  Connector
 	Register Registration
-	// WarmPool, when set, is the warm pool of Pool: a create that claims
-	// one of its spares starts the replacement's install (TopUp).
-	WarmPool *PoolSpec
+	// Claimer, when set, may hand the tenant a warm spare of its pool
+	// instead of installing it (nil: always a fresh install).
+	Claimer Claimer
 }
 
 // NotRegisteredError is a create that made the tenant (ready, connected if
@@ -181,7 +181,7 @@ func (e *Engine) install(ctx context.Context, o CreateOptions, topUp *chan struc
 		switch {
 		case errors.Is(err, ErrNotFound):
 			t = &Target{Name: o.Name}
-		case errors.Is(err, errForeign):
+		case errors.Is(err, ErrForeign):
 			t, foreign = &Target{Name: o.Name}, true // ensureNamespace says so, in create's words
 		case err != nil:
 			return err
@@ -207,16 +207,17 @@ func (e *Engine) install(ctx context.Context, o CreateOptions, topUp *chan struc
 	// first left.
 	//
 	// A new tenant (not GitOps) first tries to claim a warm spare of its
-	// pool installed as it would be (see claim); a claimed spare keeps its
-	// namespace, which then carries the tenant's name.
+	// pool installed as it would be (o.Claimer); a claimed spare keeps its
+	// namespace, which then carries the tenant's name. A new vcluster-NAME
+	// is settled against the claims of the name (see Settle).
 	var (
 		lctx    context.Context
 		unlock  func() error
 		claimed bool
 	)
 	err = e.Report.StepMsg(StepNamespace, func() (string, error) {
-		if t.NS == nil && !foreign && !o.GitOps {
-			got, took, err := e.claim(ctx, o, owner, start)
+		if t.NS == nil && !foreign && !o.GitOps && o.Claimer != nil {
+			got, took, err := o.Claimer.Claim(ctx, &e.Host, o, owner, start)
 			if err != nil {
 				return "", err
 			}
@@ -235,6 +236,13 @@ func (e *Engine) install(ctx context.Context, o CreateOptions, topUp *chan struc
 			})
 			if err != nil {
 				return "", err
+			}
+			if created {
+				if err := e.settleCreated(ctx, t); err != nil {
+					return "", err
+				}
+				created = t.Namespace() == ns
+				ns = t.Namespace()
 			}
 		}
 		if lctx, unlock, err = e.lock(ctx, t, "create", StepNamespace, o.Wait); err != nil {
@@ -260,14 +268,12 @@ func (e *Engine) install(ctx context.Context, o CreateOptions, topUp *chan struc
 	}
 	// The claimed spare's replacement (Replace) installs while this tenant is woken,
 	// waited for, connected and registered (Create waits for it at the end).
-	if claimed && o.WarmPool != nil {
+	if claimed {
 		done := make(chan struct{})
 		*topUp = done
-		tmpl := o
-		tmpl.Name, tmpl.Labels, tmpl.TTL, tmpl.Connect, tmpl.Register, tmpl.WarmPool = "", nil, 0, nil, nil, nil
 		go func() {
 			defer close(done)
-			if _, err := e.Replace(context.WithoutCancel(ctx), *o.WarmPool, tmpl); err != nil {
+			if err := o.Claimer.Replace(context.WithoutCancel(ctx), &e.Host, o); err != nil {
 				e.Report.Emit(StepNamespace, PhaseWarning, "warm pool "+o.Pool+": the claimed spare's replacement did not install: "+FirstLine(err.Error()), nil)
 			}
 		}()

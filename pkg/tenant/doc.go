@@ -1,8 +1,8 @@
 // Package tenant is the lifecycle engine of kubectl-tenant: it knows what a
 // tenant is (a vCluster in a namespace of the host cluster) and drives
 // create, connect, delete, list, status, sleep, upgrade, gc and the warm
-// pools through small interfaces (Backend, Registrar, GitOps) that plugins
-// implement. It never imports cobra or bubbletea: commands and the TUI are
+// pools through small interfaces (Backend, Registrar, GitOps, Claimer) that
+// plugins and package warmpool implement. It never imports cobra or bubbletea: commands and the TUI are
 // thin faces over it, fed by the same progress events.
 //
 // Two floors. Host (host.go) holds what every operation shares: the
@@ -24,4 +24,11 @@
 // InstallRequest and UpgradeOptions embed it, and SpecHash (with the
 // Backend's SpecFingerprint: its own values, the resolved chart) decides
 // which warm spare a create may claim.
+//
+// Warm pools live in package warmpool (top-up, claim, replace, status, a
+// pool's Config), which imports this one and never the reverse: create
+// reaches a pool through CreateOptions.Claimer. What stays here is what a
+// spare is (spare.go: SpecHash, listing, InstallSpare, RemoveSpare) and
+// how same-name creates end with one namespace (claim.go: a claim
+// reserves, Settles and binds; a new vcluster-NAME is settled too).
 package tenant

@@ -81,6 +81,10 @@ func (e *Engine) List(ctx context.Context) ([]Tenant, error) {
 	return out, nil
 }
 
+// Tenants reads every tenant, as List without the local and Argo CD state
+// (see tenants).
+func (h *Host) Tenants(ctx context.Context) ([]Tenant, error) { return h.tenants(ctx) }
+
 // tenants reads every tenant, sorted by name (no local or Argo CD state), in
 // three calls whatever the count: the release list, concurrently with the
 // namespace list and then the control planes of the one workload kind the

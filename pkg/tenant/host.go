@@ -69,7 +69,7 @@ const StepResolve = "resolve"
 // tool made and a create claimed for the name (see claimedSpare); a
 // namespace merely carrying the name label is ignored, with one warning,
 // so no operation deletes, installs into or reads credentials from it. An
-// error wraps ErrNotFound when there is no tenant, errForeign when
+// error wraps ErrNotFound when there is no tenant, ErrForeign when
 // vcluster-NAME exists but is not the tenant's.
 func (h *Host) Resolve(ctx context.Context, name string) (*Target, error) {
 	ns, err := h.Kube.CoreV1().Namespaces().Get(ctx, NamespaceFor(name), metav1.GetOptions{})
@@ -83,14 +83,14 @@ func (h *Host) Resolve(ctx context.Context, name string) (*Target, error) {
 		return nil, apiError(err)
 	}
 	if ns.Labels[LabelName] != name {
-		return nil, fmt.Errorf("namespace %s exists but is not managed by kubectl-tenant (no %s=%s label): %w", ns.Name, LabelName, name, errForeign)
+		return nil, fmt.Errorf("namespace %s exists but is not managed by kubectl-tenant (no %s=%s label): %w", ns.Name, LabelName, name, ErrForeign)
 	}
 	return &Target{Name: name, NS: ns}, nil
 }
 
-// errForeign ends the error of a namespace named like a tenant's that is not
+// ErrForeign ends the error of a namespace named like a tenant's that is not
 // one.
-var errForeign = errors.New("refusing to touch it")
+var ErrForeign = errors.New("refusing to touch it")
 
 // spareNSPrefix starts every warm spare's namespace.
 const spareNSPrefix = NamespacePrefix + spareNamePrefix
@@ -121,9 +121,10 @@ func ownNamespace(ns *corev1.Namespace) bool {
 	return ns.Name == NamespaceFor(name) || claimedSpare(ns, name)
 }
 
-// claimedNamespace is the namespace of a spare claimed as name, nil if
-// none. Should two creates of one name each have claimed a spare, the
-// first in name order is the tenant (claim gives the other back). A caller
+// claimedNamespace is the namespace of a spare claimed (bound) as name,
+// nil if none; a spare only reserved is not yet a tenant. Settle keeps two
+// claims of one name from both binding; should two bound claims exist
+// anyway, the first in name order is the tenant. A caller
 // not allowed to list namespaces finds none: a plain tenant's lookup then
 // costs it nothing more than before warm pools existed.
 func (h *Host) claimedNamespace(ctx context.Context, name string) (*corev1.Namespace, error) {
@@ -140,9 +141,10 @@ func (h *Host) claimedNamespace(ctx context.Context, name string) (*corev1.Names
 	for i := range l.Items {
 		ns := &l.Items[i]
 		switch {
+		case Reserved(ns): // a claim in flight (see Settle)
 		case !claimedSpare(ns, name):
 			ignored = append(ignored, ns.Name)
-		case found != nil: // another create's claim of the name, given back soon
+		case found != nil: // a second bound claim of the name (see Settle)
 		case h.hasRelease(ctx, ns.Name):
 			found = ns
 		default:
@@ -179,6 +181,9 @@ func (h *Host) ownTenants(step string, nss []corev1.Namespace, rels map[string]R
 	for i := range nss {
 		ns := &nss[i]
 		_, hasRel := rels[ns.Name]
+		if Reserved(ns) {
+			continue // a claim in flight (see Settle): not a tenant yet
+		}
 		if !ownNamespace(ns) || rels != nil && ns.Name != NamespaceFor(ns.Labels[LabelName]) && !hasRel {
 			ignored = append(ignored, ns.Name)
 			continue

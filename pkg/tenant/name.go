@@ -75,6 +75,14 @@ const (
 	// AnnotationClaimedAt is when a create claimed the tenant as a warm
 	// spare (stats splits time to ready by it).
 	AnnotationClaimedAt = labelPrefix + "claimed-at"
+	// AnnotationClaiming marks a spare a create has reserved for its
+	// tenant (name label set, spare label gone) but not yet bound: its
+	// value is the spare's own name, which GiveBack restores.
+	AnnotationClaiming = labelPrefix + "claiming"
+	// AnnotationReservedAt is when a create reserved the spare: a
+	// reservation its create never bound (killed in between) is given
+	// back by the next top-up.
+	AnnotationReservedAt = labelPrefix + "reserved-at"
 
 	// PoolLabel is the node label (and taint key) that defines a node pool.
 	PoolLabel = "project"

@@ -203,8 +203,13 @@ func tlsClient(c *Credentials, serverName string) (*http.Client, error) {
 	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg}}, nil
 }
 
-// poll calls check every 500 ms until it is done, reporting each new wait
-// message once.
+// Poll calls check every 500 ms until it is done, reporting each new wait
+// message once on step: the wait loop of every step that waits (the
+// warm pool's fill too).
+func (h *Host) Poll(ctx context.Context, step string, check func() (bool, string, error)) error {
+	return h.poll(ctx, step, check)
+}
+
 func (h *Host) poll(ctx context.Context, step string, check func() (bool, string, error)) error {
 	last := ""
 	t := time.NewTicker(500 * time.Millisecond)

@@ -25,6 +25,7 @@ import (
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant/tenanttest"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/warmpool"
 )
 
 func TestRegisterOptionsValidate(t *testing.T) {
@@ -80,11 +81,12 @@ func TestInClusterAddressOfClaimedSpare(t *testing.T) {
 	ctx := context.Background()
 	e, cs, _ := tenanttest.NewListingEngine(t)
 	tmpl := tenant.CreateOptions{Spec: tenant.Spec{Chart: "vcluster", ChartVersion: "0.34.0"}}
-	if _, err := e.TopUp(ctx, tenant.PoolSpec{Pool: "pool-a", Size: 1}, tmpl); err != nil {
+	spec := warmpool.Config{Pool: "pool-a", Size: 1}
+	if _, err := warmpool.TopUp(ctx, e, spec, tmpl); err != nil {
 		t.Fatal(err)
 	}
 	o := tmpl
-	o.Name, o.Pool = "dev", "pool-a"
+	o.Name, o.Pool, o.Claimer = "dev", "pool-a", warmpool.Pool{Config: spec}
 	claimed := tenanttest.Create(t, e, o)
 	if !strings.HasPrefix(claimed.Namespace, "vcluster-spare-") {
 		t.Fatalf("create did not claim the spare: %+v", claimed)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/warmpool"
 )
 
 type result struct {
@@ -229,11 +230,11 @@ type upgradeOut struct {
 }
 
 type poolStatusOut struct {
-	Items []tenant.PoolStatus `json:"items"`
+	Items []warmpool.Status `json:"items"`
 }
 
 // poolStatus is `pool status -o json`'s entry for warmPool.
-func (w *world) poolStatus() tenant.PoolStatus {
+func (w *world) poolStatus() warmpool.Status {
 	w.t.Helper()
 	out := runJSON[poolStatusOut](w, "pool", "status", "-o", "json")
 	for _, p := range out.Items {
@@ -242,7 +243,7 @@ func (w *world) poolStatus() tenant.PoolStatus {
 		}
 	}
 	w.t.Fatalf("pool status has no %s: %+v", warmPool, out.Items)
-	return tenant.PoolStatus{}
+	return warmpool.Status{}
 }
 
 // listSpares is `list --spares -o json`'s spares.

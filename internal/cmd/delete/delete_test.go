@@ -11,6 +11,7 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil/cmdutiltest"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant/tenanttest"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/warmpool"
 )
 
 // run runs `delete ARGS...` (stdin not a terminal) through its flags and the
@@ -148,13 +149,13 @@ func (cpFailing) ControlPlanes(context.Context, tenant.Scope) (map[string]tenant
 func TestDeleteClaimedSpare(t *testing.T) {
 	ctx := context.Background()
 	e, _, b := tenanttest.NewListingEngine(t)
-	spec := tenant.PoolSpec{Pool: "pool-a", Size: 1}
+	spec := warmpool.Config{Pool: "pool-a", Size: 1}
 	tmpl := tenant.CreateOptions{Spec: tenant.Spec{Chart: "vcluster", ChartVersion: "0.34.0"}}
-	if _, err := e.TopUp(ctx, spec, tmpl); err != nil {
+	if _, err := warmpool.TopUp(ctx, e, spec, tmpl); err != nil {
 		t.Fatal(err)
 	}
 	o := tmpl
-	o.Name, o.Pool = "dev", "pool-a"
+	o.Name, o.Pool, o.Claimer = "dev", "pool-a", warmpool.Pool{Config: spec}
 	got := tenanttest.Create(t, e, o)
 	if !strings.HasPrefix(got.Namespace, "vcluster-spare-") {
 		t.Fatalf("create did not claim the spare: %+v", got)

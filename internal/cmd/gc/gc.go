@@ -15,6 +15,7 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/warmpool"
 )
 
 // Options of gc.
@@ -24,9 +25,9 @@ type Options struct {
 	// deregister from (cmdutil.Factory.ArgoCDEngine; tests give a fake).
 	Engine func(context.Context) (*tenant.Engine, error)
 	// TopUp tops the host's warm pools up after the deletes
-	// (cmdutil.TopUpPools under the host defaults; nil: none). A
+	// (warmpool.TopUpAll under the host defaults; nil: none). A
 	// *hostconfig.UnreadableError from it is a warning: nothing changed.
-	TopUp  func(context.Context, *tenant.Engine) ([]tenant.PoolResult, error)
+	TopUp  func(context.Context, *tenant.Engine) ([]warmpool.Result, error)
 	GC     tenant.GCOptions
 	Output string
 	// Pools tops the warm pools up (--pools, default true).
@@ -37,12 +38,12 @@ type Options struct {
 func NewCmdGC(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	o := &Options{IO: f.IOStreams, Engine: func(ctx context.Context) (*tenant.Engine, error) {
 		return f.ArgoCDEngine(ctx, nil)
-	}, TopUp: func(ctx context.Context, e *tenant.Engine) ([]tenant.PoolResult, error) {
+	}, TopUp: func(ctx context.Context, e *tenant.Engine) ([]warmpool.Result, error) {
 		r, err := f.Defaults(ctx, nil)
 		if err != nil {
 			return nil, err
 		}
-		return cmdutil.TopUpPools(ctx, e, r)
+		return warmpool.TopUpAll(ctx, e, r)
 	}}
 	cmd := &cobra.Command{
 		Use:   "gc",
@@ -92,7 +93,7 @@ type Result struct {
 	DryRun     bool              `json:"dryRun"`
 	Items      []tenant.GCResult `json:"items"`
 	// Pools are what topping the warm pools up did (not in a dry run).
-	Pools []tenant.PoolResult `json:"pools,omitempty"`
+	Pools []warmpool.Result `json:"pools,omitempty"`
 }
 
 // Run collects garbage and reports; the error says how many deletes failed.
@@ -102,7 +103,7 @@ func (o *Options) Run(ctx context.Context) error {
 		return err
 	}
 	rs, err := e.GC(ctx, o.GC)
-	var pools []tenant.PoolResult
+	var pools []warmpool.Result
 	if err == nil && !o.GC.DryRun && o.Pools && o.TopUp != nil {
 		pools, err = o.TopUp(ctx, e)
 		var unread *hostconfig.UnreadableError
@@ -128,7 +129,7 @@ func (o *Options) Run(ctx context.Context) error {
 }
 
 // Print writes the results: one line per tenant and a summary, or a document.
-func Print(w io.Writer, format string, dryRun bool, rs []tenant.GCResult, pools []tenant.PoolResult, now time.Time) error {
+func Print(w io.Writer, format string, dryRun bool, rs []tenant.GCResult, pools []warmpool.Result, now time.Time) error {
 	if format == "json" || format == "yaml" {
 		if rs == nil {
 			rs = []tenant.GCResult{}

@@ -12,6 +12,7 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant/tenanttest"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/warmpool"
 )
 
 // run runs `gc ARGS...` through its flags and the real Run on e.
@@ -19,9 +20,9 @@ func run(t *testing.T, e *tenant.Engine, args ...string) (string, string, error)
 	t.Helper()
 	return cmdutiltest.Run(NewCmdGC, func(o *Options) {
 		o.Engine = tenanttest.ArgoCDEngineFunc(e)
-		o.TopUp = func(ctx context.Context, e *tenant.Engine) ([]tenant.PoolResult, error) {
-			host := &hostconfig.Defaults{Found: true, WarmPools: map[string]hostconfig.WarmPool{"pool-a": {Size: 2}}}
-			return cmdutil.TopUpPools(ctx, e, hostconfig.Resolver{Host: host})
+		o.TopUp = func(ctx context.Context, e *tenant.Engine) ([]warmpool.Result, error) {
+			host := &hostconfig.Defaults{Found: true, WarmPools: map[string]warmpool.Config{"pool-a": {Pool: "pool-a", Size: 2}}}
+			return warmpool.TopUpAll(ctx, e, hostconfig.Resolver{Host: host})
 		}
 	}, args...)
 }
@@ -64,16 +65,16 @@ func TestGC(t *testing.T) {
 // is: gc warns in one line and succeeds, and no spare is removed.
 func TestGCLeavesPoolsOfUnreadableHostDefaults(t *testing.T) {
 	e, _, b := tenanttest.NewEngine(t)
-	host := &hostconfig.Defaults{Found: true, WarmPools: map[string]hostconfig.WarmPool{"pool-a": {Size: 2}}}
-	if _, err := cmdutil.TopUpPools(context.Background(), e, hostconfig.Resolver{Host: host}); err != nil {
+	host := &hostconfig.Defaults{Found: true, WarmPools: map[string]warmpool.Config{"pool-a": {Pool: "pool-a", Size: 2}}}
+	if _, err := warmpool.TopUpAll(context.Background(), e, hostconfig.Resolver{Host: host}); err != nil {
 		t.Fatal(err)
 	}
 	installs := len(b.Installs)
 	out, errOut, err := cmdutiltest.Run(NewCmdGC, func(o *Options) {
 		o.Engine = tenanttest.ArgoCDEngineFunc(e)
-		o.TopUp = func(ctx context.Context, e *tenant.Engine) ([]tenant.PoolResult, error) {
+		o.TopUp = func(ctx context.Context, e *tenant.Engine) ([]warmpool.Result, error) {
 			forbidden := &hostconfig.Defaults{Unreadable: errors.New(`configmaps "kubectl-tenant" is forbidden`)}
-			return cmdutil.TopUpPools(ctx, e, hostconfig.Resolver{Host: forbidden})
+			return warmpool.TopUpAll(ctx, e, hostconfig.Resolver{Host: forbidden})
 		}
 	}, "--wait", "0")
 	if err != nil {

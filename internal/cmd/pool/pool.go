@@ -17,6 +17,7 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/warmpool"
 )
 
 // Options of pool set and pool status.
@@ -27,7 +28,7 @@ type Options struct {
 	// them as written.
 	Engine   func() (*tenant.Engine, error)
 	Defaults func(context.Context, *pflag.FlagSet) (hostconfig.Resolver, error)
-	SetPool  func(ctx context.Context, e *tenant.Engine, pool string, w hostconfig.WarmPool) (*hostconfig.Defaults, error)
+	SetPool  func(ctx context.Context, e *tenant.Engine, c warmpool.Config) (*hostconfig.Defaults, error)
 
 	Pool   string
 	Size   int
@@ -43,8 +44,8 @@ type Options struct {
 // replace their Run in tests.
 func NewCmdPool(f *cmdutil.Factory, runSet, runStatus func(context.Context, *Options) error) *cobra.Command {
 	o := &Options{IO: f.IOStreams, Engine: f.Engine, Defaults: f.Defaults,
-		SetPool: func(ctx context.Context, e *tenant.Engine, pool string, w hostconfig.WarmPool) (*hostconfig.Defaults, error) {
-			return hostconfig.SetWarmPool(ctx, e.Kube, pool, w)
+		SetPool: func(ctx context.Context, e *tenant.Engine, c warmpool.Config) (*hostconfig.Defaults, error) {
+			return hostconfig.SetWarmPool(ctx, e.Kube, c)
 		}}
 	cmd := &cobra.Command{
 		Use:   "pool",
@@ -80,7 +81,7 @@ key ` + hostconfig.KeyWarmPools + `), so setting one needs write access to it.`,
 		},
 	}
 	set.Flags().IntVar(&o.Size, "size", 0, "number of spare tenants to keep (0 removes the pool)")
-	set.Flags().StringVar(&o.State, "state", hostconfig.StateRunning, "keep spares running or sleeping")
+	set.Flags().StringVar(&o.State, "state", warmpool.StateRunning.String(), "keep spares running or sleeping")
 	set.Flags().DurationVar(&o.Wait, "wait", 0, "wait this long for the pool to be full (0: start the installs and return)")
 	set.Flags().StringVarP(&o.Output, "output", "o", "", "output format: json|yaml")
 	status := &cobra.Command{
@@ -114,18 +115,28 @@ func (o *Options) ValidateSet(sizeSet bool) error {
 	if o.Wait < 0 {
 		return cmdutil.UsageError{Err: fmt.Errorf("--wait must not be negative")}
 	}
-	if err := (hostconfig.WarmPool{Size: o.Size, State: o.State}).Check(o.Pool); err != nil {
+	if _, err := o.Config(); err != nil {
 		return cmdutil.UsageError{Err: err}
 	}
 	return nil
 }
 
+// Config is the pool set asks for.
+func (o *Options) Config() (warmpool.Config, error) {
+	state, err := warmpool.ParseState(o.State)
+	if err != nil {
+		return warmpool.Config{}, fmt.Errorf("pool %s: %v", o.Pool, err)
+	}
+	c := warmpool.Config{Pool: o.Pool, Size: o.Size, State: state}
+	return c, c.Validate()
+}
+
 // SetResult is set's -o json|yaml document.
 type SetResult struct {
-	APIVersion string            `json:"apiVersion"`
-	Kind       string            `json:"kind"`
-	Spec       tenant.PoolSpec   `json:"spec"`
-	Result     tenant.PoolResult `json:"result"`
+	APIVersion string          `json:"apiVersion"`
+	Kind       string          `json:"kind"`
+	Spec       warmpool.Config `json:"spec"`
+	Result     warmpool.Result `json:"result"`
 }
 
 // RunSet writes the pool into the host defaults, then tops it up (and
@@ -135,8 +146,11 @@ func (o *Options) RunSet(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	w := hostconfig.WarmPool{Size: o.Size, State: o.State}
-	d, err := o.SetPool(ctx, e, o.Pool, w)
+	spec, err := o.Config()
+	if err != nil {
+		return cmdutil.UsageError{Err: err}
+	}
+	d, err := o.SetPool(ctx, e, spec)
 	if err != nil {
 		return fmt.Errorf("set warm pool %s in %s: %w", o.Pool, hostconfig.Ref, err)
 	}
@@ -146,17 +160,16 @@ func (o *Options) RunSet(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	spec := tenant.PoolSpec{Pool: o.Pool, Size: o.Size, Sleeping: w.Sleeping()}
-	var res *tenant.PoolResult
+	var res *warmpool.Result
 	run := func(e *tenant.Engine) (string, error) {
-		res, err = e.FillPool(ctx, spec, tmpl, o.Wait)
+		res, err = warmpool.Fill(ctx, e, spec, tmpl, o.Wait)
 		if err != nil {
 			return "", err
 		}
 		return summary(spec, res), nil
 	}
 	if o.Wait > 0 {
-		err = cmdutil.RunSteps(o.IO.ErrOut, e, o.Live, "Filling warm pool "+o.Pool, "pool set", o.Pool, []string{tenant.StepFill}, run)
+		err = cmdutil.RunSteps(o.IO.ErrOut, e, o.Live, "Filling warm pool "+o.Pool, "pool set", o.Pool, []string{warmpool.StepFill}, run)
 	} else {
 		_, err = run(e)
 	}
@@ -170,12 +183,8 @@ func (o *Options) RunSet(ctx context.Context) error {
 	return err
 }
 
-func summary(spec tenant.PoolSpec, res *tenant.PoolResult) string {
-	state := hostconfig.StateRunning
-	if spec.Sleeping {
-		state = hostconfig.StateSleeping
-	}
-	s := fmt.Sprintf("pool/%s set: %d spares, %s", spec.Pool, spec.Size, state)
+func summary(spec warmpool.Config, res *warmpool.Result) string {
+	s := fmt.Sprintf("pool/%s set: %d spares, %s", spec.Pool, spec.Size, spec.State)
 	if spec.Size == 0 {
 		s = fmt.Sprintf("pool/%s removed", spec.Pool)
 	}
@@ -187,9 +196,9 @@ func summary(spec tenant.PoolSpec, res *tenant.PoolResult) string {
 
 // StatusList is status's -o json|yaml document.
 type StatusList struct {
-	APIVersion string              `json:"apiVersion"`
-	Kind       string              `json:"kind"`
-	Items      []tenant.PoolStatus `json:"items"`
+	APIVersion string            `json:"apiVersion"`
+	Kind       string            `json:"kind"`
+	Items      []warmpool.Status `json:"items"`
 }
 
 // RunStatus prints every pool of the host defaults and every pool with
@@ -207,7 +216,7 @@ func (o *Options) RunStatus(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sts, err := e.PoolStatuses(ctx, specs, r.PoolTemplate)
+	sts, err := warmpool.Statuses(ctx, &e.Host, specs, r.PoolTemplate)
 	if err != nil {
 		return err
 	}
@@ -215,10 +224,10 @@ func (o *Options) RunStatus(ctx context.Context) error {
 }
 
 // PrintStatus writes the pools as a table or a document.
-func PrintStatus(w io.Writer, format string, sts []tenant.PoolStatus) error {
+func PrintStatus(w io.Writer, format string, sts []warmpool.Status) error {
 	if format != "" {
 		if sts == nil {
-			sts = []tenant.PoolStatus{}
+			sts = []warmpool.Status{}
 		}
 		return cmdutil.PrintObject(w, format, StatusList{APIVersion: "kubectl-tenant.io/v1alpha1", Kind: "WarmPoolList", Items: sts})
 	}
@@ -229,15 +238,11 @@ func PrintStatus(w io.Writer, format string, sts []tenant.PoolStatus) error {
 	tw := printers.GetNewTabWriter(w)
 	fmt.Fprintln(tw, "POOL\tSIZE\tSTATE\tREADY\tSLEEPING\tPENDING\tSTALE\tCLAIMED\tFRESH\tHIT RATE")
 	for _, s := range sts {
-		state := hostconfig.StateRunning
-		if s.Sleeping {
-			state = hostconfig.StateSleeping
-		}
 		hit := "-"
 		if s.Claimed+s.Fresh > 0 {
 			hit = strconv.Itoa(int(100*s.HitRate+0.5)) + "%"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", s.Pool, s.Size, state, s.Ready, s.Asleep, s.Pending, s.Stale, s.Claimed, s.Fresh, hit)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", s.Pool, s.Size, s.State, s.Ready, s.Asleep, s.Pending, s.Stale, s.Claimed, s.Fresh, hit)
 	}
 	return tw.Flush()
 }

@@ -1,4 +1,4 @@
-package tenant_test
+package warmpool_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant/tenanttest"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/warmpool"
 )
 
 // fingerprinted is a backend whose own rendering (values, build) is fp.
@@ -28,17 +29,17 @@ func TestSpareOfAnotherBuildIsNotClaimed(t *testing.T) {
 	e, _, _ := tenanttest.NewListingEngine(t)
 	fb := &fingerprinted{ListingBackend: e.Backend.(tenanttest.ListingBackend), fp: "old"}
 	e.Backend = fb
-	spec := tenant.PoolSpec{Pool: "pool-a", Size: 1}
-	if _, err := e.With(nil).TopUp(ctx, spec, poolTemplate()); err != nil {
+	spec := warmpool.Config{Pool: "pool-a", Size: 1}
+	if _, err := warmpool.TopUp(ctx, e.With(nil), spec, poolTemplate()); err != nil {
 		t.Fatal(err)
 	}
 	fb.fp = "new"
 	o := poolTemplate()
-	o.Name, o.Pool = "dev", "pool-a"
+	o.Name, o.Pool, o.Claimer = "dev", "pool-a", warmpool.Pool{Config: spec}
 	if got := tenanttest.Create(t, e, o); strings.HasPrefix(got.Namespace, "vcluster-spare-") {
 		t.Errorf("claimed %s, a spare another build installed", got.Namespace)
 	}
-	res, err := e.With(nil).TopUp(ctx, spec, poolTemplate())
+	res, err := warmpool.TopUp(ctx, e.With(nil), spec, poolTemplate())
 	if err != nil || len(res.Removed) != 1 || len(res.Started) != 1 {
 		t.Errorf("top-up after the change: %+v, %v; want the old spare replaced", res, err)
 	}
@@ -53,21 +54,21 @@ func TestSpecHashFailureIsSaid(t *testing.T) {
 	e, _, _ := tenanttest.NewListingEngine(t)
 	fb := &fingerprinted{ListingBackend: e.Backend.(tenanttest.ListingBackend), fp: "v1"}
 	e.Backend = fb
-	spec := tenant.PoolSpec{Pool: "pool-a", Size: 1}
-	if _, err := e.With(nil).TopUp(ctx, spec, poolTemplate()); err != nil {
+	spec := warmpool.Config{Pool: "pool-a", Size: 1}
+	if _, err := warmpool.TopUp(ctx, e.With(nil), spec, poolTemplate()); err != nil {
 		t.Fatal(err)
 	}
 	fb.err = errors.New("chart vcluster: cannot resolve its latest version from https://charts.example.com: connection refused")
-	_, err := e.With(nil).TopUp(ctx, spec, poolTemplate())
+	_, err := warmpool.TopUp(ctx, e.With(nil), spec, poolTemplate())
 	if err == nil || err.Error() != fb.err.Error() {
 		t.Errorf("top-up: %v; want the backend's error as is", err)
 	}
 	tmpl := func(string) (tenant.CreateOptions, error) { return poolTemplate(), nil }
-	if st, err := e.PoolStatuses(ctx, []tenant.PoolSpec{spec}, tmpl); err == nil {
+	if st, err := warmpool.Statuses(ctx, &e.Host, []warmpool.Config{spec}, tmpl); err == nil {
 		t.Errorf("pool status: %+v; want the backend's error", st)
 	}
 	o := poolTemplate()
-	o.Name, o.Pool = "dev", "pool-a"
+	o.Name, o.Pool, o.Claimer = "dev", "pool-a", warmpool.Pool{Config: spec}
 	if got := tenanttest.Create(t, e, o); strings.HasPrefix(got.Namespace, "vcluster-spare-") {
 		t.Errorf("claimed %s without a spec hash", got.Namespace)
 	}

@@ -1,4 +1,4 @@
-package cmdutil
+package warmpool_test
 
 import (
 	"context"
@@ -12,15 +12,15 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
-	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant/tenanttest"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/warmpool"
 )
 
 // N3: a pool is what the host defaults say, whoever tops it up. A caller
 // with their own $KUBECTL_TENANT_VALUES/CHART/ISOLATION, flags and a
 // ./vcluster folder in the working directory changes no spare; one who may
 // not read the host defaults (Forbidden) changes none either, and is told.
-func TestTopUpPoolsFromHostDefaultsOnly(t *testing.T) {
+func TestTopUpAllFromHostDefaultsOnly(t *testing.T) {
 	ctx := context.Background()
 	e, _, b := tenanttest.NewEngine(t)
 	host, err := hostconfig.Parse(map[string]string{hostconfig.KeyWarmPools: "p: {size: 2}", hostconfig.KeyChartVersion: "0.34.0"})
@@ -39,14 +39,14 @@ func TestTopUpPoolsFromHostDefaultsOnly(t *testing.T) {
 		}
 		return out
 	}
-	if _, err := TopUpPools(ctx, e, hostconfig.Resolver{Host: host}); err != nil {
+	if _, err := warmpool.TopUpAll(ctx, e, hostconfig.Resolver{Host: host}); err != nil {
 		t.Fatal(err)
 	}
 	before, installs := spareNames(), len(b.Installs)
 	if len(before) != 2 {
 		t.Fatalf("the admin's top-up made spares %v, want 2", before)
 	}
-	unchanged := func(what string, res []tenant.PoolResult) {
+	unchanged := func(what string, res []warmpool.Result) {
 		t.Helper()
 		for _, r := range res {
 			if len(r.Started)+len(r.Removed) > 0 {
@@ -70,7 +70,7 @@ func TestTopUpPoolsFromHostDefaultsOnly(t *testing.T) {
 	env := map[string]string{hostconfig.EnvValues: mine, hostconfig.EnvChart: "./vcluster", hostconfig.EnvIsolation: "true", hostconfig.EnvChartVersion: "9.9.9"}
 	caller := hostconfig.Resolver{Host: host, Getenv: func(k string) string { return env[k] },
 		Flags: hostconfig.Flags{hostconfig.KeyChartRepo: "http://mine.example"}}
-	res, err := TopUpPools(ctx, e, caller)
+	res, err := warmpool.TopUpAll(ctx, e, caller)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,20 +78,20 @@ func TestTopUpPoolsFromHostDefaultsOnly(t *testing.T) {
 
 	forbidden := &hostconfig.Defaults{Unreadable: apierrors.NewForbidden(schema.GroupResource{Resource: "configmaps"}, hostconfig.Name, nil)}
 	caller.Host = forbidden
-	res, err = TopUpPools(ctx, e, caller)
+	res, err = warmpool.TopUpAll(ctx, e, caller)
 	var ue *hostconfig.UnreadableError
 	if !errors.As(err, &ue) {
 		t.Errorf("unreadable host defaults: %v, want an UnreadableError", err)
 	}
 	unchanged("a caller who may not read the host defaults", res)
-	res, err = TopUpPools(ctx, e, hostconfig.Resolver{})
+	res, err = warmpool.TopUpAll(ctx, e, hostconfig.Resolver{})
 	if !errors.As(err, &ue) {
 		t.Errorf("no host defaults read: %v, want an UnreadableError", err)
 	}
 	unchanged("a resolver without host defaults", res)
 
 	// Readable defaults without the pool still empty it.
-	if _, err := TopUpPools(ctx, e, hostconfig.Resolver{Host: &hostconfig.Defaults{Found: true}}); err != nil {
+	if _, err := warmpool.TopUpAll(ctx, e, hostconfig.Resolver{Host: &hostconfig.Defaults{Found: true}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := spareNames(); len(got) != 0 {

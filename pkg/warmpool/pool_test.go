@@ -1,4 +1,4 @@
-package tenant_test
+package warmpool_test
 
 import (
 	"context"
@@ -14,59 +14,18 @@ import (
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant/tenanttest"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/warmpool"
 )
 
 func poolTemplate() tenant.CreateOptions {
 	return tenant.CreateOptions{Spec: tenant.Spec{Chart: "vcluster", ChartVersion: "0.34.0", Values: map[string]any{"a": "b"}}}
 }
 
-func TestSpecHash(t *testing.T) {
-	dir := t.TempDir()
-	f := filepath.Join(dir, "v.yaml")
-	if err := os.WriteFile(f, []byte("x: 1\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	base := poolTemplate()
-	base.Pool = "p"
-	h := func(o tenant.CreateOptions) string {
-		s, err := tenant.SpecHash(o.Spec, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	named := base
-	named.Name, named.Labels, named.TTL = "any", map[string]string{"team": "a"}, time.Hour
-	if h(named) != h(base) {
-		t.Error("the tenant's name, labels and ttl changed the spec hash; a spare is installed before they are known")
-	}
-	withFile := base
-	withFile.ValuesFiles = []string{f}
-	for what, o := range map[string]tenant.CreateOptions{
-		"values file": withFile,
-		"pool":        func() tenant.CreateOptions { o := base; o.Pool = "q"; return o }(),
-		"version":     func() tenant.CreateOptions { o := base; o.ChartVersion = "0.25.0"; return o }(),
-		"values":      func() tenant.CreateOptions { o := base; o.Values = map[string]any{"a": "c"}; return o }(),
-		"isolation":   func() tenant.CreateOptions { o := base; o.Isolation = true; return o }(),
-	} {
-		if h(o) == h(base) {
-			t.Errorf("a different %s gives the same spec hash", what)
-		}
-	}
-	before := h(withFile)
-	if err := os.WriteFile(f, []byte("x: 2\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if h(withFile) == before {
-		t.Error("a values file's contents are not in the spec hash, only its name")
-	}
-}
-
 func TestWarmPoolClaim(t *testing.T) {
 	ctx := context.Background()
 	e, cs, b := tenanttest.NewListingEngine(t)
-	spec := tenant.PoolSpec{Pool: "pool-a", Size: 2}
-	res, err := e.TopUp(ctx, spec, poolTemplate())
+	spec := warmpool.Config{Pool: "pool-a", Size: 2}
+	res, err := warmpool.TopUp(ctx, e, spec, poolTemplate())
 	if err != nil || len(res.Started) != 2 {
 		t.Fatalf("TopUp: %+v, %v", res, err)
 	}
@@ -80,7 +39,7 @@ func TestWarmPoolClaim(t *testing.T) {
 
 	// A create as the pool's spares were installed claims one.
 	o := poolTemplate()
-	o.Name, o.Pool, o.WarmPool, o.Labels, o.TTL = "dev", "pool-a", &spec, map[string]string{"team": "a"}, time.Hour
+	o.Name, o.Pool, o.Claimer, o.Labels, o.TTL = "dev", "pool-a", warmpool.Pool{Config: spec}, map[string]string{"team": "a"}, time.Hour
 	installs := len(b.Installs)
 	rec := &tenanttest.Recorder{}
 	got, err := e.With(rec.Report).Create(ctx, withWait(o))
@@ -138,8 +97,8 @@ func TestWarmPoolClaim(t *testing.T) {
 func TestWarmPoolMismatchInstalls(t *testing.T) {
 	ctx := context.Background()
 	e, _, _ := tenanttest.NewListingEngine(t)
-	spec := tenant.PoolSpec{Pool: "pool-a", Size: 1}
-	if _, err := e.TopUp(ctx, spec, poolTemplate()); err != nil {
+	spec := warmpool.Config{Pool: "pool-a", Size: 1}
+	if _, err := warmpool.TopUp(ctx, e, spec, poolTemplate()); err != nil {
 		t.Fatal(err)
 	}
 	f := filepath.Join(t.TempDir(), "v.yaml")
@@ -147,7 +106,7 @@ func TestWarmPoolMismatchInstalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := poolTemplate()
-	o.Name, o.Pool, o.WarmPool, o.ValuesFiles = "own", "pool-a", &spec, []string{f}
+	o.Name, o.Pool, o.Claimer, o.ValuesFiles = "own", "pool-a", warmpool.Pool{Config: spec}, []string{f}
 	got, err := e.With(nil).Create(ctx, withWait(o))
 	if err != nil || got.Namespace != tenant.NamespaceFor("own") || got.ClaimedAt != nil {
 		t.Fatalf("create with its own values file: %+v, %v; want a fresh install", got, err)
@@ -157,7 +116,7 @@ func TestWarmPoolMismatchInstalls(t *testing.T) {
 	}
 	// Stats split time to ready by how the tenant was made.
 	o2 := poolTemplate()
-	o2.Name, o2.Pool = "claimer", "pool-a"
+	o2.Name, o2.Pool, o2.Claimer = "claimer", "pool-a", warmpool.Pool{Config: spec}
 	if _, err := e.With(nil).Create(ctx, withWait(o2)); err != nil {
 		t.Fatal(err)
 	}
@@ -170,28 +129,28 @@ func TestWarmPoolMismatchInstalls(t *testing.T) {
 func TestTopUpReplacesStaleAndSleeps(t *testing.T) {
 	ctx := context.Background()
 	e, _, _ := tenanttest.NewListingEngine(t)
-	if _, err := e.TopUp(ctx, tenant.PoolSpec{Pool: "p", Size: 2}, poolTemplate()); err != nil {
+	if _, err := warmpool.TopUp(ctx, e, warmpool.Config{Pool: "p", Size: 2}, poolTemplate()); err != nil {
 		t.Fatal(err)
 	}
 	changed := poolTemplate()
 	changed.ChartVersion = "0.35.0"
-	res, err := e.TopUp(ctx, tenant.PoolSpec{Pool: "p", Size: 1, Sleeping: true}, changed)
+	res, err := warmpool.TopUp(ctx, e, warmpool.Config{Pool: "p", Size: 1, State: warmpool.StateSleeping}, changed)
 	if err != nil || len(res.Removed) != 2 || len(res.Started) != 1 {
 		t.Fatalf("TopUp after a chart change: %+v, %v; want both spares replaced by one", res, err)
 	}
-	res, err = e.TopUp(ctx, tenant.PoolSpec{Pool: "p", Size: 1, Sleeping: true}, changed)
+	res, err = warmpool.TopUp(ctx, e, warmpool.Config{Pool: "p", Size: 1, State: warmpool.StateSleeping}, changed)
 	if err != nil || len(res.Slept) != 1 || len(res.Started)+len(res.Removed) != 0 {
 		t.Fatalf("TopUp of a sleeping pool: %+v, %v; want its ready spare asleep", res, err)
 	}
 	// A claim wakes the sleeping spare.
 	o := changed
-	o.Name, o.Pool = "late", "p"
+	o.Name, o.Pool, o.Claimer = "late", "p", warmpool.Pool{Config: warmpool.Config{Pool: "p", Size: 1, State: warmpool.StateSleeping}}
 	got, err := e.With(nil).Create(ctx, withWait(o))
 	if err != nil || got.ClaimedAt == nil || got.Status != tenant.StatusReady {
 		t.Fatalf("claim of a sleeping spare: %+v, %v", got, err)
 	}
 	var usage *tenant.UsageError
-	if _, err := e.TopUp(ctx, tenant.PoolSpec{Pool: "p", Size: -1}, changed); !errors.As(err, &usage) {
+	if _, err := warmpool.TopUp(ctx, e, warmpool.Config{Pool: "p", Size: -1}, changed); !errors.As(err, &usage) {
 		t.Errorf("negative size: %v, want a usage error", err)
 	}
 }
