@@ -14,6 +14,7 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/root"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/factory"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/kubeconfig"
 )
 
 func main() {
@@ -29,6 +30,9 @@ func run() (code int) {
 	utilruntime.ErrorHandlers = nil
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 	f := factory.New(streams)
+	// The second signal exits at once: first remove the kubeconfig lock and
+	// the temporary kubeconfigs (client keys) the deferred cleanups would.
+	f.Interrupts.Abort = kubeconfig.Abort
 	ctx, stop := f.Interrupts.Notify(context.Background(), os.Stderr, os.Exit)
 	defer stop()
 	// A panic is a bug: exit 1 like any other error (Go's own 2 means usage

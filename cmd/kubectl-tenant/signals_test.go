@@ -81,8 +81,13 @@ func blackHole(t *testing.T) (string, <-chan struct{}) {
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { close(release) }) // runs first: Close waits for handlers
 	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
-	return cmdutiltest.Kubeconfig(t, srv.URL, ca), reqs
+	kubeconfig := cmdutiltest.Kubeconfig(t, srv.URL, ca)
+	blackHoles[kubeconfig] = reqs
+	return kubeconfig, reqs
 }
+
+// blackHoles are the request channels of blackHole's kubeconfigs.
+var blackHoles = map[string]<-chan struct{}{}
 
 // interrupted starts the binary against a black-hole API server, waits until
 // it is blocked in an API request, sends sigs (in order) and returns the
@@ -90,11 +95,20 @@ func blackHole(t *testing.T) (string, <-chan struct{}) {
 // (no wall-clock assertion on how fast it ends).
 func interrupted(t *testing.T, sigs []syscall.Signal, args ...string) (int, string) {
 	t.Helper()
-	kubeconfig, requests := blackHole(t)
+	kubeconfig, _ := blackHole(t)
+	return interruptedWith(t, kubeconfig, nil, sigs, args...)
+}
+
+// interruptedWith is interrupted against the black hole of kubeconfig (from
+// blackHole), with env added to the environment.
+func interruptedWith(t *testing.T, kubeconfig string, env []string, sigs []syscall.Signal, args ...string) (int, string) {
+	t.Helper()
+	requests := blackHoles[kubeconfig]
 	cmd := exec.Command(binary(t), args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig, "HOME="+t.TempDir(), "KUBECTL_TENANT_STATE_DIR="+t.TempDir())
+	cmd.Env = append(cmd.Env, env...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -153,5 +167,38 @@ func TestConnectHangupExits3(t *testing.T) {
 	code, stderr := interrupted(t, []syscall.Signal{syscall.SIGHUP}, "connect", "demo")
 	if code != 3 {
 		t.Fatalf("exit %d, want 3 (-1: killed by SIGHUP)\n%s", code, stderr)
+	}
+}
+
+// Audit N14: `connect NAME -- COMMAND` keeps the tenant's admin key in a
+// temporary kubeconfig; a second signal exits at once, and used to leave it
+// (and a kubeconfig lock, when one was held). Now the second signal removes
+// them before exiting: nothing of the tool's is left in $TMPDIR, no lock
+// beside the kubeconfig. The process is stopped while both signals are
+// sent, so they arrive together and the second one usually ends it before
+// the first one's own cleanup; the run is retried until it did.
+func TestConnectCommandSignalledTwiceLeavesNoKubeconfig(t *testing.T) {
+	sigs := []syscall.Signal{syscall.SIGSTOP, syscall.SIGINT, syscall.SIGTERM, syscall.SIGCONT}
+	for attempt := 1; ; attempt++ {
+		tmp := t.TempDir()
+		kubeconfig, _ := blackHole(t)
+		code, stderr := interruptedWith(t, kubeconfig, []string{"TMPDIR=" + tmp}, sigs, "connect", "demo", "--", "sleep", "600")
+		if code != 3 {
+			t.Fatalf("exit %d, want 3\n%s", code, stderr)
+		}
+		left, _ := filepath.Glob(filepath.Join(tmp, "kubectl-tenant-*"))
+		locks, _ := filepath.Glob(filepath.Join(filepath.Dir(kubeconfig), "*.lock"))
+		if len(left) > 0 || len(locks) > 0 {
+			t.Fatalf("left behind: %v %v\n%s", left, locks, stderr)
+		}
+		if strings.Contains(stderr, "stopped at once") && !strings.Contains(stderr, "your kubeconfig was not changed") {
+			t.Errorf("the second-signal line does not say the kubeconfig is untouched:\n%s", stderr)
+		}
+		if strings.Contains(stderr, "stopped at once (removed "+tmp) {
+			return // the second signal removed the temporary kubeconfig
+		}
+		if attempt == 10 {
+			t.Fatalf("the second signal never ended the run before the first one's cleanup in %d attempts\n%s", attempt, stderr)
+		}
 	}
 }

@@ -38,8 +38,11 @@ func AddArgoCDFlags(cmd *cobra.Command, env Env, o *argocd.Options, auth *string
 	}
 	o.Flags = names
 	fl.StringVar(&o.Namespace, "argocd-namespace", fromEnv(a.Namespace), "namespace of argocd-server and its Secrets (default: $"+hostconfig.EnvArgoCDNamespace+", the host defaults' "+hostconfig.KeyArgoCDNamespace+", or "+hostconfig.BuiltInArgoCDNamespace+")")
-	fl.StringVar(&o.Server, "argocd-server", fromEnv(a.Server), "Argo CD API address (https://HOST[:PORT]; $"+hostconfig.EnvArgoCDServer+"); default: a port-forward to Service argocd-server")
-	fl.BoolVar(&o.Insecure, strings.TrimPrefix(names.Insecure, "--"), a.Insecure, "skip TLS verification of the Argo CD server (its default certificate is self-signed; $"+hostconfig.EnvArgoCDInsecure+")")
+	if o.Server = fromEnv(a.Server); o.Server != "" {
+		o.ServerFrom = a.Server.Origin()
+	}
+	fl.Var(serverFlag{o}, "argocd-server", "Argo CD API address (https://HOST[:PORT]; http:// only with "+names.Insecure+"; $"+hostconfig.EnvArgoCDServer+"); default: a port-forward to Service argocd-server")
+	fl.BoolVar(&o.Insecure, strings.TrimPrefix(names.Insecure, "--"), a.Insecure, "skip TLS verification of the Argo CD server (its default certificate is self-signed; $"+hostconfig.EnvArgoCDInsecure+"); also allows a plain-HTTP --argocd-server")
 	fl.BoolVar(&o.Plaintext, strings.TrimPrefix(names.Plaintext, "--"), a.Plaintext, "speak plain HTTP to Argo CD (argocd-server --insecure; $"+hostconfig.EnvArgoCDPlaintext+"); detected by itself through the port-forward")
 	fl.StringVar(auth, authName, "auto", authHelp)
 	if !prefixed {
@@ -51,6 +54,17 @@ func AddArgoCDFlags(cmd *cobra.Command, env Env, o *argocd.Options, auth *string
 		fl.StringVar(auth, "argocd-auth", "auto", "")
 		_ = fl.MarkHidden("argocd-auth")
 	}
+}
+
+// serverFlag is --argocd-server: setting it records that the address came
+// from the flag (errors name where a refused address came from).
+type serverFlag struct{ o *argocd.Options }
+
+func (f serverFlag) String() string { return f.o.Server }
+func (f serverFlag) Type() string   { return "string" }
+func (f serverFlag) Set(v string) error {
+	f.o.Server, f.o.ServerFrom = v, "flag --argocd-server"
+	return nil
 }
 
 const authUsage = "Argo CD login: initial-admin (Secret argocd-initial-admin-secret) or token ($ARGOCD_AUTH_TOKEN, else the argocd CLI's token for --argocd-server, or of its context made by argocd login --port-forward); auto: the token when $ARGOCD_AUTH_TOKEN is set"
@@ -81,7 +95,9 @@ func ArgoCDDefaults(ctx context.Context, defaults func(context.Context, *pflag.F
 	}
 	a := r.ArgoCD("")
 	ao.Namespace = cmp.Or(ao.Namespace, a.Namespace.Value)
-	ao.Server = cmp.Or(ao.Server, a.Server.Value)
+	if ao.Server == "" && a.Server.Value != "" {
+		ao.Server, ao.ServerFrom = a.Server.Value, a.Server.Origin()
+	}
 	return ao, ao.Validate()
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -30,6 +31,10 @@ var InterruptSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP
 type Interrupts struct {
 	hint  atomic.Pointer[string]
 	stays atomic.Bool
+	// Abort, when set, runs on the second signal before exit: it removes
+	// the secret-bearing temporary files and locks the deferred cleanups
+	// would have (main sets kubeconfig.Abort) and returns their paths.
+	Abort func() []string
 }
 
 // SetHint sets what the second-signal line says may be left and how to
@@ -59,8 +64,8 @@ func (in *Interrupts) Hint() string {
 	return "what it was changing may be half-done: run the same command again, every step resumes or cleans up what an earlier run left"
 }
 
-// Notify returns a context cancelled by the first signal; exit is called
-// with ExitCancelled on the second (os.Exit in main).
+// Notify returns a context cancelled by the first signal; on the second,
+// in.Abort runs, then exit is called with ExitCancelled (os.Exit in main).
 func (in *Interrupts) Notify(parent context.Context, errOut io.Writer, exit func(int)) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(parent)
 	ch := make(chan os.Signal, 2)
@@ -75,7 +80,13 @@ func (in *Interrupts) Notify(parent context.Context, errOut io.Writer, exit func
 		}
 		select {
 		case s := <-ch:
-			fmt.Fprintf(errOut, "error: %v again: stopped at once; %s\n", s, in.Hint())
+			removed := ""
+			if in.Abort != nil {
+				if paths := in.Abort(); len(paths) > 0 {
+					removed = " (removed " + strings.Join(paths, ", ") + ")"
+				}
+			}
+			fmt.Fprintf(errOut, "error: %v again: stopped at once%s; %s\n", s, removed, in.Hint())
 			exit(ExitCancelled)
 		case <-done:
 		}

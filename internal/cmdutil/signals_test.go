@@ -121,3 +121,38 @@ func TestInterruptedLine(t *testing.T) {
 		t.Errorf("a verb that cleans up: %q", got)
 	}
 }
+
+// The second signal runs Abort before exit (os.Exit skips deferred
+// cleanups: audit N14) and the line names what it removed.
+func TestInterruptsSecondSignalAbortsFirst(t *testing.T) {
+	var in Interrupts
+	var order []string
+	var mu sync.Mutex
+	note := func(s string) { mu.Lock(); order = append(order, s); mu.Unlock() }
+	in.Abort = func() []string { note("abort"); return []string{"/tmp/kubectl-tenant-1", "/home/u/.kube/config.lock"} }
+	var errOut syncBuffer
+	exited := make(chan int, 1)
+	ctx, stop := in.Notify(context.Background(), &errOut, func(code int) { note("exit"); exited <- code })
+	defer stop()
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	<-ctx.Done()
+	mu.Lock()
+	if len(order) != 0 {
+		t.Fatalf("the first signal ran %v", order)
+	}
+	mu.Unlock()
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	<-exited
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(order, ",") != "abort,exit" {
+		t.Errorf("order %v, want abort before exit", order)
+	}
+	if s := errOut.String(); !strings.Contains(s, "stopped at once (removed /tmp/kubectl-tenant-1, /home/u/.kube/config.lock);") || strings.Count(s, "\n") != 1 {
+		t.Errorf("second-signal line: %q", s)
+	}
+}

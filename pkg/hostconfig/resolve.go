@@ -189,17 +189,23 @@ func (r Resolver) without(name string) Resolver {
 // With gitops, a chart path from the environment is skipped: Argo CD
 // cannot read the caller's disk.
 func (r Resolver) Chart(gitops bool) (chart, repo, version string) {
-	c := r.Get(KeyChart)
-	if gitops && c.Source == Env && vclustervalues.IsChartPath(c.Value) {
+	c, rp, v := r.ChartSources(gitops)
+	return c.Value, rp.Value, v.Value
+}
+
+// ChartSources is Chart with where each value came from (create prints
+// it); repo and version are the zero Value (no Key) where they do not apply.
+func (r Resolver) ChartSources(gitops bool) (chart, repo, version Value) {
+	chart = r.Get(KeyChart)
+	if gitops && chart.Source == Env && vclustervalues.IsChartPath(chart.Value) {
 		r = r.without(EnvChart)
-		c = r.Get(KeyChart)
+		chart = r.Get(KeyChart)
 	}
-	chart = c.Value
-	if !localChart(chart) {
-		repo = r.Get(KeyChartRepo).Value
+	if !localChart(chart.Value) {
+		repo = r.Get(KeyChartRepo)
 	}
-	if v := r.Get(KeyChartVersion); v.Source >= c.Source {
-		version = v.Value
+	if v := r.Get(KeyChartVersion); v.Source >= chart.Source {
+		version = v
 	}
 	return chart, repo, version
 }

@@ -356,11 +356,19 @@ func writeAtomic(path string, data []byte) error {
 			mode = m
 		}
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
+	var f *os.File
+	_, release, err := track(func() (string, error) {
+		var err error
+		f, err = os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
+		if err != nil {
+			return "", err
+		}
+		return f.Name(), nil
+	})
 	if err != nil {
 		return err
 	}
-	defer os.Remove(f.Name())
+	defer release() // after the rename: nothing there
 	if err := f.Chmod(mode); err != nil {
 		f.Close()
 		return err
@@ -391,10 +399,19 @@ func lock(path string) (func(), error) {
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		f, err := os.OpenFile(lockPath, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-		if err == nil {
+		_, release, err := track(func() (string, error) {
+			f, err := os.OpenFile(lockPath, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+			if err != nil {
+				return "", err
+			}
 			f.Close()
-			return func() { os.Remove(lockPath) }, nil
+			return lockPath, nil
+		})
+		if err == nil {
+			return release, nil
+		}
+		if errors.Is(err, errAborted) {
+			return nil, err
 		}
 		if !errors.Is(err, os.ErrExist) || time.Now().After(deadline) {
 			return nil, fmt.Errorf("cannot lock kubeconfig %s (remove %s if no kubectl is running): %w", path, lockPath, err)

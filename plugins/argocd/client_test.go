@@ -351,7 +351,7 @@ func TestSessionCloseLogsOut(t *testing.T) {
 	f, srv := newFakeArgo(t)
 	kube := fake.NewClientset(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: InitialAdminSecret, Namespace: "argocd"},
 		Data: map[string][]byte{"password": []byte("pw")}})
-	s, err := Login(context.Background(), kube, nil, Options{Server: srv.URL, Auth: AuthInitialAdmin})
+	s, err := Login(context.Background(), kube, nil, Options{Server: srv.URL, Insecure: true, Auth: AuthInitialAdmin})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,7 +360,7 @@ func TestSessionCloseLogsOut(t *testing.T) {
 		t.Errorf("logins %d, logouts %d: want the session ended", f.logins, f.logouts)
 	}
 	f.revoked = false
-	s, err = Login(context.Background(), kube, nil, Options{Server: srv.URL, Getenv: envOf(map[string]string{TokenEnv: f.token})})
+	s, err = Login(context.Background(), kube, nil, Options{Server: srv.URL, Insecure: true, Getenv: envOf(map[string]string{TokenEnv: f.token})})
 	if err != nil {
 		t.Fatal(err)
 	}

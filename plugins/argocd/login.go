@@ -48,15 +48,22 @@ type Options struct {
 	// Namespace of argocd-server and its Secrets (default argocd).
 	Namespace string
 	// Server is an explicit API address (https://HOST[:PORT], or http:// for
-	// a plain-HTTP server); empty opens a port-forward to Service
-	// argocd-server, as `kubectl port-forward svc/argocd-server` would.
+	// a plain-HTTP server, which needs Insecure); empty opens a port-forward
+	// to Service argocd-server, as `kubectl port-forward svc/argocd-server`
+	// would.
 	Server string
+	// ServerFrom says where Server came from, for errors: "flag
+	// --argocd-server", "env $KUBECTL_TENANT_ARGOCD_SERVER", "host
+	// ConfigMap kube-public/kubectl-tenant" (hostconfig.Value.Origin).
+	ServerFrom string
 	// Auth is AuthAuto, AuthInitialAdmin or AuthToken.
 	Auth string
-	// Insecure skips TLS verification of the Argo CD server.
+	// Insecure skips TLS verification of the Argo CD server, and allows an
+	// explicit Server over plain HTTP (credentials in clear text).
 	Insecure bool
 	// Plaintext speaks plain HTTP (argocd-server started with --insecure).
-	// Through the port-forward this is detected by itself; see Login.
+	// Through the port-forward this is detected by itself; see Login. With
+	// an explicit Server it needs Insecure.
 	Plaintext bool
 	// Flags name Insecure and Plaintext in errors as the command that
 	// failed spells them (zero: DefaultFlags, register's).
@@ -92,8 +99,12 @@ var (
 // errors and getenv for the token. A malformed boolean variable is
 // reported by Validate (so by the first Argo CD call), not here.
 func OptionsFrom(a hostconfig.ArgoCD, getenv func(string) string) Options {
-	return Options{Namespace: a.Namespace.Value, Server: a.Server.Value, Insecure: a.Insecure, Plaintext: a.Plaintext,
+	o := Options{Namespace: a.Namespace.Value, Server: a.Server.Value, Insecure: a.Insecure, Plaintext: a.Plaintext,
 		Flags: EnvFlags, Getenv: getenv, envErr: a.Err}
+	if o.Server != "" {
+		o.ServerFrom = a.Server.Origin()
+	}
+	return o
 }
 
 func (o Options) flags() FlagNames {
@@ -128,11 +139,32 @@ func (o Options) Validate() error {
 		return tenant.NewUsageError(fmt.Sprintf("unknown --auth %q (use initial-admin or token)", o.Auth))
 	}
 	if o.Server != "" {
-		if _, err := serverURL(o.Server, o.Plaintext); err != nil {
+		u, err := serverURL(o.Server, o.Plaintext)
+		if err != nil {
 			return tenant.NewUsageError(err.Error())
+		}
+		if u.Scheme == "http" && !o.Insecure {
+			return tenant.NewUsageError(o.plainHTTPRefused(u))
 		}
 	}
 	return nil
+}
+
+// plainHTTPRefused is the error of an explicit server over plain HTTP
+// without Insecure: the admin password or token would cross the network
+// in clear text, to an address that may have come from the host defaults.
+func (o Options) plainHTTPRefused(u *url.URL) string {
+	from := o.ServerFrom
+	if from == "" {
+		from = "--argocd-server"
+	}
+	how := "use https://"
+	if o.Plaintext && !strings.HasPrefix(o.Server, "http://") {
+		from += ", plain HTTP by " + o.flags().Plaintext
+		how = "drop " + o.flags().Plaintext
+	}
+	return fmt.Sprintf("refusing Argo CD server %s (from %s): plain HTTP would send the Argo CD password or token unencrypted; %s, or pass %s to allow it",
+		u, from, how, o.flags().Insecure)
 }
 
 // Session is a logged-in Argo CD client; Close ends its port-forward.
@@ -179,7 +211,9 @@ func (s *Session) Close() {
 //     credentials) comes first: a TLS server answers it with a redirect to
 //     https and is then used over verified TLS; a server that answers it
 //     with its version is used in plain HTTP. An explicit o.Server never
-//     falls back: it must say http:// or set o.Plaintext.
+//     falls back: it must say http:// or set o.Plaintext, and plain HTTP to
+//     an explicit server is refused unless o.Insecure (Validate), before
+//     any request.
 //   - Auth: see Options.Auth. The session is checked with an authenticated
 //     call, so an expired or foreign token fails here with Argo CD's reason.
 //
@@ -214,7 +248,7 @@ func dial(ctx context.Context, kube kubernetes.Interface, cfg *rest.Config, o Op
 		if errors.As(err, &ue) && u.Scheme == "https" {
 			plain, _ := NewClient("http://"+u.Host, nil)
 			if _, perr := plain.Version(ctx); perr == nil {
-				return nil, fmt.Errorf("Argo CD at %s speaks plain HTTP, not TLS: use --argocd-server http://%s or %s", u.Host, u.Host, o.flags().Plaintext)
+				return nil, fmt.Errorf("Argo CD at %s speaks plain HTTP, not TLS: use --argocd-server http://%s or %s, with %s (credentials then cross the network unencrypted)", u.Host, u.Host, o.flags().Plaintext, o.flags().Insecure)
 			}
 		}
 		if err != nil {

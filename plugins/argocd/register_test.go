@@ -421,7 +421,7 @@ func TestRegisteredFromAPILogsInOnce(t *testing.T) {
 	meta.PrependReactor("list", "secrets", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewForbidden(corev1.Resource("secrets"), "", errors.New("no"))
 	})
-	r.Options = Options{Server: srv.URL}
+	r.Options = Options{Server: srv.URL, Insecure: true} // plain HTTP needs Insecure
 	ctx := context.Background()
 	for i := 0; i < 2; i++ {
 		if got, err := r.Registered(ctx); err != nil || !got["demo"] {

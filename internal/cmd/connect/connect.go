@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -174,13 +173,15 @@ func (o *Options) runCommand(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "kubectl-tenant-")
+	// A private directory (the kubeconfig holds the tenant's admin key),
+	// removed on return and, by the second-signal exit, by kubeconfig.Abort.
+	store, remove, err := kubeconfig.TempStore()
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer remove()
 	scoped := *e
-	scoped.Kubeconfig = kubeconfig.Store{Path: filepath.Join(dir, "kubeconfig")}
+	scoped.Kubeconfig = store
 	var c *tenant.Connection
 	err = o.awake(ctx, func() (err error) {
 		c, err = scoped.Connect(ctx, tenant.ConnectOptions{Name: o.Name, ContextName: o.ContextName, LocalPort: o.LocalPort, Activate: true})

@@ -219,6 +219,12 @@ func (o *Options) Run(ctx context.Context) error {
 		return err
 	}
 	name := o.Tenant.Name
+	chart := chartSource(r, o.Tenant, o.GitOpsConfig, o.ConfigFile)
+	if chart.Chart.Value == "" {
+		fmt.Fprintln(o.IO.ErrOut, chart.String()+" "+name)
+	} else {
+		fmt.Fprintln(o.IO.ErrOut, chart.String())
+	}
 	if o.Tenant.GitOps {
 		var configNS string
 		if o.GitOpsConfig != nil {
@@ -269,5 +275,5 @@ func (o *Options) Run(ctx context.Context) error {
 	if t.Connected {
 		msg += fmt.Sprintf("; context %q is current — `kubectl tenant disconnect` switches back", t.Name)
 	}
-	return cmdutil.PrintTenant(o.IO.Out, o.Output, t, msg)
+	return cmdutil.PrintOutcome(o.IO.Out, o.Output, t.Name, createdTenant{t, chart}, msg)
 }

@@ -53,7 +53,8 @@ func NewCmdRegister(f *cmdutil.Factory, runF func(context.Context, *Options) err
     with the initial admin password (Secret argocd-initial-admin-secret), or a token from
     $ARGOCD_AUTH_TOKEN or the argocd CLI config (--auth token). TLS is verified unless
     --insecure; a server started with --insecure (plain HTTP) is used in plain HTTP through
-    the port-forward, and needs --plaintext or an http:// --argocd-server otherwise;
+    the port-forward, and needs --plaintext or an http:// --argocd-server otherwise, which is
+    refused unless --insecure too (credentials would cross the network unencrypted);
   - inside the vCluster it creates ServiceAccount argocd-manager (kube-system), ClusterRole
     argocd-manager-role (or Roles in --namespaces), ClusterRoleBinding argocd-manager-role-binding
     and a token Secret;

@@ -205,3 +205,18 @@ func docTable(t *testing.T) map[int]string {
 	}
 	return rows
 }
+
+// A plain-HTTP Argo CD address without --insecure is a usage error (exit 2,
+// docs/exit-codes.md) before any API call, on register and create
+// --register alike (audit N4).
+func TestPlainHTTPArgoCDIsUsageError(t *testing.T) {
+	for _, args := range [][]string{
+		{"register", "demo", "--yes", "--argocd-server", "http://argocd.example"},
+		{"create", "demo", "--register", "--argocd-server", "http://argocd.example"},
+	} {
+		code, errb := execute(t, context.Background(), "/nonexistent/kubeconfig", args)
+		if code != 2 || !strings.Contains(errb, "refusing Argo CD server http://argocd.example (from flag --argocd-server)") {
+			t.Errorf("%v: exit %d: %s", args, code, errb)
+		}
+	}
+}

@@ -50,7 +50,11 @@ values files named in $` + hostconfig.EnvValues + ` (comma-separated), like crea
 		SilenceErrors: true,
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl tenant"},
 		PersistentPreRunE: func(c *cobra.Command, args []string) error {
-			f.Interrupts.SetHint(interruptHint(c.Name(), args), c.Name() != "connect")
+			hint := interruptHint(c.Name(), args)
+			if c.Name() == "connect" && c.ArgsLenAtDash() >= 0 {
+				hint = "your kubeconfig was not changed (COMMAND had a temporary one)"
+			}
+			f.Interrupts.SetHint(hint, c.Name() != "connect")
 			return cmdutil.ValidateCounts(c.Flags())
 		},
 		// No arguments on a terminal: the interactive app; otherwise help.
