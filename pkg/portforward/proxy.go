@@ -25,8 +25,11 @@ type Proxy struct {
 // Listen starts a Proxy on 127.0.0.1:localPort (0 picks a free port). dial
 // runs once per accepted connection and may block (holding the client)
 // until a target is up; when it fails the client's connection is reset,
-// which Kubernetes clients retry GET requests on.
-func Listen(localPort int, dial func(ctx context.Context) (net.Conn, error)) (*Proxy, error) {
+// which Kubernetes clients retry GET requests on. dead (may be nil) runs
+// when a connection got nothing back for what the client sent: the target
+// behind dial's connection is gone (a port-forward to a pod that stopped
+// can stay open while every connection through it fails).
+func Listen(localPort int, dial func(ctx context.Context) (net.Conn, error), dead func()) (*Proxy, error) {
 	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", localPort))
 	if err != nil {
 		return nil, err
@@ -44,14 +47,14 @@ func Listen(localPort int, dial func(ctx context.Context) (net.Conn, error)) (*P
 			p.wg.Add(1)
 			go func() {
 				defer p.wg.Done()
-				p.serve(c, dial)
+				p.serve(c, dial, dead)
 			}()
 		}
 	}()
 	return p, nil
 }
 
-func (p *Proxy) serve(c net.Conn, dial func(ctx context.Context) (net.Conn, error)) {
+func (p *Proxy) serve(c net.Conn, dial func(ctx context.Context) (net.Conn, error), dead func()) {
 	up, err := dial(p.ctx)
 	if err != nil {
 		if tc, ok := c.(*net.TCPConn); ok {
@@ -62,17 +65,21 @@ func (p *Proxy) serve(c net.Conn, dial func(ctx context.Context) (net.Conn, erro
 	}
 	stop := context.AfterFunc(p.ctx, func() { c.Close(); up.Close() })
 	defer stop()
+	var sent, got int64
 	done := make(chan struct{}, 2)
-	pipe := func(dst, src net.Conn) {
-		_, _ = io.Copy(dst, src)
+	pipe := func(dst, src net.Conn, n *int64) {
+		*n, _ = io.Copy(dst, src)
 		done <- struct{}{}
 	}
-	go pipe(up, c)
-	go pipe(c, up)
+	go pipe(up, c, &sent)
+	go pipe(c, up, &got)
 	<-done
 	c.Close()
 	up.Close()
 	<-done
+	if sent > 0 && got == 0 && dead != nil && p.ctx.Err() == nil {
+		dead()
+	}
 }
 
 // Close stops accepting, ends the connections in flight and waits for them.

@@ -36,7 +36,7 @@ func TestProxyHoldsThenPipesOrResets(t *testing.T) {
 			return nil, errors.New("not yet")
 		}
 		return net.Dial("tcp", echo.Addr().String())
-	})
+	}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

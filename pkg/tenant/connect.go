@@ -130,7 +130,7 @@ func (e *Engine) Connect(ctx context.Context, o ConnectOptions) (*Connection, er
 			c.Close()
 			return nil, err
 		}
-		if c.proxy, err = portforward.Listen(o.LocalPort, c.dial); err != nil {
+		if c.proxy, err = portforward.Listen(o.LocalPort, c.dial, c.deadForward); err != nil {
 			c.Close()
 			return nil, fmt.Errorf("listen on 127.0.0.1:%d: %w", o.LocalPort, err)
 		}

@@ -72,6 +72,15 @@ func (c *Connection) dial(ctx context.Context) (net.Conn, error) {
 	}
 }
 
+// deadForward ends a forward whose connections get nothing back (its pod
+// stopped, the stream did not end): Hold then reconnects, or, when the
+// tenant sleeps, waits for the next request to wake it.
+func (c *Connection) deadForward() {
+	if fw := c.currentForward(); fw != nil {
+		fw.Close()
+	}
+}
+
 // recordUse patches last-connected-at in the background, at most once a
 // minute per connection (best effort, as recordConnect).
 func (c *Connection) recordUse() {
