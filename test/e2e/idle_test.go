@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -52,7 +53,7 @@ func TestIdleSleepWakeOnRequest(t *testing.T) {
 	}
 
 	// A plain kubectl through the context: no kubectl-tenant command.
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	kubectl := exec.CommandContext(ctx, "kubectl", "--context", name, "get", "ns", "default", "-o", "name")
 	kubectl.Env = append(os.Environ(), "KUBECONFIG="+w.kubeconfig)
@@ -60,7 +61,14 @@ func TestIdleSleepWakeOnRequest(t *testing.T) {
 	out, err := kubectl.CombinedOutput()
 	took := time.Since(start).Round(100 * time.Millisecond)
 	if err != nil || strings.TrimSpace(string(out)) != "namespace/default" {
-		t.Fatalf("kubectl get ns through the sleeping tenant's context: %v\n%s\n%s", err, out, w.diagnose())
+		// The forwarder's log says what it did with the requests.
+		logs, _ := filepath.Glob(filepath.Join(w.stateDir, "*", "*.log"))
+		more, _ := filepath.Glob(filepath.Join(w.stateDir, "*.log"))
+		for _, l := range append(logs, more...) {
+			b, _ := os.ReadFile(l)
+			t.Logf("%s:\n%s", l, tailLines(string(b), 40))
+		}
+		t.Fatalf("kubectl get ns through the sleeping tenant's context: %v\n%s", err, tailLines(string(out), 5))
 	}
 	t.Logf("kubectl get ns on a sleeping tenant answered after %s (wake on request)", took)
 	if got := w.list()[name]; got.Status != tenant.StatusReady || got.WokenAt == nil || got.Slept <= 0 {
