@@ -40,6 +40,15 @@ func (c *Connection) setForward(fw *portforward.Forward, pod string) {
 	c.up = make(chan struct{})
 }
 
+// clearForward forgets fw, ended, unless another forward replaced it.
+func (c *Connection) clearForward(fw *portforward.Forward) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.forward == fw {
+		c.forward = nil
+	}
+}
+
 // dial is the proxy's: every client connection is use (recorded at most
 // once a minute), and goes to the current forward; while there is none
 // (dropped, or the tenant sleeps) it asks Hold for one and waits, up to
@@ -116,6 +125,7 @@ func (c *Connection) Hold(ctx context.Context) error {
 				return nil
 			case err := <-fw.Done():
 				fw.Close() // ended by itself: release what it holds
+				c.clearForward(fw) // its Done yields once: never wait on it again
 				if ctx.Err() != nil {
 					return nil
 				}
