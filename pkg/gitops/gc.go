@@ -115,10 +115,12 @@ func gcApplication(c *Config, labels map[string]string) obj {
 // release: its records (Secrets: list, get, update, delete) and the kinds
 // the vcluster chart installs (delete only). Tenants live in namespaces
 // created on demand and RBAC cannot select namespaces by label, so these
-// rules are cluster-wide; each is the fewest verbs that step uses. Nothing
-// here creates, patches or reads anything but namespaces, Secrets and the
-// tenant's Lease (held while deleting). What gc touches in Argo CD's
-// namespace is in gcArgoCDRole.
+// rules are cluster-wide; each is the fewest verbs that step uses. Putting
+// an idle tenant to sleep (issue #27) patches its namespace's annotations
+// and scales its control plane's workload to zero (list, patch), then
+// deletes the pods it synced (list, delete). Nothing here creates anything
+// but the tenant's Lease (held while deleting or sleeping). What gc
+// touches in Argo CD's namespace is in gcArgoCDRole.
 func gcClusterRole(labels map[string]string) obj {
 	del := []string{"delete"}
 	return obj{
@@ -126,10 +128,11 @@ func gcClusterRole(labels map[string]string) obj {
 		"kind":       "ClusterRole",
 		"metadata":   meta(gcName, "", labels),
 		"rules": []obj{
-			{"apiGroups": []string{""}, "resources": []string{"namespaces"}, "verbs": []string{"get", "list", "delete"}},
+			{"apiGroups": []string{""}, "resources": []string{"namespaces"}, "verbs": []string{"get", "list", "patch", "delete"}},
+			{"apiGroups": []string{""}, "resources": []string{"pods"}, "verbs": []string{"list", "delete"}},
 			{"apiGroups": []string{""}, "resources": []string{"secrets"}, "verbs": []string{"get", "list", "update", "delete"}},
 			{"apiGroups": []string{""}, "resources": []string{"configmaps", "services", "serviceaccounts", "limitranges", "resourcequotas"}, "verbs": del},
-			{"apiGroups": []string{"apps"}, "resources": []string{"statefulsets", "deployments"}, "verbs": del},
+			{"apiGroups": []string{"apps"}, "resources": []string{"statefulsets", "deployments"}, "verbs": []string{"list", "patch", "delete"}},
 			{"apiGroups": []string{"rbac.authorization.k8s.io"}, "resources": []string{"roles", "rolebindings", "clusterroles", "clusterrolebindings"}, "verbs": del},
 			{"apiGroups": []string{"networking.k8s.io"}, "resources": []string{"networkpolicies", "ingresses"}, "verbs": del},
 			{"apiGroups": []string{"policy"}, "resources": []string{"poddisruptionbudgets"}, "verbs": del},

@@ -46,6 +46,8 @@ const (
 	KeyMaxTTL          = "maxTTL"
 	KeyIsolation       = "isolation"
 	KeyWarmPools       = "warmPools"
+	KeyIdleSleepAfter  = "idleSleepAfter"
+	KeyWakeOnConnect   = "wakeOnConnect"
 )
 
 // Setting describes one default: its key, the flag and environment variable
@@ -71,6 +73,8 @@ const (
 	EnvArgoCDServer    = "KUBECTL_TENANT_ARGOCD_SERVER"
 	EnvTTL             = "KUBECTL_TENANT_TTL"
 	EnvIsolation       = "KUBECTL_TENANT_ISOLATION"
+	EnvSleepAfter      = "KUBECTL_TENANT_SLEEP_AFTER"
+	EnvWakeOnConnect   = "KUBECTL_TENANT_WAKE"
 	// Environment only, no host key: the host defaults cannot turn the
 	// caller's TLS checks off.
 	EnvArgoCDInsecure  = "KUBECTL_TENANT_ARGOCD_INSECURE"
@@ -100,6 +104,8 @@ var Settings = []Setting{
 	{Key: KeyTTL, Flag: "ttl", Env: EnvTTL, BuiltIn: "0s", Help: "time to live of a new tenant (0s: never expires)"},
 	{Key: KeyMaxTTL, Env: "", BuiltIn: "0s", Help: "longest --ttl or extend allowed (0s: no limit)"},
 	{Key: KeyIsolation, Flag: "isolation", Env: EnvIsolation, BuiltIn: "false", Help: "quota, limit range and network policies for new tenants"},
+	{Key: KeyIdleSleepAfter, Flag: "sleep-after", Env: EnvSleepAfter, BuiltIn: "0s", Help: "how long a tenant may stay idle (no connect, no request through its forwarder) before gc puts it to sleep (0s: never); create/extend --sleep-after set it per tenant"},
+	{Key: KeyWakeOnConnect, Flag: "wake", Env: EnvWakeOnConnect, BuiltIn: "false", Help: "connect wakes a sleeping tenant without asking"},
 	{Key: KeyWarmPools, Help: "warm pools: spare tenants per node pool, e.g. {project-x: {size: 3, state: running}} (`kubectl tenant pool set`)"},
 }
 
@@ -173,11 +179,11 @@ func malformed(key, problem string) error { return &MalformedError{key, problem}
 
 func check(k, v string) error {
 	switch k {
-	case KeyTTL, KeyMaxTTL:
+	case KeyTTL, KeyMaxTTL, KeyIdleSleepAfter:
 		if d, err := time.ParseDuration(v); err != nil || d < 0 {
 			return fmt.Errorf("%q is not a duration such as 8h", v)
 		}
-	case KeyIsolation:
+	case KeyIsolation, KeyWakeOnConnect:
 		if _, err := strconv.ParseBool(v); err != nil {
 			return fmt.Errorf("%q is not true or false", v)
 		}

@@ -30,6 +30,16 @@ type Forward struct {
 // Done yields once when the forward ends (nil after Close).
 func (f *Forward) Done() <-chan error { return f.done }
 
+// Ended says the forward has ended, however.
+func (f *Forward) Ended() bool {
+	select {
+	case <-f.ended:
+		return true
+	default:
+		return false
+	}
+}
+
 // Close stops the forward and releases the local port.
 func (f *Forward) Close() {
 	select {

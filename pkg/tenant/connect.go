@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -38,8 +40,17 @@ type Connection struct {
 	e       *Engine
 	opts    ConnectOptions
 	ns      string // the tenant's namespace
+	// proxy holds the local port the context names; forward (guarded by
+	// mu, replaced on reconnect) is the port-forward behind it.
+	proxy   *portforward.Proxy
+	mu      sync.Mutex
 	pod     string
 	forward *portforward.Forward
+	// up closes when the next forward is set; demand asks Hold for one.
+	up     chan struct{}
+	demand chan struct{}
+	// lastUse is when activity was last recorded (unix seconds).
+	lastUse atomic.Int64
 	// lock is held while a recorded connection lives (see session.Lock).
 	lock *session.Lock
 	// recorded closes when the last-connected-at patch is done.
@@ -90,7 +101,8 @@ func (e *Engine) Connect(ctx context.Context, o ConnectOptions) (*Connection, er
 		return nil, err
 	}
 	ns := nsObj.Name
-	c := &Connection{e: e, opts: o, ns: ns, recorded: e.recordConnect(ctx, nsObj)}
+	c := &Connection{e: e, opts: o, ns: ns, recorded: e.recordConnect(ctx, nsObj), up: make(chan struct{}), demand: make(chan struct{}, 1)}
+	c.lastUse.Store(e.now().Unix())
 	if o.Record {
 		// One holder per context: an older connection of it is replaced
 		// (its holder proven by the lock it holds), a concurrent one loses.
@@ -118,7 +130,11 @@ func (e *Engine) Connect(ctx context.Context, o ConnectOptions) (*Connection, er
 			c.Close()
 			return nil, err
 		}
-		server = fmt.Sprintf("https://127.0.0.1:%d", c.forward.LocalPort)
+		if c.proxy, err = portforward.Listen(o.LocalPort, c.dial, c.deadForward); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("listen on 127.0.0.1:%d: %w", o.LocalPort, err)
+		}
+		server = fmt.Sprintf("https://127.0.0.1:%d", c.proxy.LocalPort)
 	}
 	entry.Server, entry.CA, entry.ClientCert, entry.ClientKey = server, creds.CA, creds.ClientCert, creds.ClientKey
 	prev, err := e.Kubeconfig.Upsert(entry, o.Activate)
@@ -163,8 +179,8 @@ func contextError(err error) error {
 	return err
 }
 
-// forwardOnce starts a port-forward to the running control-plane pod, on the
-// same local port as before when reconnecting.
+// forwardOnce starts a port-forward to the running control-plane pod (on a
+// free port: the proxy's port is the stable one).
 func (c *Connection) forwardOnce(ctx context.Context) error {
 	ns := c.ns
 	pod, msg, err := c.e.controlPlanePod(ctx, ns)
@@ -174,15 +190,11 @@ func (c *Connection) forwardOnce(ctx context.Context) error {
 	if pod == nil || pod.Status.Phase != corev1.PodRunning {
 		return c.e.notRunning(ctx, c.opts.Name, ns, pod, msg)
 	}
-	port := c.opts.LocalPort
-	if c.forward != nil {
-		port = c.forward.LocalPort
-	}
-	fw, err := portforward.Start(ctx, c.e.REST, ns, pod.Name, port, c.e.Backend.APIPort())
+	fw, err := portforward.Start(ctx, c.e.REST, ns, pod.Name, 0, c.e.Backend.APIPort())
 	if err != nil {
 		return apiError(err)
 	}
-	c.forward, c.pod = fw, pod.Name
+	c.setForward(fw, pod.Name)
 	return nil
 }
 
@@ -201,52 +213,14 @@ func (h *Host) exposedEndpoint(ctx context.Context, ns string) (string, error) {
 	return "", nil
 }
 
-// Hold keeps the connection until ctx ends, re-establishing the forward when
-// the stream drops (pod restart, network blip) on the same local port, so the
-// kubeconfig stays valid.
-func (c *Connection) Hold(ctx context.Context) error {
-	if c.forward == nil {
-		<-ctx.Done()
-		return nil
-	}
-	backoff := 200 * time.Millisecond
-	for {
-		select {
-		case <-ctx.Done():
-			c.forward.Close()
-			return nil
-		case err := <-c.forward.Done():
-			c.forward.Close() // ended by itself: release what it holds
-			if ctx.Err() != nil {
-				return nil
-			}
-			c.e.Report.Emit(StepConnect, PhaseWarning, fmt.Sprintf("forward to %s dropped (%v); reconnecting", c.pod, err), nil)
-		}
-		for {
-			if err := c.forwardOnce(ctx); err == nil {
-				c.e.Report.Emit(StepConnect, PhaseDone, fmt.Sprintf("reconnected to %s on 127.0.0.1:%d", c.pod, c.forward.LocalPort), nil)
-				backoff = 200 * time.Millisecond
-				break
-			} else if ctx.Err() != nil {
-				return nil
-			} else {
-				c.e.Report.Emit(StepConnect, PhaseWaiting, "reconnect failed: "+FirstLine(err.Error()), nil)
-			}
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(backoff):
-			}
-			backoff = min(2*backoff, 5*time.Second)
-		}
-	}
-}
-
 // Close stops the port-forward (the kubeconfig entry stays until Disconnect),
 // lets the last-connected-at patch finish and gives up the session lock.
 func (c *Connection) Close() {
-	if c.forward != nil {
-		c.forward.Close()
+	if c.proxy != nil {
+		c.proxy.Close()
+	}
+	if fw := c.currentForward(); fw != nil {
+		fw.Close()
 	}
 	if c.recorded != nil {
 		<-c.recorded

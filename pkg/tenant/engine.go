@@ -209,6 +209,7 @@ func fromNamespace(ns *corev1.Namespace, rels map[string]Release, cps map[string
 	if v, err := time.Parse(time.RFC3339, ns.Annotations[AnnotationClaimedAt]); err == nil {
 		t.ClaimedAt = &v
 	}
+	idleFields(&t, ns)
 	rel, hasRel := rels[ns.Name]
 	if !hasRel && ns.Annotations[AnnotationApplication] != "" {
 		// Argo CD renders the chart itself: there is no Helm release.

@@ -26,6 +26,10 @@ type SleepOptions struct {
 	// Wait bounds how long to wait for the control-plane pods to be gone; 0
 	// does not wait.
 	Wait time.Duration
+	// KeepConnections leaves the tenant's contexts and background
+	// forwarders in place (gc's idle sleep): a request through a forwarder
+	// wakes the tenant.
+	KeepConnections bool
 }
 
 // WakeOptions are the inputs of Wake.
@@ -62,10 +66,17 @@ func (e *Engine) Sleep(ctx context.Context, o SleepOptions) (*Tenant, error) {
 // sleep is Sleep under the tenant's lease.
 func (h *Host) sleep(ctx context.Context, o SleepOptions, ns *corev1.Namespace) error {
 	// A forwarder would only keep reconnecting to a pod that is gone.
-	if err := h.Report.Step(StepDisconnect, func() error { _, err := h.cleanLocal(o.Name); return err }); err != nil {
+	err := h.Report.StepMsg(StepDisconnect, func() (string, error) {
+		if o.KeepConnections {
+			return "connections kept: a request through them wakes the tenant", nil
+		}
+		_, err := h.cleanLocal(o.Name)
+		return "", err
+	})
+	if err != nil {
 		return err
 	}
-	err := h.Report.StepMsg(StepScaleDown, func() (string, error) {
+	err = h.Report.StepMsg(StepScaleDown, func() (string, error) {
 		res, err := h.Backend.Sleep(ctx, ns.Name)
 		if err != nil {
 			return "", apiError(err)
@@ -186,16 +197,13 @@ func (h *Host) notRunning(ctx context.Context, name, ns string, pod *corev1.Pod,
 }
 
 // setSleeping adds or removes the namespace's sleeping mark with a merge
-// patch (no read-modify-write race with other annotations).
+// patch (no read-modify-write race with other annotations); removing it
+// adds the sleep to the slept total and records the wake.
 func (h *Host) setSleeping(ctx context.Context, ns *corev1.Namespace, on bool) error {
 	if isSleeping(ns) == on {
 		return nil
 	}
-	v := ""
-	if on {
-		v = h.now().UTC().Format(time.RFC3339)
-	}
-	return h.annotate(ctx, ns.Name, AnnotationSleepingSince, v)
+	return h.annotateAll(ctx, ns.Name, sleepingMarks(ns, on, h.now()))
 }
 
 // deleteWorkloads removes the pods the control plane synced into the

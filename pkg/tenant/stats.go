@@ -18,7 +18,8 @@ type StatsOptions struct {
 }
 
 // Stats summarises the fleet from what the tool records on the tenant
-// namespaces (created-at, time-to-ready, expires-at/ttl, last-connected-at).
+// namespaces (created-at, time-to-ready, expires-at/ttl, last-connected-at,
+// sleeping-since and slept).
 // Deleted tenants leave no record, so only existing tenants count.
 type Stats struct {
 	Total    int            `json:"total"`
@@ -30,6 +31,13 @@ type Stats struct {
 	// Idle tenants are Ready but unused for IdleAfter.
 	Idle      []string      `json:"idle"`
 	IdleAfter time.Duration `json:"idleAfter"`
+	// Sleeping are the tenants asleep now.
+	Sleeping []string `json:"sleeping"`
+	// SleptHours is how long each tenant that ever slept has slept, in
+	// hours (finished sleeps and the current one); TotalSleptHours sums
+	// them: control-plane hours saved.
+	SleptHours      map[string]float64 `json:"sleptHours"`
+	TotalSleptHours float64            `json:"totalSleptHours"`
 }
 
 // RecentCreates are the time-to-ready figures of recent creates.
@@ -83,7 +91,7 @@ func ComputeStats(ts []Tenant, now time.Time, o StatsOptions) *Stats {
 		o.IdleAfter = 24 * time.Hour
 	}
 	s := &Stats{Total: len(ts), ByStatus: map[Status]int{}, Recent: RecentCreates{Since: o.Since},
-		Expired: []string{}, Idle: []string{}, IdleAfter: o.IdleAfter}
+		Expired: []string{}, Idle: []string{}, IdleAfter: o.IdleAfter, Sleeping: []string{}, SleptHours: map[string]float64{}}
 	var ready, claimed, fresh []time.Duration
 	var nClaimed, nFresh int
 	for _, t := range ts {
@@ -106,6 +114,14 @@ func ComputeStats(ts []Tenant, now time.Time, o StatsOptions) *Stats {
 		if t.Status == StatusReady && now.Sub(lastUse(t)) >= o.IdleAfter {
 			s.Idle = append(s.Idle, t.Name)
 		}
+		if t.Status == StatusSleeping {
+			s.Sleeping = append(s.Sleeping, t.Name)
+		}
+		if d := t.SleptAt(now); d > 0 {
+			h := d.Hours()
+			s.SleptHours[t.Name] = h
+			s.TotalSleptHours += h
+		}
 	}
 	slices.Sort(ready)
 	s.Recent.Ready = len(ready)
@@ -121,12 +137,16 @@ func ComputeStats(ts []Tenant, now time.Time, o StatsOptions) *Stats {
 }
 
 // lastUse is the last connect, else when the tenant became ready (created
-// plus time to ready), else its creation.
+// plus time to ready), else its creation; a later wake counts as use.
 func lastUse(t Tenant) time.Time {
+	last := t.CreatedAt.Add(t.TimeToReady)
 	if t.LastConnectedAt != nil {
-		return *t.LastConnectedAt
+		last = *t.LastConnectedAt
 	}
-	return t.CreatedAt.Add(t.TimeToReady)
+	if t.WokenAt != nil && t.WokenAt.After(last) {
+		last = *t.WokenAt
+	}
+	return last
 }
 
 // Percentile is the nearest-rank p-th percentile of sorted durations: the

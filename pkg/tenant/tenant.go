@@ -55,8 +55,15 @@ type Tenant struct {
 	ClaimedAt *time.Time `json:"claimedAt,omitempty"`
 	// SleepingSince is when sleep scaled the tenant to zero.
 	SleepingSince *time.Time `json:"sleepingSince,omitempty"`
-	Connected     bool       `json:"connected"`
-	Registered    *bool      `json:"registered,omitempty"` // nil: Argo CD not asked
+	// SleepAfter is how long the tenant may stay idle before gc puts it to
+	// sleep (0: never; nil: the host default idleSleepAfter).
+	SleepAfter *time.Duration `json:"sleepAfter,omitempty"`
+	// Slept is the time slept in finished sleeps (SleptAt adds the
+	// current one); WokenAt is the last wake.
+	Slept      time.Duration `json:"slept,omitempty"`
+	WokenAt    *time.Time    `json:"wokenAt,omitempty"`
+	Connected  bool          `json:"connected"`
+	Registered *bool         `json:"registered,omitempty"` // nil: Argo CD not asked
 }
 
 // Summary is the one line a create ends with, in every face: "tenant demo

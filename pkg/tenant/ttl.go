@@ -107,20 +107,28 @@ type GCOptions struct {
 	// Backoff is the first pause between attempts, doubled up to 15s
 	// (default 1s).
 	Backoff time.Duration
+	// IdleSleepAfter is the host default of how long a tenant may stay
+	// idle before gc puts it to sleep (0: never); a tenant's sleep-after
+	// annotation wins.
+	IdleSleepAfter time.Duration
 }
 
 // GCResult is what GC did to one tenant.
 type GCResult struct {
 	Name string `json:"name"`
-	// ExpiresAt is nil for a tenant already gone from the cluster whose
-	// local entries (forwarder, kubeconfig context) were left behind.
+	// ExpiresAt is nil for an idle tenant put to sleep and for a tenant
+	// already gone from the cluster whose local entries (forwarder,
+	// kubeconfig context) were left behind.
 	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+	// IdleSince is when an idle tenant gc put to sleep was last used.
+	IdleSince *time.Time `json:"idleSince,omitempty"`
 	Action    string     `json:"action"`
 	Error     string     `json:"error,omitempty"`
 }
 
-// GC deletes every expired tenant with Delete (registration, release,
-// namespace, local kubeconfig entries and forwarders). A tenant another run
+// GC puts every idle tenant to sleep, keeping its connections (see
+// idleToSleep), and deletes every expired tenant with Delete (registration,
+// release, namespace, local kubeconfig entries and forwarders). A tenant another run
 // is deleting, or already gone, counts as deleted. It then cleans the local
 // entries of this host's tenants that are gone from the cluster: left by a
 // gc interrupted after the namespace went, or deleted elsewhere (the
@@ -146,6 +154,9 @@ func (e *Engine) GC(ctx context.Context, o GCOptions) ([]GCResult, error) {
 		present[ns.Labels[LabelName]] = true
 		exp := ExpiryOf(ns)
 		if exp == nil || exp.After(now) {
+			if idle, ok := idleToSleep(ns, o.IdleSleepAfter, now); ok {
+				out = append(out, gcSleep(ctx, e, ns, idle, o.DryRun))
+			}
 			continue
 		}
 		r := GCResult{Name: ns.Labels[LabelName], ExpiresAt: exp, Action: GCWouldDelete}

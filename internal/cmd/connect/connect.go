@@ -13,10 +13,12 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/kubeconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
@@ -32,6 +34,9 @@ type Options struct {
 	// Confirm asks whether to wake a sleeping tenant (cmdutil.Confirm on
 	// the command's streams); asked is false where nobody can answer.
 	Confirm func(question string, def bool) (yes, asked bool)
+	// Defaults are the host defaults (f.Defaults; nil: none), read only
+	// for a sleeping tenant: their wakeOnConnect wakes it without asking.
+	Defaults func(context.Context, *pflag.FlagSet) (hostconfig.Resolver, error)
 	// Env is the environment a command run with `connect NAME -- CMD`
 	// gets (with KUBECONFIG set to the tenant's).
 	Env    cmdutil.Env
@@ -55,7 +60,7 @@ type Options struct {
 
 // NewCmdConnect builds the command; runF replaces Run in tests.
 func NewCmdConnect(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{IO: f.IOStreams, Engine: f.Engine, Env: f.Env, config: f.ConfigFlags, Confirm: cmdutil.Prompter(f.IOStreams),
+	o := &Options{IO: f.IOStreams, Engine: f.Engine, Env: f.Env, config: f.ConfigFlags, Confirm: cmdutil.Prompter(f.IOStreams), Defaults: f.Defaults,
 		StartBackground: cmdutil.NewForwarder(f).Start}
 	cmd := &cobra.Command{
 		Use:   "connect NAME [-- COMMAND [ARGS...]]",
@@ -63,7 +68,11 @@ func NewCmdConnect(f *cmdutil.Factory, runF func(context.Context, *Options) erro
 		Long: `Connect writes a kubeconfig context for the tenant (server: a local port-forward to the
 vCluster pod, or its LoadBalancer address; TLS verified with the tenant CA), makes it current
 and keeps the forward open. Ctrl-C (or 'kubectl tenant disconnect') restores the previous context.
-A sleeping tenant is woken first: on a terminal connect asks, elsewhere it needs --wake.`,
+A sleeping tenant is woken first: on a terminal connect asks, elsewhere it needs --wake (or
+the host defaults' wakeOnConnect, or $` + hostconfig.EnvWakeOnConnect + `=true). Every request through the forward
+counts as use of the tenant (recorded at most once a minute): gc puts a tenant to sleep only
+when idle (see create --sleep-after). When gc did, the forward stays and the next request
+through it wakes the tenant, held until its API answers.`,
 		Example: `  kubectl tenant connect demo                 # foreground; Ctrl-C to end
   kubectl tenant connect demo --background    # detached forwarder; end with disconnect
   kubectl tenant connect demo -- kubectl get ns`,
@@ -296,6 +305,11 @@ func (o *Options) awake(ctx context.Context, connect func() error) error {
 	var se *tenant.SleepingError
 	if !errors.As(err, &se) {
 		return err
+	}
+	if !o.Wake && o.Defaults != nil {
+		if r, err := o.Defaults(ctx, nil); err == nil {
+			o.Wake, _, _ = r.Bool(hostconfig.KeyWakeOnConnect)
+		}
 	}
 	if !o.Wake {
 		yes, asked := o.Confirm(fmt.Sprintf("Tenant %s is sleeping. Wake it? [Y/n]", o.Name), true)

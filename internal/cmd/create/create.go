@@ -109,6 +109,7 @@ otherwise it is built from the flags and the config's defaults, with the values 
 	fl.StringVar(&o.Tenant.ChartRepo, "chart-repo", "", "chart repository URL (default: $"+hostconfig.EnvChartRepo+", the host defaults' chartRepo, or https://charts.loft.sh)")
 	fl.StringVar(&o.Tenant.ChartVersion, "chart-version", "", "chart version (default: $"+hostconfig.EnvChartVersion+", the host defaults' chartVersion, or 0.34.0 for the default chart)")
 	fl.DurationVar(&o.Tenant.TTL, "ttl", 0, "time to live, recorded as expires-at (e.g. 8h); 0 never expires (default: $"+hostconfig.EnvTTL+" or the host defaults' ttl; at most their maxTTL)")
+	fl.Duration("sleep-after", 0, "how long the tenant may stay idle before gc puts it to sleep (e.g. 2h; 0 never); default: $"+hostconfig.EnvSleepAfter+" or the host defaults' idleSleepAfter, read when gc runs")
 	fl.BoolVar(&o.Tenant.Isolation, "isolation", false, "add the chart's ResourceQuota, LimitRange and NetworkPolicies (workload traffic only from the tenant itself); tune them with -f")
 	fl.DurationVar(&o.Tenant.Wait, "wait", 5*time.Minute, "how long to wait for the virtual API to be ready (and for another run changing this tenant to finish); 0 returns after install")
 	fl.BoolVar(&o.Connect, "connect", true, "connect when ready (writes context NAME in a background forwarder)")
@@ -218,6 +219,9 @@ func (o *Options) Run(ctx context.Context) error {
 	if err := r.ApplyCreate(&o.Tenant); err != nil {
 		return err
 	}
+	if _, _, err := r.Duration(hostconfig.KeyIdleSleepAfter); err != nil {
+		return err // before creating anything
+	}
 	name := o.Tenant.Name
 	chart := chartSource(r, o.Tenant, o.GitOpsConfig, o.ConfigFile)
 	if chart.Chart.Value == "" {
@@ -265,6 +269,9 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if t, err = o.sleepAfter(ctx, e, r, t); err != nil {
+		return err
+	}
 	msg := fmt.Sprintf("tenant %s created", t.Name)
 	if t.TimeToReady > 0 {
 		msg += fmt.Sprintf(" (ready in %s)", t.TimeToReady)
@@ -276,4 +283,20 @@ func (o *Options) Run(ctx context.Context) error {
 		msg += fmt.Sprintf("; context %q is current — `kubectl tenant disconnect` switches back", t.Name)
 	}
 	return cmdutil.PrintOutcome(o.IO.Out, o.Output, t.Name, createdTenant{t, chart}, msg)
+}
+
+// sleepAfter records the tenant's idle limit when the caller chose one
+// (--sleep-after, or the environment); the host default is not copied: gc
+// reads it when it runs.
+func (o *Options) sleepAfter(ctx context.Context, e *tenant.Engine, r hostconfig.Resolver, t *tenant.Tenant) (*tenant.Tenant, error) {
+	d, v, err := r.Duration(hostconfig.KeyIdleSleepAfter)
+	if err != nil || v.Source < hostconfig.Env {
+		return t, err
+	}
+	connected, registered := t.Connected, t.Registered
+	if t, err = e.SetSleepAfter(ctx, t.Name, d); err != nil {
+		return nil, fmt.Errorf("tenant %s is created, but its --sleep-after is not recorded (run `kubectl tenant extend %s --sleep-after %s`): %w", o.Tenant.Name, o.Tenant.Name, d, err)
+	}
+	t.Connected, t.Registered = connected, registered
+	return t, nil
 }

@@ -27,9 +27,12 @@ type Options struct {
 	// TopUp tops the host's warm pools up after the deletes
 	// (warmpool.TopUpAll under the host defaults; nil: none). A
 	// *hostconfig.UnreadableError from it is a warning: nothing changed.
-	TopUp  func(context.Context, *tenant.Engine) ([]warmpool.Result, error)
-	GC     tenant.GCOptions
-	Output string
+	TopUp func(context.Context, *tenant.Engine) ([]warmpool.Result, error)
+	// Defaults are the host defaults (f.Defaults; nil: none): their
+	// idleSleepAfter puts idle tenants to sleep.
+	Defaults func(context.Context) (hostconfig.Resolver, error)
+	GC       tenant.GCOptions
+	Output   string
 	// Pools tops the warm pools up (--pools, default true).
 	Pools bool
 }
@@ -44,11 +47,16 @@ func NewCmdGC(f *cmdutil.Factory, runF func(context.Context, *Options) error) *c
 			return nil, err
 		}
 		return warmpool.TopUpAll(ctx, e, r)
-	}}
+	}, Defaults: func(ctx context.Context) (hostconfig.Resolver, error) { return f.Defaults(ctx, nil) }}
 	cmd := &cobra.Command{
 		Use:   "gc",
-		Short: "Delete expired tenants completely, as delete does",
-		Long: `gc deletes every tenant past its expiry (expires-at from create --ttl or extend, or a
+		Short: "Put idle tenants to sleep; delete expired tenants completely, as delete does",
+		Long: `gc puts every idle tenant to sleep: one Ready and not used through the tool (connect,
+a request through its background forwarder, wake) for its sleep-after (create/extend
+--sleep-after, else the host defaults' idleSleepAfter; 0 never sleeps). Its contexts and
+forwarders stay: the next request through them wakes it. Argo CD's traffic is not use.
+
+gc deletes every tenant past its expiry (expires-at from create --ttl or extend, or a
 GitOps namespace's creation time plus its ttl) the way delete does: Argo CD registration,
 release, namespace, kubeconfig entries and forwarders on this machine. It prints one line per
 tenant and a summary, and exits 1 when a delete failed (the others are still deleted).
@@ -79,7 +87,7 @@ config.yaml.`,
 			return o.Run(cmd.Context())
 		},
 	}
-	cmd.Flags().BoolVar(&o.GC.DryRun, "dry-run", false, "only print which tenants would be deleted")
+	cmd.Flags().BoolVar(&o.GC.DryRun, "dry-run", false, "only print which tenants would be put to sleep or deleted")
 	cmd.Flags().DurationVar(&o.GC.Wait, "wait", 5*time.Minute, "how long to wait for each namespace to be gone; 0 does not wait")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: json|yaml")
 	cmd.Flags().BoolVar(&o.Pools, "pools", true, "also top the warm pools up (needs the rights to install tenants)")
@@ -102,6 +110,16 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if o.Defaults != nil {
+		r, err := o.Defaults(ctx)
+		if err != nil {
+			return err
+		}
+		// Shared state: the host's setting, not the caller's environment.
+		if o.GC.IdleSleepAfter, _, err = r.HostOnly().Duration(hostconfig.KeyIdleSleepAfter); err != nil {
+			return err
+		}
+	}
 	rs, err := e.GC(ctx, o.GC)
 	var pools []warmpool.Result
 	if err == nil && !o.GC.DryRun && o.Pools && o.TopUp != nil {
@@ -123,7 +141,10 @@ func (o *Options) Run(ctx context.Context) error {
 		return err
 	}
 	if n := count(rs, tenant.GCFailed); n > 0 {
-		return fmt.Errorf("gc: %d of %d tenants could not be deleted", n, len(rs))
+		return fmt.Errorf("gc: %d of %d tenants could not be deleted", n, len(rs)-count(rs, tenant.GCSlept)-count(rs, tenant.GCWouldSleep)-count(rs, tenant.GCSleepFailed))
+	}
+	if n := count(rs, tenant.GCSleepFailed); n > 0 {
+		return fmt.Errorf("gc: %d idle tenant(s) could not be put to sleep", n)
 	}
 	return nil
 }
@@ -146,11 +167,19 @@ func Print(w io.Writer, format string, dryRun bool, rs []tenant.GCResult, pools 
 	for _, r := range rs {
 		// kubectl's wording: "deleted (dry run)".
 		action := r.Action
-		if action == tenant.GCWouldDelete {
+		switch action {
+		case tenant.GCWouldDelete:
 			action = tenant.GCDeleted + " (dry run)"
+		case tenant.GCWouldSleep:
+			action = tenant.GCSlept + " (dry run)"
+		case tenant.GCSleepFailed:
+			action = "not put to sleep"
 		}
 		line := fmt.Sprintf("tenant/%s %s, gone from the cluster: local entries", r.Name, action)
-		if r.ExpiresAt != nil {
+		switch {
+		case r.IdleSince != nil:
+			line = fmt.Sprintf("tenant/%s %s, idle for %s", r.Name, action, duration.HumanDuration(now.Sub(*r.IdleSince)))
+		case r.ExpiresAt != nil:
 			line = fmt.Sprintf("tenant/%s %s, expired %s ago", r.Name, action, duration.HumanDuration(now.Sub(*r.ExpiresAt)))
 		}
 		if r.Error != "" {
@@ -161,13 +190,21 @@ func Print(w io.Writer, format string, dryRun bool, rs []tenant.GCResult, pools 
 		}
 	}
 	var summary string
+	asleep := count(rs, tenant.GCSlept) + count(rs, tenant.GCWouldSleep) + count(rs, tenant.GCSleepFailed)
 	switch {
 	case len(rs) == 0:
 		summary = "gc: nothing to delete"
 	case dryRun:
-		summary = fmt.Sprintf("gc (dry run): %d would be deleted", len(rs))
+		summary = fmt.Sprintf("gc (dry run): %d would be deleted", len(rs)-asleep)
 	default:
 		summary = fmt.Sprintf("gc: %d deleted, %d failed", count(rs, tenant.GCDeleted), count(rs, tenant.GCFailed))
+	}
+	if asleep > 0 {
+		if dryRun {
+			summary += fmt.Sprintf(", %d would be put to sleep", asleep)
+		} else {
+			summary += fmt.Sprintf("; %d put to sleep, %d failed", count(rs, tenant.GCSlept), count(rs, tenant.GCSleepFailed))
+		}
 	}
 	_, err := fmt.Fprintln(w, summary)
 	return err

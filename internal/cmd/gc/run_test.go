@@ -20,6 +20,7 @@ func run(t *testing.T, e *tenant.Engine, args ...string) (string, string, error)
 	t.Helper()
 	return cmdutiltest.Run(NewCmdGC, func(o *Options) {
 		o.Engine = tenanttest.ArgoCDEngineFunc(e)
+		o.Defaults = func(context.Context) (hostconfig.Resolver, error) { return hostconfig.Resolver{}, nil }
 		o.TopUp = func(ctx context.Context, e *tenant.Engine) ([]warmpool.Result, error) {
 			host := &hostconfig.Defaults{Found: true, WarmPools: map[string]warmpool.Config{"pool-a": {Pool: "pool-a", Size: 2}}}
 			return warmpool.TopUpAll(ctx, e, hostconfig.Resolver{Host: host})
@@ -72,6 +73,7 @@ func TestGCLeavesPoolsOfUnreadableHostDefaults(t *testing.T) {
 	installs := len(b.Installs)
 	out, errOut, err := cmdutiltest.Run(NewCmdGC, func(o *Options) {
 		o.Engine = tenanttest.ArgoCDEngineFunc(e)
+		o.Defaults = nil
 		o.TopUp = func(ctx context.Context, e *tenant.Engine) ([]warmpool.Result, error) {
 			forbidden := &hostconfig.Defaults{Unreadable: errors.New(`configmaps "kubectl-tenant" is forbidden`)}
 			return warmpool.TopUpAll(ctx, e, hostconfig.Resolver{Host: forbidden})
@@ -89,5 +91,42 @@ func TestGCLeavesPoolsOfUnreadableHostDefaults(t *testing.T) {
 	spares, err := e.Spares(context.Background(), "")
 	if err != nil || len(spares) != 2 || len(b.Installs) != installs {
 		t.Errorf("spares %v (%v), %d installs (were %d)", spares, err, len(b.Installs), installs)
+	}
+}
+
+// Issue #27: gc puts tenants idle for their sleep-after (their own, else
+// the host default) to sleep, and keeps their connections.
+func TestGCSleepsIdleTenants(t *testing.T) {
+	e, _, _ := tenanttest.NewEngine(t)
+	ctx := context.Background()
+	tenanttest.Create(t, e, tenant.CreateOptions{Name: "idle"})
+	tenanttest.Create(t, e, tenant.CreateOptions{Name: "host"})
+	tenanttest.Create(t, e, tenant.CreateOptions{Name: "never"})
+	if _, err := e.SetSleepAfter(ctx, "idle", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.SetSleepAfter(ctx, "never", 0); err != nil {
+		t.Fatal(err)
+	}
+	later := tenanttest.Later(e, 2*time.Hour)
+	host := func(context.Context) (hostconfig.Resolver, error) {
+		return hostconfig.Resolver{Host: &hostconfig.Defaults{Found: true, Data: map[string]string{hostconfig.KeyIdleSleepAfter: "90m"}}}, nil
+	}
+	out, _, err := cmdutiltest.Run(NewCmdGC, func(o *Options) {
+		o.Engine, o.Defaults, o.TopUp = tenanttest.ArgoCDEngineFunc(later), host, nil
+	}, "--dry-run")
+	if err != nil || !strings.Contains(out, "tenant/idle slept (dry run), idle for ") || !strings.Contains(out, "tenant/host slept (dry run)") ||
+		strings.Contains(out, "never") || !strings.HasSuffix(out, "gc (dry run): 0 would be deleted, 2 would be put to sleep\n") {
+		t.Fatalf("gc --dry-run: %v\n%s", err, out)
+	}
+	out, _, err = run(t, later, "--wait", "0", "--pools=false")
+	if err != nil || !strings.Contains(out, "tenant/idle slept, idle for ") || strings.Contains(out, "tenant/host") ||
+		!strings.HasSuffix(out, "gc: 0 deleted, 0 failed; 1 put to sleep, 0 failed\n") {
+		t.Fatalf("gc: %v\n%s", err, out)
+	}
+	for name, want := range map[string]tenant.Status{"idle": tenant.StatusSleeping, "host": tenant.StatusReady, "never": tenant.StatusReady} {
+		if tn, err := e.Get(ctx, name); err != nil || tn.Status != want {
+			t.Errorf("%s after gc: %+v, %v; want %s", name, tn, err, want)
+		}
 	}
 }

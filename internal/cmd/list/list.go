@@ -128,7 +128,7 @@ func Print(w io.Writer, format string, ts []tenant.Tenant, now time.Time) error 
 	wide := format == "wide"
 	header := "NAME\tSTATUS\tPOOL\tK8S\tAGE\tEXPIRES\tCONNECTED\tREGISTERED"
 	if wide {
-		header += "\tNAMESPACE\tOWNER\tREADY-IN"
+		header += "\tNAMESPACE\tOWNER\tREADY-IN\tSLEEP-AFTER\tSLEPT"
 	}
 	fmt.Fprintln(tw, header)
 	for _, t := range ts {
@@ -142,7 +142,17 @@ func Print(w io.Writer, format string, ts []tenant.Tenant, now time.Time) error 
 			if t.TimeToReady > 0 {
 				ready = t.TimeToReady.String()
 			}
-			line += fmt.Sprintf("\t%s\t%s\t%s", c(t.Namespace), c(columns.Dash(t.Owner)), ready)
+			sleepAfter, slept := "default", "-"
+			if t.SleepAfter != nil {
+				sleepAfter = "never"
+				if *t.SleepAfter > 0 {
+					sleepAfter = t.SleepAfter.String()
+				}
+			}
+			if d := t.SleptAt(now); d > 0 {
+				slept = fmt.Sprintf("%.1fh", d.Hours())
+			}
+			line += fmt.Sprintf("\t%s\t%s\t%s\t%s\t%s", c(t.Namespace), c(columns.Dash(t.Owner)), ready, sleepAfter, slept)
 		}
 		fmt.Fprintln(tw, line)
 	}

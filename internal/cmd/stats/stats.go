@@ -32,7 +32,7 @@ func NewCmdStats(f *cmdutil.Factory, runF func(context.Context, *Options) error)
 	o := &Options{IO: f.IOStreams, Engine: f.Engine}
 	cmd := &cobra.Command{
 		Use:   "stats",
-		Short: "Fleet statistics: time to ready (p50/p95), tenants by status, expired and idle tenants",
+		Short: "Fleet statistics: time to ready (p50/p95), tenants by status, expired, idle and sleeping tenants, hours slept",
 		Long: `stats reads what the tool records on the tenant namespaces: created-at and time-to-ready
 (written by create), the expiry, and last-connected-at (written by connect, at most once a
 minute). Time to ready covers the existing tenants created within --since; percentiles are
@@ -116,6 +116,16 @@ func Print(w io.Writer, format string, s *tenant.Stats) error {
 	}
 	row("Expired", names(s.Expired))
 	row("Idle", fmt.Sprintf("%s (not connected to for %s)", names(s.Idle), duration.HumanDuration(s.IdleAfter)))
+	row("Sleeping", names(s.Sleeping))
+	slept := fmt.Sprintf("%.1fh in total", s.TotalSleptHours)
+	if len(s.SleptHours) > 0 {
+		var per []string
+		for _, n := range slices.Sorted(maps.Keys(s.SleptHours)) {
+			per = append(per, fmt.Sprintf("%s %.1fh", n, s.SleptHours[n]))
+		}
+		slept += " (" + strings.Join(per, ", ") + ")"
+	}
+	row("Slept", slept)
 	return tw.Flush()
 }
 
