@@ -203,6 +203,9 @@ type lease struct {
 	// started: the lease was this run's until at least renewedAt plus its
 	// duration by any other run's clock.
 	renewedAt time.Time
+	// ended: the lease went with its namespace (errLeaseEnded); nothing
+	// is left to renew or to lose.
+	ended bool
 }
 
 // errRace is a create or update of the lease that lost to another run's.
@@ -308,8 +311,11 @@ func (l *lease) live(cur *coordinationv1.Lease) bool {
 // is suspended, other runs' clocks do not.
 func (l *lease) overdue() bool {
 	l.mu.Lock()
-	at := l.renewedAt
+	at, ended := l.renewedAt, l.ended
 	l.mu.Unlock()
+	if ended {
+		return false
+	}
 	now := l.clock.Now()
 	return max(now.Sub(at), now.Round(0).Sub(at.Round(0))) >= renewDeadline()
 }
@@ -333,6 +339,12 @@ func (l *lease) renewLoop(ctx context.Context, stop <-chan struct{}) {
 			return
 		}
 		err := l.renew(ctx)
+		if errors.Is(err, errLeaseEnded) {
+			l.mu.Lock()
+			l.ended = true
+			l.mu.Unlock()
+			return
+		}
 		if errors.Is(err, errLeaseLost) || err != nil && l.overdue() {
 			l.cancel(errLeaseLost)
 			return
@@ -354,7 +366,7 @@ func (l *lease) renew(ctx context.Context) error {
 		start := l.clock.Now()
 		cur, err := lc.Get(rctx, LeaseName, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
-			return errLeaseLost
+			return l.gone(rctx)
 		}
 		if err != nil {
 			return err
@@ -373,6 +385,23 @@ func (l *lease) renew(ctx context.Context) error {
 		l.took(updated, start)
 		return nil
 	}
+}
+
+// errLeaseEnded: the lease went with its namespace, which is gone or
+// terminating (this run's delete, or Argo CD pruning a GitOps tenant's
+// namespace). No run can create a lease in a terminating namespace, so
+// nobody took over: the holder stops renewing and goes on.
+var errLeaseEnded = errors.New("the tenant's lease went with its namespace")
+
+// gone explains a lease that is not there any more: errLeaseEnded when its
+// namespace is gone or terminating, else errLeaseLost (deleted by hand, or
+// by another run that then could take it).
+func (l *lease) gone(ctx context.Context) error {
+	ns, err := l.e.Kube.CoreV1().Namespaces().Get(ctx, l.ns, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) || err == nil && ns.DeletionTimestamp != nil {
+		return errLeaseEnded
+	}
+	return errLeaseLost
 }
 
 // release deletes the lease if it is still this run's (the preconditions

@@ -389,3 +389,72 @@ func TestUnrenewedHolderFencesItself(t *testing.T) {
 		t.Fatalf("unlock = %v, want errLeaseLost", err)
 	}
 }
+
+// TestLeaseEndingWithItsNamespaceIsNotLost: a GitOps delete waits while
+// Argo CD prunes the tenant namespace, which takes the lease with it. The
+// holder stops renewing but is not fenced (nobody can take a lease in a
+// terminating namespace); a lease deleted from a live namespace is lost.
+func TestLeaseEndingWithItsNamespaceIsNotLost(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		terminating bool
+		wantLost    bool
+	}{
+		{"namespace terminating", true, false},
+		{"namespace alive", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := fakeLeaseClock(t)
+			e, cs, _ := newEngine(t, existingNS("demo"))
+			ctx := context.Background()
+			lctx, unlock, err := e.lock(ctx, &Target{Name: "demo"}, "delete", StepNamespace, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cs.CoordinationV1().Leases("vcluster-demo").Delete(ctx, LeaseName, metav1.DeleteOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if tc.terminating {
+				ns, _ := cs.CoreV1().Namespaces().Get(ctx, "vcluster-demo", metav1.GetOptions{})
+				ns.DeletionTimestamp = &metav1.Time{Time: time.Now()}
+				if _, err := cs.CoreV1().Namespaces().Update(ctx, ns, metav1.UpdateOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for range 3 {
+				parked(t, clk, nil)
+				clk.Step(renewPeriod())
+			}
+			if tc.wantLost {
+				select {
+				case <-lctx.Done():
+				case <-time.After(5 * time.Second):
+					t.Fatal("the holder went on after its lease was deleted from a live namespace")
+				}
+				if err := unlock(); !errors.Is(err, errLeaseLost) {
+					t.Fatalf("unlock = %v, want errLeaseLost", err)
+				}
+				return
+			}
+			l := lctx.Value(leaseKey{}).(*lease)
+			for end := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+				l.mu.Lock()
+				ended := l.ended
+				l.mu.Unlock()
+				if ended {
+					break
+				}
+				if time.Now().After(end) {
+					t.Fatal("the holder did not notice its lease went with the namespace")
+				}
+			}
+			clk.Step(LeaseDuration)
+			if err := Fence(lctx); err != nil {
+				t.Fatalf("Fence after the lease went with its namespace = %v", err)
+			}
+			if err := unlock(); err != nil {
+				t.Fatalf("unlock = %v", err)
+			}
+		})
+	}
+}
