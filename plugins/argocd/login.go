@@ -52,9 +52,9 @@ type Options struct {
 	// to Service argocd-server, as `kubectl port-forward svc/argocd-server`
 	// would.
 	Server string
-	// ServerFrom says where Server came from, for errors: "flag
-	// --argocd-server", "env $KUBECTL_TENANT_ARGOCD_SERVER", "host
-	// ConfigMap kube-public/kubectl-tenant" (hostconfig.Value.Origin).
+	// ServerFrom says where Server came from, for errors: the flag, the
+	// environment variable or the host ConfigMap, as hostconfig.Value.Origin
+	// names it.
 	ServerFrom string
 	// Auth is AuthAuto, AuthInitialAdmin or AuthToken.
 	Auth string
