@@ -141,30 +141,40 @@ func CreatePlan(o CreateOptions) []string {
 	return plan
 }
 
-// install is Create up to a ready tenant.
-// When it claims a warm spare it starts the replacement's install and sets
-// *topUp to a channel closed when that is done.
-func (e *Engine) install(ctx context.Context, o CreateOptions, topUp *chan struct{}) (*Tenant, error) {
+// ValidateCreate checks o's input as Create does first, reading and
+// making nothing: faces call it before they print anything about the
+// create, so bad input is one line.
+func (e *Engine) ValidateCreate(o CreateOptions) error {
 	if err := ValidateName(o.Name); err != nil {
-		return nil, err
+		return err
 	}
 	if o.Pool == "" {
 		o.Pool = o.Name
 	}
 	if errs := validatePool(o.Pool); errs != nil {
-		return nil, errs
+		return errs
 	}
 	if o.GitOps && e.GitOps == nil {
-		return nil, usageErrorf("GitOps installation is not available")
+		return usageErrorf("GitOps installation is not available")
 	}
 	if err := ValidateLabels(o.Labels); err != nil {
-		return nil, err
+		return err
 	}
 	if err := e.checkChartVersion(o.ChartVersion); err != nil {
+		return err
+	}
+	return checkValuesFiles(o.ValuesFiles)
+}
+
+// install is Create up to a ready tenant.
+// When it claims a warm spare it starts the replacement's install and sets
+// *topUp to a channel closed when that is done.
+func (e *Engine) install(ctx context.Context, o CreateOptions, topUp *chan struct{}) (*Tenant, error) {
+	if err := e.ValidateCreate(o); err != nil {
 		return nil, err
 	}
-	if err := checkValuesFiles(o.ValuesFiles); err != nil {
-		return nil, err
+	if o.Pool == "" {
+		o.Pool = o.Name
 	}
 	start := e.now()
 	var (

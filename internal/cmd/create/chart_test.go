@@ -3,6 +3,7 @@ package create
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -81,5 +82,19 @@ func TestCreateSaysWhereTheChartComesFrom(t *testing.T) {
 	}
 	if !strings.Contains(out, `"source": "host"`) || !strings.HasPrefix(errb, "chart vcluster (built-in) from https://mirror.example/charts") {
 		t.Errorf("stdout %s\nstderr %s", out, errb)
+	}
+}
+
+// TestBadInputIsOneLine: input the engine refuses before making anything
+// (here a values file that does not exist) prints no chart line: the error
+// is the only line (an unsupported chart version takes the same path, e2e
+// TestOlderChartLifecycle).
+func TestBadInputIsOneLine(t *testing.T) {
+	_, errb, err := runCreateWith(t, nil, nil, "demo", "--connect=false", "-f", filepath.Join(t.TempDir(), "missing.yaml"))
+	if err == nil {
+		t.Fatal("create with a missing values file succeeded")
+	}
+	if strings.Contains(errb, "chart ") {
+		t.Errorf("stderr before the error: %q", errb)
 	}
 }

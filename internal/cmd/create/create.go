@@ -224,11 +224,6 @@ func (o *Options) Run(ctx context.Context) error {
 	}
 	name := o.Tenant.Name
 	chart := chartSource(r, o.Tenant, o.GitOpsConfig, o.ConfigFile)
-	if chart.Chart.Value == "" {
-		fmt.Fprintln(o.IO.ErrOut, chart.String()+" "+name)
-	} else {
-		fmt.Fprintln(o.IO.ErrOut, chart.String())
-	}
 	if o.Tenant.GitOps {
 		var configNS string
 		if o.GitOpsConfig != nil {
@@ -252,6 +247,15 @@ func (o *Options) Run(ctx context.Context) error {
 		if o.Tenant.Register, err = o.Registration(ctx, o.ArgoCD, argocd.RegisterOptions{Labels: o.Tenant.Labels}); err != nil {
 			return err
 		}
+	}
+	// Bad input is one line: the chart line only once the input is fine.
+	if err := e.ValidateCreate(o.Tenant); err != nil {
+		return err
+	}
+	if chart.Chart.Value == "" {
+		fmt.Fprintln(o.IO.ErrOut, chart.String()+" "+name)
+	} else {
+		fmt.Fprintln(o.IO.ErrOut, chart.String())
 	}
 	var t *tenant.Tenant
 	err = cmdutil.RunSteps(o.IO.ErrOut, e, o.Output != "json" && o.Output != "yaml", "Creating tenant "+name, "create", name,
