@@ -199,6 +199,9 @@ func Render(c *Config) (Files, error) {
 		put(path.Join(dir, "appproject.yaml"), b, err)
 		vals, err := vclustervalues.For(p.Name, p.Name, p.K8sVersion, p.Isolation)
 		if err == nil {
+			if !vclustervalues.TakesProbeTimings(r.VClusterChart.Version) {
+				vals = vclustervalues.WithoutProbeTimings(vals)
+			}
 			b, err = yamlDocs(vals)
 		}
 		put(path.Join(dir, "helm", "values.yaml"), b, err)

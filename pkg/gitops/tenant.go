@@ -74,6 +74,9 @@ func TenantApplication(c *Config, req TenantRequest) (app map[string]any, fromCo
 	if err != nil {
 		return nil, false, err
 	}
+	if !vclustervalues.TakesProbeTimings(r.VClusterChart.Version) {
+		vals = vclustervalues.WithoutProbeTimings(vals)
+	}
 	app = application(&r, p)
 	src := chartSource(app)
 	helm := src["helm"].(obj)

@@ -164,12 +164,23 @@ func vclusterModuleAt(t *testing.T, v string) string {
 
 // OldestChartVersion is where the tool's values start to fit the chart's
 // own schema: they break 0.23's (no controlPlane.distro.k8s.image there) and
-// fit OldestChartVersion's. The plugin refuses charts older than that.
+// fit OldestChartVersion's without the probe timings, which
+// ProbeTimingsChartVersion's takes and OldestChartVersion's refuses. The
+// plugin refuses charts older than OldestChartVersion.
 func TestOldestChartIsWhereTheValuesStartToFit(t *testing.T) {
 	for _, c := range []struct {
 		version string
 		fits    bool
-	}{{"v0.23.0", false}, {"v" + OldestChartVersion, true}} {
+		fitted  bool // WithoutProbeTimings applied, as for a chart that refuses them
+	}{
+		{"v0.23.0", false, true},
+		{"v" + OldestChartVersion, false, false},
+		{"v" + OldestChartVersion, true, true},
+		{"v" + ProbeTimingsChartVersion, true, false},
+	} {
+		if got := TakesProbeTimings(c.version); got != (c.version == "v"+ProbeTimingsChartVersion) {
+			t.Errorf("TakesProbeTimings(%s) = %v", c.version, got)
+		}
 		f, err := os.Open(filepath.Join(vclusterModuleAt(t, c.version), "chart", "values.schema.json"))
 		if err != nil {
 			t.Fatal(err)
@@ -187,9 +198,13 @@ func TestOldestChartIsWhereTheValuesStartToFit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = s.Validate(asJSON(t, full(t)))
+		vals := full(t)
+		if c.fitted {
+			vals = WithoutProbeTimings(vals)
+		}
+		err = s.Validate(asJSON(t, vals))
 		if (err == nil) != c.fits {
-			t.Errorf("chart %s: the tool's values fit its schema = %v (%v), want %v", c.version, err == nil, err, c.fits)
+			t.Errorf("chart %s (probe timings dropped: %v): the tool's values fit its schema = %v (%v), want %v", c.version, c.fitted, err == nil, err, c.fits)
 		}
 	}
 }

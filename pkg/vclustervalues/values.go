@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -32,8 +33,25 @@ const (
 	// OldestChartVersion is the oldest vcluster chart the values fit: the
 	// schemas of 0.21-0.23 have no controlPlane.distro.k8s.image (the tenant's
 	// Kubernetes version), 0.24 was never published as a Go module here,
-	// 0.25 takes them (TestOldestChartIsWhereTheValuesStartToFit).
+	// 0.25 takes them (TestOldestChartIsWhereTheValuesStartToFit), all but
+	// the probe timings (see TakesProbeTimings).
 	OldestChartVersion = "0.25.0"
+	// ProbeTimingsChartVersion is the first chart whose values take the
+	// probes' periodSeconds and failureThreshold (loft-sh/vcluster#2855);
+	// they are dropped for older ones (WithoutProbeTimings).
+	ProbeTimingsChartVersion = "0.26.0"
+)
+
+// The control plane's startup probe: the chart probes /readyz every 6 s
+// (300 times), so a control plane that serves a moment after a probe
+// failed waits up to 6 s more before the pod is Ready, its Service has an
+// endpoint and wake returns (issue #27's breakdown: 2.4 s of a 13 s wake
+// at the median on the real node). Every second, with the same 30 minutes
+// before the kubelet gives up. The kubelet runs the readiness probe at once
+// when the startup probe passes, so its period (2 s) is left as it is.
+const (
+	StartupProbePeriodSeconds    = 1
+	StartupProbeFailureThreshold = 1800
 )
 
 // IsChartPath says a chart reference is a local directory or archive: only
@@ -92,7 +110,20 @@ type Proxy struct {
 type StatefulSet struct {
 	Labels     map[string]string `json:"labels,omitempty"`
 	Pods       Pods              `json:"pods,omitzero"`
+	Probes     Probes            `json:"probes,omitzero"`
 	Scheduling Scheduling        `json:"scheduling,omitzero"`
+}
+
+// Probes is controlPlane.statefulSet.probes.
+type Probes struct {
+	StartupProbe Probe `json:"startupProbe,omitzero"`
+}
+
+// Probe is one of controlPlane.statefulSet.probes.* (the timings the tool
+// sets; charts from ProbeTimingsChartVersion).
+type Probe struct {
+	PeriodSeconds    int `json:"periodSeconds,omitempty"`
+	FailureThreshold int `json:"failureThreshold,omitempty"`
 }
 
 // Pods is controlPlane.statefulSet.pods.
@@ -173,6 +204,7 @@ func Tenant(name, pool, k8sVersion string, isolation bool) Values {
 	}}
 	sts.Labels = tenant.Labels(name, pool)
 	sts.Pods.Labels = tenant.Labels(name, pool)
+	sts.Probes.StartupProbe = Probe{PeriodSeconds: StartupProbePeriodSeconds, FailureThreshold: StartupProbeFailureThreshold}
 	v.ControlPlane.Proxy.ExtraSANs = tenant.ServiceSANs(tenant.NamespaceFor(name))
 	v.ControlPlane.Distro.K8S.Image.Tag = k8sVersion
 	pinWorkloads(&v, pool)
@@ -204,6 +236,92 @@ func pinWorkloads(v *Values, pool string) {
 func Isolation(name, workspace string) Policies {
 	on := func() Policy { return Policy{Enabled: true, Labels: tenant.Labels(name, workspace)} }
 	return Policies{ResourceQuota: on(), LimitRange: on(), NetworkPolicy: on()}
+}
+
+// TakesProbeTimings says whether the vcluster chart of version
+// chartVersion takes the probes' periodSeconds and failureThreshold: from
+// ProbeTimingsChartVersion on (older schemas allow only probes.*.enabled).
+// A version that is not a plain x.y.z (a range, empty: the default chart)
+// is taken as new enough.
+func TakesProbeTimings(chartVersion string) bool {
+	return !olderThan(chartVersion, ProbeTimingsChartVersion)
+}
+
+// WithoutProbeTimings returns vals without the probes' periodSeconds and
+// failureThreshold, for a chart that refuses them (TakesProbeTimings).
+// vals is not modified.
+func WithoutProbeTimings(vals map[string]any) map[string]any {
+	cp, _ := vals["controlPlane"].(map[string]any)
+	sts, _ := cp["statefulSet"].(map[string]any)
+	probes, _ := sts["probes"].(map[string]any)
+	if probes == nil {
+		return vals
+	}
+	fitted := map[string]any{}
+	for name, p := range probes {
+		pm, ok := p.(map[string]any)
+		if !ok {
+			fitted[name] = p
+			continue
+		}
+		kept := map[string]any{}
+		for k, v := range pm {
+			if k != "periodSeconds" && k != "failureThreshold" {
+				kept[k] = v
+			}
+		}
+		if len(kept) > 0 {
+			fitted[name] = kept
+		}
+	}
+	outSTS := Merge(sts, nil)
+	if len(fitted) > 0 {
+		outSTS["probes"] = fitted
+	} else {
+		delete(outSTS, "probes")
+	}
+	outCP := Merge(cp, nil)
+	outCP["statefulSet"] = outSTS
+	out := Merge(vals, nil)
+	out["controlPlane"] = outCP
+	return out
+}
+
+// olderThan says whether version a (x.y.z, an optional leading v and any
+// pre-release or build suffix ignored) is older than b; false when a does
+// not parse.
+func olderThan(a, b string) bool {
+	pa, ok := semverCore(a)
+	pb, okb := semverCore(b)
+	if !ok || !okb {
+		return false
+	}
+	for i := range pa {
+		if pa[i] != pb[i] {
+			return pa[i] < pb[i]
+		}
+	}
+	return false
+}
+
+func semverCore(v string) ([3]int, bool) {
+	var out [3]int
+	v = strings.TrimPrefix(v, "v")
+	if i := strings.IndexAny(v, "-+"); i >= 0 {
+		v = v[:i]
+	}
+	parts := strings.Split(v, ".")
+	if len(parts) != 3 {
+		return out, false
+	}
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 {
+			return out, false
+		}
+		out[i] = n
+	}
+	return out, true
 }
 
 // Map returns the values as the chart takes them: JSON types only

@@ -34,6 +34,10 @@ func TestValuesPinToPoolAndAddSANs(t *testing.T) {
         app.kubernetes.io/managed-by: kubectl-tenant
         tenant.kubectl-tenant.io/name: demo
         tenant.kubectl-tenant.io/workspace: project-x
+    probes:
+      startupProbe:
+        failureThreshold: 1800
+        periodSeconds: 1
     scheduling:
       nodeSelector:
         project: project-x
@@ -121,5 +125,35 @@ func TestIsolationAddsPolicies(t *testing.T) {
 	}
 	if !reflect.DeepEqual(v["policies"], want) {
 		t.Fatalf("policies = %v, want %v", v["policies"], want)
+	}
+}
+
+// WithoutProbeTimings drops only the timings, keeps what else a user set
+// on the probes, and leaves its argument alone.
+func TestWithoutProbeTimingsKeepsTheRest(t *testing.T) {
+	in, err := For("demo", "project-x", "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in = Merge(in, map[string]any{"controlPlane": map[string]any{"statefulSet": map[string]any{"probes": map[string]any{
+		"livenessProbe": map[string]any{"enabled": false},
+	}}}})
+	before, _ := yaml.Marshal(in)
+	out := WithoutProbeTimings(in)
+	if after, _ := yaml.Marshal(in); string(after) != string(before) {
+		t.Fatalf("WithoutProbeTimings changed its argument:\n%s", after)
+	}
+	probes := out["controlPlane"].(map[string]any)["statefulSet"].(map[string]any)["probes"]
+	want := map[string]any{"livenessProbe": map[string]any{"enabled": false}}
+	if !reflect.DeepEqual(probes, want) {
+		t.Fatalf("probes after WithoutProbeTimings: %v, want %v", probes, want)
+	}
+	if _, ok := out["sync"]; !ok {
+		t.Fatal("WithoutProbeTimings dropped more than the probes")
+	}
+	for v, want := range map[string]bool{"0.25.0": false, "v0.25.3": false, "0.26.0": true, "0.34.0": true, "": true, "~0.25": true, "0.26.0-rc.1": true} {
+		if got := TakesProbeTimings(v); got != want {
+			t.Errorf("TakesProbeTimings(%q) = %v, want %v", v, got, want)
+		}
 	}
 }

@@ -222,6 +222,9 @@ func (b *Backend) resolve(ctx context.Context, cfg *action.Configuration, req te
 	if r.chart, err = b.loadChart(cfg, req); err != nil {
 		return nil, err
 	}
+	if !takesProbeTimings(r.chart) {
+		r.vals = vclustervalues.WithoutProbeTimings(r.vals)
+	}
 	// A local chart (the module's chart/ says 0.0.1) is the user's choice.
 	if _, local := localChart(req); !local && r.chart.Metadata != nil && r.chart.Metadata.Name == vclustervalues.DefaultChart {
 		if err := supportedChart(r.chart.Metadata.Version); err != nil {
@@ -229,6 +232,23 @@ func (b *Backend) resolve(ctx context.Context, cfg *action.Configuration, req te
 		}
 	}
 	return r, nil
+}
+
+// takesProbeTimings says whether the chart's own values have the startup
+// probe's periodSeconds (vcluster charts from
+// vclustervalues.ProbeTimingsChartVersion): older schemas refuse the
+// timings the tool sets. Read from the chart loaded, so a local chart
+// (whose Chart.yaml may say 0.0.1) is judged by what it is.
+func takesProbeTimings(ch *chart.Chart) bool {
+	if ch == nil {
+		return true
+	}
+	cp, _ := ch.Values["controlPlane"].(map[string]any)
+	sts, _ := cp["statefulSet"].(map[string]any)
+	probes, _ := sts["probes"].(map[string]any)
+	startup, _ := probes["startupProbe"].(map[string]any)
+	_, ok := startup["periodSeconds"]
+	return ok
 }
 
 // CheckChartVersion implements tenant.ChartChecker: create and upgrade ask

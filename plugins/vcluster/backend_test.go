@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	kubefake "helm.sh/helm/v3/pkg/kube/fake"
@@ -259,5 +260,18 @@ func TestFencedInstallLeavesThePendingRelease(t *testing.T) {
 	}
 	if r := lastConfig(t, b); r.Version != 1 || r.Info.Status != release.StatusPendingInstall {
 		t.Fatalf("release after fenced runs: version %d %s, want the pending version 1", r.Version, r.Info.Status)
+	}
+}
+
+// A chart older than 0.26 refuses the probe timings the tool sets: they are
+// dropped for a chart whose own values have no startupProbe.periodSeconds.
+func TestTakesProbeTimingsReadsTheChart(t *testing.T) {
+	withTimings := &chart.Chart{Values: map[string]any{"controlPlane": map[string]any{"statefulSet": map[string]any{"probes": map[string]any{
+		"startupProbe": map[string]any{"enabled": true, "periodSeconds": 6, "failureThreshold": 300}}}}}}
+	old := &chart.Chart{Values: map[string]any{"controlPlane": map[string]any{"statefulSet": map[string]any{"probes": map[string]any{
+		"startupProbe": map[string]any{"enabled": true}}}}}}
+	if !takesProbeTimings(withTimings) || takesProbeTimings(old) || takesProbeTimings(&chart.Chart{}) {
+		t.Fatalf("takesProbeTimings: with timings %v, 0.25-like %v, no values %v; want true, false, false",
+			takesProbeTimings(withTimings), takesProbeTimings(old), takesProbeTimings(&chart.Chart{}))
 	}
 }
