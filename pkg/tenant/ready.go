@@ -58,16 +58,23 @@ func (h *Host) WaitReady(ctx context.Context, t *Target, timeout time.Duration) 
 	}
 	err = h.Report.Step(StepReady, func() error {
 		return h.poll(ctx, StepReady, func() (bool, string, error) {
+			// The API answering through a port-forward is not yet what
+			// list and status call Ready, nor does the Service have an
+			// endpoint (what Argo CD uses) until the kubelet's probes
+			// pass: wait for the workload's ready replicas first (two
+			// LISTs a tick). The kubelet's probes ask the same /readyz,
+			// so the port-forward probe then answers at once rather than
+			// a port-forward every tick competing with the booting
+			// control plane for CPU.
+			if ok, msg, err := h.controlPlaneReady(ctx, ns); err != nil || !ok {
+				return false, msg, err
+			}
 			v, err := probe(ctx, ns, pod.Name, creds)
 			if err != nil {
 				return false, "virtual API not ready: " + FirstLine(err.Error()), nil
 			}
 			version = v
-			// The API answering through a port-forward is not yet what
-			// list and status call Ready, nor does the Service have an
-			// endpoint (what Argo CD uses) until the kubelet's probes
-			// pass: wait for the workload's ready replicas too.
-			return h.controlPlaneReady(ctx, ns)
+			return true, "", nil
 		})
 	})
 	if err != nil || version == "" {
