@@ -19,9 +19,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -291,54 +288,9 @@ func waitFor(ctx context.Context, t *testing.T, what string, cond func() (bool, 
 // syncFromGit commits a ConfigMap to a new local git repository and has Argo
 // CD's application-controller sync it into tenant name (destination by
 // name): the Application must be Synced and Healthy and the ConfigMap in the
-// tenant.
+// tenant. The Application is deleted on return.
 func syncFromGit(ctx context.Context, t *testing.T, env *testenv.Env, name string) {
 	t.Helper()
-	repo := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(repo, "app"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cm := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-argocd\n  namespace: default\ndata:\n  synced: \"yes\"\n"
-	if err := os.WriteFile(filepath.Join(repo, "app", "cm.yaml"), []byte(cm), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"},
-		{"-c", "user.email=test@example.invalid", "-c", "user.name=test", "commit", "-q", "-m", "app"}} {
-		if out, err := exec.CommandContext(ctx, "git", append([]string{"-C", repo}, args...)...).CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
-	rc, err := env.RESTConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dyn, err := dynamic.NewForConfig(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	apps := dyn.Resource(schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applications"}).Namespace(testenv.ArgoCDNamespace)
-	app := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
-		"metadata": map[string]any{"name": name + "-app", "namespace": testenv.ArgoCDNamespace},
-		"spec": map[string]any{
-			"project":     "default",
-			"source":      map[string]any{"repoURL": "file://" + repo, "targetRevision": "main", "path": "app"},
-			"destination": map[string]any{"name": name, "namespace": "default"},
-			"syncPolicy":  map[string]any{"automated": map[string]any{}},
-		},
-	}}
-	if _, err := apps.Create(ctx, app, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = apps.Delete(context.Background(), name+"-app", metav1.DeleteOptions{}) }()
-	waitFor(ctx, t, "Application "+name+"-app to be Synced and Healthy", func() (bool, string) {
-		a, err := apps.Get(ctx, name+"-app", metav1.GetOptions{})
-		if err != nil {
-			return false, err.Error()
-		}
-		sync, _, _ := unstructured.NestedString(a.Object, "status", "sync", "status")
-		health, _, _ := unstructured.NestedString(a.Object, "status", "health", "status")
-		conds, _, _ := unstructured.NestedSlice(a.Object, "status", "conditions")
-		return sync == "Synced" && health == "Healthy", fmt.Sprintf("sync %q health %q conditions %v", sync, health, conds)
-	})
+	stop := keepSyncing(ctx, t, env, name)
+	stop()
 }
