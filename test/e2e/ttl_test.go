@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -185,19 +186,21 @@ func TestGCResumesAcrossAPIServerRestart(t *testing.T) {
 	w.assertGone(name, nil)
 }
 
-// TestGCAsRenderedServiceAccount runs gc with nothing but the rights of the
-// rendered ServiceAccount (its ClusterRole and its Role in Argo CD's
-// namespace applied for real, a token of its own), as the rendered CronJob
-// runs it: an expired Helm tenant and an expired GitOps tenant (an Argo CD
-// Application, which gc deletes so Argo CD prunes the vCluster) are deleted
-// completely, so the rendered RBAC is enough.
+// TestGCAsRenderedServiceAccount runs the rendered CronJob's command (its
+// arguments as rendered) with nothing but the rights of the rendered
+// ServiceAccount (its ClusterRole and its Role in Argo CD's namespace
+// applied for real, a token of its own): an expired Helm tenant and an
+// expired GitOps tenant (an Argo CD Application, which gc deletes so Argo CD
+// prunes the vCluster) are deleted completely, and an idle tenant is put to
+// sleep (issue #27's in-cluster sleep), so the rendered RBAC is enough.
 func TestGCAsRenderedServiceAccount(t *testing.T) {
 	w := newWorld(t)
-	const name, gitName = "e2e-gc-sa", "e2e-gc-sa-git"
+	const name, gitName, idleName = "e2e-gc-sa", "e2e-gc-sa-git", "e2e-gc-sa-idle"
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	w.deleteAtEnd(name)
 	w.deleteAtEnd(gitName)
+	w.deleteAtEnd(idleName)
 	dir := t.TempDir()
 	cfgPath, repo := filepath.Join(dir, "config.yaml"), filepath.Join(dir, "repo")
 	cfg := "repoURL: https://git.example.com/platform.git\nargocdNamespace: " + w.env.ArgoCDNamespace + "\nclusters: []\n"
@@ -208,6 +211,7 @@ func TestGCAsRenderedServiceAccount(t *testing.T) {
 
 	cs, dyn, mapper := w.clients()
 	var sa, ns string
+	var gcArgs []string
 	for _, m := range renderedManifests(t, repo) {
 		if !strings.HasPrefix(filepath.ToSlash(m.path), "system/tenant-gc/") {
 			// Only gc's own objects: system/host-defaults would replace the
@@ -216,7 +220,15 @@ func TestGCAsRenderedServiceAccount(t *testing.T) {
 			continue
 		}
 		if m.obj.GetKind() == "CronJob" {
-			continue // kwok nodes run no Jobs: gc runs as the binary below
+			// kwok nodes run no Jobs: its command runs as the binary below.
+			cs, _, _ := unstructured.NestedSlice(m.obj.Object, "spec", "jobTemplate", "spec", "template", "spec", "containers")
+			if len(cs) == 1 {
+				cmd, _, _ := unstructured.NestedStringSlice(cs[0].(map[string]any), "command")
+				if len(cmd) > 1 && cmd[0] == "kubectl-tenant" {
+					gcArgs = cmd[1:]
+				}
+			}
+			continue
 		}
 		switch m.obj.GetKind() {
 		case "ServiceAccount":
@@ -232,6 +244,9 @@ func TestGCAsRenderedServiceAccount(t *testing.T) {
 	}
 	if sa == "" {
 		t.Fatal("no ServiceAccount rendered under system/")
+	}
+	if len(gcArgs) == 0 || gcArgs[0] != "gc" {
+		t.Fatalf("rendered CronJob's command: kubectl-tenant %v, want kubectl-tenant gc ...", gcArgs)
 	}
 	tok, err := cs.CoreV1().ServiceAccounts(ns).CreateToken(ctx, sa, &authnv1.TokenRequest{}, metav1.CreateOptions{})
 	if err != nil {
@@ -286,14 +301,20 @@ func TestGCAsRenderedServiceAccount(t *testing.T) {
 		t.Fatalf("create --gitops: exit %d\nstderr: %s", r.code, r.stderr)
 	}
 	w.waitApplication(gitName)
-	r := w.run(ctx, "gc", "--kubeconfig", saKubeconfig, "--wait", "5m")
-	t.Logf("gc as %s/%s: exit %d\nstdout:\n%s\nstderr:\n%s", ns, sa, r.code, r.stdout, r.stderr)
-	if r.code != 0 || !strings.Contains(r.stdout, "tenant/"+name+" deleted") || !strings.Contains(r.stdout, "tenant/"+gitName+" deleted") {
+	w.mustRun("create", idleName, "--pool", "project-x", "--sleep-after", "1s", "--connect=false")
+	time.Sleep(1100 * time.Millisecond) // idle for longer than its limit
+	r := w.run(ctx, append(slices.Clone(gcArgs), "--kubeconfig", saKubeconfig, "--wait", "5m")...)
+	t.Logf("kubectl-tenant %s as %s/%s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(gcArgs, " "), ns, sa, r.code, r.stdout, r.stderr)
+	if r.code != 0 || !strings.Contains(r.stdout, "tenant/"+name+" deleted") || !strings.Contains(r.stdout, "tenant/"+gitName+" deleted") ||
+		!strings.Contains(r.stdout, "tenant/"+idleName+" slept") {
 		t.Fatalf("gc with the rendered RBAC: exit %d", r.code)
 	}
 	w.assertGone(name, nil)
 	w.assertNoApplication(gitName)
 	w.assertGone(gitName, nil)
+	if got := w.list()[idleName]; got.Status != tenant.StatusSleeping {
+		t.Fatalf("%s after the in-cluster gc: %s, want %s", idleName, got.Status, tenant.StatusSleeping)
+	}
 }
 
 // TestGCInterruptedThenRerun kills gc while it waits for the expired
