@@ -49,12 +49,14 @@ var wakeMilestones = []string{
 // times `kubectl tenant wake NAME` (waits for the API, as a user runs it),
 // recording when each milestone of the wake was first seen. It reports p50
 // and p95 of the wake and logs the per-milestone medians (offsets from the
-// start of the command). Run one at a time, -benchtime 1x:
+// start of the command). With WAKE_BEFORE_BIN (a kubectl-tenant built from
+// another commit) a second tenant is created and woken by that binary, the
+// two taking turns (order alternating), so before and after share the
+// playground and the machine's load. Run one at a time, -benchtime 1x, -v
+// for the tables:
 //
-//	cd test/testenv && go test -run '^$' -bench '^BenchmarkWakeRealNode$' -benchtime 1x -timeout 30m ./realnodes/
-//
-// The file builds against main before #27's wake work too (copy it into a
-// worktree of that commit) for the before figure.
+//	cd test/testenv && WAKE_BEFORE_BIN=/tmp/kubectl-tenant-63b38a1 go test -run '^$' \
+//	  -bench '^BenchmarkWakeRealNode$' -benchtime 1x -v -timeout 40m ./realnodes/
 func BenchmarkWakeRealNode(b *testing.B) {
 	runs := 10
 	if s := os.Getenv("WAKE_RUNS"); s != "" {
@@ -86,44 +88,60 @@ func BenchmarkWakeRealNode(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c := newBenchCLI(b, env)
-	const name = "wakebench"
-	ns := "vcluster-" + name
-	c.run(ctx, "create", name, "--pool", pool, "--connect=false")
-
-	var walls []float64
-	offsets := map[string][]float64{}
+	type subject struct {
+		label, name string
+		c           *benchCLI
+		walls       []float64
+		offsets     map[string][]float64
+	}
+	subjects := []*subject{{label: "this build", name: "wakebench", c: newBenchCLI(b, env, "")}}
+	if bin := os.Getenv("WAKE_BEFORE_BIN"); bin != "" {
+		subjects = append(subjects, &subject{label: "WAKE_BEFORE_BIN " + bin, name: "wakebefore", c: newBenchCLI(b, env, bin)})
+	}
+	for _, s := range subjects {
+		s.offsets = map[string][]float64{}
+		s.c.run(ctx, "create", s.name, "--pool", pool, "--connect=false")
+	}
 	for i := 0; i < runs; i++ {
-		c.run(ctx, "sleep", name)
-		ms, wall := timeWake(ctx, b, c, cs, ns, name)
-		walls = append(walls, wall.Seconds())
-		var line []string
-		for _, m := range wakeMilestones {
-			if at, ok := ms[m]; ok {
-				offsets[m] = append(offsets[m], at.Seconds())
-				line = append(line, fmt.Sprintf("%s %.2f", m, at.Seconds()))
+		for j := range subjects {
+			s := subjects[(i+j)%len(subjects)]
+			s.c.run(ctx, "sleep", s.name)
+			ms, wall := timeWake(ctx, b, s.c, cs, "vcluster-"+s.name, s.name)
+			s.walls = append(s.walls, wall.Seconds())
+			var line []string
+			for _, m := range wakeMilestones {
+				if at, ok := ms[m]; ok {
+					s.offsets[m] = append(s.offsets[m], at.Seconds())
+					line = append(line, fmt.Sprintf("%s %.2f", m, at.Seconds()))
+				}
 			}
+			b.Logf("%s run %d: wake %.2f s; %s", s.label, i+1, wall.Seconds(), strings.Join(line, ", "))
 		}
-		b.Logf("run %d: wake %.2f s; %s", i+1, wall.Seconds(), strings.Join(line, ", "))
 	}
-	p50, p95 := percentile(walls, 50), percentile(walls, 95)
-	sorted := slices.Clone(walls)
-	slices.Sort(sorted)
-	b.Logf("wake over %d runs: p50 %.2f s, p95 %.2f s, min %.2f, max %.2f", runs, p50, p95, sorted[0], sorted[len(sorted)-1])
-	var tbl strings.Builder
-	fmt.Fprintf(&tbl, "\n| milestone | median offset (s) | median step (s) | runs seen |\n|---|---:|---:|---:|\n")
-	prev := 0.0
-	for _, m := range wakeMilestones {
-		if len(offsets[m]) == 0 {
-			continue
+	for k, s := range subjects {
+		p50, p95 := percentile(s.walls, 50), percentile(s.walls, 95)
+		sorted := slices.Clone(s.walls)
+		slices.Sort(sorted)
+		var tbl strings.Builder
+		fmt.Fprintf(&tbl, "%s: wake over %d runs: p50 %.2f s, p95 %.2f s, min %.2f, max %.2f\n", s.label, runs, p50, p95, sorted[0], sorted[len(sorted)-1])
+		fmt.Fprintf(&tbl, "| milestone | median offset (s) | median step (s) | runs seen |\n|---|---:|---:|---:|\n")
+		prev := 0.0
+		for _, m := range wakeMilestones {
+			if len(s.offsets[m]) == 0 {
+				continue
+			}
+			med := percentile(s.offsets[m], 50)
+			fmt.Fprintf(&tbl, "| %s | %.2f | %.2f | %d |\n", m, med, med-prev, len(s.offsets[m]))
+			prev = med
 		}
-		med := percentile(offsets[m], 50)
-		fmt.Fprintf(&tbl, "| %s | %.2f | %.2f | %d |\n", m, med, med-prev, len(offsets[m]))
-		prev = med
+		b.Log(tbl.String())
+		unit := "wake"
+		if k > 0 {
+			unit = "before-wake"
+		}
+		b.ReportMetric(p50, unit+"-p50-s")
+		b.ReportMetric(p95, unit+"-p95-s")
 	}
-	b.Log(tbl.String())
-	b.ReportMetric(p50, "wake-p50-s")
-	b.ReportMetric(p95, "wake-p95-s")
 }
 
 // timeWake runs `wake NAME`, watching the tenant's StatefulSet, pods and
@@ -303,15 +321,19 @@ type benchCLI struct {
 	kubeconfig string
 }
 
-func newBenchCLI(tb testing.TB, env *testenv.Env) *benchCLI {
+// newBenchCLI builds kubectl-tenant from this repository, or uses bin.
+func newBenchCLI(tb testing.TB, env *testenv.Env, bin string) *benchCLI {
 	tb.Helper()
 	dir := tb.TempDir()
-	c := &benchCLI{tb: tb, bin: dir + "/kubectl-tenant", kubeconfig: dir + "/kubeconfig", state: dir + "/state"}
-	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", c.bin, "./cmd/kubectl-tenant")
-	build.Dir = repoRoot()
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		tb.Fatalf("building kubectl-tenant: %v\n%s", err, out)
+	c := &benchCLI{tb: tb, bin: bin, kubeconfig: dir + "/kubeconfig", state: dir + "/state"}
+	if bin == "" {
+		c.bin = dir + "/kubectl-tenant"
+		build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", c.bin, "./cmd/kubectl-tenant")
+		build.Dir = repoRoot()
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			tb.Fatalf("building kubectl-tenant: %v\n%s", err, out)
+		}
 	}
 	kc, err := os.ReadFile(env.Kubeconfig)
 	if err != nil {
