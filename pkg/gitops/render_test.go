@@ -358,3 +358,21 @@ func TestTenantAdminHasNoDefaultGroup(t *testing.T) {
 		t.Errorf("system:authenticated: %v", err)
 	}
 }
+
+// TestProbeTimingsFollowTheChart: the tenant values carry the tool's
+// startup-probe timings for the default chart, and none for a chart older
+// than 0.26, whose schema refuses them.
+func TestProbeTimingsFollowTheChart(t *testing.T) {
+	for version, want := range map[string]bool{"": true, "0.34.0": true, "0.25.0": false} {
+		cfg := mustLoad(t, "minimal")
+		cfg.VClusterChart.Version = version
+		files := mustRender(t, cfg)
+		vals := string(files["vcluster/project-x/helm/values.yaml"])
+		if vals == "" {
+			t.Fatalf("chart %q: no vcluster/project-x/helm/values.yaml rendered", version)
+		}
+		if got := strings.Contains(vals, "periodSeconds: 1"); got != want {
+			t.Errorf("chart %q: startup probe timings in the values = %v, want %v:\n%s", version, got, want, vals)
+		}
+	}
+}
