@@ -69,17 +69,17 @@ type Setting struct {
 // their values from a Resolver (or, for the ones of no setting, reads them by
 // these names from the environment the Factory read once).
 const (
-	EnvChartRepo       = "KUBECTL_TENANT_CHART_REPO"
-	EnvChart           = "KUBECTL_TENANT_CHART"
-	EnvChartVersion    = "KUBECTL_TENANT_CHART_VERSION"
-	EnvValues          = "KUBECTL_TENANT_VALUES"
-	EnvPool            = "KUBECTL_TENANT_POOL"
-	EnvArgoCDNamespace = "KUBECTL_TENANT_ARGOCD_NAMESPACE"
-	EnvArgoCDServer    = "KUBECTL_TENANT_ARGOCD_SERVER"
-	EnvTTL             = "KUBECTL_TENANT_TTL"
-	EnvIsolation       = "KUBECTL_TENANT_ISOLATION"
-	EnvSleepAfter      = "KUBECTL_TENANT_SLEEP_AFTER"
-	EnvWakeOnConnect   = "KUBECTL_TENANT_WAKE"
+	EnvChartRepo              = "KUBECTL_TENANT_CHART_REPO"
+	EnvChart                  = "KUBECTL_TENANT_CHART"
+	EnvChartVersion           = "KUBECTL_TENANT_CHART_VERSION"
+	EnvValues                 = "KUBECTL_TENANT_VALUES"
+	EnvPool                   = "KUBECTL_TENANT_POOL"
+	EnvArgoCDNamespace        = "KUBECTL_TENANT_ARGOCD_NAMESPACE"
+	EnvArgoCDServer           = "KUBECTL_TENANT_ARGOCD_SERVER"
+	EnvTTL                    = "KUBECTL_TENANT_TTL"
+	EnvIsolation              = "KUBECTL_TENANT_ISOLATION"
+	EnvSleepAfter             = "KUBECTL_TENANT_SLEEP_AFTER"
+	EnvWakeOnConnect          = "KUBECTL_TENANT_WAKE"
 	EnvArgoCDTokenLifetime    = "KUBECTL_TENANT_ARGOCD_TOKEN_LIFETIME"
 	EnvArgoCDTokenRenewBefore = "KUBECTL_TENANT_ARGOCD_RENEW_BEFORE"
 	// Environment only, no host key: the host defaults cannot turn the
