@@ -119,7 +119,8 @@ func gcApplication(c *Config, labels map[string]string) obj {
 // an idle tenant to sleep (issue #27) patches its namespace's annotations
 // and scales its control plane's workload to zero (list, patch), then
 // deletes the pods it synced (list, delete). Nothing here creates anything
-// but the tenant's Lease (held while deleting or sleeping). What gc
+// but the tenant's Lease (held while deleting or sleeping) and the
+// port-forward that renews Argo CD's token inside a vCluster. What gc
 // touches in Argo CD's namespace is in gcArgoCDRole.
 func gcClusterRole(labels map[string]string) obj {
 	del := []string{"delete"}
@@ -136,6 +137,11 @@ func gcClusterRole(labels map[string]string) obj {
 			{"apiGroups": []string{"rbac.authorization.k8s.io"}, "resources": []string{"roles", "rolebindings", "clusterroles", "clusterrolebindings"}, "verbs": del},
 			{"apiGroups": []string{"networking.k8s.io"}, "resources": []string{"networkpolicies", "ingresses"}, "verbs": del},
 			{"apiGroups": []string{"policy"}, "resources": []string{"poddisruptionbudgets"}, "verbs": del},
+			// Renewing Argo CD's token (issue #25) reaches the vCluster's API
+			// through a port-forward to its control-plane pod (with the
+			// admin credentials of Secret vc-vcluster, read above) and
+			// updates Argo CD's cluster Secret when its API cannot be used.
+			{"apiGroups": []string{""}, "resources": []string{"pods/portforward"}, "verbs": []string{"create"}},
 			// The tenant's lease, held while it is deleted (tenant.LeaseName).
 			{"apiGroups": []string{"coordination.k8s.io"}, "resources": []string{"leases"}, "verbs": []string{"get", "create", "update", "delete"}},
 		},

@@ -48,6 +48,11 @@ const (
 	KeyWarmPools       = "warmPools"
 	KeyIdleSleepAfter  = "idleSleepAfter"
 	KeyWakeOnConnect   = "wakeOnConnect"
+	// KeyArgoCDTokenLifetime is how long the token register gives Argo CD
+	// is valid; KeyArgoCDTokenRenewBefore is how long before its expiry
+	// gc (or a re-run of register) replaces it.
+	KeyArgoCDTokenLifetime    = "argocdTokenLifetime"
+	KeyArgoCDTokenRenewBefore = "argocdTokenRenewBefore"
 )
 
 // Setting describes one default: its key, the flag and environment variable
@@ -64,17 +69,19 @@ type Setting struct {
 // their values from a Resolver (or, for the ones of no setting, reads them by
 // these names from the environment the Factory read once).
 const (
-	EnvChartRepo       = "KUBECTL_TENANT_CHART_REPO"
-	EnvChart           = "KUBECTL_TENANT_CHART"
-	EnvChartVersion    = "KUBECTL_TENANT_CHART_VERSION"
-	EnvValues          = "KUBECTL_TENANT_VALUES"
-	EnvPool            = "KUBECTL_TENANT_POOL"
-	EnvArgoCDNamespace = "KUBECTL_TENANT_ARGOCD_NAMESPACE"
-	EnvArgoCDServer    = "KUBECTL_TENANT_ARGOCD_SERVER"
-	EnvTTL             = "KUBECTL_TENANT_TTL"
-	EnvIsolation       = "KUBECTL_TENANT_ISOLATION"
-	EnvSleepAfter      = "KUBECTL_TENANT_SLEEP_AFTER"
-	EnvWakeOnConnect   = "KUBECTL_TENANT_WAKE"
+	EnvChartRepo              = "KUBECTL_TENANT_CHART_REPO"
+	EnvChart                  = "KUBECTL_TENANT_CHART"
+	EnvChartVersion           = "KUBECTL_TENANT_CHART_VERSION"
+	EnvValues                 = "KUBECTL_TENANT_VALUES"
+	EnvPool                   = "KUBECTL_TENANT_POOL"
+	EnvArgoCDNamespace        = "KUBECTL_TENANT_ARGOCD_NAMESPACE"
+	EnvArgoCDServer           = "KUBECTL_TENANT_ARGOCD_SERVER"
+	EnvTTL                    = "KUBECTL_TENANT_TTL"
+	EnvIsolation              = "KUBECTL_TENANT_ISOLATION"
+	EnvSleepAfter             = "KUBECTL_TENANT_SLEEP_AFTER"
+	EnvWakeOnConnect          = "KUBECTL_TENANT_WAKE"
+	EnvArgoCDTokenLifetime    = "KUBECTL_TENANT_ARGOCD_TOKEN_LIFETIME"
+	EnvArgoCDTokenRenewBefore = "KUBECTL_TENANT_ARGOCD_RENEW_BEFORE"
 	// Environment only, no host key: the host defaults cannot turn the
 	// caller's TLS checks off.
 	EnvArgoCDInsecure  = "KUBECTL_TENANT_ARGOCD_INSECURE"
@@ -90,6 +97,9 @@ const (
 	BuiltInChartRepo       = vclustervalues.DefaultChartRepo
 	BuiltInChartVersion    = vclustervalues.DefaultChartVersion
 	BuiltInArgoCDNamespace = "argocd"
+	// MinArgoCDTokenLifetime is the shortest token kube-apiserver issues
+	// (a TokenRequest's expirationSeconds must be at least 600).
+	MinArgoCDTokenLifetime = 10 * time.Minute
 )
 
 // Settings are every default, in the order config view shows them.
@@ -106,6 +116,8 @@ var Settings = []Setting{
 	{Key: KeyIsolation, Flag: "isolation", Env: EnvIsolation, BuiltIn: "false", Help: "quota, limit range and network policies for new tenants"},
 	{Key: KeyIdleSleepAfter, Flag: "sleep-after", Env: EnvSleepAfter, BuiltIn: "0s", Help: "how long a tenant may stay idle (no connect, no request through its forwarder) before gc puts it to sleep (0s: never); create/extend --sleep-after set it per tenant"},
 	{Key: KeyWakeOnConnect, Flag: "wake", Env: EnvWakeOnConnect, BuiltIn: "false", Help: "connect wakes a sleeping tenant without asking"},
+	{Key: KeyArgoCDTokenLifetime, Flag: "argocd-token-lifetime", Env: EnvArgoCDTokenLifetime, BuiltIn: "24h", Help: "lifetime of the token register gives Argo CD (bound to an object in the vCluster; at least 10m); gc renews it"},
+	{Key: KeyArgoCDTokenRenewBefore, Flag: "argocd-renew-before", Env: EnvArgoCDTokenRenewBefore, BuiltIn: "0s", Help: "gc replaces Argo CD's token when it expires within this (0s: half of the token's lifetime)"},
 	{Key: KeyWarmPools, Help: "warm pools: spare tenants per node pool, e.g. {project-x: {size: 3, state: running}} (`kubectl tenant pool set`)"},
 }
 
@@ -179,9 +191,13 @@ func malformed(key, problem string) error { return &MalformedError{key, problem}
 
 func check(k, v string) error {
 	switch k {
-	case KeyTTL, KeyMaxTTL, KeyIdleSleepAfter:
+	case KeyTTL, KeyMaxTTL, KeyIdleSleepAfter, KeyArgoCDTokenRenewBefore:
 		if d, err := time.ParseDuration(v); err != nil || d < 0 {
 			return fmt.Errorf("%q is not a duration such as 8h", v)
+		}
+	case KeyArgoCDTokenLifetime:
+		if d, err := time.ParseDuration(v); err != nil || d < MinArgoCDTokenLifetime {
+			return fmt.Errorf("%q is not a duration of at least %s", v, MinArgoCDTokenLifetime)
 		}
 	case KeyIsolation, KeyWakeOnConnect:
 		if _, err := strconv.ParseBool(v); err != nil {

@@ -353,3 +353,22 @@ func (r Resolver) envBool(name string) (bool, error) {
 	}
 	return v, nil
 }
+
+// ArgoCDToken resolves the lifetime of the token register and gc give
+// Argo CD (at least MinArgoCDTokenLifetime, the shortest kube-apiserver
+// issues) and how long before its expiry it is renewed (0: half of the
+// token's own lifetime; not more than the lifetime). Bad values are usage
+// errors naming where they came from.
+func (r Resolver) ArgoCDToken() (lifetime, renewBefore time.Duration, err error) {
+	lifetime, v, err := r.Duration(KeyArgoCDTokenLifetime)
+	if err != nil {
+		return 0, 0, err
+	}
+	if lifetime < MinArgoCDTokenLifetime {
+		return 0, 0, tenant.NewUsageError(fmt.Sprintf("%s (from %s): %s is shorter than %s, the shortest token the Kubernetes API issues", KeyArgoCDTokenLifetime, v.Origin(), v.Value, MinArgoCDTokenLifetime))
+	}
+	if renewBefore, _, err = r.Duration(KeyArgoCDTokenRenewBefore); err != nil {
+		return 0, 0, err
+	}
+	return lifetime, renewBefore, nil
+}

@@ -146,6 +146,14 @@ type SleepResult struct {
 	Warning string
 }
 
+// Resetter is a Backend that can make a stopped control plane start as a
+// new one: new CA, admin credentials and service-account key, empty state.
+// A claim uses it so that nothing read from a warm spare before the claim
+// works after it (audit N7).
+type Resetter interface {
+	Reset(ctx context.Context, ns string) error
+}
+
 // Registrar registers tenants with a GitOps controller (Argo CD).
 type Registrar interface {
 	// Deregister removes the tenant, reporting warnings on report; a

@@ -2,6 +2,7 @@ package tenant
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"time"
 
@@ -142,4 +143,60 @@ func (h *Host) settleCreated(ctx context.Context, t *Target) error {
 	}
 	t.NS = won
 	return nil
+}
+
+// claimStopWait bounds the wait for a claimed running spare's control plane
+// to stop before its reset.
+const claimStopWait = 2 * time.Minute
+
+// rotateClaimed makes a just-claimed spare start as a new control plane
+// (Resetter): whoever could read the spare's namespace before the claim
+// (its admin key, CA, service-account key; tokens or objects made inside)
+// holds nothing that works after it (audit N7). A running spare is stopped
+// first, as sleep stops it; create's next step (scale up) starts it and its
+// wait for the API is create's own. A backend that cannot reset leaves the
+// spare as it is and says so.
+func (e *Engine) rotateClaimed(ctx context.Context, t *Target) (string, error) {
+	r, ok := e.Backend.(Resetter)
+	if !ok {
+		return "installed as a warm spare (its credentials were not rotated: the backend cannot reset a control plane)", nil
+	}
+	if err := e.refresh(ctx, t); err != nil {
+		return "", err
+	}
+	ns := t.NS
+	if !isSleeping(ns) {
+		e.Report.Emit(StepInstall, PhaseWaiting, "claimed a running spare: stopping its control plane to rotate its credentials", nil)
+		if _, err := e.Backend.Sleep(ctx, ns.Name); err != nil {
+			return "", apiError(err)
+		}
+		if err := e.setSleeping(ctx, ns, true); err != nil {
+			return "", err
+		}
+		wctx, cancel := context.WithTimeout(ctx, claimStopWait)
+		err := e.poll(wctx, StepInstall, func() (bool, string, error) {
+			pods, err := e.Kube.CoreV1().Pods(ns.Name).List(wctx, metav1.ListOptions{LabelSelector: e.Backend.PodSelector()})
+			if err != nil {
+				return false, "", apiError(err)
+			}
+			if n := len(pods.Items); n > 0 {
+				return false, fmt.Sprintf("waiting for %d control-plane pod(s) to stop", n), nil
+			}
+			return true, "", nil
+		})
+		cancel()
+		if err != nil {
+			return "", err
+		}
+		if err := e.deleteWorkloads(ctx, ns.Name); err != nil {
+			return "", err
+		}
+	}
+	e.Report.Emit(StepInstall, PhaseWaiting, "new CA, admin credentials and service-account key for the claimed spare", nil)
+	rctx, cancel := context.WithTimeout(ctx, claimStopWait)
+	defer cancel()
+	if err := r.Reset(rctx, ns.Name); err != nil {
+		return "", fmt.Errorf("rotating the claimed spare's credentials: %w", err)
+	}
+	return "installed as a warm spare; its credentials rotated on claim", nil
 }

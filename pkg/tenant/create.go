@@ -304,7 +304,7 @@ func (e *Engine) createLocked(ctx context.Context, o CreateOptions, t *Target, s
 	ns := t.Namespace()
 	err := e.Report.StepMsg(StepInstall, func() (string, error) {
 		if claimed {
-			return "installed as a warm spare", nil
+			return e.rotateClaimed(ctx, t)
 		}
 		req := InstallRequest{Name: InstallName(ns), Namespace: ns, Spec: o.Spec}
 		if o.GitOps {

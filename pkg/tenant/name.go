@@ -93,9 +93,24 @@ func Labels(name, workspace string) map[string]string {
 	return map[string]string{LabelName: name, LabelWorkspace: workspace, LabelManagedBy: ManagedByValue}
 }
 
-// ValidateName checks that name is a DNS-1123 label and that the namespace
-// derived from it still fits in 63 characters.
+// ValidateName checks that name is a DNS-1123 label, that the namespace
+// derived from it still fits in 63 characters, and that it is not a warm
+// spare's (names starting "spare-" are reserved: an unclaimed spare is not
+// a tenant anyone may connect to, register, create over or delete; audit
+// N7).
 func ValidateName(name string) error {
+	if err := validateName(name); err != nil {
+		return err
+	}
+	if strings.HasPrefix(name, spareNamePrefix) {
+		return usageErrorf("%q is reserved for warm spares, which are not tenants (names starting with %q are refused; `kubectl tenant pool status` shows spares)", name, spareNamePrefix)
+	}
+	return nil
+}
+
+// validateName is ValidateName that accepts a spare's name: for what the
+// warm pool itself does to its spares.
+func validateName(name string) error {
 	if name == "" {
 		return usageErrorf("tenant name is required")
 	}

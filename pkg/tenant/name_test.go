@@ -47,3 +47,19 @@ func TestServiceSANs(t *testing.T) {
 		t.Fatalf("ServiceSANs = %v, want %v", got, want)
 	}
 }
+
+// A warm spare's name is not a tenant's (audit N7): every verb refuses it
+// with one usage line, before any API call.
+func TestValidateNameRefusesSpareNames(t *testing.T) {
+	err := ValidateName("spare-0badc0de")
+	var ue *UsageError
+	if err == nil || !errors.As(err, &ue) || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "reserved for warm spares") {
+		t.Errorf("ValidateName(spare-0badc0de) = %v, want a one-line usage error", err)
+	}
+	if err := validateName("spare-0badc0de"); err != nil {
+		t.Errorf("the pool's own check refused its spare: %v", err)
+	}
+	if err := ValidateName("spares"); err != nil {
+		t.Errorf("spares: %v", err)
+	}
+}

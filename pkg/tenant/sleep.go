@@ -30,6 +30,9 @@ type SleepOptions struct {
 	// forwarders in place (gc's idle sleep): a request through a forwarder
 	// wakes the tenant.
 	KeepConnections bool
+	// Spare: Name is a warm spare's, which users cannot address
+	// (ValidateName); only the warm pool's top-up sets it.
+	Spare bool
 }
 
 // WakeOptions are the inputs of Wake.
@@ -49,7 +52,11 @@ func isSleeping(ns *corev1.Namespace) bool { return ns.Annotations[AnnotationSle
 // `vcluster pause` does. Every step tolerates having run before, so sleeping
 // a sleeping tenant succeeds and a re-run after Ctrl-C converges.
 func (e *Engine) Sleep(ctx context.Context, o SleepOptions) (*Tenant, error) {
-	if err := ValidateName(o.Name); err != nil {
+	check := ValidateName
+	if o.Spare {
+		check = validateName
+	}
+	if err := check(o.Name); err != nil {
 		return nil, err
 	}
 	t, err := e.liveTarget(ctx, o.Name)

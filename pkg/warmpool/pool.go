@@ -205,7 +205,7 @@ func sleepSpare(ctx context.Context, e *tenant.Engine, ns *corev1.Namespace) (bo
 		return false, tenant.APIError(err)
 	}
 	name := ns.Labels[tenant.LabelName]
-	_, err = e.With(nil).Sleep(ctx, tenant.SleepOptions{Name: name})
+	_, err = e.With(nil).Sleep(ctx, tenant.SleepOptions{Name: name, Spare: true})
 	if errors.Is(err, tenant.ErrForeign) || errors.Is(err, tenant.ErrNotFound) {
 		return false, nil // claimed (renamed) or removed since
 	}

@@ -22,7 +22,10 @@ const (
 	ManagerServiceAccount = "argocd-manager"
 	ManagerRole           = "argocd-manager-role"
 	ManagerRoleBinding    = "argocd-manager-role-binding"
-	ManagerTokenSecret    = ManagerServiceAccount + "-long-lived-token"
+	// ManagerTokenSecret is the long-lived token Secret registrations
+	// before token lifetimes made (as `argocd cluster add` does); the next
+	// registration or renewal deletes it.
+	ManagerTokenSecret = ManagerServiceAccount + "-long-lived-token"
 
 	labelComponent = "app.kubernetes.io/component"
 	componentValue = "argocd-manager"
@@ -49,18 +52,19 @@ var (
 	}
 )
 
-// installManager converges the argocd-manager ServiceAccount, its
-// cluster-wide (or, with namespaces, per-namespace) role and binding and a
-// long-lived token Secret inside the vCluster, and returns the token.
-// created says the ServiceAccount did not exist before (so a failed
-// registration can remove what it made). Nothing is logged: the token is a
-// credential.
-func installManager(ctx context.Context, kc kubernetes.Interface, namespaces []string, wait time.Duration) (token string, created bool, err error) {
+// installManager converges the argocd-manager ServiceAccount and its
+// cluster-wide (or, with namespaces, per-namespace) role and binding inside
+// the vCluster, and mints a new token of the given lifetime bound to a
+// Secret of its own (mintToken). Earlier tokens stay valid: the caller
+// revokes them once Argo CD has the new one. created says the
+// ServiceAccount did not exist before (so a failed registration can remove
+// what it made). Nothing is logged: the token is a credential.
+func installManager(ctx context.Context, kc kubernetes.Interface, namespaces []string, lifetime time.Duration) (tok *boundToken, created bool, err error) {
 	for _, ns := range namespaces {
 		if _, err := kc.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); apierrors.IsNotFound(err) {
-			return "", false, tenant.NewUsageError(fmt.Sprintf("--namespaces: namespace %s does not exist in the vCluster", ns))
+			return nil, false, tenant.NewUsageError(fmt.Sprintf("--namespaces: namespace %s does not exist in the vCluster", ns))
 		} else if err != nil {
-			return "", false, err
+			return nil, false, err
 		}
 	}
 	sa := &corev1.ServiceAccount{ObjectMeta: managerMeta(ManagerServiceAccount, ManagerNamespace)}
@@ -71,16 +75,16 @@ func installManager(ctx context.Context, kc kubernetes.Interface, namespaces []s
 	case apierrors.IsAlreadyExists(err):
 		cur, err := kc.CoreV1().ServiceAccounts(ManagerNamespace).Get(ctx, ManagerServiceAccount, metav1.GetOptions{})
 		if err != nil {
-			return "", false, err
+			return nil, false, err
 		}
 		cur.Labels = mergeLabels(cur.Labels, sa.Labels)
 		if _, err := kc.CoreV1().ServiceAccounts(ManagerNamespace).Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
-			return "", false, err
+			return nil, false, err
 		}
 	default:
-		return "", false, fmt.Errorf("ServiceAccount %s/%s: %w", ManagerNamespace, ManagerServiceAccount, err)
+		return nil, false, fmt.Errorf("ServiceAccount %s/%s: %w", ManagerNamespace, ManagerServiceAccount, err)
 	}
-	fail := func(err error) (string, bool, error) { return "", created, err }
+	fail := func(err error) (*boundToken, bool, error) { return nil, created, err }
 	subject := rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Name: ManagerServiceAccount, Namespace: ManagerNamespace}
 	rbac := kc.RbacV1()
 	if len(namespaces) == 0 {
@@ -165,49 +169,11 @@ func installManager(ctx context.Context, kc kubernetes.Interface, namespaces []s
 	if err := pruneManagerRBAC(ctx, kc, namespaces); err != nil {
 		return fail(err)
 	}
-	token, err = managerToken(ctx, kc, wait)
+	tok, err = mintToken(ctx, kc, lifetime)
 	if err != nil {
 		return fail(err)
 	}
-	return token, created, nil
-}
-
-// managerToken creates the long-lived token Secret (as `argocd cluster add`
-// does) and waits for the vCluster's token controller to fill it.
-func managerToken(ctx context.Context, kc kubernetes.Interface, wait time.Duration) (string, error) {
-	secrets := kc.CoreV1().Secrets(ManagerNamespace)
-	s := &corev1.Secret{ObjectMeta: managerMeta(ManagerTokenSecret, ManagerNamespace), Type: corev1.SecretTypeServiceAccountToken}
-	s.Annotations = map[string]string{corev1.ServiceAccountNameKey: ManagerServiceAccount}
-	if _, err := secrets.Create(ctx, s, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return "", fmt.Errorf("token Secret %s/%s: %w", ManagerNamespace, ManagerTokenSecret, err)
-	}
-	ctx, cancel := context.WithTimeout(ctx, wait)
-	defer cancel()
-	t := time.NewTicker(200 * time.Millisecond)
-	defer t.Stop()
-	for {
-		cur, err := secrets.Get(ctx, ManagerTokenSecret, metav1.GetOptions{})
-		switch {
-		case err == nil && len(cur.Data[corev1.ServiceAccountTokenKey]) > 0:
-			return string(cur.Data[corev1.ServiceAccountTokenKey]), nil
-		case apierrors.IsNotFound(err):
-			// The token controller drops a Secret of a replaced
-			// ServiceAccount: make it again.
-			if _, err := secrets.Create(ctx, s, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) && ctx.Err() == nil {
-				return "", err
-			}
-		case err != nil && ctx.Err() == nil:
-			return "", err
-		}
-		select {
-		case <-ctx.Done():
-			if ctx.Err() == context.DeadlineExceeded {
-				return "", fmt.Errorf("timed out after %s waiting for the vCluster to fill the token of Secret %s/%s (is its controller-manager running?)", wait, ManagerNamespace, ManagerTokenSecret)
-			}
-			return "", ctx.Err()
-		case <-t.C:
-		}
-	}
+	return tok, created, nil
 }
 
 // pruneManagerRBAC removes labelled manager roles and bindings outside the
@@ -263,10 +229,7 @@ func uninstallManager(ctx context.Context, kc kubernetes.Interface) error {
 		func() error {
 			return deleteIfLabelled(ctx, rbac.ClusterRoles().Get, rbac.ClusterRoles().Delete, ManagerRole)
 		},
-		func() error {
-			s := kc.CoreV1().Secrets(ManagerNamespace)
-			return deleteIfLabelled(ctx, s.Get, s.Delete, ManagerTokenSecret)
-		},
+		func() error { return revokeTokens(ctx, kc, "") },
 		func() error {
 			s := kc.CoreV1().ServiceAccounts(ManagerNamespace)
 			return deleteIfLabelled(ctx, s.Get, s.Delete, ManagerServiceAccount)

@@ -177,8 +177,10 @@ type RegisterOptions struct {
 	// Namespaces, when set, scope argocd-manager to Roles in these vCluster
 	// namespaces instead of a ClusterRole.
 	Namespaces []string
-	// TokenWait bounds the wait for the manager's token (default 30s).
-	TokenWait time.Duration
+	// TokenLifetime is how long Argo CD's token is valid (0:
+	// DefaultTokenLifetime); the command resolves it (hostconfig
+	// argocdTokenLifetime).
+	TokenLifetime time.Duration
 }
 
 // Result is what Register did.
@@ -190,6 +192,8 @@ type Result struct {
 	Connection    string            `json:"connectionState,omitempty"`
 	ArgoCDVersion string            `json:"argocdVersion,omitempty"`
 	Secret        string            `json:"secret,omitempty"` // declarative mode: namespace/name
+	// TokenExpiresAt is when Argo CD's token expires (gc renews it before).
+	TokenExpiresAt *time.Time `json:"tokenExpiresAt,omitempty"`
 }
 
 func (r *Registrar) ns() string { return r.Options.namespace() }
@@ -282,9 +286,6 @@ func (r *Registrar) Register(ctx context.Context, o RegisterOptions, report tena
 	if o.Mode == "" {
 		o.Mode = ModeAPI
 	}
-	if o.TokenWait <= 0 {
-		o.TokenWait = 30 * time.Second
-	}
 	t, err := r.Tenants.Get(ctx, o.Name)
 	if err != nil {
 		return nil, err
@@ -360,17 +361,20 @@ func (r *Registrar) Register(ctx context.Context, o RegisterOptions, report tena
 		return nil, err
 	}
 	var (
-		token   string
+		tok     *boundToken
 		created bool
 	)
 	err = report.StepMsg(StepManager, func() (string, error) {
 		var err error
-		token, created, err = installManager(ctx, kc, o.Namespaces, o.TokenWait)
+		tok, created, err = installManager(ctx, kc, o.Namespaces, o.TokenLifetime)
 		scope := "cluster-wide"
 		if len(o.Namespaces) > 0 {
 			scope = "namespaces " + strings.Join(o.Namespaces, ",")
 		}
-		return fmt.Sprintf("ServiceAccount %s/%s with a token (%s)", ManagerNamespace, ManagerServiceAccount, scope), err
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("ServiceAccount %s/%s with a token valid until %s (%s)", ManagerNamespace, ManagerServiceAccount, tok.Expires.UTC().Format(time.RFC3339), scope), nil
 	})
 	if err != nil {
 		if created {
@@ -378,10 +382,11 @@ func (r *Registrar) Register(ctx context.Context, o RegisterOptions, report tena
 		}
 		return nil, err
 	}
+	res.TokenExpiresAt = &tok.Expires
 
 	cl := &Cluster{
-		Server: server, Name: o.Name, Labels: res.Labels, Namespaces: o.Namespaces,
-		Config: ClusterConfig{BearerToken: token, TLSClientConfig: TLSClientConfig{CAData: acc.CA}},
+		Server: server, Name: o.Name, Labels: res.Labels, Namespaces: o.Namespaces, Annotations: tok.annotations(),
+		Config: ClusterConfig{BearerToken: tok.Token, TLSClientConfig: TLSClientConfig{CAData: acc.CA}},
 	}
 	err = report.StepMsg(StepRegister, func() (string, error) {
 		if o.Mode == ModeDeclarative {
@@ -402,9 +407,13 @@ func (r *Registrar) Register(ctx context.Context, o RegisterOptions, report tena
 	if err != nil {
 		if created {
 			r.rollback(kc, report)
+		} else {
+			dropToken(ctx, kc, tok) // Argo CD keeps the token it had
 		}
 		return nil, err
 	}
+	// Argo CD has the new token: the ones it held before stop working now.
+	revokeQuietly(ctx, kc, tok.Secret, StepRegister, report)
 	if note != "" {
 		report.Emit(StepRegister, tenant.PhaseWarning, note, nil)
 	}
@@ -572,6 +581,7 @@ func ClusterSecret(ns string, cl *Cluster) (*corev1.Secret, error) {
 	labels := maps.Clone(cl.Labels)
 	labels[SecretTypeLabel] = SecretTypeCluster
 	data := map[string][]byte{"name": []byte(cl.Name), "server": []byte(cl.Server), "config": cfg}
+	annotations := maps.Clone(cl.Annotations)
 	if len(cl.Namespaces) > 0 {
 		data["namespaces"] = []byte(strings.Join(cl.Namespaces, ","))
 	}
@@ -579,7 +589,7 @@ func ClusterSecret(ns string, cl *Cluster) (*corev1.Secret, error) {
 		data["clusterResources"] = []byte("true")
 	}
 	return &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: SecretName(cl.Name), Namespace: ns, Labels: labels},
+		ObjectMeta: metav1.ObjectMeta{Name: SecretName(cl.Name), Namespace: ns, Labels: labels, Annotations: annotations},
 		Type:       corev1.SecretTypeOpaque,
 		Data:       data,
 	}, nil
@@ -600,6 +610,7 @@ func (r *Registrar) writeSecret(ctx context.Context, cl *Cluster) (string, error
 		_, err = secrets.Create(ctx, want, metav1.CreateOptions{})
 	case err == nil:
 		cur.Labels, cur.Data, cur.StringData = want.Labels, want.Data, nil
+		cur.Annotations = mergeLabels(cur.Annotations, want.Annotations)
 		_, err = secrets.Update(ctx, cur, metav1.UpdateOptions{})
 	}
 	if err != nil {

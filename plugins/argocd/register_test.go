@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -173,13 +174,18 @@ func TestCertCoversSaysWhatToSet(t *testing.T) {
 	}
 }
 
-// fillTokens makes the fake clientset act as the token controller.
+// fillTokens makes the fake clientset answer TokenRequests as the API
+// server does: a token naming the Secret it is bound to, expiring after the
+// requested seconds.
 func fillTokens(cs *fake.Clientset) {
-	cs.PrependReactor("create", "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		if s, ok := a.(k8stesting.CreateAction).GetObject().(*corev1.Secret); ok && s.Type == corev1.SecretTypeServiceAccountToken {
-			s.Data = map[string][]byte{corev1.ServiceAccountTokenKey: []byte("sa-token")}
+	cs.PrependReactor("create", "serviceaccounts", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.GetSubresource() != "token" {
+			return false, nil, nil
 		}
-		return false, nil, nil
+		tr := a.(k8stesting.CreateAction).GetObject().(*authenticationv1.TokenRequest).DeepCopy()
+		tr.Status.Token = "sa-token-" + tr.Spec.BoundObjectRef.Name
+		tr.Status.ExpirationTimestamp = metav1.NewTime(time.Now().Add(time.Duration(*tr.Spec.ExpirationSeconds) * time.Second))
+		return true, tr, nil
 	})
 }
 
@@ -190,9 +196,12 @@ func TestManagerInstallConvergeUninstall(t *testing.T) {
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "apps"}}, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "jobs"}})
 	fillTokens(cs)
 
-	tok, created, err := installManager(ctx, cs, nil, time.Second)
-	if err != nil || tok != "sa-token" || !created {
-		t.Fatalf("first install: %q %v %v", tok, created, err)
+	tok, created, err := installManager(ctx, cs, nil, time.Hour)
+	if err != nil || !created || tok.Token != "sa-token-"+tok.Secret || !strings.HasPrefix(tok.Secret, "argocd-manager-token-") {
+		t.Fatalf("first install: %+v %v %v", tok, created, err)
+	}
+	if d := time.Until(tok.Expires); d < 59*time.Minute || d > time.Hour {
+		t.Errorf("token expires in %s, want 1h", d)
 	}
 	if _, err := cs.RbacV1().ClusterRoles().Get(ctx, ManagerRole, metav1.GetOptions{}); err != nil {
 		t.Fatal(err)
@@ -201,15 +210,25 @@ func TestManagerInstallConvergeUninstall(t *testing.T) {
 	if err != nil || crb.Subjects[0].Name != ManagerServiceAccount || crb.Subjects[0].Namespace != ManagerNamespace || crb.RoleRef.Name != ManagerRole {
 		t.Fatalf("binding %+v %v", crb, err)
 	}
-	sec, _ := cs.CoreV1().Secrets(ManagerNamespace).Get(ctx, ManagerTokenSecret, metav1.GetOptions{})
-	if sec.Type != corev1.SecretTypeServiceAccountToken || sec.Annotations[corev1.ServiceAccountNameKey] != ManagerServiceAccount {
-		t.Errorf("token secret %+v", sec)
+	sec, err := cs.CoreV1().Secrets(ManagerNamespace).Get(ctx, tok.Secret, metav1.GetOptions{})
+	if err != nil || sec.Labels[LabelToken] != "true" || sec.Labels[labelComponent] != componentValue {
+		t.Errorf("token secret %+v %v", sec, err)
 	}
 
-	// Re-run scoped to namespaces: an upsert that drops the cluster-wide pair.
-	_, created, err = installManager(ctx, cs, []string{"apps", "jobs"}, time.Second)
-	if err != nil || created {
-		t.Fatalf("second install: created=%v %v", created, err)
+	// Re-run scoped to namespaces: an upsert that drops the cluster-wide
+	// pair and mints a second token; revoking keeps only the new one.
+	tok2, created, err := installManager(ctx, cs, []string{"apps", "jobs"}, time.Hour)
+	if err != nil || created || tok2.Secret == tok.Secret {
+		t.Fatalf("second install: created=%v %+v %v", created, tok2, err)
+	}
+	if err := revokeTokens(ctx, cs, tok2.Secret); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().Secrets(ManagerNamespace).Get(ctx, tok.Secret, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the replaced token's Secret is still there: %v", err)
+	}
+	if _, err := cs.CoreV1().Secrets(ManagerNamespace).Get(ctx, tok2.Secret, metav1.GetOptions{}); err != nil {
+		t.Errorf("the new token's Secret: %v", err)
 	}
 	if _, err := cs.RbacV1().ClusterRoleBindings().Get(ctx, ManagerRoleBinding, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("cluster-wide binding left after scoping to namespaces: %v", err)
@@ -219,7 +238,7 @@ func TestManagerInstallConvergeUninstall(t *testing.T) {
 			t.Errorf("RoleBinding in %s: %v", ns, err)
 		}
 	}
-	if _, _, err := installManager(ctx, cs, []string{"nope"}, time.Second); err == nil || !strings.Contains(err.Error(), "namespace nope does not exist") {
+	if _, _, err := installManager(ctx, cs, []string{"nope"}, time.Hour); err == nil || !strings.Contains(err.Error(), "namespace nope does not exist") {
 		t.Errorf("missing namespace: %v", err)
 	}
 
@@ -248,14 +267,6 @@ func TestManagerLeavesUnlabelledManagerAlone(t *testing.T) {
 	}
 	if _, err := cs.CoreV1().ServiceAccounts(ManagerNamespace).Get(ctx, ManagerServiceAccount, metav1.GetOptions{}); err != nil {
 		t.Errorf("deleted an argocd-manager it did not label: %v", err)
-	}
-}
-
-func TestManagerTokenTimeout(t *testing.T) {
-	cs := fake.NewClientset() // nobody fills the token
-	_, _, err := installManager(context.Background(), cs, nil, 300*time.Millisecond)
-	if err == nil || !strings.Contains(err.Error(), "timed out") || !strings.Contains(err.Error(), ManagerTokenSecret) {
-		t.Errorf("got %v", err)
 	}
 }
 

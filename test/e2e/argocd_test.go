@@ -202,16 +202,29 @@ func (w *world) managerObjects(name string) []string {
 	return strings.Fields(r.stdout)
 }
 
-// managerToken reads the argocd-manager token inside the vCluster.
+// managerToken is the argocd-manager token Argo CD holds for the tenant:
+// the bearerToken of its cluster Secret (the token itself is bound to a
+// Secret argocd-manager-token-* inside the vCluster).
 func (w *world) managerToken(name string) string {
 	w.t.Helper()
-	r := w.mustRun("connect", name, "--", "kubectl", "get", "secret", "-n", "kube-system",
-		"argocd-manager-long-lived-token", "-o", "jsonpath={.data.token}")
-	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(r.stdout))
-	if err != nil || len(b) == 0 {
-		w.t.Fatalf("manager token: %v %q", err, r.stdout)
+	tok, _ := w.argoToken(name)
+	return tok
+}
+
+// argoToken is the token in the tenant's (single) Argo CD cluster Secret
+// and that Secret's annotations.
+func (w *world) argoToken(name string) (string, map[string]string) {
+	w.t.Helper()
+	l, err := w.clientset().CoreV1().Secrets(w.argoNS).List(context.Background(),
+		metav1.ListOptions{LabelSelector: "argocd.argoproj.io/secret-type=cluster," + tenant.LabelName + "=" + name})
+	if err != nil || len(l.Items) != 1 {
+		w.t.Fatalf("cluster Secrets of %s: %d, %v", name, len(l.Items), err)
 	}
-	return string(b)
+	var cfg struct{ BearerToken string }
+	if err := json.Unmarshal(l.Items[0].Data["config"], &cfg); err != nil || cfg.BearerToken == "" {
+		w.t.Fatalf("cluster Secret %s: no bearerToken (%v)", l.Items[0].Name, err)
+	}
+	return cfg.BearerToken, l.Items[0].Annotations
 }
 
 // fakeArgoCD makes namespace ns with a Service argocd-server and, when

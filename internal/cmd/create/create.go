@@ -61,6 +61,13 @@ func NewCmdCreate(f *cmdutil.Factory, runF func(context.Context, *Options) error
 			if err != nil {
 				return nil, err
 			}
+			d, err := f.Defaults(ctx, nil)
+			if err != nil {
+				return nil, err
+			}
+			if ro.TokenLifetime, _, err = d.ArgoCDToken(); err != nil {
+				return nil, err
+			}
 			r, err := f.NewRegistrar(ao, false)
 			if err != nil {
 				return nil, err

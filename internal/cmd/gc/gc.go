@@ -16,6 +16,7 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/warmpool"
+	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd"
 )
 
 // Options of gc.
@@ -31,8 +32,11 @@ type Options struct {
 	// Defaults are the host defaults (f.Defaults; nil: none): their
 	// idleSleepAfter puts idle tenants to sleep.
 	Defaults func(context.Context) (hostconfig.Resolver, error)
-	GC       tenant.GCOptions
-	Output   string
+	// Renew renews the Argo CD tokens that are due (the engine's Argo CD
+	// registrar's RenewTokens; nil: none).
+	Renew  func(context.Context, *tenant.Engine, argocd.RenewOptions) ([]argocd.Renewal, error)
+	GC     tenant.GCOptions
+	Output string
 	// Pools tops the warm pools up (--pools, default true).
 	Pools bool
 }
@@ -47,8 +51,16 @@ func NewCmdGC(f *cmdutil.Factory, runF func(context.Context, *Options) error) *c
 			return nil, err
 		}
 		return warmpool.TopUpAll(ctx, e, r)
-	}, Defaults: func(ctx context.Context) (hostconfig.Resolver, error) { return f.Defaults(ctx, nil) }}
-	cmd := &cobra.Command{
+	}, Renew: func(ctx context.Context, e *tenant.Engine, ro argocd.RenewOptions) ([]argocd.Renewal, error) {
+		reg, ok := e.Registrar.(*argocd.Registrar)
+		if !ok {
+			return nil, nil
+		}
+		return reg.RenewTokens(ctx, ro, e.Report)
+	}}
+	var cmd *cobra.Command
+	o.Defaults = func(ctx context.Context) (hostconfig.Resolver, error) { return f.Defaults(ctx, cmd.Flags()) }
+	cmd = &cobra.Command{
 		Use:   "gc",
 		Short: "Put idle tenants to sleep; delete expired tenants completely, as delete does",
 		Long: `gc puts every idle tenant to sleep: one Ready and not used through the tool (connect,
@@ -67,6 +79,11 @@ removed and missing ones are installed (not waited for); sleeping pools' ready s
 put to sleep. The pools depend on the host defaults alone, not on the caller's environment or
 directory; a caller who may not read them changes no pool (a warning says so).
 
+gc also renews the token Argo CD holds for each registered, running tenant when it expires
+within --argocd-renew-before (default: half of the token's lifetime), reading the expiry from
+Argo CD's cluster Secrets: a new token (--argocd-token-lifetime) goes to Argo CD, then the old
+one is revoked. A token of a sleeping tenant is renewed by a later run.
+
 Runs may overlap (a tenant another gc is deleting counts as deleted) and an interrupted run
 finishes the job when run again. 'kubectl tenant render' renders a CronJob that runs gc in
 the host cluster. A GitOps tenant is recreated by Argo CD unless its project is removed from
@@ -81,6 +98,9 @@ config.yaml.`,
 			if o.GC.Wait < 0 {
 				return cmdutil.UsageError{Err: fmt.Errorf("--wait must not be negative")}
 			}
+			if _, _, err := (hostconfig.Resolver{Flags: cmdutil.ChangedFlags(cmd.Flags()), Getenv: f.Env.Get}).ArgoCDToken(); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(cmd.Context(), o)
 			}
@@ -91,6 +111,8 @@ config.yaml.`,
 	cmd.Flags().DurationVar(&o.GC.Wait, "wait", 5*time.Minute, "how long to wait for each namespace to be gone; 0 does not wait")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: json|yaml")
 	cmd.Flags().BoolVar(&o.Pools, "pools", true, "also top the warm pools up (needs the rights to install tenants)")
+	cmd.Flags().Duration("argocd-token-lifetime", argocd.DefaultTokenLifetime, "lifetime of a renewed Argo CD token (at least 10m; $"+hostconfig.EnvArgoCDTokenLifetime+", the host defaults' "+hostconfig.KeyArgoCDTokenLifetime+")")
+	cmd.Flags().Duration("argocd-renew-before", 0, "renew Argo CD's token of a tenant when it expires within this (0: once half of its lifetime has passed; $"+hostconfig.EnvArgoCDTokenRenewBefore+", the host defaults' "+hostconfig.KeyArgoCDTokenRenewBefore+")")
 	return cmd
 }
 
@@ -102,6 +124,8 @@ type Result struct {
 	Items      []tenant.GCResult `json:"items"`
 	// Pools are what topping the warm pools up did (not in a dry run).
 	Pools []warmpool.Result `json:"pools,omitempty"`
+	// Tokens are the Argo CD tokens that were due for renewal.
+	Tokens []argocd.Renewal `json:"tokens,omitempty"`
 }
 
 // Run collects garbage and reports; the error says how many deletes failed.
@@ -110,6 +134,7 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	ro := argocd.RenewOptions{DryRun: o.GC.DryRun}
 	if o.Defaults != nil {
 		r, err := o.Defaults(ctx)
 		if err != nil {
@@ -119,8 +144,19 @@ func (o *Options) Run(ctx context.Context) error {
 		if o.GC.IdleSleepAfter, _, err = r.HostOnly().Duration(hostconfig.KeyIdleSleepAfter); err != nil {
 			return err
 		}
+		if ro.Lifetime, ro.Before, err = r.ArgoCDToken(); err != nil {
+			return err
+		}
 	}
 	rs, err := e.GC(ctx, o.GC)
+	var tokens []argocd.Renewal
+	if err == nil && o.Renew != nil {
+		var rerr error
+		if tokens, rerr = o.Renew(ctx, e, ro); rerr != nil {
+			// Deletes and sleeps went through: a warning, as for pools.
+			fmt.Fprintf(o.IO.ErrOut, "Warning: Argo CD tokens not renewed: %s\n", tenant.FirstLine(rerr.Error()))
+		}
+	}
 	var pools []warmpool.Result
 	if err == nil && !o.GC.DryRun && o.Pools && o.TopUp != nil {
 		pools, err = o.TopUp(ctx, e)
@@ -134,7 +170,7 @@ func (o *Options) Run(ctx context.Context) error {
 			err = fmt.Errorf("gc: warm pools: %w", err)
 		}
 	}
-	if perr := Print(o.IO.Out, o.Output, o.GC.DryRun, rs, pools, time.Now()); perr != nil && err == nil {
+	if perr := Print(o.IO.Out, o.Output, o.GC.DryRun, rs, pools, tokens, time.Now()); perr != nil && err == nil {
 		err = perr
 	}
 	if err != nil {
@@ -146,16 +182,37 @@ func (o *Options) Run(ctx context.Context) error {
 	if n := count(rs, tenant.GCSleepFailed); n > 0 {
 		return fmt.Errorf("gc: %d idle tenant(s) could not be put to sleep", n)
 	}
+	failed := 0
+	for _, t := range tokens {
+		if t.Action == argocd.RenewFailed {
+			failed++
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("gc: %d Argo CD token(s) could not be renewed", failed)
+	}
 	return nil
 }
 
 // Print writes the results: one line per tenant and a summary, or a document.
-func Print(w io.Writer, format string, dryRun bool, rs []tenant.GCResult, pools []warmpool.Result, now time.Time) error {
+func Print(w io.Writer, format string, dryRun bool, rs []tenant.GCResult, pools []warmpool.Result, tokens []argocd.Renewal, now time.Time) error {
 	if format == "json" || format == "yaml" {
 		if rs == nil {
 			rs = []tenant.GCResult{}
 		}
-		return cmdutil.PrintObject(w, format, Result{APIVersion: "kubectl-tenant.io/v1alpha1", Kind: "GCResult", DryRun: dryRun, Items: rs, Pools: pools})
+		return cmdutil.PrintObject(w, format, Result{APIVersion: "kubectl-tenant.io/v1alpha1", Kind: "GCResult", DryRun: dryRun, Items: rs, Pools: pools, Tokens: tokens})
+	}
+	for _, t := range tokens {
+		line := fmt.Sprintf("tenant/%s argocd token %s", t.Name, t.Action)
+		if t.ExpiresAt != nil {
+			line += ", expires " + t.ExpiresAt.UTC().Format(time.RFC3339)
+		}
+		if t.Reason != "" {
+			line += ": " + t.Reason
+		}
+		if _, err := fmt.Fprintln(w, line); err != nil {
+			return err
+		}
 	}
 	for _, p := range pools {
 		if d := p.Done(); d != "" {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
+	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd"
 )
 
 func TestPrint(t *testing.T) {
@@ -17,7 +18,7 @@ func TestPrint(t *testing.T) {
 		{Name: "c", Action: tenant.GCDeleted},
 	}
 	var b bytes.Buffer
-	if err := Print(&b, "", false, rs, nil, now); err != nil {
+	if err := Print(&b, "", false, rs, nil, nil, now); err != nil {
 		t.Fatal(err)
 	}
 	want := "tenant/a deleted, expired 60m ago\ntenant/b failed, expired 2m ago: boom\ntenant/c deleted, gone from the cluster: local entries\ngc: 2 deleted, 1 failed\n"
@@ -25,15 +26,15 @@ func TestPrint(t *testing.T) {
 		t.Fatalf("got:\n%s\nwant:\n%s", b.String(), want)
 	}
 	b.Reset()
-	if err := Print(&b, "", true, []tenant.GCResult{{Name: "a", ExpiresAt: ptr(now.Add(-time.Hour)), Action: tenant.GCWouldDelete}}, nil, now); err != nil || b.String() != "tenant/a deleted (dry run), expired 60m ago\ngc (dry run): 1 would be deleted\n" {
+	if err := Print(&b, "", true, []tenant.GCResult{{Name: "a", ExpiresAt: ptr(now.Add(-time.Hour)), Action: tenant.GCWouldDelete}}, nil, nil, now); err != nil || b.String() != "tenant/a deleted (dry run), expired 60m ago\ngc (dry run): 1 would be deleted\n" {
 		t.Fatalf("dry run: %q %v", b.String(), err)
 	}
 	b.Reset()
-	if err := Print(&b, "", true, nil, nil, now); err != nil || b.String() != "gc: nothing to delete\n" {
+	if err := Print(&b, "", true, nil, nil, nil, now); err != nil || b.String() != "gc: nothing to delete\n" {
 		t.Fatalf("empty: %q %v", b.String(), err)
 	}
 	b.Reset()
-	if err := Print(&b, "json", true, nil, nil, now); err != nil {
+	if err := Print(&b, "json", true, nil, nil, nil, now); err != nil {
 		t.Fatal(err)
 	}
 	var doc Result
@@ -43,3 +44,20 @@ func TestPrint(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestPrintTokens(t *testing.T) {
+	now := time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
+	exp := now.Add(10 * time.Minute)
+	var b bytes.Buffer
+	tokens := []argocd.Renewal{
+		{Name: "a", Action: argocd.RenewRenewed, ExpiresAt: &exp},
+		{Name: "b", Action: argocd.RenewSkipped, Reason: "tenant is Sleeping"},
+	}
+	if err := Print(&b, "", false, nil, nil, tokens, now); err != nil {
+		t.Fatal(err)
+	}
+	want := "tenant/a argocd token renewed, expires 2026-12-07T03:10:00Z\ntenant/b argocd token skipped: tenant is Sleeping\ngc: nothing to delete\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/progress"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd"
 	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd/application"
@@ -29,7 +30,10 @@ type Options struct {
 	NewRegistrar func(context.Context, argocd.Options) (*argocd.Registrar, error)
 	// Confirm asks a yes/no question (cmdutil.Confirm on the command's
 	// streams); asked is false where nobody can answer.
-	Confirm   func(question string, def bool) (yes, asked bool)
+	Confirm func(question string, def bool) (yes, asked bool)
+	// Defaults resolves the settings (the command's flags over the
+	// environment and the host defaults); nil: built-in values.
+	Defaults  func(context.Context) (hostconfig.Resolver, error)
 	Register  argocd.RegisterOptions
 	ArgoCD    argocd.Options
 	LabelArgs []string
@@ -43,7 +47,9 @@ type Options struct {
 // NewCmdRegister builds the command; runF replaces Run in tests.
 func NewCmdRegister(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	o := &Options{IO: f.IOStreams, NewRegistrar: newRegistrar(f), Confirm: cmdutil.Prompter(f.IOStreams)}
-	cmd := &cobra.Command{
+	var cmd *cobra.Command
+	o.Defaults = func(ctx context.Context) (hostconfig.Resolver, error) { return f.Defaults(ctx, cmd.Flags()) }
+	cmd = &cobra.Command{
 		Use:   "register NAME",
 		Short: "Register a tenant with Argo CD (like argocd cluster add, with the vCluster's in-cluster address)",
 		Long: `Register adds the tenant's vCluster to the host's Argo CD, with the effect of
@@ -57,7 +63,8 @@ func NewCmdRegister(f *cmdutil.Factory, runF func(context.Context, *Options) err
     refused unless --insecure too (credentials would cross the network unencrypted);
   - inside the vCluster it creates ServiceAccount argocd-manager (kube-system), ClusterRole
     argocd-manager-role (or Roles in --namespaces), ClusterRoleBinding argocd-manager-role-binding
-    and a token Secret;
+    and a token that expires (--argocd-token-lifetime, the host defaults' argocdTokenLifetime,
+    else 24h), bound to a Secret argocd-manager-token-* of its own;
   - it upserts the cluster (name NAME, the labels, the ServiceAccount token and the vCluster CA)
     at https://vcluster.NAMESPACE, the vCluster Service's in-cluster address in the tenant's
     namespace (vcluster-NAME, or the warm spare's it claimed), after checking
@@ -65,8 +72,10 @@ func NewCmdRegister(f *cmdutil.Factory, runF func(context.Context, *Options) err
     argocd.argoproj.io/secret-type=cluster Secret instead, for users with host RBAC but no
     Argo CD login.
 
-Re-running is an upsert. 'kubectl tenant delete' deregisters first; 'list' shows REGISTERED.
-Tokens and passwords are never printed.`,
+Re-running is an upsert with a new token: once Argo CD has it, the token Secrets of earlier
+tokens are deleted, which revokes those tokens. 'kubectl tenant gc' renews the token before it
+expires (see gc --argocd-renew-before); 'deregister' and 'delete' revoke it. 'kubectl tenant
+delete' deregisters first; 'list' shows REGISTERED. Tokens and passwords are never printed.`,
 		Example: `  kubectl tenant register demo --yes
   kubectl tenant register demo --label env=vdev --label team=payments --yes
   kubectl tenant register demo --mode declarative --namespaces apps,jobs --yes
@@ -75,6 +84,11 @@ Tokens and passwords are never printed.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
+				return err
+			}
+			// A bad --argocd-token-lifetime or $KUBECTL_TENANT_... is refused
+			// before anything is asked or changed.
+			if _, _, err := (hostconfig.Resolver{Flags: cmdutil.ChangedFlags(cmd.Flags()), Getenv: f.Env.Get}).ArgoCDToken(); err != nil {
 				return err
 			}
 			if err := o.Validate(); err != nil {
@@ -93,6 +107,7 @@ Tokens and passwords are never printed.`,
 	fl.StringVar(&o.Register.Mode, "mode", argocd.ModeAPI, "api: through the Argo CD API; declarative: write the cluster Secret in the Argo CD namespace directly")
 	fl.StringVar(&o.Register.ServerAddress, "server-address", argocd.AddressInCluster, "address Argo CD uses for the vCluster: in-cluster (https://vcluster.NAMESPACE, the tenant's namespace), forwarded (this machine's 'connect --background' forward), or an https:// URL")
 	fl.StringSliceVar(&o.Register.Namespaces, "namespaces", nil, "scope argocd-manager to Roles in these vCluster namespaces (comma-separated) instead of a ClusterRole")
+	fl.Duration("argocd-token-lifetime", argocd.DefaultTokenLifetime, "lifetime of Argo CD's token (at least 10m; $"+hostconfig.EnvArgoCDTokenLifetime+", the host defaults' "+hostconfig.KeyArgoCDTokenLifetime+")")
 	fl.BoolVar(&o.Bootstrap, "bootstrap", false, "also apply the ApplicationSet \"argocd\" that installs Argo CD into every cluster with these labels")
 	fl.BoolVar(&o.DryRun, "dry-run", false, "with --bootstrap: print the ApplicationSet and change nothing")
 	fl.BoolVarP(&o.Yes, "yes", "y", false, "do not ask for confirmation (required when stdin is not a terminal)")
@@ -196,6 +211,15 @@ func (o *Options) register(ctx context.Context) (*argocd.Result, error) {
 	r, err := o.NewRegistrar(ctx, o.ArgoCD)
 	if err != nil {
 		return nil, err
+	}
+	if o.Defaults != nil {
+		d, err := o.Defaults(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if o.Register.TokenLifetime, _, err = d.ArgoCDToken(); err != nil {
+			return nil, err
+		}
 	}
 	name := o.Register.Name
 	g := &argocd.Registration{Registrar: r, Options: o.Register, Bootstrap: o.Bootstrap}

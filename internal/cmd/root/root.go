@@ -183,6 +183,10 @@ func runTUI(ctx context.Context, f *cmdutil.Factory) error {
 	// seconds), logged out when it ends. Where Argo CD is comes from the
 	// environment (which errors name), then the host defaults.
 	ao := cmdutil.HostArgoCD(defaults)
+	lifetime, _, err := defaults.ArgoCDToken()
+	if err != nil {
+		return err
+	}
 	reg, err := f.NewRegistrar(ao, true)
 	if err != nil {
 		return err
@@ -208,7 +212,7 @@ func runTUI(ctx context.Context, f *cmdutil.Factory) error {
 		},
 		// Like `register NAME --yes` with the environment's Argo CD
 		// options; the app asks first.
-		Registration: &argocd.Registration{Registrar: reg},
+		Registration: &argocd.Registration{Registrar: reg, Options: argocd.RegisterOptions{TokenLifetime: lifetime}},
 		Defaults: func(o *tenant.CreateOptions) error {
 			return defaults.ApplyCreate(o)
 		},
