@@ -213,5 +213,9 @@ func (u *upper) startRealNode(ctx context.Context, n realnode.Node, images Image
 	if err != nil {
 		return err
 	}
-	return waitReady(ctx, fw, partTimeout, func() error { return realnode.FirewallReady(ctx, n) })
+	if err := waitReady(ctx, fw, partTimeout, func() error { return realnode.FirewallReady(ctx, n) }); err != nil {
+		return err
+	}
+	u.logf("kube-router enforcing NetworkPolicies on %s at +%s", n.Name, time.Since(u.t0).Round(100*time.Millisecond))
+	return nil
 }
