@@ -148,10 +148,14 @@ func components() []component {
 		{name: "kine", version: KineVersion, realNode: true, cgo: true,
 			tags: "netgo osusergo sqlite_omit_load_extension",
 			cmds: map[string]string{"kine": "github.com/k3s-io/kine"}},
-		// The real nodes' NetworkPolicy enforcer (its firewall only).
+		// The real nodes' NetworkPolicy enforcer: kube-router's
+		// network-policy controller alone, run by build/kube-router's main
+		// as upstream's firewall-only mode runs it (upstream's command also
+		// links GoBGP, the AWS SDK and the Docker client: 962 packages
+		// against 696).
 		{name: "kube-router", version: KubeRouterVersion, realNode: true,
 			ldflags: " -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=" + KubeRouterVersion,
-			cmds:    map[string]string{"kube-router": "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router"}},
+			cmds:    map[string]string{"kube-router": "."}},
 	}
 }
 
@@ -287,6 +291,9 @@ var coldBuild = map[string]time.Duration{
 	"kube-proxy":                            61 * time.Second,
 	"coredns":                               777 * time.Second,
 	"kine":                                  238 * time.Second,
+	// From an empty Go build cache under load average 15-21 (2026-12-07,
+	// docs/performance.md): an upper bound.
+	"kube-router": 1444 * time.Second,
 }
 
 // heartbeat logs "what (1m30s so far)" every interval until stop is called:

@@ -15,9 +15,11 @@ import (
 )
 
 // The real nodes' NetworkPolicy enforcer: kube-router's network-policy
-// controller (built from github.com/cloudnativelabs/kube-router/v2, its
-// firewall only: no BGP routing, no service proxy, kube-proxy stays), one
-// per node in the node's network namespace. It watches the host cluster's
+// controller (github.com/cloudnativelabs/kube-router/v2's netpol package,
+// run by build/kube-router's main as upstream's `--run-firewall=true
+// --run-router=false --run-service-proxy=false` runs it: no BGP routing, no
+// service proxy, kube-proxy stays), one per node in the node's network
+// namespace. It watches the host cluster's
 // pods, namespaces and NetworkPolicies and programs the namespace's
 // iptables filter chains (KUBE-ROUTER-INPUT/FORWARD/OUTPUT, jumped to from
 // the built-in ones) and ipsets, so traffic between the bridge CNI's pods is
@@ -43,17 +45,16 @@ const (
 // it, with a client certificate for FirewallUser).
 func FirewallKubeconfig(n Node) string { return filepath.Join(n.Dir, "kube-router.kubeconfig") }
 
-// CreateFirewallRBAC gives FirewallUser what kube-router's informers read
-// (it starts them all, even those of the controllers it does not run):
-// read-only, cluster-wide.
+// CreateFirewallRBAC gives FirewallUser what the network-policy controller
+// reads: pods, namespaces and NetworkPolicies (its informers) and its node
+// (addresses); read-only, cluster-wide.
 func CreateFirewallRBAC(ctx context.Context, cs kubernetes.Interface) error {
 	read := []string{"get", "list", "watch"}
 	if err := kubeutil.Create(ctx, cs.RbacV1().ClusterRoles().Create, &rbacv1.ClusterRole{
 		ObjectMeta: metav1.ObjectMeta{Name: FirewallClusterRole},
 		Rules: []rbacv1.PolicyRule{
-			{APIGroups: []string{""}, Resources: []string{"pods", "namespaces", "nodes", "services", "endpoints"}, Verbs: read},
+			{APIGroups: []string{""}, Resources: []string{"pods", "namespaces", "nodes"}, Verbs: read},
 			{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"networkpolicies"}, Verbs: read},
-			{APIGroups: []string{"discovery.k8s.io"}, Resources: []string{"endpointslices"}, Verbs: read},
 		}}); err != nil {
 		return fmt.Errorf("kube-router's ClusterRole: %w", err)
 	}
