@@ -12,7 +12,7 @@ PLAYGROUND_FLAGS ?= --real-nodes
 # 3 min from a cold module cache on 2 cores), so say first what is happening.
 COMPILING := @echo "compiling the playground tool (test/testenv/cmd/playground; the first time about 3 min of 'go: downloading' lines, then it says what it builds) ..." >&2
 
-# Build (first time, ~15-20 min on 2 cores, up to 20 more with the real node;
+# Build (first time, ~15-20 min on 2 cores, up to 45 more with the real node;
 # cached afterwards) and start the playground; prints what runs where and the
 # KUBECONFIG to use. It builds only what that playground runs: not Argo CD
 # v2.14 nor vCluster 0.25.0, which only the e2e suite uses (testenv-build).

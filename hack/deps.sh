@@ -6,7 +6,8 @@
 # (`playground up --real-nodes`): containerd and runc (the container
 # runtime), containernetworking-plugins (bridge, host-local, portmap,
 # loopback in /usr/lib/cni), iptables (kube-proxy, portmap), conntrack
-# (kube-proxy clears stale UDP entries with it) and busybox-static (the `cp`
+# (kube-proxy clears stale UDP entries with it), ipset (kube-router, the
+# real nodes' NetworkPolicy enforcer) and busybox-static (the `cp`
 # and shell inside the images the playground assembles).
 set -euo pipefail
 need=()
@@ -21,6 +22,7 @@ command -v runc >/dev/null || need+=(runc)
 [ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
 command -v iptables >/dev/null || need+=(iptables)
 command -v conntrack >/dev/null || need+=(conntrack)
+command -v ipset >/dev/null || need+=(ipset) # kube-router's NetworkPolicy sets (real nodes)
 [ -x /bin/busybox ] || need+=(busybox-static)
 command -v gcc >/dev/null || need+=(gcc) # go test -race (make test-unit); kine's SQLite (real nodes)
 [ -e /usr/include/stdio.h ] || need+=(libc6-dev) # static libc for kine (gcc only recommends it)

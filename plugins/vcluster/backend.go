@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -192,6 +193,18 @@ func (b *Backend) resolve(ctx context.Context, cfg *action.Configuration, req te
 	}
 	// The host's defaults go over the tool's values and under the user's.
 	tool = vclustervalues.Merge(tool, req.Values)
+	if req.Isolation {
+		// The isolated control plane must still reach the host's API,
+		// wherever it listens (hostAPIEgress), beside any egress the host's
+		// defaults add.
+		rules, err := b.hostAPIEgress(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if len(rules) > 0 {
+			setPath(tool, append(slices.Clone(controlPlaneEgress(tool)), rules...), "policies", "networkPolicy", "controlPlane", "egress")
+		}
+	}
 	kept, stored, err := b.userValues(ctx, req.Namespace, last, tool)
 	if err != nil {
 		return nil, err

@@ -46,6 +46,10 @@ const (
 	// vCluster v0.34 deploys inside a Kubernetes 1.34 tenant
 	// (coredns/coredns:1.12.1, vcluster pkg/constants/coredns.go).
 	CoreDNSVersion = "v1.12.1"
+	// KubeRouterVersion is the NetworkPolicy enforcer of real nodes
+	// (realnode.FirewallCommand): the only kube-router the module proxy
+	// serves here (build/kube-router).
+	KubeRouterVersion = "v2.1.0"
 )
 
 // ArgoCDVersions are the Argo CD versions the e2e suite runs its Argo CD
@@ -75,7 +79,8 @@ type component struct {
 // Extras says which optional parts a build includes besides the ones every
 // playground runs (etcd, the control plane, kwok, vCluster, Argo CD, helm).
 type Extras struct {
-	// RealNodes: kubelet, kube-proxy, CoreDNS and kine (Options.RealNodes).
+	// RealNodes: kubelet, kube-proxy, CoreDNS, kine and kube-router
+	// (Options.RealNodes).
 	RealNodes bool
 	// ArgoCDV2: Argo CD ArgoCDV2Version, binary "argocd-v2"
 	// (Options.ArgoCDV2).
@@ -143,6 +148,14 @@ func components() []component {
 		{name: "kine", version: KineVersion, realNode: true, cgo: true,
 			tags: "netgo osusergo sqlite_omit_load_extension",
 			cmds: map[string]string{"kine": "github.com/k3s-io/kine"}},
+		// The real nodes' NetworkPolicy enforcer: kube-router's
+		// network-policy controller alone, run by build/kube-router's main
+		// as upstream's firewall-only mode runs it (upstream's command also
+		// links GoBGP, the AWS SDK and the Docker client: 962 packages
+		// against 696).
+		{name: "kube-router", version: KubeRouterVersion, realNode: true,
+			ldflags: " -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=" + KubeRouterVersion,
+			cmds:    map[string]string{"kube-router": "."}},
 	}
 }
 
@@ -278,6 +291,9 @@ var coldBuild = map[string]time.Duration{
 	"kube-proxy":                            61 * time.Second,
 	"coredns":                               777 * time.Second,
 	"kine":                                  238 * time.Second,
+	// From an empty Go build cache under load average 15-21 (2026-12-07,
+	// docs/performance.md): an upper bound.
+	"kube-router": 1444 * time.Second,
 }
 
 // heartbeat logs "what (1m30s so far)" every interval until stop is called:

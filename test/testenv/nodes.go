@@ -94,6 +94,9 @@ func (u *upper) startRealNodes(ctx context.Context) error {
 	if len(u.realNodes) == 0 {
 		return nil
 	}
+	if err := realnode.CreateFirewallRBAC(ctx, u.cs); err != nil {
+		return err
+	}
 	for _, n := range u.realNodes {
 		if err := realnode.WriteConfigs(n, u.pki.caCert, PauseImage); err != nil {
 			return fmt.Errorf("real node %s: %w", n.Name, err)
@@ -122,8 +125,8 @@ func (u *upper) startRealNodes(ctx context.Context) error {
 	return nil
 }
 
-// nodeCerts issues node n's kubelet (client and serving) and kube-proxy
-// certificates and writes their kubeconfigs, next to realnode.WriteConfigs'
+// nodeCerts issues node n's kubelet (client and serving), kube-proxy and
+// kube-router certificates and writes their kubeconfigs, next to realnode.WriteConfigs'
 // files.
 func (u *upper) nodeCerts(n realnode.Node) error {
 	p := func(elem ...string) string { return filepath.Join(append([]string{n.Dir}, elem...)...) }
@@ -138,14 +141,21 @@ func (u *upper) nodeCerts(n realnode.Node) error {
 	if err := u.pki.issueCert(p("pki", "kube-proxy"), "system:kube-proxy", nil, nil, true); err != nil {
 		return err
 	}
+	if err := u.pki.issueCert(p("pki", "kube-router"), realnode.FirewallUser, nil, nil, true); err != nil {
+		return err
+	}
 	if err := writeCertKubeconfig(p("kubelet.kubeconfig"), server, u.pki, p("pki", "kubelet")); err != nil {
+		return err
+	}
+	if err := writeCertKubeconfig(realnode.FirewallKubeconfig(n), server, u.pki, p("pki", "kube-router")); err != nil {
 		return err
 	}
 	return writeCertKubeconfig(p("kube-proxy.kubeconfig"), server, u.pki, p("pki", "kube-proxy"))
 }
 
 // startRealNode starts containerd, imports the images, then kubelet and
-// kube-proxy of node n, all in its network namespace.
+// kube-proxy of node n, and once the node is Ready its NetworkPolicy
+// enforcer (kube-router's firewall), all in its network namespace.
 func (u *upper) startRealNode(ctx context.Context, n realnode.Node, images Images) error {
 	p := func(elem ...string) string { return filepath.Join(append([]string{n.Dir}, elem...)...) }
 	bin, args := realnode.InNetNS(n.NetNS, "containerd", "--config", p("containerd", "config.toml"))
@@ -184,7 +194,7 @@ func (u *upper) startRealNode(ctx context.Context, n realnode.Node, images Image
 	if _, err := u.start("kube-proxy-"+n.Name, "", bin, args); err != nil {
 		return err
 	}
-	return waitReady(ctx, kubelet, 2*partTimeout, func() error {
+	if err := waitReady(ctx, kubelet, 2*partTimeout, func() error {
 		node, err := u.cs.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -193,5 +203,19 @@ func (u *upper) startRealNode(ctx context.Context, n realnode.Node, images Image
 			return fmt.Errorf("node %s is not Ready", n.Name)
 		}
 		return nil
-	})
+	}); err != nil {
+		return err
+	}
+	// The NetworkPolicy enforcer, once the node object exists (kube-router
+	// reads its addresses), enforcing before any tenant pod starts.
+	bin, args = realnode.FirewallCommand(n, u.bins["kube-router"], serviceCIDR)
+	fw, err := u.start("kube-router-"+n.Name, "", bin, args)
+	if err != nil {
+		return err
+	}
+	if err := waitReady(ctx, fw, partTimeout, func() error { return realnode.FirewallReady(ctx, n) }); err != nil {
+		return err
+	}
+	u.logf("kube-router enforcing NetworkPolicies on %s at +%s", n.Name, time.Since(u.t0).Round(100*time.Millisecond))
+	return nil
 }

@@ -133,7 +133,9 @@ func Cleanup(dir string) []error {
 		}
 	}
 	for _, v := range veths(tag) {
-		if err := RunCmd(ctx, "ip", "link", "del", v); err != nil {
+		// The kernel removes a veth with its peer's namespace, after `ip
+		// netns del` returned: gone by now is what we wanted.
+		if err := RunCmd(ctx, "ip", "link", "del", v); err != nil && !strings.Contains(err.Error(), "Cannot find device") {
 			errs = append(errs, err)
 		}
 	}

@@ -138,7 +138,7 @@ func RunCmd(ctx context.Context, name string, args ...string) error {
 // nodes.
 func Preflight() error {
 	var missing []string
-	for _, bin := range []string{"containerd", "containerd-shim-runc-v2", "runc", "ctr", "ip", "nsenter", "iptables", "conntrack", "gcc"} {
+	for _, bin := range []string{"containerd", "containerd-shim-runc-v2", "runc", "ctr", "ip", "nsenter", "iptables", "ipset", "conntrack", "gcc"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			missing = append(missing, bin)
 		}
@@ -149,7 +149,7 @@ func Preflight() error {
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("real nodes need %s (run hack/deps.sh: Debian containerd runc containernetworking-plugins iptables conntrack busybox-static gcc libc6-dev)", strings.Join(missing, ", "))
+		return fmt.Errorf("real nodes need %s (run hack/deps.sh: Debian containerd runc containernetworking-plugins iptables ipset conntrack busybox-static gcc libc6-dev)", strings.Join(missing, ", "))
 	}
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("real nodes need root (network namespaces, mounts, cgroups)")
