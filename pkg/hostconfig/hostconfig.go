@@ -48,6 +48,9 @@ const (
 	KeyWarmPools       = "warmPools"
 	KeyIdleSleepAfter  = "idleSleepAfter"
 	KeyWakeOnConnect   = "wakeOnConnect"
+	// KeyCredentialLifetime is how long a tenant context's credential (a
+	// client certificate the exec plugin mints) is valid.
+	KeyCredentialLifetime = "credentialLifetime"
 )
 
 // Setting describes one default: its key, the flag and environment variable
@@ -64,17 +67,18 @@ type Setting struct {
 // their values from a Resolver (or, for the ones of no setting, reads them by
 // these names from the environment the Factory read once).
 const (
-	EnvChartRepo       = "KUBECTL_TENANT_CHART_REPO"
-	EnvChart           = "KUBECTL_TENANT_CHART"
-	EnvChartVersion    = "KUBECTL_TENANT_CHART_VERSION"
-	EnvValues          = "KUBECTL_TENANT_VALUES"
-	EnvPool            = "KUBECTL_TENANT_POOL"
-	EnvArgoCDNamespace = "KUBECTL_TENANT_ARGOCD_NAMESPACE"
-	EnvArgoCDServer    = "KUBECTL_TENANT_ARGOCD_SERVER"
-	EnvTTL             = "KUBECTL_TENANT_TTL"
-	EnvIsolation       = "KUBECTL_TENANT_ISOLATION"
-	EnvSleepAfter      = "KUBECTL_TENANT_SLEEP_AFTER"
-	EnvWakeOnConnect   = "KUBECTL_TENANT_WAKE"
+	EnvChartRepo          = "KUBECTL_TENANT_CHART_REPO"
+	EnvChart              = "KUBECTL_TENANT_CHART"
+	EnvChartVersion       = "KUBECTL_TENANT_CHART_VERSION"
+	EnvValues             = "KUBECTL_TENANT_VALUES"
+	EnvPool               = "KUBECTL_TENANT_POOL"
+	EnvArgoCDNamespace    = "KUBECTL_TENANT_ARGOCD_NAMESPACE"
+	EnvArgoCDServer       = "KUBECTL_TENANT_ARGOCD_SERVER"
+	EnvTTL                = "KUBECTL_TENANT_TTL"
+	EnvIsolation          = "KUBECTL_TENANT_ISOLATION"
+	EnvSleepAfter         = "KUBECTL_TENANT_SLEEP_AFTER"
+	EnvWakeOnConnect      = "KUBECTL_TENANT_WAKE"
+	EnvCredentialLifetime = "KUBECTL_TENANT_CREDENTIAL_LIFETIME"
 	// Environment only, no host key: the host defaults cannot turn the
 	// caller's TLS checks off.
 	EnvArgoCDInsecure  = "KUBECTL_TENANT_ARGOCD_INSECURE"
@@ -90,6 +94,10 @@ const (
 	BuiltInChartRepo       = vclustervalues.DefaultChartRepo
 	BuiltInChartVersion    = vclustervalues.DefaultChartVersion
 	BuiltInArgoCDNamespace = "argocd"
+	// BuiltInCredentialLifetime: long enough that a shell session mints a
+	// few certificates an hour, short enough that losing the host rights
+	// ends access within minutes.
+	BuiltInCredentialLifetime = "10m"
 )
 
 // Settings are every default, in the order config view shows them.
@@ -106,6 +114,7 @@ var Settings = []Setting{
 	{Key: KeyIsolation, Flag: "isolation", Env: EnvIsolation, BuiltIn: "false", Help: "quota, limit range and network policies for new tenants"},
 	{Key: KeyIdleSleepAfter, Flag: "sleep-after", Env: EnvSleepAfter, BuiltIn: "0s", Help: "how long a tenant may stay idle (no connect, no request through its forwarder) before gc puts it to sleep (0s: never); create/extend --sleep-after set it per tenant"},
 	{Key: KeyWakeOnConnect, Flag: "wake", Env: EnvWakeOnConnect, BuiltIn: "false", Help: "connect wakes a sleeping tenant without asking"},
+	{Key: KeyCredentialLifetime, Flag: "credential-lifetime", Env: EnvCredentialLifetime, BuiltIn: BuiltInCredentialLifetime, Help: "lifetime of the client certificate a tenant context's exec credential plugin mints (at least 1m, at most 24h); access ends within it once the host rights are gone"},
 	{Key: KeyWarmPools, Help: "warm pools: spare tenants per node pool, e.g. {project-x: {size: 3, state: running}} (`kubectl tenant pool set`)"},
 }
 
@@ -183,6 +192,10 @@ func check(k, v string) error {
 		if d, err := time.ParseDuration(v); err != nil || d < 0 {
 			return fmt.Errorf("%q is not a duration such as 8h", v)
 		}
+	case KeyCredentialLifetime:
+		if _, err := CheckCredentialLifetime(v); err != nil {
+			return err
+		}
 	case KeyIsolation, KeyWakeOnConnect:
 		if _, err := strconv.ParseBool(v); err != nil {
 			return fmt.Errorf("%q is not true or false", v)
@@ -248,4 +261,23 @@ func ConfigMap(data map[string]string) *corev1.ConfigMap {
 			Labels: map[string]string{"app.kubernetes.io/managed-by": "kubectl-tenant"}},
 		Data: data,
 	}
+}
+
+// Bounds of credentialLifetime: under a minute the certificate's backdating
+// for clock skew outweighs it; over a day it is the long-lived key again.
+const (
+	MinCredentialLifetime = time.Minute
+	MaxCredentialLifetime = 24 * time.Hour
+)
+
+// CheckCredentialLifetime parses a credentialLifetime value.
+func CheckCredentialLifetime(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration such as 10m", v)
+	}
+	if d < MinCredentialLifetime || d > MaxCredentialLifetime {
+		return 0, fmt.Errorf("%s is outside %s..%s", v, MinCredentialLifetime, MaxCredentialLifetime)
+	}
+	return d, nil
 }
