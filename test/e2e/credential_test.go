@@ -162,8 +162,13 @@ func TestCredentialLifetimeAndHostRBAC(t *testing.T) {
 			t.Fatalf("kubectl %v: %v\n%s", args, err, out)
 		}
 	}
+	hostCtx, err := w.kubectl("config", "current-context")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostCtx = strings.TrimSpace(hostCtx)
 	t.Cleanup(func() {
-		_, _ = w.kubectl("delete", "clusterrolebinding,clusterrole", "e2e-ns-reader", "--ignore-not-found")
+		_, _ = w.kubectl("--context", hostCtx, "delete", "clusterrolebinding,clusterrole", "e2e-ns-reader", "--ignore-not-found")
 	})
 	w.mustRun("connect", name, "--background", "--as", user, "--credential-lifetime", "2m")
 	secretFreeContext(t, w, name)
@@ -190,7 +195,7 @@ func TestCredentialLifetimeAndHostRBAC(t *testing.T) {
 		t.Errorf("%d distinct certificates in 5 minutes with a 2-minute lifetime, want at least 3", len(expiries))
 	}
 
-	if out, err := w.kubectl("delete", "rolebinding", "-n", ns, "tenant-admin-secrets"); err != nil {
+	if out, err := w.kubectl("--context", hostCtx, "delete", "rolebinding", "-n", ns, "tenant-admin-secrets"); err != nil {
 		t.Fatalf("removing the RoleBinding: %v\n%s", err, out)
 	}
 	revoked := time.Now()
