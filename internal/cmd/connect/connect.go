@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -173,7 +174,7 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cred, err := o.contextCredential(ctx, e, e.Kubeconfig.Path)
+	cred, err := o.contextCredential(ctx, e, e.Kubeconfig.Path, "")
 	if err != nil {
 		return err
 	}
@@ -213,11 +214,12 @@ func (o *Options) runCommand(ctx context.Context) error {
 	scoped.Kubeconfig = store
 	// The plugin finds the host through the user's kubeconfig, not the
 	// throw-away one COMMAND sees as $KUBECONFIG.
-	cred, err := o.contextCredential(ctx, &scoped, e.Kubeconfig.Path)
+	// Its credential cache lives in the same private directory, so the
+	// second-signal exit (kubeconfig.Abort) removes it too.
+	cred, err := o.contextCredential(ctx, &scoped, e.Kubeconfig.Path, filepath.Join(filepath.Dir(store.Path), "credential"))
 	if err != nil {
 		return err
 	}
-	defer func() { _ = cred.Cache.Remove() }()
 	var c *tenant.Connection
 	err = o.awake(ctx, func() (err error) {
 		c, err = scoped.Connect(ctx, tenant.ConnectOptions{Name: o.Name, ContextName: o.ContextName, LocalPort: o.LocalPort, Activate: true, Credential: cred})
@@ -268,7 +270,7 @@ func (o *Options) runForwarder(ctx context.Context) error {
 		report("error: " + err.Error())
 		return err
 	}
-	cred, err := o.contextCredential(ctx, e, e.Kubeconfig.Path)
+	cred, err := o.contextCredential(ctx, e, e.Kubeconfig.Path, "")
 	if err != nil {
 		report("error: " + err.Error())
 		return err
@@ -334,9 +336,9 @@ const credentialLifetimeFlag = "credential-lifetime"
 
 // contextCredential is what makes the context e writes hold no key: the
 // exec plugin (reaching the host through userKubeconfig, the file the
-// user's host context is in) with the resolved lifetime and the cache in
-// the state directory.
-func (o *Options) contextCredential(ctx context.Context, e *tenant.Engine, userKubeconfig string) (*tenant.ContextCredential, error) {
+// user's host context is in) with the resolved lifetime and the cache:
+// cachePath, else in the state directory.
+func (o *Options) contextCredential(ctx context.Context, e *tenant.Engine, userKubeconfig, cachePath string) (*tenant.ContextCredential, error) {
 	r := hostconfig.Resolver{Flags: cmdutil.ChangedFlags(o.flags), Getenv: o.Env.Get}
 	if o.Defaults != nil {
 		// Host defaults that cannot be read leave the flag, the
@@ -353,8 +355,7 @@ func (o *Options) contextCredential(ctx context.Context, e *tenant.Engine, userK
 	if hostKubeconfig == "" {
 		hostKubeconfig = userKubeconfig
 	}
-	var cachePath string
-	if e.Sessions.Err == nil {
+	if cachePath == "" && e.Sessions.Err == nil {
 		cachePath = e.Sessions.CredentialPath(e.Kubeconfig.Path, o.ContextName)
 	}
 	return &tenant.ContextCredential{
