@@ -36,6 +36,9 @@ type Forwarder struct {
 	// pipe); Env is the environment it runs in.
 	Config *genericclioptions.ConfigFlags
 	Env    Env
+	// Args are more arguments of the forwarder's connect (a
+	// --credential-lifetime the user gave).
+	Args []string
 }
 
 // NewForwarder is f's Forwarder.
@@ -70,6 +73,7 @@ func (fw Forwarder) Start(ctx context.Context, name, contextName string) error {
 		return err
 	}
 	args := []string{"connect", name, "--forwarder", "--ready-fd", "3", "--parent-fd", "4", "--context-name", contextName}
+	args = append(args, fw.Args...)
 	args = append(args, PassthroughFlags(fw.Config, e.HostContext)...)
 	if err := e.Sessions.MkDir(); err != nil {
 		return err

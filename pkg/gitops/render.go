@@ -375,7 +375,10 @@ func role(p project) obj {
 			{"apiGroups": core, "resources": []string{"pods", "services", "events"}, "verbs": []string{"get", "list", "watch"}},
 			{"apiGroups": core, "resources": []string{"pods/log"}, "verbs": []string{"get"}},
 			{"apiGroups": core, "resources": []string{"pods/portforward"}, "verbs": []string{"get", "create"}},
-			{"apiGroups": core, "resources": []string{"secrets"}, "resourceNames": []string{"vc-" + tenant.ReleaseName}, "verbs": []string{"get"}},
+			// vc-vcluster: the tenant's CA (TLS) for connect; vcluster-certs:
+			// its client CA, which `kubectl tenant credential` signs
+			// short-lived certificates with (the gate of docs/security.md).
+			{"apiGroups": core, "resources": []string{"secrets"}, "resourceNames": []string{"vc-" + tenant.ReleaseName, tenant.CertsSecret}, "verbs": []string{"get"}},
 			{"apiGroups": []string{"apps"}, "resources": []string{"statefulsets"}, "verbs": []string{"get", "list", "watch"}},
 		},
 	}

@@ -53,6 +53,9 @@ const (
 	// gc (or a re-run of register) replaces it.
 	KeyArgoCDTokenLifetime    = "argocdTokenLifetime"
 	KeyArgoCDTokenRenewBefore = "argocdTokenRenewBefore"
+	// KeyCredentialLifetime is how long a tenant context's credential (a
+	// client certificate the exec plugin mints) is valid.
+	KeyCredentialLifetime = "credentialLifetime"
 )
 
 // Setting describes one default: its key, the flag and environment variable
@@ -82,6 +85,7 @@ const (
 	EnvWakeOnConnect          = "KUBECTL_TENANT_WAKE"
 	EnvArgoCDTokenLifetime    = "KUBECTL_TENANT_ARGOCD_TOKEN_LIFETIME"
 	EnvArgoCDTokenRenewBefore = "KUBECTL_TENANT_ARGOCD_RENEW_BEFORE"
+	EnvCredentialLifetime     = "KUBECTL_TENANT_CREDENTIAL_LIFETIME"
 	// Environment only, no host key: the host defaults cannot turn the
 	// caller's TLS checks off.
 	EnvArgoCDInsecure  = "KUBECTL_TENANT_ARGOCD_INSECURE"
@@ -100,6 +104,10 @@ const (
 	// MinArgoCDTokenLifetime is the shortest token kube-apiserver issues
 	// (a TokenRequest's expirationSeconds must be at least 600).
 	MinArgoCDTokenLifetime = 10 * time.Minute
+	// BuiltInCredentialLifetime: long enough that a shell session mints a
+	// few certificates an hour, short enough that losing the host rights
+	// ends access within minutes.
+	BuiltInCredentialLifetime = "10m"
 )
 
 // Settings are every default, in the order config view shows them.
@@ -118,6 +126,7 @@ var Settings = []Setting{
 	{Key: KeyWakeOnConnect, Flag: "wake", Env: EnvWakeOnConnect, BuiltIn: "false", Help: "connect wakes a sleeping tenant without asking"},
 	{Key: KeyArgoCDTokenLifetime, Flag: "argocd-token-lifetime", Env: EnvArgoCDTokenLifetime, BuiltIn: "24h", Help: "lifetime of the token register gives Argo CD (bound to an object in the vCluster; at least 10m); gc renews it"},
 	{Key: KeyArgoCDTokenRenewBefore, Flag: "argocd-renew-before", Env: EnvArgoCDTokenRenewBefore, BuiltIn: "0s", Help: "gc replaces Argo CD's token when it expires within this (0s: half of the token's lifetime)"},
+	{Key: KeyCredentialLifetime, Flag: "credential-lifetime", Env: EnvCredentialLifetime, BuiltIn: BuiltInCredentialLifetime, Help: "lifetime of the client certificate a tenant context's exec credential plugin mints (at least 1m, at most 24h); access ends within it once the host rights are gone"},
 	{Key: KeyWarmPools, Help: "warm pools: spare tenants per node pool, e.g. {project-x: {size: 3, state: running}} (`kubectl tenant pool set`)"},
 }
 
@@ -199,6 +208,10 @@ func check(k, v string) error {
 		if d, err := time.ParseDuration(v); err != nil || d < MinArgoCDTokenLifetime {
 			return fmt.Errorf("%q is not a duration of at least %s", v, MinArgoCDTokenLifetime)
 		}
+	case KeyCredentialLifetime:
+		if _, err := CheckCredentialLifetime(v); err != nil {
+			return err
+		}
 	case KeyIsolation, KeyWakeOnConnect:
 		if _, err := strconv.ParseBool(v); err != nil {
 			return fmt.Errorf("%q is not true or false", v)
@@ -264,4 +277,23 @@ func ConfigMap(data map[string]string) *corev1.ConfigMap {
 			Labels: map[string]string{"app.kubernetes.io/managed-by": "kubectl-tenant"}},
 		Data: data,
 	}
+}
+
+// Bounds of credentialLifetime: under a minute the certificate's backdating
+// for clock skew outweighs it; over a day it is the long-lived key again.
+const (
+	MinCredentialLifetime = time.Minute
+	MaxCredentialLifetime = 24 * time.Hour
+)
+
+// CheckCredentialLifetime parses a credentialLifetime value.
+func CheckCredentialLifetime(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration such as 10m", v)
+	}
+	if d < MinCredentialLifetime || d > MaxCredentialLifetime {
+		return 0, fmt.Errorf("%s is outside %s..%s", v, MinCredentialLifetime, MaxCredentialLifetime)
+	}
+	return d, nil
 }

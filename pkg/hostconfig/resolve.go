@@ -137,6 +137,17 @@ func (r Resolver) Duration(key string) (time.Duration, Value, error) {
 	return d, v, nil
 }
 
+// CredentialLifetime resolves credentialLifetime: how long a tenant
+// context's client certificate is valid.
+func (r Resolver) CredentialLifetime() (time.Duration, Value, error) {
+	v := r.Get(KeyCredentialLifetime)
+	d, err := CheckCredentialLifetime(v.Value)
+	if err != nil {
+		return 0, v, tenant.NewUsageError(fmt.Sprintf("%s (from %s): %s", KeyCredentialLifetime, v.Origin(), err))
+	}
+	return d, v, nil
+}
+
 // Bool resolves a boolean setting.
 func (r Resolver) Bool(key string) (bool, Value, error) {
 	v := r.Get(key)

@@ -35,7 +35,10 @@ type Entry struct {
 	ClientCert []byte
 	ClientKey  []byte
 	Token      string
-	Namespace  string
+	// Exec, when set, is the user's exec credential plugin (the tool's
+	// own `credential` command): the entry then stores no key or token.
+	Exec      *clientcmdapi.ExecConfig
+	Namespace string
 }
 
 // ExtensionName is the kubeconfig extension that marks a context as written
@@ -132,6 +135,7 @@ func (s Store) Upsert(e Entry, activate bool) (previous string, err error) {
 		cl.CertificateAuthorityData = e.CA
 		au := clientcmdapi.NewAuthInfo()
 		au.ClientCertificateData, au.ClientKeyData, au.Token = e.ClientCert, e.ClientKey, e.Token
+		au.Exec = e.Exec
 		owned := OwnedName(e.Name)
 		cx := clientcmdapi.NewContext()
 		cx.Cluster, cx.AuthInfo, cx.Namespace = owned, owned, e.Namespace

@@ -122,6 +122,12 @@ func (st Store) LockPath(kubeconfig, context string) string {
 	return st.path(Key(kubeconfig, context), ".lock")
 }
 
+// CredentialPath is the cached exec credential (a short-lived client key,
+// 0600) of context in kubeconfig; Delete removes it with the session.
+func (st Store) CredentialPath(kubeconfig, context string) string {
+	return st.path(Key(kubeconfig, context), ".cred")
+}
+
 // Same reports whether s is the session of context in kubeconfig.
 func (s Session) Same(kubeconfig, context string) bool {
 	return s.Context == context && absPath(s.Kubeconfig) == absPath(kubeconfig)
@@ -243,6 +249,9 @@ func (st Store) Delete(s Session) error {
 		err = nil
 	}
 	removeUnheld(st.LockPath(s.Kubeconfig, s.Context))
+	if cerr := os.Remove(st.CredentialPath(s.Kubeconfig, s.Context)); cerr != nil && !errors.Is(cerr, os.ErrNotExist) && err == nil {
+		err = cerr
+	}
 	return err
 }
 

@@ -31,6 +31,11 @@ type ConnectOptions struct {
 	// it) so disconnect and delete can find it.
 	Record bool
 	PID    int
+	// Credential, when set, makes the context hold no key: an exec
+	// credential plugin mints short-lived certificates (the backend must
+	// be a ClientCAReader). Without it the context carries the tenant's
+	// admin credentials (only a backend that cannot mint, in unit tests).
+	Credential *ContextCredential
 }
 
 // Connection is a tenant context backed by a port-forward (or by the
@@ -112,8 +117,28 @@ func (e *Engine) Connect(ctx context.Context, o ConnectOptions) (*Connection, er
 			return nil, err
 		}
 	}
+	// The first credential is minted beside the reads and the forward
+	// below, so the gate's two API calls add no round trip of their own.
+	var minted chan mintResult
+	if o.Credential != nil {
+		minted = make(chan mintResult, 1)
+		go func() {
+			b, err := e.MintCredential(ctx, CredentialOptions{Name: o.Name, Namespace: ns, Lifetime: o.Credential.Lifetime})
+			minted <- mintResult{b, err}
+		}()
+	}
+	fail := func(err error) (*Connection, error) {
+		if minted != nil {
+			<-minted
+		}
+		c.Close()
+		return nil, err
+	}
 	creds, err := e.Backend.Credentials(ctx, ns)
 	if err != nil {
+		if minted != nil {
+			<-minted
+		}
 		c.Close()
 		if errors.Is(err, ErrNotFound) {
 			return nil, fmt.Errorf("tenant %s has no credentials yet (is it ready? see `kubectl tenant status %s`)", o.Name, o.Name)
@@ -122,23 +147,41 @@ func (e *Engine) Connect(ctx context.Context, o ConnectOptions) (*Connection, er
 	}
 	server, err := e.exposedEndpoint(ctx, ns)
 	if err != nil {
-		c.Close()
-		return nil, err
+		return fail(err)
 	}
 	if server == "" {
 		if err := c.forwardOnce(ctx); err != nil {
-			c.Close()
-			return nil, err
+			return fail(err)
 		}
 		if c.proxy, err = portforward.Listen(o.LocalPort, c.dial, c.deadForward); err != nil {
-			c.Close()
-			return nil, fmt.Errorf("listen on 127.0.0.1:%d: %w", o.LocalPort, err)
+			return fail(fmt.Errorf("listen on 127.0.0.1:%d: %w", o.LocalPort, err))
 		}
 		server = fmt.Sprintf("https://127.0.0.1:%d", c.proxy.LocalPort)
 	}
-	entry.Server, entry.CA, entry.ClientCert, entry.ClientKey = server, creds.CA, creds.ClientCert, creds.ClientKey
+	entry.Server, entry.CA = server, creds.CA
+	if minted != nil {
+		m := <-minted
+		minted = nil
+		if m.err != nil {
+			return fail(m.err)
+		}
+		if err := o.Credential.Cache.Store(m.cred); err != nil {
+			return fail(fmt.Errorf("caching the tenant credential: %w", err))
+		}
+		exec := o.Credential.Exec
+		exec.Args = append(append([]string(nil), exec.Args...), "--tenant-namespace="+ns)
+		entry.Exec = &exec
+	} else {
+		entry.ClientCert, entry.ClientKey = creds.ClientCert, creds.ClientKey
+	}
+	dropCache := func() {
+		if o.Credential != nil {
+			_ = o.Credential.Cache.Remove()
+		}
+	}
 	prev, err := e.Kubeconfig.Upsert(entry, o.Activate)
 	if err != nil {
+		dropCache()
 		c.Close()
 		return nil, contextError(err)
 	}
@@ -153,11 +196,17 @@ func (e *Engine) Connect(ctx context.Context, o ConnectOptions) (*Connection, er
 		if err := e.Sessions.Save(c.Session); err != nil {
 			// Leave no switched context behind that nothing records.
 			_, _ = e.Kubeconfig.RemoveContext(o.ContextName, prev)
+			dropCache()
 			c.Close()
 			return nil, err
 		}
 	}
 	return c, nil
+}
+
+type mintResult struct {
+	cred []byte
+	err  error
 }
 
 // CheckContext refuses, as a usage error, a context name Connect could not

@@ -30,6 +30,7 @@ import (
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/credential"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/vclustervalues"
 )
@@ -54,6 +55,7 @@ type Backend struct {
 }
 
 var _ tenant.Backend = (*Backend)(nil)
+var _ tenant.ClientCAReader = (*Backend)(nil)
 
 func (b *Backend) PodSelector() string { return "app=vcluster,release=" + tenant.ReleaseName }
 func (b *Backend) APIPort() int        { return 8443 }
@@ -460,6 +462,24 @@ func (b *Backend) Credentials(ctx context.Context, ns string) (*tenant.Credentia
 		ClientKey:  s.Data["client-key"],
 		Token:      string(s.Data["token"]),
 	}, nil
+}
+
+// ClientCA reads the client CA from the <release>-certs Secret vCluster
+// keeps its certificate authorities in (keys client-ca.crt, client-ca.key),
+// with the caller's own rights: the host RBAC gate of a tenant credential.
+func (b *Backend) ClientCA(ctx context.Context, ns string) (credential.CA, error) {
+	s, err := b.Kube.CoreV1().Secrets(ns).Get(ctx, tenant.CertsSecret, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return credential.CA{}, tenant.ErrNotFound
+	}
+	if err != nil {
+		return credential.CA{}, err
+	}
+	ca := credential.CA{Cert: s.Data["client-ca.crt"], Key: s.Data["client-ca.key"]}
+	if len(ca.Cert) == 0 || len(ca.Key) == 0 {
+		return credential.CA{}, tenant.ErrNotFound
+	}
+	return ca, nil
 }
 
 // nsGetter pins Helm's kube client to the tenant namespace whatever the

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -18,6 +19,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmdutil"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/credential"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/kubeconfig"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
@@ -41,6 +43,8 @@ type Options struct {
 	// gets (with KUBECONFIG set to the tenant's).
 	Env    cmdutil.Env
 	config *genericclioptions.ConfigFlags
+	// flags are the command's flags (a --credential-lifetime given).
+	flags *pflag.FlagSet
 
 	Name        string
 	ContextName string
@@ -60,14 +64,25 @@ type Options struct {
 
 // NewCmdConnect builds the command; runF replaces Run in tests.
 func NewCmdConnect(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{IO: f.IOStreams, Engine: f.Engine, Env: f.Env, config: f.ConfigFlags, Confirm: cmdutil.Prompter(f.IOStreams), Defaults: f.Defaults,
-		StartBackground: cmdutil.NewForwarder(f).Start}
+	o := &Options{IO: f.IOStreams, Engine: f.Engine, Env: f.Env, config: f.ConfigFlags, Confirm: cmdutil.Prompter(f.IOStreams), Defaults: f.Defaults}
+	o.StartBackground = func(ctx context.Context, name, contextName string) error {
+		fw := cmdutil.NewForwarder(f)
+		if fl := o.flags.Lookup(credentialLifetimeFlag); fl != nil && fl.Changed {
+			fw.Args = []string{"--" + credentialLifetimeFlag + "=" + fl.Value.String()}
+		}
+		return fw.Start(ctx, name, contextName)
+	}
 	cmd := &cobra.Command{
 		Use:   "connect NAME [-- COMMAND [ARGS...]]",
 		Short: "Connect to a tenant: kubeconfig context NAME through an in-process port-forward",
 		Long: `Connect writes a kubeconfig context for the tenant (server: a local port-forward to the
 vCluster pod, or its LoadBalancer address; TLS verified with the tenant CA), makes it current
 and keeps the forward open. Ctrl-C (or 'kubectl tenant disconnect') restores the previous context.
+The context holds no key: its user runs 'kubectl tenant credential', which returns a client
+certificate valid for --credential-lifetime (host default credentialLifetime, $` + hostconfig.EnvCredentialLifetime + `;
+built-in ` + hostconfig.BuiltInCredentialLifetime + `), naming your host user, minted only while your host rights
+let you read the tenant's client CA (the tenant-admin Role grants it) and cached 0600 in the
+state directory until it expires; connect mints the first one.
 A sleeping tenant is woken first: on a terminal connect asks, elsewhere it needs --wake (or
 the host defaults' wakeOnConnect, or $` + hostconfig.EnvWakeOnConnect + `=true). Every request through the forward
 counts as use of the tenant (recorded at most once a minute): gc puts a tenant to sleep only
@@ -96,6 +111,7 @@ through it wakes the tenant, held until its API answers.`,
 	fl.IntVar(&o.LocalPort, "local-port", 0, "local port of the forward (default: a free port)")
 	fl.BoolVar(&o.Background, "background", false, "keep a detached forwarder (reconnects on drops) until 'kubectl tenant disconnect'")
 	fl.BoolVar(&o.Wake, "wake", false, "wake the tenant if it is sleeping, without asking")
+	fl.Duration(credentialLifetimeFlag, 0, "lifetime of the context's client certificates (default: host credentialLifetime, else "+hostconfig.BuiltInCredentialLifetime+"; 1m to 24h)")
 	fl.BoolVar(&o.forwarder, "forwarder", false, "internal: run as the background forwarder")
 	fl.IntVar(&o.readyFD, "ready-fd", 0, "internal: file descriptor to report readiness on")
 	fl.IntVar(&o.parentFD, "parent-fd", 0, "internal: file descriptor of the parent's secrets and its detach")
@@ -116,6 +132,7 @@ func (o *Options) Complete(cmd *cobra.Command, args []string) error {
 		return cmdutil.UsageError{Err: errors.New("connect takes exactly one tenant name")}
 	}
 	o.Name = args[0]
+	o.flags = cmd.Flags()
 	if o.ContextName == "" {
 		o.ContextName = tenant.ContextFor(o.Name)
 	}
@@ -157,10 +174,14 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	cred, err := o.contextCredential(ctx, e, e.Kubeconfig.Path, "")
+	if err != nil {
+		return err
+	}
 	var c *tenant.Connection
 	err = o.awake(ctx, func() (err error) {
 		c, err = e.Connect(ctx, tenant.ConnectOptions{Name: o.Name, ContextName: o.ContextName, LocalPort: o.LocalPort,
-			Activate: true, Record: true, PID: os.Getpid()})
+			Activate: true, Record: true, PID: os.Getpid(), Credential: cred})
 		return err
 	})
 	if err != nil {
@@ -182,7 +203,7 @@ func (o *Options) runCommand(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// A private directory (the kubeconfig holds the tenant's admin key),
+	// A private directory (the kubeconfig names the exec plugin, no key),
 	// removed on return and, by the second-signal exit, by kubeconfig.Abort.
 	store, remove, err := kubeconfig.TempStore()
 	if err != nil {
@@ -191,9 +212,17 @@ func (o *Options) runCommand(ctx context.Context) error {
 	defer remove()
 	scoped := *e
 	scoped.Kubeconfig = store
+	// The plugin finds the host through the user's kubeconfig, not the
+	// throw-away one COMMAND sees as $KUBECONFIG.
+	// Its credential cache lives in the same private directory, so the
+	// second-signal exit (kubeconfig.Abort) removes it too.
+	cred, err := o.contextCredential(ctx, &scoped, e.Kubeconfig.Path, filepath.Join(filepath.Dir(store.Path), "credential"))
+	if err != nil {
+		return err
+	}
 	var c *tenant.Connection
 	err = o.awake(ctx, func() (err error) {
-		c, err = scoped.Connect(ctx, tenant.ConnectOptions{Name: o.Name, ContextName: o.ContextName, LocalPort: o.LocalPort, Activate: true})
+		c, err = scoped.Connect(ctx, tenant.ConnectOptions{Name: o.Name, ContextName: o.ContextName, LocalPort: o.LocalPort, Activate: true, Credential: cred})
 		return err
 	})
 	if err != nil {
@@ -241,8 +270,13 @@ func (o *Options) runForwarder(ctx context.Context) error {
 		report("error: " + err.Error())
 		return err
 	}
+	cred, err := o.contextCredential(ctx, e, e.Kubeconfig.Path, "")
+	if err != nil {
+		report("error: " + err.Error())
+		return err
+	}
 	c, err := e.Connect(ctx, tenant.ConnectOptions{Name: o.Name, ContextName: o.ContextName, LocalPort: o.LocalPort,
-		Activate: true, Record: true, PID: os.Getpid()})
+		Activate: true, Record: true, PID: os.Getpid(), Credential: cred})
 	var se *tenant.SleepingError
 	if errors.As(err, &se) {
 		report(cmdutil.ForwarderSleeping) // the parent offers to wake it
@@ -295,6 +329,40 @@ func (o *Options) fromParent(cancel func(), detached chan<- struct{}) error {
 		cancel()
 	}()
 	return nil
+}
+
+// credentialLifetimeFlag is the flag of hostconfig.KeyCredentialLifetime.
+const credentialLifetimeFlag = "credential-lifetime"
+
+// contextCredential is what makes the context e writes hold no key: the
+// exec plugin (reaching the host through userKubeconfig, the file the
+// user's host context is in) with the resolved lifetime and the cache:
+// cachePath, else in the state directory.
+func (o *Options) contextCredential(ctx context.Context, e *tenant.Engine, userKubeconfig, cachePath string) (*tenant.ContextCredential, error) {
+	r := hostconfig.Resolver{Flags: cmdutil.ChangedFlags(o.flags), Getenv: o.Env.Get}
+	if o.Defaults != nil {
+		// Host defaults that cannot be read leave the flag, the
+		// environment and the built-in lifetime.
+		if hr, err := o.Defaults(ctx, o.flags); err == nil {
+			r = hr
+		}
+	}
+	lifetime, _, err := r.CredentialLifetime()
+	if err != nil {
+		return nil, err
+	}
+	hostKubeconfig := o.Env.Get("KUBECONFIG")
+	if hostKubeconfig == "" {
+		hostKubeconfig = userKubeconfig
+	}
+	if cachePath == "" && e.Sessions.Err == nil {
+		cachePath = e.Sessions.CredentialPath(e.Kubeconfig.Path, o.ContextName)
+	}
+	return &tenant.ContextCredential{
+		Exec:     cmdutil.CredentialExec(o.config, e.HostContext, hostKubeconfig, o.Name, lifetime, cachePath),
+		Cache:    credential.Cache{Path: cachePath, Write: kubeconfig.WritePrivate},
+		Lifetime: lifetime,
+	}, nil
 }
 
 // awake runs connect; when the tenant sleeps it wakes it (with --wake, or

@@ -13,6 +13,7 @@ import (
 	configcmd "github.com/kubectl-tenant/kubectl-tenant/internal/cmd/config"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/connect"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/create"
+	credentialcmd "github.com/kubectl-tenant/kubectl-tenant/internal/cmd/credential"
 	deletecmd "github.com/kubectl-tenant/kubectl-tenant/internal/cmd/delete"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/disconnect"
 	"github.com/kubectl-tenant/kubectl-tenant/internal/cmd/extend"
@@ -73,6 +74,7 @@ values files named in $` + hostconfig.EnvValues + ` (comma-separated), like crea
 	cmd.AddCommand(
 		create.NewCmdCreate(f, nil),
 		connect.NewCmdConnect(f, nil),
+		credentialcmd.NewCmdCredential(f, nil),
 		disconnect.NewCmdDisconnect(f, nil),
 		deletecmd.NewCmdDelete(f, nil),
 		list.NewCmdList(f, nil),
