@@ -49,7 +49,7 @@ func NewCmdPool(f *cmdutil.Factory, runSet, runStatus func(context.Context, *Opt
 		}}
 	cmd := &cobra.Command{
 		Use:   "pool",
-		Short: "Warm pools: spare tenants per node pool, so create is ready in seconds",
+		Short: "Warm pools: spare tenants per node pool, so create skips the install and the image pulls",
 		Long: `A warm pool keeps spare tenants of one node pool installed exactly as a plain
 'kubectl tenant create NAME --pool POOL' would install them under the host defaults
 alone (same chart, values, pinning, isolation; never the caller's environment), running
