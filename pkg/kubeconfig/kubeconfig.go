@@ -354,44 +354,13 @@ func writeAtomic(path string, data []byte) error {
 	// A new file is 0600; an existing one keeps its mode, at most 0600
 	// (it holds the tenants' client keys), and its owner (under sudo).
 	mode := os.FileMode(0o600)
-	old, statErr := os.Stat(path)
-	if statErr == nil {
-		if m := old.Mode().Perm() & 0o600; m&0o400 != 0 {
-			mode = m
-		}
-	}
-	var f *os.File
-	_, release, err := track(func() (string, error) {
-		var err error
-		f, err = os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
-		if err != nil {
-			return "", err
-		}
-		return f.Name(), nil
-	})
+	old, err := os.Stat(path)
 	if err != nil {
-		return err
+		old = nil
+	} else if m := old.Mode().Perm() & 0o600; m&0o400 != 0 {
+		mode = m
 	}
-	defer release() // after the rename: nothing there
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if statErr == nil {
-		keepOwner(f, old)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return replaceFile(path, data, mode, old)
 }
 
 // lock takes kubectl's lock on path (an exclusively created path+".lock"),
