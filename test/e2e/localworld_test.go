@@ -2,7 +2,11 @@ package e2e
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
+	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,10 +17,13 @@ import (
 	"sync"
 	"testing"
 
+	authnv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	certutil "k8s.io/client-go/util/cert"
+	"k8s.io/client-go/util/keyutil"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/session"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
@@ -142,10 +149,20 @@ func tenantAPI(t *testing.T) *httptest.Server {
 		ObjectMeta: metav1.ObjectMeta{Name: "vcluster", Namespace: "vcluster-demo"},
 		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer},
 		Status:     corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{Ingress: []corev1.LoadBalancerIngress{{IP: "127.0.0.1"}}}}}
+	// connect mints the context's first credential (a client certificate
+	// from the tenant's client CA, for the host user a SelfSubjectReview
+	// names), so the fake host serves both.
+	certs := &corev1.Secret{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+		ObjectMeta: metav1.ObjectMeta{Name: tenant.CertsSecret, Namespace: "vcluster-demo"},
+		Data:       clientCA(t)}
+	review := &authnv1.SelfSubjectReview{TypeMeta: metav1.TypeMeta{APIVersion: "authentication.k8s.io/v1", Kind: "SelfSubjectReview"},
+		Status: authnv1.SelfSubjectReviewStatus{UserInfo: authnv1.UserInfo{Username: "e2e-user"}}}
 	objs := map[string]any{
-		"/api/v1/namespaces/vcluster-demo":                     ns,
-		"/api/v1/namespaces/vcluster-demo/secrets/vc-vcluster": sec,
-		"/api/v1/namespaces/vcluster-demo/services/vcluster":   svc,
+		"/api/v1/namespaces/vcluster-demo":                               ns,
+		"/api/v1/namespaces/vcluster-demo/secrets/vc-vcluster":           sec,
+		"/api/v1/namespaces/vcluster-demo/secrets/" + tenant.CertsSecret: certs,
+		"/api/v1/namespaces/vcluster-demo/services/vcluster":             svc,
+		"/apis/authentication.k8s.io/v1/selfsubjectreviews":              review,
 	}
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		rw.Header().Set("Content-Type", "application/json")
@@ -160,4 +177,25 @@ func tenantAPI(t *testing.T) *httptest.Server {
 	}))
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// clientCA is the data of a vcluster-certs Secret holding a new client CA.
+func clientCA(t *testing.T) map[string][]byte {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := certutil.NewSelfSignedCACert(certutil.Config{CommonName: "client-ca"}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM, err := keyutil.MarshalPrivateKeyToPEM(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string][]byte{
+		"client-ca.crt": pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw}),
+		"client-ca.key": keyPEM,
+	}
 }
