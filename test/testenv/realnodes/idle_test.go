@@ -53,22 +53,8 @@ func (c *cli) list(ctx context.Context) map[string]listed {
 func TestRealNodeIdleSleepWakeOnRequest(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	dir, err := os.MkdirTemp("", "testenv-realidle-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, err := testenv.Up(ctx, testenv.Options{Dir: dir, RealNodes: true, Logf: func(f string, a ...any) {
-		fmt.Fprintf(os.Stderr, "testenv: "+f+"\n", a...)
-	}})
-	if err != nil {
-		_ = testenv.Down(dir)
-		t.Fatalf("playground with real nodes: %v", err)
-	}
-	defer func() {
-		if err := testenv.Down(dir); err != nil {
-			t.Errorf("down: %v", err)
-		}
-	}()
+	env, down := upRealNodes(ctx, t, "testenv-realidle-")
+	defer down()
 	if len(env.RealNodes) == 0 || env.RealNodes[0].Pool != pool {
 		t.Fatalf("env.RealNodes = %+v, want a real node of pool %s", env.RealNodes, pool)
 	}

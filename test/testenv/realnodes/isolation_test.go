@@ -3,7 +3,6 @@ package realnodes
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -30,25 +29,8 @@ import (
 func TestIsolationOnRealNode(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
-	dir, err := os.MkdirTemp("", "testenv-isolation-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	env, err := testenv.Up(ctx, testenv.Options{Dir: dir, RealNodes: true, Logf: func(f string, a ...any) {
-		fmt.Fprintf(os.Stderr, "testenv: "+f+"\n", a...)
-	}})
-	if err != nil {
-		_ = testenv.Down(dir)
-		t.Fatalf("playground with real nodes: %v", err)
-	}
-	defer func() {
-		if err := testenv.Down(dir); err != nil {
-			t.Errorf("playground down: %v", err)
-		}
-		_ = os.RemoveAll(dir)
-	}()
-	t.Logf("playground with real nodes up in %s", time.Since(start).Round(100*time.Millisecond))
+	env, down := upRealNodes(ctx, t, "testenv-isolation-")
+	defer down()
 	cs, err := env.Clientset()
 	if err != nil {
 		t.Fatal(err)
