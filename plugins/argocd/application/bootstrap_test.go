@@ -1,13 +1,25 @@
 package application
 
 import (
+	"reflect"
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
 )
 
+func builtInSource(t *testing.T) map[string]any {
+	t.Helper()
+	src, _, err := hostconfig.Resolver{}.BootstrapSource()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
 func TestApplicationSet(t *testing.T) {
-	as := ApplicationSet("argocd", nil)
+	as := ApplicationSet("argocd", nil, builtInSource(t))
 	b, err := yaml.Marshal(as)
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +60,38 @@ func TestApplicationSet(t *testing.T) {
 	if tm.Metadata.Name != "{{ .name }}-argocd" || tm.Spec.Destination.Server != "{{ .server }}" || tm.Spec.Destination.Namespace != "argocd" || tm.Spec.Source.Chart != "argo-cd" || tm.Spec.Source.TargetRevision == "" {
 		t.Errorf("template %+v", tm)
 	}
-	if sel := ApplicationSet("argocd", map[string]string{"team": "a"})["spec"].(map[string]any)["generators"].([]any)[0].(map[string]any)["clusters"].(map[string]any)["selector"].(map[string]any)["matchLabels"].(map[string]any); sel["team"] != "a" || len(sel) != 1 {
+	if sel := ApplicationSet("argocd", map[string]string{"team": "a"}, builtInSource(t))["spec"].(map[string]any)["generators"].([]any)[0].(map[string]any)["clusters"].(map[string]any)["selector"].(map[string]any)["matchLabels"].(map[string]any); sel["team"] != "a" || len(sel) != 1 {
 		t.Errorf("selector with labels: %v", sel)
+	}
+}
+
+// The host defaults' source is the template's, verbatim but for the
+// release name a chart gets; the caller's map is not changed.
+func TestApplicationSetSource(t *testing.T) {
+	source := func(as map[string]any) map[string]any {
+		return as["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["source"].(map[string]any)
+	}
+	chart, err := hostconfig.ParseBootstrapSource("repoURL: http://charts.mirror.example/argo\nchart: argo-cd\ntargetRevision: 3.2.11\nhelm:\n  values: |\n    redis: {enabled: true}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := yaml.Marshal(chart)
+	got := source(ApplicationSet("argocd", nil, chart))
+	want := map[string]any{"repoURL": "http://charts.mirror.example/argo", "chart": "argo-cd", "targetRevision": "3.2.11",
+		"helm": map[string]any{"releaseName": "argocd", "values": "redis: {enabled: true}\n"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("chart source %v, want %v", got, want)
+	}
+	if after, _ := yaml.Marshal(chart); string(after) != string(before) {
+		t.Errorf("the host's source was changed: %s", after)
+	}
+	git, err := hostconfig.ParseBootstrapSource("{repoURL: https://git.example.com/platform.git, path: argocd/install, targetRevision: main, kustomize: {namePrefix: x-}}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = source(ApplicationSet("argocd", nil, git))
+	want = map[string]any{"repoURL": "https://git.example.com/platform.git", "path": "argocd/install", "targetRevision": "main", "kustomize": map[string]any{"namePrefix": "x-"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("git source %v, want %v", got, want)
 	}
 }
