@@ -3,8 +3,6 @@ package argocd
 import (
 	"context"
 
-	"k8s.io/client-go/dynamic"
-
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd/application"
 )
@@ -64,7 +62,7 @@ func (g *Registration) Run(ctx context.Context, name string, report tenant.Repor
 // Bootstrap applies the bootstrap ApplicationSet (application.Bootstrap)
 // installing source in r's Argo CD namespace and says what it did.
 func (r *Registrar) Bootstrap(ctx context.Context, selector map[string]string, source map[string]any) (string, error) {
-	dyn, err := dynamic.NewForConfig(r.REST)
+	dyn, err := r.dynamic()
 	if err != nil {
 		return "", err
 	}

@@ -147,3 +147,36 @@ func IsNoResource(err error) bool {
 	d := se.ErrStatus.Details
 	return d == nil || d.Name == ""
 }
+
+// RemoveGenerated deletes the Applications in Argo CD's namespace ns that
+// an ApplicationSet generated for tenant name (its label, an ApplicationSet
+// owner), such as the bootstrap's NAME-argocd, and names them. Deregister
+// calls it once the cluster entry is gone, so none is generated again and
+// none waits for the applicationset-controller. The tenant's own
+// Application (create --gitops) has no ApplicationSet owner and stays. No
+// Application resource (Argo CD's CRDs missing) is nothing to remove.
+func RemoveGenerated(ctx context.Context, dyn dynamic.Interface, ns, name string) ([]string, error) {
+	res := dyn.Resource(applicationGVR).Namespace(ns)
+	list, err := res.List(ctx, metav1.ListOptions{LabelSelector: tenant.LabelName + "=" + name})
+	switch {
+	case meta.IsNoMatchError(err) || IsNoResource(err):
+		return nil, nil
+	case err != nil:
+		return nil, tenant.APIError(err)
+	}
+	var removed []string
+	for _, app := range list.Items {
+		generated := false
+		for _, o := range app.GetOwnerReferences() {
+			generated = generated || o.Kind == "ApplicationSet"
+		}
+		if !generated {
+			continue
+		}
+		if err := res.Delete(ctx, app.GetName(), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return removed, tenant.APIError(err)
+		}
+		removed = append(removed, app.GetName())
+	}
+	return removed, nil
+}

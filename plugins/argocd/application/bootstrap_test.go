@@ -1,12 +1,17 @@
 package application
 
 import (
+	"context"
 	"reflect"
+	"strings"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
 
 func builtInSource(t *testing.T) map[string]any {
@@ -93,5 +98,39 @@ func TestApplicationSetSource(t *testing.T) {
 	want = map[string]any{"repoURL": "https://git.example.com/platform.git", "path": "argocd/install", "targetRevision": "main", "kustomize": map[string]any{"namePrefix": "x-"}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("git source %v, want %v", got, want)
+	}
+}
+
+// Only what an ApplicationSet generated for the tenant goes: not the
+// tenant's own Application, not another tenant's.
+func TestRemoveGenerated(t *testing.T) {
+	owned := func(u *unstructured.Unstructured, name string) *unstructured.Unstructured {
+		u.SetName(name)
+		u.SetOwnerReferences([]metav1.OwnerReference{{APIVersion: "argoproj.io/v1alpha1", Kind: "ApplicationSet", Name: ApplicationSetName, UID: "u1"}})
+		return u
+	}
+	_, dyn := newInstaller(
+		owned(testApp("demo", map[string]any{tenant.LabelName: "demo"}, nil, nil), "demo-argocd"),
+		testApp("demo", map[string]any{tenant.LabelName: "demo"}, nil, nil), // create --gitops: vcluster-demo
+		owned(testApp("other", map[string]any{tenant.LabelName: "other"}, nil, nil), "other-argocd"),
+	)
+	ctx := context.Background()
+	removed, err := RemoveGenerated(ctx, dyn, "argocd", "demo")
+	if err != nil || len(removed) != 1 || removed[0] != "demo-argocd" {
+		t.Fatalf("removed %v: %v", removed, err)
+	}
+	list, err := dyn.Resource(applicationGVR).Namespace("argocd").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for _, a := range list.Items {
+		left = append(left, a.GetName())
+	}
+	if strings.Join(left, ",") != "other-argocd,vcluster-demo" {
+		t.Errorf("left %v", left)
+	}
+	if removed, err := RemoveGenerated(ctx, dyn, "argocd", "demo"); err != nil || len(removed) != 0 {
+		t.Errorf("second run: %v %v", removed, err)
 	}
 }
