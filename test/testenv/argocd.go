@@ -39,6 +39,7 @@ type argoInstance struct {
 	suffix                                                                  string // of its part names ("" or "-v2")
 	redisDB                                                                 int
 	server, serverMetrics, repoServer, repoServerMetrics, controllerMetrics int
+	appsetMetrics, appsetProbe, appsetWebhook                               int
 }
 
 func (a argoInstance) redisFlags(host string, port int) []string {
@@ -50,11 +51,13 @@ func (a argoInstance) redisFlags(host string, port int) []string {
 func argoInstances(p Ports, v2 bool) []argoInstance {
 	out := []argoInstance{{ArgoCD: ArgoCD{ArgoCDVersion, ArgoCDNamespace}, bin: "argocd",
 		server: p.ArgoCD, serverMetrics: p.ArgoCDMetrics, repoServer: p.RepoServer,
-		repoServerMetrics: p.RepoServerMetrics, controllerMetrics: p.ControllerMetrics}}
+		repoServerMetrics: p.RepoServerMetrics, controllerMetrics: p.ControllerMetrics,
+		appsetMetrics: p.AppSetMetrics, appsetProbe: p.AppSetProbe, appsetWebhook: p.AppSetWebhook}}
 	if v2 {
 		out = append(out, argoInstance{ArgoCD: ArgoCD{ArgoCDV2Version, ArgoCDV2Namespace}, bin: "argocd-v2", suffix: "-v2", redisDB: 1,
 			server: p.ArgoCDV2, serverMetrics: p.ArgoCDV2Metrics, repoServer: p.RepoServerV2,
-			repoServerMetrics: p.RepoServerV2Metrics, controllerMetrics: p.ControllerV2Metrics})
+			repoServerMetrics: p.RepoServerV2Metrics, controllerMetrics: p.ControllerV2Metrics,
+			appsetMetrics: p.AppSetV2Metrics, appsetProbe: p.AppSetV2Probe, appsetWebhook: p.AppSetV2Webhook})
 	}
 	return out
 }

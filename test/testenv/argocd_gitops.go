@@ -14,23 +14,29 @@ import (
 	"helm.sh/helm/v3/pkg/repo"
 )
 
-// Parts that let Argo CD install Applications (create --gitops): the real
-// argocd-repo-server (which execs the built helm and the machine's git) and
-// argocd-application-controller, and a local Helm repository serving the
+// Parts that let Argo CD install Applications (create --gitops, register
+// --bootstrap): the real argocd-repo-server (which execs the built helm and
+// the machine's git), argocd-application-controller and
+// argocd-applicationset-controller, and a local Helm repository serving the
 // vcluster chart, since the playground has no internet.
 const (
 	partRepoServer = "argocd-repo-server"
 	partController = "argocd-application-controller"
+	partAppSet     = "argocd-applicationset-controller"
 	partChartRepo  = "chart-repo"
 )
 
-// startArgoCDGitOps starts repo-server and application-controller without
-// waiting for them (waitArgoCDGitOps does, while the runner starts).
-// argocd-server's objects (namespace, argocd-cm, argocd-secret) must exist.
-func (u *upper) startArgoCDGitOps(a argoInstance, kubeconfig string) (repoServer, controller *proc, err error) {
+// gitopsParts are the processes startArgoCDGitOps starts for one Argo CD.
+type gitopsParts struct{ repoServer, controller, appset *proc }
+
+// startArgoCDGitOps starts repo-server, application-controller and
+// applicationset-controller without waiting for them (waitArgoCDGitOps
+// does, while the runner starts). argocd-server's objects (namespace,
+// argocd-cm, argocd-secret) must exist.
+func (u *upper) startArgoCDGitOps(a argoInstance, kubeconfig string) (parts gitopsParts, err error) {
 	an, err := u.argoNet(kubeconfig)
 	if err != nil {
-		return nil, nil, err
+		return parts, err
 	}
 	// The repo-server runs on the host (it reads the playground's git
 	// repositories and chart repository on loopback) and listens where the
@@ -44,9 +50,9 @@ func (u *upper) startArgoCDGitOps(a argoInstance, kubeconfig string) (repoServer
 	}
 	tmp := u.path("data", "repo-server"+a.suffix)
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
-		return nil, nil, err
+		return parts, err
 	}
-	repoServer, err = u.start(partRepoServer+a.suffix, repoServerAddr, u.bins[a.bin], append([]string{
+	parts.repoServer, err = u.start(partRepoServer+a.suffix, repoServerAddr, u.bins[a.bin], append([]string{
 		"--address=" + repoListen, "--port=" + strconv.Itoa(a.repoServer),
 		"--metrics-address=127.0.0.1", "--metrics-port=" + strconv.Itoa(a.repoServerMetrics),
 		// Plain gRPC on loopback, as between argocd-server and repo-server
@@ -65,7 +71,7 @@ func (u *upper) startArgoCDGitOps(a argoInstance, kubeconfig string) (repoServer
 		"HOME="+tmp,
 	)
 	if err != nil {
-		return nil, nil, err
+		return parts, err
 	}
 	// The controller monitors registered clusters (connection state, live
 	// cache) at their in-cluster addresses, https://vcluster.vcluster-NAME,
@@ -78,26 +84,54 @@ func (u *upper) startArgoCDGitOps(a argoInstance, kubeconfig string) (repoServer
 		// Two cores shared with the apiserver and vClusters.
 		"--status-processors=2", "--operation-processors=2",
 	}, a.redisFlags(an.host, u.ports.Redis)...)...)
-	controller, err = u.start(partController+a.suffix, "", bin, args,
+	parts.controller, err = u.start(partController+a.suffix, "", bin, args,
 		"ARGOCD_BINARY_NAME=argocd-application-controller",
 		// The in-cluster destination (https://kubernetes.default.svc) is the
 		// playground apiserver, read from KUBECONFIG.
 		"ARGOCD_FAKE_IN_CLUSTER=true", "KUBECONFIG="+an.kubeconfig,
 	)
+	if err != nil {
+		return parts, err
+	}
 	u.argoListen = an.listen
-	return repoServer, controller, err
+	// The applicationset-controller only talks to the apiserver (its
+	// cluster generator reads the cluster Secrets) and, for git
+	// generators, to the repo-server: it runs on the host, on loopback,
+	// with the components' kubeconfig.
+	parts.appset, err = u.start(partAppSet+a.suffix, "", u.bins[a.bin], []string{
+		"--kubeconfig=" + kubeconfig,
+		"--namespace=" + a.Namespace,
+		"--argocd-repo-server=127.0.0.1:" + strconv.Itoa(a.repoServer), "--repo-server-plaintext",
+		"--metrics-addr=127.0.0.1:" + strconv.Itoa(a.appsetMetrics),
+		"--probe-addr=127.0.0.1:" + strconv.Itoa(a.appsetProbe),
+		"--webhook-addr=127.0.0.1:" + strconv.Itoa(a.appsetWebhook),
+		"--concurrent-reconciliations=2",
+		"--logformat=text",
+	}, "ARGOCD_BINARY_NAME=argocd-applicationset-controller",
+		// Some of its clients come from controller-runtime's config, which
+		// reads KUBECONFIG, not --kubeconfig (else ~/.kube/config).
+		"KUBECONFIG="+kubeconfig)
+	return parts, err
 }
 
-// waitArgoCDGitOps waits for repo-server's and the controller's health endpoints.
-func (u *upper) waitArgoCDGitOps(ctx context.Context, a argoInstance, repoServer, controller *proc) error {
+// waitArgoCDGitOps waits for repo-server's, the controller's and the
+// applicationset-controller's health endpoints.
+func (u *upper) waitArgoCDGitOps(ctx context.Context, a argoInstance, parts gitopsParts) error {
 	plain := &http.Client{Timeout: 2 * time.Second}
-	if err := waitReady(ctx, repoServer, partTimeout, func() error {
+	if err := waitReady(ctx, parts.repoServer, partTimeout, func() error {
 		return httpOK(plain, "http://127.0.0.1:"+strconv.Itoa(a.repoServerMetrics)+"/healthz?full=true", "")
 	}); err != nil {
 		return err
 	}
-	return waitReady(ctx, controller, partTimeout, func() error {
+	if err := waitReady(ctx, parts.controller, partTimeout, func() error {
 		return httpOK(plain, "http://"+u.argoListen+":"+strconv.Itoa(a.controllerMetrics)+"/healthz", "")
+	}); err != nil {
+		return err
+	}
+	// Its probe server has no checks registered (404); the metrics server
+	// answers once controller-runtime's manager runs.
+	return waitReady(ctx, parts.appset, partTimeout, func() error {
+		return httpOK(plain, "http://127.0.0.1:"+strconv.Itoa(a.appsetMetrics)+"/metrics", "")
 	})
 }
 

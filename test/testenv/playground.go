@@ -47,7 +47,8 @@ const (
 
 // startOrder is the order Up starts parts in; Down stops them in reverse.
 var startOrder = []string{partEtcd, partAPIServer, partKCM, partScheduler, partRedis, partKwok, partArgoCD,
-	partArgoCD + "-v2", partRepoServer, partController, partRepoServer + "-v2", partController + "-v2", partChartRepo, partRunner}
+	partArgoCD + "-v2", partRepoServer, partController, partRepoServer + "-v2", partController + "-v2",
+	partAppSet, partAppSet + "-v2", partChartRepo, partRunner}
 
 // Options configure Up.
 type Options struct {
@@ -314,13 +315,12 @@ func (u *upper) run(ctx context.Context) (*Env, error) {
 	if _, err := (<-argoCRDs).get(); err != nil {
 		return nil, err
 	}
-	type gitopsParts struct{ repoServer, controller *proc }
 	gitops := make([]gitopsParts, len(u.argos))
 	for i, a := range u.argos {
 		if err := u.argoCD(ctx, a, compKubeconfig, redis); err != nil {
 			return nil, err
 		}
-		if gitops[i].repoServer, gitops[i].controller, err = u.startArgoCDGitOps(a, compKubeconfig); err != nil {
+		if gitops[i], err = u.startArgoCDGitOps(a, compKubeconfig); err != nil {
 			return nil, err
 		}
 	}
@@ -355,7 +355,7 @@ func (u *upper) run(ctx context.Context) (*Env, error) {
 		return nil, err
 	}
 	for i, a := range u.argos {
-		if err := u.waitArgoCDGitOps(ctx, a, gitops[i].repoServer, gitops[i].controller); err != nil {
+		if err := u.waitArgoCDGitOps(ctx, a, gitops[i]); err != nil {
 			return nil, err
 		}
 	}

@@ -23,12 +23,20 @@ type Ports struct {
 	RepoServer        int `json:"repoServer,omitempty"`
 	RepoServerMetrics int `json:"repoServerMetrics,omitempty"`
 	ControllerMetrics int `json:"controllerMetrics,omitempty"`
+	// The applicationset-controller's metrics, health probe and webhook
+	// ports.
+	AppSetMetrics int `json:"appsetMetrics,omitempty"`
+	AppSetProbe   int `json:"appsetProbe,omitempty"`
+	AppSetWebhook int `json:"appsetWebhook,omitempty"`
 	// The Argo CD ArgoCDV2Version of Options.ArgoCDV2, as the fields above.
 	ArgoCDV2            int `json:"argocdV2,omitempty"`
 	ArgoCDV2Metrics     int `json:"argocdV2Metrics,omitempty"`
 	RepoServerV2        int `json:"repoServerV2,omitempty"`
 	RepoServerV2Metrics int `json:"repoServerV2Metrics,omitempty"`
 	ControllerV2Metrics int `json:"controllerV2Metrics,omitempty"`
+	AppSetV2Metrics     int `json:"appsetV2Metrics,omitempty"`
+	AppSetV2Probe       int `json:"appsetV2Probe,omitempty"`
+	AppSetV2Webhook     int `json:"appsetV2Webhook,omitempty"`
 	// ChartRepo serves the local Helm repository with the vcluster chart.
 	ChartRepo int `json:"chartRepo,omitempty"`
 }
@@ -53,11 +61,17 @@ func resolvePorts(p Ports) (Ports, error) {
 		{"argocd-repo-server metrics", &p.RepoServerMetrics, "127.0.0.1"},
 		// The controller has no metrics address flag: it binds every address.
 		{"argocd-application-controller metrics", &p.ControllerMetrics, "0.0.0.0"},
+		{"argocd-applicationset-controller metrics", &p.AppSetMetrics, "127.0.0.1"},
+		{"argocd-applicationset-controller probe", &p.AppSetProbe, "127.0.0.1"},
+		{"argocd-applicationset-controller webhook", &p.AppSetWebhook, "127.0.0.1"},
 		{"argocd-server v2", &p.ArgoCDV2, "127.0.0.1"},
 		{"argocd-server v2 metrics", &p.ArgoCDV2Metrics, "127.0.0.1"},
 		{"argocd-repo-server v2", &p.RepoServerV2, "127.0.0.1"},
 		{"argocd-repo-server v2 metrics", &p.RepoServerV2Metrics, "127.0.0.1"},
 		{"argocd-application-controller v2 metrics", &p.ControllerV2Metrics, "0.0.0.0"},
+		{"argocd-applicationset-controller v2 metrics", &p.AppSetV2Metrics, "127.0.0.1"},
+		{"argocd-applicationset-controller v2 probe", &p.AppSetV2Probe, "127.0.0.1"},
+		{"argocd-applicationset-controller v2 webhook", &p.AppSetV2Webhook, "127.0.0.1"},
 		{"chart repository", &p.ChartRepo, "127.0.0.1"},
 	}
 	var held []net.Listener
