@@ -6,8 +6,10 @@
 package gitops
 
 import (
-	"github.com/kubectl-tenant/kubectl-tenant/pkg/warmpool"
 	"time"
+
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/hostconfig"
+	"github.com/kubectl-tenant/kubectl-tenant/pkg/warmpool"
 )
 
 // Config is config.yaml: the projects of the platform and how to render them.
@@ -190,9 +192,9 @@ type Duration struct{ time.Duration }
 const (
 	DefaultTargetRevision     = "main"
 	DefaultArgoCDNamespace    = "argocd"
-	DefaultArgoCDChartRepo    = "https://argoproj.github.io/argo-helm"
-	DefaultArgoCDChart        = "argo-cd"
-	DefaultArgoCDChartVersion = "9.1.0"
+	DefaultArgoCDChartRepo    = hostconfig.BuiltInBootstrapRepo
+	DefaultArgoCDChart        = hostconfig.BuiltInBootstrapChart
+	DefaultArgoCDChartVersion = hostconfig.BuiltInBootstrapVersion
 	DefaultClusterName        = "platform"
 	DefaultRegion             = "eu01"
 	DefaultSystemPool         = "system"

@@ -16,7 +16,8 @@ var HostDefaultsDir = path.Join(SectionSystem, "host-defaults")
 var HostDefaultsApplicationPath = path.Join(SectionApplications, "app-host-defaults.yaml")
 
 // HostDefaults is the data of the host defaults ConfigMap config.yaml
-// implies: its vcluster chart, Argo CD namespace, and the defaults' ttl and
+// implies: its vcluster chart, Argo CD namespace, the Argo CD chart of
+// the bootstrap, and the defaults' ttl and
 // isolation when set; so `kubectl tenant create` on the host installs what
 // the Applications install.
 func HostDefaults(c *Config) map[string]string {
@@ -26,6 +27,9 @@ func HostDefaults(c *Config) map[string]string {
 		hostconfig.KeyChart:           r.VClusterChart.Chart,
 		hostconfig.KeyChartVersion:    r.VClusterChart.Version,
 		hostconfig.KeyArgoCDNamespace: r.ArgoCDNamespace,
+		// register --bootstrap installs the Argo CD chart the rendered
+		// ApplicationSet installs.
+		hostconfig.KeyBootstrapSource: hostconfig.FormatBootstrapSource(r.ArgoCDChart.RepoURL, r.ArgoCDChart.Chart, r.ArgoCDChart.Version),
 	}
 	if c.Defaults.TTL.Duration > 0 {
 		d[hostconfig.KeyTTL] = c.Defaults.TTL.Duration.String()

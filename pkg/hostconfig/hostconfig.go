@@ -56,6 +56,9 @@ const (
 	// KeyCredentialLifetime is how long a tenant context's credential (a
 	// client certificate the exec plugin mints) is valid.
 	KeyCredentialLifetime = "credentialLifetime"
+	// KeyBootstrapSource is the Argo CD source (YAML) the bootstrap
+	// ApplicationSet installs into every registered tenant.
+	KeyBootstrapSource = "bootstrapSource"
 )
 
 // Setting describes one default: its key, the flag and environment variable
@@ -127,6 +130,7 @@ var Settings = []Setting{
 	{Key: KeyArgoCDTokenLifetime, Flag: "argocd-token-lifetime", Env: EnvArgoCDTokenLifetime, BuiltIn: "24h", Help: "lifetime of the token register gives Argo CD (bound to an object in the vCluster; at least 10m); gc renews it"},
 	{Key: KeyArgoCDTokenRenewBefore, Flag: "argocd-renew-before", Env: EnvArgoCDTokenRenewBefore, BuiltIn: "0s", Help: "gc replaces Argo CD's token when it expires within this (0s: half of the token's lifetime)"},
 	{Key: KeyCredentialLifetime, Flag: "credential-lifetime", Env: EnvCredentialLifetime, BuiltIn: BuiltInCredentialLifetime, Help: "lifetime of the client certificate a tenant context's exec credential plugin mints (at least 1m, at most 24h); access ends within it once the host rights are gone"},
+	{Key: KeyBootstrapSource, BuiltIn: BuiltInBootstrapSource, Help: "what register --bootstrap's ApplicationSet installs into every registered tenant: an Argo CD source in YAML, a chart ({repoURL, chart, targetRevision}) or a git directory ({repoURL, path, targetRevision}), with optional helm values; point it at a mirror"},
 	{Key: KeyWarmPools, Help: "warm pools: spare tenants per node pool, e.g. {project-x: {size: 3, state: running}} (`kubectl tenant pool set`)"},
 }
 
@@ -227,6 +231,10 @@ func check(k, v string) error {
 		}
 	case KeyWarmPools:
 		if _, err := ParseWarmPools(v); err != nil {
+			return err
+		}
+	case KeyBootstrapSource:
+		if _, err := ParseBootstrapSource(v); err != nil {
 			return err
 		}
 	case KeyChart:

@@ -23,6 +23,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
@@ -83,8 +84,11 @@ type Registrar struct {
 	// Kube and REST reach the host cluster; Sessions are this machine's
 	// connections (--server-address forwarded); Tenants reads a tenant and
 	// opens its API (the engine, built without this Registrar).
-	Kube     kubernetes.Interface
-	REST     *rest.Config
+	Kube kubernetes.Interface
+	REST *rest.Config
+	// Dynamic reaches Argo CD's Applications and ApplicationSets on the
+	// host; nil: one made from REST.
+	Dynamic  dynamic.Interface
 	Sessions session.Store
 	Tenants  tenant.Opener
 	// Meta lists cluster Secrets metadata-only for Registered.
@@ -197,6 +201,17 @@ type Result struct {
 }
 
 func (r *Registrar) ns() string { return r.Options.namespace() }
+
+// dynamic is Dynamic, else a client from REST.
+func (r *Registrar) dynamic() (dynamic.Interface, error) {
+	switch {
+	case r.Dynamic != nil:
+		return r.Dynamic, nil
+	case r.REST == nil:
+		return nil, errors.New("no host API configuration")
+	}
+	return dynamic.NewForConfig(r.REST)
+}
 
 // Validate checks o without any API call.
 func (o *RegisterOptions) Validate() error {
@@ -785,11 +800,30 @@ func (r *Registrar) Unregister(ctx context.Context, name string, cleanManager bo
 			servers = append(servers, cmp.Or(server, sec.Name))
 		}
 	}
+	r.removeGenerated(ctx, name, report)
 	if len(servers) > 0 || cleanManager {
 		r.cleanManager(ctx, name, cleanManager, report)
 	}
 	sort.Strings(servers)
 	return servers, nil
+}
+
+// removeGenerated deletes what an ApplicationSet (the bootstrap's) generated
+// for the tenant, now that its cluster entry is gone. A caller who may not
+// is warned: the applicationset-controller removes them on its own.
+func (r *Registrar) removeGenerated(ctx context.Context, name string, report tenant.Reporter) {
+	dyn, err := r.dynamic()
+	if err != nil {
+		report.Emit(tenant.StepDeregister, tenant.PhaseWarning, "generated Applications not removed: "+tenant.FirstLine(err.Error()), nil)
+		return
+	}
+	removed, err := application.RemoveGenerated(ctx, dyn, r.ns(), name)
+	for _, app := range removed {
+		report.Emit(tenant.StepDeregister, tenant.PhaseWaiting, "Application "+r.ns()+"/"+app+" removed", nil)
+	}
+	if err != nil {
+		report.Emit(tenant.StepDeregister, tenant.PhaseWarning, "Applications generated for "+name+" not removed (the applicationset-controller removes them): "+tenant.FirstLine(err.Error()), nil)
+	}
 }
 
 func (r *Registrar) unregisterViaAPI(ctx context.Context, name string) ([]string, error) {

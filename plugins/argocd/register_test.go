@@ -19,7 +19,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	dynfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
 	metafake "k8s.io/client-go/metadata/fake"
 	k8stesting "k8s.io/client-go/testing"
@@ -493,5 +496,29 @@ func TestRegisterRefusesForeignClusterName(t *testing.T) {
 	cls, err := r.clustersFromSecrets(context.Background())
 	if err != nil || checkNameFree("prod", server, cls) == nil {
 		t.Errorf("declarative: clusters %+v, %v: want the collision found", cls, err)
+	}
+}
+
+// Deregister removes what the bootstrap ApplicationSet generated for the
+// tenant, even with no cluster entry left (a re-run after a failure).
+func TestDeregisterRemovesGeneratedApplications(t *testing.T) {
+	r, _, _ := newRegistrar(t)
+	gvr := schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applications"}
+	app := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+		"metadata": map[string]any{"name": "demo-argocd", "namespace": "argocd", "labels": map[string]any{tenant.LabelName: "demo"},
+			"ownerReferences": []any{map[string]any{"apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet", "name": "argocd", "uid": "u1"}}},
+	}}
+	dyn := dynfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{gvr: "ApplicationList"}, app)
+	r.Dynamic = dyn
+	var msgs []string
+	if err := r.Deregister(context.Background(), "demo", func(e tenant.Event) { msgs = append(msgs, e.Message) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dyn.Resource(gvr).Namespace("argocd").Get(context.Background(), "demo-argocd", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("demo-argocd still there: %v", err)
+	}
+	if !strings.Contains(strings.Join(msgs, "\n"), "Application argocd/demo-argocd removed") {
+		t.Errorf("reported %q", msgs)
 	}
 }

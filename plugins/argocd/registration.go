@@ -3,8 +3,6 @@ package argocd
 import (
 	"context"
 
-	"k8s.io/client-go/dynamic"
-
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 	"github.com/kubectl-tenant/kubectl-tenant/plugins/argocd/application"
 )
@@ -27,6 +25,9 @@ type Registration struct {
 	Registrar *Registrar
 	Options   RegisterOptions
 	Bootstrap bool
+	// Source is what the bootstrap ApplicationSet installs (the host
+	// defaults' bootstrapSource, which the command resolves).
+	Source map[string]any
 }
 
 var _ tenant.Registration = (*Registration)(nil)
@@ -50,7 +51,7 @@ func (g *Registration) Run(ctx context.Context, name string, report tenant.Repor
 		return nil, err
 	}
 	if g.Bootstrap {
-		err := report.StepMsg(StepBootstrap, func() (string, error) { return g.Registrar.Bootstrap(ctx, o.Labels) })
+		err := report.StepMsg(StepBootstrap, func() (string, error) { return g.Registrar.Bootstrap(ctx, o.Labels, g.Source) })
 		if err != nil {
 			return nil, err
 		}
@@ -59,11 +60,11 @@ func (g *Registration) Run(ctx context.Context, name string, report tenant.Repor
 }
 
 // Bootstrap applies the bootstrap ApplicationSet (application.Bootstrap)
-// in r's Argo CD namespace and says what it did.
-func (r *Registrar) Bootstrap(ctx context.Context, selector map[string]string) (string, error) {
-	dyn, err := dynamic.NewForConfig(r.REST)
+// installing source in r's Argo CD namespace and says what it did.
+func (r *Registrar) Bootstrap(ctx context.Context, selector map[string]string, source map[string]any) (string, error) {
+	dyn, err := r.dynamic()
 	if err != nil {
 		return "", err
 	}
-	return application.Bootstrap(ctx, dyn, r.ns(), selector)
+	return application.Bootstrap(ctx, dyn, r.ns(), selector, source)
 }

@@ -91,7 +91,7 @@ func Print(w io.Writer, format string, r hostconfig.Resolver) error {
 	fmt.Fprintln(tw, "KEY\tVALUE\tSOURCE")
 	for _, v := range doc.Settings {
 		val := v.Value
-		if v.Key == hostconfig.KeyValues && v.Source == hostconfig.Host {
+		if v.Key == hostconfig.KeyValues && v.Source == hostconfig.Host || v.Key == hostconfig.KeyBootstrapSource {
 			val = compact(val)
 		}
 		if val == "" {

@@ -171,8 +171,7 @@ func (o *Options) Run(ctx context.Context) error {
 		return err
 	}
 	if o.DryRun {
-		ns := cmp.Or(o.ArgoCD.Namespace, argocd.DefaultNamespace) // --argocd-namespace defaults to the environment's
-		return application.PrintApplicationSet(o.IO.Out, ns, o.Register.Labels)
+		return o.printApplicationSet(ctx)
 	}
 	res, err := o.register(ctx)
 	if err != nil {
@@ -205,6 +204,31 @@ func newRegistrar(f *cmdutil.Factory) func(context.Context, argocd.Options) (*ar
 	}
 }
 
+// resolve resolves the settings (built-in values without Defaults).
+func (o *Options) resolve(ctx context.Context) (hostconfig.Resolver, error) {
+	if o.Defaults == nil {
+		return hostconfig.Resolver{}, nil
+	}
+	return o.Defaults(ctx)
+}
+
+// printApplicationSet prints the ApplicationSet --bootstrap would apply,
+// with the host defaults' source. A host that cannot be reached still
+// gets a print, of the built-in source, with a warning saying so.
+func (o *Options) printApplicationSet(ctx context.Context) error {
+	d, err := o.resolve(ctx)
+	if err != nil {
+		fmt.Fprintf(o.IO.ErrOut, "Warning: host defaults not read (%s): the source shown is the built-in %s\n", tenant.FirstLine(err.Error()), hostconfig.KeyBootstrapSource)
+		d = hostconfig.Resolver{}
+	}
+	source, _, err := d.BootstrapSource()
+	if err != nil {
+		return err
+	}
+	ns := cmp.Or(o.ArgoCD.Namespace, argocd.DefaultNamespace) // --argocd-namespace defaults to the environment's
+	return application.PrintApplicationSet(o.IO.Out, ns, o.Register.Labels, source)
+}
+
 // register runs the registration with the live step view on stderr (on a
 // terminal, not with -o json|yaml).
 func (o *Options) register(ctx context.Context) (*argocd.Result, error) {
@@ -212,17 +236,21 @@ func (o *Options) register(ctx context.Context) (*argocd.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.Defaults != nil {
-		d, err := o.Defaults(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if o.Register.TokenLifetime, _, err = d.ArgoCDToken(); err != nil {
+	d, err := o.resolve(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if o.Register.TokenLifetime, _, err = d.ArgoCDToken(); err != nil {
+		return nil, err
+	}
+	var source map[string]any
+	if o.Bootstrap {
+		if source, _, err = d.BootstrapSource(); err != nil {
 			return nil, err
 		}
 	}
 	name := o.Register.Name
-	g := &argocd.Registration{Registrar: r, Options: o.Register, Bootstrap: o.Bootstrap}
+	g := &argocd.Registration{Registrar: r, Options: o.Register, Bootstrap: o.Bootstrap, Source: source}
 	report, finish := progress.For(o.IO.ErrOut, o.Output != "json" && o.Output != "yaml", "Registering tenant "+name+" with Argo CD", "register", name, g.Plan())
 	res, err := g.Run(ctx, name, report)
 	if err != nil {

@@ -15,7 +15,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kubectl-tenant/kubectl-tenant/pkg/gitops"
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/tenant"
 )
 
@@ -31,11 +30,11 @@ var applicationSetGVR = schema.GroupVersionResource{Group: "argoproj.io", Versio
 
 // ApplicationSet is the bootstrap ApplicationSet: a cluster generator on
 // selector (the registration labels, env=vdev by default) generating
-// NAME-argocd Applications that install the Argo CD chart (the version
-// `kubectl tenant render` pins) into namespace argocd of every registered
-// vCluster. Unlike the rendered GitOps one it needs no values repository:
-// the chart's defaults, project default.
-func ApplicationSet(namespace string, selector map[string]string) map[string]any {
+// NAME-argocd Applications that install source (the host defaults'
+// bootstrapSource: a chart or a git directory, hostconfig.ParseBootstrapSource)
+// into namespace argocd of every registered vCluster, project default.
+// A chart is released as "argocd" unless the source names a release.
+func ApplicationSet(namespace string, selector map[string]string, source map[string]any) map[string]any {
 	if len(selector) == 0 {
 		selector = DefaultLabels()
 	}
@@ -61,11 +60,7 @@ func ApplicationSet(namespace string, selector map[string]string) map[string]any
 				"spec": map[string]any{
 					"project":     "default",
 					"destination": map[string]any{"server": "{{ .server }}", "namespace": "argocd"},
-					"source": map[string]any{
-						"repoURL": gitops.DefaultArgoCDChartRepo, "chart": gitops.DefaultArgoCDChart,
-						"targetRevision": gitops.DefaultArgoCDChartVersion,
-						"helm":           map[string]any{"releaseName": "argocd"},
-					},
+					"source":      templateSource(source),
 					"syncPolicy": map[string]any{
 						"automated":   map[string]any{"prune": true, "selfHeal": true},
 						"syncOptions": []any{"CreateNamespace=true", "ServerSideApply=true"},
@@ -74,6 +69,26 @@ func ApplicationSet(namespace string, selector map[string]string) map[string]any
 			},
 		},
 	}
+}
+
+// templateSource is a copy of source with, for a chart, the release name
+// argocd (the platform flow's) unless it sets one.
+func templateSource(source map[string]any) map[string]any {
+	out := make(map[string]any, len(source)+1)
+	for k, v := range source {
+		out[k] = v
+	}
+	if c, _ := source["chart"].(string); c == "" {
+		return out
+	}
+	helm := map[string]any{"releaseName": "argocd"}
+	if h, ok := source["helm"].(map[string]any); ok {
+		for k, v := range h {
+			helm[k] = v
+		}
+	}
+	out["helm"] = helm
+	return out
 }
 
 func toAny(m map[string]string) map[string]any {
@@ -85,8 +100,8 @@ func toAny(m map[string]string) map[string]any {
 }
 
 // PrintApplicationSet writes the bootstrap ApplicationSet as YAML.
-func PrintApplicationSet(w io.Writer, namespace string, selector map[string]string) error {
-	b, err := yaml.Marshal(ApplicationSet(namespace, selector))
+func PrintApplicationSet(w io.Writer, namespace string, selector map[string]string, source map[string]any) error {
+	b, err := yaml.Marshal(ApplicationSet(namespace, selector, source))
 	if err != nil {
 		return err
 	}
@@ -97,7 +112,7 @@ func PrintApplicationSet(w io.Writer, namespace string, selector map[string]stri
 // Bootstrap applies the bootstrap ApplicationSet in Argo CD's namespace ns
 // (server-side apply, field manager kubectl-tenant) through dyn and says
 // what it did.
-func Bootstrap(ctx context.Context, dyn dynamic.Interface, ns string, selector map[string]string) (string, error) {
+func Bootstrap(ctx context.Context, dyn dynamic.Interface, ns string, selector map[string]string, source map[string]any) (string, error) {
 	res := dyn.Resource(applicationSetGVR).Namespace(ns)
 	cur, err := res.Get(ctx, ApplicationSetName, metav1.GetOptions{})
 	switch {
@@ -110,7 +125,7 @@ func Bootstrap(ctx context.Context, dyn dynamic.Interface, ns string, selector m
 	case !apierrors.IsNotFound(err):
 		return "", tenant.APIError(err)
 	}
-	body, err := json.Marshal(ApplicationSet(ns, selector))
+	body, err := json.Marshal(ApplicationSet(ns, selector, source))
 	if err != nil {
 		return "", err
 	}
@@ -131,4 +146,37 @@ func IsNoResource(err error) bool {
 	}
 	d := se.ErrStatus.Details
 	return d == nil || d.Name == ""
+}
+
+// RemoveGenerated deletes the Applications in Argo CD's namespace ns that
+// an ApplicationSet generated for tenant name (its label, an ApplicationSet
+// owner), such as the bootstrap's NAME-argocd, and names them. Deregister
+// calls it once the cluster entry is gone, so none is generated again and
+// none waits for the applicationset-controller. The tenant's own
+// Application (create --gitops) has no ApplicationSet owner and stays. No
+// Application resource (Argo CD's CRDs missing) is nothing to remove.
+func RemoveGenerated(ctx context.Context, dyn dynamic.Interface, ns, name string) ([]string, error) {
+	res := dyn.Resource(applicationGVR).Namespace(ns)
+	list, err := res.List(ctx, metav1.ListOptions{LabelSelector: tenant.LabelName + "=" + name})
+	switch {
+	case meta.IsNoMatchError(err) || IsNoResource(err):
+		return nil, nil
+	case err != nil:
+		return nil, tenant.APIError(err)
+	}
+	var removed []string
+	for _, app := range list.Items {
+		generated := false
+		for _, o := range app.GetOwnerReferences() {
+			generated = generated || o.Kind == "ApplicationSet"
+		}
+		if !generated {
+			continue
+		}
+		if err := res.Delete(ctx, app.GetName(), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return removed, tenant.APIError(err)
+		}
+		removed = append(removed, app.GetName())
+	}
+	return removed, nil
 }
