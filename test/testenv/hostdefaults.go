@@ -102,6 +102,7 @@ func HostDefaults(env *Env) (map[string]string, error) {
 		"pool":            TenantPools[0],
 		"values":          values,
 		"argocdNamespace": ArgoCDNamespace,
+		"bootstrapSource": BootstrapSource(env.ChartRepoURL),
 	}, nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -62,15 +61,9 @@ func TestBootstrapOnRealNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := hd.Data["bootstrapSource"]
-	if src == "" {
-		// Until the product reads the key (the bootstrap branch), the
-		// playground cannot write it: the product refuses unknown keys.
-		src = testenv.BootstrapSource(env.ChartRepoURL)
-	}
 	var source map[string]any
-	if err := yaml.Unmarshal([]byte(src), &source); err != nil || source["chart"] != testenv.ArgoCDChartName {
-		t.Fatalf("host default bootstrapSource %q (%v): want chart %s", src, err, testenv.ArgoCDChartName)
+	if err := yaml.Unmarshal([]byte(hd.Data["bootstrapSource"]), &source); err != nil || source["chart"] != testenv.ArgoCDChartName {
+		t.Fatalf("host default bootstrapSource %q (%v): want chart %s", hd.Data["bootstrapSource"], err, testenv.ArgoCDChartName)
 	}
 
 	c := newCLI(t, env)
@@ -85,7 +78,12 @@ func TestBootstrapOnRealNode(t *testing.T) {
 	c.run(ctx, "register", name, "--yes", "--bootstrap")
 	apps := dyn.Resource(applicationGVR).Namespace(testenv.ArgoCDNamespace)
 	sets := dyn.Resource(applicationSetGVR).Namespace(testenv.ArgoCDNamespace)
-	useHostSource(ctx, t, sets, source)
+	if set, err := sets.Get(ctx, "argocd", metav1.GetOptions{}); err != nil {
+		t.Fatalf("bootstrap ApplicationSet: %v", err)
+	} else if got, _, _ := unstructured.NestedMap(set.Object, "spec", "template", "spec", "source"); got["repoURL"] != source["repoURL"] ||
+		got["chart"] != source["chart"] || got["targetRevision"] != source["targetRevision"] {
+		t.Fatalf("bootstrap ApplicationSet's source %v, want the host default bootstrapSource %v", got, source)
+	}
 	appName := name + "-argocd"
 	waitLong(ctx, t, 15*time.Minute, "Application "+appName+" to be Synced and Healthy", func() (bool, string) {
 		return syncedHealthy(ctx, apps, appName)
@@ -178,35 +176,6 @@ spec:
 		}
 		return len(left) == 0, strings.Join(left, "; ")
 	})
-}
-
-// useHostSource makes the bootstrap ApplicationSet's source the host
-// default bootstrapSource, if register --bootstrap did not already (the
-// product reads the key from the lead's bootstrap branch on; until then it
-// names the public chart, which the offline playground cannot reach).
-func useHostSource(ctx context.Context, t *testing.T, sets dynamic.ResourceInterface, source map[string]any) {
-	t.Helper()
-	set, err := sets.Get(ctx, "argocd", metav1.GetOptions{})
-	if err != nil {
-		t.Fatalf("bootstrap ApplicationSet: %v", err)
-	}
-	cur, _, _ := unstructured.NestedMap(set.Object, "spec", "template", "spec", "source")
-	want := map[string]any{}
-	for k, v := range source {
-		want[k] = v
-	}
-	helm, _ := want["helm"].(map[string]any)
-	if rn, ok := cur["helm"].(map[string]any)["releaseName"]; ok && helm != nil {
-		helm["releaseName"] = rn
-	}
-	if reflect.DeepEqual(cur, want) {
-		return
-	}
-	t.Logf("register --bootstrap's ApplicationSet names %v, not the host default: setting it (as the product will)", cur["repoURL"])
-	patch, _ := json.Marshal(map[string]any{"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"source": want}}}})
-	if _, err := sets.Patch(ctx, "argocd", "application/merge-patch+json", patch, metav1.PatchOptions{}); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // syncedHealthy says whether Application name is Synced and Healthy, and
