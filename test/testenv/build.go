@@ -143,8 +143,10 @@ func components() []component {
 				"kubelet":    "k8s.io/kubernetes/cmd/kubelet",
 				"kube-proxy": "k8s.io/kubernetes/cmd/kube-proxy",
 			}},
+		// CoreDNS with only the plugins its two Corefiles use (build/coredns's
+		// main): upstream's main links every plugin and three cloud SDKs.
 		{name: "coredns", version: CoreDNSVersion, realNode: true,
-			cmds: map[string]string{"coredns": "github.com/coredns/coredns"}},
+			cmds: map[string]string{"coredns": "."}},
 		{name: "kine", version: KineVersion, realNode: true, cgo: true,
 			tags: "netgo osusergo sqlite_omit_load_extension",
 			cmds: map[string]string{"kine": "github.com/k3s-io/kine"}},
