@@ -291,7 +291,7 @@ var coldBuild = map[string]time.Duration{
 	"argocd-v2":                             403 * time.Second,
 	"kubelet":                               154 * time.Second,
 	"kube-proxy":                            61 * time.Second,
-	"coredns":                               777 * time.Second,
+	"coredns":                               288 * time.Second, // the slim main, empty GOCACHE, load 6-8
 	"kine":                                  238 * time.Second,
 	// From an empty Go build cache under load average 15-21 (2026-12-07,
 	// docs/performance.md): an upper bound.
