@@ -11,7 +11,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic"
 
 	"github.com/kubectl-tenant/kubectl-tenant/test/testenv"
 )
@@ -33,11 +32,7 @@ func TestApplicationSetGeneratesApplication(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc, err := env.RESTConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dyn, err := dynamic.NewForConfig(rc)
+	dyn, err := env.Dynamic()
 	if err != nil {
 		t.Fatal(err)
 	}

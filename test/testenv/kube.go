@@ -81,6 +81,16 @@ func (e *Env) Clientset() (*kubernetes.Clientset, error) {
 	return kubernetes.NewForConfig(cfg)
 }
 
+// Dynamic returns a dynamic client for the host cluster (admin), for Argo
+// CD's Applications and ApplicationSets.
+func (e *Env) Dynamic() (dynamic.Interface, error) {
+	cfg, err := e.RESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	return dynamic.NewForConfig(cfg)
+}
+
 // applyCRDs server-side applies every CustomResourceDefinition in files
 // (server-side because Argo CD's ApplicationSet CRD is too large for the
 // last-applied annotation of a client-side apply) and waits until each is

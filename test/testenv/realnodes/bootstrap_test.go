@@ -45,11 +45,7 @@ func TestBootstrapOnRealNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc, err := env.RESTConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dyn, err := dynamic.NewForConfig(rc)
+	dyn, err := env.Dynamic()
 	if err != nil {
 		t.Fatal(err)
 	}

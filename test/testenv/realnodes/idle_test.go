@@ -14,7 +14,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic"
 
 	"github.com/kubectl-tenant/kubectl-tenant/test/testenv"
 )
@@ -167,11 +166,7 @@ func keepSyncing(ctx context.Context, t *testing.T, env *testenv.Env, name strin
 			t.Fatalf("git %v: %v\n%s", args, err, out)
 		}
 	}
-	rc, err := env.RESTConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dyn, err := dynamic.NewForConfig(rc)
+	dyn, err := env.Dynamic()
 	if err != nil {
 		t.Fatal(err)
 	}
