@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/repo"
@@ -136,10 +137,12 @@ func (u *upper) waitArgoCDGitOps(ctx context.Context, a argoInstance, parts gito
 }
 
 // chartRepo packages the vcluster charts (chart version -> the module's
-// chart/ directory, whose Chart.yaml says 0.0.1) into Dir/charts with an
-// index.yaml and serves that directory over HTTP on 127.0.0.1 with the
-// playground binary.
-func (u *upper) chartRepo(ctx context.Context, charts map[string]string, playgroundBin string) (string, *proc, error) {
+// chart/ directory, whose Chart.yaml says 0.0.1) and the charts of extra
+// into Dir/charts with an index.yaml and serves that directory over HTTP
+// with the playground binary, on 127.0.0.1 and, with real nodes, on every
+// address: pods reach it at their node's veth host address. The index's
+// chart URLs are relative to the repository, so it serves either address.
+func (u *upper) chartRepo(ctx context.Context, charts map[string]string, extra []*chart.Chart, playgroundBin string) (string, *proc, error) {
 	dir := u.path("charts")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", nil, err
@@ -150,12 +153,14 @@ func (u *upper) chartRepo(ctx context.Context, charts map[string]string, playgro
 			return "", nil, fmt.Errorf("load vcluster chart %s: %w", version, err)
 		}
 		ch.Metadata.Version = version
+		extra = append(extra, ch)
+	}
+	for _, ch := range extra {
 		if _, err := chartutil.Save(ch, dir); err != nil {
-			return "", nil, fmt.Errorf("package vcluster chart %s: %w", version, err)
+			return "", nil, fmt.Errorf("package chart %s %s: %w", ch.Name(), ch.Metadata.Version, err)
 		}
 	}
-	url := "http://127.0.0.1:" + strconv.Itoa(u.ports.ChartRepo)
-	idx, err := repo.IndexDirectory(dir, url)
+	idx, err := repo.IndexDirectory(dir, "")
 	if err != nil {
 		return "", nil, fmt.Errorf("index chart repository: %w", err)
 	}
@@ -163,10 +168,39 @@ func (u *upper) chartRepo(ctx context.Context, charts map[string]string, playgro
 	if err := idx.WriteFile(filepath.Join(dir, "index.yaml"), 0o644); err != nil {
 		return "", nil, err
 	}
-	p, err := u.start(partChartRepo, url, playgroundBin, []string{"file-server", "--addr", "127.0.0.1:" + strconv.Itoa(u.ports.ChartRepo), "--dir", dir})
+	listen := "127.0.0.1"
+	if len(u.realNodes) > 0 {
+		listen = "0.0.0.0"
+	}
+	url := "http://127.0.0.1:" + strconv.Itoa(u.ports.ChartRepo)
+	p, err := u.start(partChartRepo, url, playgroundBin, []string{"file-server", "--addr", listen + ":" + strconv.Itoa(u.ports.ChartRepo), "--dir", dir})
 	if err != nil {
 		return "", nil, err
 	}
 	plain := &http.Client{Timeout: 2 * time.Second}
 	return url, p, waitReady(ctx, p, partTimeout, func() error { return httpOK(plain, url+"/index.yaml", "") })
+}
+
+// The chart the playground serves for Argo CDs inside tenants to sync: one
+// ConfigMap, HelloChartName, whose data.message is the value message.
+const (
+	HelloChartName    = "hello"
+	HelloChartVersion = "0.1.0"
+)
+
+func helloChart() *chart.Chart {
+	values := "message: hello from the playground's chart repository\n"
+	return &chart.Chart{
+		Metadata: &chart.Metadata{APIVersion: chart.APIVersionV2, Name: HelloChartName, Version: HelloChartVersion,
+			Description: "One ConfigMap: what the playground's tests have an Argo CD inside a tenant sync"},
+		Values: map[string]any{"message": "hello from the playground's chart repository"},
+		Raw:    []*chart.File{{Name: "values.yaml", Data: []byte(values)}},
+		Templates: []*chart.File{{Name: "templates/configmap.yaml", Data: []byte(`apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: ` + HelloChartName + `
+data:
+  message: {{ .Values.message | quote }}
+`)}},
+	}
 }

@@ -65,11 +65,35 @@ const (
 // HostDefaults are the defaults the playground writes, so that a plain
 // `kubectl tenant create NAME` works with no environment variable and no
 // values file: the local chart repository, the first tenant pool, the
-// values above and Argo CD's namespace.
+// values above and Argo CD's namespace; and the source of the Argo CD
+// `register --bootstrap` installs into a tenant (BootstrapSource).
+//
+// With real nodes the values also let the tenant's workloads reach the
+// chart repository at the host's address (TenantChartRepoURL), as a
+// platform team lets its tenants reach its mirror: the chart's workload
+// NetworkPolicy admits public addresses only.
 func HostDefaults(env *Env) (map[string]string, error) {
 	values, err := PlaygroundValues(len(env.RealNodes) > 0)
 	if err != nil {
 		return nil, err
+	}
+	if len(env.RealNodes) > 0 {
+		var v map[string]any
+		if err := yaml.Unmarshal([]byte(values), &v); err != nil {
+			return nil, err
+		}
+		var ips []any
+		for _, n := range env.RealNodes {
+			ips = append(ips, map[string]any{"ipBlock": map[string]any{"cidr": n.HostIP + "/32"}})
+		}
+		v = mergeValues(v, map[string]any{"policies": map[string]any{"networkPolicy": map[string]any{"workload": map[string]any{
+			"egress": []any{map[string]any{"to": ips, "ports": []any{map[string]any{"port": env.Ports.ChartRepo, "protocol": "TCP"}}}},
+		}}}})
+		b, err := yaml.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		values = string(b)
 	}
 	return map[string]string{
 		"chartRepo":       env.ChartRepoURL,
@@ -78,7 +102,40 @@ func HostDefaults(env *Env) (map[string]string, error) {
 		"pool":            TenantPools[0],
 		"values":          values,
 		"argocdNamespace": ArgoCDNamespace,
+		"bootstrapSource": BootstrapSource(env.ChartRepoURL),
 	}, nil
+}
+
+// bootstrapValues are the values of chart argo-cd (argocd_chart.go) the
+// playground's bootstrap gives: the images are on the nodes (never pulled),
+// small requests (a tenant's LimitRange would request 128Mi, 100m and 3Gi
+// of ephemeral storage per container), no gpg in the image.
+const bootstrapValues = `imagePullPolicy: IfNotPresent
+resources:
+  requests:
+    cpu: 10m
+    memory: 32Mi
+    ephemeral-storage: 16Mi
+env:
+- name: ARGOCD_GPG_ENABLED
+  value: "false"
+`
+
+// BootstrapSource is the host default bootstrapSource: YAML of the Argo CD
+// ApplicationSource of the Argo CD `register --bootstrap` installs into
+// each tenant, chart ArgoCDChartName from the playground's Helm repository
+// at repoURL.
+func BootstrapSource(repoURL string) string {
+	b, err := yaml.Marshal(map[string]any{
+		"repoURL":        repoURL,
+		"chart":          ArgoCDChartName,
+		"targetRevision": ArgoCDChartVersion,
+		"helm":           map[string]any{"values": bootstrapValues},
+	})
+	if err != nil {
+		panic(err) // a map of strings always marshals
+	}
+	return string(b)
 }
 
 // writeHostDefaults applies ConfigMap kube-public/kubectl-tenant and lets

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -51,16 +52,27 @@ const (
 	// to v1.35.0; the playground builds Kubernetes KubeVersion, so its host
 	// defaults pin controlPlane.distro.k8s.image.tag to it.
 	VClusterDistroImage = "ghcr.io/loft-sh/kubernetes:" + KubeVersion
+	// VClusterRewriteHostsImage is the init container vCluster adds to a
+	// tenant's StatefulSet pods to rewrite /etc/hosts (the chart's
+	// sync.toHost.pods.rewriteHosts.initContainer.image): busybox's sh and
+	// sed stand in for Alpine's.
+	VClusterRewriteHostsImage = "mirror.gcr.io/library/alpine:3.20"
+	// ArgoCDImage and ArgoCDRedisImage (argocd_chart.go) are the images of
+	// the Argo CD install the playground serves (chart argo-cd): the argocd
+	// binary the playground builds under its multi-call names, and Debian's
+	// redis-server with the shared libraries it links.
 )
 
 // imageFile is one entry of an image's single layer: a regular file copied
-// from src, a symlink (link), or a directory (dir).
+// from src or holding data, a symlink (link), or a directory (dir).
 type imageFile struct {
 	path string // inside the image, relative (e.g. "bin/sh")
 	src  string
+	data string
 	link string
 	dir  bool
 	mode int64
+	uid  int // owner (uid = gid); root by default
 }
 
 // imageSpec is an image the playground assembles.
@@ -70,15 +82,16 @@ type imageSpec struct {
 	files      []imageFile
 	entrypoint []string
 	cmd        []string
+	user       string // the image's user ("": root)
 }
 
 // key identifies the archive built from spec: its files' sources are paths
 // in content-keyed cache directories or hashed below by the caller.
 func (s imageSpec) key(extra string) string {
 	h := sha256.New()
-	fmt.Fprintln(h, s.refs, s.entrypoint, s.cmd, extra, runtime.Version())
+	fmt.Fprintln(h, s.refs, s.entrypoint, s.cmd, s.user, extra, runtime.Version())
 	for _, f := range s.files {
-		fmt.Fprintln(h, f.path, f.src, f.link, f.dir, f.mode)
+		fmt.Fprintln(h, f.path, f.src, f.link, f.dir, f.mode, f.uid, len(f.data), f.data)
 		if fi, err := os.Stat(f.src); err == nil {
 			fmt.Fprintln(h, fi.Size(), fi.ModTime().UnixNano())
 		}
@@ -100,9 +113,84 @@ func busyboxFiles(applets ...string) []imageFile {
 	return files
 }
 
-// imageSpecs lists the images of real nodes, from the built binaries bins
-// and the small playground commands in tools (pause, testweb).
-func imageSpecs(bins Binaries, tools map[string]string) []imageSpec {
+// argoCDUID is the argocd user of Argo CD's image (the manifests run its
+// containers as non-root; redis as 999 too).
+const argoCDUID = 999
+
+// argoCDNames are the multi-call names of the argocd binary (the manifests
+// run /usr/local/bin/argocd-repo-server etc.; the repo-server's copyutil
+// init container copies /usr/local/bin/argocd).
+var argoCDNames = []string{"argocd-server", "argocd-repo-server", "argocd-application-controller",
+	"argocd-applicationset-controller", "argocd-cmp-server", "argocd-dex", "argocd-notifications",
+	"argocd-commit-server", "argocd-k8s-auth", "argocd-git-ask-pass"}
+
+// argoCDImageFiles are the files of ArgoCDImage: the argocd binary and its
+// names in /usr/local/bin, helm (the repo-server renders charts with it),
+// busybox's sh and cp (copyutil runs /bin/cp -n), the argocd user and its
+// home. No git or gpg: the playground's sources are Helm repositories, and
+// its bootstrap values set ARGOCD_GPG_ENABLED=false.
+func argoCDImageFiles(bins Binaries) []imageFile {
+	files := []imageFile{
+		{path: "usr", dir: true, mode: 0o755}, {path: "usr/local", dir: true, mode: 0o755},
+		{path: "usr/local/bin", dir: true, mode: 0o755},
+		{path: "usr/local/bin/argocd", src: bins["argocd"], mode: 0o755},
+		{path: "usr/local/bin/helm", src: bins["helm"], mode: 0o755},
+		{path: "etc/passwd", mode: 0o644, data: "root:x:0:0:root:/root:/bin/sh\nargocd:x:999:999:argocd:/home/argocd:/bin/sh\n"},
+		{path: "etc/group", mode: 0o644, data: "root:x:0:\nargocd:x:999:\n"},
+		{path: "home", dir: true, mode: 0o755}, {path: "home/argocd", dir: true, mode: 0o755, uid: argoCDUID},
+		{path: "app", dir: true, mode: 0o755}, {path: "app/config", dir: true, mode: 0o755},
+	}
+	for _, n := range argoCDNames {
+		files = append(files, imageFile{path: "usr/local/bin/" + n, link: "argocd"})
+	}
+	return append(files, busyboxFiles("sh", "cp", "ls", "cat")...)
+}
+
+// sharedLibs are the shared libraries bin links (ldd), as image files at
+// the paths the loader looks for them.
+func sharedLibs(bin string) ([]imageFile, error) {
+	out, err := exec.Command("ldd", bin).Output()
+	if err != nil {
+		return nil, fmt.Errorf("ldd %s: %w", bin, err)
+	}
+	dirs := map[string]bool{}
+	var files []imageFile
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		var lib string
+		switch {
+		case len(f) >= 3 && f[1] == "=>" && strings.HasPrefix(f[2], "/"):
+			lib = f[2]
+		case len(f) >= 1 && strings.HasPrefix(f[0], "/"):
+			lib = f[0] // the loader
+		default:
+			continue // linux-vdso
+		}
+		for d := filepath.Dir(lib); d != "/" && !dirs[d]; d = filepath.Dir(d) {
+			dirs[d] = true
+			files = append(files, imageFile{path: strings.TrimPrefix(d, "/"), dir: true, mode: 0o755})
+		}
+		files = append(files, imageFile{path: strings.TrimPrefix(lib, "/"), src: lib, mode: 0o755})
+	}
+	return files, nil
+}
+
+// redisImageFiles are the files of ArgoCDRedisImage: redis-server (at
+// redis, Debian's) and its shared libraries.
+func redisImageFiles(redis string) ([]imageFile, error) {
+	libs, err := sharedLibs(redis)
+	if err != nil {
+		return nil, err
+	}
+	return append([]imageFile{{path: "usr", dir: true, mode: 0o755}, {path: "usr/bin", dir: true, mode: 0o755},
+		{path: "usr/bin/redis-server", src: redis, mode: 0o755},
+		{path: "data", dir: true, mode: 0o755, uid: argoCDUID}}, libs...), nil
+}
+
+// imageSpecs lists the images of real nodes, from the built binaries bins,
+// the small playground commands in tools (pause, testweb) and the files of
+// the redis image.
+func imageSpecs(bins Binaries, tools map[string]string, redisFiles []imageFile) []imageSpec {
 	base := func(extra ...imageFile) []imageFile {
 		files := []imageFile{{path: "tmp", dir: true, mode: 0o1777}, {path: "etc", dir: true, mode: 0o755}}
 		return append(files, extra...)
@@ -130,6 +218,13 @@ func imageSpecs(bins Binaries, tools map[string]string) []imageSpec {
 				imageFile{path: "kubernetes/kube-scheduler", src: bins["kube-scheduler"], mode: 0o755},
 				imageFile{path: "kubernetes/kine", src: bins["kine"], mode: 0o755}),
 				busyboxFiles("sh", "cp")...)},
+		{name: "rewrite-hosts", refs: []string{VClusterRewriteHostsImage},
+			files: base(busyboxFiles("sh", "sed", "cat")...), entrypoint: []string{"/bin/sh"}},
+		// No entrypoint: the manifests give the command as args. User 999
+		// as upstream's: the manifests ask for runAsNonRoot without a uid.
+		{name: "argocd", refs: []string{ArgoCDImage}, files: base(argoCDImageFiles(bins)...), user: strconv.Itoa(argoCDUID)},
+		{name: "argocd-redis", refs: []string{ArgoCDRedisImage}, files: base(redisFiles...),
+			entrypoint: []string{"/usr/bin/redis-server"}},
 	}
 }
 
@@ -181,9 +276,17 @@ func ensureTools(ctx context.Context, logf BuildLogf) (map[string]string, error)
 
 // EnsureImages assembles (or finds cached) the image archives of real nodes.
 // bins must hold the real-node binaries (EnsureBinaries with
-// Extras.RealNodes).
+// Extras.RealNodes); redis-server must be installed (hack/deps.sh).
 func EnsureImages(ctx context.Context, bins Binaries, logf BuildLogf) (Images, error) {
 	tools, err := ensureTools(ctx, logf)
+	if err != nil {
+		return nil, err
+	}
+	redis, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, fmt.Errorf("redis-server is not installed (Argo CD's redis image is built from it): run hack/deps.sh")
+	}
+	redisFiles, err := redisImageFiles(redis)
 	if err != nil {
 		return nil, err
 	}
@@ -192,9 +295,9 @@ func EnsureImages(ctx context.Context, bins Binaries, logf BuildLogf) (Images, e
 		return nil, err
 	}
 	out := Images{}
-	for _, s := range imageSpecs(bins, tools) {
+	for _, s := range imageSpecs(bins, tools, redisFiles) {
 		for _, f := range s.files {
-			if !f.dir && f.link == "" && f.src == "" {
+			if !f.dir && f.link == "" && f.src == "" && f.data == "" {
 				return nil, fmt.Errorf("image %s: no source for /%s", s.name, f.path)
 			}
 		}
@@ -242,7 +345,7 @@ func writeImage(path string, s imageSpec) error {
 	cf = cf.DeepCopy()
 	cf.OS, cf.Architecture = "linux", runtime.GOARCH
 	cf.Created = v1.Time{Time: time.Unix(0, 0).UTC()}
-	cf.Config.Entrypoint, cf.Config.Cmd = s.entrypoint, s.cmd
+	cf.Config.Entrypoint, cf.Config.Cmd, cf.Config.User = s.entrypoint, s.cmd, s.user
 	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 	if img, err = mutate.ConfigFile(img, cf); err != nil {
 		return err
@@ -271,7 +374,7 @@ func writeLayer(w io.Writer, files []imageFile) error {
 	tw := tar.NewWriter(w)
 	mtime := time.Unix(0, 0)
 	for _, f := range sorted {
-		hdr := &tar.Header{Name: f.path, Mode: f.mode, ModTime: mtime, Format: tar.FormatPAX}
+		hdr := &tar.Header{Name: f.path, Mode: f.mode, ModTime: mtime, Format: tar.FormatPAX, Uid: f.uid, Gid: f.uid}
 		switch {
 		case f.dir:
 			hdr.Typeflag, hdr.Name = tar.TypeDir, f.path+"/"
@@ -281,6 +384,14 @@ func writeLayer(w io.Writer, files []imageFile) error {
 		case f.link != "":
 			hdr.Typeflag, hdr.Linkname, hdr.Mode = tar.TypeSymlink, f.link, 0o777
 			if err := tw.WriteHeader(hdr); err != nil {
+				return err
+			}
+		case f.src == "":
+			hdr.Typeflag, hdr.Size = tar.TypeReg, int64(len(f.data))
+			if err := tw.WriteHeader(hdr); err != nil {
+				return err
+			}
+			if _, err := io.WriteString(tw, f.data); err != nil {
 				return err
 			}
 		default:

@@ -29,7 +29,7 @@ func TestImagesRunInContainerd(t *testing.T) {
 	}
 	dir := t.TempDir()
 	var archives []string
-	for _, s := range imageSpecs(Binaries{}, tools) {
+	for _, s := range imageSpecs(Binaries{}, tools, nil) {
 		if s.name != "pause" && s.name != "testweb" {
 			continue
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kubectl-tenant/kubectl-tenant/test/testenv/realnode"
 
+	"helm.sh/helm/v3/pkg/chart"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
@@ -333,7 +334,11 @@ func (u *upper) run(ctx context.Context) (*Env, error) {
 	if vclusterOld {
 		charts[VClusterOldChartVersion] = filepath.Join(mods.vclusterOld, "chart")
 	}
-	if env.ChartRepoURL, _, err = u.chartRepo(ctx, charts, runnerBin); err != nil {
+	argoChart, err := argoCDChart(mods.argocd)
+	if err != nil {
+		return nil, fmt.Errorf("chart %s: %w", ArgoCDChartName, err)
+	}
+	if env.ChartRepoURL, _, err = u.chartRepo(ctx, charts, []*chart.Chart{argoChart, helloChart()}, runnerBin); err != nil {
 		return nil, err
 	}
 	if err := u.writeHostDefaults(ctx, env); err != nil {

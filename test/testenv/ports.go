@@ -72,7 +72,8 @@ func resolvePorts(p Ports) (Ports, error) {
 		{"argocd-applicationset-controller v2 metrics", &p.AppSetV2Metrics, "127.0.0.1"},
 		{"argocd-applicationset-controller v2 probe", &p.AppSetV2Probe, "127.0.0.1"},
 		{"argocd-applicationset-controller v2 webhook", &p.AppSetV2Webhook, "127.0.0.1"},
-		{"chart repository", &p.ChartRepo, "127.0.0.1"},
+		// With real nodes it listens on every address.
+		{"chart repository", &p.ChartRepo, "0.0.0.0"},
 	}
 	var held []net.Listener
 	defer func() {
