@@ -322,12 +322,12 @@ func (w *world) expiredToken() string {
 // tenant's Application Synced and Healthy, and returns it.
 func (w *world) waitApplication(name string) *unstructured.Unstructured {
 	w.t.Helper()
-	return w.waitApp(tenant.NamespacePrefix+name, false)
+	return w.waitApp(tenant.NamespacePrefix+name, false, true)
 }
 
-// waitApp waits until Application app in Argo CD's namespace is Synced and
-// Healthy; with appear, it may not exist yet.
-func (w *world) waitApp(name string, appear bool) *unstructured.Unstructured {
+// waitApp waits until Application app in Argo CD's namespace is Synced and,
+// with healthy, Healthy; with appear, it may not exist yet.
+func (w *world) waitApp(name string, appear, healthy bool) *unstructured.Unstructured {
 	w.t.Helper()
 	apps := w.dynamic().Resource(applicationGVR).Namespace(w.argoNS)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -343,7 +343,7 @@ func (w *world) waitApp(name string, appear bool) *unstructured.Unstructured {
 		}
 		sync, _, _ := unstructured.NestedString(app.Object, "status", "sync", "status")
 		health, _, _ := unstructured.NestedString(app.Object, "status", "health", "status")
-		if sync == "Synced" && health == "Healthy" {
+		if sync == "Synced" && (health == "Healthy" || !healthy) {
 			return app
 		}
 		if len(app.Object) > 0 {
