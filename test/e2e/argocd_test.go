@@ -322,24 +322,36 @@ func (w *world) expiredToken() string {
 // tenant's Application Synced and Healthy, and returns it.
 func (w *world) waitApplication(name string) *unstructured.Unstructured {
 	w.t.Helper()
+	return w.waitApp(tenant.NamespacePrefix+name, false, true)
+}
+
+// waitApp waits until Application app in Argo CD's namespace is Synced and,
+// with healthy, Healthy; with appear, it may not exist yet.
+func (w *world) waitApp(name string, appear, healthy bool) *unstructured.Unstructured {
+	w.t.Helper()
 	apps := w.dynamic().Resource(applicationGVR).Namespace(w.argoNS)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	var last string
 	for {
-		app, err := apps.Get(ctx, tenant.NamespacePrefix+name, metav1.GetOptions{})
-		if err != nil {
-			w.t.Fatalf("Application of %s: %v", name, err)
+		app, err := apps.Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case appear && apierrors.IsNotFound(err):
+			app, last = &unstructured.Unstructured{Object: map[string]any{}}, "not generated yet"
+		case err != nil:
+			w.t.Fatalf("Application %s: %v", name, err)
 		}
 		sync, _, _ := unstructured.NestedString(app.Object, "status", "sync", "status")
 		health, _, _ := unstructured.NestedString(app.Object, "status", "health", "status")
-		if sync == "Synced" && health == "Healthy" {
+		if sync == "Synced" && (health == "Healthy" || !healthy) {
 			return app
 		}
-		last = fmt.Sprintf("sync %q health %q conditions %v", sync, health, app.Object["status"])
+		if len(app.Object) > 0 {
+			last = fmt.Sprintf("sync %q health %q conditions %v", sync, health, app.Object["status"])
+		}
 		select {
 		case <-ctx.Done():
-			w.t.Fatalf("Application of %s never Synced/Healthy: %s", name, last)
+			w.t.Fatalf("Application %s never Synced/Healthy: %s", name, last)
 		case <-time.After(time.Second):
 		}
 	}
