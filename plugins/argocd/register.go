@@ -800,7 +800,7 @@ func (r *Registrar) Unregister(ctx context.Context, name string, cleanManager bo
 			servers = append(servers, cmp.Or(server, sec.Name))
 		}
 	}
-	r.removeGenerated(ctx, name, report)
+	r.removeGenerated(ctx, name, servers, report)
 	if len(servers) > 0 || cleanManager {
 		r.cleanManager(ctx, name, cleanManager, report)
 	}
@@ -809,15 +809,18 @@ func (r *Registrar) Unregister(ctx context.Context, name string, cleanManager bo
 }
 
 // removeGenerated deletes what an ApplicationSet (the bootstrap's) generated
-// for the tenant, now that its cluster entry is gone. A caller who may not
-// is warned: the applicationset-controller removes them on its own.
-func (r *Registrar) removeGenerated(ctx context.Context, name string, report tenant.Reporter) {
+// for the tenant, now that its cluster entries (servers) are gone; the
+// in-cluster address counts too, so a re-run after the entries went still
+// finds them. A caller who may not delete them is warned: the
+// applicationset-controller removes them on its own.
+func (r *Registrar) removeGenerated(ctx context.Context, name string, servers []string, report tenant.Reporter) {
 	dyn, err := r.dynamic()
 	if err != nil {
 		report.Emit(tenant.StepDeregister, tenant.PhaseWarning, "generated Applications not removed: "+tenant.FirstLine(err.Error()), nil)
 		return
 	}
-	removed, err := application.RemoveGenerated(ctx, dyn, r.ns(), name)
+	servers = append(slices.Clone(servers), InClusterAddressIn(tenant.NamespaceFor(name)))
+	removed, err := application.RemoveGenerated(ctx, dyn, r.ns(), name, servers)
 	for _, app := range removed {
 		report.Emit(tenant.StepDeregister, tenant.PhaseWaiting, "Application "+r.ns()+"/"+app+" removed", nil)
 	}

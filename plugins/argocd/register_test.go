@@ -507,7 +507,8 @@ func TestDeregisterRemovesGeneratedApplications(t *testing.T) {
 	app := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
 		"metadata": map[string]any{"name": "demo-argocd", "namespace": "argocd", "labels": map[string]any{tenant.LabelName: "demo"},
-			"ownerReferences": []any{map[string]any{"apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet", "name": "argocd", "uid": "u1"}}},
+			"ownerReferences": []any{map[string]any{"apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet", "name": "argocd", "uid": "u1", "controller": true}}},
+		"spec": map[string]any{"destination": map[string]any{"server": InClusterAddressIn("vcluster-demo"), "namespace": "argocd"}},
 	}}
 	dyn := dynfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{gvr: "ApplicationList"}, app)
 	r.Dynamic = dyn

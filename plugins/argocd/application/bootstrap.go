@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
@@ -149,13 +152,16 @@ func IsNoResource(err error) bool {
 }
 
 // RemoveGenerated deletes the Applications in Argo CD's namespace ns that
-// an ApplicationSet generated for tenant name (its label, an ApplicationSet
-// owner), such as the bootstrap's NAME-argocd, and names them. Deregister
-// calls it once the cluster entry is gone, so none is generated again and
-// none waits for the applicationset-controller. The tenant's own
-// Application (create --gitops) has no ApplicationSet owner and stays. No
-// Application resource (Argo CD's CRDs missing) is nothing to remove.
-func RemoveGenerated(ctx context.Context, dyn dynamic.Interface, ns, name string) ([]string, error) {
+// an ApplicationSet generated for tenant name, such as the bootstrap's
+// NAME-argocd, and names them. Deregister calls it once the cluster entry
+// is gone, so none is generated again and none waits for the
+// applicationset-controller. An Application is the tenant's only if all
+// hold: the tenant's label, a controlling ApplicationSet owner, and a
+// destination among servers (the tenant's cluster addresses): a label
+// alone anyone may set. The tenant's own Application (create --gitops) has
+// no ApplicationSet owner and stays. No Application resource (Argo CD's
+// CRDs missing) is nothing to remove.
+func RemoveGenerated(ctx context.Context, dyn dynamic.Interface, ns, name string, servers []string) ([]string, error) {
 	res := dyn.Resource(applicationGVR).Namespace(ns)
 	list, err := res.List(ctx, metav1.ListOptions{LabelSelector: tenant.LabelName + "=" + name})
 	switch {
@@ -166,17 +172,17 @@ func RemoveGenerated(ctx context.Context, dyn dynamic.Interface, ns, name string
 	}
 	var removed []string
 	for _, app := range list.Items {
-		generated := false
-		for _, o := range app.GetOwnerReferences() {
-			generated = generated || o.Kind == "ApplicationSet"
-		}
-		if !generated {
+		owner := metav1.GetControllerOf(&app)
+		dest, _, _ := unstructured.NestedString(app.Object, "spec", "destination", "server")
+		if owner == nil || owner.Kind != "ApplicationSet" || !slices.Contains(servers, strings.TrimRight(dest, "/")) {
 			continue
 		}
-		if err := res.Delete(ctx, app.GetName(), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		if err := res.Delete(ctx, app.GetName(), metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: ptr(app.GetUID())}}); err != nil && !apierrors.IsNotFound(err) {
 			return removed, tenant.APIError(err)
 		}
 		removed = append(removed, app.GetName())
 	}
 	return removed, nil
 }
+
+func ptr[T any](v T) *T { return &v }

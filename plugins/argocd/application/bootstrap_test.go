@@ -101,21 +101,29 @@ func TestApplicationSetSource(t *testing.T) {
 	}
 }
 
-// Only what an ApplicationSet generated for the tenant goes: not the
-// tenant's own Application, not another tenant's.
+// Only what an ApplicationSet generated for the tenant's cluster goes: not
+// the tenant's own Application, not another tenant's, not one that only
+// carries the tenant's label.
 func TestRemoveGenerated(t *testing.T) {
-	owned := func(u *unstructured.Unstructured, name string) *unstructured.Unstructured {
+	const server = "https://vcluster.vcluster-demo"
+	gen := func(name, label, dest string) *unstructured.Unstructured {
+		u := testApp("x", map[string]any{tenant.LabelName: label}, nil, nil)
 		u.SetName(name)
-		u.SetOwnerReferences([]metav1.OwnerReference{{APIVersion: "argoproj.io/v1alpha1", Kind: "ApplicationSet", Name: ApplicationSetName, UID: "u1"}})
+		yes := true
+		u.SetOwnerReferences([]metav1.OwnerReference{{APIVersion: "argoproj.io/v1alpha1", Kind: "ApplicationSet", Name: ApplicationSetName, UID: "u1", Controller: &yes}})
+		_ = unstructured.SetNestedField(u.Object, dest, "spec", "destination", "server")
 		return u
 	}
+	own := testApp("demo", map[string]any{tenant.LabelName: "demo"}, nil, nil) // create --gitops: vcluster-demo
+	_ = unstructured.SetNestedField(own.Object, server, "spec", "destination", "server")
 	_, dyn := newInstaller(
-		owned(testApp("demo", map[string]any{tenant.LabelName: "demo"}, nil, nil), "demo-argocd"),
-		testApp("demo", map[string]any{tenant.LabelName: "demo"}, nil, nil), // create --gitops: vcluster-demo
-		owned(testApp("other", map[string]any{tenant.LabelName: "other"}, nil, nil), "other-argocd"),
+		gen("demo-argocd", "demo", server+"/"),
+		own,
+		gen("other-argocd", "other", "https://vcluster.vcluster-other"),
+		gen("labelled-argocd", "demo", "https://kubernetes.default.svc"), // the label alone
 	)
 	ctx := context.Background()
-	removed, err := RemoveGenerated(ctx, dyn, "argocd", "demo")
+	removed, err := RemoveGenerated(ctx, dyn, "argocd", "demo", []string{server})
 	if err != nil || len(removed) != 1 || removed[0] != "demo-argocd" {
 		t.Fatalf("removed %v: %v", removed, err)
 	}
@@ -127,10 +135,10 @@ func TestRemoveGenerated(t *testing.T) {
 	for _, a := range list.Items {
 		left = append(left, a.GetName())
 	}
-	if strings.Join(left, ",") != "other-argocd,vcluster-demo" {
+	if strings.Join(left, ",") != "labelled-argocd,other-argocd,vcluster-demo" {
 		t.Errorf("left %v", left)
 	}
-	if removed, err := RemoveGenerated(ctx, dyn, "argocd", "demo"); err != nil || len(removed) != 0 {
+	if removed, err := RemoveGenerated(ctx, dyn, "argocd", "demo", []string{server}); err != nil || len(removed) != 0 {
 		t.Errorf("second run: %v %v", removed, err)
 	}
 }
