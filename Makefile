@@ -8,29 +8,34 @@ PLAYGROUND_FLAGS ?= --real-nodes
 
 .PHONY: playground playground-down testenv-build
 
-# Compiling cmd/playground itself prints only "go: downloading" lines (about
-# 3 min from a cold module cache on 2 cores), so say first what is happening.
-COMPILING := @echo "compiling the playground tool (test/testenv/cmd/playground; the first time about 3 min of 'go: downloading' lines, then it says what it builds) ..." >&2
+# The playground tool (test/testenv/cmd/playground), compiled into bin/.
+# A cold compile prints only "go: downloading" lines and then nothing, so
+# hack/heartbeat.sh says what is happening and prints a line every 30 s.
+PLAYGROUND := $(CURDIR)/bin/playground
+COMPILE_PLAYGROUND := @bash hack/heartbeat.sh "compiling the playground tool (test/testenv/cmd/playground)" \
+	"the first time about 2 min on 2 cores, then it says what it builds" \
+	sh -c 'cd $(TESTENV) && go build -o $(PLAYGROUND) ./cmd/playground'
 
 # Build (first time, ~15-20 min on 2 cores, up to 45 more with the real node;
 # cached afterwards) and start the playground; prints what runs where and the
 # KUBECONFIG to use. It builds only what that playground runs: not Argo CD
 # v2.14 nor vCluster 0.25.0, which only the e2e suite uses (testenv-build).
 playground:
-	$(COMPILING)
-	cd $(TESTENV) && go run ./cmd/playground up --dir $(PLAYGROUND_DIR) $(PLAYGROUND_FLAGS)
+	$(COMPILE_PLAYGROUND)
+	cd $(TESTENV) && $(PLAYGROUND) up --dir $(PLAYGROUND_DIR) $(PLAYGROUND_FLAGS)
 
 # Stop every process the playground started and remove its state.
 playground-down:
-	cd $(TESTENV) && go run ./cmd/playground down --dir $(PLAYGROUND_DIR)
+	$(COMPILE_PLAYGROUND)
+	cd $(TESTENV) && $(PLAYGROUND) down --dir $(PLAYGROUND_DIR)
 
 # Build and cache the binaries the real-parts tests use, before their
 # timeouts start: what real nodes need (test/testenv/realnodes runs in
 # `make test`), Argo CD v2.14 (the e2e suite's playground runs it beside v3)
 # and vCluster 0.25.0 (the e2e suite's older-chart test).
 testenv-build:
-	$(COMPILING)
-	cd $(TESTENV) && go run ./cmd/playground build --real-nodes --argocd-v2 --vcluster-old
+	$(COMPILE_PLAYGROUND)
+	cd $(TESTENV) && $(PLAYGROUND) build --real-nodes --argocd-v2 --vcluster-old
 
 BIN := $(CURDIR)/bin/kubectl-tenant
 GOTEST_TIMEOUT := 75m
@@ -46,7 +51,8 @@ GOTEST_TIMEOUT := 75m
 # the commit and its time from Go's build information (-buildvcs=auto: an
 # environment's GOFLAGS=-buildvcs=false would drop them).
 build:
-	CGO_ENABLED=0 go build -buildvcs=auto -trimpath -ldflags='-s -w' -o $(BIN) ./cmd/kubectl-tenant
+	@bash hack/heartbeat.sh "building bin/kubectl-tenant" "the first time about 2 min on 2 cores" \
+	env CGO_ENABLED=0 go build -buildvcs=auto -trimpath -ldflags='-s -w' -o $(BIN) ./cmd/kubectl-tenant
 
 # Packages the real-parts tests need that a fresh Debian machine lacks.
 deps:

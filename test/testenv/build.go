@@ -275,31 +275,33 @@ func ensureComponent(ctx context.Context, wrapper string, c component, logf Buil
 }
 
 // coldBuild is how long each binary's build took from an empty Go build
-// cache on the 2-core development machine, in the order EnsureBinaries
-// builds them (later ones reuse k8s.io packages the earlier ones compiled):
-// the "built X in" lines of a cold `make testenv-build` (2026-12-06)
-// and docs/performance.md. Only printed, so a newcomer knows what to expect;
-// not part of any cache key.
+// cache on a quiet 2-core machine, in the order EnsureBinaries builds them
+// (later ones reuse packages the earlier ones compiled): the "built X in"
+// lines of a clean clone's `make demo` and then `make test` (2026-12-07,
+// docs/performance.md). Only printed, so a newcomer knows what to expect;
+// not part of any cache key. Under load they take two to four times longer.
 var coldBuild = map[string]time.Duration{
-	"etcd":                                  81 * time.Second,
-	"kube-apiserver":                        6 * time.Minute,
-	"kube-controller-manager":               107 * time.Second,
-	"kube-scheduler":                        9 * time.Second,
-	"kwok":                                  366 * time.Second,
-	VClusterBinary(VClusterOldChartVersion): 447 * time.Second,
-	"argocd":                                233 * time.Second,
+	"etcd":                    28 * time.Second,
+	"kube-apiserver":          186 * time.Second,
+	"kube-controller-manager": 55 * time.Second,
+	"kube-scheduler":          5 * time.Second,
+	"kwok":                    75 * time.Second,
+	"vcluster":                221 * time.Second,
+	"argocd":                  211 * time.Second,
+	"helm":                    56 * time.Second,
+	"kubelet":                 19 * time.Second,
+	"kube-proxy":              7 * time.Second,
+	"coredns":                 54 * time.Second, // the slim main
+	"kine":                    104 * time.Second,
+	"kube-router":             58 * time.Second,
+	// Built by `make test` (testenv-build) only.
 	"argocd-v2":                             403 * time.Second,
-	"kubelet":                               154 * time.Second,
-	"kube-proxy":                            61 * time.Second,
-	"coredns":                               288 * time.Second, // the slim main, empty GOCACHE, load 6-8
-	"kine":                                  238 * time.Second,
-	// From an empty Go build cache under load average 15-21 (2026-12-07,
-	// docs/performance.md): an upper bound.
-	"kube-router": 1444 * time.Second,
+	VClusterBinary(VClusterOldChartVersion): 447 * time.Second,
 }
 
 // heartbeat logs "what (1m30s so far)" every interval until stop is called:
-// a cold build is one silent `go build` of up to 13 minutes (CoreDNS), and
+// a cold build is one silent `go build` of up to 4 minutes on a quiet machine
+// (vCluster, Argo CD), far longer under load, and
 // a line every 30 s tells the user it is still working.
 func heartbeat(logf BuildLogf, interval time.Duration, what string, start time.Time) (stop func()) {
 	done := make(chan struct{})
