@@ -295,8 +295,8 @@ var coldBuild = map[string]time.Duration{
 	"kine":                    104 * time.Second,
 	"kube-router":             58 * time.Second,
 	// Built by `make test` (testenv-build) only.
-	"argocd-v2":                             403 * time.Second,
-	VClusterBinary(VClusterOldChartVersion): 447 * time.Second,
+	"argocd-v2":                             200 * time.Second,
+	VClusterBinary(VClusterOldChartVersion): 201 * time.Second,
 }
 
 // heartbeat logs "what (1m30s so far)" every interval until stop is called:
