@@ -16,7 +16,7 @@ COMPILE_PLAYGROUND := @bash hack/heartbeat.sh "compiling the playground tool (te
 	"the first time about 2 min on 2 cores, then it says what it builds" \
 	sh -c 'cd $(TESTENV) && go build -o $(PLAYGROUND) ./cmd/playground'
 
-# Build (first time, ~15-20 min on 2 cores, up to 45 more with the real node;
+# Build (first time about 21 min on a quiet 2-core machine, real node included;
 # cached afterwards) and start the playground; prints what runs where and the
 # KUBECONFIG to use. It builds only what that playground runs: not Argo CD
 # v2.14 nor vCluster 0.25.0, which only the e2e suite uses (testenv-build).
