@@ -40,7 +40,7 @@ testenv-build:
 BIN := $(CURDIR)/bin/kubectl-tenant
 GOTEST_TIMEOUT := 75m
 
-.PHONY: build demo test test-unit test-real deps bench
+.PHONY: build demo test test-unit test-real test-testenv test-e2e deps bench
 
 # Build the plugin into bin/ (put bin/ on PATH to use it as `kubectl tenant`),
 # as .goreleaser.yaml builds releases (internal/buildinfo's test holds them
@@ -65,19 +65,33 @@ deps:
 demo: build deps playground
 	PATH=$(CURDIR)/bin:$$PATH KUBECONFIG=$(PLAYGROUND_DIR)/kubeconfig bash hack/demo.sh
 
-# Every test: unit tests, then the real-parts tests (harness, vCluster runner,
-# end-to-end) against real kube-apiserver/etcd/vCluster/Argo CD processes.
-test: deps test-unit test-real
+# Every test: unit tests, the harness's own tests and the end-to-end suite,
+# against real kube-apiserver/etcd/vCluster/Argo CD processes. Once
+# testenv-build has built every real part, the three suites run side by side:
+# the e2e suite waits on processes far more than it computes (load average
+# 0.6-2 on 2 cores), and the others fit into its waits. Run one after the
+# other, a cold `make test` took 88 min (docs/performance.md, "The whole CI
+# run"). Every line is prefixed with its suite's name; each suite ends with
+# "[name] passed in Ns" or "[name] FAILED".
+test: deps testenv-build
+	@$(MAKE) --no-print-directory -j3 test-unit test-testenv test-e2e
 
 # -race: the engine fans out (preflight, upgrade planning, waves); the race
 # detector needs cgo, i.e. gcc (hack/deps.sh).
 test-unit:
-	go vet ./...
-	go test -race -count=1 ./...
+	@bash hack/suite.sh unit sh -c 'go vet ./... && go test -race -count=1 ./...'
 
+# The real-parts tests alone (the harness's tests and the e2e suite).
 test-real: testenv-build
-	cd $(TESTENV) && go vet ./... && go test -count=1 -timeout $(GOTEST_TIMEOUT) ./...
-	cd test/e2e && go vet ./... && go test -count=1 -timeout $(GOTEST_TIMEOUT) ./...
+	@$(MAKE) --no-print-directory -j2 test-testenv test-e2e
+
+# The harness's own tests (test/testenv, with its real-node tests) and the
+# end-to-end suite (test/e2e); both need testenv-build's parts first.
+test-testenv:
+	@bash hack/suite.sh testenv sh -c 'cd $(TESTENV) && go vet ./... && go test -count=1 -timeout $(GOTEST_TIMEOUT) ./...'
+
+test-e2e:
+	@bash hack/suite.sh e2e sh -c 'cd test/e2e && go vet ./... && go test -count=1 -timeout $(GOTEST_TIMEOUT) ./...'
 
 # Benchmarks (figures go to docs/performance.md).
 bench:
