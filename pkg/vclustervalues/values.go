@@ -55,6 +55,16 @@ const (
 	StartupProbeFailureThreshold = 1800
 )
 
+// InitCPULimit is the CPU limit of the distro init container, which copies
+// the Kubernetes binaries (256 MB in the playground's image) into the pod every time the control
+// plane starts, a wake included. The chart limits it to 100m: the kernel
+// time of the copy is then throttled to a tenth of a core (0.24 s unthrottled
+// against 0.88 s at 100m on the development machine, the same files in a
+// cgroup with each quota; docs/performance.md). One core is what a single
+// cp can use; its request, the chart's 40m, is unchanged, so scheduling is
+// not affected.
+const InitCPULimit = "1"
+
 // IsChartPath says a chart reference is a local directory or archive: only
 // when written as a path (./x, ../x, /x, or .\x on Windows), never a bare
 // name. Helm would take a bare "vcluster" from the working directory when a
@@ -95,6 +105,14 @@ type Distro struct {
 // K8S is controlPlane.distro.k8s.
 type K8S struct {
 	Image Image `json:"image,omitzero"`
+	// Resources are the distro init container's (the chart's `cp -r` of
+	// the Kubernetes binaries into the pod), not the control plane's.
+	Resources Resources `json:"resources,omitzero"`
+}
+
+// Resources is a container's resources (the limits the tool sets).
+type Resources struct {
+	Limits map[string]string `json:"limits,omitempty"`
 }
 
 // Image is an image reference; the tool sets only the tag.
@@ -208,6 +226,7 @@ func Tenant(name, pool, k8sVersion string, isolation bool) Values {
 	sts.Probes.StartupProbe = Probe{PeriodSeconds: StartupProbePeriodSeconds, FailureThreshold: StartupProbeFailureThreshold}
 	v.ControlPlane.Proxy.ExtraSANs = tenant.ServiceSANs(tenant.NamespaceFor(name))
 	v.ControlPlane.Distro.K8S.Image.Tag = k8sVersion
+	v.ControlPlane.Distro.K8S.Resources.Limits = map[string]string{"cpu": InitCPULimit}
 	pinWorkloads(&v, pool)
 	if isolation {
 		v.Policies = Isolation(name, pool)

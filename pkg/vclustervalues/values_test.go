@@ -20,6 +20,9 @@ func TestValuesPinToPoolAndAddSANs(t *testing.T) {
     k8s:
       image:
         tag: v1.34.2
+      resources:
+        limits:
+          cpu: "1"
   proxy:
     extraSANs:
     - vcluster.vcluster-demo.svc
