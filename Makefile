@@ -77,9 +77,11 @@ test: deps testenv-build
 	@$(MAKE) --no-print-directory -j3 test-unit test-testenv test-e2e
 
 # -race: the engine fans out (preflight, upgrade planning, waves); the race
-# detector needs cgo, i.e. gcc (hack/deps.sh).
+# detector needs cgo, i.e. gcc (hack/deps.sh). nice: beside the e2e suite
+# (make test), its compiles and races yield the CPU to the e2e suite, which
+# is the longest and whose timeouts are real.
 test-unit:
-	@bash hack/suite.sh unit sh -c 'go vet ./... && go test -race -count=1 ./...'
+	@nice -n 10 bash hack/suite.sh unit sh -c 'go vet ./... && go test -race -count=1 ./...'
 
 # The real-parts tests alone (the harness's tests and the e2e suite).
 test-real: testenv-build
