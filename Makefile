@@ -70,7 +70,7 @@ demo: build deps playground
 # testenv-build has built every real part, the three suites run side by side:
 # the e2e suite waits on processes far more than it computes (load average
 # 0.6-2 on 2 cores), and the others fit into its waits. Run one after the
-# other, a cold `make test` took 88 min (docs/performance.md, "The whole CI
+# other, a cold `make test` took 88 min, side by side 74 min (docs/performance.md, "The whole CI
 # run"). Every line is prefixed with its suite's name; each suite ends with
 # "[name] passed in Ns" or "[name] FAILED".
 test: deps testenv-build
