@@ -69,9 +69,9 @@ demo: build deps playground
 # against real kube-apiserver/etcd/vCluster/Argo CD processes. Once
 # testenv-build has built every real part, the three suites run side by side:
 # the e2e suite waits on processes far more than it computes (load average
-# 0.6-2 on 2 cores), and the others fit into its waits. Run one after the
-# other, a cold `make test` took 88 min, side by side 74 min (docs/performance.md, "The whole CI
-# run"). Every line is prefixed with its suite's name; each suite ends with
+# 0.6-2 on 2 cores), and the others fit into its waits. From empty caches,
+# one after the other took 88 min, side by side 74 min 50 s
+# (docs/performance.md, "The whole CI run"). Every line is prefixed with its suite's name; each suite ends with
 # "[name] passed in Ns" or "[name] FAILED".
 test: deps testenv-build
 	@$(MAKE) --no-print-directory -j3 test-unit test-testenv test-e2e

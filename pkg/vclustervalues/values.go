@@ -56,11 +56,12 @@ const (
 )
 
 // InitCPULimit is the CPU limit of the distro init container, which copies
-// the Kubernetes binaries (256 MB in the playground's image) into the pod every time the control
-// plane starts, a wake included. The chart limits it to 100m: the kernel
-// time of the copy is then throttled to a tenth of a core (0.24 s unthrottled
-// against 0.88 s at 100m on the development machine, the same files in a
-// cgroup with each quota; docs/performance.md). One core is what a single
+// the Kubernetes binaries (256 MB in the playground's image) into the pod
+// every time the control plane starts, a wake included. The chart limits it
+// to 100m: the kernel time of the copy is then throttled to a tenth of a
+// core (0.24 s unthrottled against 0.88 s at 100m on the development
+// machine, the same files in a cgroup with each quota; docs/performance.md).
+// One core is what a single
 // cp can use; its request, the chart's 40m, is unchanged, so scheduling is
 // not affected.
 const InitCPULimit = "1"
