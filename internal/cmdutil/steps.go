@@ -2,7 +2,6 @@ package cmdutil
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"time"
 
@@ -39,7 +38,7 @@ func Wake(ctx context.Context, errOut io.Writer, e *tenant.Engine, o tenant.Wake
 			if t, err = e.Wake(ctx, o); err != nil {
 				return "", err
 			}
-			return fmt.Sprintf("tenant %s is %s", t.Name, t.Status), nil
+			return tenant.AwakeLine(t, o.Wait > 0), nil
 		})
 	return t, err
 }

@@ -431,7 +431,7 @@ func (m Model) startWake(name string) (tea.Model, tea.Cmd) {
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("tenant %s is %s", t.Name, t.Status), nil
+		return tenant.AwakeLine(t, wait > 0), nil
 	})
 }
 

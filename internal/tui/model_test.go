@@ -214,7 +214,7 @@ func TestSleepThenConnectAsksToWake(t *testing.T) {
 	wantIn(t, m.View(), "Waking tenant demo", "scale up", "api ready")
 	cmd()
 	m = drain(m, cfg.Bus)
-	wantIn(t, m.View(), "✓ scale up", "tenant demo is Ready")
+	wantIn(t, m.View(), "✓ scale up", "tenant demo is awake (Ready)")
 }
 
 func TestWizardValidatesAsYouTypeAndCreates(t *testing.T) {

@@ -19,16 +19,45 @@ import (
 	"github.com/kubectl-tenant/kubectl-tenant/pkg/portforward"
 )
 
-// WaitReady waits until the tenant's virtual API answers /readyz, reporting
-// what it waits for: pod scheduling (with the scheduler's reason), the
-// kubeconfig secret, then the API itself through a port-forward.
+// WaitReady waits until the tenant is Ready as list says it (the kubelet's
+// probes passed, so its Service has an endpoint for Argo CD) and its virtual
+// API answers /readyz, reporting what it waits for: pod scheduling (with the
+// scheduler's reason), the kubeconfig secret, then the API itself through a
+// port-forward. Create, upgrade and claims wait this way.
 func (h *Host) WaitReady(ctx context.Context, t *Target, timeout time.Duration) error {
+	return h.waitReady(ctx, t, timeout, false)
+}
+
+// WokenReadyz is what a wake waits for: /readyz without the two post-start
+// hooks of kube-apiserver that wait a fixed second before they first look.
+// They ensure the default RBAC roles and bindings and the system priority
+// classes, which a tenant that has run before keeps in its store, so its
+// users' requests are authorized as soon as the rest of /readyz passes
+// (informer-sync included). A check name a server lacks is ignored.
+const WokenReadyz = "/readyz?exclude=poststarthook/rbac/bootstrap-roles" +
+	"&exclude=poststarthook/scheduling/bootstrap-system-priority-classes"
+
+// waitAwake is a wake's wait: done as soon as the virtual API answers
+// WokenReadyz through a port-forward to the pod, polled every 200 ms once
+// the pod runs. It does not wait for the kubelet's startup and readiness
+// probes (a 1 s period, then the pod's status update: about a second more),
+// so list may say Pending for that second after wake returns; the user's
+// kubectl, which goes through the same port-forward, already works.
+func (h *Host) waitAwake(ctx context.Context, t *Target, timeout time.Duration) error {
+	return h.waitReady(ctx, t, timeout, true)
+}
+
+func (h *Host) waitReady(ctx context.Context, t *Target, timeout time.Duration, woken bool) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	ns := t.Namespace()
+	every, path := 500*time.Millisecond, "/readyz"
+	if woken {
+		every, path = 200*time.Millisecond, WokenReadyz
+	}
 	var pod *corev1.Pod
 	err := h.Report.Step(StepSchedule, func() error {
-		return h.poll(ctx, StepSchedule, func() (bool, string, error) {
+		return h.pollEvery(ctx, StepSchedule, every, func() (bool, string, error) {
 			p, msg, err := h.controlPlanePod(ctx, ns)
 			pod = p
 			return p != nil && p.Status.Phase == corev1.PodRunning, msg, err
@@ -39,7 +68,7 @@ func (h *Host) WaitReady(ctx context.Context, t *Target, timeout time.Duration) 
 	}
 	var creds *Credentials
 	err = h.Report.Step(StepKubeconfig, func() error {
-		return h.poll(ctx, StepKubeconfig, func() (bool, string, error) {
+		return h.pollEvery(ctx, StepKubeconfig, every, func() (bool, string, error) {
 			c, err := h.Backend.Credentials(ctx, ns)
 			if errors.Is(err, ErrNotFound) {
 				return false, "waiting for vCluster to write its kubeconfig secret", nil
@@ -52,22 +81,27 @@ func (h *Host) WaitReady(ctx context.Context, t *Target, timeout time.Duration) 
 		return err
 	}
 	var version string
-	probe := h.probeReadyz
+	probe := func(ctx context.Context, ns, pod string, c *Credentials) (string, error) {
+		return h.probeReadyz(ctx, ns, pod, c, path)
+	}
 	if p, ok := h.Backend.(ReadyProber); ok {
 		probe = p.ProbeReady
 	}
 	err = h.Report.Step(StepReady, func() error {
-		return h.poll(ctx, StepReady, func() (bool, string, error) {
+		return h.pollEvery(ctx, StepReady, every, func() (bool, string, error) {
 			// The API answering through a port-forward is not yet what
 			// list and status call Ready, nor does the Service have an
 			// endpoint (what Argo CD uses) until the kubelet's probes
-			// pass: wait for the workload's ready replicas first (two
-			// LISTs a tick). The kubelet's probes ask the same /readyz,
-			// so the port-forward probe then answers at once rather than
-			// a port-forward every tick competing with the booting
-			// control plane for CPU.
-			if ok, msg, err := h.controlPlaneReady(ctx, ns); err != nil || !ok {
-				return false, msg, err
+			// pass: unless woken, wait for the workload's ready replicas
+			// first (two LISTs a tick). The kubelet's probes ask the same
+			// /readyz, so the port-forward probe then answers at once
+			// rather than a port-forward every tick competing with a first
+			// boot for CPU. A wake's boot is about 3 s: a port-forward
+			// every 200 ms for that long is cheap.
+			if !woken {
+				if ok, msg, err := h.controlPlaneReady(ctx, ns); err != nil || !ok {
+					return false, msg, err
+				}
 			}
 			v, err := probe(ctx, ns, pod.Name, creds)
 			if err != nil {
@@ -154,10 +188,11 @@ func (h *Host) controlPlanePod(ctx context.Context, ns string) (*corev1.Pod, str
 	return p, "", nil
 }
 
-// probeReadyz asks the virtual API server for /readyz through a short-lived
-// port-forward, verifying TLS with the tenant's CA, then for /version; it
-// returns the server's gitVersion ("" when /version did not say).
-func (h *Host) probeReadyz(ctx context.Context, ns, pod string, c *Credentials) (string, error) {
+// probeReadyz asks the virtual API server for readyz (/readyz or
+// WokenReadyz) through a short-lived port-forward, verifying TLS with the
+// tenant's CA, then for /version; it returns the server's gitVersion (""
+// when /version did not say).
+func (h *Host) probeReadyz(ctx context.Context, ns, pod string, c *Credentials, readyz string) (string, error) {
 	fw, err := portforward.Start(ctx, h.REST, ns, pod, 0, h.Backend.APIPort())
 	if err != nil {
 		return "", err
@@ -177,7 +212,7 @@ func (h *Host) probeReadyz(ctx context.Context, ns, pod string, c *Credentials) 
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, limit))
 		return resp.StatusCode, resp.Status, body, nil
 	}
-	code, status, body, err := get("/readyz", 512)
+	code, status, body, err := get(readyz, 512)
 	if err != nil {
 		return "", err
 	}
@@ -218,8 +253,13 @@ func (h *Host) Poll(ctx context.Context, step string, check func() (bool, string
 }
 
 func (h *Host) poll(ctx context.Context, step string, check func() (bool, string, error)) error {
+	return h.pollEvery(ctx, step, 500*time.Millisecond, check)
+}
+
+// pollEvery is poll with its own period.
+func (h *Host) pollEvery(ctx context.Context, step string, every time.Duration, check func() (bool, string, error)) error {
 	last := ""
-	t := time.NewTicker(500 * time.Millisecond)
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		done, msg, err := check()

@@ -123,7 +123,9 @@ func (h *Host) sleep(ctx context.Context, o SleepOptions, ns *corev1.Namespace) 
 }
 
 // Wake scales a sleeping tenant back up, clears the sleeping mark and waits
-// for its API like create. Waking an awake tenant only checks it is ready.
+// until its API answers (waitAwake: not for the kubelet's probes, which
+// follow within about a second). Waking an awake tenant only checks that
+// its API answers.
 func (e *Engine) Wake(ctx context.Context, o WakeOptions) (*Tenant, error) {
 	if err := ValidateName(o.Name); err != nil {
 		return nil, err
@@ -137,7 +139,7 @@ func (e *Engine) Wake(ctx context.Context, o WakeOptions) (*Tenant, error) {
 			return err
 		}
 		if o.Wait > 0 {
-			return e.WaitReady(ctx, t, o.Wait)
+			return e.waitAwake(ctx, t, o.Wait)
 		}
 		return nil
 	})
@@ -145,6 +147,16 @@ func (e *Engine) Wake(ctx context.Context, o WakeOptions) (*Tenant, error) {
 		return nil, err
 	}
 	return e.current(ctx, t)
+}
+
+// AwakeLine says how a woken tenant is. A wake that waited returns when the
+// API answers, usually a second before the kubelet's probes mark the pod
+// Ready: list says Pending until then.
+func AwakeLine(t *Tenant, waited bool) string {
+	if waited && t.Status == StatusPending {
+		return fmt.Sprintf("tenant %s is awake: its API answers (list says Ready once the kubelet's readiness probe passes, within seconds)", t.Name)
+	}
+	return fmt.Sprintf("tenant %s is awake (%s)", t.Name, t.Status)
 }
 
 // scaleUp is wake's first step: the backend restores what sleep recorded,

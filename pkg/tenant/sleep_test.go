@@ -3,7 +3,10 @@ package tenant
 import (
 	"context"
 	"errors"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	authzv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -122,5 +125,60 @@ func TestCreateWakesASleepingTenant(t *testing.T) {
 	}
 	if tn.Status == StatusSleeping || tn.SleepingSince != nil || b.asleep["vcluster-nap"] {
 		t.Fatalf("create left the tenant asleep: %+v, backend %v", tn, b.asleep)
+	}
+}
+
+// probeBackend answers the API probe itself and counts the probes.
+type probeBackend struct {
+	credsBackend
+	probes atomic.Int32
+}
+
+func (b *probeBackend) ProbeReady(context.Context, string, string, *Credentials) (string, error) {
+	b.probes.Add(1)
+	return "v1.34.2", nil
+}
+
+// A wake is done when the virtual API answers, not when the kubelet's
+// probes have passed (the workload's ready replicas, what list calls
+// Ready), which create and upgrade wait for: on a real node they follow the
+// API by about a second.
+func TestWakeWaitsForTheAPINotTheProbes(t *testing.T) {
+	ns := tenantNS("a", map[string]string{AnnotationReadyAt: "2026-01-01T00:00:00Z", AnnotationSleepingSince: "2026-01-01T01:00:00Z"})
+	running := pod("vcluster-a", "vcluster-0", map[string]string{"app": "vcluster"})
+	running.Status.Phase = corev1.PodRunning
+	e, _, fb := newEngine(t, ns, running)
+	fb.releases["vcluster-a"] = Release{Status: "deployed", Version: 1}
+	fb.asleep["vcluster-a"] = true
+	b := &probeBackend{credsBackend: credsBackend{&cpBackend{fakeBackend: fb, byKind: map[string]map[string]ControlPlane{
+		"StatefulSet": {"vcluster-a": {Kind: "StatefulSet", Replicas: 1, Ready: 0}}}}}}
+	e.Backend = b
+	ctx := context.Background()
+
+	tn, err := e.Wake(ctx, WakeOptions{Name: "a", Wait: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := b.probes.Load(); n != 1 {
+		t.Errorf("wake probed the API %d times, want once (it answers at once)", n)
+	}
+	if tn.Status != StatusPending || tn.SleepingSince != nil || fb.asleep["vcluster-a"] {
+		t.Errorf("after wake, before the probes pass: %+v", tn)
+	}
+	if line := AwakeLine(tn, true); !strings.Contains(line, "its API answers") {
+		t.Errorf("AwakeLine = %q", line)
+	}
+
+	// Create's and upgrade's wait does not probe the API before the
+	// kubelet's probes pass.
+	b.probes.Store(0)
+	wctx, cancel := context.WithTimeout(ctx, 1200*time.Millisecond)
+	defer cancel()
+	err = e.WaitReady(wctx, &Target{Name: "a", NS: ns}, time.Minute)
+	if err == nil || !strings.Contains(err.Error(), "readiness probe") {
+		t.Errorf("WaitReady with the probes failing: %v, want a wait for the readiness probe", err)
+	}
+	if n := b.probes.Load(); n != 0 {
+		t.Errorf("WaitReady probed the API %d times before the kubelet's probes passed", n)
 	}
 }

@@ -120,8 +120,23 @@ func TestSleepWake(t *testing.T) {
 			t.Errorf("wake progress lacks step %q:\n%s", step, r.stderr)
 		}
 	}
-	if got := w.list()[name]; got.Status != tenant.StatusReady || got.SleepingSince != nil {
+	// Wake returns when the API answers; list says Ready once the kubelet's
+	// probes pass (kwok's pod is Ready at once, a real node's a second later).
+	if got := w.list()[name]; (got.Status != tenant.StatusReady && got.Status != tenant.StatusPending) || got.SleepingSince != nil {
 		t.Errorf("after wake list says %+v", got)
+	}
+	w.waitStatus(name, tenant.StatusReady, time.Minute)
+	// What wake asks the virtual API server (through the vCluster proxy):
+	// /readyz without two post-start hooks, which must exist by those names
+	// (an unknown name would be ignored, and the wake wait a second more).
+	r = w.mustRun("connect", name, "--", "kubectl", "get", "--raw", tenant.WokenReadyz+"&verbose")
+	for _, want := range []string{"[+]poststarthook/rbac/bootstrap-roles excluded: ok", "[+]poststarthook/scheduling/bootstrap-system-priority-classes excluded: ok", "readyz check passed"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("%s lacks %q:\n%s", tenant.WokenReadyz, want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "cannot be excluded") {
+		t.Errorf("%s names a check the server lacks:\n%s", tenant.WokenReadyz, r.stdout)
 	}
 	if r := w.mustRun("wake", name, "-o", "name"); !strings.Contains(r.stderr, "already awake") || strings.TrimSpace(r.stdout) != "tenant/"+name {
 		t.Errorf("second wake: stdout %q\n%s", r.stdout, r.stderr)

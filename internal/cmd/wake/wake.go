@@ -3,7 +3,6 @@ package wake
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -63,5 +62,5 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return cmdutil.PrintTenant(o.IO.Out, o.Output, t, fmt.Sprintf("tenant %s is awake (%s)", t.Name, t.Status))
+	return cmdutil.PrintTenant(o.IO.Out, o.Output, t, tenant.AwakeLine(t, o.Tenant.Wait > 0))
 }
