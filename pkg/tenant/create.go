@@ -333,10 +333,19 @@ func (e *Engine) createLocked(ctx context.Context, o CreateOptions, t *Target, s
 			return err
 		}
 	}
-	if isSleeping(nsObj) {
+	woken := isSleeping(nsObj)
+	if woken {
 		if err := e.scaleUp(ctx, nsObj); err != nil {
 			return err
 		}
+	}
+	// A woken control plane (a sleeping tenant, a claimed spare) has run
+	// before: its API answering is enough, as for wake. Registering goes to
+	// Argo CD through the Service, whose endpoint waits for the kubelet's
+	// probes, and a GitOps create waits on Argo CD's health.
+	waitReady := e.WaitReady
+	if woken && o.Register == nil && !o.GitOps {
+		waitReady = e.waitAwake
 	}
 	if o.Wait > 0 {
 		wait := o.Wait
@@ -349,7 +358,7 @@ func (e *Engine) createLocked(ctx context.Context, o CreateOptions, t *Target, s
 			}
 			wait = max(o.Wait-e.now().Sub(start), time.Second)
 		}
-		if err := e.WaitReady(ctx, t, wait); err != nil {
+		if err := waitReady(ctx, t, wait); err != nil {
 			return err
 		}
 		if err := e.recordReady(ctx, ns, start); err != nil {

@@ -182,3 +182,43 @@ func TestWakeWaitsForTheAPINotTheProbes(t *testing.T) {
 		t.Errorf("WaitReady probed the API %d times before the kubelet's probes passed", n)
 	}
 }
+
+// fakeRegistration registers nothing.
+type fakeRegistration struct{}
+
+func (fakeRegistration) Register(context.Context, string, Reporter) error { return nil }
+func (fakeRegistration) Plan() []string                                   { return nil }
+
+// Create of a sleeping tenant (a claimed spare, or a re-run) waits as wake
+// does, unless it registers: Argo CD reaches the tenant through its Service,
+// whose endpoint waits for the kubelet's probes.
+func TestCreateOfASleepingTenantWaitsAsWake(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		register Registration
+		awake    bool
+	}{{"no register", nil, true}, {"register", fakeRegistration{}, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			ns := tenantNS("nap", map[string]string{AnnotationSleepingSince: "2026-01-01T01:00:00Z"})
+			ns.ResourceVersion = "1"
+			running := pod("vcluster-nap", "vcluster-0", map[string]string{"app": "vcluster"})
+			running.Status.Phase = corev1.PodRunning
+			e, cs, fb := newEngine(t, ns, running)
+			fb.releases["vcluster-nap"] = Release{Status: "deployed", Version: 2}
+			fb.asleep["vcluster-nap"] = true
+			cs.PrependReactor("create", "selfsubjectaccessreviews", func(k8stesting.Action) (bool, runtime.Object, error) {
+				return true, &authzv1.SelfSubjectAccessReview{Status: authzv1.SubjectAccessReviewStatus{Allowed: true}}, nil
+			})
+			b := &probeBackend{credsBackend: credsBackend{&cpBackend{fakeBackend: fb, byKind: map[string]map[string]ControlPlane{
+				"StatefulSet": {"vcluster-nap": {Kind: "StatefulSet", Replicas: 1, Ready: 0}}}}}}
+			e.Backend = b
+			_, err := e.Create(context.Background(), CreateOptions{Name: "nap", Wait: 1200 * time.Millisecond, Register: c.register})
+			if c.awake && (err != nil || b.probes.Load() != 1) {
+				t.Errorf("create of a sleeping tenant: %v after %d probes, want done at the first", err, b.probes.Load())
+			}
+			if !c.awake && (err == nil || !strings.Contains(err.Error(), "readiness probe") || b.probes.Load() != 0) {
+				t.Errorf("create --register of a sleeping tenant: %v after %d probes, want a wait for the readiness probe", err, b.probes.Load())
+			}
+		})
+	}
+}
