@@ -335,7 +335,7 @@ func (e *Engine) createLocked(ctx context.Context, o CreateOptions, t *Target, s
 	}
 	woken := isSleeping(nsObj)
 	if woken {
-		if err := e.scaleUp(ctx, nsObj); err != nil {
+		if _, err := e.scaleUp(ctx, nsObj); err != nil {
 			return err
 		}
 	}

@@ -124,8 +124,8 @@ func (h *Host) sleep(ctx context.Context, o SleepOptions, ns *corev1.Namespace) 
 
 // Wake scales a sleeping tenant back up, clears the sleeping mark and waits
 // until its API answers (waitAwake: not for the kubelet's probes, which
-// follow within about a second). Waking an awake tenant only checks that
-// its API answers.
+// follow within about two seconds). Waking an awake tenant only checks it
+// is ready, as create does.
 func (e *Engine) Wake(ctx context.Context, o WakeOptions) (*Tenant, error) {
 	if err := ValidateName(o.Name); err != nil {
 		return nil, err
@@ -135,13 +135,16 @@ func (e *Engine) Wake(ctx context.Context, o WakeOptions) (*Tenant, error) {
 		return nil, err
 	}
 	err = e.withLock(ctx, t, "wake", StepScaleUp, o.Wait, func(ctx context.Context) error {
-		if err := e.scaleUp(ctx, t.NS); err != nil {
+		woken, err := e.scaleUp(ctx, t.NS)
+		if err != nil || o.Wait == 0 {
 			return err
 		}
-		if o.Wait > 0 {
-			return e.waitAwake(ctx, t, o.Wait)
+		if !woken {
+			// Not asleep: perhaps still in its first boot, which creates
+			// what waitAwake leaves out.
+			return e.WaitReady(ctx, t, o.Wait)
 		}
-		return nil
+		return e.waitAwake(ctx, t, o.Wait)
 	})
 	if err != nil {
 		return nil, err
@@ -162,9 +165,9 @@ func AwakeLine(t *Tenant, waited bool) string {
 // scaleUp is wake's first step: the backend restores what sleep recorded,
 // then the namespace's sleeping mark goes (only then: an interrupted wake
 // still says Sleeping and a re-run finishes it).
-func (h *Host) scaleUp(ctx context.Context, ns *corev1.Namespace) error {
-	return h.Report.StepMsg(StepScaleUp, func() (string, error) {
-		changed, err := h.Backend.Wake(ctx, ns.Name)
+func (h *Host) scaleUp(ctx context.Context, ns *corev1.Namespace) (changed bool, err error) {
+	err = h.Report.StepMsg(StepScaleUp, func() (string, error) {
+		changed, err = h.Backend.Wake(ctx, ns.Name)
 		if err != nil {
 			return "", apiError(err)
 		}
@@ -174,6 +177,7 @@ func (h *Host) scaleUp(ctx context.Context, ns *corev1.Namespace) error {
 		}
 		return msg, h.setSleeping(ctx, ns, false)
 	})
+	return changed, err
 }
 
 // liveTarget resolves the tenant, refusing one being deleted.

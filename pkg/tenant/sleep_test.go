@@ -170,7 +170,8 @@ func TestWakeWaitsForTheAPINotTheProbes(t *testing.T) {
 	}
 
 	// Create's and upgrade's wait does not probe the API before the
-	// kubelet's probes pass.
+	// kubelet's probes pass; nor does waking a tenant that was not asleep
+	// (perhaps in its first boot).
 	b.probes.Store(0)
 	wctx, cancel := context.WithTimeout(ctx, 1200*time.Millisecond)
 	defer cancel()
@@ -178,8 +179,12 @@ func TestWakeWaitsForTheAPINotTheProbes(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "readiness probe") {
 		t.Errorf("WaitReady with the probes failing: %v, want a wait for the readiness probe", err)
 	}
+	_, err = e.Wake(ctx, WakeOptions{Name: "a", Wait: 1200 * time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "readiness probe") {
+		t.Errorf("waking an awake tenant with the probes failing: %v, want a wait for the readiness probe", err)
+	}
 	if n := b.probes.Load(); n != 0 {
-		t.Errorf("WaitReady probed the API %d times before the kubelet's probes passed", n)
+		t.Errorf("the API was probed %d times before the kubelet's probes passed", n)
 	}
 }
 
