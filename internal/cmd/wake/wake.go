@@ -24,9 +24,12 @@ func NewCmdWake(f *cmdutil.Factory, runF func(context.Context, *Options) error) 
 	o := &Options{IO: f.IOStreams, Engine: f.Engine}
 	cmd := &cobra.Command{
 		Use:   "wake NAME",
-		Short: "Scale a sleeping tenant back up and wait until its API is ready",
-		Long: `Wake restores the replica count sleep (or 'vcluster pause') recorded and waits for the virtual
-API like create. Waking an awake tenant only checks that it is ready.`,
+		Short: "Scale a sleeping tenant back up and wait until its API answers",
+		Long: `Wake restores the replica count sleep (or 'vcluster pause') recorded and waits until the virtual
+API answers through a port-forward, as your kubectl reaches it. It does not wait for the
+kubelet's readiness probe: list says Pending for a second or two more, until the probe passes
+and the tenant's Service (what Argo CD uses) has its endpoint. Waking an awake tenant only
+checks that it is ready, as create does.`,
 		Example: `  kubectl tenant wake demo
   kubectl tenant wake demo --wait 0   # return once scaled up`,
 		Args: cobra.ExactArgs(1),
@@ -42,7 +45,7 @@ API like create. Waking an awake tenant only checks that it is ready.`,
 		},
 		ValidArgsFunction: cmdutil.CompleteTenantNames(f),
 	}
-	cmd.Flags().DurationVar(&o.Tenant.Wait, "wait", cmdutil.DefaultWakeWait, "how long to wait for the virtual API to be ready; 0 returns after scaling up")
+	cmd.Flags().DurationVar(&o.Tenant.Wait, "wait", cmdutil.DefaultWakeWait, "how long to wait for the virtual API to answer; 0 returns after scaling up")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: json|yaml|name")
 	return cmd
 }
