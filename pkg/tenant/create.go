@@ -333,19 +333,13 @@ func (e *Engine) createLocked(ctx context.Context, o CreateOptions, t *Target, s
 			return err
 		}
 	}
-	woken := isSleeping(nsObj)
-	if woken {
+	// Its wait below is create's even for a sleeping tenant: a claimed
+	// spare's store was reset (rotateClaimed), so this is its first boot,
+	// which creates what wake's wait leaves out.
+	if isSleeping(nsObj) {
 		if _, err := e.scaleUp(ctx, nsObj); err != nil {
 			return err
 		}
-	}
-	// A woken control plane (a sleeping tenant, a claimed spare) has run
-	// before: its API answering is enough, as for wake. Registering goes to
-	// Argo CD through the Service, whose endpoint waits for the kubelet's
-	// probes, and a GitOps create waits on Argo CD's health.
-	waitReady := e.WaitReady
-	if woken && o.Register == nil && !o.GitOps {
-		waitReady = e.waitAwake
 	}
 	if o.Wait > 0 {
 		wait := o.Wait
@@ -358,7 +352,7 @@ func (e *Engine) createLocked(ctx context.Context, o CreateOptions, t *Target, s
 			}
 			wait = max(o.Wait-e.now().Sub(start), time.Second)
 		}
-		if err := waitReady(ctx, t, wait); err != nil {
+		if err := e.WaitReady(ctx, t, wait); err != nil {
 			return err
 		}
 		if err := e.recordReady(ctx, ns, start); err != nil {
